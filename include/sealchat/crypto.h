@@ -1,0 +1,135 @@
+/*
+ * Every use of libsodium goes through this header; src/common/crypto.c is the
+ * only file that includes <sodium.h>.  Outputs come first, sizes are named
+ * constants, and every result that can fail must be checked.
+ */
+#ifndef SEALCHAT_CRYPTO_H
+#define SEALCHAT_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sealchat/proto.h"
+
+#define SC_WUR	__attribute__((warn_unused_result))
+
+/* Calls sodium_init(); 0 on success. */
+int	sc_crypto_init(void) SC_WUR;
+
+void	sc_random(void *, size_t);
+uint64_t sc_random_u64(void);
+void	sc_wipe(void *, size_t);			/* sodium_memzero */
+int	sc_memeq(const void *, const void *, size_t) SC_WUR; /* 1 if equal */
+void	*sc_secure_alloc(size_t);			/* sodium_malloc */
+void	sc_secure_free(void *);				/* sodium_free, NULL-safe */
+int	sc_secure_readonly(void *) SC_WUR;		/* sodium_mprotect_readonly */
+
+/* The server's long-term X25519 key pair. sk lives in guarded memory. */
+struct sc_keypair {
+	uint8_t	 pk[SC_KEY_BYTES];
+	uint8_t	*sk;		/* sc_secure_alloc(SC_KEY_BYTES) */
+};
+
+int	sc_keypair_generate(struct sc_keypair *) SC_WUR;
+int	sc_keypair_from_sk(struct sc_keypair *, const uint8_t sk[SC_KEY_BYTES])
+	    SC_WUR;			/* derives pk; copies sk to guarded memory */
+void	sc_keypair_free(struct sc_keypair *);	/* wipes; NULL-safe */
+
+/* "SHA256:" + unpadded base64 of SHA-256(pk), as ssh prints. */
+void	sc_fingerprint(char out[SC_FPR_LEN], const uint8_t pk[SC_KEY_BYTES]);
+
+/* Standard base64 with padding (sodium_base64_VARIANT_ORIGINAL). */
+size_t	sc_b64_len(size_t bin_len);		/* incl. the NUL */
+void	sc_b64_encode(char *out, size_t out_len, const uint8_t *, size_t);
+int	sc_b64_decode(uint8_t *out, size_t out_max, size_t *out_len,
+	    const char *, size_t) SC_WUR;	/* rejects anything not base64 */
+
+/*
+ * Secure channel: one AEAD key and one frame counter per direction.  The
+ * nonce is four zero bytes then the counter, little-endian; the counter never
+ * repeats and is never sent.  A frame that fails to open ends the session.
+ */
+struct sc_channel {
+	uint8_t		tx_key[SC_KEY_BYTES];
+	uint8_t		rx_key[SC_KEY_BYTES];
+	uint64_t	tx_ctr;
+	uint64_t	rx_ctr;
+};
+
+/* out must hold len + SC_MAC_BYTES. */
+int	sc_channel_seal(struct sc_channel *, uint8_t *out, const uint8_t *in,
+	    size_t len) SC_WUR;
+/* out must hold len - SC_MAC_BYTES; fails (and keeps rx_ctr) on any forgery. */
+int	sc_channel_open(struct sc_channel *, uint8_t *out, const uint8_t *in,
+	    size_t len) SC_WUR;
+void	sc_channel_wipe(struct sc_channel *);
+
+/*
+ * Handshake (docs/protocol.md, "Handshake"): NK-style, keeping the seed's
+ * sealed-box key wrap.  The client seals K || e_c to the pinned server key;
+ * the server answers e_s and a first frame under keys derived from K, the
+ * ephemeral-ephemeral secret and the transcript hash.
+ */
+struct sc_hs_client {
+	uint8_t	k[SC_KEY_BYTES];
+	uint8_t	e_sk[SC_KEY_BYTES];
+	uint8_t	server_pk[SC_KEY_BYTES];
+	uint8_t	hello[SC_HELLO_BODY];
+};
+
+/* Fills hs and writes the HELLO frame body (SC_HELLO_BODY bytes). */
+int	sc_hs_client_hello(struct sc_hs_client *,
+	    const uint8_t server_pk[SC_KEY_BYTES]) SC_WUR;
+/*
+ * Server side: opens a HELLO body, makes e_s, derives the channel.  Writes
+ * e_s public key to e_s_pk.  Returns 0, or -SC_REJECT_VERSION /
+ * -SC_REJECT_KEY.  Wipes every intermediate secret.
+ */
+int	sc_hs_server(struct sc_channel *, uint8_t e_s_pk[SC_KEY_BYTES],
+	    const struct sc_keypair *, const uint8_t *hello, size_t len) SC_WUR;
+/* Client side: derives the channel from the server's e_s; wipes hs. */
+int	sc_hs_client_finish(struct sc_channel *, struct sc_hs_client *,
+	    const uint8_t e_s_pk[SC_KEY_BYTES]) SC_WUR;
+void	sc_hs_client_wipe(struct sc_hs_client *);
+
+/* Passwords: argon2id via crypto_pwhash_str. */
+#define SC_PWHASH_LEN	128	/* crypto_pwhash_STRBYTES */
+
+enum sc_cost {
+	SC_COST_MIN = 0,	/* tests and benchmarks only */
+	SC_COST_INTERACTIVE,	/* default */
+	SC_COST_MODERATE,
+	SC_COST_SENSITIVE,
+};
+
+int	sc_pwhash(char out[SC_PWHASH_LEN], const uint8_t *pass, size_t len,
+	    enum sc_cost) SC_WUR;
+int	sc_pwhash_verify(const char hash[SC_PWHASH_LEN], const uint8_t *pass,
+	    size_t len) SC_WUR;		/* 0 when it matches */
+int	sc_pwhash_needs_rehash(const char hash[SC_PWHASH_LEN], enum sc_cost);
+
+/*
+ * Peer datagrams.  Two keys derived from Kxy with crypto_kdf: subkey 1 for
+ * the side whose name sorts first, subkey 2 for the other; the same key both
+ * ways when a user talks to itself.
+ */
+struct sc_pair_keys {
+	uint8_t	tx[SC_KEY_BYTES];
+	uint8_t	rx[SC_KEY_BYTES];
+};
+
+void	sc_pair_derive(struct sc_pair_keys *, const uint8_t kxy[SC_KEY_BYTES],
+	    const char *self, const char *peer);
+/*
+ * Seals a datagram: header (version, pair id, counter) in clear and
+ * authenticated, payload encrypted.  out must hold SC_DGRAM_HDR + len +
+ * SC_MAC_BYTES.
+ */
+int	sc_dgram_seal(uint8_t *out, const uint8_t tx[SC_KEY_BYTES],
+	    uint64_t pair_id, uint64_t counter, const uint8_t *in, size_t len)
+	    SC_WUR;
+/* Opens the payload of a datagram whose header was parsed by the caller. */
+int	sc_dgram_open(uint8_t *out, const uint8_t rx[SC_KEY_BYTES],
+	    const uint8_t *dgram, size_t len) SC_WUR;
+
+#endif

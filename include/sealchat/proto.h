@@ -1,0 +1,109 @@
+/*
+ * Protocol constants shared by sealchatd and sealchat.  docs/protocol.md is
+ * the normative description; every number here appears there.
+ */
+#ifndef SEALCHAT_PROTO_H
+#define SEALCHAT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SC_PROTO_VERSION	1
+
+/* Key and MAC sizes (equal to libsodium's, checked in crypto.c). */
+#define SC_KEY_BYTES		32	/* X25519 keys, symmetric keys */
+#define SC_MAC_BYTES		16	/* Poly1305 tag */
+#define SC_SEAL_BYTES		48	/* crypto_box_SEALBYTES */
+#define SC_FPR_LEN		52	/* "SHA256:" + 43 base64 chars + NUL, rounded */
+
+/* TCP framing: 4-byte big-endian body length, then the body. */
+#define SC_FRAME_HDR		4
+#define SC_FRAME_MIN		1024	/* smallest max_frame a server may set */
+#define SC_FRAME_DEFAULT	65536
+#define SC_FRAME_LIMIT		1048576	/* largest max_frame a server may set */
+
+/* Handshake. */
+#define SC_HELLO_PLAIN		(2 * SC_KEY_BYTES)		/* K || e_c */
+#define SC_HELLO_BODY		(1 + SC_SEAL_BYTES + SC_HELLO_PLAIN)	/* 113 */
+#define SC_REJECT_BODY		2	/* 0x00, reason */
+
+/* Names and passwords. */
+#define SC_NAME_MIN		1
+#define SC_NAME_MAX		32
+#define SC_PASS_MIN		1
+#define SC_PASS_MAX		256
+
+/* Peer datagrams. */
+#define SC_DGRAM_VERSION	1
+#define SC_DGRAM_HDR		17	/* version, pair id (8), counter (8) */
+#define SC_TEXT_MAX		1000	/* bytes of message text per datagram */
+#define SC_DGRAM_MAX		(SC_DGRAM_HDR + 9 + SC_TEXT_MAX + SC_MAC_BYTES)
+
+/* Reasons in a plaintext REJECT frame (handshake stage only). */
+enum sc_reject {
+	SC_REJECT_VERSION = 1,	/* unknown protocol version */
+	SC_REJECT_KEY = 2,	/* sealed box did not open: wrong pinned key */
+	SC_REJECT_BUSY = 3,	/* too many sessions */
+};
+
+/* Message types.  Client to server below 0x80, server to client above. */
+enum sc_msg_type {
+	SC_MSG_SIGN = 0x01,
+	SC_MSG_AUTH = 0x02,
+	SC_MSG_LIST = 0x03,
+	SC_MSG_UDP = 0x04,
+	SC_MSG_PAIR = 0x05,
+	SC_MSG_PING = 0x06,
+	SC_MSG_LOGOUT = 0x07,
+
+	SC_MSG_WELCOME = 0x81,
+	SC_MSG_OK = 0x82,
+	SC_MSG_ERROR = 0x83,
+	SC_MSG_USERS = 0x84,
+	SC_MSG_PRESENCE = 0x85,
+	SC_MSG_PAIRKEY = 0x86,
+	SC_MSG_PONG = 0x87,
+	SC_MSG_GOODBYE = 0x88,
+};
+
+/* Error codes carried by SC_MSG_ERROR. */
+enum sc_err {
+	SC_ERR_CREDENTIALS = 1,	/* unknown user or wrong password */
+	SC_ERR_TAKEN = 2,	/* sign: name already registered */
+	SC_ERR_BAD_NAME = 3,	/* name breaks the name rules */
+	SC_ERR_BAD_PASS = 4,	/* password empty or too long */
+	SC_ERR_BUSY = 5,	/* hash queue full, try again */
+	SC_ERR_STATE = 6,	/* request not allowed in this state */
+	SC_ERR_OFFLINE = 7,	/* pair: no such user online */
+	SC_ERR_NO_UDP = 8,	/* pair: a side has not registered UDP */
+	SC_ERR_INTERNAL = 9,	/* server-side failure (database) */
+	SC_ERR_MAX = 9,
+};
+
+/* Presence events inside SC_MSG_PRESENCE. */
+enum sc_presence {
+	SC_PRESENCE_OFFLINE = 0,
+	SC_PRESENCE_ONLINE = 1,
+};
+
+/* Reasons in SC_MSG_GOODBYE. */
+enum sc_goodbye {
+	SC_BYE_SHUTDOWN = 1,	/* server stopping */
+	SC_BYE_REPLACED = 2,	/* same user logged in elsewhere */
+	SC_BYE_TIMEOUT = 3,	/* keepalive timeout */
+	SC_BYE_SLOW = 4,	/* output cap exceeded */
+	SC_BYE_LOGOUT = 5,	/* answer to LOGOUT */
+	SC_BYE_DEADLINE = 6,	/* login not finished in time */
+};
+
+/* Datagram kinds inside the sealed datagram payload. */
+enum sc_dgram_kind {
+	SC_DGRAM_MSG = 1,
+	SC_DGRAM_ACK = 2,
+};
+
+/* Address families in SC_MSG_PAIRKEY. */
+#define SC_AF_INET	4
+#define SC_AF_INET6	6
+
+#endif

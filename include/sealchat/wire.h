@@ -1,0 +1,136 @@
+/*
+ * Wire codec: TCP frames and the messages inside them.  Pure functions on
+ * byte buffers, no I/O and no crypto, so both programs, the tests and the
+ * fuzz targets share one decoder.  Layouts are in docs/protocol.md.
+ */
+#ifndef SEALCHAT_WIRE_H
+#define SEALCHAT_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sealchat/proto.h"
+
+/*
+ * Frame decoding.  wire_frame_peek() looks at the bytes received so far:
+ * returns 1 and sets *body_len when a whole frame (header + body) is there,
+ * 0 when more bytes are needed, -1 when the announced length is 0 or larger
+ * than max_body (checked before anything is allocated).
+ */
+int	wire_frame_peek(const uint8_t *buf, size_t have, size_t max_body,
+	    size_t *body_len);
+/* Writes the 4-byte big-endian header for a body of body_len bytes. */
+void	wire_frame_header(uint8_t hdr[SC_FRAME_HDR], uint32_t body_len);
+
+/* Growable output buffer used by the encoders. */
+struct wbuf {
+	uint8_t	*data;
+	size_t	 len;
+	size_t	 cap;
+	int	 oom;	/* set when an allocation failed; later writes no-ops */
+};
+
+void	wbuf_init(struct wbuf *);
+void	wbuf_reset(struct wbuf *);	/* len = 0, keeps memory */
+void	wbuf_free(struct wbuf *);	/* wipes then frees; NULL-safe */
+void	wbuf_put(struct wbuf *, const void *, size_t);
+void	wbuf_u8(struct wbuf *, uint8_t);
+void	wbuf_u16(struct wbuf *, uint16_t);	/* big-endian */
+void	wbuf_u32(struct wbuf *, uint32_t);
+void	wbuf_u64(struct wbuf *, uint64_t);
+void	wbuf_str8(struct wbuf *, const char *, size_t);	/* u8 len + bytes */
+
+/* Bounds-checked reader.  Any short read sets err and returns zeros. */
+struct rbuf {
+	const uint8_t	*p;
+	size_t		 len;
+	size_t		 off;
+	int		 err;
+};
+
+void		 rbuf_init(struct rbuf *, const uint8_t *, size_t);
+uint8_t		 rbuf_u8(struct rbuf *);
+uint16_t	 rbuf_u16(struct rbuf *);
+uint32_t	 rbuf_u32(struct rbuf *);
+uint64_t	 rbuf_u64(struct rbuf *);
+const uint8_t	*rbuf_bytes(struct rbuf *, size_t);
+size_t		 rbuf_left(const struct rbuf *);
+
+/*
+ * Names: 1 to SC_NAME_MAX bytes of [a-z0-9._-], the first a letter or a
+ * digit.  Upper-case ASCII letters are accepted by name_canon() and folded to
+ * lower case; the canonical form is what the server stores and announces.
+ */
+int	wire_name_valid(const char *, size_t);		/* canonical form */
+int	wire_name_canon(char out[SC_NAME_MAX + 1], const char *, size_t);
+
+/* One decoded message.  Pointers refer into the decoded buffer. */
+struct sc_msg {
+	uint8_t		 type;
+	char		 name[SC_NAME_MAX + 1];	/* SIGN AUTH PAIR OK PAIRKEY */
+	size_t		 name_len;
+	const uint8_t	*pass;			/* SIGN AUTH */
+	size_t		 pass_len;
+	uint16_t	 port;			/* UDP PAIRKEY */
+	uint64_t	 token;			/* PING PONG */
+	uint8_t		 req;			/* OK ERROR: request type */
+	uint8_t		 code;			/* ERROR code, GOODBYE reason */
+	uint8_t		 flags;			/* USERS */
+	uint8_t		 version;		/* WELCOME */
+	uint32_t	 max_frame;		/* WELCOME */
+	uint16_t	 ka_interval;		/* WELCOME, seconds */
+	uint16_t	 ka_timeout;		/* WELCOME, seconds */
+	uint64_t	 pair_id;		/* PAIRKEY */
+	const uint8_t	*key;			/* PAIRKEY, SC_KEY_BYTES */
+	uint8_t		 af;			/* PAIRKEY: SC_AF_INET[6] */
+	uint8_t		 addr[16];		/* PAIRKEY: 4 or 16 bytes used */
+	const uint8_t	*list;			/* USERS PRESENCE entries */
+	size_t		 list_len;
+};
+
+#define SC_USERS_MORE	0x01	/* more USERS frames of this list follow */
+#define SC_USERS_REPLY	0x02	/* answers LIST (else: sent after login) */
+
+/*
+ * Decodes and fully validates one message (type byte + payload): every
+ * length, every name, trailing bytes, list entries.  Returns 0 or -1.
+ */
+int	wire_msg_decode(struct sc_msg *, const uint8_t *, size_t);
+
+/*
+ * Iterators over USERS and PRESENCE entries of a decoded message.  *off
+ * starts at 0.  Return 1 with the entry, 0 at the end.  The list was
+ * validated by wire_msg_decode().
+ */
+int	wire_users_next(const struct sc_msg *, size_t *off, char
+	    name[SC_NAME_MAX + 1]);
+int	wire_presence_next(const struct sc_msg *, size_t *off, int *online,
+	    char name[SC_NAME_MAX + 1]);
+
+/* Encoders: each appends one message (type byte + payload) to the wbuf. */
+void	wire_enc_cred(struct wbuf *, uint8_t type, const char *name,
+	    const uint8_t *pass, size_t pass_len);	/* SIGN, AUTH */
+void	wire_enc_empty(struct wbuf *, uint8_t type);	/* LIST, LOGOUT */
+void	wire_enc_udp(struct wbuf *, uint16_t port);
+void	wire_enc_pair(struct wbuf *, const char *name);
+void	wire_enc_ping(struct wbuf *, uint8_t type, uint64_t token); /* PING PONG */
+void	wire_enc_welcome(struct wbuf *, uint32_t max_frame,
+	    uint16_t ka_interval, uint16_t ka_timeout);
+void	wire_enc_ok(struct wbuf *, uint8_t req, const char *name);
+void	wire_enc_error(struct wbuf *, uint8_t req, uint8_t code,
+	    const char *subject);
+void	wire_enc_users_begin(struct wbuf *, uint8_t flags);
+void	wire_enc_presence_begin(struct wbuf *);
+void	wire_enc_users_entry(struct wbuf *, const char *name, size_t len);
+void	wire_enc_presence_entry(struct wbuf *, int online, const char *name,
+	    size_t len);
+void	wire_enc_pairkey(struct wbuf *, const char *peer, uint64_t pair_id,
+	    const uint8_t key[SC_KEY_BYTES], uint8_t af, const uint8_t *addr,
+	    uint16_t port);
+void	wire_enc_goodbye(struct wbuf *, uint8_t reason);
+
+/* Short stable text for an error code, as printed in `error CMD REASON`. */
+const char *wire_err_str(uint8_t code);
+const char *wire_bye_str(uint8_t reason);
+
+#endif
