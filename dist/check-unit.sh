@@ -1,0 +1,81 @@
+#!/bin/sh
+# Checks the sealchatd unit with systemd-analyze.  The unit is checked as it
+# is installed, except that ExecStart points at the built binary: verify
+# wants the program to exist.
+#
+# Usage: check-unit.sh verify UNIT SEALCHATD MANDIR|none
+#            passes when systemd-analyze verify prints nothing; MANDIR holds
+#            man8/sealchatd.8 and the others, for the Documentation= links
+#        check-unit.sh security UNIT SEALCHATD THRESHOLD
+#            passes when the exposure score is at most THRESHOLD tenths
+set -eu
+
+if [ $# -ne 4 ]; then
+	echo "usage: $0 verify|security UNIT SEALCHATD MANDIR|THRESHOLD" >&2
+	exit 64
+fi
+mode=$1
+unit=$2
+bin=$3
+arg=$4
+sa=${SYSTEMD_ANALYZE:-systemd-analyze}
+
+[ -f "$unit" ] || { echo "$0: $unit: no such unit" >&2; exit 1; }
+[ -x "$bin" ] || { echo "$0: $bin: not an executable" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sealchat-unit.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+
+# The unit must keep its name for systemd to load it.
+copy=$tmp/sealchatd.service
+awk -v bin="$bin" '
+	/^ExecStart=/ { sub(/^ExecStart=[^ ]*/, "ExecStart=" bin); n++ }
+	{ print }
+	END { exit n == 1 ? 0 : 1 }' "$unit" >"$copy" || {
+	echo "$0: $unit: expected exactly one ExecStart= line" >&2
+	exit 1
+}
+
+case $mode in
+verify)
+	if [ "$arg" != none ] && ! command -v man >/dev/null 2>&1; then
+		echo "man is not installed: Documentation= links not checked"
+		arg=none
+	fi
+	if [ "$arg" = none ]; then
+		out=$("$sa" verify --man=no "$copy" 2>&1) || rc=$?
+	else
+		out=$(MANPATH=$arg "$sa" verify "$copy" 2>&1) || rc=$?
+	fi
+	if [ "${rc:-0}" -ne 0 ] || [ -n "$out" ]; then
+		echo "systemd-analyze verify failed (exit ${rc:-0}):"
+		printf '%s\n' "$out"
+		exit 1
+	fi
+	echo "systemd-analyze verify: nothing to report"
+	;;
+security)
+	out=$(LC_ALL=C "$sa" security --offline=true --threshold="$arg" \
+	    "$copy" 2>&1) || rc=$?
+	line=$(printf '%s\n' "$out" | grep 'Overall exposure level' || true)
+	score=$(printf '%s\n' "$line" | sed -n 's/.*: \([0-9][0-9]*\.[0-9]\).*/\1/p')
+	if [ -z "$score" ]; then
+		printf '%s\n' "$out"
+		echo "no exposure score in the output of systemd-analyze security"
+		exit 1
+	fi
+	echo "exposure score: $score (threshold $arg tenths)"
+	# Compare in tenths as well, should the exit status ever say less.
+	tenths=$(printf '%s\n' "$score" | tr -d .)
+	if [ "${rc:-0}" -ne 0 ] || [ "$tenths" -gt "$arg" ]; then
+		printf '%s\n' "$out"
+		echo "the exposure score $score is above $arg tenths"
+		exit 1
+	fi
+	;;
+*)
+	echo "$0: unknown mode $mode" >&2
+	exit 64
+	;;
+esac

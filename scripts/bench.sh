@@ -1,0 +1,348 @@
+#!/bin/bash
+# Runs the benchmarks of docs/performance.md on this machine and prints a
+# table: the login storm (presence fan-out) against sealchatd and, side by
+# side in the same run, against InspIRCd with every client joining one
+# channel; logins per second at the interactive hash cost with the LIST
+# latency meanwhile; libsodium's own argon2id verification rate; and peer
+# datagrams.  Every process it starts is stopped at the end, and all the
+# traffic stays on 127.0.0.1.
+#
+# Environment (all optional):
+#   BENCH_N          storm sizes (default "1000 2000 5000 10000")
+#   BENCH_RUNS       runs per size, the median is shown (default 3)
+#   BENCH_IRC        1: also run InspIRCd (installed when missing); 0: skip
+#   BENCH_DURATION   seconds of the logins, pwhash and peer runs (default 10)
+#   BENCH_CLIENTS    concurrent clients of the logins run (default 4)
+#   BENCH_TIMEOUT    deadline of one storm, seconds (default 900)
+#   BENCH_WINDOW     connections awaiting the server's first answer (256)
+#   BENCH_BUILD      build directory (default build-bench)
+#   BENCH_RESULTS    file that also keeps every raw result line
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+sizes=${BENCH_N:-"1000 2000 5000 10000"}
+runs=${BENCH_RUNS:-3}
+irc=${BENCH_IRC:-1}
+duration=${BENCH_DURATION:-10}
+clients=${BENCH_CLIENTS:-4}
+timeout=${BENCH_TIMEOUT:-900}
+window=${BENCH_WINDOW:-256}
+build=${BENCH_BUILD:-$top/build-bench}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sealchat-bench.XXXXXX")
+results=$work/results.txt
+started=()
+
+log() { printf '%s bench: %s\n' "$(date +%T)" "$*" >&2; }
+
+# Stops one process this script started: TERM, then KILL after 30 s.
+stop() {
+	local pid=$1 i p rest=()
+	for p in "${started[@]}"; do
+		[ "$p" != "$pid" ] && rest+=("$p")
+	done
+	started=("${rest[@]}")
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "pid $pid did not stop on SIGTERM; killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local pid
+	for pid in "${started[@]}"; do
+		stop "$pid"
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A TCP port that is free on 127.0.0.1 right now.
+free_port() {
+	/usr/bin/python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# Whether something listens on 127.0.0.1:$1.
+listening() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Waits until pid $1 listens on port $2; fails if it dies.
+wait_listen() {
+	local pid=$1 port=$2 i
+	for i in $(seq 200); do
+		if listening "$port"; then
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		log "run as root to install $*"
+		return 77
+	fi
+}
+
+# --- prerequisites ------------------------------------------------------
+"$top/scripts/deps.sh" test
+if [ "$irc" = 1 ] && ! command -v inspircd >/dev/null 2>&1 &&
+    [ ! -x /usr/sbin/inspircd ]; then
+	log "installing inspircd"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends inspircd >&2
+fi
+inspircd_bin=$(command -v inspircd || echo /usr/sbin/inspircd)
+
+log "building a release sealchatd and the load generator in $build"
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSEALCHAT_TESTS=ON \
+	>/dev/null
+cmake --build "$build" --target sealchatd loadgen -j2 >/dev/null
+sealchatd=$build/sealchatd
+loadgen=$build/tests/bench/loadgen
+
+maxn=0
+for n in $sizes; do
+	[ "$n" -gt "$maxn" ] && maxn=$n
+done
+[ "$maxn" -lt $((clients + 1)) ] && maxn=$((clients + 1))
+want=$((maxn * 2 + 1024))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$want" ]; then
+	ulimit -Hn "$want" 2>/dev/null || true
+fi
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$want" ]; then
+	ulimit -Sn "$want"
+else
+	ulimit -Sn "$(ulimit -Hn)"
+fi
+log "descriptors per process: $(ulimit -Sn)"
+
+# --- sealchatd ----------------------------------------------------------
+# sc_conf DIR COST: a configuration for the benchmark (limits out of the way).
+sc_conf() {
+	local d=$1 cost=$2
+	mkdir -p "$d"
+	chmod 700 "$d"
+	cat >"$d/sealchatd.yaml" <<EOF
+server_address: 127.0.0.1
+server_port: $(free_port)
+server_public_key: server.pub
+server_private_key: server.key
+data_base: sealchat.db
+log_level: warn
+hash_cost: $cost
+hash_workers: 2
+hash_queue: 100000
+max_sessions: 1000000
+max_unauth: 1000000
+max_unauth_per_addr: 1000000
+login_timeout: 3600
+keepalive_interval: 15
+keepalive_timeout: 3600
+output_cap: 268435456
+EOF
+}
+
+# sc_start DIR: starts sealchatd on DIR's configuration; sets pid, port.
+sc_start() {
+	local d=$1
+	port=$(sed -n 's/^server_port: //p' "$d/sealchatd.yaml")
+	"$sealchatd" -c "$d/sealchatd.yaml" </dev/null >>"$d/sealchatd.log" 2>&1 &
+	pid=$!
+	started+=("$pid")
+	if ! wait_listen "$pid" "$port"; then
+		log "sealchatd did not start:"
+		cat "$d/sealchatd.log" >&2
+		exit 1
+	fi
+}
+
+# --- InspIRCd -----------------------------------------------------------
+# irc_start DIR: starts InspIRCd with a generated configuration (one
+# connect class for 127.0.0.1 with flood and clone limits out of the way);
+# sets pid and port.
+irc_start() {
+	local d=$1 asroot=
+	mkdir -p "$d"
+	port=$(free_port)
+	echo "sealchat benchmark" >"$d/motd.txt"
+	cat >"$d/inspircd.conf" <<EOF
+<config format="xml">
+<server name="bench.irc.local" description="sealchat benchmark" network="Bench">
+<admin name="bench" nick="bench" email="bench@localhost">
+<bind address="127.0.0.1" port="$port" type="clients">
+<power diepass="$RANDOM$RANDOM$RANDOM" restartpass="$RANDOM$RANDOM$RANDOM">
+<connect name="bench" allow="127.0.0.1" timeout="600" pingfreq="3600"
+         hardsendq="1073741824" softsendq="1073741824" recvq="1048576"
+         threshold="100000000" commandrate="100000000" fakelag="no"
+         localmax="1000000" globalmax="1000000" maxconnwarn="no"
+         limit="1000000" maxchans="20" useident="no"
+         resolvehostnames="no" modes="">
+<files motd="$d/motd.txt">
+<channels users="20" opers="60">
+<dns server="127.0.0.1" timeout="5">
+<pid file="$d/inspircd.pid">
+<options syntaxhints="no" announcets="yes" hostintopic="yes"
+         pingwarning="15" splitwhois="no" exemptchanops="">
+<security hideserver="" userstats="Pu" customversion="" flatlinks="no"
+          hidesplits="no" hideulines="no" hidebans="no" maxtargets="20">
+<performance quietbursts="yes" somaxconn="4096" netbuffersize="10240">
+EOF
+	[ "$(id -u)" -eq 0 ] && asroot=--runasroot
+	"$inspircd_bin" --nofork $asroot --config "$d/inspircd.conf" \
+		</dev/null >>"$d/inspircd.log" 2>&1 &
+	pid=$!
+	started+=("$pid")
+	if ! wait_listen "$pid" "$port"; then
+		log "inspircd did not start:"
+		cat "$d/inspircd.log" >&2
+		exit 1
+	fi
+}
+
+# run LABEL COMMAND...: runs a loadgen mode, records its result line.
+run() {
+	local label=$1 out
+	shift
+	if out=$("$@" 2>>"$work/loadgen.err"); then
+		printf '%s\n' "$out" | tee -a "$results" >&2
+	else
+		log "$label failed:"
+		tail -n 3 "$work/loadgen.err" >&2
+		echo "$label failed" >>"$results"
+	fi
+}
+
+: >"$results"
+{
+	echo "# machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
+	echo "# date: $(date -u +%FT%TZ)"
+} >>"$results"
+
+# --- storms -------------------------------------------------------------
+sc=$work/sc
+sc_conf "$sc" min
+sc_start "$sc"
+log "signing up $maxn users (hash_cost min)"
+run mkusers "$loadgen" mkusers --port "$port" --key "$sc/server.pub" \
+	-n "$maxn" --timeout "$timeout"
+stop "$pid"
+
+for n in $sizes; do
+	for r in $(seq "$runs"); do
+		log "storm n=$n run $r/$runs: sealchatd"
+		sc_start "$sc"
+		run "storm n=$n" "$loadgen" storm --port "$port" \
+			--key "$sc/server.pub" -n "$n" --server-pid "$pid" \
+			--window "$window" --timeout "$timeout"
+		stop "$pid"
+		if [ "$irc" = 1 ]; then
+			log "storm n=$n run $r/$runs: inspircd"
+			irc_start "$work/irc"
+			run "irc n=$n" "$loadgen" irc --port "$port" -n "$n" \
+				--server-pid "$pid" --window "$window" \
+				--timeout "$timeout"
+			stop "$pid"
+		fi
+	done
+done
+
+# --- peer datagrams (users 0 and 1 of the storm database) ---------------
+log "peer datagrams"
+sc_start "$sc"
+run peer "$loadgen" peer --port "$port" --key "$sc/server.pub" \
+	--duration "$duration" --timeout $((duration * 3 + 60))
+stop "$pid"
+
+# --- logins at the interactive cost ---------------------------------------
+log "logins at hash_cost interactive ($clients clients)"
+li=$work/logins
+sc_conf "$li" interactive
+sc_start "$li"
+run mkusers "$loadgen" mkusers --port "$port" --key "$li/server.pub" \
+	-n $((clients + 1)) --timeout 120
+run logins "$loadgen" logins --port "$port" --key "$li/server.pub" \
+	--clients "$clients" --duration "$duration" --server-pid "$pid" \
+	--timeout $((duration * 3 + 60))
+stop "$pid"
+
+log "libsodium argon2id verification rate"
+run pwhash "$loadgen" pwhash --threads 2 --duration "$duration" \
+	--timeout $((duration * 3 + 60))
+
+# --- the table ----------------------------------------------------------
+# field MODE N KEY: the median of KEY over the result lines of MODE n=N.
+field() {
+	local vals
+	vals=$(grep -E "^$1 n=$2 " "$results" |
+		sed -n "s/.* $3=\\([-0-9.]*\\).*/\\1/p" | sort -g)
+	[ -z "$vals" ] && { echo "-"; return; }
+	printf '%s\n' "$vals" | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2];
+		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+one() {	# one MODE KEY: KEY of the single MODE line
+	local v
+	v=$(grep -E "^$1 " "$results" | tail -n 1 |
+		sed -n "s/.* $2=\\([-0-9.]*\\).*/\\1/p")
+	echo "${v:--}"
+}
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0)
+		printf "%.1fx", b / a; else print "-" }'
+}
+
+{
+	echo
+	grep '^# machine' "$results" | sed 's/^# //'
+	echo "login storm, medians of $runs runs (seconds from the first connect until every client knows all N)"
+	printf '%-6s %10s %10s %8s %9s %9s %11s %11s %10s %10s\n' N \
+		sealchatd inspircd speedup sc_cpu irc_cpu sc_peak_kb \
+		irc_peak_kb sc_B/sess irc_B/sess
+	for n in $sizes; do
+		s=$(field storm "$n" seconds)
+		i=$(field irc "$n" seconds)
+		printf '%-6s %10s %10s %8s %9s %9s %11s %11s %10s %10s\n' "$n" \
+			"$s" "$i" "$(ratio "$s" "$i")" \
+			"$(field storm "$n" server_cpu)" \
+			"$(field irc "$n" server_cpu)" \
+			"$(field storm "$n" peak_rss_kb)" \
+			"$(field irc "$n" peak_rss_kb)" \
+			"$(field storm "$n" rss_per_session_b)" \
+			"$(field irc "$n" rss_per_session_b)"
+	done
+	echo
+	echo "logins (hash_cost interactive, $clients clients): $(one logins logins_per_s)/s," \
+		"login p50 $(one logins login_p50_ms) ms p99 $(one logins login_p99_ms) ms;" \
+		"LIST meanwhile p50 $(one logins list_p50_ms) ms p99 $(one logins list_p99_ms) ms max $(one logins list_max_ms) ms"
+	echo "pwhash (libsodium, 2 threads, interactive): $(one pwhash verifies_per_s) verifications/s"
+	echo "peer datagrams: round trip with ACK p50 $(one peer rtt_p50_us) us p99 $(one peer rtt_p99_us) us;" \
+		"$(one peer msgs_per_s) messages/s acknowledged (window $(one peer window))"
+	echo
+	echo "raw result lines:"
+	grep -v '^#' "$results"
+}
+if [ -n "${BENCH_RESULTS:-}" ]; then
+	cp "$results" "$BENCH_RESULTS"
+fi

@@ -1,0 +1,94 @@
+/*
+ * The client's core: the session with the server (login, the user list,
+ * presence, pair keys), the peer table, and the one command that is running.
+ * Front ends (script mode in batch.c; a terminal front end likewise) feed
+ * command lines through commands_run() and learn through their
+ * client_frontend hooks when a command has finished; everything shown goes
+ * through the struct output they supply.
+ */
+#ifndef SEALCHAT_CLIENT_H
+#define SEALCHAT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "sealchat/conf.h"
+#include "sealchat/proto.h"
+
+#include "output.h"
+
+/* How a command ended, or that it is still running. */
+enum cmd_status {
+	CMD_OK = 0,
+	CMD_FAILED,
+	CMD_PENDING,	/* client_frontend.done follows */
+};
+
+struct client_frontend {
+	/* The channel to the server is open: commands may be read. */
+	void	(*ready)(void *arg);
+	/* The pending command finished; failed is 0 or 1. */
+	void	(*done)(void *arg, int failed);
+	/*
+	 * A password for sign/auth given without one: 0 and the password in
+	 * buf (*len bytes, the front end wipes nothing of it), or -1 with a
+	 * reason in err.
+	 */
+	int	(*password)(void *arg, char *buf, size_t cap, size_t *len,
+		    char *err, size_t errlen);
+	void	*arg;
+};
+
+struct client_opts {
+	int		 listen;	/* keep running after end of input */
+	const char	*key_path;	/* pinned key file, for messages */
+};
+
+struct client;
+
+struct client	*client_new(struct event_base *, const struct client_conf *,
+		    const uint8_t server_pk[SC_KEY_BYTES],
+		    const struct client_opts *, struct output *);
+/* Frees the client (not the output); NULL-safe. */
+void		 client_free(struct client *);
+void		 client_set_frontend(struct client *,
+		    const struct client_frontend *);
+/*
+ * Connects to the server and catches SIGINT and SIGTERM.  The loop then
+ * runs until the client is done; client_exit_status() tells how it ended.
+ */
+int		 client_start(struct client *);
+int		 client_exit_status(const struct client *);
+struct output	*client_output(struct client *);
+
+int		 client_logged_in(const struct client *);
+/* Our canonical name once logged in, else "". */
+const char	*client_self(const struct client *);
+/* The users online now (sorted), for completion. */
+const char *const *client_online(const struct client *, size_t *n);
+/* Asks the front end for a password (sign and auth without one). */
+int		 client_password(struct client *, char *buf, size_t cap,
+		    size_t *len, char *err, size_t errlen);
+
+/* Prints "error CMD REASON" and marks the run as failed. */
+void		 client_error(struct client *, const char *cmd,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * The operations behind the commands.  Each returns CMD_OK or CMD_FAILED
+ * (having printed the error) when it is over at once, CMD_PENDING when the
+ * front end's done hook will tell.  name is canonical.
+ */
+enum cmd_status	 client_login(struct client *, const char *cmd, uint8_t type,
+		    const char *name, const uint8_t *pass, size_t pass_len);
+enum cmd_status	 client_list(struct client *);
+enum cmd_status	 client_send(struct client *, const char *name,
+		    const char *text, size_t len);
+/* Waits for outstanding deliveries (bounded), logs out, ends the loop. */
+enum cmd_status	 client_quit(struct client *);
+/* End of the commands: quit, or with --listen keep running. */
+void		 client_end_of_input(struct client *);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * What the client shows.  Every record (docs: PRODUCT.md, "Script mode")
+ * goes through one struct output, whose operations a front end supplies:
+ * script mode prints TAB-separated, escaped records on standard output and
+ * diagnostics on standard error; a terminal front end supplies its own
+ * operations with the same meaning.
+ */
+#ifndef SEALCHAT_OUTPUT_H
+#define SEALCHAT_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct output_ops {
+	/* "ok CMD USER": a login succeeded. */
+	void	(*ok)(void *, const char *cmd, const char *user);
+	/* "users NAME...": the users online (initial list or list answer). */
+	void	(*users)(void *, const char *const *names, size_t n);
+	/* "online USER" / "offline USER". */
+	void	(*presence)(void *, int online, const char *user);
+	/* "msg FROM TEXT": text is len bytes, any values. */
+	void	(*msg)(void *, const char *from, const char *text, size_t len);
+	/* "delivered TO": the peer acknowledged a message. */
+	void	(*delivered)(void *, const char *to);
+	/* "error CMD REASON". */
+	void	(*error)(void *, const char *cmd, const char *reason);
+	/* One line of the command list (help). */
+	void	(*help)(void *, const char *usage, const char *text);
+	/* A diagnostic for the person or script (standard error). */
+	void	(*diag)(void *, const char *text);
+	/* Releases arg. */
+	void	(*free)(void *);
+};
+
+struct output {
+	const struct output_ops	*ops;
+	void			*arg;
+};
+
+/*
+ * Script-mode printer: records on rec (flushed after each one), help and
+ * diagnostics on diag, prefixed with "sealchat: ".
+ */
+struct output	*output_script_new(FILE *rec, FILE *diag);
+/* An output with the given operations (a front end's own printer). */
+struct output	*output_new(const struct output_ops *, void *arg);
+void		 output_free(struct output *);	/* NULL-safe */
+
+void	output_ok(struct output *, const char *cmd, const char *user);
+void	output_users(struct output *, const char *const *names, size_t n);
+void	output_presence(struct output *, int online, const char *user);
+void	output_msg(struct output *, const char *from, const char *text,
+	    size_t len);
+void	output_delivered(struct output *, const char *to);
+void	output_error(struct output *, const char *cmd, const char *reason);
+void	output_help(struct output *, const char *usage, const char *text);
+void	output_diag(struct output *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif

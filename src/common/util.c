@@ -1,0 +1,186 @@
+/* Small helpers shared by both programs. */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "sealchat/util.h"
+
+/* Used when the hard limit is unlimited: Linux's default fs.nr_open. */
+#define UTIL_NOFILE_CAP	1048576
+
+/* Returns the monotonic clock in milliseconds. */
+uint64_t
+util_now_ms(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return (0);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* Makes fd non-blocking and close-on-exec. */
+int
+util_set_nonblock(int fd)
+{
+	int	flags;
+
+	if ((flags = fcntl(fd, F_GETFL)) == -1)
+		return (-1);
+	if ((flags & O_NONBLOCK) == 0 &&
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		return (-1);
+	if ((flags = fcntl(fd, F_GETFD)) == -1)
+		return (-1);
+	if ((flags & FD_CLOEXEC) == 0 &&
+	    fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Writes "1.2.3.4:5" or "[::1]:5" (with "%scope" for a link-local address)
+ * into out, truncated to len; "?" for a family other than IPv4 and IPv6.
+ */
+void
+util_addr_str(char *out, size_t len, const struct sockaddr *sa)
+{
+	char		host[NI_MAXHOST], serv[NI_MAXSERV];
+	socklen_t	salen;
+
+	if (out == NULL || len == 0)
+		return;
+	if (sa == NULL) {
+		snprintf(out, len, "?");
+		return;
+	}
+	switch (sa->sa_family) {
+	case AF_INET:
+		salen = sizeof(struct sockaddr_in);
+		break;
+	case AF_INET6:
+		salen = sizeof(struct sockaddr_in6);
+		break;
+	default:
+		snprintf(out, len, "?");
+		return;
+	}
+	if (getnameinfo(sa, salen, host, sizeof(host), serv, sizeof(serv),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(out, len, "?");
+		return;
+	}
+	if (sa->sa_family == AF_INET6)
+		snprintf(out, len, "[%s]:%s", host, serv);
+	else
+		snprintf(out, len, "%s:%s", host, serv);
+}
+
+/*
+ * Raises the soft limit on open files to the hard limit (capped when the
+ * hard limit is unlimited).  Returns the new soft limit, or -1.
+ */
+long
+util_raise_nofile(void)
+{
+	struct rlimit	rl;
+	rlim_t		want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return (-1);
+	want = rl.rlim_max;
+	if (want == RLIM_INFINITY)
+		want = UTIL_NOFILE_CAP;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return (-1);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX)
+		return (LONG_MAX);
+	return ((long)rl.rlim_cur);
+}
+
+/*
+ * Returns the length of out[0..o) without a UTF-8 sequence cut short at
+ * its end, so that truncated output stays valid UTF-8.
+ */
+static size_t
+util_utf8_trim(const char *out, size_t o)
+{
+	size_t		k = o, cont = 0, need;
+	unsigned char	c;
+
+	while (cont < 3 && k > 0 &&
+	    ((unsigned char)out[k - 1] & 0xc0) == 0x80) {
+		k--;
+		cont++;
+	}
+	if (k == 0)
+		return (o);
+	c = (unsigned char)out[k - 1];
+	if (c < 0xc0)
+		return (o);
+	need = c >= 0xf0 ? 4 : (c >= 0xe0 ? 3 : 2);
+	if (need > cont + 1)
+		return (k - 1);
+	return (o);
+}
+
+/*
+ * Escapes a field for script output: TAB, newline and backslash become \t,
+ * \n and \\; other bytes below 0x20 and 0x7f become \xHH (lowercase hex).
+ * Bytes from 0x80 up (UTF-8) pass through.  out is always NUL-terminated
+ * when out_len > 0; when it is too small the output stops before the first
+ * escape or UTF-8 character that does not fit whole.  out_len >= 4 * len + 1
+ * never truncates.
+ */
+void
+util_escape(char *out, size_t out_len, const char *in, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 seq[4];
+	size_t			 o = 0, i, n;
+	unsigned char		 c;
+
+	if (out == NULL || out_len == 0)
+		return;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)in[i];
+		n = 0;
+		if (c == '\t') {
+			seq[n++] = '\\';
+			seq[n++] = 't';
+		} else if (c == '\n') {
+			seq[n++] = '\\';
+			seq[n++] = 'n';
+		} else if (c == '\\') {
+			seq[n++] = '\\';
+			seq[n++] = '\\';
+		} else if (c < 0x20 || c == 0x7f) {
+			seq[n++] = '\\';
+			seq[n++] = 'x';
+			seq[n++] = hex[c >> 4];
+			seq[n++] = hex[c & 0xf];
+		} else
+			seq[n++] = (char)c;
+		/* Keep one byte for the NUL. */
+		if (n >= out_len - o)
+			break;
+		memcpy(out + o, seq, n);
+		o += n;
+	}
+	if (i < len)
+		o = util_utf8_trim(out, o);
+	out[o] = '\0';
+}

@@ -1,0 +1,146 @@
+/*
+ * sealchatd: options, configuration, keys, then the event loop.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sealchat/conf.h"
+#include "sealchat/crypto.h"
+#include "sealchat/keys.h"
+#include "sealchat/log.h"
+#include "sealchat/util.h"
+#include "server.h"
+
+static const struct option main_longopts[] = {
+	{ "config",	required_argument,	NULL,	'c' },
+	{ "test",	no_argument,		NULL,	't' },
+	{ "debug",	no_argument,		NULL,	'd' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ "version",	no_argument,		NULL,	'V' },
+	{ NULL,		0,			NULL,	0 }
+};
+
+/* Prints the usage line (and with full, what each option does). */
+static void
+main_usage(FILE *f, int full)
+{
+	fprintf(f, "usage: sealchatd [-dt] [-c file]\n"
+	    "       sealchatd -h | -V\n");
+	if (!full)
+		return;
+	fprintf(f, "\n"
+	    "The sealchat server: accounts, login, presence and pair keys\n"
+	    "over an encrypted channel.  Runs in the foreground.\n\n"
+	    "  -c, --config FILE  read the configuration from FILE\n"
+	    "                     (default: the embedded defaults)\n"
+	    "  -t, --test         check the configuration and the key files,\n"
+	    "                     print the key fingerprint, and exit\n"
+	    "  -d, --debug        log at debug level\n"
+	    "  -h, --help         show this help\n"
+	    "  -V, --version      show the version\n\n"
+	    "Signals: TERM or INT stop (clients are told), HUP reloads the\n"
+	    "configuration file.  Exit status: 0 stopped cleanly, 64 usage,\n"
+	    "69 cannot listen, 78 configuration or key files.\n");
+}
+
+/* -t: checks configuration and keys without creating anything. */
+static int
+main_test(const struct server_conf *conf, const char *conf_path)
+{
+	struct sc_keypair	kp;
+	char			err[KEYS_ERR_MAX], cerr[CONF_ERR_MAX];
+	char			fpr[SC_FPR_LEN];
+
+	if (server_conf_check(conf, conf_path, cerr) != 0) {
+		fprintf(stderr, "sealchatd: %s\n", cerr);
+		return (EXIT_CONFIG);
+	}
+	if (keys_server_check(&kp, conf->server_public_key,
+	    conf->server_private_key, err) != 0) {
+		fprintf(stderr, "sealchatd: %s\n", err);
+		return (EXIT_CONFIG);
+	}
+	sc_fingerprint(fpr, kp.pk);
+	sc_keypair_free(&kp);
+	printf("configuration ok\nfingerprint %s\n", fpr);
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server_conf	 conf;
+	struct sc_keypair	 kp;
+	const char		*conf_path = NULL;
+	char			 err[CONF_ERR_MAX], kerr[KEYS_ERR_MAX];
+	char			 fpr[SC_FPR_LEN];
+	int			 ch, test = 0, debug = 0, created, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:dhtV", main_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'h':
+			main_usage(stdout, 1);
+			return (0);
+		case 'V':
+			printf("sealchatd %s\n", SC_VERSION_STR);
+			return (0);
+		default:
+			main_usage(stderr, 0);
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "sealchatd: unexpected argument: %s\n",
+		    argv[optind]);
+		main_usage(stderr, 0);
+		return (EXIT_USAGE);
+	}
+
+	log_init("sealchatd", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (sc_crypto_init() != 0) {
+		fprintf(stderr, "sealchatd: cannot initialise libsodium\n");
+		return (EXIT_SOFTWARE);
+	}
+	server_conf_defaults(&conf);
+	if (conf_path != NULL &&
+	    conf_load(conf_path, server_conf_schema, &conf, err) != 0) {
+		fprintf(stderr, "sealchatd: %s\n", err);
+		return (EXIT_CONFIG);
+	}
+	if (test)
+		return (main_test(&conf, conf_path));
+	if (server_conf_check(&conf, conf_path, err) != 0) {
+		fprintf(stderr, "sealchatd: %s\n", err);
+		return (EXIT_CONFIG);
+	}
+	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)conf.log_level);
+
+	if (keys_server_load(&kp, conf.server_public_key,
+	    conf.server_private_key, &created, kerr) != 0) {
+		log_errorx("%s", kerr);
+		return (EXIT_CONFIG);
+	}
+	sc_fingerprint(fpr, kp.pk);
+	log_info("server key fingerprint=%s created=%d", fpr, created);
+	if (created)
+		log_info("new key pair public=%s private=%s",
+		    conf.server_public_key, conf.server_private_key);
+	log_info("starting version=%s config=%s", SC_VERSION_STR,
+	    conf_path != NULL ? conf_path : "(defaults)");
+
+	rc = server_run(&conf, conf_path, &kp, debug);
+	sc_keypair_free(&kp);
+	return (rc);
+}

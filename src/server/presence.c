@@ -1,0 +1,411 @@
+/*
+ * Presence: the roster, the shared journal of presence events, and the
+ * batched fan-out (see presence.h for the design).
+ *
+ * Costs: a join or a leave is O(log n) for the roster plus an O(1) append;
+ * a flush is one pass over the members, each behind member costing the
+ * bytes it is owed.  The journal holds only what some member has not been
+ * given: after a flush every member is at the end, so it is emptied.
+ *
+ * The flush event has priority 1, so it runs once the I/O callbacks of the
+ * turn have run and the events of many logins go out together.  Strict
+ * priorities could starve it while I/O keeps arriving, so a priority-0
+ * timer armed with it (PRESENCE_GUARD_MS) runs the flush itself if the
+ * low-priority event has not run by then.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sealchat/log.h"
+#include "sealchat/util.h"
+#include "sealchat/wire.h"
+#include "presence.h"
+
+#define PRESENCE_GUARD_MS	50	/* longest wait for a starved flush */
+#define PRESENCE_JOURNAL_KEEP	65536	/* journal memory kept when empty */
+#define PRESENCE_ENTRY_MAX	(2 + SC_NAME_MAX)
+
+RB_HEAD(presence_roster, presence_member);
+
+struct presence {
+	struct event_base	*base;
+	struct presence_roster	 roster;
+	size_t			 count;
+	size_t			 max_msg;
+	presence_deliver_cb	 deliver;
+	void			*arg;
+
+	uint8_t			*jbuf;		/* journal bytes */
+	size_t			 jlen;
+	size_t			 jcap;
+	uint64_t		 jbase;		/* absolute offset of jbuf[0] */
+
+	struct event		*flush_ev;	/* priority 1 */
+	struct event		*guard_ev;	/* priority 0 timer */
+	int			 scheduled;
+	int			 flushing;
+
+	struct wbuf		 msg;		/* message being built */
+};
+
+/* Orders members by name, bytewise. */
+static int
+presence_cmp(const struct presence_member *a, const struct presence_member *b)
+{
+	return (strcmp(a->name, b->name));
+}
+
+RB_GENERATE_INTERNAL(presence_roster, presence_member, entry, presence_cmp,
+    __attribute__((unused)) static)
+
+static void	presence_trim(struct presence *, uint64_t);
+static void	presence_flush_cb(evutil_socket_t, short, void *);
+static void	presence_guard_cb(evutil_socket_t, short, void *);
+
+/* Makes an empty roster and journal. */
+struct presence *
+presence_new(struct event_base *base, size_t max_msg,
+    presence_deliver_cb deliver, void *arg)
+{
+	struct presence	*p;
+
+	if (max_msg < 2 + PRESENCE_ENTRY_MAX || deliver == NULL)
+		return (NULL);
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return (NULL);
+	RB_INIT(&p->roster);
+	p->base = base;
+	p->max_msg = max_msg;
+	p->deliver = deliver;
+	p->arg = arg;
+	wbuf_init(&p->msg);
+	p->flush_ev = event_new(base, -1, 0, presence_flush_cb, p);
+	p->guard_ev = evtimer_new(base, presence_guard_cb, p);
+	if (p->flush_ev == NULL || p->guard_ev == NULL ||
+	    event_priority_set(p->flush_ev, 1) != 0 ||
+	    event_priority_set(p->guard_ev, 0) != 0) {
+		presence_free(p);
+		return (NULL);
+	}
+	return (p);
+}
+
+/* Frees the journal and events; members belong to their owners. */
+void
+presence_free(struct presence *p)
+{
+	if (p == NULL)
+		return;
+	if (p->flush_ev != NULL)
+		event_free(p->flush_ev);
+	if (p->guard_ev != NULL)
+		event_free(p->guard_ev);
+	free(p->jbuf);
+	wbuf_free(&p->msg);
+	free(p);
+}
+
+/* Sets up a member that is not online yet. */
+void
+presence_member_init(struct presence_member *m, uint64_t sid, uint8_t af,
+    const uint8_t *addr)
+{
+	memset(m, 0, sizeof(*m));
+	TAILQ_INIT(&m->pairs);
+	m->sid = sid;
+	m->af = af;
+	if (addr != NULL && (af == 4 || af == 6))
+		memcpy(m->addr, addr, af == 4 ? 4 : 16);
+}
+
+/* Records the member's UDP port. */
+void
+presence_set_udp(struct presence_member *m, uint16_t port)
+{
+	m->udp_port = port;
+}
+
+/* Absolute offset of the journal's end. */
+static uint64_t
+presence_end(const struct presence *p)
+{
+	return (p->jbase + p->jlen);
+}
+
+/* Asks the loop for a flush after the current turn's I/O. */
+static void
+presence_schedule(struct presence *p)
+{
+	struct timeval	tv;
+
+	if (p->scheduled)
+		return;
+	p->scheduled = 1;
+	event_active(p->flush_ev, EV_TIMEOUT, 0);
+	tv.tv_sec = 0;
+	tv.tv_usec = PRESENCE_GUARD_MS * 1000;
+	evtimer_add(p->guard_ev, &tv);
+}
+
+/*
+ * Appends one event to the journal.  Memory for one entry is all it needs;
+ * if even that fails the server cannot keep its promise that every client
+ * sees every event, so it stops.
+ */
+static void
+presence_append(struct presence *p, int online, const char *name, size_t len)
+{
+	uint8_t	*nb;
+	size_t	 cap;
+
+	if (p->jcap - p->jlen < 2 + len) {
+		cap = p->jcap == 0 ? 1024 : p->jcap * 2;
+		if ((nb = realloc(p->jbuf, cap)) == NULL)
+			fatalx(EXIT_SOFTWARE, "presence: out of memory");
+		p->jbuf = nb;
+		p->jcap = cap;
+	}
+	p->jbuf[p->jlen++] = online ? SC_PRESENCE_ONLINE : SC_PRESENCE_OFFLINE;
+	p->jbuf[p->jlen++] = (uint8_t)len;
+	memcpy(p->jbuf + p->jlen, name, len);
+	p->jlen += len;
+	if (p->count > 0)
+		presence_schedule(p);
+	else if (!p->flushing)
+		presence_trim(p, presence_end(p));	/* nobody to tell */
+}
+
+/* Puts a member online and records the event. */
+int
+presence_join(struct presence *p, struct presence_member *m, const char *name)
+{
+	size_t	len;
+
+	if (m->joined || name == NULL)
+		return (-1);
+	len = strnlen(name, SC_NAME_MAX + 1);
+	if (!wire_name_valid(name, len))
+		return (-1);
+	memcpy(m->name, name, len);
+	m->name[len] = '\0';
+	m->name_len = (uint8_t)len;
+	if (RB_INSERT(presence_roster, &p->roster, m) != NULL) {
+		m->name[0] = '\0';
+		m->name_len = 0;
+		return (-1);
+	}
+	p->count++;
+	m->joined = 1;
+	presence_append(p, 1, m->name, m->name_len);
+	m->cursor = presence_end(p);
+	return (0);
+}
+
+/* Takes a member off the roster and records the event. */
+void
+presence_leave(struct presence *p, struct presence_member *m)
+{
+	if (!m->joined)
+		return;
+	RB_REMOVE(presence_roster, &p->roster, m);
+	p->count--;
+	m->joined = 0;
+	presence_append(p, 0, m->name, m->name_len);
+}
+
+/* Finds an online member by canonical name. */
+struct presence_member *
+presence_lookup(struct presence *p, const char *name)
+{
+	struct presence_member	key;
+	size_t			len;
+
+	if (name == NULL || (len = strnlen(name, SC_NAME_MAX + 1)) >
+	    SC_NAME_MAX)
+		return (NULL);
+	memcpy(key.name, name, len);
+	key.name[len] = '\0';
+	return (RB_FIND(presence_roster, &p->roster, &key));
+}
+
+/* Online members. */
+size_t
+presence_online(const struct presence *p)
+{
+	return (p->count);
+}
+
+/* Bytes of journal held. */
+size_t
+presence_journal_len(const struct presence *p)
+{
+	return (p->jlen);
+}
+
+/* Hands a message to the member's owner. */
+int
+presence_send(struct presence *p, struct presence_member *m,
+    const uint8_t *msg, size_t len)
+{
+	if (!m->joined)
+		return (-1);
+	return (p->deliver(m, msg, len, p->arg));
+}
+
+/*
+ * Delivers journal[cursor, upto) to one member as PRESENCE messages, each
+ * as full as max_msg allows.  The message is copied out of the journal
+ * before delivery because the callback may append to it (a member that is
+ * dropped leaves).  Returns 0, or -1 when the member left.
+ */
+static int
+presence_deliver_range(struct presence *p, struct presence_member *m,
+    uint64_t upto)
+{
+	size_t	off, end, elen;
+
+	while (m->cursor < upto) {
+		off = (size_t)(m->cursor - p->jbase);
+		end = (size_t)(upto - p->jbase);
+		wbuf_reset(&p->msg);
+		wire_enc_presence_begin(&p->msg);
+		while (off < end) {
+			elen = 2 + (size_t)p->jbuf[off + 1];
+			if (p->msg.len + elen > p->max_msg)
+				break;
+			wbuf_put(&p->msg, p->jbuf + off, elen);
+			off += elen;
+		}
+		if (p->msg.oom)
+			fatalx(EXIT_SOFTWARE, "presence: out of memory");
+		m->cursor = p->jbase + off;
+		if (p->deliver(m, p->msg.data, p->msg.len, p->arg) != 0 ||
+		    !m->joined)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Drops the journal's head up to offset upto (no member needs it). */
+static void
+presence_trim(struct presence *p, uint64_t upto)
+{
+	size_t	n;
+
+	if (upto <= p->jbase)
+		return;
+	n = (size_t)(upto - p->jbase);
+	if (n > p->jlen)
+		n = p->jlen;
+	memmove(p->jbuf, p->jbuf + n, p->jlen - n);
+	p->jlen -= n;
+	p->jbase += n;
+	if (p->jlen == 0 && p->jcap > PRESENCE_JOURNAL_KEEP) {
+		free(p->jbuf);
+		p->jbuf = NULL;
+		p->jcap = 0;
+	}
+}
+
+/*
+ * One pass: every member behind the end is brought to the end of the
+ * journal as it was when the pass began (events appended during the pass,
+ * by members dropped on delivery, wait for the next pass).
+ */
+void
+presence_flush(struct presence *p)
+{
+	struct presence_member	*m, *next;
+	uint64_t		 upto, low;
+
+	if (p->flushing)
+		return;
+	p->flushing = 1;
+	p->scheduled = 0;
+	event_del(p->flush_ev);
+	evtimer_del(p->guard_ev);
+
+	upto = presence_end(p);
+	low = upto;
+	RB_FOREACH_SAFE(m, presence_roster, &p->roster, next) {
+		if (m->cursor < upto &&
+		    presence_deliver_range(p, m, upto) != 0)
+			continue;
+		if (m->cursor < low)
+			low = m->cursor;
+	}
+	presence_trim(p, p->count == 0 ? presence_end(p) : low);
+	p->flushing = 0;
+	if (p->count > 0 && p->jlen > 0)
+		presence_schedule(p);
+}
+
+/* The flush event: runs once the turn's higher-priority work is done. */
+static void
+presence_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	presence_flush(arg);
+}
+
+/* The guard: the flush waited too long behind I/O; run it now. */
+static void
+presence_guard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct presence	*p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->scheduled) {
+		log_debug("presence: flush run by guard journal=%zu", p->jlen);
+		presence_flush(p);
+	}
+}
+
+/* Emits the USERS message being built; returns -1 when the member left. */
+static int
+presence_users_emit(struct presence *p, struct presence_member *m,
+    uint8_t flags, long *total)
+{
+	if (p->msg.oom)
+		fatalx(EXIT_SOFTWARE, "presence: out of memory");
+	p->msg.data[1] = flags;
+	*total += (long)p->msg.len;
+	if (p->deliver(m, p->msg.data, p->msg.len, p->arg) != 0 || !m->joined)
+		return (-1);
+	return (0);
+}
+
+/* Sends the roster, less the member itself, split over USERS messages. */
+long
+presence_send_users(struct presence *p, struct presence_member *m,
+    uint8_t flags)
+{
+	struct presence_member	*o;
+	long			 total = 0;
+
+	if (!m->joined)
+		return (-1);
+	if (m->cursor < presence_end(p) &&
+	    presence_deliver_range(p, m, presence_end(p)) != 0)
+		return (-1);
+	flags &= (uint8_t)~SC_USERS_MORE;
+	wbuf_reset(&p->msg);
+	wire_enc_users_begin(&p->msg, flags);
+	RB_FOREACH(o, presence_roster, &p->roster) {
+		if (o == m)
+			continue;
+		if (p->msg.len + 1 + o->name_len > p->max_msg) {
+			if (presence_users_emit(p, m, flags | SC_USERS_MORE,
+			    &total) != 0)
+				return (-1);
+			wbuf_reset(&p->msg);
+			wire_enc_users_begin(&p->msg, flags);
+		}
+		wire_enc_users_entry(&p->msg, o->name, o->name_len);
+	}
+	if (presence_users_emit(p, m, flags, &total) != 0)
+		return (-1);
+	return (total);
+}

@@ -1,0 +1,607 @@
+/*
+ * The daemon's event loop: the listening socket and its accept policy,
+ * signals (stop, reload), the systemd status line, and the server-wide
+ * events that write queued output and free closed sessions.
+ *
+ * Priorities: the base gets two.  The hash pool and the systemd watchdog
+ * are set up before the priorities exist, so their events sit at priority
+ * 0 with everything of ours; only the presence flush runs at priority 1.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "sealchat/conf.h"
+#include "sealchat/log.h"
+#include "sealchat/util.h"
+#include "auth.h"
+#include "sclimits.h"
+#include "notify.h"
+#include "pairkey.h"
+#include "presence.h"
+#include "server.h"
+#include "session.h"
+
+#define SERVER_ACCEPTS_PER_WAKE	64
+#define SERVER_BACKLOG		1024
+#define SERVER_STOP_SEC		3	/* backstop on the shutdown flush */
+#define SERVER_REFUSED_LOG_MS	10000	/* at most one refusal line per */
+#define SERVER_FD_RESERVE	32	/* descriptors not for sessions */
+
+/* Checks the relations between keys that the schema cannot express. */
+int
+server_conf_check(const struct server_conf *c, const char *path,
+    char err[CONF_ERR_MAX])
+{
+	const char	*name = path != NULL ? path : "defaults";
+
+	if (c->keepalive_timeout > UINT16_MAX) {
+		snprintf(err, CONF_ERR_MAX, "%s: keepalive_timeout %lld is "
+		    "more than %u", name, c->keepalive_timeout, UINT16_MAX);
+		return (-1);
+	}
+	if (c->keepalive_interval >= c->keepalive_timeout) {
+		snprintf(err, CONF_ERR_MAX, "%s: keepalive_interval (%lld) "
+		    "must be less than keepalive_timeout (%lld)", name,
+		    c->keepalive_interval, c->keepalive_timeout);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Makes an event at priority 0. */
+static struct event *
+server_event(struct server *srv, int fd, short what, event_callback_fn cb,
+    void *arg)
+{
+	struct event	*ev;
+
+	if ((ev = event_new(srv->base, fd, what, cb, arg)) == NULL)
+		return (NULL);
+	if (event_priority_set(ev, 0) != 0) {
+		event_free(ev);
+		return (NULL);
+	}
+	return (ev);
+}
+
+/* Asks for the write queue to be written after the running callbacks. */
+void
+server_kick_writer(struct server *srv)
+{
+	event_active(srv->write_ev, EV_TIMEOUT, 0);
+}
+
+/* Writes the queued output of every session. */
+static void
+server_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_write_queued(arg);
+}
+
+/* Frees the sessions closed during the callbacks that ran. */
+static void
+server_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_reap(arg);
+}
+
+/* Makes the common timeouts from the configuration. */
+static void
+server_timeouts(struct server *srv)
+{
+	struct timeval	tv;
+
+	tv.tv_usec = 0;
+	tv.tv_sec = (time_t)srv->conf.login_timeout;
+	srv->tv_login = event_base_init_common_timeout(srv->base, &tv);
+	tv.tv_sec = (time_t)srv->conf.keepalive_timeout;
+	srv->tv_keepalive = event_base_init_common_timeout(srv->base, &tv);
+	tv.tv_sec = SESSION_LINGER_SEC;
+	srv->tv_linger = event_base_init_common_timeout(srv->base, &tv);
+	if (srv->tv_login == NULL || srv->tv_keepalive == NULL ||
+	    srv->tv_linger == NULL)
+		fatalx(EXIT_SOFTWARE, "cannot make the session timeouts");
+}
+
+/*
+ * Refuses a connection at accept: a plaintext REJECT 3, the little input
+ * already there read and dropped (so the close is not a reset that could
+ * destroy the REJECT), and close.
+ */
+static void
+server_refuse(struct server *srv, int fd, const char *why)
+{
+	static const uint8_t	reject[] = { 0, 0, 0, SC_REJECT_BODY, 0x00,
+				    SC_REJECT_BUSY };
+	uint8_t			sink[512];
+	uint64_t		now;
+
+	(void)send(fd, reject, sizeof(reject), MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+	close(fd);
+	srv->refused++;
+	now = util_now_ms();
+	if (srv->refused_logged_ms == 0 ||
+	    now - srv->refused_logged_ms >= SERVER_REFUSED_LOG_MS) {
+		srv->refused_logged_ms = now;
+		log_warnx("refusing connections reason=%s sessions=%zu "
+		    "unauth=%zu refused_total=%llu", why, srv->nsessions,
+		    srv->nunauth, (unsigned long long)srv->refused);
+	} else
+		log_debug("refused connection reason=%s", why);
+}
+
+/* Listening again after descriptors ran out. */
+static void
+server_listen_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (!srv->stopping && srv->listen_ev != NULL)
+		event_add(srv->listen_ev, NULL);
+}
+
+/* Applies the accept policy to one new connection. */
+static void
+server_take(struct server *srv, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct limits_addr	la;
+	int			one = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_debug("accept: TCP_NODELAY: %s", strerror(errno));
+	if (util_set_nonblock(fd) != 0) {
+		close(fd);
+		return;
+	}
+	if (srv->nsessions >= (size_t)srv->conf.max_sessions) {
+		server_refuse(srv, fd, "max_sessions");
+		return;
+	}
+	if (srv->nunauth >= (size_t)srv->conf.max_unauth) {
+		server_refuse(srv, fd, "max_unauth");
+		return;
+	}
+	limits_addr_from(&la, sa);
+	if (limits_unauth_add(srv->limits, &la,
+	    (size_t)srv->conf.max_unauth_per_addr) != 0) {
+		server_refuse(srv, fd, "max_unauth_per_addr");
+		return;
+	}
+	(void)session_accept(srv, fd, sa, salen);
+}
+
+/* New connections: a bounded number per wake-up. */
+static void
+server_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct server		*srv = arg;
+	struct sockaddr_storage	 ss;
+	struct timeval		 tv = { 1, 0 };
+	socklen_t		 salen;
+	int			 i, fd;
+
+	(void)what;
+	for (i = 0; i < SERVER_ACCEPTS_PER_WAKE && !srv->stopping; i++) {
+		salen = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &salen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			log_warn("accept");
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Pause rather than spin on a full table. */
+				event_del(srv->listen_ev);
+				evtimer_add(srv->listen_retry_ev, &tv);
+			}
+			return;
+		}
+		server_take(srv, fd, (struct sockaddr *)&ss, salen);
+	}
+}
+
+/*
+ * Opens the listening socket on server_address (an IPv4 or IPv6 literal,
+ * or a name) and server_port.  Returns 0, or the exit code.
+ */
+static int
+server_listen(struct server *srv)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	char		 port[16], addr[128];
+	int		 fd = -1, one = 1, rc, saved = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%lld", srv->conf.server_port);
+	rc = getaddrinfo(srv->conf.server_address, port, &hints, &res);
+	if (rc != 0) {
+		log_errorx("server_address %s: %s", srv->conf.server_address,
+		    gai_strerror(rc));
+		return (EXIT_CONFIG);
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one)) == 0 &&
+		    bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, SERVER_BACKLOG) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1) {
+		errno = saved;
+		log_warn("listen on %s port %lld", srv->conf.server_address,
+		    srv->conf.server_port);
+		freeaddrinfo(res);
+		return (EXIT_UNAVAIL);
+	}
+	util_addr_str(addr, sizeof(addr), ai->ai_addr);
+	freeaddrinfo(res);
+	srv->lfd = fd;
+	srv->listen_ev = server_event(srv, fd, EV_READ | EV_PERSIST,
+	    server_accept_cb, srv);
+	srv->listen_retry_ev = server_event(srv, -1, 0,
+	    server_listen_retry_cb, srv);
+	if (srv->listen_ev == NULL || srv->listen_retry_ev == NULL ||
+	    event_add(srv->listen_ev, NULL) != 0) {
+		log_errorx("cannot watch the listening socket");
+		return (EXIT_SOFTWARE);
+	}
+	log_info("listening address=%s", addr);
+	return (0);
+}
+
+/* Closes the listening socket. */
+static void
+server_unlisten(struct server *srv)
+{
+	if (srv->listen_ev != NULL) {
+		event_free(srv->listen_ev);
+		srv->listen_ev = NULL;
+	}
+	if (srv->listen_retry_ev != NULL) {
+		event_free(srv->listen_retry_ev);
+		srv->listen_retry_ev = NULL;
+	}
+	if (srv->lfd != -1) {
+		close(srv->lfd);
+		srv->lfd = -1;
+	}
+}
+
+/* Sends the systemd status line when the counts changed. */
+static void
+server_status(struct server *srv, int force)
+{
+	size_t	online = presence_online(srv->presence);
+
+	if (!force && online == srv->shown_online &&
+	    srv->nsessions == srv->shown_sessions)
+		return;
+	srv->shown_online = online;
+	srv->shown_sessions = srv->nsessions;
+	notify_status("%zu sessions, %zu online", srv->nsessions, online);
+}
+
+/* Once a second: the status line, at most. */
+static void
+server_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	server_status(arg, 0);
+}
+
+/* The shutdown flush took too long: stop now. */
+static void
+server_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("stop: closing %zu sessions whose output did not drain",
+	    srv->nsessions);
+	event_base_loopbreak(srv->base);
+}
+
+/*
+ * SIGTERM, SIGINT: stop listening, GOODBYE 1 to everyone, give the output
+ * a bounded time to drain, then leave the loop.  A second signal stops at
+ * once.
+ */
+static void
+server_stop(struct server *srv, const char *signame)
+{
+	struct timeval	tv = { SERVER_STOP_SEC, 0 };
+
+	if (srv->stopping) {
+		log_info("stop: signal=%s again, stopping now", signame);
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	srv->stopping = 1;
+	log_info("stopping signal=%s sessions=%zu online=%zu", signame,
+	    srv->nsessions, presence_online(srv->presence));
+	notify_stopping();
+	server_unlisten(srv);
+	event_del(srv->status_ev);
+	session_goodbye_all(srv, SC_BYE_SHUTDOWN);
+	if (srv->nsessions == 0) {
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	evtimer_add(srv->stop_ev, &tv);
+}
+
+/* Logs a key that only a restart can change. */
+static void
+server_reload_fixed(const char *key, int changed)
+{
+	if (changed)
+		log_warnx("reload: %s changed, restart to apply", key);
+}
+
+/*
+ * SIGHUP: reads the file again and applies what can change while running.
+ * A file that does not load changes nothing.
+ */
+static void
+server_reload(struct server *srv)
+{
+	struct server_conf	 nc;
+	struct server_conf	*c = &srv->conf;
+	char			 err[CONF_ERR_MAX];
+
+	notify_reloading();
+	if (srv->conf_path == NULL) {
+		log_info("reload: no configuration file, nothing to read");
+		notify_ready();
+		return;
+	}
+	server_conf_defaults(&nc);
+	if (conf_load(srv->conf_path, server_conf_schema, &nc, err) != 0 ||
+	    server_conf_check(&nc, srv->conf_path, err) != 0) {
+		log_warnx("reload: %s; configuration unchanged", err);
+		notify_ready();
+		return;
+	}
+	server_reload_fixed("server_address",
+	    strcmp(nc.server_address, c->server_address) != 0);
+	server_reload_fixed("server_port", nc.server_port != c->server_port);
+	server_reload_fixed("server_public_key",
+	    strcmp(nc.server_public_key, c->server_public_key) != 0);
+	server_reload_fixed("server_private_key",
+	    strcmp(nc.server_private_key, c->server_private_key) != 0);
+	server_reload_fixed("data_base",
+	    strcmp(nc.data_base, c->data_base) != 0);
+	server_reload_fixed("hash_workers", nc.hash_workers != c->hash_workers);
+	server_reload_fixed("hash_queue", nc.hash_queue != c->hash_queue);
+	server_reload_fixed("max_frame", nc.max_frame != c->max_frame);
+
+	c->log_level = nc.log_level;
+	if (!srv->debug)
+		log_set_level((enum log_level)c->log_level);
+	if (nc.hash_cost != c->hash_cost) {
+		c->hash_cost = nc.hash_cost;
+		auth_pool_set_cost(srv->auth, (enum sc_cost)c->hash_cost);
+	}
+	c->max_sessions = nc.max_sessions;
+	c->max_unauth = nc.max_unauth;
+	c->max_unauth_per_addr = nc.max_unauth_per_addr;
+	c->login_timeout = nc.login_timeout;
+	c->keepalive_interval = nc.keepalive_interval;
+	c->keepalive_timeout = nc.keepalive_timeout;
+	c->output_cap = nc.output_cap;
+	c->fail_delay_ms = nc.fail_delay_ms;
+	c->fail_free = nc.fail_free;
+	server_timeouts(srv);
+	limits_configure(srv->limits, (uint64_t)c->fail_delay_ms,
+	    (unsigned)c->fail_free);
+	log_info("reload: configuration applied file=%s", srv->conf_path);
+	sc_wipe(&nc, sizeof(nc));
+	notify_ready();
+}
+
+/* Signal events. */
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGHUP:
+		server_reload(srv);
+		break;
+	case SIGTERM:
+		server_stop(srv, "TERM");
+		break;
+	default:
+		server_stop(srv, "INT");
+		break;
+	}
+}
+
+/* Logs how many sessions the descriptor limit allows. */
+static void
+server_nofile(struct server *srv)
+{
+	long	nofile, possible;
+
+	nofile = util_raise_nofile();
+	if (nofile < 0) {
+		log_warn("RLIMIT_NOFILE");
+		return;
+	}
+	possible = nofile - SERVER_FD_RESERVE - 3 * srv->conf.hash_workers;
+	if (possible < 0)
+		possible = 0;
+	log_info("descriptors nofile=%ld sessions_possible=%ld "
+	    "max_sessions=%lld", nofile, possible, srv->conf.max_sessions);
+	if (possible < srv->conf.max_sessions)
+		log_warnx("max_sessions=%lld is more than the descriptor "
+		    "limit allows (%ld)", srv->conf.max_sessions, possible);
+}
+
+/* Frees everything server_run() made; safe on a half-made server. */
+static void
+server_free(struct server *srv)
+{
+	struct event	**evs[] = { &srv->sigterm_ev, &srv->sigint_ev,
+			    &srv->sighup_ev, &srv->status_ev, &srv->stop_ev,
+			    &srv->reap_ev, &srv->write_ev };
+	size_t		  i;
+
+	server_unlisten(srv);
+	auth_pool_free(srv->auth);
+	srv->auth = NULL;
+	if (srv->reap_ev != NULL)
+		session_close_all(srv);
+	pairkey_free(srv->pairkey);
+	presence_free(srv->presence);
+	limits_free(srv->limits);
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		if (*evs[i] != NULL) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		}
+	}
+	notify_free();
+	wbuf_free(&srv->enc);
+	if (srv->plain != NULL) {
+		sc_wipe(srv->plain, (size_t)srv->conf.max_frame);
+		free(srv->plain);
+	}
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+}
+
+/* Runs the daemon. */
+int
+server_run(const struct server_conf *conf, const char *conf_path,
+    const struct sc_keypair *kp, int debug)
+{
+	struct server	 srv;
+	struct timeval	 one = { 1, 0 };
+	char		 err[256];
+	int		 rc = EXIT_SOFTWARE;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.conf = *conf;
+	srv.conf_path = conf_path;
+	srv.debug = debug;
+	srv.kp = kp;
+	srv.lfd = -1;
+	RB_INIT(&srv.sessions);
+	TAILQ_INIT(&srv.dead);
+	TAILQ_INIT(&srv.writeq);
+	wbuf_init(&srv.enc);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		log_warn("SIGPIPE");
+	server_nofile(&srv);
+
+	if ((srv.base = event_base_new()) == NULL) {
+		log_errorx("cannot make the event loop");
+		goto out;
+	}
+	if (notify_init(srv.base) != 0)
+		log_warnx("systemd notification disabled");
+	srv.auth = auth_pool_new(srv.base, srv.conf.data_base,
+	    (int)srv.conf.hash_workers, (int)srv.conf.hash_queue,
+	    (enum sc_cost)srv.conf.hash_cost, session_auth_done, &srv, err,
+	    sizeof(err));
+	if (srv.auth == NULL) {
+		log_errorx("%s", err);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (event_base_priority_init(srv.base, 2) != 0) {
+		log_errorx("cannot set event priorities");
+		goto out;
+	}
+	srv.presence = presence_new(srv.base,
+	    (size_t)srv.conf.max_frame - SC_MAC_BYTES, session_deliver, &srv);
+	srv.pairkey = srv.presence != NULL ? pairkey_new(srv.presence) : NULL;
+	srv.limits = limits_new(LIMITS_ENTRIES_MAX);
+	srv.plain = malloc((size_t)srv.conf.max_frame);
+	srv.reap_ev = server_event(&srv, -1, 0, server_reap_cb, &srv);
+	srv.write_ev = server_event(&srv, -1, 0, server_write_cb, &srv);
+	srv.stop_ev = server_event(&srv, -1, 0, server_stop_cb, &srv);
+	srv.status_ev = server_event(&srv, -1, EV_PERSIST, server_status_cb,
+	    &srv);
+	srv.sigterm_ev = server_event(&srv, SIGTERM, EV_SIGNAL | EV_PERSIST,
+	    server_signal_cb, &srv);
+	srv.sigint_ev = server_event(&srv, SIGINT, EV_SIGNAL | EV_PERSIST,
+	    server_signal_cb, &srv);
+	srv.sighup_ev = server_event(&srv, SIGHUP, EV_SIGNAL | EV_PERSIST,
+	    server_signal_cb, &srv);
+	if (srv.presence == NULL || srv.pairkey == NULL ||
+	    srv.limits == NULL || srv.plain == NULL || srv.reap_ev == NULL ||
+	    srv.write_ev == NULL || srv.stop_ev == NULL ||
+	    srv.status_ev == NULL || srv.sigterm_ev == NULL ||
+	    srv.sigint_ev == NULL || srv.sighup_ev == NULL) {
+		log_errorx("out of memory");
+		goto out;
+	}
+	limits_configure(srv.limits, (uint64_t)srv.conf.fail_delay_ms,
+	    (unsigned)srv.conf.fail_free);
+	server_timeouts(&srv);
+	if (event_add(srv.sigterm_ev, NULL) != 0 ||
+	    event_add(srv.sigint_ev, NULL) != 0 ||
+	    event_add(srv.sighup_ev, NULL) != 0 ||
+	    event_add(srv.status_ev, &one) != 0) {
+		log_errorx("cannot watch signals");
+		goto out;
+	}
+	if ((rc = server_listen(&srv)) != 0)
+		goto out;
+
+	notify_ready();
+	server_status(&srv, 1);
+	if (event_base_dispatch(srv.base) == -1) {
+		log_errorx("event loop failed");
+		rc = EXIT_SOFTWARE;
+		goto out;
+	}
+	log_info("stopped sessions_left=%zu", srv.nsessions);
+	rc = 0;
+out:
+	server_free(&srv);
+	return (rc);
+}

@@ -1,0 +1,94 @@
+/*
+ * The daemon's one event loop: listener, signals, reload, status, and the
+ * state every session shares.  Single-threaded: only the hash workers in
+ * auth.c run elsewhere, and their results come back through the loop.
+ *
+ * Event priorities: the base has two.  Everything runs at priority 0
+ * except the presence flush (priority 1), which therefore runs after the
+ * I/O callbacks of a loop turn and batches their presence events.
+ */
+#ifndef SEALCHATD_SERVER_H
+#define SEALCHATD_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
+
+#include <event2/event.h>
+
+#include "sealchat/conf.h"
+#include "sealchat/crypto.h"
+#include "sealchat/wire.h"
+
+struct session;
+RB_HEAD(session_tree, session);
+TAILQ_HEAD(session_list, session);
+
+struct auth_pool;
+struct presence;
+struct pairkey;
+struct limits;
+
+struct server {
+	struct event_base	*base;
+	struct server_conf	 conf;
+	const char		*conf_path;	/* NULL: embedded defaults */
+	int			 debug;		/* -d: log level stays debug */
+	const struct sc_keypair	*kp;
+
+	int			 lfd;		/* listening socket */
+	struct event		*listen_ev;
+	struct event		*listen_retry_ev;	/* after EMFILE */
+	struct event		*sigterm_ev;
+	struct event		*sigint_ev;
+	struct event		*sighup_ev;
+	struct event		*status_ev;
+	struct event		*stop_ev;	/* bound on the shutdown flush */
+	struct event		*reap_ev;	/* frees closed sessions */
+	struct event		*write_ev;	/* writes queued output */
+
+	struct auth_pool	*auth;
+	struct presence		*presence;
+	struct pairkey		*pairkey;
+	struct limits		*limits;
+
+	struct session_tree	 sessions;	/* by id: every open session */
+	struct session_list	 dead;		/* closed, to be freed */
+	struct session_list	 writeq;	/* output waiting to be written */
+	size_t			 nsessions;
+	size_t			 nunauth;	/* not logged in yet */
+	uint64_t		 next_id;
+	int			 stopping;
+
+	/* Common timeouts (O(1) re-arming), rebuilt on reload. */
+	const struct timeval	*tv_login;
+	const struct timeval	*tv_keepalive;
+	const struct timeval	*tv_linger;
+
+	struct wbuf		 enc;		/* message being encoded */
+	uint8_t			*plain;		/* max_frame bytes: decrypted */
+
+	size_t			 shown_sessions;	/* last status sent */
+	size_t			 shown_online;
+	uint64_t		 refused;	/* connections refused at accept */
+	uint64_t		 refused_logged_ms;
+};
+
+/*
+ * Checks what the schema cannot: relations between keys.  Fills err and
+ * returns -1 on a problem.
+ */
+int	server_conf_check(const struct server_conf *, const char *path,
+	    char err[CONF_ERR_MAX]);
+/*
+ * Runs the daemon until SIGTERM or SIGINT.  kp stays owned by the caller.
+ * Returns the exit code: 0 after a clean stop, else a sysexits code.
+ */
+int	server_run(const struct server_conf *, const char *conf_path,
+	    const struct sc_keypair *kp, int debug);
+/* Asks the loop to write srv->writeq soon (after the current callbacks). */
+void	server_kick_writer(struct server *);
+
+#endif

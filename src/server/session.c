@@ -1,0 +1,1150 @@
+/*
+ * One client connection (docs/protocol.md, sections 2, 3 and 7).
+ *
+ * Input: bytes are read into an evbuffer that never holds more than one
+ * maximal frame (117 bytes during the handshake), so a client cannot make
+ * the server buffer more than that; every frame length is checked before
+ * anything is allocated for it.  At most SESSION_FRAMES_PER_WAKE frames are
+ * handled per wake-up; if more wait, the read event is made active again
+ * without reading, so that the sessions already waiting run first.
+ *
+ * Output: every message is sealed straight into the output evbuffer as one
+ * frame (space reserved in place, no copy of the ciphertext).  Sessions
+ * with output join the server's write queue, written by one priority-0
+ * event after the callbacks already running: one write per session and
+ * loop turn.  Output beyond output_cap drops the session (GOODBYE 4), so a
+ * slow reader costs bounded memory.  A USERS list is the one exception: the
+ * list just queued does not count against the cap until it drains.
+ *
+ * Timers: one per session.  Before login it is the absolute login
+ * deadline, armed once at accept and never extended; once online it is the
+ * keepalive timeout, re-armed (a common timeout, O(1)) whenever frames
+ * arrive; while closing it bounds the final flush.
+ *
+ * Closing: once the last output (a GOODBYE or REJECT) is written, the
+ * write side is shut down and input is read and dropped until the client
+ * closes, within the same bound.  Closing at once while unread input
+ * waits would make the kernel send a reset, which can destroy the GOODBYE
+ * still on its way.
+ *
+ * Lifetime: a closed session is unlinked from everything at once (roster,
+ * pairs, limits, id tree, events, socket) and freed later by the server's
+ * reap event, so no callback ever runs on freed memory, and a hash result
+ * that arrives for it finds no session by its id.
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "sealchat/crypto.h"
+#include "sealchat/log.h"
+#include "sealchat/proto.h"
+#include "sealchat/util.h"
+#include "sealchat/wire.h"
+#include "auth.h"
+#include "sclimits.h"
+#include "pairkey.h"
+#include "presence.h"
+#include "server.h"
+#include "session.h"
+
+#define SESSION_FRAMES_PER_WAKE	32
+#define SESSION_READS_PER_WAKE	16
+
+enum session_flag {
+	SF_UNAUTH = 0x01,	/* counted among the unauthenticated */
+	SF_CHANNEL = 0x02,	/* channel keys made: frames are sealed */
+	SF_WRITEQ = 0x04,	/* in the server's write queue */
+	SF_DEAD = 0x08,		/* unlinked; waiting to be freed */
+	SF_BULK = 0x10,		/* queuing a USERS list: cap checked after */
+	SF_SHUTWR = 0x20,	/* output done, FIN sent, waiting for EOF */
+};
+
+/* A SIGN or AUTH held back by the failed-login delay. */
+struct session_delay {
+	struct event	ev;
+	uint8_t		op;
+	char		name[SC_NAME_MAX + 1];
+	size_t		pass_len;
+	uint8_t		pass[SC_PASS_MAX];
+};
+
+struct session {
+	RB_ENTRY(session)	 entry;		/* server's id tree */
+	TAILQ_ENTRY(session)	 qentry;	/* write queue, or dead list */
+	struct server		*srv;
+	uint64_t		 id;
+	int			 fd;
+	uint8_t			 state;		/* enum session_state */
+	uint8_t			 flags;		/* enum session_flag */
+	struct event		 rd_ev;
+	struct event		 wr_ev;
+	struct event		 tm_ev;
+	struct evbuffer		*in;
+	struct evbuffer		*out;
+	size_t			 bulk_left;	/* USERS bytes still queued */
+	struct sc_channel	 ch;
+	struct session_delay	*delay;
+	struct presence_member	 pm;
+};
+
+/* Orders sessions by id. */
+static int
+session_cmp(const struct session *a, const struct session *b)
+{
+	if (a->id != b->id)
+		return (a->id < b->id ? -1 : 1);
+	return (0);
+}
+
+RB_GENERATE_INTERNAL(session_tree, session, entry, session_cmp,
+    __attribute__((unused)) static)
+
+typedef void	(*session_handler_fn)(struct session *, const struct sc_msg *);
+
+static void	session_on_cred(struct session *, const struct sc_msg *);
+static void	session_on_list(struct session *, const struct sc_msg *);
+static void	session_on_udp(struct session *, const struct sc_msg *);
+static void	session_on_pair(struct session *, const struct sc_msg *);
+static void	session_on_ping(struct session *, const struct sc_msg *);
+static void	session_on_logout(struct session *, const struct sc_msg *);
+
+#define S(st)	(1U << (st))
+
+/*
+ * Every message a client may send, with the states that accept it.  The
+ * payload is fully checked (wire_msg_decode) before the state and before
+ * the handler; a type not in this table ends the session.
+ */
+static const struct session_handler {
+	uint8_t			type;
+	unsigned		states;
+	session_handler_fn	fn;
+} session_handlers[] = {
+	{ SC_MSG_SIGN, S(SESSION_GREETED), session_on_cred },
+	{ SC_MSG_AUTH, S(SESSION_GREETED), session_on_cred },
+	{ SC_MSG_LIST, S(SESSION_ONLINE), session_on_list },
+	{ SC_MSG_UDP, S(SESSION_ONLINE), session_on_udp },
+	{ SC_MSG_PAIR, S(SESSION_ONLINE), session_on_pair },
+	{ SC_MSG_PING, S(SESSION_GREETED) | S(SESSION_HASHING) |
+	    S(SESSION_ONLINE), session_on_ping },
+	{ SC_MSG_LOGOUT, S(SESSION_GREETED) | S(SESSION_HASHING) |
+	    S(SESSION_ONLINE), session_on_logout },
+};
+
+/* Name of a state for log lines. */
+const char *
+session_state_name(enum session_state st)
+{
+	static const char *const names[] = {
+		[SESSION_HANDSHAKE] = "handshake",
+		[SESSION_GREETED] = "greeted",
+		[SESSION_HASHING] = "hashing",
+		[SESSION_ONLINE] = "online",
+		[SESSION_CLOSING] = "closing",
+	};
+
+	if ((unsigned)st > SESSION_CLOSING)
+		return ("unknown");
+	return (names[st]);
+}
+
+/* The one place a session changes state. */
+static void
+session_enter_state(struct session *s, enum session_state st)
+{
+	log_debug("session sid=%llu state %s -> %s",
+	    (unsigned long long)s->id,
+	    session_state_name((enum session_state)s->state),
+	    session_state_name(st));
+	s->state = (uint8_t)st;
+}
+
+/* The owner of a presence member. */
+static struct session *
+session_of(struct presence_member *m)
+{
+	return ((struct session *)(void *)((char *)m -
+	    offsetof(struct session, pm)));
+}
+
+/* The session's address as the limits count it. */
+static void
+session_laddr(const struct session *s, struct limits_addr *la)
+{
+	memset(la, 0, sizeof(*la));
+	la->af = s->pm.af;
+	memcpy(la->b, s->pm.addr, sizeof(la->b));
+}
+
+/* Puts the session in the write queue (written after current callbacks). */
+static void
+session_want_write(struct session *s)
+{
+	if (s->flags & (SF_WRITEQ | SF_DEAD))
+		return;
+	s->flags |= SF_WRITEQ;
+	TAILQ_INSERT_TAIL(&s->srv->writeq, s, qentry);
+	server_kick_writer(s->srv);
+}
+
+/* Gives back the unauthenticated slot (login done or session gone). */
+static void
+session_unauth_release(struct session *s)
+{
+	struct limits_addr	la;
+
+	if (!(s->flags & SF_UNAUTH))
+		return;
+	s->flags &= (uint8_t)~SF_UNAUTH;
+	session_laddr(s, &la);
+	limits_unauth_del(s->srv->limits, &la);
+	s->srv->nunauth--;
+}
+
+/* Cancels a delayed SIGN or AUTH, wiping the password it held. */
+static void
+session_delay_free(struct session *s)
+{
+	if (s->delay == NULL)
+		return;
+	event_del(&s->delay->ev);
+	sc_wipe(s->delay, sizeof(*s->delay));
+	free(s->delay);
+	s->delay = NULL;
+}
+
+/*
+ * Unlinks the session from everything other sessions can see: its pairs
+ * die, its user goes offline, its limits slot is returned.  Idempotent.
+ */
+static void
+session_detach(struct session *s)
+{
+	struct server	*srv = s->srv;
+
+	session_delay_free(s);
+	if (s->pm.joined) {
+		pairkey_forget(srv->pairkey, &s->pm);
+		presence_leave(srv->presence, &s->pm);
+		log_info("offline sid=%llu user=%s",
+		    (unsigned long long)s->id, s->pm.name);
+	}
+	session_unauth_release(s);
+}
+
+/*
+ * Final step: the socket is closed and the session put on the dead list.
+ * The memory is freed by the reap event, after the running callback.
+ */
+static void
+session_finish(struct session *s)
+{
+	struct server	*srv = s->srv;
+
+	if (s->flags & SF_DEAD)
+		return;
+	session_detach(s);
+	if (s->state != SESSION_CLOSING)
+		session_enter_state(s, SESSION_CLOSING);
+	if (s->flags & SF_WRITEQ) {
+		TAILQ_REMOVE(&srv->writeq, s, qentry);
+		s->flags &= (uint8_t)~SF_WRITEQ;
+	}
+	s->flags |= SF_DEAD;
+	event_del(&s->rd_ev);
+	event_del(&s->wr_ev);
+	event_del(&s->tm_ev);
+	if (s->fd != -1) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	sc_channel_wipe(&s->ch);
+	RB_REMOVE(session_tree, &srv->sessions, s);
+	srv->nsessions--;
+	TAILQ_INSERT_TAIL(&srv->dead, s, qentry);
+	event_active(srv->reap_ev, EV_TIMEOUT, 0);
+	log_debug("session sid=%llu closed sessions=%zu",
+	    (unsigned long long)s->id, srv->nsessions);
+	if (srv->stopping && srv->nsessions == 0)
+		event_base_loopbreak(srv->base);
+}
+
+/* Ends a session whose peer is gone: nothing more can be sent. */
+static void
+session_lost(struct session *s, const char *why)
+{
+	if (s->flags & SF_DEAD)
+		return;
+	if (s->pm.joined || s->state != SESSION_HANDSHAKE)
+		log_info("close sid=%llu user=%s reason=%s",
+		    (unsigned long long)s->id,
+		    s->pm.joined ? s->pm.name : "-", why);
+	else
+		log_debug("close sid=%llu reason=%s",
+		    (unsigned long long)s->id, why);
+	session_finish(s);
+}
+
+/*
+ * Seals one message into the output as one frame, reserving the space in
+ * the evbuffer so the ciphertext is written in place.  No state or cap
+ * check; returns 0 or -1.
+ */
+static int
+session_seal(struct session *s, const uint8_t *msg, size_t len)
+{
+	struct evbuffer_iovec	iov;
+	uint8_t			*p;
+	size_t			 body = len + SC_MAC_BYTES;
+
+	if (!(s->flags & SF_CHANNEL) || (s->flags & SF_DEAD) || len == 0)
+		return (-1);
+	if (body > (size_t)s->srv->conf.max_frame) {
+		log_warnx("session sid=%llu message type=0x%02x len=%zu over "
+		    "max_frame", (unsigned long long)s->id, msg[0], len);
+		return (-1);
+	}
+	if (evbuffer_reserve_space(s->out, (ev_ssize_t)(SC_FRAME_HDR + body),
+	    &iov, 1) < 1 || iov.iov_len < SC_FRAME_HDR + body)
+		return (-1);
+	p = iov.iov_base;
+	wire_frame_header(p, (uint32_t)body);
+	if (sc_channel_seal(&s->ch, p + SC_FRAME_HDR, msg, len) != 0)
+		return (-1);
+	iov.iov_len = SC_FRAME_HDR + body;
+	if (evbuffer_commit_space(s->out, &iov, 1) != 0)
+		return (-1);
+	session_want_write(s);
+	return (0);
+}
+
+/*
+ * Starts closing: an optional GOODBYE, then the session is detached at
+ * once (its user announced offline), reads stop, and the output is given
+ * SESSION_LINGER_SEC to drain before the socket closes.
+ */
+static void
+session_close_with(struct session *s, uint8_t bye, const char *why)
+{
+	uint8_t	msg[2];
+
+	if (s->state == SESSION_CLOSING || (s->flags & SF_DEAD))
+		return;
+	if (bye != 0 && (s->flags & SF_CHANNEL)) {
+		msg[0] = SC_MSG_GOODBYE;
+		msg[1] = bye;
+		(void)session_seal(s, msg, sizeof(msg));
+	}
+	log_info("close sid=%llu user=%s reason=%s",
+	    (unsigned long long)s->id, s->pm.joined ? s->pm.name : "-", why);
+	session_detach(s);
+	event_del(&s->rd_ev);
+	session_enter_state(s, SESSION_CLOSING);
+	evbuffer_drain(s->in, evbuffer_get_length(s->in));
+	event_add(&s->tm_ev, s->srv->tv_linger);
+	session_want_write(s);
+}
+
+/* Drops the session if its queued output is over the cap. */
+static int
+session_check_cap(struct session *s)
+{
+	size_t	pending;
+
+	if (s->state == SESSION_CLOSING || (s->flags & SF_DEAD))
+		return (-1);
+	pending = evbuffer_get_length(s->out);
+	if (pending <= (size_t)s->srv->conf.output_cap + s->bulk_left)
+		return (0);
+	log_info("session sid=%llu output over cap pending=%zu cap=%lld",
+	    (unsigned long long)s->id, pending, s->srv->conf.output_cap);
+	session_close_with(s, SC_BYE_SLOW, "output cap");
+	return (-1);
+}
+
+/* Sends one message to a live session; -1 when it could not (or dropped). */
+static int
+session_send(struct session *s, const uint8_t *msg, size_t len)
+{
+	if (s->state == SESSION_CLOSING || (s->flags & SF_DEAD))
+		return (-1);
+	if (session_seal(s, msg, len) != 0) {
+		session_lost(s, "cannot queue output");
+		return (-1);
+	}
+	if (s->flags & SF_BULK)
+		return (0);
+	return (session_check_cap(s));
+}
+
+/* Sends the message encoded in the server's scratch buffer. */
+static int
+session_send_enc(struct session *s)
+{
+	struct wbuf	*wb = &s->srv->enc;
+	int		 rc = -1;
+
+	if (!wb->oom)
+		rc = session_send(s, wb->data, wb->len);
+	wbuf_reset(wb);
+	return (rc);
+}
+
+/* Sends ERROR for a request; subject only for PAIR. */
+static void
+session_error(struct session *s, uint8_t req, uint8_t code,
+    const char *subject)
+{
+	wbuf_reset(&s->srv->enc);
+	wire_enc_error(&s->srv->enc, req, code, subject);
+	(void)session_send_enc(s);
+}
+
+/* Delivery callback of presence: a message for a member's session. */
+int
+session_deliver(struct presence_member *m, const uint8_t *msg, size_t len,
+    void *arg)
+{
+	(void)arg;
+	return (session_send(session_of(m), msg, len));
+}
+
+/*
+ * Sends a USERS list through presence.  The list does not count against
+ * the output cap while it drains (bulk_left), but what was queued before
+ * it does, and so does everything after.
+ */
+static void
+session_send_users(struct session *s, uint8_t flags)
+{
+	size_t	before, after;
+	long	rc;
+
+	before = evbuffer_get_length(s->out);
+	s->flags |= SF_BULK;
+	rc = presence_send_users(s->srv->presence, &s->pm, flags);
+	s->flags &= (uint8_t)~SF_BULK;
+	if (rc < 0 || s->state == SESSION_CLOSING)
+		return;
+	after = evbuffer_get_length(s->out);
+	s->bulk_left = after > before ? after - before : 0;
+	(void)session_check_cap(s);
+}
+
+/*
+ * The last output is written: send FIN and wait (bounded by the linger
+ * timer) for the client to close, reading and dropping what it still sends.
+ */
+static void
+session_linger(struct session *s)
+{
+	if (s->flags & SF_SHUTWR)
+		return;
+	s->flags |= SF_SHUTWR;
+	if (shutdown(s->fd, SHUT_WR) != 0 || event_add(&s->rd_ev, NULL) != 0)
+		session_finish(s);
+}
+
+/* While lingering: drops input until end of file, then closes. */
+static void
+session_discard(struct session *s)
+{
+	uint8_t	buf[4096];
+	ssize_t	n;
+	int	i;
+
+	for (i = 0; i < SESSION_READS_PER_WAKE; i++) {
+		n = recv(s->fd, buf, sizeof(buf), 0);
+		if (n > 0)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			session_finish(s);
+		return;
+	}
+}
+
+/* Writes what the kernel takes; arms the write event for the rest. */
+static void
+session_output(struct session *s)
+{
+	size_t	len;
+	int	n;
+
+	if (s->flags & SF_DEAD)
+		return;
+	len = evbuffer_get_length(s->out);
+	if (len > 0) {
+		n = evbuffer_write(s->out, s->fd);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			session_lost(s, errno == EPIPE || errno == ECONNRESET ?
+			    "peer gone" : "write error");
+			return;
+		}
+		len = evbuffer_get_length(s->out);
+		if (s->bulk_left > len)
+			s->bulk_left = len;
+	}
+	if (len > 0) {
+		if (!event_pending(&s->wr_ev, EV_WRITE, NULL))
+			event_add(&s->wr_ev, NULL);
+		return;
+	}
+	event_del(&s->wr_ev);
+	if (s->state == SESSION_CLOSING)
+		session_linger(s);
+}
+
+/* The socket can take more output. */
+static void
+session_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_output(arg);
+}
+
+/* Writes every session in the server's write queue. */
+void
+session_write_queued(struct server *srv)
+{
+	struct session	*s;
+
+	while ((s = TAILQ_FIRST(&srv->writeq)) != NULL) {
+		TAILQ_REMOVE(&srv->writeq, s, qentry);
+		s->flags &= (uint8_t)~SF_WRITEQ;
+		session_output(s);
+	}
+}
+
+/* Answers a bad HELLO with a plaintext REJECT, then closes. */
+static void
+session_reject(struct session *s, uint8_t reason)
+{
+	uint8_t	frame[SC_FRAME_HDR + SC_REJECT_BODY];
+
+	wire_frame_header(frame, SC_REJECT_BODY);
+	frame[SC_FRAME_HDR] = 0x00;
+	frame[SC_FRAME_HDR + 1] = reason;
+	log_info("handshake sid=%llu rejected reason=%u",
+	    (unsigned long long)s->id, reason);
+	if (evbuffer_add(s->out, frame, sizeof(frame)) != 0) {
+		session_lost(s, "out of memory");
+		return;
+	}
+	session_close_with(s, 0, "handshake rejected");
+}
+
+/*
+ * HELLO: opens the sealed box, makes the channel, and answers CONFIRM
+ * (E_s, then WELCOME sealed as server frame 0).
+ */
+static void
+session_on_hello(struct session *s, const uint8_t *body, size_t len)
+{
+	struct server		*srv = s->srv;
+	struct evbuffer_iovec	 iov;
+	uint8_t			 e_pk[SC_KEY_BYTES], *p;
+	size_t			 wlen, body_len;
+	int			 rc;
+
+	rc = sc_hs_server(&s->ch, e_pk, srv->kp, body, len);
+	if (rc == -SC_REJECT_VERSION) {
+		session_reject(s, SC_REJECT_VERSION);
+		return;
+	}
+	if (rc != 0) {
+		session_reject(s, SC_REJECT_KEY);
+		return;
+	}
+	s->flags |= SF_CHANNEL;
+
+	wbuf_reset(&srv->enc);
+	wire_enc_welcome(&srv->enc, (uint32_t)srv->conf.max_frame,
+	    (uint16_t)srv->conf.keepalive_interval,
+	    (uint16_t)srv->conf.keepalive_timeout);
+	if (srv->enc.oom)
+		goto fail;
+	wlen = srv->enc.len;
+	body_len = SC_KEY_BYTES + wlen + SC_MAC_BYTES;
+	if (evbuffer_reserve_space(s->out, (ev_ssize_t)(SC_FRAME_HDR +
+	    body_len), &iov, 1) < 1 || iov.iov_len < SC_FRAME_HDR + body_len)
+		goto fail;
+	p = iov.iov_base;
+	wire_frame_header(p, (uint32_t)body_len);
+	memcpy(p + SC_FRAME_HDR, e_pk, SC_KEY_BYTES);
+	if (sc_channel_seal(&s->ch, p + SC_FRAME_HDR + SC_KEY_BYTES,
+	    srv->enc.data, wlen) != 0)
+		goto fail;
+	iov.iov_len = SC_FRAME_HDR + body_len;
+	if (evbuffer_commit_space(s->out, &iov, 1) != 0)
+		goto fail;
+	wbuf_reset(&srv->enc);
+	session_enter_state(s, SESSION_GREETED);
+	session_want_write(s);
+	return;
+fail:
+	wbuf_reset(&srv->enc);
+	session_lost(s, "cannot answer handshake");
+}
+
+/*
+ * After a SIGN or AUTH that wire_msg_decode() refused: tells a rule broken
+ * inside a well-formed message (ERROR 4 for the password length, ERROR 3
+ * for the name) from a malformed one (0: the session ends).
+ */
+static uint8_t
+session_cred_rule_error(const uint8_t *msg, size_t len)
+{
+	struct rbuf	 rb;
+	const uint8_t	*name;
+	char		 canon[SC_NAME_MAX + 1];
+	size_t		 nlen, plen;
+
+	rbuf_init(&rb, msg, len);
+	(void)rbuf_u8(&rb);
+	nlen = rbuf_u8(&rb);
+	name = rbuf_bytes(&rb, nlen);
+	plen = rbuf_u16(&rb);
+	(void)rbuf_bytes(&rb, plen);
+	if (rb.err || rbuf_left(&rb) != 0)
+		return (0);
+	if (plen < SC_PASS_MIN || plen > SC_PASS_MAX)
+		return (SC_ERR_BAD_PASS);
+	if (wire_name_canon(canon, (const char *)name, nlen) != 0)
+		return (SC_ERR_BAD_NAME);
+	return (0);
+}
+
+/* Finds the handler of a client message type. */
+static const struct session_handler *
+session_handler_find(uint8_t type)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(session_handlers) /
+	    sizeof(session_handlers[0]); i++) {
+		if (session_handlers[i].type == type)
+			return (&session_handlers[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * One encrypted frame: open, decode, check the state, dispatch.  Anything
+ * that does not open or decode ends the session without an answer.
+ */
+static void
+session_on_frame(struct session *s, const uint8_t *body, size_t len)
+{
+	struct server			*srv = s->srv;
+	const struct session_handler	*h;
+	struct sc_msg			 m;
+	size_t				 plen;
+	uint8_t				 code;
+
+	if (len < SC_MAC_BYTES + 1) {
+		session_lost(s, "short frame");
+		return;
+	}
+	plen = len - SC_MAC_BYTES;
+	if (sc_channel_open(&s->ch, srv->plain, body, len) != 0) {
+		session_lost(s, "frame did not open");
+		return;
+	}
+	if ((h = session_handler_find(srv->plain[0])) == NULL) {
+		session_lost(s, "unexpected message type");
+		goto out;
+	}
+	if (wire_msg_decode(&m, srv->plain, plen) != 0) {
+		code = 0;
+		if (h->type == SC_MSG_SIGN || h->type == SC_MSG_AUTH)
+			code = session_cred_rule_error(srv->plain, plen);
+		if (code == 0) {
+			session_lost(s, "malformed message");
+			goto out;
+		}
+		if (!(h->states & S(s->state)))
+			code = SC_ERR_STATE;
+		session_error(s, h->type, code, NULL);
+		goto out;
+	}
+	if (!(h->states & S(s->state))) {
+		log_debug("session sid=%llu type=0x%02x not allowed state=%s",
+		    (unsigned long long)s->id, h->type,
+		    session_state_name((enum session_state)s->state));
+		session_error(s, h->type, SC_ERR_STATE,
+		    h->type == SC_MSG_PAIR ? m.name : NULL);
+		goto out;
+	}
+	h->fn(s, &m);
+out:
+	sc_wipe(&m, sizeof(m));
+	sc_wipe(srv->plain, plen);
+}
+
+/* Hands a SIGN or AUTH to the hash workers; ERROR 5 when they are full. */
+static void
+session_submit(struct session *s, uint8_t op, const char *name,
+    const uint8_t *pass, size_t pass_len)
+{
+	if (auth_pool_submit(s->srv->auth, s->id, op, name, pass,
+	    pass_len) != 0) {
+		log_info("login busy sid=%llu user=%s",
+		    (unsigned long long)s->id, name);
+		session_error(s, op, SC_ERR_BUSY, NULL);
+		if (s->state == SESSION_HASHING)
+			session_enter_state(s, SESSION_GREETED);
+		return;
+	}
+	log_debug("login queued sid=%llu user=%s op=%s",
+	    (unsigned long long)s->id, name,
+	    op == SC_MSG_SIGN ? "sign" : "auth");
+}
+
+/* The failed-login delay is over: the request goes to the workers. */
+static void
+session_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session		*s = arg;
+	struct session_delay	*d = s->delay;
+
+	(void)fd;
+	(void)what;
+	if (d == NULL || s->state != SESSION_HASHING)
+		return;
+	session_submit(s, d->op, d->name, d->pass, d->pass_len);
+	session_delay_free(s);
+}
+
+/* Holds a request back for delay_ms; -1 when it cannot (then send now). */
+static int
+session_delay_start(struct session *s, const struct sc_msg *m,
+    uint64_t delay_ms)
+{
+	struct session_delay	*d;
+	struct timeval		 tv;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return (-1);
+	d->op = m->type;
+	memcpy(d->name, m->name, sizeof(d->name));
+	memcpy(d->pass, m->pass, m->pass_len);
+	d->pass_len = m->pass_len;
+	evtimer_assign(&d->ev, s->srv->base, session_delay_cb, s);
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)((delay_ms % 1000) * 1000);
+	if (event_priority_set(&d->ev, 0) != 0 ||
+	    evtimer_add(&d->ev, &tv) != 0) {
+		sc_wipe(d, sizeof(*d));
+		free(d);
+		return (-1);
+	}
+	s->delay = d;
+	return (0);
+}
+
+/* SIGN or AUTH: slowed if recent logins failed, then hashed off the loop. */
+static void
+session_on_cred(struct session *s, const struct sc_msg *m)
+{
+	struct limits_addr	la;
+	uint64_t		delay;
+
+	session_laddr(s, &la);
+	delay = limits_fail_delay(s->srv->limits, &la, m->name,
+	    util_now_ms());
+	session_enter_state(s, SESSION_HASHING);
+	if (delay > 0) {
+		log_info("login slowed sid=%llu user=%s delay_ms=%llu",
+		    (unsigned long long)s->id, m->name,
+		    (unsigned long long)delay);
+		if (session_delay_start(s, m, delay) == 0)
+			return;
+	}
+	session_submit(s, m->type, m->name, m->pass, m->pass_len);
+}
+
+/*
+ * A login succeeded.  The newer login wins: an older session of the user
+ * gets GOODBYE 2 and goes offline first.  Then OK, the initial USERS list,
+ * and from there on PRESENCE.
+ */
+static void
+session_login(struct session *s, uint8_t op, const char *name)
+{
+	struct server		*srv = s->srv;
+	struct presence_member	*old;
+
+	if ((old = presence_lookup(srv->presence, name)) != NULL) {
+		log_info("login replaces sid=%llu user=%s old_sid=%llu",
+		    (unsigned long long)s->id, name,
+		    (unsigned long long)old->sid);
+		session_close_with(session_of(old), SC_BYE_REPLACED,
+		    "logged in elsewhere");
+	}
+	if (presence_join(srv->presence, &s->pm, name) != 0) {
+		log_warnx("login sid=%llu user=%s cannot join roster",
+		    (unsigned long long)s->id, name);
+		session_error(s, op, SC_ERR_INTERNAL, NULL);
+		session_enter_state(s, SESSION_GREETED);
+		return;
+	}
+	session_unauth_release(s);
+	if (op == SC_MSG_AUTH)
+		limits_fail_forget(srv->limits, name);
+	session_enter_state(s, SESSION_ONLINE);
+	event_add(&s->tm_ev, srv->tv_keepalive);
+	log_info("login sid=%llu user=%s op=%s", (unsigned long long)s->id,
+	    name, op == SC_MSG_SIGN ? "sign" : "auth");
+
+	wbuf_reset(&srv->enc);
+	wire_enc_ok(&srv->enc, op, name);
+	if (session_send_enc(s) != 0)
+		return;
+	session_send_users(s, 0);
+}
+
+/* Result of a hash job, found by session id (a closed session is gone). */
+void
+session_auth_done(const struct auth_result *res, void *arg)
+{
+	struct server		*srv = arg;
+	struct session		 key, *s;
+	struct limits_addr	 la;
+	uint8_t			 code;
+
+	key.id = res->session_id;
+	s = RB_FIND(session_tree, &srv->sessions, &key);
+	if (s == NULL || s->state != SESSION_HASHING || s->delay != NULL) {
+		log_debug("auth result for sid=%llu dropped: session gone",
+		    (unsigned long long)res->session_id);
+		return;
+	}
+	if (res->status == 0) {
+		session_login(s, res->op, res->name);
+		return;
+	}
+	code = res->status > 0 && res->status <= SC_ERR_MAX ?
+	    (uint8_t)res->status : SC_ERR_INTERNAL;
+	if (code == SC_ERR_CREDENTIALS) {
+		session_laddr(s, &la);
+		limits_fail_record(srv->limits, &la, res->name, util_now_ms());
+	}
+	log_info("login failed sid=%llu user=%s op=%s code=%u",
+	    (unsigned long long)s->id, res->name,
+	    res->op == SC_MSG_SIGN ? "sign" : "auth", code);
+	session_enter_state(s, SESSION_GREETED);
+	session_error(s, res->op, code, NULL);
+}
+
+/* LIST: everyone else online. */
+static void
+session_on_list(struct session *s, const struct sc_msg *m)
+{
+	(void)m;
+	session_send_users(s, SC_USERS_REPLY);
+}
+
+/* UDP: the port is the client's; the address is the one we observed. */
+static void
+session_on_udp(struct session *s, const struct sc_msg *m)
+{
+	presence_set_udp(&s->pm, m->port);
+	log_debug("udp sid=%llu user=%s port=%u", (unsigned long long)s->id,
+	    s->pm.name, m->port);
+}
+
+/* PAIR: a pair key for the requester and the peer. */
+static void
+session_on_pair(struct session *s, const struct sc_msg *m)
+{
+	int	rc;
+
+	rc = pairkey_request(s->srv->pairkey, &s->pm, m->name);
+	if (rc != 0)
+		session_error(s, SC_MSG_PAIR, (uint8_t)rc, m->name);
+}
+
+/* PING: PONG with the same token. */
+static void
+session_on_ping(struct session *s, const struct sc_msg *m)
+{
+	wbuf_reset(&s->srv->enc);
+	wire_enc_ping(&s->srv->enc, SC_MSG_PONG, m->token);
+	(void)session_send_enc(s);
+}
+
+/* LOGOUT: GOODBYE 5, then close once it is written. */
+static void
+session_on_logout(struct session *s, const struct sc_msg *m)
+{
+	(void)m;
+	session_close_with(s, SC_BYE_LOGOUT, "logout");
+}
+
+/* Largest input the session may hold: one whole frame of its state. */
+static size_t
+session_in_limit(const struct session *s)
+{
+	if (s->state == SESSION_HANDSHAKE)
+		return (SC_FRAME_HDR + SC_HELLO_BODY);
+	return (SC_FRAME_HDR + (size_t)s->srv->conf.max_frame);
+}
+
+/*
+ * Handles the whole frames in the input, at most SESSION_FRAMES_PER_WAKE.
+ * Returns how many, or -1 when the session ended.  A length is checked
+ * from the header alone, before any byte of the body is gathered.
+ */
+static int
+session_process(struct session *s)
+{
+	const uint8_t	*p;
+	size_t		 have, blen, max;
+	uint32_t	 announced;
+	int		 n = 0, rc;
+
+	while (n < SESSION_FRAMES_PER_WAKE) {
+		if (s->state == SESSION_CLOSING || (s->flags & SF_DEAD))
+			return (-1);
+		have = evbuffer_get_length(s->in);
+		if (have < SC_FRAME_HDR)
+			break;
+		if ((p = evbuffer_pullup(s->in, SC_FRAME_HDR)) == NULL) {
+			session_lost(s, "out of memory");
+			return (-1);
+		}
+		if (s->state == SESSION_HANDSHAKE) {
+			announced = ((uint32_t)p[0] << 24) |
+			    ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
+			    (uint32_t)p[3];
+			if (announced != SC_HELLO_BODY) {
+				session_lost(s, "bad hello length");
+				return (-1);
+			}
+			max = SC_HELLO_BODY;
+		} else
+			max = (size_t)s->srv->conf.max_frame;
+		rc = wire_frame_peek(p, have, max, &blen);
+		if (rc < 0) {
+			session_lost(s, "bad frame length");
+			return (-1);
+		}
+		if (rc == 0)
+			break;
+		if ((p = evbuffer_pullup(s->in,
+		    (ev_ssize_t)(SC_FRAME_HDR + blen))) == NULL) {
+			session_lost(s, "out of memory");
+			return (-1);
+		}
+		if (s->state == SESSION_HANDSHAKE)
+			session_on_hello(s, p + SC_FRAME_HDR, blen);
+		else
+			session_on_frame(s, p + SC_FRAME_HDR, blen);
+		n++;
+		if (s->flags & SF_DEAD)
+			return (-1);
+		evbuffer_drain(s->in, SC_FRAME_HDR + blen);
+	}
+	return (n);
+}
+
+/* True when the input holds at least one whole frame. */
+static int
+session_frame_waiting(struct session *s)
+{
+	const uint8_t	*p;
+	size_t		 have, blen;
+
+	have = evbuffer_get_length(s->in);
+	if (have < SC_FRAME_HDR ||
+	    (p = evbuffer_pullup(s->in, SC_FRAME_HDR)) == NULL)
+		return (0);
+	return (wire_frame_peek(p, have, (size_t)s->srv->conf.max_frame,
+	    &blen) != 0);
+}
+
+/*
+ * The socket is readable (EV_READ), or the session was re-activated
+ * because frames were left over (EV_TIMEOUT): then nothing is read, the
+ * buffered frames are handled.
+ */
+static void
+session_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	size_t		 have, limit;
+	int		 i, n, gone = 0, frames;
+
+	if (s->flags & SF_DEAD)
+		return;
+	if (s->state == SESSION_CLOSING) {
+		if (s->flags & SF_SHUTWR)
+			session_discard(s);
+		return;
+	}
+	if (what & EV_READ) {
+		limit = session_in_limit(s);
+		for (i = 0; i < SESSION_READS_PER_WAKE; i++) {
+			have = evbuffer_get_length(s->in);
+			if (have >= limit)
+				break;
+			n = evbuffer_read(s->in, fd, (int)(limit - have));
+			if (n > 0)
+				continue;
+			if (n == 0 || (errno != EAGAIN &&
+			    errno != EWOULDBLOCK && errno != EINTR))
+				gone = 1;
+			break;
+		}
+	}
+	frames = session_process(s);
+	if (frames < 0)
+		return;
+	if (frames > 0 && s->state == SESSION_ONLINE)
+		event_add(&s->tm_ev, s->srv->tv_keepalive);
+	if (gone) {
+		session_lost(s, "peer gone");
+		return;
+	}
+	if (frames == SESSION_FRAMES_PER_WAKE && session_frame_waiting(s))
+		event_active(&s->rd_ev, EV_TIMEOUT, 1);
+}
+
+/*
+ * The session's one timer: login deadline before ONLINE, keepalive once
+ * ONLINE, end of the final flush while CLOSING.
+ */
+static void
+session_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	switch (s->state) {
+	case SESSION_HANDSHAKE:
+		session_lost(s, "login deadline");
+		break;
+	case SESSION_GREETED:
+	case SESSION_HASHING:
+		session_close_with(s, SC_BYE_DEADLINE, "login deadline");
+		break;
+	case SESSION_ONLINE:
+		session_close_with(s, SC_BYE_TIMEOUT, "keepalive timeout");
+		break;
+	default:
+		if (s->flags & SF_SHUTWR)
+			session_finish(s);	/* client did not close: enough */
+		else
+			session_lost(s, "output not drained");
+		break;
+	}
+}
+
+/* Takes a new connection. */
+int
+session_accept(struct server *srv, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct session		*s;
+	struct limits_addr	 la;
+	char			 addr[128];
+
+	(void)salen;
+	limits_addr_from(&la, sa);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto fail;
+	s->srv = srv;
+	s->fd = fd;
+	s->id = ++srv->next_id;
+	presence_member_init(&s->pm, s->id, la.af, la.b);
+	if ((s->in = evbuffer_new()) == NULL ||
+	    (s->out = evbuffer_new()) == NULL)
+		goto fail;
+	event_assign(&s->rd_ev, srv->base, fd, EV_READ | EV_PERSIST,
+	    session_read_cb, s);
+	event_assign(&s->wr_ev, srv->base, fd, EV_WRITE | EV_PERSIST,
+	    session_write_cb, s);
+	evtimer_assign(&s->tm_ev, srv->base, session_timer_cb, s);
+	if (event_priority_set(&s->rd_ev, 0) != 0 ||
+	    event_priority_set(&s->wr_ev, 0) != 0 ||
+	    event_priority_set(&s->tm_ev, 0) != 0 ||
+	    event_add(&s->rd_ev, NULL) != 0 ||
+	    event_add(&s->tm_ev, srv->tv_login) != 0) {
+		event_del(&s->rd_ev);
+		goto fail;
+	}
+	s->flags |= SF_UNAUTH;
+	srv->nunauth++;
+	RB_INSERT(session_tree, &srv->sessions, s);
+	srv->nsessions++;
+	util_addr_str(addr, sizeof(addr), sa);
+	log_debug("accept sid=%llu addr=%s sessions=%zu",
+	    (unsigned long long)s->id, addr, srv->nsessions);
+	return (0);
+fail:
+	log_warnx("accept: cannot set up a session: out of memory");
+	if (s != NULL) {
+		if (s->in != NULL)
+			evbuffer_free(s->in);
+		if (s->out != NULL)
+			evbuffer_free(s->out);
+		free(s);
+	}
+	limits_unauth_del(srv->limits, &la);
+	close(fd);
+	return (-1);
+}
+
+/* Frees the sessions closed so far. */
+void
+session_reap(struct server *srv)
+{
+	struct session	*s;
+
+	while ((s = TAILQ_FIRST(&srv->dead)) != NULL) {
+		TAILQ_REMOVE(&srv->dead, s, qentry);
+		evbuffer_free(s->in);
+		evbuffer_free(s->out);
+		sc_wipe(s, sizeof(*s));
+		free(s);
+	}
+}
+
+/* Shutdown: every session is told and left to flush (bounded). */
+void
+session_goodbye_all(struct server *srv, uint8_t reason)
+{
+	struct session	*s, *next;
+
+	RB_FOREACH_SAFE(s, session_tree, &srv->sessions, next) {
+		if (s->state == SESSION_HANDSHAKE)
+			session_lost(s, "shutdown");
+		else
+			session_close_with(s, reason, "shutdown");
+	}
+}
+
+/* End of shutdown: whatever is left is closed now, and everything freed. */
+void
+session_close_all(struct server *srv)
+{
+	struct session	*s;
+
+	while ((s = RB_MIN(session_tree, &srv->sessions)) != NULL)
+		session_finish(s);
+	session_reap(srv);
+}

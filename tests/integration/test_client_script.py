@@ -1,0 +1,437 @@
+"""sealchat in script mode against the real sealchatd: the records it prints,
+its exit statuses, passwords from the environment and a file, escaping,
+waiting for deliveries at the end of input, and --listen.
+
+Run by ctest with SEALCHATD, SEALCHAT, SEALCHAT_SRC and SEALCHAT_BUILD set.
+"""
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sealchat_harness import (Client, Daemon, RawClient, RawPeer,  # noqa
+                              free_port, run_script, write_yaml, MSG_SIGN,
+                              SEALCHAT)
+
+D = None
+_n = 0
+
+
+def uname(prefix="u"):
+    """A fresh user name for one test."""
+    global _n
+    _n += 1
+    return "%s%d" % (prefix, _n)
+
+
+def setUpModule():
+    global D
+    D = Daemon().start()
+
+
+def tearDownModule():
+    D.cleanup()
+
+
+def conf(**extra):
+    """A client configuration for the module's daemon."""
+    name = "c" + "".join("-%s%s" % kv for kv in sorted(extra.items()))
+    return D.client_conf(name + ".yaml", **extra)
+
+
+def signed(user, password="pw-x"):
+    """Creates an account (and logs out)."""
+    rc, recs, err = run_script(conf(), "sign %s %s\n" % (user, password))
+    assert rc == 0 and recs[0] == ("ok", "sign", user), (rc, recs, err)
+
+
+class Listener:
+    """A logged-in client kept running with --listen."""
+
+    def __init__(self, user, password="pw", args=(), **kw):
+        self.c = Client(conf(**kw), args=("--listen",) + tuple(args))
+        self.c.send("auth %s %s" % (user, password))
+        self.c.expect("ok", "auth", user)
+        self.users = self.c.next()
+        self.c.close()
+
+    def __enter__(self):
+        return self.c
+
+    def __exit__(self, *exc):
+        if self.c.running():
+            self.c.proc.send_signal(signal.SIGTERM)
+        self.c.finish()
+
+
+class ScriptLogin(unittest.TestCase):
+
+    def test_sign_prints_ok_and_users_then_auth_works(self):
+        u = uname()
+        rc, recs, err = run_script(conf(), "sign %s secret\n" % u)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(recs[0], ("ok", "sign", u))
+        self.assertEqual(recs[1][0], "users")
+        self.assertNotIn(u, recs[1])
+        rc, recs, err = run_script(conf(), "auth %s secret\nlist\n" % u)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(recs[0], ("ok", "auth", u))
+        self.assertEqual(recs[1][0], "users")
+        self.assertEqual(recs[2][0], "users")
+        self.assertEqual(len(recs), 3)
+
+    def test_upper_case_name_is_folded(self):
+        u = uname("mixed")
+        rc, recs, err = run_script(conf(), "sign %s pw\n" % u.upper())
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(recs[0], ("ok", "sign", u))
+
+    def test_wrong_password_is_an_error_and_exit_1(self):
+        u = uname()
+        signed(u, "right")
+        rc, recs, err = run_script(conf(), "auth %s wrong\n" % u)
+        self.assertEqual(rc, 1)
+        self.assertEqual(recs, [("error", "auth", "wrong user or password")])
+        self.assertNotIn("wrong\n", err)
+
+    def test_unknown_user_gets_the_same_answer(self):
+        rc, recs, err = run_script(conf(), "auth nosuchuser%d pw\n" % _n)
+        self.assertEqual(rc, 1)
+        self.assertEqual(recs, [("error", "auth", "wrong user or password")])
+
+    def test_taken_name_is_refused(self):
+        u = uname()
+        signed(u)
+        rc, recs, err = run_script(conf(), "sign %s other\n" % u)
+        self.assertEqual(rc, 1)
+        self.assertEqual(recs, [("error", "sign", "name taken")])
+
+    def test_failed_login_can_be_retried_in_the_same_run(self):
+        u = uname()
+        signed(u, "good")
+        rc, recs, err = run_script(conf(), "auth %s bad\nauth %s good\n"
+                                   % (u, u))
+        self.assertEqual(rc, 1, "one command failed")
+        self.assertEqual(recs[0], ("error", "auth", "wrong user or password"))
+        self.assertEqual(recs[1], ("ok", "auth", u))
+
+    def test_password_from_environment(self):
+        u = uname()
+        signed(u, "envpw")
+        rc, recs, err = run_script(conf(), "auth %s\n" % u,
+                                   env={"SEALCHAT_PASSWORD": "envpw"})
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(recs[0], ("ok", "auth", u))
+
+    def test_password_from_file_first_line(self):
+        u = uname()
+        signed(u, "file pw")
+        path = os.path.join(D.dir, "pw-%s" % u)
+        with open(path, "w") as f:
+            f.write("file pw\nsecond line\n")
+        rc, recs, err = run_script(conf(), "auth %s\n" % u,
+                                   args=("--password-file", path),
+                                   env={"SEALCHAT_PASSWORD": "ignored"})
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(recs[0], ("ok", "auth", u))
+
+    def test_no_password_anywhere_is_an_error(self):
+        rc, recs, err = run_script(conf(), "auth %s\n" % uname())
+        self.assertEqual(rc, 1)
+        self.assertEqual(recs, [("error", "auth", "no password")])
+
+    def test_commands_before_login_and_bad_lines(self):
+        rc, recs, err = run_script(
+            conf(), "list\nsend bob hi\nbogus cmd\nsend\n# comment\n\n"
+            "auth\nlist extra\n")
+        self.assertEqual(rc, 1)
+        self.assertEqual(recs, [
+            ("error", "list", "not logged in"),
+            ("error", "send", "not logged in"),
+            ("error", "bogus", "unknown command"),
+            ("error", "send", "usage: send USER TEXT..."),
+            ("error", "auth", "usage: auth USER [PASS]"),
+            ("error", "list", "usage: list"),
+        ])
+
+    def test_help_goes_to_stderr_only(self):
+        rc, recs, err = run_script(conf(), "help\n?\n")
+        self.assertEqual(rc, 0)
+        self.assertEqual(recs, [])
+        self.assertIn("send USER TEXT...", err)
+        self.assertIn("auth USER [PASS]", err)
+
+    def test_crlf_lines_and_a_line_too_long(self):
+        u = uname()
+        signed(u)
+        script = ("auth %s pw-x\r\nsend %s %s\r\nlist\r\n"
+                  % (u, u, "y" * 5000))
+        rc, recs, err = run_script(conf(), script)
+        self.assertEqual(rc, 1)
+        self.assertEqual(recs[0], ("ok", "auth", u))
+        self.assertEqual(recs[2], ("error", "send",
+                                   "line too long (max 4096 bytes)"))
+        self.assertEqual(recs[3][0], "users")
+
+    def test_empty_input_and_dev_null_exit_0(self):
+        rc, recs, err = run_script(conf(), "")
+        self.assertEqual((rc, recs), (0, []), err)
+        p = subprocess.run([SEALCHAT, "-c", conf()], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"")
+
+    def test_script_from_a_regular_file(self):
+        u = uname()
+        signed(u)
+        path = os.path.join(D.dir, "script-%s.txt" % u)
+        with open(path, "w") as f:
+            f.write("auth %s pw-x\nlist\nquit\nlist\n" % u)
+        with open(path, "rb") as f:
+            p = subprocess.run([SEALCHAT, "-c", conf()],
+                               stdin=f, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=30)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(lines[0], "ok\tauth\t%s" % u)
+        self.assertEqual(len(lines), 3, "nothing runs after quit")
+
+
+class ExitStatus(unittest.TestCase):
+
+    def test_usage_error_64(self):
+        rc, recs, err = run_script(None, "", args=("--no-such-option",))
+        self.assertEqual(rc, 64)
+        rc, recs, err = run_script(None, "", args=("stray",))
+        self.assertEqual(rc, 64)
+        rc, recs, err = run_script(None, "", args=("--batch",
+                                                   "--interactive"))
+        self.assertEqual(rc, 64)
+
+    def test_help_and_version(self):
+        rc, recs, err = run_script(None, "", args=("--version",))
+        self.assertEqual(rc, 0)
+        self.assertEqual(recs, [("sealchat 0.1.0",)])
+        rc, recs, err = run_script(None, "", args=("-h",))
+        self.assertEqual(rc, 0)
+
+    def test_no_server_on_the_port_69(self):
+        path = D.client_conf("noserver.yaml", server_port=free_port())
+        rc, recs, err = run_script(path, "sign x pw\n")
+        self.assertEqual(rc, 69)
+        self.assertEqual(recs, [])
+        self.assertIn("cannot connect", err)
+
+    def test_wrong_pinned_key_76_before_any_credential(self):
+        other = os.path.join(D.dir, "other.pub")
+        with open(other, "w") as f:
+            f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+        path = D.client_conf("wrongkey.yaml", server_public_key="other.pub")
+        u = uname("mallory")
+        rc, recs, err = run_script(path, "sign %s pw\n" % u)
+        self.assertEqual(rc, 76)
+        self.assertEqual(recs, [])
+        self.assertIn("pinned key SHA256:", err)
+        self.assertIn("no credentials were sent", err)
+        # The account was never created: the sign line was not sent.
+        rc, recs, err = run_script(conf(), "auth %s pw\n" % u)
+        self.assertEqual(recs, [("error", "auth", "wrong user or password")])
+
+    def test_bad_configuration_78_names_file_and_line(self):
+        path = os.path.join(D.dir, "bad.yaml")
+        write_yaml(path, {"server_address": "127.0.0.1",
+                          "no_such_key": 1})
+        rc, recs, err = run_script(path, "")
+        self.assertEqual(rc, 78)
+        self.assertIn("bad.yaml:2:", err)
+        path2 = D.client_conf("badport.yaml", server_port=70000)
+        rc, recs, err = run_script(path2, "")
+        self.assertEqual(rc, 78)
+        rc, recs, err = run_script(os.path.join(D.dir, "missing.yaml"), "")
+        self.assertEqual(rc, 78)
+
+    def test_missing_key_file_78(self):
+        path = D.client_conf("nokey.yaml", server_public_key="absent.pub")
+        rc, recs, err = run_script(path, "")
+        self.assertEqual(rc, 78)
+        self.assertIn("absent.pub", err)
+
+
+class Messaging(unittest.TestCase):
+
+    def test_send_waits_for_delivered_at_end_of_input(self):
+        a, b = uname("a"), uname("b")
+        signed(a)
+        signed(b)
+        with Listener(b, "pw-x") as bc:
+            rc, recs, err = run_script(
+                conf(), "auth %s pw-x\nsend %s one\nsend %s two\n"
+                % (a, b, b))
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(recs[0], ("ok", "auth", a))
+            self.assertEqual(recs[1], ("users", b))
+            self.assertEqual(recs.count(("delivered", b)), 2)
+            bc.wait_for("msg", a, "one")
+            bc.expect("msg", a, "two")
+
+    def test_received_text_is_escaped(self):
+        a, b = uname("a"), uname("b")
+        signed(a)
+        signed(b)
+        text = b"tab\there back\\slash bell\x07 esc\x1b[1m del\x7f cr\rx"
+        with Listener(b, "pw-x") as bc:
+            rc, recs, err = run_script(
+                conf(), b"auth " + a.encode() + b" pw-x\nsend " +
+                b.encode() + b" " + text + b"\n")
+            self.assertEqual(rc, 0, err)
+            bc.wait_for("msg", a, "tab\\there back\\\\slash bell\\x07 "
+                        "esc\\x1b[1m del\\x7f cr\\x0dx")
+
+    def test_newline_and_nul_from_a_raw_peer_are_escaped(self):
+        b, e = uname("b"), uname("raw")
+        signed(b)
+        with Listener(b, "pw-x") as bc:
+            raw = RawClient(D.port, D.pub)
+            try:
+                raw.login(MSG_SIGN, e, "pw")
+                raw.open_udp()
+                peer = RawPeer(raw, e, b, *raw.pair(b))
+                peer.send_until_ack(1, b"line1\nline2\0end\\")
+                bc.wait_for("online", e)
+                bc.wait_for("msg", e, "line1\\nline2\\x00end\\\\")
+            finally:
+                raw.close()
+
+    def test_send_errors(self):
+        a = uname("a")
+        signed(a)
+        rc, recs, err = run_script(
+            conf(), "auth %s pw-x\nsend nobody%d hi\nsend b@d hi\n"
+            "send %s %s\nauth %s pw-x\n" % (a, _n, a, "z" * 1001, a))
+        self.assertEqual(rc, 1)
+        self.assertEqual(recs[2:], [
+            ("error", "send", "user offline: nobody%d" % _n),
+            ("error", "send", "bad name: b@d"),
+            ("error", "send", "message too long (max 1000 bytes)"),
+            ("error", "auth", "already logged in as %s" % a),
+        ])
+
+    def test_message_of_1000_bytes_is_delivered(self):
+        a = uname("a")
+        signed(a)
+        rc, recs, err = run_script(conf(), "auth %s pw-x\nsend %s %s\n"
+                                   % (a, a, "k" * 1000))
+        self.assertEqual(rc, 0, err)
+        self.assertIn(("msg", a, "k" * 1000), recs)
+        self.assertIn(("delivered", a), recs)
+
+    def test_no_acknowledgement_is_reported(self):
+        a, e = uname("a"), uname("mute")
+        signed(a)
+        raw = RawClient(D.port, D.pub)
+        try:
+            raw.login(MSG_SIGN, e, "pw")
+            raw.open_udp()
+            path = conf(send_retries=2, retry_interval_ms=100)
+            t0 = time.monotonic()
+            rc, recs, err = run_script(path, "auth %s pw-x\nsend %s hi\n"
+                                       % (a, e))
+            took = time.monotonic() - t0
+            self.assertEqual(rc, 1, err)
+            self.assertEqual(recs[-1], ("error", "send",
+                                        "no acknowledgement from %s" % e))
+            self.assertLess(took, 5)
+            # The first send and two retransmissions reached the peer.
+            got = 0
+            while raw.udp_recv(0.5) is not None:
+                got += 1
+            self.assertEqual(got, 3)
+        finally:
+            raw.close()
+
+    def test_listen_stays_until_sigterm(self):
+        a, b = uname("a"), uname("b")
+        signed(a)
+        signed(b)
+        c = Client(conf(), args=("--listen",))
+        try:
+            c.send("auth %s pw-x" % b)
+            c.close()
+            c.expect("ok", "auth", b)
+            self.assertEqual(c.next()[0], "users")
+            time.sleep(1.0)
+            self.assertTrue(c.running(), "still running after input ended")
+            rc, recs, err = run_script(conf(), "auth %s pw-x\nsend %s late\n"
+                                       % (a, b))
+            self.assertEqual(rc, 0, err)
+            c.expect("online", a)
+            c.expect("msg", a, "late")
+            c.expect("offline", a)
+            c.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(c.wait(), 0)
+            self.assertEqual(c.rest(), [])
+        finally:
+            c.finish()
+        # b logged out: a new client sees nobody but itself online.
+        rc, recs, err = run_script(conf(), "auth %s pw-x\nlist\n" % a)
+        self.assertNotIn(b, recs[2])
+
+    def test_listen_exit_status_1_after_a_failed_command(self):
+        c = Client(conf(), args=("--listen",))
+        try:
+            c.send("list")
+            c.close()
+            c.expect("error", "list", "not logged in")
+            time.sleep(0.3)
+            self.assertTrue(c.running())
+            c.proc.send_signal(signal.SIGINT)
+            self.assertEqual(c.wait(), 1)
+        finally:
+            c.finish()
+
+    def test_logged_in_elsewhere_ends_the_old_session_69(self):
+        u = uname()
+        signed(u)
+        c = Client(conf(), args=("--listen",))
+        try:
+            c.send("auth %s pw-x" % u)
+            c.close()
+            c.expect("ok", "auth", u)
+            rc, recs, err = run_script(conf(), "auth %s pw-x\n" % u)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(c.wait(), 69)
+            self.assertIn("server closed the session: logged in elsewhere",
+                          c.stderr())
+        finally:
+            c.finish()
+
+
+class ServerGone(unittest.TestCase):
+
+    def test_server_shutdown_exits_69_with_a_message(self):
+        d = Daemon().start()
+        c = None
+        try:
+            path = d.client_conf()
+            c = Client(path, args=("--listen",))
+            c.send("sign someone pw")
+            c.close()
+            c.expect("ok", "sign", "someone")
+            d.stop()
+            self.assertEqual(c.wait(), 69)
+            self.assertIn("server closed the session", c.stderr())
+        finally:
+            if c is not None:
+                c.finish()
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

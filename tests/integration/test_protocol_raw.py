@@ -1,0 +1,947 @@
+#!/usr/bin/python3
+"""Speaks the sealchat wire protocol, written from docs/protocol.md alone,
+with PyNaCl and the standard library, against the real sealchatd.
+
+Each test starts from a daemon on 127.0.0.1 with an ephemeral port and a
+temporary folder (configuration, keys, database), and names the behaviour
+it proves.  Run: SEALCHATD=/path/to/sealchatd /usr/bin/python3 THIS_FILE
+"""
+
+import base64
+import hashlib
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import nacl.bindings as nb
+import nacl.public
+
+TEST_TIMEOUT = 40          # seconds per test, so a bug cannot hang ctest
+HOST = "127.0.0.1"
+KEEP = bool(os.environ.get("SEALCHAT_KEEP"))   # keep daemon folders
+
+# Message types (section 4).
+SIGN, AUTH, LIST, UDP, PAIR, PING, LOGOUT = range(1, 8)
+WELCOME, OK, ERROR, USERS, PRESENCE, PAIRKEY, PONG, GOODBYE = range(0x81, 0x89)
+MORE, REPLY = 0x01, 0x02
+HELLO_BODY = 113
+
+
+class TestFailure(Exception):
+    pass
+
+
+class Closed(Exception):
+    """The server closed the connection."""
+
+
+class Rejected(Exception):
+    def __init__(self, reason):
+        super().__init__("REJECT reason %d" % reason)
+        self.reason = reason
+
+
+def check(cond, what):
+    if not cond:
+        raise TestFailure(what)
+
+
+# ---------------------------------------------------------------- crypto
+
+def blake2b_256(data, key=b""):
+    return hashlib.blake2b(data, digest_size=32, key=key).digest()
+
+
+def kdf(key, subkey_id, ctx):
+    """crypto_kdf_derive_from_key(32, id, ctx, key), as section 2.3 says."""
+    salt = struct.pack("<Q", subkey_id) + b"\0" * 8
+    person = ctx + b"\0" * 8
+    return hashlib.blake2b(b"", digest_size=32, key=key, salt=salt,
+                           person=person).digest()
+
+
+def nonce(counter):
+    return b"\0\0\0\0" + struct.pack("<Q", counter)
+
+
+def aead_seal(key, counter, msg):
+    return nb.crypto_aead_chacha20poly1305_ietf_encrypt(msg, None,
+                                                        nonce(counter), key)
+
+
+def aead_open(key, counter, body):
+    return nb.crypto_aead_chacha20poly1305_ietf_decrypt(body, None,
+                                                        nonce(counter), key)
+
+
+# ---------------------------------------------------------------- codec
+
+def str8(s):
+    b = s.encode() if isinstance(s, str) else s
+    return bytes([len(b)]) + b
+
+
+def frame(body):
+    return struct.pack(">I", len(body)) + body
+
+
+def enc_cred(op, name, password):
+    p = password.encode() if isinstance(password, str) else password
+    return bytes([op]) + str8(name) + struct.pack(">H", len(p)) + p
+
+
+def read_str8(b, off):
+    n = b[off]
+    return b[off + 1:off + 1 + n].decode(), off + 1 + n
+
+
+def decode(msg):
+    """Decodes a server message into a tuple whose first item is its type."""
+    t = msg[0]
+    if t == OK:
+        name, off = read_str8(msg, 2)
+        check(off == len(msg), "OK length")
+        return ("OK", msg[1], name)
+    if t == ERROR:
+        subj, off = read_str8(msg, 3)
+        check(off == len(msg), "ERROR length")
+        return ("ERROR", msg[1], msg[2], subj)
+    if t == USERS:
+        flags, off, names = msg[1], 2, []
+        while off < len(msg):
+            name, off = read_str8(msg, off)
+            names.append(name)
+        return ("USERS", flags, names)
+    if t == PRESENCE:
+        off, events = 1, []
+        while off < len(msg):
+            ev = msg[off]
+            name, off = read_str8(msg, off + 1)
+            events.append((ev, name))
+        check(events, "PRESENCE without entries")
+        return ("PRESENCE", events)
+    if t == PAIRKEY:
+        peer, off = read_str8(msg, 1)
+        pair_id, = struct.unpack(">Q", msg[off:off + 8])
+        key = msg[off + 8:off + 40]
+        af = msg[off + 40]
+        alen = 4 if af == 4 else 16
+        addr = msg[off + 41:off + 41 + alen]
+        port, = struct.unpack(">H", msg[off + 41 + alen:off + 43 + alen])
+        check(off + 43 + alen == len(msg), "PAIRKEY length")
+        return ("PAIRKEY", peer, pair_id, key, af, addr, port)
+    if t == PONG:
+        check(len(msg) == 9, "PONG length")
+        return ("PONG", struct.unpack(">Q", msg[1:])[0])
+    if t == GOODBYE:
+        check(len(msg) == 2, "GOODBYE length")
+        return ("GOODBYE", msg[1])
+    if t == WELCOME:
+        check(len(msg) == 10, "WELCOME length")
+        ver, maxf, kai, kat = struct.unpack(">BIHH", msg[1:])
+        return ("WELCOME", ver, maxf, kai, kat)
+    raise TestFailure("unknown server message type 0x%02x" % t)
+
+
+# ---------------------------------------------------------------- connections
+
+class Conn:
+    """A TCP connection that reads whole frames."""
+
+    def __init__(self, port, src=None, timeout=5.0, host=HOST):
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(src, 0) if src else None)
+        self.buf = b""
+        self.opened = time.monotonic()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("no frame in time")
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            raise Closed()
+        self.buf += chunk
+
+    def recv_frame(self, timeout=5.0, limit=1048576):
+        deadline = time.monotonic() + timeout
+        while len(self.buf) < 4:
+            self._fill(deadline)
+        n, = struct.unpack(">I", self.buf[:4])
+        check(1 <= n <= limit, "frame length %d out of bounds" % n)
+        while len(self.buf) < 4 + n:
+            self._fill(deadline)
+        body, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+        return body
+
+    def wait_closed(self, timeout):
+        """True when the server closes within timeout with no frame sent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._fill(deadline)
+            except Closed:
+                return not self.buf
+            except socket.timeout:
+                return False
+            if self.buf:
+                return False
+
+
+class Client(Conn):
+    """A sealchat client: handshake, then the encrypted channel."""
+
+    def __init__(self, port, server_pk, src=None, timeout=5.0, host=HOST):
+        super().__init__(port, src, timeout, host)
+        self.server_pk = server_pk
+        self.tx = self.rx = None
+        self.tx_ctr = self.rx_ctr = 0
+        self.max_frame = 1048576
+        self.welcome = None
+        self.hello = None
+        self.sent = []          # raw frames sent after the handshake
+
+    def make_hello(self):
+        self.k = os.urandom(32)
+        self.e_pk, self.e_sk = nb.crypto_box_keypair()
+        sealed = nb.crypto_box_seal(self.k + self.e_pk, self.server_pk)
+        self.hello = b"\x01" + sealed
+        check(len(self.hello) == HELLO_BODY, "HELLO is 113 bytes")
+        return frame(self.hello)
+
+    def derive(self, e_s):
+        dh = nb.crypto_scalarmult(self.e_sk, e_s)
+        h = blake2b_256(b"sealchat/1 handshake" + self.server_pk +
+                        self.hello + e_s)
+        master = blake2b_256(dh + h, key=self.k)
+        return kdf(master, 1, b"SCchanv1"), kdf(master, 2, b"SCchanv1")
+
+    def handshake(self, hello_frame=None):
+        self.send_raw(hello_frame or self.make_hello())
+        body = self.recv_frame(timeout=5.0)
+        if len(body) == 2 and body[0] == 0:
+            raise Rejected(body[1])
+        check(len(body) >= 49, "CONFIRM is at least 49 bytes")
+        e_s = body[:32]
+        self.tx, self.rx = self.derive(e_s)
+        msg = aead_open(self.rx, 0, body[32:])
+        self.rx_ctr = 1
+        self.welcome = decode(msg)
+        check(self.welcome[0] == "WELCOME" and self.welcome[1] == 1,
+              "WELCOME version 1")
+        self.max_frame = self.welcome[2]
+        return self.welcome
+
+    def send_msg(self, msg):
+        body = aead_seal(self.tx, self.tx_ctr, msg)
+        self.tx_ctr += 1
+        raw = frame(body)
+        self.sent.append(raw)
+        self.send_raw(raw)
+
+    def recv_msg(self, timeout=5.0):
+        body = self.recv_frame(timeout, self.max_frame)
+        msg = aead_open(self.rx, self.rx_ctr, body)
+        self.rx_ctr += 1
+        return decode(msg)
+
+    def expect(self, kind, timeout=5.0):
+        m = self.recv_msg(timeout)
+        check(m[0] == kind, "expected %s, got %r" % (kind, m))
+        return m
+
+    def login(self, op, name, password):
+        self.send_msg(enc_cred(op, name, password))
+        return self.recv_msg(timeout=10.0)
+
+    def ping(self, token=7):
+        self.send_msg(bytes([PING]) + struct.pack(">Q", token))
+
+    def list(self):
+        self.send_msg(bytes([LIST]))
+
+    def udp(self, port):
+        self.send_msg(bytes([UDP]) + struct.pack(">H", port))
+
+    def pair(self, name):
+        self.send_msg(bytes([PAIR]) + str8(name))
+
+    def read_users(self, timeout=5.0):
+        """Reads one whole USERS list (frames up to the one without MORE)."""
+        names, flags_seen = [], []
+        while True:
+            m = self.expect("USERS", timeout)
+            flags_seen.append(m[1])
+            names += m[2]
+            if not m[1] & MORE:
+                return names, flags_seen
+
+    def presence_until(self, want, timeout=5.0):
+        """Collects PRESENCE events until every (event, name) in want."""
+        got, deadline = [], time.monotonic() + timeout
+        while not all(w in got for w in want):
+            m = self.recv_msg(max(0.01, deadline - time.monotonic()))
+            check(m[0] == "PRESENCE", "expected PRESENCE, got %r" % (m,))
+            got += m[1]
+        return got
+
+
+# ---------------------------------------------------------------- daemon
+
+class Daemon:
+    """sealchatd on 127.0.0.1, an ephemeral port and a temporary folder."""
+
+    def __init__(self, host=HOST, env=None, **conf):
+        self.host = host
+        self.env = env
+        self.dir = tempfile.mkdtemp(prefix="sealchat-raw-")
+        self.conf = {"hash_cost": "min", "login_timeout": 3,
+                     "fail_delay_ms": 0, "log_level": "debug"}
+        self.conf.update(conf)
+        self.proc = None
+        self.log = os.path.join(self.dir, "sealchatd.log")
+        for _ in range(8):
+            if self.start():
+                return
+        raise TestFailure("sealchatd did not start")
+
+    def free_port(self):
+        s = socket.socket(socket.AF_INET6 if ":" in self.host
+                          else socket.AF_INET)
+        s.bind((self.host, 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+
+    def start(self):
+        self.port = self.free_port()
+        self.path = path = os.path.join(self.dir, "sealchatd.yaml")
+        self.write_conf()
+        env = dict(os.environ)
+        env.update(self.env or {})
+        self.proc = subprocess.Popen(
+            [os.environ["SEALCHATD"], "-c", path], stdin=subprocess.DEVNULL,
+            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+            cwd=self.dir, env=env)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False            # port taken in between: retry
+            if "listening address=" in self.log_text():
+                break
+            time.sleep(0.02)
+        else:
+            self.stop()
+            return False
+        with open(os.path.join(self.dir, "server.pub")) as f:
+            self.pk = base64.b64decode(f.read().strip())
+        return True
+
+    def write_conf(self, extra=""):
+        with open(self.path, "w") as f:
+            f.write("server_address: \"%s\"\nserver_port: %d\n" %
+                    (self.host, self.port))
+            f.write("server_public_key: server.pub\n")
+            f.write("server_private_key: server.key\n")
+            f.write("data_base: sealchat.db\n")
+            for k, v in self.conf.items():
+                f.write("%s: %s\n" % (k, v))
+            f.write(extra)
+
+    def client(self, **kw):
+        c = Client(self.port, self.pk, host=self.host, **kw)
+        c.handshake()
+        return c
+
+    def user(self, name, password="pw-" + "x" * 8, op=SIGN):
+        """A logged-in client; its initial USERS list is in .initial."""
+        c = self.client()
+        m = c.login(op, name, password)
+        check(m == ("OK", op, name.lower()), "login of %s: %r" % (name, m))
+        c.initial, _ = c.read_users()
+        return c
+
+    def log_text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self):
+        """SIGTERM; returns the exit status.  The folder goes when the
+        daemon stopped cleanly (kept for a look otherwise)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        rc = self.proc.returncode
+        if rc == 0 and not KEEP:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print("daemon folder kept: %s" % self.dir)
+        return rc
+
+
+# ---------------------------------------------------------------- tests
+# The main daemon D is shared by the tests that need no special settings.
+
+D = None
+
+
+def test_signup_login_and_list():
+    """SIGN logs in with OK, the initial USERS list excludes oneself and is
+    sorted, LIST answers with REPLY, AUTH folds upper case."""
+    a = D.user("alice", "secret-a")
+    check("alice" not in a.initial, "the list never includes the receiver")
+    b = D.user("bob", "secret-b")
+    check("alice" in b.initial and "bob" not in b.initial, "bob sees alice")
+    a.presence_until([(1, "bob")])
+    a.list()
+    names, flags = a.read_users()
+    check(flags[-1] & REPLY, "LIST answer has REPLY")
+    check("bob" in names and "alice" not in names, "LIST: bob, not alice")
+    check(names == sorted(names, key=lambda s: s.encode()), "byte order")
+    c = D.client()
+    m = c.login(AUTH, "BoB", "secret-b")
+    check(m == ("OK", AUTH, "bob"), "AUTH folds the name: %r" % (m,))
+    for x in (a, b, c):
+        x.close()
+
+
+def test_wrong_password_and_unknown_user_same_error():
+    """AUTH with a wrong password and with an unknown name both get ERROR 1,
+    byte for byte the same answer."""
+    D.user("dora", "right").close()
+    c = D.client()
+    m1 = c.login(AUTH, "dora", "wrong")
+    m2 = c.login(AUTH, "nobody-here", "wrong")
+    check(m1 == ("ERROR", AUTH, 1, "") and m2 == m1,
+          "same ERROR 1: %r %r" % (m1, m2))
+    m3 = c.login(AUTH, "dora", "right")
+    check(m3 == ("OK", AUTH, "dora"), "login after failures still works")
+    c.close()
+
+
+def test_taken_name():
+    """SIGN of a registered name gets ERROR 2; the old password still works."""
+    D.user("erin", "one").close()
+    c = D.client()
+    check(c.login(SIGN, "Erin", "two") == ("ERROR", SIGN, 2, ""),
+          "name taken")
+    check(c.login(AUTH, "erin", "two") == ("ERROR", AUTH, 1, ""),
+          "no second password")
+    check(c.login(AUTH, "erin", "one")[0] == "OK", "first password works")
+    c.close()
+
+
+def test_bad_name_and_password_rules():
+    """A well-formed SIGN breaking the name rules gets ERROR 3, an empty or
+    overlong password ERROR 4, and the session stays usable."""
+    c = D.client()
+    check(c.login(SIGN, "-bad", "pw") == ("ERROR", SIGN, 3, ""), "bad name")
+    check(c.login(SIGN, "x" * 33, "pw") == ("ERROR", SIGN, 3, ""), "long")
+    check(c.login(AUTH, "frank", "") == ("ERROR", AUTH, 4, ""), "empty pw")
+    check(c.login(SIGN, "frank", "p" * 257) == ("ERROR", SIGN, 4, ""),
+          "long password")
+    check(c.login(SIGN, "frank", "p" * 256)[0] == "OK", "256 bytes is fine")
+    c.close()
+
+
+def test_state_rules():
+    """Requests outside their state get ERROR 6 and change nothing."""
+    c = D.client()
+    c.list()
+    check(c.expect("ERROR")[1:3] == (LIST, 6), "LIST before login")
+    c.pair("alice")
+    check(c.recv_msg() == ("ERROR", PAIR, 6, "alice"), "PAIR before login")
+    c.ping(99)
+    check(c.recv_msg() == ("PONG", 99), "PING before login")
+    check(c.login(SIGN, "gina", "pw")[0] == "OK", "then SIGN works")
+    c.read_users()
+    check(c.login(AUTH, "gina", "pw") == ("ERROR", AUTH, 6, ""),
+          "AUTH while logged in")
+    c.ping(5)
+    check(c.recv_msg() == ("PONG", 5), "still online")
+    c.close()
+
+
+def test_logout_goodbye():
+    """LOGOUT is answered with GOODBYE 5 and the server closes."""
+    c = D.user("hank")
+    c.send_msg(bytes([LOGOUT]))
+    check(c.recv_msg() == ("GOODBYE", 5), "GOODBYE 5")
+    check(c.wait_closed(2), "closed after GOODBYE")
+
+
+def test_replayed_handshake_and_auth_achieve_nothing():
+    """A recorded HELLO and AUTH replayed on a new connection: the answer
+    does not open with the old keys, no OK comes, the connection closes, and
+    a watching client sees no presence change."""
+    D.user("ivan", "ivan-pw").close()
+    w = D.user("watcher1")
+    rec = Client(D.port, D.pk)
+    hello_frame = rec.make_hello()
+    rec.handshake(hello_frame)
+    old_rx = rec.rx
+    m = rec.login(AUTH, "ivan", "ivan-pw")
+    check(m == ("OK", AUTH, "ivan"), "recorded login works")
+    auth_frame = rec.sent[-1]
+    rec.read_users()
+    w.presence_until([(1, "ivan")])
+    rec.send_msg(bytes([LOGOUT]))
+    rec.expect("GOODBYE")
+    rec.close()
+    w.presence_until([(0, "ivan")])
+
+    rep = Conn(D.port)
+    rep.send_raw(hello_frame)
+    confirm = rep.recv_frame()
+    check(len(confirm) >= 49, "replayed HELLO gets a CONFIRM")
+    try:
+        aead_open(old_rx, 0, confirm[32:])
+        opened = True
+    except Exception:
+        opened = False
+    check(not opened, "the answer does not open with the recorded keys")
+    rep.send_raw(auth_frame)
+    check(rep.wait_closed(3), "replayed AUTH: closed without any answer")
+    w.ping(42)
+    check(w.recv_msg() == ("PONG", 42), "no presence event reached watcher")
+    w.close()
+
+
+def test_wrong_server_key_rejected():
+    """A client pinning another key gets REJECT 2 and never sends a
+    credential."""
+    other = bytes(nacl.public.PrivateKey.generate().public_key)
+    c = Client(D.port, other)
+    try:
+        c.handshake()
+        raise TestFailure("handshake with a wrong key succeeded")
+    except Rejected as e:
+        check(e.reason == 2, "REJECT reason 2")
+    check(c.sent == [], "no credential sent")
+    check(c.wait_closed(2), "closed after REJECT")
+
+
+def test_unknown_version_rejected():
+    """A HELLO with version byte 2 gets REJECT 1."""
+    c = Client(D.port, D.pk)
+    body = bytearray(c.make_hello()[4:])
+    body[0] = 2
+    c.send_raw(frame(bytes(body)))
+    check(c.recv_frame() == b"\x00\x01", "REJECT 1")
+    check(c.wait_closed(2), "closed")
+
+
+def test_bad_hello_length_closed():
+    """A first frame whose length is not 113 closes the connection."""
+    for n in (112, 114, 1):
+        c = Conn(D.port)
+        c.send_raw(struct.pack(">I", n) + b"\x01" * min(n, 8))
+        check(c.wait_closed(2), "hello of %d bytes: closed" % n)
+
+
+def test_tampered_frame_closes():
+    """A frame with one flipped bit ends the session without an answer."""
+    c = D.client()
+    body = bytearray(aead_seal(c.tx, c.tx_ctr, bytes([PING]) + b"\0" * 8))
+    body[3] ^= 0x01
+    c.send_raw(frame(bytes(body)))
+    check(c.wait_closed(2), "tampered frame: closed, no answer")
+
+
+def test_reflected_frame_closes():
+    """The server's own frame sent back to it does not open (keys per
+    direction): the session ends."""
+    c = D.client()
+    c.ping(1)
+    raw = c.recv_frame()
+    c.send_raw(frame(raw))
+    check(c.wait_closed(2), "reflected frame: closed")
+
+
+def test_replayed_frame_closes():
+    """A frame sent twice does not open the second time (implicit counter)."""
+    c = D.client()
+    c.ping(3)
+    check(c.recv_msg() == ("PONG", 3), "first PING answered")
+    c.send_raw(c.sent[-1])
+    check(c.wait_closed(2), "duplicated frame: closed, no answer")
+
+
+def test_oversize_length_closes_promptly():
+    """A length above max_frame (and 0) closes at once, before any body."""
+    for n in (0, D.conf.get("max_frame", 65536) + 1, 0xFFFFFFFF):
+        c = D.client()
+        t = time.monotonic()
+        c.send_raw(struct.pack(">I", n))
+        check(c.wait_closed(2), "length %d: closed" % n)
+        check(time.monotonic() - t < 1.5, "closed promptly")
+    c = Conn(D.port)
+    c.send_raw(b"\xff\xff\xff\xff")
+    check(c.wait_closed(2), "oversize length during the handshake: closed")
+
+
+def test_garbage_closes():
+    """Random bytes instead of a HELLO close the connection."""
+    c = Conn(D.port)
+    junk = b"GET / HTTP/1.0\r\n\r\n" + os.urandom(64)
+    c.send_raw(junk)
+    check(c.wait_closed(2), "garbage: closed")
+    c = D.client()
+    c.send_raw(struct.pack(">I", 40) + os.urandom(40))
+    check(c.wait_closed(2), "garbage frame after the handshake: closed")
+
+
+def test_short_and_malformed_messages_close():
+    """A body shorter than 17 bytes, a server-only type, an unknown type,
+    and trailing bytes all end the session."""
+    c = D.client()
+    c.send_raw(frame(b"\x06" * 16))
+    check(c.wait_closed(2), "16-byte body: closed")
+    for msg in (bytes([PONG]) + b"\0" * 8, b"\x42", bytes([LIST, 0]),
+                bytes([UDP, 0, 0])):
+        c = D.user("mal%d" % msg[0] if msg[0] != UDP else "mal-udp")
+        c.send_msg(msg)
+        check(c.wait_closed(2), "message %r: closed" % msg)
+
+
+def test_trickling_handshake_hits_deadline():
+    """A client sending one HELLO byte every 0.5 s is closed at about
+    login_timeout (3 s) after connecting: a trickle is no extension."""
+    c = Client(D.port, D.pk)
+    data = c.make_hello()
+    closed_at = None
+    for b in data:
+        try:
+            c.send_raw(bytes([b]))
+        except OSError:
+            closed_at = time.monotonic()
+            break
+        r, _, _ = select.select([c.sock], [], [], 0.5)
+        if r:
+            check(c.wait_closed(0.5), "closed without an answer")
+            closed_at = time.monotonic()
+            break
+    check(closed_at is not None, "closed at all")
+    took = closed_at - c.opened
+    check(2.5 <= took <= 4.5, "closed at the deadline (%.2f s)" % took)
+
+
+def test_trickling_login_gets_goodbye_6():
+    """After the handshake, trickling a SIGN frame byte by byte gets
+    GOODBYE 6 at the login deadline."""
+    c = D.client()
+    body = aead_seal(c.tx, 0, enc_cred(SIGN, "slowpoke", "pw"))
+    data = frame(body)
+    got = None
+    for b in data:
+        try:
+            c.send_raw(bytes([b]))
+        except OSError:
+            break
+        r, _, _ = select.select([c.sock], [], [], 0.5)
+        if r:
+            got = c.recv_msg()
+            break
+    took = time.monotonic() - c.opened
+    check(got == ("GOODBYE", 6), "GOODBYE 6, got %r" % (got,))
+    check(2.5 <= took <= 4.5, "at the deadline (%.2f s)" % took)
+    check(c.wait_closed(2), "closed after GOODBYE")
+
+
+def test_presence_online_offline():
+    """Two clients see each other come and go; nobody sees its own
+    events."""
+    p = D.user("pia")
+    q = D.user("quinn")
+    check("pia" in q.initial, "quinn's list has pia")
+    got = p.presence_until([(1, "quinn")])
+    check((1, "pia") not in got, "no own event")
+    q.send_msg(bytes([LOGOUT]))
+    q.expect("GOODBYE")
+    p.presence_until([(0, "quinn")])
+    q2 = D.user("quinn", op=AUTH)
+    p.presence_until([(1, "quinn")])
+    q2.close()
+    p.presence_until([(0, "quinn")])
+    p.close()
+
+
+def test_newer_login_wins():
+    """A second login of the same user: the old session gets GOODBYE 2 and
+    others see offline then online."""
+    w = D.user("watcher2")
+    old = D.user("rita", "rpw")
+    w.presence_until([(1, "rita")])
+    new = D.client()
+    check(new.login(AUTH, "rita", "rpw")[0] == "OK", "second login")
+    new.read_users()
+    check(old.recv_msg() == ("GOODBYE", 2), "old session told")
+    check(old.wait_closed(2), "old session closed")
+    got = w.presence_until([(0, "rita"), (1, "rita")])
+    check(got.index((0, "rita")) < len(got) - 1 - got[::-1].index((1, "rita")),
+          "offline before online: %r" % got)
+    new.ping(1)
+    check(new.recv_msg() == ("PONG", 1), "new session works")
+    for x in (w, new):
+        x.close()
+
+
+def test_pair_keys():
+    """PAIR gives both sides the same key and pair id, each with the
+    other's address as observed (127.0.0.1) and registered UDP port; asking
+    again returns the same key to the requester only; errors 7 and 8."""
+    s = D.user("sam")
+    t = D.user("tess")
+    s.presence_until([(1, "tess")])
+    s.pair("nobody-online")
+    check(s.recv_msg() == ("ERROR", PAIR, 7, "nobody-online"), "offline")
+    s.pair("tess")
+    check(s.recv_msg() == ("ERROR", PAIR, 8, "tess"), "no udp yet")
+    s.udp(40001)
+    s.pair("tess")
+    check(s.recv_msg() == ("ERROR", PAIR, 8, "tess"), "peer has no udp")
+    t.udp(40002)
+    time.sleep(0.1)
+    s.pair("tess")
+    ks = s.expect("PAIRKEY")
+    kt = t.expect("PAIRKEY")
+    check(ks[1] == "tess" and kt[1] == "sam", "peer names")
+    check(ks[2] == kt[2] and ks[3] == kt[3], "same pair id and key")
+    check(ks[4] == 4 and ks[5] == socket.inet_aton("127.0.0.1"), "v4 addr")
+    check(ks[6] == 40002 and kt[6] == 40001, "registered ports")
+    t.pair("sam")
+    again = t.expect("PAIRKEY")
+    check(again[2:4] == kt[2:4], "existing key sent again")
+    s.ping(8)
+    check(s.recv_msg() == ("PONG", 8), "nothing sent to the other side")
+    s.pair("sam")
+    me = s.expect("PAIRKEY")
+    check(me[1] == "sam" and me[6] == 40001, "self pair, own endpoint")
+    check(me[2] != ks[2], "self pair has its own id")
+    # The pair dies with a session: a new login gets a new key.
+    t.send_msg(bytes([LOGOUT]))
+    t.expect("GOODBYE")
+    t2 = D.user("tess", op=AUTH)
+    t2.udp(40003)
+    s.presence_until([(0, "tess"), (1, "tess")])
+    s.pair("tess")
+    ks2 = s.expect("PAIRKEY")
+    check(ks2[2] != ks[2] and ks2[3] != ks[3], "new key after re-login")
+    check(ks2[6] == 40003, "new port")
+    s.close()
+    t2.close()
+
+
+def test_users_list_split_with_more():
+    """With max_frame 1024 a long USERS list comes in several frames, each
+    within max_frame, all but the last with MORE, complete and sorted."""
+    d = Daemon(max_frame=1024)
+    try:
+        names = ["u%02d-%s" % (i, "n" * 28) for i in range(40)]
+        users = [d.user(n) for n in names]
+        last = d.client()
+        check(last.login(SIGN, "zz-last", "pw")[0] == "OK", "login")
+        got, flags = last.read_users()
+        check(len(flags) >= 2, "split into %d frames" % len(flags))
+        check(all(f & MORE for f in flags[:-1]) and not flags[-1] & MORE,
+              "MORE on all but the last")
+        check(got == sorted(names), "complete and in order")
+        for u in users:
+            u.close()
+        last.close()
+    finally:
+        check(d.stop() == 0, "clean stop")
+
+
+def test_flood_refused_while_online_client_served():
+    """Connections past max_unauth_per_addr and past max_sessions get
+    REJECT 3 while a logged-in client still gets PONG and USERS."""
+    d = Daemon(max_sessions=8, max_unauth_per_addr=4, max_unauth=100)
+    held = []
+    try:
+        lee = d.user("lee")
+        for _ in range(4):
+            held.append(Conn(d.port))
+        time.sleep(0.2)
+        extra = Conn(d.port)
+        check(extra.recv_frame() == b"\x00\x03", "per-address cap: REJECT 3")
+        check(extra.wait_closed(2), "then closed")
+        for _ in range(3):
+            held.append(Conn(d.port, src="127.0.0.2"))
+        time.sleep(0.2)
+        extra = Conn(d.port, src="127.0.0.2")
+        check(extra.recv_frame() == b"\x00\x03", "session cap: REJECT 3")
+        lee.ping(11)
+        check(lee.recv_msg() == ("PONG", 11), "PONG while flooded")
+        lee.list()
+        names, flags = lee.read_users()
+        check(flags[-1] & REPLY and names == [], "USERS while flooded")
+        for h in held:
+            h.close()
+        time.sleep(0.3)
+        ok = d.client()
+        check(ok.welcome[0] == "WELCOME", "accepted again after the flood")
+        ok.close()
+        lee.close()
+    finally:
+        for h in held:
+            h.close()
+        check(d.stop() == 0, "clean stop")
+
+
+def test_keepalive_timeout_announces_offline():
+    """A client silent for keepalive_timeout gets GOODBYE 3 and the others
+    see it offline; a client that pings stays."""
+    d = Daemon(keepalive_interval=1, keepalive_timeout=3)
+    try:
+        w = d.user("pinger")
+        check(w.welcome == ("WELCOME", 1, 65536, 1, 3),
+              "WELCOME announces the keepalive: %r" % (w.welcome,))
+        s = d.user("silent")
+        t0 = time.monotonic()
+        w.presence_until([(1, "silent")])
+        seen = []
+        while time.monotonic() - t0 < 6 and (0, "silent") not in seen:
+            w.ping(1)
+            while True:
+                m = w.recv_msg(2)
+                if m[0] == "PONG":
+                    break
+                check(m[0] == "PRESENCE", "only PRESENCE and PONG: %r" % (m,))
+                seen += m[1]
+            time.sleep(0.5)
+        check((0, "silent") in seen, "offline announced")
+        took = time.monotonic() - t0
+        check(2.0 <= took <= 5.0, "after about 3 s (%.2f)" % took)
+        check(s.recv_msg() == ("GOODBYE", 3), "silent client told")
+        w.ping(2)
+        check(w.recv_msg() == ("PONG", 2), "pinging client still online")
+        w.close()
+    finally:
+        check(d.stop() == 0, "clean stop")
+
+
+def test_failed_logins_slowed_not_locked():
+    """After fail_free failures each AUTH waits longer before its answer,
+    PING is still answered meanwhile, and the right password still works."""
+    d = Daemon(fail_free=2, fail_delay_ms=300)
+    try:
+        d.user("vera", "good").close()
+        c = d.client()
+        times = []
+        for _ in range(4):
+            t = time.monotonic()
+            check(c.login(AUTH, "vera", "bad") == ("ERROR", AUTH, 1, ""),
+                  "still ERROR 1")
+            times.append(time.monotonic() - t)
+        check(times[0] < 0.25 and times[1] < 0.25, "first two fast %r" % times)
+        check(times[2] >= 0.28 and times[3] >= 0.55, "then slowed %r" % times)
+        c.send_msg(enc_cred(AUTH, "vera", "good"))
+        c.ping(4)
+        check(c.recv_msg(2) == ("PONG", 4), "PING answered during the wait")
+        c.send_msg(enc_cred(AUTH, "vera", "good"))
+        check(c.recv_msg(2) == ("ERROR", AUTH, 6, ""), "one login at a time")
+        check(c.recv_msg(10) == ("OK", AUTH, "vera"), "not locked out")
+        c.close()
+    finally:
+        check(d.stop() == 0, "clean stop")
+
+
+def test_shutdown_says_goodbye():
+    """SIGTERM: logged-in clients get GOODBYE 1 and the daemon exits 0."""
+    d = Daemon()
+    c = d.user("wanda")
+    g = d.client()
+    d.proc.send_signal(signal.SIGTERM)
+    check(c.recv_msg() == ("GOODBYE", 1), "online client told")
+    check(g.recv_msg() == ("GOODBYE", 1), "greeted client told")
+    check(d.proc.wait(timeout=10) == 0, "exit status 0")
+
+
+def test_no_secret_in_log():
+    """The daemon's log never shows a password (run last on D)."""
+    text = D.log_text()
+    for pw in ("secret-a", "secret-b", "ivan-pw", "rpw"):
+        check(pw not in text, "password %r in the log" % pw)
+
+
+# ---------------------------------------------------------------- runner
+
+def on_alarm(signum, frame_):
+    raise TimeoutError("test took more than %d s" % TEST_TIMEOUT)
+
+
+def main():
+    global D
+    if "SEALCHATD" not in os.environ:
+        print("SEALCHATD is not set", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGALRM, on_alarm)
+    tests = [(n, f) for n, f in globals().items()
+             if n.startswith("test_") and callable(f)]
+    only = sys.argv[1:]
+    if only:
+        tests = [(n, f) for n, f in tests if any(o in n for o in only)]
+    # The log check reads what the others left: keep it last.
+    tests.sort(key=lambda t: t[0] == "test_no_secret_in_log")
+    failed = []
+    D = Daemon(max_frame=65536)
+    try:
+        for name, fn in tests:
+            t = time.monotonic()
+            signal.alarm(TEST_TIMEOUT)
+            try:
+                fn()
+                print("ok   %s (%.1f s)" % (name, time.monotonic() - t))
+            except Exception as e:
+                failed.append(name)
+                print("FAIL %s: %s" % (name, e))
+                traceback.print_exc()
+            finally:
+                signal.alarm(0)
+            sys.stdout.flush()
+    finally:
+        tail = D.log_text()[-4000:]
+        rc = D.stop()
+        if rc != 0:
+            failed.append("main daemon exit status %r" % rc)
+    if failed:
+        print("main daemon log tail:\n" + tail)
+        print("FAILED: %s" % ", ".join(failed))
+        return 1
+    print("all %d tests passed" % len(tests))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

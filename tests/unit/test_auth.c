@@ -1,0 +1,439 @@
+/*
+ * Password-hash pool with real worker threads, a real event loop and a real
+ * database in a temporary folder, at the minimum hash cost (one test makes
+ * an interactive-cost hash to prove the upgrade on login).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "sealchat/crypto.h"
+#include "sealchat/log.h"
+#include "sealchat/proto.h"
+#include "auth.h"
+#include "store.h"
+
+#define MAX_RESULTS	64
+
+struct fixture {
+	char			 dir[64];
+	char			 path[128];
+	struct event_base	*base;
+	struct event		*tick;
+	struct auth_result	 res[MAX_RESULTS];
+	pthread_t		 thread[MAX_RESULTS];
+	int			 nres;
+	pthread_t		 loop_thread;
+};
+
+/* Keeps the loop waking up so a wait is bounded even with no results. */
+static void
+tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+}
+
+/* Makes a temporary folder, an event base and a periodic tick. */
+static int
+setup(void **state)
+{
+	struct fixture	*f;
+	struct timeval	 tv = { 0, 20000 };
+
+	f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/sealchat-auth-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/accounts.db", f->dir);
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	f->tick = event_new(f->base, -1, EV_PERSIST, tick_cb, NULL);
+	assert_non_null(f->tick);
+	assert_int_equal(event_add(f->tick, &tv), 0);
+	f->loop_thread = pthread_self();
+	*state = f;
+	return (0);
+}
+
+/* Removes the database and frees the loop. */
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+	char		 p[160];
+
+	event_free(f->tick);
+	event_base_free(f->base);
+	unlink(f->path);
+	snprintf(p, sizeof p, "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return (0);
+}
+
+/* Records each result and the thread it was delivered on. */
+static void
+done_cb(const struct auth_result *res, void *arg)
+{
+	struct fixture	*f = arg;
+
+	if (f->nres >= MAX_RESULTS)
+		fail_msg("too many results");
+	f->res[f->nres] = *res;
+	f->thread[f->nres] = pthread_self();
+	f->nres++;
+}
+
+/* Milliseconds on the monotonic clock. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* Runs the loop until n results in all have arrived, at most 20 s. */
+static void
+wait_results(struct fixture *f, int n)
+{
+	uint64_t	deadline = now_ms() + 20000;
+
+	while (f->nres < n && now_ms() < deadline)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	assert_int_equal(f->nres, n);
+}
+
+/* Starts a pool on the fixture's database. */
+static struct auth_pool *
+new_pool(struct fixture *f, int workers, int queue_max, enum sc_cost cost)
+{
+	struct auth_pool	*pool;
+	char			 err[256];
+
+	err[0] = '\0';
+	pool = auth_pool_new(f->base, f->path, workers, queue_max, cost,
+	    done_cb, f, err, sizeof err);
+	if (pool == NULL)
+		fail_msg("auth_pool_new: %s", err);
+	return (pool);
+}
+
+/* Submits a job with a string password. */
+static int
+submit(struct auth_pool *pool, uint64_t id, uint8_t op, const char *name,
+    const char *pass)
+{
+	return (auth_pool_submit(pool, id, op, name, (const uint8_t *)pass,
+	    strlen(pass)));
+}
+
+/* Finds the result of a session or fails the test. */
+static const struct auth_result *
+result_of(struct fixture *f, uint64_t id)
+{
+	int	i;
+
+	for (i = 0; i < f->nres; i++) {
+		if (f->res[i].session_id == id)
+			return (&f->res[i]);
+	}
+	fail_msg("no result for session %llu", (unsigned long long)id);
+	return (NULL);
+}
+
+/* A signed-up user can log in with the same password. */
+static void
+test_auth_sign_then_auth_succeeds(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
+	const struct auth_result *r;
+
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "alice", "s3cret"), 0);
+	wait_results(f, 1);
+	r = result_of(f, 1);
+	assert_int_equal(r->op, SC_MSG_SIGN);
+	assert_int_equal(r->status, 0);
+	assert_string_equal(r->name, "alice");
+
+	assert_int_equal(submit(pool, 2, SC_MSG_AUTH, "alice", "s3cret"), 0);
+	wait_results(f, 2);
+	r = result_of(f, 2);
+	assert_int_equal(r->op, SC_MSG_AUTH);
+	assert_int_equal(r->status, 0);
+	assert_string_equal(r->name, "alice");
+	assert_int_equal(auth_pool_pending(pool), 0);
+	auth_pool_free(pool);
+}
+
+/* A wrong password and an unknown user get the same answer. */
+static void
+test_auth_wrong_password_and_unknown_user_same_error(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
+
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "bob", "right"), 0);
+	wait_results(f, 1);
+	assert_int_equal(result_of(f, 1)->status, 0);
+
+	assert_int_equal(submit(pool, 2, SC_MSG_AUTH, "bob", "wrong"), 0);
+	assert_int_equal(submit(pool, 3, SC_MSG_AUTH, "nobody", "right"), 0);
+	wait_results(f, 3);
+	assert_int_equal(result_of(f, 2)->status, SC_ERR_CREDENTIALS);
+	assert_int_equal(result_of(f, 3)->status, SC_ERR_CREDENTIALS);
+	assert_string_equal(result_of(f, 3)->name, "nobody");
+	auth_pool_free(pool);
+}
+
+/* Signing up a registered name fails and keeps the first password. */
+static void
+test_auth_sign_taken_name_gives_taken(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
+
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "carol", "first"), 0);
+	wait_results(f, 1);
+	assert_int_equal(submit(pool, 2, SC_MSG_SIGN, "carol", "second"), 0);
+	wait_results(f, 2);
+	assert_int_equal(result_of(f, 1)->status, 0);
+	assert_int_equal(result_of(f, 2)->status, SC_ERR_TAKEN);
+
+	assert_int_equal(submit(pool, 3, SC_MSG_AUTH, "carol", "second"), 0);
+	assert_int_equal(submit(pool, 4, SC_MSG_AUTH, "carol", "first"), 0);
+	wait_results(f, 4);
+	assert_int_equal(result_of(f, 3)->status, SC_ERR_CREDENTIALS);
+	assert_int_equal(result_of(f, 4)->status, 0);
+	auth_pool_free(pool);
+}
+
+/* Two concurrent sign-ups of one name: exactly one wins. */
+static void
+test_auth_concurrent_sign_one_winner(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
+	int			 i, ok = 0, taken = 0;
+
+	for (i = 0; i < 6; i++)
+		assert_int_equal(submit(pool, (uint64_t)i + 1, SC_MSG_SIGN,
+		    "dave", "pw"), 0);
+	wait_results(f, 6);
+	for (i = 0; i < 6; i++) {
+		if (f->res[i].status == 0)
+			ok++;
+		else if (f->res[i].status == SC_ERR_TAKEN)
+			taken++;
+	}
+	assert_int_equal(ok, 1);
+	assert_int_equal(taken, 5);
+	auth_pool_free(pool);
+}
+
+/* A name that breaks the rules is refused by the worker too. */
+static void
+test_auth_bad_name_refused(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
+
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "Bad Name", "pw"), 0);
+	wait_results(f, 1);
+	assert_int_equal(result_of(f, 1)->status, SC_ERR_BAD_NAME);
+	auth_pool_free(pool);
+}
+
+/* Bad submissions are refused at once: no job, no result. */
+static void
+test_auth_submit_rejects_bad_arguments(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
+	uint8_t			 big[SC_PASS_MAX + 1];
+
+	memset(big, 'p', sizeof big);
+	assert_int_equal(auth_pool_submit(pool, 1, SC_MSG_LIST, "erin",
+	    (const uint8_t *)"pw", 2), -1);
+	assert_int_equal(auth_pool_submit(pool, 2, SC_MSG_AUTH, "erin",
+	    (const uint8_t *)"", 0), -1);
+	assert_int_equal(auth_pool_submit(pool, 3, SC_MSG_AUTH, "erin",
+	    big, sizeof big), -1);
+	assert_int_equal(auth_pool_submit(pool, 4, SC_MSG_AUTH,
+	    "a23456789012345678901234567890123", big, 8), -1);
+	assert_int_equal(auth_pool_pending(pool), 0);
+	auth_pool_free(pool);
+	assert_int_equal(f->nres, 0);
+}
+
+/* With one worker and room for one waiting job, a burst is refused. */
+static void
+test_auth_queue_full_returns_minus_one(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 1, SC_COST_MIN);
+	char			 name[16];
+	int			 i, accepted = 0, refused = 0;
+
+	for (i = 0; i < 16; i++) {
+		snprintf(name, sizeof name, "burst%d", i);
+		if (submit(pool, (uint64_t)i + 1, SC_MSG_SIGN, name, "pw") == 0)
+			accepted++;
+		else
+			refused++;
+	}
+	assert_true(refused > 0);
+	assert_true(accepted >= 1);
+	assert_true(auth_pool_pending(pool) <= 2);
+	/* Every accepted job is answered. */
+	wait_results(f, accepted);
+	for (i = 0; i < f->nres; i++)
+		assert_int_equal(f->res[i].status, 0);
+	auth_pool_free(pool);
+}
+
+/* A login at a new cost stores a hash made at that cost. */
+static void
+test_auth_login_rehashes_after_cost_change(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
+	struct store		*st;
+	char			 hash[SC_PWHASH_LEN], err[256];
+
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "frank", "pw"), 0);
+	wait_results(f, 1);
+	assert_int_equal(result_of(f, 1)->status, 0);
+
+	st = store_open(f->path, err, sizeof err);
+	assert_non_null(st);
+	assert_int_equal(store_get(st, "frank", hash), STORE_OK);
+	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_MIN), 0);
+	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_INTERACTIVE), 1);
+
+	auth_pool_set_cost(pool, SC_COST_INTERACTIVE);
+	assert_int_equal(submit(pool, 2, SC_MSG_AUTH, "frank", "pw"), 0);
+	wait_results(f, 2);
+	assert_int_equal(result_of(f, 2)->status, 0);
+
+	assert_int_equal(store_get(st, "frank", hash), STORE_OK);
+	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_INTERACTIVE), 0);
+	assert_int_equal(sc_pwhash_verify(hash, (const uint8_t *)"pw", 2), 0);
+	sc_wipe(hash, sizeof hash);
+	store_free(st);
+	auth_pool_free(pool);
+}
+
+/* Freeing the pool with a full queue drops the jobs and returns soon. */
+static void
+test_auth_free_with_queued_jobs_is_prompt(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 32, SC_COST_MIN);
+	char			 name[16];
+	uint64_t		 t0;
+	int			 i;
+
+	for (i = 0; i < 32; i++) {
+		snprintf(name, sizeof name, "queued%d", i);
+		assert_int_equal(submit(pool, (uint64_t)i + 1, SC_MSG_SIGN,
+		    name, "pw"), 0);
+	}
+	assert_true(auth_pool_pending(pool) > 0);
+	t0 = now_ms();
+	auth_pool_free(pool);
+	assert_true(now_ms() - t0 < 2000);
+	/* Nothing is delivered after the pool is gone. */
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(f->nres, 0);
+}
+
+/* Results arrive through the loop, on the loop's thread. */
+static void
+test_auth_results_delivered_on_loop_thread(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
+	int			 i;
+
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "gina", "pw"), 0);
+	assert_int_equal(submit(pool, 2, SC_MSG_AUTH, "gina", "pw"), 0);
+	assert_int_equal(submit(pool, 3, SC_MSG_AUTH, "nobody", "pw"), 0);
+	/* Before the loop runs, nothing has been delivered. */
+	usleep(50000);
+	assert_int_equal(f->nres, 0);
+	wait_results(f, 3);
+	for (i = 0; i < f->nres; i++)
+		assert_true(pthread_equal(f->thread[i], f->loop_thread));
+	auth_pool_free(pool);
+}
+
+/* A database that cannot be opened makes auth_pool_new fail cleanly. */
+static void
+test_auth_pool_new_reports_store_error(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool;
+	char			 path[160], err[256];
+
+	snprintf(path, sizeof path, "%s/missing/accounts.db", f->dir);
+	err[0] = '\0';
+	pool = auth_pool_new(f->base, path, 2, 4, SC_COST_MIN, done_cb, f,
+	    err, sizeof err);
+	assert_null(pool);
+	assert_non_null(strstr(err, "missing"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_auth_sign_then_auth_succeeds, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_wrong_password_and_unknown_user_same_error,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_sign_taken_name_gives_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_concurrent_sign_one_winner, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_bad_name_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_submit_rejects_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_queue_full_returns_minus_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_login_rehashes_after_cost_change, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_free_with_queued_jobs_is_prompt, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_results_delivered_on_loop_thread, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_pool_new_reports_store_error, setup, teardown),
+	};
+
+	if (sc_crypto_init() != 0)
+		return (1);
+	log_init("test_auth", LOG_LVL_ERROR);
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

@@ -1,0 +1,480 @@
+/*
+ * Unit tests for the client's command lines: src/client/commands.c (split,
+ * table, argument checks, the records of refused commands) and the line
+ * splitter of src/client/batch.c (CR LF, long lines, end of input).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "sealchat/conf.h"
+#include "sealchat/crypto.h"
+#include "sealchat/log.h"
+
+#include "batch.h"
+#include "client.h"
+#include "commands.h"
+#include "output.h"
+
+/* Records captured from the client, one per line, fields TAB-separated. */
+struct capture {
+	char	text[16384];
+	size_t	len;
+	int	help_lines;
+};
+
+/* Appends a formatted piece to the capture. */
+static void
+cap_add(struct capture *cap, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cap->text + cap->len, sizeof(cap->text) - cap->len, fmt,
+	    ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(cap->text) - cap->len)
+		cap->len += (size_t)n;
+}
+
+static void
+cap_ok(void *arg, const char *cmd, const char *user)
+{
+	cap_add(arg, "ok\t%s\t%s\n", cmd, user);
+}
+
+static void
+cap_users(void *arg, const char *const *names, size_t n)
+{
+	size_t	i;
+
+	cap_add(arg, "users");
+	for (i = 0; i < n; i++)
+		cap_add(arg, "\t%s", names[i]);
+	cap_add(arg, "\n");
+}
+
+static void
+cap_presence(void *arg, int online, const char *user)
+{
+	cap_add(arg, "%s\t%s\n", online ? "online" : "offline", user);
+}
+
+static void
+cap_msg(void *arg, const char *from, const char *text, size_t len)
+{
+	cap_add(arg, "msg\t%s\t%.*s\n", from, (int)len, text);
+}
+
+static void
+cap_delivered(void *arg, const char *to)
+{
+	cap_add(arg, "delivered\t%s\n", to);
+}
+
+static void
+cap_error(void *arg, const char *cmd, const char *reason)
+{
+	cap_add(arg, "error\t%s\t%s\n", cmd, reason);
+}
+
+static void
+cap_help(void *arg, const char *usage, const char *text)
+{
+	struct capture	*cap = arg;
+
+	(void)text;
+	cap->help_lines++;
+	cap_add(arg, "help\t%s\n", usage);
+}
+
+static void
+cap_diag(void *arg, const char *text)
+{
+	cap_add(arg, "diag\t%s\n", text);
+}
+
+static const struct output_ops cap_ops = {
+	.ok = cap_ok,
+	.users = cap_users,
+	.presence = cap_presence,
+	.msg = cap_msg,
+	.delivered = cap_delivered,
+	.error = cap_error,
+	.help = cap_help,
+	.diag = cap_diag,
+	.free = NULL,
+};
+
+/* A client that is not connected, printing into a capture. */
+struct fixture {
+	struct event_base	*base;
+	struct output		*out;
+	struct client		*client;
+	struct capture		 cap;
+};
+
+static int
+fixture_setup(void **state)
+{
+	struct fixture		*f;
+	struct client_conf	 conf;
+	struct client_opts	 opts;
+	uint8_t			 pk[SC_KEY_BYTES];
+
+	assert_int_equal(sc_crypto_init(), 0);
+	log_init("test_commands", LOG_LVL_ERROR);
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	f->out = output_new(&cap_ops, &f->cap);
+	assert_non_null(f->out);
+	client_conf_defaults(&conf);
+	memset(&opts, 0, sizeof(opts));
+	memset(pk, 7, sizeof(pk));
+	f->client = client_new(f->base, &conf, pk, &opts, f->out);
+	assert_non_null(f->client);
+	*state = f;
+	return (0);
+}
+
+static int
+fixture_teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	client_free(f->client);
+	output_free(f->out);
+	event_base_free(f->base);
+	free(f);
+	return (0);
+}
+
+/* Runs a NUL-terminated line through the command table. */
+static enum cmd_status
+run(struct fixture *f, const char *line)
+{
+	return (commands_run(f->client, line, strlen(line)));
+}
+
+static void
+test_split_send_keeps_the_text_exactly(void **state)
+{
+	struct cmd_args	a;
+	const char	*line;
+
+	(void)state;
+	line = "send bob hello  world ";
+	assert_int_equal(commands_split(&a, line, strlen(line)), 0);
+	assert_int_equal(a.word_len, 4);
+	assert_memory_equal(a.word, "send", 4);
+	assert_int_equal(a.user_len, 3);
+	assert_memory_equal(a.user, "bob", 3);
+	assert_int_equal(a.rest_len, strlen("hello  world "));
+	assert_memory_equal(a.rest, "hello  world ", a.rest_len);
+
+	/* Only one separator is taken: further blanks belong to the text. */
+	line = "send bob   three\tblanks\\n";
+	assert_int_equal(commands_split(&a, line, strlen(line)), 0);
+	assert_int_equal(a.rest_len, strlen("  three\tblanks\\n"));
+	assert_memory_equal(a.rest, "  three\tblanks\\n", a.rest_len);
+
+	/* Blanks before the command and between command and user. */
+	line = " \tsend \t bob x";
+	assert_int_equal(commands_split(&a, line, strlen(line)), 0);
+	assert_memory_equal(a.user, "bob", 3);
+	assert_int_equal(a.rest_len, 1);
+	assert_memory_equal(a.rest, "x", 1);
+
+	/* "send bob " is an empty text; "send bob" has none. */
+	line = "send bob ";
+	assert_int_equal(commands_split(&a, line, strlen(line)), 0);
+	assert_non_null(a.rest);
+	assert_int_equal(a.rest_len, 0);
+	line = "send bob";
+	assert_int_equal(commands_split(&a, line, strlen(line)), 0);
+	assert_null(a.rest);
+}
+
+static void
+test_split_drops_one_cr_and_keeps_bytes(void **state)
+{
+	struct cmd_args	a;
+	const char	line[] = "send bob a\0b\r";
+
+	(void)state;
+	assert_int_equal(commands_split(&a, line, sizeof(line) - 1), 0);
+	assert_int_equal(a.rest_len, 3);
+	assert_memory_equal(a.rest, "a\0b", 3);
+	/* Only one CR ends the line: the other belongs to the word. */
+	assert_int_equal(commands_split(&a, "list\r\r", 6), 0);
+	assert_int_equal(a.word_len, 5);
+	assert_null(commands_find(a.word, a.word_len));
+}
+
+static void
+test_split_blank_and_comment_lines(void **state)
+{
+	struct cmd_args	a;
+
+	(void)state;
+	assert_int_equal(commands_split(&a, "", 0), 1);
+	assert_int_equal(commands_split(&a, " \t ", 3), 1);
+	assert_int_equal(commands_split(&a, "\r", 1), 1);
+	assert_int_equal(commands_split(&a, "# send bob x", 12), 1);
+	assert_int_equal(commands_split(&a, "  # note", 8), 1);
+	assert_int_equal(commands_split(&a, "list # no", 9), 0);
+	assert_int_equal(a.extra, 1);
+}
+
+static void
+test_table_lookup(void **state)
+{
+	const struct command	*cmd;
+
+	(void)state;
+	assert_non_null(cmd = commands_find("send", 4));
+	assert_int_equal(cmd->shape, CMD_ARGS_USER_TEXT);
+	assert_true(cmd->flags & CMD_NEEDS_LOGIN);
+	assert_non_null(cmd = commands_find("auth", 4));
+	assert_true(cmd->flags & CMD_TAKES_PASSWORD);
+	assert_non_null(cmd = commands_find("?", 1));
+	assert_ptr_equal(cmd->handler, commands_find("help", 4)->handler);
+	assert_null(commands_find("HELP", 4));
+	assert_null(commands_find("sen", 3));
+	assert_null(commands_find("sendx", 5));
+	assert_null(commands_find("", 0));
+}
+
+static void
+test_unknown_command_and_usage_errors(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(run(f, "bogus x y"), CMD_FAILED);
+	assert_int_equal(run(f, "send"), CMD_FAILED);
+	assert_int_equal(run(f, "send bob"), CMD_FAILED);
+	assert_int_equal(run(f, "list now"), CMD_FAILED);
+	assert_int_equal(run(f, "auth"), CMD_FAILED);
+	assert_int_equal(run(f, "quit now"), CMD_FAILED);
+	assert_string_equal(f->cap.text,
+	    "error\tbogus\tunknown command\n"
+	    "error\tsend\tusage: send USER TEXT...\n"
+	    "error\tsend\tusage: send USER TEXT...\n"
+	    "error\tlist\tusage: list\n"
+	    "error\tauth\tusage: auth USER [PASS]\n"
+	    "error\tquit\tusage: quit\n");
+}
+
+static void
+test_commands_before_login_are_refused(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(run(f, "list"), CMD_FAILED);
+	assert_int_equal(run(f, "send bob hi there"), CMD_FAILED);
+	assert_string_equal(f->cap.text,
+	    "error\tlist\tnot logged in\n"
+	    "error\tsend\tnot logged in\n");
+}
+
+static void
+test_login_checks_name_and_password_without_echo(void **state)
+{
+	struct fixture	*f = *state;
+	char		 line[400];
+
+	assert_int_equal(run(f, "auth b@d secret1"), CMD_FAILED);
+	assert_int_equal(run(f, "sign .dot secret2"), CMD_FAILED);
+	/* No PASS and no front end to ask: no password. */
+	assert_int_equal(run(f, "auth bob"), CMD_FAILED);
+	/* A password over 256 bytes is refused before anything is sent. */
+	snprintf(line, sizeof(line), "auth bob %0300d", 7);
+	assert_int_equal(run(f, line), CMD_FAILED);
+	/* A good line, but no connection. */
+	assert_int_equal(run(f, "auth Bob secret3"), CMD_FAILED);
+	assert_string_equal(f->cap.text,
+	    "error\tauth\tbad name\n"
+	    "error\tsign\tbad name\n"
+	    "error\tauth\tno password\n"
+	    "error\tauth\tbad password\n"
+	    "error\tauth\tnot connected\n");
+	assert_null(strstr(f->cap.text, "secret"));
+	assert_null(strstr(f->cap.text, "0000"));
+}
+
+static void
+test_has_password_only_for_sign_and_auth_with_pass(void **state)
+{
+	(void)state;
+	assert_int_equal(commands_has_password("auth bob pw", 11), 1);
+	assert_int_equal(commands_has_password("  sign bob pw", 13), 1);
+	assert_int_equal(commands_has_password("auth bob", 8), 0);
+	assert_int_equal(commands_has_password("auth bob ", 9), 0);
+	assert_int_equal(commands_has_password("send bob pw", 11), 0);
+	assert_int_equal(commands_has_password("# auth bob pw", 13), 0);
+}
+
+static void
+test_help_lists_every_command_blank_lines_do_nothing(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(run(f, "help"), CMD_OK);
+	assert_int_equal(f->cap.help_lines, 6);
+	assert_non_null(strstr(f->cap.text, "help\tsend USER TEXT...\n"));
+	assert_non_null(strstr(f->cap.text, "help\tsign USER [PASS]\n"));
+	assert_non_null(strstr(f->cap.text, "help\tquit\n"));
+	assert_int_equal(run(f, "?"), CMD_OK);
+	assert_int_equal(f->cap.help_lines, 12);
+	assert_null(strstr(f->cap.text, "error"));
+	f->cap.len = 0;
+	f->cap.text[0] = '\0';
+	assert_int_equal(run(f, ""), CMD_OK);
+	assert_int_equal(run(f, "   "), CMD_OK);
+	assert_int_equal(run(f, "# comment"), CMD_OK);
+	assert_string_equal(f->cap.text, "");
+}
+
+/* Pushes a NUL-terminated string into a splitter. */
+static void
+push(struct batch_lines *lb, const char *s)
+{
+	batch_lines_push(lb, s, strlen(s));
+}
+
+static void
+test_lines_split_on_lf_and_drop_cr(void **state)
+{
+	struct batch_lines	lb;
+	char			out[BATCH_BUF];
+	size_t			len;
+
+	(void)state;
+	batch_lines_init(&lb);
+	push(&lb, "list\nsend bob hi\r\nsend bob a\rb\n\npartial");
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_string_equal(out, "list");
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_string_equal(out, "send bob hi");
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_string_equal(out, "send bob a\rb");
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_int_equal(len, 0);
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_MORE);
+	/* The last line needs no newline at the end of input. */
+	batch_lines_push(&lb, NULL, 0);
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_string_equal(out, "partial");
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_END);
+}
+
+static void
+test_lines_byte_by_byte(void **state)
+{
+	struct batch_lines	 lb;
+	const char		*s = "auth bob pw\r\nquit\n";
+	char			 out[BATCH_BUF];
+	size_t			 len, i;
+	int			 lines = 0;
+
+	(void)state;
+	batch_lines_init(&lb);
+	for (i = 0; s[i] != '\0'; i++) {
+		batch_lines_push(&lb, s + i, 1);
+		while (batch_lines_next(&lb, out, &len) == BATCH_LINE)
+			lines++;
+	}
+	assert_int_equal(lines, 2);
+	assert_string_equal(out, "quit");
+}
+
+static void
+test_lines_too_long_is_an_error_then_input_goes_on(void **state)
+{
+	struct batch_lines	 lb;
+	char			 out[BATCH_BUF];
+	char			*big;
+	size_t			 len, room, off, n;
+
+	(void)state;
+	/* Exactly the limit, with CR LF: still a line. */
+	big = malloc(3 * BATCH_LINE_MAX);
+	assert_non_null(big);
+	memset(big, 'a', BATCH_LINE_MAX);
+	memcpy(big + BATCH_LINE_MAX, "\r\n", 2);
+	batch_lines_init(&lb);
+	batch_lines_push(&lb, big, BATCH_LINE_MAX + 2);
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_int_equal(len, BATCH_LINE_MAX);
+
+	/* One byte more is too long. */
+	memset(big, 'a', BATCH_LINE_MAX + 1);
+	big[BATCH_LINE_MAX + 1] = '\n';
+	batch_lines_push(&lb, big, BATCH_LINE_MAX + 2);
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_TOOLONG);
+
+	/* Far too long, fed as the reader does, then a good line. */
+	memcpy(big, "send bob ", 9);
+	memset(big + 9, 'x', 3 * BATCH_LINE_MAX - 9);
+	off = 0;
+	n = 3 * BATCH_LINE_MAX;
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_MORE);
+	while (off < n) {
+		room = batch_lines_room(&lb);
+		assert_true(room > 0);
+		if (room > n - off)
+			room = n - off;
+		batch_lines_push(&lb, big + off, room);
+		off += room;
+		if (batch_lines_next(&lb, out, &len) == BATCH_TOOLONG)
+			assert_memory_equal(out, "send bob ", 9);
+	}
+	push(&lb, "xxxx\nlist\n");
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_string_equal(out, "list");
+	batch_lines_push(&lb, NULL, 0);
+	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_END);
+	batch_lines_wipe(&lb);
+	free(big);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_split_send_keeps_the_text_exactly),
+		cmocka_unit_test(test_split_drops_one_cr_and_keeps_bytes),
+		cmocka_unit_test(test_split_blank_and_comment_lines),
+		cmocka_unit_test(test_table_lookup),
+		cmocka_unit_test_setup_teardown(
+		    test_unknown_command_and_usage_errors,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_commands_before_login_are_refused,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_login_checks_name_and_password_without_echo,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test(
+		    test_has_password_only_for_sign_and_auth_with_pass),
+		cmocka_unit_test_setup_teardown(
+		    test_help_lists_every_command_blank_lines_do_nothing,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test(test_lines_split_on_lf_and_drop_cr),
+		cmocka_unit_test(test_lines_byte_by_byte),
+		cmocka_unit_test(
+		    test_lines_too_long_is_an_error_then_input_goes_on),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

@@ -1,0 +1,571 @@
+/*
+ * Unit tests for src/client/replay.c (the sliding replay window) and for
+ * the receive path of src/client/peer.c that uses it: the window moves only
+ * after a datagram opened, and every bad datagram is dropped and counted
+ * without harm to the traffic after it.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "sealchat/crypto.h"
+#include "sealchat/log.h"
+#include "sealchat/proto.h"
+
+#include "peer.h"
+#include "replay.h"
+
+/* Accepts n the way the peer does: check, then update. */
+static int
+take(struct replay *r, uint64_t n)
+{
+	if (!replay_check(r, n))
+		return (0);
+	replay_update(r, n);
+	return (1);
+}
+
+static void
+test_window_accepts_in_order_and_refuses_duplicates(void **state)
+{
+	struct replay	r;
+	uint64_t	i;
+
+	(void)state;
+	replay_init(&r);
+	for (i = 0; i < 300; i++)
+		assert_int_equal(take(&r, i), 1);
+	for (i = 237; i < 300; i++)
+		assert_int_equal(take(&r, i), 0);
+	assert_int_equal(take(&r, 300), 1);
+	assert_int_equal(take(&r, 300), 0);
+}
+
+static void
+test_window_accepts_out_of_order_inside_the_window(void **state)
+{
+	struct replay	r;
+
+	(void)state;
+	replay_init(&r);
+	assert_int_equal(take(&r, 10), 1);
+	assert_int_equal(take(&r, 5), 1);
+	assert_int_equal(take(&r, 9), 1);
+	assert_int_equal(take(&r, 0), 1);
+	assert_int_equal(take(&r, 5), 0);
+	assert_int_equal(take(&r, 9), 0);
+	assert_int_equal(take(&r, 10), 0);
+	assert_int_equal(take(&r, 7), 1);
+	assert_int_equal(take(&r, 12), 1);
+	assert_int_equal(take(&r, 11), 1);
+	assert_int_equal(take(&r, 11), 0);
+}
+
+static void
+test_window_63_behind_accepted_64_behind_refused(void **state)
+{
+	struct replay	r;
+
+	(void)state;
+	replay_init(&r);
+	assert_int_equal(take(&r, 100), 1);
+	assert_int_equal(replay_check(&r, 36), 0);	/* 64 below */
+	assert_int_equal(replay_check(&r, 37), 1);	/* 63 below */
+	assert_int_equal(take(&r, 37), 1);
+	assert_int_equal(take(&r, 37), 0);
+	assert_int_equal(take(&r, 0), 0);
+}
+
+static void
+test_window_far_ahead_jump_clears_the_old_window(void **state)
+{
+	struct replay	r;
+
+	(void)state;
+	replay_init(&r);
+	assert_int_equal(take(&r, 5), 1);
+	assert_int_equal(take(&r, 4), 1);
+	assert_int_equal(take(&r, 1000), 1);
+	assert_int_equal(take(&r, 5), 0);	/* now stale */
+	assert_int_equal(take(&r, 999), 1);
+	assert_int_equal(take(&r, 937), 1);	/* 63 below */
+	assert_int_equal(take(&r, 936), 0);	/* 64 below */
+	assert_int_equal(take(&r, 1000), 0);
+}
+
+static void
+test_window_jump_of_exactly_64_forgets_marks(void **state)
+{
+	struct replay	r;
+
+	(void)state;
+	replay_init(&r);
+	assert_int_equal(take(&r, 10), 1);
+	assert_int_equal(take(&r, 11), 1);
+	assert_int_equal(take(&r, 75), 1);	/* 11 is now 64 below */
+	assert_int_equal(take(&r, 11), 0);
+	assert_int_equal(take(&r, 12), 1);	/* 63 below, never seen */
+	assert_int_equal(take(&r, 12), 0);
+	/* A jump of 63 keeps the mark of the old top. */
+	replay_init(&r);
+	assert_int_equal(take(&r, 0), 1);
+	assert_int_equal(take(&r, 63), 1);
+	assert_int_equal(take(&r, 0), 0);
+	assert_int_equal(take(&r, 1), 1);
+}
+
+static void
+test_window_check_changes_nothing(void **state)
+{
+	struct replay	r, before;
+
+	(void)state;
+	replay_init(&r);
+	assert_int_equal(take(&r, 50), 1);
+	before = r;
+	assert_int_equal(replay_check(&r, 5000), 1);
+	assert_int_equal(replay_check(&r, 49), 1);
+	assert_memory_equal(&r, &before, sizeof(r));
+	assert_int_equal(take(&r, 49), 1);
+}
+
+static void
+test_window_extreme_numbers(void **state)
+{
+	struct replay	r;
+
+	(void)state;
+	replay_init(&r);
+	assert_int_equal(take(&r, UINT64_MAX - 1), 1);
+	assert_int_equal(take(&r, UINT64_MAX), 1);
+	assert_int_equal(take(&r, UINT64_MAX), 0);
+	assert_int_equal(take(&r, UINT64_MAX - 63), 1);
+	assert_int_equal(take(&r, UINT64_MAX - 64), 0);
+	assert_int_equal(take(&r, 0), 0);
+}
+
+/* What the peer under test reported. */
+struct seen {
+	int	msgs;
+	int	delivered;
+	int	failed;
+	char	last[SC_TEXT_MAX + 1];
+	char	from[SC_NAME_MAX + 1];
+};
+
+/* peer callback: a message shown. */
+static void
+seen_msg(void *arg, const char *from, const char *text, size_t len)
+{
+	struct seen	*s = arg;
+
+	s->msgs++;
+	memcpy(s->last, text, len);
+	s->last[len] = '\0';
+	snprintf(s->from, sizeof(s->from), "%s", from);
+}
+
+/* peer callback: an ACK arrived. */
+static void
+seen_delivered(void *arg, const char *to)
+{
+	struct seen	*s = arg;
+
+	(void)to;
+	s->delivered++;
+}
+
+/* peer callback: a message failed. */
+static void
+seen_failed(void *arg, const char *to, const char *why)
+{
+	struct seen	*s = arg;
+
+	(void)to;
+	(void)why;
+	s->failed++;
+}
+
+static const struct peer_cb seen_cb = {
+	.msg = seen_msg,
+	.delivered = seen_delivered,
+	.failed = seen_failed,
+};
+
+#define PAIR_ID	UINT64_C(0x1122334455667788)
+
+static const uint8_t test_kxy[SC_KEY_BYTES] = {
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+	17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+};
+
+/* A peer table for "alice" holding a key for "bob". */
+struct fixture {
+	struct event_base	*base;
+	struct peer		*peer;
+	struct seen		 seen;
+	struct sc_pair_keys	 bob;	/* bob's side of the pair */
+};
+
+static int
+fixture_setup(void **state)
+{
+	struct fixture		*f;
+	struct sockaddr_in	 sin;
+
+	assert_int_equal(sc_crypto_init(), 0);
+	log_init("test_replay", LOG_LVL_ERROR);
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	f->peer = peer_new(f->base, &seen_cb, &f->seen, 2, 20);
+	assert_non_null(f->peer);
+	peer_set_self(f->peer, "alice");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(9);
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID, test_kxy,
+	    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sc_pair_derive(&f->bob, test_kxy, "bob", "alice");
+	*state = f;
+	return (0);
+}
+
+static int
+fixture_teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	peer_free(f->peer);
+	event_base_free(f->base);
+	free(f);
+	return (0);
+}
+
+/* Builds a datagram from bob with the given kind, counter and msg_id. */
+static size_t
+dgram(uint8_t out[SC_DGRAM_MAX], const uint8_t key[SC_KEY_BYTES],
+    uint64_t pair_id, uint64_t ctr, uint8_t kind, uint64_t msg_id,
+    const char *text)
+{
+	uint8_t	payload[9 + SC_TEXT_MAX];
+	size_t	tlen = text == NULL ? 0 : strlen(text);
+	int	i;
+
+	payload[0] = kind;
+	for (i = 0; i < 8; i++)
+		payload[1 + i] = (uint8_t)(msg_id >> (56 - 8 * i));
+	memcpy(payload + 9, text, tlen);
+	assert_int_equal(sc_dgram_seal(out, key, pair_id, ctr, payload,
+	    9 + tlen), 0);
+	return (SC_DGRAM_HDR + 9 + tlen + SC_MAC_BYTES);
+}
+
+static void
+test_peer_accepts_a_good_datagram_and_suppresses_a_replay(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 d[SC_DGRAM_MAX];
+	size_t		 n;
+
+	n = dgram(d, f->bob.tx, PAIR_ID, 0, SC_DGRAM_MSG, 1, "hello");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+	assert_string_equal(f->seen.last, "hello");
+	assert_string_equal(f->seen.from, "bob");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+	assert_int_equal(peer_stats(f->peer)->drop_replay, 1);
+	assert_int_equal(peer_stats(f->peer)->rx_ok, 1);
+}
+
+static void
+test_peer_forged_far_ahead_counter_does_not_move_the_window(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 d[SC_DGRAM_MAX];
+	size_t		 n;
+
+	n = dgram(d, f->bob.tx, PAIR_ID, 0, SC_DGRAM_MSG, 1, "one");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+	/* A far-ahead counter under a wrong key: the MAC fails. */
+	n = dgram(d, f->bob.rx, PAIR_ID, 1000000, SC_DGRAM_MSG, 2, "forged");
+	peer_input(f->peer, d, n);
+	/* The same with a flipped ciphertext byte. */
+	n = dgram(d, f->bob.tx, PAIR_ID, 5000, SC_DGRAM_MSG, 2, "forged");
+	d[SC_DGRAM_HDR + 3] ^= 0x01;
+	peer_input(f->peer, d, n);
+	assert_int_equal(peer_stats(f->peer)->drop_mac, 2);
+	assert_int_equal(f->seen.msgs, 1);
+	/* Counter 1 is still fresh: the window did not move. */
+	n = dgram(d, f->bob.tx, PAIR_ID, 1, SC_DGRAM_MSG, 2, "two");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 2);
+	assert_string_equal(f->seen.last, "two");
+}
+
+static void
+test_peer_drops_reflected_truncated_and_foreign_datagrams(void **state)
+{
+	struct fixture		*f = *state;
+	struct peer_stats	 st;
+	uint8_t			 d[SC_DGRAM_MAX];
+	uint8_t			 big[SC_DGRAM_MAX + 8];
+	size_t			 n;
+
+	/* Sealed with alice's own sending key: a reflection. */
+	n = dgram(d, f->bob.rx, PAIR_ID, 0, SC_DGRAM_MSG, 1, "reflected");
+	peer_input(f->peer, d, n);
+	/* Truncated: the tag cut short, then below the minimum size. */
+	n = dgram(d, f->bob.tx, PAIR_ID, 0, SC_DGRAM_MSG, 1, "truncated");
+	peer_input(f->peer, d, n - 1);
+	peer_input(f->peer, d, 20);
+	peer_input(f->peer, d, 0);
+	/* Unknown pair_id, wrong version. */
+	n = dgram(d, f->bob.tx, PAIR_ID + 1, 0, SC_DGRAM_MSG, 1, "who");
+	peer_input(f->peer, d, n);
+	n = dgram(d, f->bob.tx, PAIR_ID, 0, SC_DGRAM_MSG, 1, "version");
+	d[0] = 2;
+	peer_input(f->peer, d, n);
+	/* Too long. */
+	memset(big, 0, sizeof(big));
+	big[0] = SC_DGRAM_VERSION;
+	peer_input(f->peer, big, SC_DGRAM_MAX + 1);
+	st = *peer_stats(f->peer);
+	assert_int_equal(f->seen.msgs, 0);
+	assert_int_equal(st.drop_mac, 2);
+	assert_int_equal(st.drop_size, 3);
+	assert_int_equal(st.drop_unknown, 1);
+	assert_int_equal(st.drop_version, 1);
+	assert_int_equal(st.rx_ok, 0);
+	/* The conversation goes on from counter 0. */
+	n = dgram(d, f->bob.tx, PAIR_ID, 0, SC_DGRAM_MSG, 1, "still here");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+	assert_string_equal(f->seen.last, "still here");
+}
+
+static void
+test_peer_stale_counter_dropped_conversation_goes_on(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 d[SC_DGRAM_MAX];
+	size_t		 n;
+
+	n = dgram(d, f->bob.tx, PAIR_ID, 200, SC_DGRAM_MSG, 1, "a");
+	peer_input(f->peer, d, n);
+	n = dgram(d, f->bob.tx, PAIR_ID, 136, SC_DGRAM_MSG, 2, "stale");
+	peer_input(f->peer, d, n);
+	assert_int_equal(peer_stats(f->peer)->drop_replay, 1);
+	n = dgram(d, f->bob.tx, PAIR_ID, 137, SC_DGRAM_MSG, 3, "old ok");
+	peer_input(f->peer, d, n);
+	n = dgram(d, f->bob.tx, PAIR_ID, 201, SC_DGRAM_MSG, 4, "b");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 3);
+	assert_string_equal(f->seen.last, "b");
+}
+
+static void
+test_peer_resent_msg_id_shown_once(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 d[SC_DGRAM_MAX];
+	size_t		 n;
+
+	n = dgram(d, f->bob.tx, PAIR_ID, 0, SC_DGRAM_MSG, 7, "once");
+	peer_input(f->peer, d, n);
+	n = dgram(d, f->bob.tx, PAIR_ID, 1, SC_DGRAM_MSG, 7, "once");
+	peer_input(f->peer, d, n);
+	n = dgram(d, f->bob.tx, PAIR_ID, 2, SC_DGRAM_MSG, 7, "once");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+	assert_int_equal(peer_stats(f->peer)->dup_msgs, 2);
+	assert_int_equal(peer_stats(f->peer)->rx_ok, 3);
+	/* msg_id 0 and unknown kinds are bad payloads, not messages. */
+	n = dgram(d, f->bob.tx, PAIR_ID, 3, SC_DGRAM_MSG, 0, "zero");
+	peer_input(f->peer, d, n);
+	n = dgram(d, f->bob.tx, PAIR_ID, 4, 9, 8, "kind");
+	peer_input(f->peer, d, n);
+	n = dgram(d, f->bob.tx, PAIR_ID, 5, SC_DGRAM_ACK, 8, "ack+text");
+	peer_input(f->peer, d, n);
+	assert_int_equal(peer_stats(f->peer)->drop_payload, 3);
+	assert_int_equal(f->seen.msgs, 1);
+}
+
+static void
+test_peer_new_pair_id_replaces_key_same_id_ignored(void **state)
+{
+	struct fixture		*f = *state;
+	struct sockaddr_in	 sin;
+	uint8_t			 d[SC_DGRAM_MAX];
+	uint8_t			 kxy2[SC_KEY_BYTES];
+	struct sc_pair_keys	 bob2;
+	size_t			 n;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(9);
+	/* The same pair_id again changes nothing, whatever key it brings. */
+	memset(kxy2, 0x5a, sizeof(kxy2));
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID, kxy2,
+	    (struct sockaddr *)&sin, sizeof(sin)), 1);
+	n = dgram(d, f->bob.tx, PAIR_ID, 0, SC_DGRAM_MSG, 1, "old key");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+	/* A new pair_id replaces the key; the old one no longer opens. */
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID + 5, kxy2,
+	    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_true(peer_pair_id(f->peer, "bob") == PAIR_ID + 5);
+	n = dgram(d, f->bob.tx, PAIR_ID, 1, SC_DGRAM_MSG, 2, "old id");
+	peer_input(f->peer, d, n);
+	assert_int_equal(peer_stats(f->peer)->drop_unknown, 1);
+	sc_pair_derive(&bob2, kxy2, "bob", "alice");
+	n = dgram(d, bob2.tx, PAIR_ID + 5, 0, SC_DGRAM_MSG, 1, "new key");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 2);
+	assert_string_equal(f->seen.last, "new key");
+	/* Offline: the key is forgotten. */
+	peer_forget(f->peer, "bob");
+	assert_int_equal(peer_has_pair(f->peer, "bob"), 0);
+	n = dgram(d, bob2.tx, PAIR_ID + 5, 1, SC_DGRAM_MSG, 2, "gone");
+	peer_input(f->peer, d, n);
+	assert_int_equal(f->seen.msgs, 2);
+}
+
+/* Runs the loop until *counter reaches want or about two seconds pass. */
+static void
+run_until(struct event_base *base, const int *counter, int want)
+{
+	struct timeval	tv = { 0, 10000 };
+	int		i;
+
+	for (i = 0; i < 200 && *counter < want; i++) {
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+}
+
+static void
+test_peer_message_to_self_is_shown_and_delivered(void **state)
+{
+	struct fixture		*f = *state;
+	struct sockaddr_in	 sin;
+	char			 err[128];
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(peer_open(f->peer, (struct sockaddr *)&sin,
+	    sizeof(sin), err, sizeof(err)), 0);
+	assert_true(peer_port(f->peer) != 0);
+	sin.sin_port = htons(peer_port(f->peer));
+	assert_int_equal(peer_pair_set(f->peer, "alice", 42, test_kxy,
+	    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(peer_send(f->peer, "alice", "me, myself", 10, err,
+	    sizeof(err)), 0);
+	assert_int_equal(peer_outstanding(f->peer), 1);
+	run_until(f->base, &f->seen.delivered, 1);
+	assert_int_equal(f->seen.msgs, 1);
+	assert_string_equal(f->seen.last, "me, myself");
+	assert_int_equal(f->seen.delivered, 1);
+	assert_int_equal(peer_outstanding(f->peer), 0);
+}
+
+static void
+test_peer_unacknowledged_message_fails_after_retries(void **state)
+{
+	struct fixture		*f = *state;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	uint8_t			 d[SC_DGRAM_MAX];
+	char			 err[128];
+	ssize_t			 n;
+	int			 fd, got = 0;
+
+	/* bob is a plain socket that never answers. */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(peer_pair_set(f->peer, "carol", 77, test_kxy,
+	    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sin.sin_port = 0;
+	assert_int_equal(peer_open(f->peer, (struct sockaddr *)&sin,
+	    sizeof(sin), err, sizeof(err)), 0);
+	assert_int_equal(peer_send(f->peer, "carol", "hi", 2, err,
+	    sizeof(err)), 0);
+	run_until(f->base, &f->seen.failed, 1);
+	assert_int_equal(f->seen.failed, 1);
+	assert_int_equal(f->seen.delivered, 0);
+	/* First send plus 2 retries, each a new counter. */
+	while ((n = recv(fd, d, sizeof(d), 0)) > 0)
+		got++;
+	assert_int_equal(got, 3);
+	assert_int_equal(peer_stats(f->peer)->resent, 2);
+	close(fd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_window_accepts_in_order_and_refuses_duplicates),
+		cmocka_unit_test(
+		    test_window_accepts_out_of_order_inside_the_window),
+		cmocka_unit_test(
+		    test_window_63_behind_accepted_64_behind_refused),
+		cmocka_unit_test(
+		    test_window_far_ahead_jump_clears_the_old_window),
+		cmocka_unit_test(test_window_jump_of_exactly_64_forgets_marks),
+		cmocka_unit_test(test_window_check_changes_nothing),
+		cmocka_unit_test(test_window_extreme_numbers),
+		cmocka_unit_test_setup_teardown(
+		    test_peer_accepts_a_good_datagram_and_suppresses_a_replay,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_peer_forged_far_ahead_counter_does_not_move_the_window,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_peer_drops_reflected_truncated_and_foreign_datagrams,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_peer_stale_counter_dropped_conversation_goes_on,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_peer_resent_msg_id_shown_once,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_peer_new_pair_id_replaces_key_same_id_ignored,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_peer_message_to_self_is_shown_and_delivered,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_peer_unacknowledged_message_fails_after_retries,
+		    fixture_setup, fixture_teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

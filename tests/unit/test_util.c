@@ -1,0 +1,384 @@
+/*
+ * Unit tests for src/common/util.c (escaping, addresses, clock, descriptors,
+ * file limit) and src/common/log.c (line format, journal prefixes, levels).
+ */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sealchat/log.h"
+#include "sealchat/util.h"
+
+/* Escapes len bytes of in into a buffer big enough never to truncate. */
+static const char *
+escape(const char *in, size_t len)
+{
+	static char	out[512];
+
+	assert_true(4 * len + 1 <= sizeof(out));
+	util_escape(out, 4 * len + 1, in, len);
+	return (out);
+}
+
+static void
+test_escape_tab_newline_backslash(void **state)
+{
+	(void)state;
+	assert_string_equal(escape("a\tb", 3), "a\\tb");
+	assert_string_equal(escape("a\nb", 3), "a\\nb");
+	assert_string_equal(escape("a\\b", 3), "a\\\\b");
+	assert_string_equal(escape("plain text", 10), "plain text");
+	assert_string_equal(escape("", 0), "");
+}
+
+static void
+test_escape_control_bytes_as_lowercase_hex(void **state)
+{
+	(void)state;
+	assert_string_equal(escape("\x01", 1), "\\x01");
+	assert_string_equal(escape("\x1b[31m", 5), "\\x1b[31m");
+	assert_string_equal(escape("\x7f", 1), "\\x7f");
+	assert_string_equal(escape("\r", 1), "\\x0d");
+	assert_string_equal(escape("a\0b", 3), "a\\x00b");
+}
+
+static void
+test_escape_passes_utf8_through(void **state)
+{
+	(void)state;
+	assert_string_equal(escape("caf\xc3\xa9 \xe2\x82\xac", 9),
+	    "caf\xc3\xa9 \xe2\x82\xac");
+	assert_string_equal(escape("\x80\xff", 2), "\x80\xff");
+}
+
+static void
+test_escape_worst_case_fits_4x_plus_1(void **state)
+{
+	char	in[64], out[4 * sizeof(in) + 1], want[4 * sizeof(in) + 1];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(in); i++) {
+		in[i] = (char)(i % 32 == 9 || i % 32 == 10 ? 1 : i % 32);
+		snprintf(want + 4 * i, 5, "\\x%02x", (unsigned)in[i]);
+	}
+	memset(out, 'Z', sizeof(out));
+	util_escape(out, sizeof(out), in, sizeof(in));
+	assert_string_equal(out, want);
+}
+
+static void
+test_escape_truncates_without_cutting_an_escape(void **state)
+{
+	char	out[8];
+
+	(void)state;
+	/* "ab" fits, "\x01" (4 bytes) would need 7 bytes with the NUL. */
+	memset(out, 'Z', sizeof(out));
+	util_escape(out, 6, "ab\x01", 3);
+	assert_string_equal(out, "ab");
+	util_escape(out, 7, "ab\x01", 3);
+	assert_string_equal(out, "ab\\x01");
+	util_escape(out, 4, "a\tb", 3);
+	assert_string_equal(out, "a\\t");
+	util_escape(out, 3, "a\tb", 3);
+	assert_string_equal(out, "a");
+	util_escape(out, 1, "abc", 3);
+	assert_string_equal(out, "");
+	/* out_len 0 writes nothing at all. */
+	out[0] = 'Z';
+	util_escape(out, 0, "abc", 3);
+	assert_int_equal(out[0], 'Z');
+}
+
+static void
+test_escape_truncates_without_cutting_a_utf8_character(void **state)
+{
+	char	out[8];
+
+	(void)state;
+	/* "a" then a 3-byte euro sign: 4 bytes leave room for "a" only. */
+	util_escape(out, 4, "a\xe2\x82\xac", 4);
+	assert_string_equal(out, "a");
+	util_escape(out, 5, "a\xe2\x82\xac", 4);
+	assert_string_equal(out, "a\xe2\x82\xac");
+	util_escape(out, 3, "\xc3\xa9\xc3\xa9", 4);
+	assert_string_equal(out, "\xc3\xa9");
+}
+
+static void
+test_addr_str_ipv4_and_ipv6(void **state)
+{
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+	struct sockaddr		sa;
+	char			buf[64];
+
+	(void)state;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(5);
+	assert_int_equal(inet_pton(AF_INET, "1.2.3.4", &sin.sin_addr), 1);
+	util_addr_str(buf, sizeof(buf), (struct sockaddr *)&sin);
+	assert_string_equal(buf, "1.2.3.4:5");
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(10000);
+	assert_int_equal(inet_pton(AF_INET6, "::1", &sin6.sin6_addr), 1);
+	util_addr_str(buf, sizeof(buf), (struct sockaddr *)&sin6);
+	assert_string_equal(buf, "[::1]:10000");
+
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr),
+	    1);
+	util_addr_str(buf, sizeof(buf), (struct sockaddr *)&sin6);
+	assert_string_equal(buf, "[2001:db8::1]:10000");
+
+	/* Too small a buffer truncates and stays terminated. */
+	util_addr_str(buf, 6, (struct sockaddr *)&sin);
+	assert_string_equal(buf, "1.2.3");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_family = AF_UNIX;
+	util_addr_str(buf, sizeof(buf), &sa);
+	assert_string_equal(buf, "?");
+	util_addr_str(buf, sizeof(buf), NULL);
+	assert_string_equal(buf, "?");
+}
+
+static void
+test_now_ms_is_monotonic_and_advances(void **state)
+{
+	struct timespec	ts = { 0, 20 * 1000 * 1000 };
+	uint64_t	a, b;
+
+	(void)state;
+	a = util_now_ms();
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	b = util_now_ms();
+	assert_true(b >= a + 19);
+	assert_true(b < a + 10000);
+}
+
+static void
+test_set_nonblock_sets_both_flags(void **state)
+{
+	int	p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+	assert_int_equal(util_set_nonblock(p[0]), 0);
+	assert_true(fcntl(p[0], F_GETFL) & O_NONBLOCK);
+	assert_true(fcntl(p[0], F_GETFD) & FD_CLOEXEC);
+	/* Idempotent. */
+	assert_int_equal(util_set_nonblock(p[0]), 0);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(util_set_nonblock(p[0]), -1);
+}
+
+static void
+test_raise_nofile_reaches_the_hard_limit(void **state)
+{
+	struct rlimit	rl;
+	long		n;
+
+	(void)state;
+	n = util_raise_nofile();
+	assert_true(n > 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_true((rlim_t)n == rl.rlim_cur);
+	if (rl.rlim_max != RLIM_INFINITY)
+		assert_true(rl.rlim_cur == rl.rlim_max);
+}
+
+/*
+ * Runs one logging call with stderr sent to a temporary file and returns
+ * what was written (static buffer).
+ */
+static const char *
+capture(void (*fn)(void))
+{
+	static char	buf[4096];
+	char		path[] = "/tmp/sealchat-test-log-XXXXXX";
+	int		fd, saved;
+	ssize_t		n;
+
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	unlink(path);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved != -1);
+	assert_true(dup2(fd, STDERR_FILENO) != -1);
+	fn();
+	assert_true(dup2(saved, STDERR_FILENO) != -1);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	close(fd);
+	return (buf);
+}
+
+/* Tells whether s matches the extended regular expression re. */
+static int
+matches(const char *s, const char *re)
+{
+	regex_t	rx;
+	int	rc;
+
+	assert_int_equal(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+	rc = regexec(&rx, s, 0, NULL, 0) == 0;
+	regfree(&rx);
+	return (rc);
+}
+
+static void
+log_info_line(void)
+{
+	unsetenv("JOURNAL_STREAM");
+	log_init("/usr/sbin/sealchatd", LOG_LVL_INFO);
+	log_info("started port=%d", 10000);
+	log_debug("not shown at info");
+}
+
+static void
+test_log_human_line_has_utc_time_name_pid_level(void **state)
+{
+	const char	*out;
+	char		 re[256];
+
+	(void)state;
+	out = capture(log_info_line);
+	snprintf(re, sizeof(re), "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:"
+	    "[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z sealchatd\\[%ld\\]: info: "
+	    "started port=10000\n$", (long)getpid());
+	if (!matches(out, re))
+		fail_msg("unexpected log output: %s", out);
+}
+
+static void
+log_warn_errno(void)
+{
+	unsetenv("JOURNAL_STREAM");
+	log_init("sealchatd", LOG_LVL_WARN);
+	errno = ENOENT;
+	log_warn("open %s", "x");
+	assert_int_equal(errno, ENOENT);
+	log_warnx("plain");
+	log_info("not shown at warn");
+	log_errorx("bad\nline");
+}
+
+static void
+test_log_warn_appends_strerror_and_levels_filter(void **state)
+{
+	const char	*out;
+
+	(void)state;
+	out = capture(log_warn_errno);
+	if (!matches(out, "warn: open x: No such file or directory\n"
+	    ".*warn: plain\n.*error: bad\\?line\n$") ||
+	    strstr(out, "not shown") != NULL)
+		fail_msg("unexpected log output: %s", out);
+}
+
+static void
+log_journal_lines(void)
+{
+	struct stat	sb;
+	char		env[64];
+
+	assert_int_equal(fstat(STDERR_FILENO, &sb), 0);
+	snprintf(env, sizeof(env), "%llu:%llu",
+	    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_init("sealchatd", LOG_LVL_DEBUG);
+	log_errorx("e");
+	log_warnx("w");
+	log_info("i");
+	log_debug("d");
+	/* Another file's numbers: back to human lines. */
+	snprintf(env, sizeof(env), "%llu:%llu",
+	    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino + 1);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_init("sealchatd", LOG_LVL_DEBUG);
+	log_info("human");
+	unsetenv("JOURNAL_STREAM");
+}
+
+static void
+test_log_journal_stream_gives_priority_prefixes(void **state)
+{
+	const char	*out;
+
+	(void)state;
+	out = capture(log_journal_lines);
+	if (!matches(out, "^<3>e\n<4>w\n<6>i\n<7>d\n[0-9]{4}-.* info: human\n$"))
+		fail_msg("unexpected log output: %s", out);
+}
+
+static void
+test_log_level_names_round_trip(void **state)
+{
+	(void)state;
+	assert_int_equal(log_level_parse("error"), LOG_LVL_ERROR);
+	assert_int_equal(log_level_parse("warn"), LOG_LVL_WARN);
+	assert_int_equal(log_level_parse("info"), LOG_LVL_INFO);
+	assert_int_equal(log_level_parse("debug"), LOG_LVL_DEBUG);
+	assert_int_equal(log_level_parse("loud"), -1);
+	assert_int_equal(log_level_parse("INFO"), -1);
+	assert_int_equal(log_level_parse(NULL), -1);
+	assert_string_equal(log_level_name(LOG_LVL_WARN), "warn");
+	log_set_level(LOG_LVL_DEBUG);
+	assert_int_equal(log_get_level(), LOG_LVL_DEBUG);
+	log_set_level(LOG_LVL_INFO);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape_tab_newline_backslash),
+		cmocka_unit_test(test_escape_control_bytes_as_lowercase_hex),
+		cmocka_unit_test(test_escape_passes_utf8_through),
+		cmocka_unit_test(test_escape_worst_case_fits_4x_plus_1),
+		cmocka_unit_test(test_escape_truncates_without_cutting_an_escape),
+		cmocka_unit_test(
+		    test_escape_truncates_without_cutting_a_utf8_character),
+		cmocka_unit_test(test_addr_str_ipv4_and_ipv6),
+		cmocka_unit_test(test_now_ms_is_monotonic_and_advances),
+		cmocka_unit_test(test_set_nonblock_sets_both_flags),
+		cmocka_unit_test(test_raise_nofile_reaches_the_hard_limit),
+		cmocka_unit_test(
+		    test_log_human_line_has_utc_time_name_pid_level),
+		cmocka_unit_test(
+		    test_log_warn_appends_strerror_and_levels_filter),
+		cmocka_unit_test(
+		    test_log_journal_stream_gives_priority_prefixes),
+		cmocka_unit_test(test_log_level_names_round_trip),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

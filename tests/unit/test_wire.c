@@ -1,0 +1,924 @@
+/*
+ * Unit tests of src/common/wire.c: frames (docs/protocol.md section 1),
+ * every message of section 4 encoded and decoded, every malformed payload
+ * refused, the name rules of section 6, and the error texts of section 5.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sealchat/proto.h"
+#include "sealchat/wire.h"
+
+/* Decodes wb's bytes into m; returns wire_msg_decode's result. */
+static int
+decode_wb(struct sc_msg *m, const struct wbuf *wb)
+{
+	assert_false(wb->oom);
+	return (wire_msg_decode(m, wb->data, wb->len));
+}
+
+/* Decodes a string literal's bytes (without its NUL). */
+#define DEC(lit)	decode_lit((lit), sizeof(lit) - 1)
+
+static int
+decode_lit(const char *s, size_t len)
+{
+	struct sc_msg	m;
+
+	return (wire_msg_decode(&m, (const uint8_t *)s, len));
+}
+
+/* Each proper prefix of a fixed-layout message fails; so do extra bytes. */
+static void
+assert_exact_length(const struct wbuf *wb)
+{
+	struct sc_msg	m;
+	uint8_t		buf[512];
+	size_t		i;
+
+	assert_true(wb->len < sizeof(buf));
+	for (i = 0; i < wb->len; i++)
+		assert_int_equal(wire_msg_decode(&m, wb->data, i), -1);
+	memcpy(buf, wb->data, wb->len);
+	for (i = 0; i < 256; i += 51) {
+		buf[wb->len] = (uint8_t)i;
+		assert_int_equal(wire_msg_decode(&m, buf, wb->len + 1), -1);
+	}
+	assert_int_equal(wire_msg_decode(&m, wb->data, wb->len), 0);
+}
+
+/* A zero length is refused as soon as the header is complete. */
+static void
+test_frame_zero_length_rejected(void **state)
+{
+	const uint8_t	hdr[4] = { 0, 0, 0, 0 };
+	size_t		n = 99;
+
+	(void)state;
+	assert_int_equal(wire_frame_peek(hdr, 4, 65536, &n), -1);
+	assert_int_equal(n, 99);
+}
+
+/* An oversize length is refused from the 4 header bytes alone. */
+static void
+test_frame_oversize_rejected_before_body(void **state)
+{
+	uint8_t	hdr[4];
+	size_t	n = 0;
+
+	(void)state;
+	wire_frame_header(hdr, 1025);
+	assert_int_equal(wire_frame_peek(hdr, 4, 1024, &n), -1);
+	wire_frame_header(hdr, 1024);
+	assert_int_equal(wire_frame_peek(hdr, 4, 1024, &n), 0);
+	/* a hostile 4 GiB announcement */
+	memset(hdr, 0xff, 4);
+	assert_int_equal(wire_frame_peek(hdr, 4, SC_FRAME_LIMIT, &n), -1);
+}
+
+/* Partial headers and bodies ask for more; the header is big-endian. */
+static void
+test_frame_partial_header_and_body(void **state)
+{
+	uint8_t	buf[4 + 300];
+	size_t	i, n = 0;
+
+	(void)state;
+	wire_frame_header(buf, 300);
+	assert_memory_equal(buf, "\x00\x00\x01\x2c", 4);
+	memset(buf + 4, 'x', 300);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(wire_frame_peek(buf, i, 65536, &n), 0);
+	for (i = 4; i < sizeof(buf); i++)
+		assert_int_equal(wire_frame_peek(buf, i, 65536, &n), 0);
+	assert_int_equal(wire_frame_peek(buf, sizeof(buf), 65536, &n), 1);
+	assert_int_equal(n, 300);
+	assert_int_equal(wire_frame_peek(buf, sizeof(buf), 300, &n), 1);
+	assert_int_equal(wire_frame_peek(buf, sizeof(buf), 299, &n), -1);
+	wire_frame_header(buf, 0x01020304);
+	assert_memory_equal(buf, "\x01\x02\x03\x04", 4);
+}
+
+/* wbuf: big-endian writers, growth, reset, str8 limit, oom is sticky. */
+static void
+test_wbuf_writes_and_limits(void **state)
+{
+	struct wbuf	wb;
+	uint8_t		small[4] = { 1, 2, 3, 4 };
+	char		s[300];
+	size_t		i;
+
+	(void)state;
+	wbuf_init(&wb);
+	wbuf_u8(&wb, 0xab);
+	wbuf_u16(&wb, 0x0102);
+	wbuf_u32(&wb, 0x03040506);
+	wbuf_u64(&wb, 0x0708090a0b0c0d0eULL);
+	assert_int_equal(wb.len, 15);
+	assert_memory_equal(wb.data, "\xab\x01\x02\x03\x04\x05\x06\x07\x08"
+	    "\x09\x0a\x0b\x0c\x0d\x0e", 15);
+	for (i = 0; i < 10000; i++)
+		wbuf_put(&wb, small, sizeof(small));
+	assert_false(wb.oom);
+	assert_int_equal(wb.len, 15 + 40000);
+	assert_true(wb.cap >= wb.len);
+	assert_memory_equal(wb.data + 15 + 39996, small, 4);
+	wbuf_reset(&wb);
+	assert_int_equal(wb.len, 0);
+	assert_non_null(wb.data);
+
+	memset(s, 'a', sizeof(s));
+	wbuf_str8(&wb, s, 255);
+	assert_false(wb.oom);
+	assert_int_equal(wb.len, 256);
+	wbuf_str8(&wb, s, 256);
+	assert_true(wb.oom);
+	wbuf_reset(&wb);
+	assert_false(wb.oom);
+
+	/* growth past 64 MiB is refused without reading the source */
+	wbuf_put(&wb, small, (size_t)64 * 1024 * 1024 + 1);
+	assert_true(wb.oom);
+	wbuf_u8(&wb, 1);
+	assert_int_equal(wb.len, 0);
+	wbuf_free(&wb);
+	assert_null(wb.data);
+	wbuf_free(&wb);
+	wbuf_free(NULL);
+}
+
+/* A buffer grows up to exactly 64 MiB; one byte more sets oom for good. */
+static void
+test_wbuf_grows_to_limit_then_oom(void **state)
+{
+	struct wbuf	wb;
+	uint8_t		*chunk;
+	size_t		i, mib = 1024 * 1024;
+
+	(void)state;
+	assert_non_null(chunk = calloc(1, mib));
+	wbuf_init(&wb);
+	for (i = 0; i < 64; i++)
+		wbuf_put(&wb, chunk, mib);
+	assert_false(wb.oom);
+	assert_int_equal(wb.len, 64 * mib);
+	assert_int_equal(wb.cap, 64 * mib);
+	wbuf_u8(&wb, 1);
+	assert_true(wb.oom);
+	assert_int_equal(wb.len, 64 * mib);
+	wbuf_free(&wb);
+	free(chunk);
+}
+
+/* rbuf: a short read sets err, returns zeros and stays failed. */
+static void
+test_rbuf_short_reads(void **state)
+{
+	struct rbuf	rb;
+	const uint8_t	b[5] = { 1, 2, 3, 4, 5 };
+
+	(void)state;
+	rbuf_init(&rb, b, sizeof(b));
+	assert_int_equal(rbuf_u16(&rb), 0x0102);
+	assert_int_equal(rbuf_left(&rb), 3);
+	assert_int_equal(rbuf_u32(&rb), 0);
+	assert_true(rb.err);
+	assert_int_equal(rbuf_u8(&rb), 0);
+	assert_null(rbuf_bytes(&rb, 0));
+	rbuf_init(&rb, b, sizeof(b));
+	assert_int_equal(rbuf_u64(&rb), 0);
+	assert_true(rb.err);
+	rbuf_init(&rb, b, sizeof(b));
+	assert_non_null(rbuf_bytes(&rb, 5));
+	assert_int_equal(rbuf_left(&rb), 0);
+	assert_false(rb.err);
+}
+
+/* Name rules: 1..32 of [a-z0-9._-], first a letter or digit. */
+static void
+test_name_rules(void **state)
+{
+	const char	*good[] = { "a", "0", "alice", "bob.smith", "x_y-z",
+			    "9lives", "a.", "abcdefghijklmnopqrstuvwxyz012345" };
+	const char	*bad[] = { "", ".a", "_a", "-a", "Alice", "al ice",
+			    "al\tice", "al/ice", "al@ice", "\xc3\xa9t\xc3\xa9",
+			    "abcdefghijklmnopqrstuvwxyz0123456" };
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(wire_name_valid(good[i], strlen(good[i])));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(wire_name_valid(bad[i], strlen(bad[i])));
+	assert_false(wire_name_valid("a\0b", 3));
+	assert_false(wire_name_valid(NULL, 0));
+}
+
+/* Case folding: A-Z become a-z, nothing else changes, bad names fail. */
+static void
+test_name_canon_folds_case(void **state)
+{
+	char	out[SC_NAME_MAX + 1];
+
+	(void)state;
+	assert_int_equal(wire_name_canon(out, "Alice.B_7-Z", 11), 0);
+	assert_string_equal(out, "alice.b_7-z");
+	assert_int_equal(wire_name_canon(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
+	    32), 0);
+	assert_string_equal(out, "abcdefghijklmnopqrstuvwxyz012345");
+	assert_int_equal(wire_name_canon(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456",
+	    33), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(wire_name_canon(out, "_Alice", 6), -1);
+	assert_int_equal(wire_name_canon(out, "Al ice", 6), -1);
+	assert_int_equal(wire_name_canon(out, "\xc3\x89", 2), -1);
+	assert_int_equal(wire_name_canon(out, "", 0), -1);
+	assert_int_equal(wire_name_canon(out, "[", 1), -1);	/* 'Z' + 1 */
+	assert_int_equal(wire_name_canon(out, "@", 1), -1);	/* 'A' - 1 */
+}
+
+/* SIGN and AUTH round-trip; upper case is folded into m->name. */
+static void
+test_cred_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		pw[SC_PASS_MAX];
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_cred(&wb, SC_MSG_SIGN, "alice", (const uint8_t *)"s3cr3t", 6);
+	assert_memory_equal(wb.data, "\x01\x05" "alice" "\x00\x06" "s3cr3t",
+	    14);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_SIGN);
+	assert_string_equal(m.name, "alice");
+	assert_int_equal(m.name_len, 5);
+	assert_int_equal(m.pass_len, 6);
+	assert_memory_equal(m.pass, "s3cr3t", 6);
+	assert_exact_length(&wb);
+
+	wbuf_reset(&wb);
+	memset(pw, 0xff, sizeof(pw));
+	wire_enc_cred(&wb, SC_MSG_AUTH, "Bob.X", pw, sizeof(pw));
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_AUTH);
+	assert_string_equal(m.name, "bob.x");
+	assert_int_equal(m.pass_len, SC_PASS_MAX);
+	assert_memory_equal(m.pass, pw, SC_PASS_MAX);
+	wbuf_free(&wb);
+}
+
+/* SIGN/AUTH with an empty or overlong password, or a bad name, fail. */
+static void
+test_cred_malformed_rejected(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		pw[SC_PASS_MAX + 1];
+
+	(void)state;
+	memset(pw, 'p', sizeof(pw));
+	wbuf_init(&wb);
+	wire_enc_cred(&wb, SC_MSG_SIGN, "alice", pw, 0);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_cred(&wb, SC_MSG_AUTH, "alice", pw, SC_PASS_MAX + 1);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_cred(&wb, SC_MSG_AUTH, "_alice", pw, 3);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_cred(&wb, SC_MSG_AUTH, "", pw, 3);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_cred(&wb, SC_MSG_AUTH, "abcdefghijklmnopqrstuvwxyz0123456",
+	    pw, 3);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	/* name length byte pointing past the end */
+	assert_int_equal(DEC("\x01\x20" "ab"), -1);
+	wbuf_free(&wb);
+}
+
+/* LIST, LOGOUT: type byte only. */
+static void
+test_empty_messages_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_empty(&wb, SC_MSG_LIST);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_LIST);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	wire_enc_empty(&wb, SC_MSG_LOGOUT);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_LOGOUT);
+	assert_exact_length(&wb);
+	wbuf_free(&wb);
+}
+
+/* UDP: the port round-trips; port 0 fails. */
+static void
+test_udp_round_trip_and_port_zero(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_udp(&wb, 40001);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_UDP);
+	assert_int_equal(m.port, 40001);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	wire_enc_udp(&wb, 0);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_free(&wb);
+}
+
+/* PAIR: a canonical name round-trips; upper case and bad names fail. */
+static void
+test_pair_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_pair(&wb, "carol");
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_PAIR);
+	assert_string_equal(m.name, "carol");
+	assert_int_equal(m.name_len, 5);
+	assert_exact_length(&wb);
+	assert_int_equal(DEC("\x05\x05" "Carol"), -1);
+	assert_int_equal(DEC("\x05\x00"), -1);
+	assert_int_equal(DEC("\x05\x02" "a\0"), -1);
+	wbuf_free(&wb);
+}
+
+/* PING and PONG carry any 64-bit token. */
+static void
+test_ping_pong_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_ping(&wb, SC_MSG_PING, 0xfedcba9876543210ULL);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_PING);
+	assert_true(m.token == 0xfedcba9876543210ULL);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	wire_enc_ping(&wb, SC_MSG_PONG, 0);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_PONG);
+	assert_true(m.token == 0);
+	assert_exact_length(&wb);
+	wbuf_free(&wb);
+}
+
+/* WELCOME: round trip; version, max_frame range and keepalives checked. */
+static void
+test_welcome_round_trip_and_bounds(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_welcome(&wb, 65536, 15, 45);
+	assert_int_equal(wb.len, 10);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_WELCOME);
+	assert_int_equal(m.version, 1);
+	assert_int_equal(m.max_frame, 65536);
+	assert_int_equal(m.ka_interval, 15);
+	assert_int_equal(m.ka_timeout, 45);
+	assert_exact_length(&wb);
+
+	wbuf_reset(&wb);
+	wire_enc_welcome(&wb, SC_FRAME_MIN, 1, 1);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	wbuf_reset(&wb);
+	wire_enc_welcome(&wb, SC_FRAME_LIMIT, 1, 1);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	wbuf_reset(&wb);
+	wire_enc_welcome(&wb, SC_FRAME_MIN - 1, 15, 45);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_welcome(&wb, SC_FRAME_LIMIT + 1, 15, 45);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_welcome(&wb, 65536, 0, 45);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_welcome(&wb, 65536, 15, 0);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	/* version 2 */
+	assert_int_equal(DEC("\x81\x02\x00\x01\x00\x00\x00\x0f\x00\x2d"), -1);
+	assert_int_equal(DEC("\x81\x01\x00\x01\x00\x00\x00\x0f\x00\x2d"), 0);
+	wbuf_free(&wb);
+}
+
+/* OK: req SIGN or AUTH and a canonical name. */
+static void
+test_ok_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_ok(&wb, SC_MSG_AUTH, "dave");
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_OK);
+	assert_int_equal(m.req, SC_MSG_AUTH);
+	assert_string_equal(m.name, "dave");
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	wire_enc_ok(&wb, SC_MSG_LIST, "dave");
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_ok(&wb, SC_MSG_SIGN, "Dave");
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_ok(&wb, SC_MSG_SIGN, "");
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_free(&wb);
+}
+
+/* ERROR: req a client request, code 1..9, subject the peer for PAIR. */
+static void
+test_error_round_trip_and_bounds(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		code;
+
+	(void)state;
+	wbuf_init(&wb);
+	for (code = 1; code <= SC_ERR_MAX; code++) {
+		wbuf_reset(&wb);
+		wire_enc_error(&wb, SC_MSG_AUTH, code, NULL);
+		assert_int_equal(decode_wb(&m, &wb), 0);
+		assert_int_equal(m.type, SC_MSG_ERROR);
+		assert_int_equal(m.req, SC_MSG_AUTH);
+		assert_int_equal(m.code, code);
+		assert_string_equal(m.name, "");
+		assert_int_equal(m.name_len, 0);
+	}
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, SC_MSG_PAIR, SC_ERR_OFFLINE, "erin");
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.req, SC_MSG_PAIR);
+	assert_string_equal(m.name, "erin");
+	assert_exact_length(&wb);
+
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, SC_MSG_AUTH, 0, NULL);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, SC_MSG_AUTH, SC_ERR_MAX + 1, NULL);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, 0x08, SC_ERR_STATE, NULL);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, 0, SC_ERR_STATE, NULL);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, SC_MSG_WELCOME, SC_ERR_STATE, NULL);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	/* a subject where none belongs, a bad subject for PAIR */
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, SC_MSG_LIST, SC_ERR_STATE, "erin");
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, SC_MSG_PAIR, SC_ERR_OFFLINE, "Erin");
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_free(&wb);
+}
+
+/* USERS: flags and names round-trip through the iterator. */
+static void
+test_users_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	const char	*names[] = { "alice", "bob", "zed-9" };
+	char		name[SC_NAME_MAX + 1];
+	size_t		i, off = 0;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_users_begin(&wb, SC_USERS_MORE | SC_USERS_REPLY);
+	for (i = 0; i < 3; i++)
+		wire_enc_users_entry(&wb, names[i], strlen(names[i]));
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_USERS);
+	assert_int_equal(m.flags, SC_USERS_MORE | SC_USERS_REPLY);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(wire_users_next(&m, &off, name), 1);
+		assert_string_equal(name, names[i]);
+	}
+	assert_int_equal(wire_users_next(&m, &off, name), 0);
+	assert_int_equal(off, m.list_len);
+
+	/* an empty list is fine */
+	wbuf_reset(&wb);
+	wire_enc_users_begin(&wb, 0);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	off = 0;
+	assert_int_equal(wire_users_next(&m, &off, name), 0);
+	assert_exact_length(&wb);
+	/* the iterator refuses other messages */
+	wbuf_reset(&wb);
+	wire_enc_empty(&wb, SC_MSG_LIST);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	off = 0;
+	assert_int_equal(wire_users_next(&m, &off, name), 0);
+	wbuf_free(&wb);
+}
+
+/* USERS with unknown flags or any bad entry fails. */
+static void
+test_users_malformed_rejected(void **state)
+{
+	(void)state;
+	assert_int_equal(DEC("\x84"), -1);
+	assert_int_equal(DEC("\x84\x04"), -1);
+	assert_int_equal(DEC("\x84\x80"), -1);
+	assert_int_equal(DEC("\x84\x03"), 0);
+	assert_int_equal(DEC("\x84\x00\x01" "a\x03" "bob"), 0);
+	assert_int_equal(DEC("\x84\x00\x01" "a\x03" "Bob"), -1);
+	assert_int_equal(DEC("\x84\x00\x01" "a\x00"), -1);
+	assert_int_equal(DEC("\x84\x00\x01" "a\x04" "bob"), -1);
+	assert_int_equal(DEC("\x84\x00\x01" "a\x01" "."), -1);
+	assert_int_equal(DEC("\x84\x00\x01" "a\x01"), -1);
+}
+
+/* PRESENCE: events and names round-trip through the iterator. */
+static void
+test_presence_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	char		name[SC_NAME_MAX + 1];
+	size_t		off = 0;
+	int		online = -1;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_presence_begin(&wb);
+	wire_enc_presence_entry(&wb, 1, "alice", 5);
+	wire_enc_presence_entry(&wb, 0, "bob", 3);
+	wire_enc_presence_entry(&wb, 7, "carol", 5);	/* any nonzero: online */
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_PRESENCE);
+	assert_int_equal(wire_presence_next(&m, &off, &online, name), 1);
+	assert_true(online == 1);
+	assert_string_equal(name, "alice");
+	assert_int_equal(wire_presence_next(&m, &off, &online, name), 1);
+	assert_true(online == 0);
+	assert_string_equal(name, "bob");
+	assert_int_equal(wire_presence_next(&m, &off, &online, name), 1);
+	assert_true(online == 1);
+	assert_string_equal(name, "carol");
+	assert_int_equal(wire_presence_next(&m, &off, &online, name), 0);
+	/* USERS iterator does not walk a PRESENCE list */
+	off = 0;
+	assert_int_equal(wire_users_next(&m, &off, name), 0);
+	wbuf_free(&wb);
+}
+
+/* PRESENCE with no entry, a bad event or a bad name fails. */
+static void
+test_presence_malformed_rejected(void **state)
+{
+	(void)state;
+	assert_int_equal(DEC("\x85"), -1);
+	assert_int_equal(DEC("\x85\x01\x01" "a"), 0);
+	assert_int_equal(DEC("\x85\x02\x01" "a"), -1);
+	assert_int_equal(DEC("\x85\x01\x01" "a\x00\x01" "B"), -1);
+	assert_int_equal(DEC("\x85\x01\x01" "a\x00"), -1);
+	assert_int_equal(DEC("\x85\x01\x01" "a\x00\x00"), -1);
+	assert_int_equal(DEC("\x85\x01\x02" "a"), -1);
+}
+
+/* PAIRKEY over IPv4 and IPv6 round-trips. */
+static void
+test_pairkey_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		key[SC_KEY_BYTES], a4[4] = { 127, 0, 0, 1 }, a6[16];
+
+	(void)state;
+	memset(key, 0x5a, sizeof(key));
+	memset(a6, 0, sizeof(a6));
+	a6[15] = 1;
+	wbuf_init(&wb);
+	wire_enc_pairkey(&wb, "frank", 0x1122334455667788ULL, key, SC_AF_INET,
+	    a4, 5555);
+	assert_int_equal(wb.len, 1 + 6 + 8 + 32 + 1 + 4 + 2);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_PAIRKEY);
+	assert_string_equal(m.name, "frank");
+	assert_true(m.pair_id == 0x1122334455667788ULL);
+	assert_memory_equal(m.key, key, SC_KEY_BYTES);
+	assert_int_equal(m.af, SC_AF_INET);
+	assert_memory_equal(m.addr, a4, 4);
+	assert_int_equal(m.port, 5555);
+	assert_exact_length(&wb);
+
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, SC_AF_INET6, a6, 65535);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.af, SC_AF_INET6);
+	assert_memory_equal(m.addr, a6, 16);
+	assert_int_equal(m.port, 65535);
+	assert_exact_length(&wb);
+
+	/* an unknown family cannot be encoded */
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, 5, a6, 1);
+	assert_true(wb.oom);
+	wbuf_free(&wb);
+}
+
+/* PAIRKEY with port 0, a bad family, a wrong address length or name fails. */
+static void
+test_pairkey_malformed_rejected(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		key[SC_KEY_BYTES], a6[16], *af;
+
+	(void)state;
+	memset(key, 1, sizeof(key));
+	memset(a6, 2, sizeof(a6));
+	wbuf_init(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, SC_AF_INET, a6, 0);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "Frank", 1, key, SC_AF_INET, a6, 9);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+
+	/* af byte rewritten: 6 with 4 address bytes, 4 with 16, 5, 0 */
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, SC_AF_INET, a6, 9);
+	af = wb.data + 1 + 6 + 8 + 32;
+	assert_int_equal(*af, 4);
+	*af = SC_AF_INET6;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	*af = 5;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	*af = 0;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, SC_AF_INET6, a6, 9);
+	af = wb.data + 1 + 6 + 8 + 32;
+	*af = SC_AF_INET;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_free(&wb);
+}
+
+/* GOODBYE reasons 1..6 round-trip; 0 and 7 fail. */
+static void
+test_goodbye_round_trip_and_bounds(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		r;
+
+	(void)state;
+	wbuf_init(&wb);
+	for (r = SC_BYE_SHUTDOWN; r <= SC_BYE_DEADLINE; r++) {
+		wbuf_reset(&wb);
+		wire_enc_goodbye(&wb, r);
+		assert_int_equal(decode_wb(&m, &wb), 0);
+		assert_int_equal(m.type, SC_MSG_GOODBYE);
+		assert_int_equal(m.code, r);
+		assert_exact_length(&wb);
+	}
+	assert_int_equal(DEC("\x88\x00"), -1);
+	assert_int_equal(DEC("\x88\x07"), -1);
+	wbuf_free(&wb);
+}
+
+/* Unknown types and an empty buffer fail. */
+static void
+test_unknown_type_rejected(void **state)
+{
+	const uint8_t	types[] = { 0x00, 0x08, 0x7f, 0x80, 0x89, 0xff };
+	struct sc_msg	m;
+	uint8_t		buf[2];
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(types); i++) {
+		buf[0] = types[i];
+		buf[1] = 0;
+		assert_int_equal(wire_msg_decode(&m, buf, 1), -1);
+		assert_int_equal(wire_msg_decode(&m, buf, 2), -1);
+	}
+	assert_int_equal(wire_msg_decode(&m, buf, 0), -1);
+}
+
+/* The error texts are the ones protocol.md section 5 lists. */
+static void
+test_error_and_goodbye_texts(void **state)
+{
+	(void)state;
+	assert_string_equal(wire_err_str(SC_ERR_CREDENTIALS),
+	    "wrong user or password");
+	assert_string_equal(wire_err_str(SC_ERR_TAKEN), "name taken");
+	assert_string_equal(wire_err_str(SC_ERR_BAD_NAME), "bad name");
+	assert_string_equal(wire_err_str(SC_ERR_BAD_PASS), "bad password");
+	assert_string_equal(wire_err_str(SC_ERR_BUSY), "server busy");
+	assert_string_equal(wire_err_str(SC_ERR_STATE), "not allowed now");
+	assert_string_equal(wire_err_str(SC_ERR_OFFLINE), "user offline");
+	assert_string_equal(wire_err_str(SC_ERR_NO_UDP), "user has no udp");
+	assert_string_equal(wire_err_str(SC_ERR_INTERNAL), "server error");
+	assert_non_null(wire_err_str(0));
+	assert_non_null(wire_err_str(200));
+	assert_non_null(wire_bye_str(0));
+	assert_non_null(wire_bye_str(255));
+	assert_string_equal(wire_bye_str(SC_BYE_LOGOUT), "logged out");
+}
+
+/* Appends one framed message to a stream. */
+static void
+stream_frame(struct wbuf *stream, struct wbuf *msg)
+{
+	assert_false(msg->oom);
+	wbuf_u32(stream, (uint32_t)msg->len);
+	wbuf_put(stream, msg->data, msg->len);
+	wbuf_reset(msg);
+}
+
+/* Builds a stream of six frames of different types. */
+static void
+stream_build(struct wbuf *stream)
+{
+	struct wbuf	msg;
+
+	wbuf_init(&msg);
+	wire_enc_welcome(&msg, 4096, 15, 45);
+	stream_frame(stream, &msg);
+	wire_enc_ok(&msg, SC_MSG_SIGN, "alice");
+	stream_frame(stream, &msg);
+	wire_enc_users_begin(&msg, 0);
+	wire_enc_users_entry(&msg, "bob", 3);
+	stream_frame(stream, &msg);
+	wire_enc_presence_begin(&msg);
+	wire_enc_presence_entry(&msg, 1, "carol", 5);
+	stream_frame(stream, &msg);
+	wire_enc_ping(&msg, SC_MSG_PONG, 42);
+	stream_frame(stream, &msg);
+	wire_enc_goodbye(&msg, SC_BYE_LOGOUT);
+	stream_frame(stream, &msg);
+	wbuf_free(&msg);
+}
+
+/*
+ * A reader as the programs have one: append what arrived, then take every
+ * whole frame off the front.  Records decoded types in got.
+ */
+struct reader {
+	uint8_t	buf[8192];
+	size_t	have;
+	uint8_t	got[16];
+	size_t	ngot;
+};
+
+/* Appends n received bytes and decodes every whole frame. */
+static void
+reader_feed(struct reader *r, const uint8_t *p, size_t n)
+{
+	struct sc_msg	m;
+	size_t		body;
+	int		rc;
+
+	assert_true(r->have + n <= sizeof(r->buf));
+	memcpy(r->buf + r->have, p, n);
+	r->have += n;
+	while ((rc = wire_frame_peek(r->buf, r->have, 4096, &body)) == 1) {
+		assert_int_equal(wire_msg_decode(&m, r->buf + SC_FRAME_HDR,
+		    body), 0);
+		assert_true(r->ngot < sizeof(r->got));
+		r->got[r->ngot++] = m.type;
+		memmove(r->buf, r->buf + SC_FRAME_HDR + body,
+		    r->have - SC_FRAME_HDR - body);
+		r->have -= SC_FRAME_HDR + body;
+	}
+	assert_int_equal(rc, 0);
+}
+
+/* All six frames came out, in order, and nothing is left over. */
+static void
+reader_check(const struct reader *r)
+{
+	const uint8_t	want[] = { SC_MSG_WELCOME, SC_MSG_OK, SC_MSG_USERS,
+			    SC_MSG_PRESENCE, SC_MSG_PONG, SC_MSG_GOODBYE };
+
+	assert_int_equal(r->ngot, sizeof(want));
+	assert_memory_equal(r->got, want, sizeof(want));
+	assert_int_equal(r->have, 0);
+}
+
+/* Several frames fed one byte per read decode in order. */
+static void
+test_stream_byte_by_byte(void **state)
+{
+	struct wbuf	stream;
+	struct reader	r;
+	size_t		i;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	wbuf_init(&stream);
+	stream_build(&stream);
+	for (i = 0; i < stream.len; i++)
+		reader_feed(&r, stream.data + i, 1);
+	reader_check(&r);
+	wbuf_free(&stream);
+}
+
+/* The same frames merged into one read, and in uneven chunks. */
+static void
+test_stream_merged_and_chunked(void **state)
+{
+	struct wbuf	stream;
+	struct reader	r;
+	size_t		i, n, step;
+
+	(void)state;
+	wbuf_init(&stream);
+	stream_build(&stream);
+	memset(&r, 0, sizeof(r));
+	reader_feed(&r, stream.data, stream.len);
+	reader_check(&r);
+	for (step = 2; step < 20; step += 3) {
+		memset(&r, 0, sizeof(r));
+		for (i = 0; i < stream.len; i += n) {
+			n = stream.len - i < step ? stream.len - i : step;
+			reader_feed(&r, stream.data + i, n);
+		}
+		reader_check(&r);
+	}
+	wbuf_free(&stream);
+}
+
+/* Runs every test of this file. */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_zero_length_rejected),
+		cmocka_unit_test(test_frame_oversize_rejected_before_body),
+		cmocka_unit_test(test_frame_partial_header_and_body),
+		cmocka_unit_test(test_wbuf_writes_and_limits),
+		cmocka_unit_test(test_wbuf_grows_to_limit_then_oom),
+		cmocka_unit_test(test_rbuf_short_reads),
+		cmocka_unit_test(test_name_rules),
+		cmocka_unit_test(test_name_canon_folds_case),
+		cmocka_unit_test(test_cred_round_trip),
+		cmocka_unit_test(test_cred_malformed_rejected),
+		cmocka_unit_test(test_empty_messages_round_trip),
+		cmocka_unit_test(test_udp_round_trip_and_port_zero),
+		cmocka_unit_test(test_pair_round_trip),
+		cmocka_unit_test(test_ping_pong_round_trip),
+		cmocka_unit_test(test_welcome_round_trip_and_bounds),
+		cmocka_unit_test(test_ok_round_trip),
+		cmocka_unit_test(test_error_round_trip_and_bounds),
+		cmocka_unit_test(test_users_round_trip),
+		cmocka_unit_test(test_users_malformed_rejected),
+		cmocka_unit_test(test_presence_round_trip),
+		cmocka_unit_test(test_presence_malformed_rejected),
+		cmocka_unit_test(test_pairkey_round_trip),
+		cmocka_unit_test(test_pairkey_malformed_rejected),
+		cmocka_unit_test(test_goodbye_round_trip_and_bounds),
+		cmocka_unit_test(test_unknown_type_rejected),
+		cmocka_unit_test(test_error_and_goodbye_texts),
+		cmocka_unit_test(test_stream_byte_by_byte),
+		cmocka_unit_test(test_stream_merged_and_chunked),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
