@@ -4,10 +4,10 @@
 # what the test suite needs).  Runs apt-get as root (through sudo if needed).
 set -eu
 
-build_pkgs="build-essential cmake pkg-config libevent-dev libsodium-dev
+build_pkgs="build-essential cmake pkg-config scdoc libevent-dev libsodium-dev
 libsqlite3-dev libyaml-dev libedit-dev libbsd-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev llvm-14 python3 python3-nacl
-tmux systemd scdoc procps sqlite3"
+tmux systemd man-db procps sqlite3"
 
 case "${1:-build}" in
 build) pkgs=$build_pkgs ;;

@@ -1,7 +1,8 @@
 /*
  * sealchat: the client.  Reads the options and the configuration, pins the
- * server's key, and runs the event loop with a front end: script mode when
- * standard input is not a terminal or with --batch.
+ * server's key, and runs the event loop with a front end: the REPL when
+ * standard input and output are a terminal (or with --interactive), script
+ * mode otherwise (or with --batch).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +25,7 @@
 #include "batch.h"
 #include "client.h"
 #include "output.h"
+#include "repl.h"
 
 struct main_opts {
 	const char	*conf_path;
@@ -116,6 +118,11 @@ main_parse(int argc, char **argv, struct main_opts *o)
 		main_usage(stderr);
 		exit(EXIT_USAGE);
 	}
+	if (o->interactive && !isatty(STDIN_FILENO)) {
+		fprintf(stderr, "sealchat: --interactive needs a terminal on "
+		    "standard input\n");
+		exit(EXIT_USAGE);
+	}
 	if (o->batch && o->interactive) {
 		fprintf(stderr, "sealchat: --batch and --interactive exclude "
 		    "each other\n");
@@ -149,6 +156,10 @@ main(int argc, char **argv)
 	struct output		*out = NULL;
 	struct client		*client = NULL;
 	struct batch		*batch = NULL;
+	struct repl		*repl = NULL;
+	struct output		*rec;
+	const char		*no_color;
+	int			 interactive;
 	uint8_t			 pk[SC_KEY_BYTES];
 	char			 err[CONF_ERR_MAX > KEYS_ERR_MAX ?
 				    CONF_ERR_MAX : KEYS_ERR_MAX];
@@ -179,19 +190,27 @@ main(int argc, char **argv)
 		fprintf(stderr, "sealchat: cannot start the event loop\n");
 		goto out;
 	}
-	if ((out = output_script_new(stdout, stderr)) == NULL)
-		goto oom;
+	interactive = o.interactive || (!o.batch && isatty(STDIN_FILENO) &&
+	    isatty(STDOUT_FILENO));
+	if (interactive) {
+		no_color = getenv("NO_COLOR");
+		if ((repl = repl_new(base, isatty(STDOUT_FILENO) &&
+		    (no_color == NULL || no_color[0] == '\0'))) == NULL)
+			goto oom;
+		rec = repl_output(repl);
+	} else {
+		if ((out = output_script_new(stdout, stderr)) == NULL)
+			goto oom;
+		rec = out;
+	}
 	memset(&copts, 0, sizeof(copts));
 	copts.listen = o.listen;
 	copts.key_path = conf.server_public_key;
-	if ((client = client_new(base, &conf, pk, &copts, out)) == NULL)
+	if ((client = client_new(base, &conf, pk, &copts, rec)) == NULL)
 		goto oom;
-	/*
-	 * Script mode serves pipes, files and --batch; it also serves a
-	 * terminal and --interactive until a terminal front end takes this
-	 * branch over.
-	 */
-	if ((batch = batch_new(base, client, STDIN_FILENO,
+	if (repl != NULL)
+		repl_attach(repl, client);
+	else if ((batch = batch_new(base, client, STDIN_FILENO,
 	    o.password_file)) == NULL)
 		goto oom;
 	if (client_start(client) != 0)
@@ -207,6 +226,7 @@ out:
 	sc_wipe(pk, sizeof(pk));
 	batch_free(batch);
 	client_free(client);
+	repl_free(repl);
 	output_free(out);
 	if (base != NULL)
 		event_base_free(base);

@@ -103,22 +103,33 @@ server_reap_cb(evutil_socket_t fd, short what, void *arg)
 	session_reap(arg);
 }
 
-/* Makes the common timeouts from the configuration. */
+/*
+ * One session timeout of sec seconds: a common timeout when libevent has
+ * one left (it keeps at most 256 durations), else a plain one in buf.
+ */
+static const struct timeval *
+server_timeout(struct server *srv, long long sec, struct timeval *buf)
+{
+	const struct timeval	*tv;
+
+	buf->tv_sec = (time_t)sec;
+	buf->tv_usec = 0;
+	if ((tv = event_base_init_common_timeout(srv->base, buf)) != NULL)
+		return (tv);
+	log_debug("no common timeout left for %llds", sec);
+	return (buf);
+}
+
+/* Makes the session timeouts from the configuration. */
 static void
 server_timeouts(struct server *srv)
 {
-	struct timeval	tv;
-
-	tv.tv_usec = 0;
-	tv.tv_sec = (time_t)srv->conf.login_timeout;
-	srv->tv_login = event_base_init_common_timeout(srv->base, &tv);
-	tv.tv_sec = (time_t)srv->conf.keepalive_timeout;
-	srv->tv_keepalive = event_base_init_common_timeout(srv->base, &tv);
-	tv.tv_sec = SESSION_LINGER_SEC;
-	srv->tv_linger = event_base_init_common_timeout(srv->base, &tv);
-	if (srv->tv_login == NULL || srv->tv_keepalive == NULL ||
-	    srv->tv_linger == NULL)
-		fatalx(EXIT_SOFTWARE, "cannot make the session timeouts");
+	srv->tv_login = server_timeout(srv, srv->conf.login_timeout,
+	    &srv->tv_login_buf);
+	srv->tv_keepalive = server_timeout(srv, srv->conf.keepalive_timeout,
+	    &srv->tv_keepalive_buf);
+	srv->tv_linger = server_timeout(srv, SESSION_LINGER_SEC,
+	    &srv->tv_linger_buf);
 }
 
 /*

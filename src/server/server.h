@@ -62,10 +62,16 @@ struct server {
 	uint64_t		 next_id;
 	int			 stopping;
 
-	/* Common timeouts (O(1) re-arming), rebuilt on reload. */
+	/*
+	 * Session timeouts: libevent common timeouts (O(1) re-arming),
+	 * rebuilt on reload; plain ones (the *_buf) if none are left.
+	 */
 	const struct timeval	*tv_login;
 	const struct timeval	*tv_keepalive;
 	const struct timeval	*tv_linger;
+	struct timeval		 tv_login_buf;
+	struct timeval		 tv_keepalive_buf;
+	struct timeval		 tv_linger_buf;
 
 	struct wbuf		 enc;		/* message being encoded */
 	uint8_t			*plain;		/* max_frame bytes: decrypted */

@@ -205,6 +205,24 @@ lgstorm_up(struct lgconn *c)
 		lgstorm_greeted(cl->s, cl);
 }
 
+/* Whether a name is the prefix then only digits (one of ours). */
+static int
+lgstorm_ours(const struct lgstorm *s, const uint8_t *p, size_t n)
+{
+	const char	*prefix = s->lg->o.prefix;
+	size_t		 i, plen = s->lg->prefix_len;
+
+	if (n <= plen)
+		return (0);
+	for (i = 0; i < plen; i++)
+		if (p[i] != (uint8_t)prefix[i])
+			return (0);
+	for (; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return (0);
+	return (1);
+}
+
 /*
  * sealchat fast path for the two messages that carry the fan-out, USERS
  * and PRESENCE: a bounds-checked walk over the entries that takes each
@@ -241,7 +259,10 @@ lgstorm_raw(struct lgconn *c, const uint8_t *msg, size_t len)
 				return (-1);
 		}
 		n = msg[off++];
-		if (n < SC_NAME_MIN || n > SC_NAME_MAX || n > len - off ||
+		if (n < SC_NAME_MIN || n > SC_NAME_MAX || n > len - off)
+			return (-1);
+		/* prefix + digits is a valid name; check any other. */
+		if (!lgstorm_ours(s, msg + off, n) &&
 		    !wire_name_valid((const char *)msg + off, n))
 			return (-1);
 		lgstorm_mark(s, cl, (const char *)msg + off, n, ev);

@@ -96,7 +96,7 @@ loadgen_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	loadgen_fail(lg, "deadline of %.0f s passed", lg->o.timeout);
+	loadgen_fail(lg, "deadline of %g s passed", lg->o.timeout);
 }
 
 /* Writes user name number i. */
@@ -114,9 +114,11 @@ loadgen_user_index(const struct lg *lg, const char *name, size_t len)
 	const char	*p, *end = name + len;
 	long		 v = 0;
 
-	if (len <= plen || memcmp(name, lg->o.prefix, plen) != 0)
+	if (len <= plen)
 		return (-1);
-	p = name + plen;
+	for (p = name; p < name + plen; p++)
+		if (*p != lg->o.prefix[p - name])
+			return (-1);
 	if (*p == '0' && len > plen + 1)
 		return (-1);
 	for (; p < end; p++) {

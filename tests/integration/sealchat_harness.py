@@ -252,13 +252,17 @@ class Client:
             out.append(rec)
 
     def wait(self, timeout=WAIT):
+        """The exit status, once the process and its output have ended."""
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(WAIT)
             raise AssertionError("sealchat did not exit within %.1f s"
                                  % timeout)
+        self._t1.join(WAIT)
+        self._t2.join(WAIT)
+        return rc
 
     def running(self):
         return self.proc.poll() is None

@@ -1,0 +1,636 @@
+/*
+ * The terminal front end on libedit's callback interface, driven by the
+ * event loop.  PITFALLS met on Debian 12's libedit and handled here:
+ * - the callback handler must be installed again after every line, or the
+ *   next read falls back to a blocking, kernel-echoed read;
+ * - libedit's own signal handling re-sends signals to the process group,
+ *   so rl_catch_signals is 0 and signals go through the event loop;
+ * - printing above the line: move up to the first row of the (possibly
+ *   wrapped) input, "\r" and "ESC[J", print, then redraw with
+ *   rl_forced_update_display().
+ * While a command runs the handler is removed (no prompt, nothing read);
+ * what is typed meanwhile waits in the terminal's buffer.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include <bsd/readpassphrase.h>
+#include <bsd/string.h>
+#include <editline/readline.h>
+#include <event2/event.h>
+
+#include "sealchat/crypto.h"
+#include "sealchat/proto.h"
+
+#include "commands.h"
+#include "repl.h"
+
+#define REPL_HISTORY_MAX	1000
+#define REPL_TEXT_MAX		4096
+
+#define C_RESET		"\033[0m"
+#define C_BOLD		"\033[1m"
+#define C_DIM		"\033[2m"
+#define C_RED		"\033[31m"
+#define C_GREEN		"\033[32m"
+#define C_YELLOW	"\033[33m"
+#define C_CYAN		"\033[36m"
+
+struct repl {
+	struct event_base	*base;
+	struct client		*client;
+	struct output		*out;
+	struct event		*stdin_ev;
+	struct event		*winch_ev;
+	int			 color;
+	int			 installed;	/* line handler installed */
+	int			 started;	/* the server channel is up */
+	int			 done;		/* end of input seen */
+	int			 history_ok;
+	char			 history[PATH_MAX];
+	char			 prompt[SC_NAME_MAX + 64];
+	size_t			 prompt_width;
+};
+
+/* libedit's callbacks carry no argument: the one terminal front end. */
+static struct repl	*repl_current;
+
+static void	repl_install(struct repl *);
+
+/* A colour sequence, or nothing without colour. */
+static const char *
+repl_c(const struct repl *r, const char *seq)
+{
+	return (r->color ? seq : "");
+}
+
+/* Display columns of the first len bytes of s (UTF-8 aware). */
+static size_t
+repl_width(const char *s, size_t len)
+{
+	mbstate_t	st;
+	wchar_t		wc;
+	size_t		off = 0, n, w = 0;
+	int		cw;
+
+	memset(&st, 0, sizeof(st));
+	while (off < len) {
+		n = mbrtowc(&wc, s + off, len - off, &st);
+		if (n == (size_t)-1 || n == (size_t)-2) {
+			memset(&st, 0, sizeof(st));
+			off++;
+			w++;
+			continue;
+		}
+		if (n == 0)
+			n = 1;
+		off += n;
+		if ((cw = wcwidth(wc)) > 0)
+			w += (size_t)cw;
+	}
+	return (w);
+}
+
+/* Builds the prompt: "name> " once logged in, "sealchat> " before. */
+static void
+repl_set_prompt(struct repl *r)
+{
+	const char	*self = r->client != NULL ? client_self(r->client) : "";
+	const char	*who = self[0] != '\0' ? self : "sealchat";
+
+	r->prompt_width = strlen(who) + 2;
+	if (r->color)
+		snprintf(r->prompt, sizeof(r->prompt), "%c%s%c%s%c%s%c> ",
+		    RL_PROMPT_START_IGNORE, C_BOLD, RL_PROMPT_END_IGNORE, who,
+		    RL_PROMPT_START_IGNORE, C_RESET, RL_PROMPT_END_IGNORE);
+	else
+		snprintf(r->prompt, sizeof(r->prompt), "%s> ", who);
+	if (r->installed)
+		rl_set_prompt(r->prompt);
+}
+
+/*
+ * Prints one line above the line being typed, which is then drawn again
+ * below it, intact.
+ */
+static void
+repl_print(struct repl *r, const char *fmt, ...)
+{
+	va_list	ap;
+	int	rows = 0, cols = 0;
+	size_t	w, up;
+
+	if (r->installed) {
+		rl_get_screen_size(&rows, &cols);
+		w = r->prompt_width + repl_width(rl_line_buffer,
+		    (size_t)(rl_point > 0 ? rl_point : 0));
+		up = cols > 0 ? w / (size_t)cols : 0;
+		if (up > 0)
+			printf("\033[%zuA", up);
+		fputs("\r\033[J", stdout);
+	}
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	if (r->installed)
+		rl_forced_update_display();
+}
+
+/* The local time as HH:MM. */
+static void
+repl_clock(char out[8])
+{
+	time_t		now = time(NULL);
+	struct tm	tm;
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(out, 8, "%H:%M", &tm) == 0)
+		strlcpy(out, "--:--", 8);
+}
+
+/*
+ * Makes text from the network safe for a terminal: control bytes, DEL and
+ * the C1 controls (U+0080..U+009F, which some terminals obey) become \xHH;
+ * other UTF-8 passes through.
+ */
+static void
+repl_clean(char *out, size_t cap, const char *s, size_t len)
+{
+	static const char	hex[] = "0123456789abcdef";
+	size_t			i, o = 0;
+	unsigned char		c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || (c == 0xc2 && i + 1 < len &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)) {
+			if (o + 4 >= cap)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 0xf];
+			continue;
+		}
+		if (o + 1 >= cap)
+			break;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
+/* ok: signed up or logged in. */
+static void
+repl_out_ok(void *arg, const char *cmd, const char *user)
+{
+	struct repl	*r = arg;
+	char		 t[8];
+
+	repl_clock(t);
+	repl_set_prompt(r);
+	repl_print(r, "%s[%s]%s %s%s as %s%s", repl_c(r, C_DIM), t,
+	    repl_c(r, C_RESET), repl_c(r, C_GREEN), strcmp(cmd, "sign") == 0 ?
+	    "signed up and logged in" : "logged in", user, repl_c(r, C_RESET));
+}
+
+/* users: who is online. */
+static void
+repl_out_users(void *arg, const char *const *names, size_t n)
+{
+	struct repl	*r = arg;
+	char		 line[REPL_TEXT_MAX];
+	size_t		 i;
+
+	if (n == 0) {
+		repl_print(r, "nobody else is online");
+		return;
+	}
+	strlcpy(line, "online:", sizeof(line));
+	for (i = 0; i < n; i++) {
+		strlcat(line, i == 0 ? " " : ", ", sizeof(line));
+		if (strlcat(line, names[i], sizeof(line)) >= sizeof(line))
+			break;
+	}
+	repl_print(r, "%s", line);
+}
+
+/* online / offline notices. */
+static void
+repl_out_presence(void *arg, int online, const char *user)
+{
+	struct repl	*r = arg;
+	char		 t[8];
+
+	repl_clock(t);
+	repl_print(r, "%s[%s] %s %s%s", repl_c(r, C_DIM), t, user,
+	    online ? "is online" : "went offline", repl_c(r, C_RESET));
+}
+
+/* An incoming message. */
+static void
+repl_out_msg(void *arg, const char *from, const char *text, size_t len)
+{
+	struct repl	*r = arg;
+	char		 t[8];
+	char		 clean[SC_TEXT_MAX * 4 + 1];
+
+	repl_clock(t);
+	repl_clean(clean, sizeof(clean), text, len);
+	repl_print(r, "%s[%s]%s %s%s%s: %s", repl_c(r, C_DIM), t,
+	    repl_c(r, C_RESET), repl_c(r, C_BOLD C_CYAN), from,
+	    repl_c(r, C_RESET), clean);
+}
+
+/* A message was acknowledged. */
+static void
+repl_out_delivered(void *arg, const char *to)
+{
+	struct repl	*r = arg;
+	char		 t[8];
+
+	repl_clock(t);
+	repl_print(r, "%s[%s] delivered to %s%s", repl_c(r, C_DIM), t, to,
+	    repl_c(r, C_RESET));
+}
+
+/* A command failed. */
+static void
+repl_out_error(void *arg, const char *cmd, const char *reason)
+{
+	struct repl	*r = arg;
+	char		 clean[REPL_TEXT_MAX];
+
+	repl_clean(clean, sizeof(clean), reason, strlen(reason));
+	repl_print(r, "%serror: %s: %s%s", repl_c(r, C_RED), cmd, clean,
+	    repl_c(r, C_RESET));
+}
+
+/* One line of help. */
+static void
+repl_out_help(void *arg, const char *usage, const char *text)
+{
+	struct repl	*r = arg;
+
+	repl_print(r, "  %-24s %s", usage, text);
+}
+
+/* A diagnostic (lost server, key trouble, ...). */
+static void
+repl_out_diag(void *arg, const char *text)
+{
+	struct repl	*r = arg;
+	char		 clean[REPL_TEXT_MAX];
+
+	repl_clean(clean, sizeof(clean), text, strlen(text));
+	repl_print(r, "%s%s%s", repl_c(r, C_YELLOW), clean,
+	    repl_c(r, C_RESET));
+}
+
+static const struct output_ops repl_output_ops = {
+	.ok = repl_out_ok,
+	.users = repl_out_users,
+	.presence = repl_out_presence,
+	.msg = repl_out_msg,
+	.delivered = repl_out_delivered,
+	.error = repl_out_error,
+	.help = repl_out_help,
+	.diag = repl_out_diag,
+	.free = NULL,		/* the repl owns itself */
+};
+
+/* Generator of command names for completion. */
+static char *
+repl_gen_command(const char *text, int state)
+{
+	static size_t	 i;
+	size_t		 len = strlen(text);
+	const char	*name;
+
+	if (state == 0)
+		i = 0;
+	while ((name = commands_table[i].name) != NULL) {
+		i++;
+		if (strncmp(name, text, len) == 0)
+			return (strdup(name));
+	}
+	return (NULL);
+}
+
+/* Generator of online user names (and ourselves) for completion. */
+static char *
+repl_gen_user(const char *text, int state)
+{
+	static size_t		 i;
+	const char *const	*names;
+	size_t			 n, len = strlen(text);
+	struct repl		*r = repl_current;
+	const char		*self;
+
+	if (state == 0)
+		i = 0;
+	if (r == NULL || r->client == NULL)
+		return (NULL);
+	names = client_online(r->client, &n);
+	while (i < n) {
+		if (strncmp(names[i], text, len) == 0)
+			return (strdup(names[i++]));
+		i++;
+	}
+	self = client_self(r->client);
+	if (i == n && self[0] != '\0') {
+		i++;
+		if (strncmp(self, text, len) == 0)
+			return (strdup(self));
+	}
+	return (NULL);
+}
+
+/* Tab: the first word is a command, the word after `send` a user name. */
+static char **
+repl_complete(const char *text, int start, int end)
+{
+	const char		*line = rl_line_buffer;
+	const struct command	*c;
+	size_t			 i = 0, word, wlen;
+
+	(void)end;
+	rl_attempted_completion_over = 1;
+	while (line[i] == ' ' || line[i] == '\t')
+		i++;
+	if ((size_t)start <= i)
+		return (rl_completion_matches(text, repl_gen_command));
+	word = i;
+	while (line[i] != '\0' && line[i] != ' ' && line[i] != '\t')
+		i++;
+	wlen = i - word;
+	while (line[i] == ' ' || line[i] == '\t')
+		i++;
+	if ((size_t)start != i)
+		return (NULL);
+	if ((c = commands_find(line + word, wlen)) == NULL ||
+	    c->shape != CMD_ARGS_USER_TEXT)
+		return (NULL);
+	return (rl_completion_matches(text, repl_gen_user));
+}
+
+/* Reads the history file, if any. */
+static void
+repl_history_load(struct repl *r)
+{
+	char	dir[PATH_MAX];
+	char	*slash;
+
+	using_history();
+	stifle_history(REPL_HISTORY_MAX);
+	if (repl_history_path(r->history, sizeof(r->history)) != 0)
+		return;
+	strlcpy(dir, r->history, sizeof(dir));
+	/* Make $XDG_STATE_HOME/sealchat (and its parent) private. */
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if ((slash = strrchr(dir, '/')) != NULL) {
+			*slash = '\0';
+			(void)mkdir(dir, 0700);
+			*slash = '/';
+		}
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return;
+	}
+	r->history_ok = 1;
+	(void)read_history(r->history);
+}
+
+/* Writes the history file, private to the user. */
+static void
+repl_history_save(struct repl *r)
+{
+	mode_t	old;
+
+	if (!r->history_ok)
+		return;
+	old = umask(077);
+	if (write_history(r->history) == 0)
+		(void)chmod(r->history, 0600);
+	umask(old);
+}
+
+/* The path of the history file. */
+int
+repl_history_path(char *out, size_t len)
+{
+	const char	*xdg = getenv("XDG_STATE_HOME");
+	const char	*home = getenv("HOME");
+	int		 n;
+
+	if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(out, len, "%s/sealchat/history", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, len, "%s/.local/state/sealchat/history",
+		    home);
+	else
+		return (-1);
+	return (n < 0 || (size_t)n >= len ? -1 : 0);
+}
+
+/* Stops reading lines (a command runs, or the end). */
+static void
+repl_uninstall(struct repl *r)
+{
+	if (!r->installed)
+		return;
+	rl_callback_handler_remove();
+	r->installed = 0;
+	if (r->stdin_ev != NULL)
+		event_del(r->stdin_ev);
+}
+
+/* One whole line typed (NULL at end of input). */
+static void
+repl_line_cb(char *line)
+{
+	struct repl	*r = repl_current;
+	enum cmd_status	 st;
+	size_t		 len;
+
+	if (r == NULL) {
+		free(line);
+		return;
+	}
+	if (line == NULL) {
+		repl_uninstall(r);
+		fputc('\n', stdout);
+		fflush(stdout);
+		r->done = 1;
+		client_end_of_input(r->client);
+		return;
+	}
+	len = strlen(line);
+	if (len > 0 && !commands_has_password(line, len))
+		add_history(line);
+	/* The handler goes while the command runs; done puts it back. */
+	repl_uninstall(r);
+	st = commands_run(r->client, line, len);
+	sc_wipe(line, len);
+	free(line);
+	if (st != CMD_PENDING && !r->done)
+		repl_install(r);
+}
+
+/* Keys arrived on the terminal. */
+static void
+repl_stdin_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct repl	*r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->installed)
+		rl_callback_read_char();
+}
+
+/* The terminal changed size. */
+static void
+repl_winch_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	rl_resize_terminal();
+}
+
+/* Shows the prompt and reads keys again. */
+static void
+repl_install(struct repl *r)
+{
+	if (r->installed || r->done || !r->started)
+		return;
+	repl_set_prompt(r);
+	rl_callback_handler_install(r->prompt, repl_line_cb);
+	r->installed = 1;
+	if (r->stdin_ev != NULL)
+		event_add(r->stdin_ev, NULL);
+}
+
+/* The server channel is up: start reading. */
+static void
+repl_ready(void *arg)
+{
+	struct repl	*r = arg;
+
+	r->started = 1;
+	repl_print(r, "%sconnected; type help for the commands%s",
+	    repl_c(r, C_DIM), repl_c(r, C_RESET));
+	repl_install(r);
+}
+
+/* The running command finished. */
+static void
+repl_done(void *arg, int failed)
+{
+	struct repl	*r = arg;
+
+	(void)failed;
+	repl_install(r);
+}
+
+/* Asks for a password with echo off. */
+static int
+repl_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
+    size_t errlen)
+{
+	(void)arg;
+	if (readpassphrase("Password: ", buf, cap, RPP_ECHO_OFF |
+	    RPP_REQUIRE_TTY) == NULL) {
+		snprintf(err, errlen, "no password");
+		return (-1);
+	}
+	*len = strlen(buf);
+	if (*len == 0) {
+		snprintf(err, errlen, "no password");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Makes the terminal front end. */
+struct repl *
+repl_new(struct event_base *base, int color)
+{
+	struct repl	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return (NULL);
+	r->base = base;
+	r->color = color;
+	if ((r->out = output_new(&repl_output_ops, r)) == NULL)
+		goto fail;
+	r->stdin_ev = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST,
+	    repl_stdin_cb, r);
+	r->winch_ev = evsignal_new(base, SIGWINCH, repl_winch_cb, r);
+	if (r->stdin_ev == NULL || r->winch_ev == NULL ||
+	    event_add(r->winch_ev, NULL) != 0)
+		goto fail;
+	rl_readline_name = "sealchat";
+	rl_catch_signals = 0;
+	rl_attempted_completion_function = repl_complete;
+	repl_history_load(r);
+	repl_current = r;
+	repl_set_prompt(r);
+	return (r);
+fail:
+	repl_free(r);
+	return (NULL);
+}
+
+/* The printer. */
+struct output *
+repl_output(struct repl *r)
+{
+	return (r->out);
+}
+
+/* Hooks the front end into the client. */
+void
+repl_attach(struct repl *r, struct client *client)
+{
+	struct client_frontend	fe;
+
+	r->client = client;
+	memset(&fe, 0, sizeof(fe));
+	fe.ready = repl_ready;
+	fe.done = repl_done;
+	fe.password = repl_password;
+	fe.arg = r;
+	client_set_frontend(client, &fe);
+}
+
+/* Restores the terminal and saves the history. */
+void
+repl_free(struct repl *r)
+{
+	if (r == NULL)
+		return;
+	repl_uninstall(r);
+	repl_history_save(r);
+	if (r->stdin_ev != NULL)
+		event_free(r->stdin_ev);
+	if (r->winch_ev != NULL)
+		event_free(r->winch_ev);
+	output_free(r->out);
+	if (repl_current == r)
+		repl_current = NULL;
+	free(r);
+}
