@@ -94,6 +94,7 @@ struct client {
 	struct client_names	 online;
 
 	int			 quitting;
+	int			 logging_out;
 	struct event		*drain_ev;
 	struct event		*sigint_ev;
 	struct event		*sigterm_ev;
@@ -654,8 +655,12 @@ client_users_complete(struct client *c, int reply)
 {
 	size_t	i;
 
-	output_users(c->out, (const char *const *)c->building.v,
-	    c->building.n);
+	/* Shown when asked for (list) or as the answer to a login. */
+	if ((reply && c->op == OP_LIST) || (!reply && c->initial_list))
+		output_users(c->out, (const char *const *)c->building.v,
+		    c->building.n);
+	else
+		log_debug("client: unrequested user list");
 	client_names_clear(&c->online);
 	c->online = c->building;
 	memset(&c->building, 0, sizeof(c->building));
@@ -982,9 +987,10 @@ client_send(struct client *c, const char *name, const char *text,
 static void
 client_drain_check(struct client *c)
 {
-	if (!c->quitting || c->state == CLIENT_DONE ||
+	if (!c->quitting || c->logging_out || c->state == CLIENT_DONE ||
 	    peer_outstanding(c->peer) > 0)
 		return;
+	c->logging_out = 1;
 	if (c->drain_ev != NULL)
 		event_del(c->drain_ev);
 	if (!conn_is_open(c->conn)) {

@@ -449,6 +449,7 @@ static void
 conn_handle_confirm(struct conn *c, const uint8_t *body, size_t len)
 {
 	struct sc_msg	 m;
+	struct timeval	 tv;
 	char		 fpr[SC_FPR_LEN];
 	size_t		 plen;
 
@@ -492,11 +493,9 @@ conn_handle_confirm(struct conn *c, const uint8_t *body, size_t len)
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    SC_FRAME_HDR + c->max_body);
 	conn_arm(c->lost_ev, c->ka_timeout);
-	{
-		struct timeval	tv = { .tv_sec = c->ka_interval };
-
-		event_add(c->ping_ev, &tv);
-	}
+	tv.tv_sec = c->ka_interval;
+	tv.tv_usec = 0;
+	event_add(c->ping_ev, &tv);
 	log_debug("conn: channel open server=%s max_frame=%u ka_interval=%u "
 	    "ka_timeout=%u", c->server_str, m.max_frame, m.ka_interval,
 	    m.ka_timeout);

@@ -74,31 +74,86 @@ repl_c(const struct repl *r, const char *seq)
 	return (r->color ? seq : "");
 }
 
-/* Display columns of the first len bytes of s (UTF-8 aware). */
+/*
+ * The columns one character takes on the screen as libedit draws it: a
+ * control character shows as "^X", an unprintable one as one cell.
+ */
 static size_t
-repl_width(const char *s, size_t len)
+repl_char_width(wchar_t wc)
+{
+	int	cw;
+
+	if ((cw = wcwidth(wc)) >= 0)
+		return ((size_t)cw);
+	if (wc < 0x20 || wc == 0x7f)
+		return (2);
+	return (1);
+}
+
+/*
+ * The screen row, counted from the prompt's first row, on which the
+ * cursor stands after the prompt and the first len bytes of the line.
+ * Like libedit (and the terminal), a wide character that does not fit at
+ * the end of a row goes to the next one, and a row filled to the last
+ * column puts the cursor on the next row.
+ */
+static size_t
+repl_row(const struct repl *r, const char *s, size_t len, size_t cols)
 {
 	mbstate_t	st;
 	wchar_t		wc;
-	size_t		off = 0, n, w = 0;
-	int		cw;
+	size_t		off = 0, n, w, row, col;
 
+	if (cols == 0)
+		return (0);
+	row = r->prompt_width / cols;
+	col = r->prompt_width % cols;
 	memset(&st, 0, sizeof(st));
 	while (off < len) {
 		n = mbrtowc(&wc, s + off, len - off, &st);
 		if (n == (size_t)-1 || n == (size_t)-2) {
+			/* A stray byte: libedit shows it in one cell. */
 			memset(&st, 0, sizeof(st));
-			off++;
-			w++;
-			continue;
-		}
-		if (n == 0)
 			n = 1;
+			w = 1;
+		} else {
+			if (n == 0)
+				n = 1;
+			w = repl_char_width(wc);
+		}
 		off += n;
-		if ((cw = wcwidth(wc)) > 0)
-			w += (size_t)cw;
+		if (w == 0)
+			continue;
+		if (col + w > cols) {
+			row++;
+			col = 0;
+		}
+		col += w;
+		if (col >= cols) {
+			row++;
+			col = 0;
+		}
 	}
-	return (w);
+	return (row);
+}
+
+/* The rows the cursor stands below the first row of the input. */
+static size_t
+repl_cursor_row(const struct repl *r, size_t *last)
+{
+	int	rows = 0, cols = 0;
+	size_t	point, end;
+
+	rl_get_screen_size(&rows, &cols);
+	end = rl_end > 0 ? (size_t)rl_end : 0;
+	point = rl_point > 0 ? (size_t)rl_point : 0;
+	if (point > end)
+		point = end;
+	if (last != NULL)
+		*last = repl_row(r, rl_line_buffer, end,
+		    cols > 0 ? (size_t)cols : 0);
+	return (repl_row(r, rl_line_buffer, point,
+	    cols > 0 ? (size_t)cols : 0));
 }
 
 /* Builds the prompt: "name> " once logged in, "sealchat> " before. */
@@ -127,14 +182,10 @@ static void
 repl_print(struct repl *r, const char *fmt, ...)
 {
 	va_list	ap;
-	int	rows = 0, cols = 0;
-	size_t	w, up;
+	size_t	up;
 
 	if (r->installed) {
-		rl_get_screen_size(&rows, &cols);
-		w = r->prompt_width + repl_width(rl_line_buffer,
-		    (size_t)(rl_point > 0 ? rl_point : 0));
-		up = cols > 0 ? w / (size_t)cols : 0;
+		up = repl_cursor_row(r, NULL);
 		if (up > 0)
 			printf("\033[%zuA", up);
 		fputs("\r\033[J", stdout);
@@ -271,10 +322,13 @@ static void
 repl_out_error(void *arg, const char *cmd, const char *reason)
 {
 	struct repl	*r = arg;
+	char		 word[REPL_TEXT_MAX];
 	char		 clean[REPL_TEXT_MAX];
 
+	/* The command word is an unknown one as typed: show it safely. */
+	repl_clean(word, sizeof(word), cmd, strlen(cmd));
 	repl_clean(clean, sizeof(clean), reason, strlen(reason));
-	repl_print(r, "%serror: %s: %s%s", repl_c(r, C_RED), cmd, clean,
+	repl_print(r, "%serror: %s: %s%s", repl_c(r, C_RED), word, clean,
 	    repl_c(r, C_RESET));
 }
 
@@ -445,6 +499,25 @@ repl_history_path(char *out, size_t len)
 	return (n < 0 || (size_t)n >= len ? -1 : 0);
 }
 
+/*
+ * At the end, with a line still on the screen: puts the cursor below the
+ * (possibly wrapped) line, so that what comes next (the shell's prompt)
+ * starts on a row of its own and the typed text stays readable.
+ */
+static void
+repl_leave_line(struct repl *r)
+{
+	size_t	cur, last;
+
+	if (!r->installed)
+		return;
+	cur = repl_cursor_row(r, &last);
+	if (last > cur)
+		printf("\033[%zuB", last - cur);
+	fputs("\r\n", stdout);
+	fflush(stdout);
+}
+
 /* Stops reading lines (a command runs, or the end). */
 static void
 repl_uninstall(struct repl *r)
@@ -554,7 +627,10 @@ repl_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
 	(void)arg;
 	if (readpassphrase("Password: ", buf, cap, RPP_ECHO_OFF |
 	    RPP_REQUIRE_TTY) == NULL) {
-		snprintf(err, errlen, "no password");
+		/* A signal while typing: it is handled once this returns. */
+		snprintf(err, errlen, "%s", errno == EINTR ? "interrupted" :
+		    "cannot read the password from the terminal");
+		sc_wipe(buf, cap);
 		return (-1);
 	}
 	*len = strlen(buf);
@@ -623,6 +699,7 @@ repl_free(struct repl *r)
 {
 	if (r == NULL)
 		return;
+	repl_leave_line(r);
 	repl_uninstall(r);
 	repl_history_save(r);
 	if (r->stdin_ev != NULL)

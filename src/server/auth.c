@@ -398,7 +398,9 @@ auth_pool_new(struct event_base *base, const char *db_path, int workers,
 	}
 	pool->ev = event_new(base, pool->pipe[0], EV_READ | EV_PERSIST,
 	    auth_pipe_cb, pool);
-	if (pool->ev == NULL || event_add(pool->ev, NULL) == -1) {
+	/* Results are urgent: the highest priority of a prioritised base. */
+	if (pool->ev == NULL || event_priority_set(pool->ev, 0) == -1 ||
+	    event_add(pool->ev, NULL) == -1) {
 		snprintf(err, errlen, "hash pool: cannot watch the pipe");
 		goto fail;
 	}

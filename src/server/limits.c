@@ -38,7 +38,7 @@ struct limits_fail {
 	TAILQ_ENTRY(limits_fail) lru;
 	struct limits_key	 key;
 	uint32_t		 count;
-	uint64_t		 last_ms;	/* time the count was last aged */
+	uint64_t		 last_ms;	/* count aged up to */
 };
 
 struct limits_conn {
@@ -53,7 +53,7 @@ RB_HEAD(limits_conns, limits_conn);
 
 struct limits {
 	struct limits_fails	 fails;
-	struct limits_lru	 lru;		/* least recently used first */
+	struct limits_lru	 lru;		/* oldest use first */
 	size_t			 nfails;
 	size_t			 max_fails;
 	struct limits_conns	 conns;
@@ -88,8 +88,8 @@ RB_GENERATE_INTERNAL(limits_conns, limits_conn, entry, limits_conn_cmp,
 void
 limits_addr_from(struct limits_addr *a, const struct sockaddr *sa)
 {
-	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-				     0xff, 0xff };
+	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+				    0, 0, 0xff, 0xff };
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
 

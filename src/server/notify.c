@@ -139,7 +139,9 @@ notify_init(struct event_base *base)
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
 	notify_wd_ev = event_new(base, -1, EV_PERSIST, notify_watchdog_cb,
 	    NULL);
-	if (notify_wd_ev == NULL || event_add(notify_wd_ev, &tv) == -1) {
+	/* The watchdog must not wait behind low-priority work. */
+	if (notify_wd_ev == NULL || event_priority_set(notify_wd_ev, 0) == -1 ||
+	    event_add(notify_wd_ev, &tv) == -1) {
 		log_warnx("notify: cannot start the watchdog timer");
 		event_free(notify_wd_ev);
 		notify_wd_ev = NULL;

@@ -26,7 +26,7 @@ struct pairkey_pair {
 	uint64_t		 hi;
 	uint64_t		 pair_id;
 	uint8_t			 key[SC_KEY_BYTES];
-	struct pairkey_link	 side[2];	/* side[1] unused for self */
+	struct pairkey_link	 side[2];	/* one for self */
 	int			 nsides;
 };
 

@@ -21,7 +21,7 @@
 struct pairkey;
 
 struct pairkey	*pairkey_new(struct presence *);
-void		 pairkey_free(struct pairkey *);	/* NULL-safe; wipes */
+void		 pairkey_free(struct pairkey *);	/* NULL-safe */
 
 /*
  * Handles PAIR peer from a member: 0 when PAIRKEY messages were sent, else

@@ -21,8 +21,8 @@
 #include "sealchat/wire.h"
 #include "presence.h"
 
-#define PRESENCE_GUARD_MS	50	/* longest wait for a starved flush */
-#define PRESENCE_JOURNAL_KEEP	65536	/* journal memory kept when empty */
+#define PRESENCE_GUARD_MS	50	/* longest wait of a flush */
+#define PRESENCE_JOURNAL_KEEP	65536	/* kept when empty */
 #define PRESENCE_ENTRY_MAX	(2 + SC_NAME_MAX)
 
 RB_HEAD(presence_roster, presence_member);
@@ -38,14 +38,14 @@ struct presence {
 	uint8_t			*jbuf;		/* journal bytes */
 	size_t			 jlen;
 	size_t			 jcap;
-	uint64_t		 jbase;		/* absolute offset of jbuf[0] */
+	uint64_t		 jbase;		/* offset of jbuf[0] */
 
 	struct event		*flush_ev;	/* priority 1 */
 	struct event		*guard_ev;	/* priority 0 timer */
 	int			 scheduled;
 	int			 flushing;
 
-	struct wbuf		 msg;		/* message being built */
+	struct wbuf		 msg;		/* being built */
 };
 
 /* Orders members by name, bytewise. */

@@ -39,12 +39,12 @@ TAILQ_HEAD(presence_pairs, pairkey_link);
  */
 struct presence_member {
 	RB_ENTRY(presence_member) entry;	/* roster, by name */
-	uint64_t		 sid;		/* owner's id, never reused */
-	uint64_t		 cursor;	/* journal offset delivered up to */
-	struct presence_pairs	 pairs;		/* pair keys of this member */
+	uint64_t		 sid;		/* owner's id */
+	uint64_t		 cursor;	/* journal offset */
+	struct presence_pairs	 pairs;		/* its pair keys */
 	uint32_t		 npairs;
 	uint16_t		 udp_port;	/* 0: no UDP endpoint yet */
-	uint8_t			 af;		/* 4 or 6: observed address */
+	uint8_t			 af;		/* 4 or 6 */
 	uint8_t			 addr[16];
 	uint8_t			 joined;
 	uint8_t			 name_len;
@@ -71,8 +71,8 @@ struct presence	*presence_new(struct event_base *, size_t max_msg,
 void		 presence_free(struct presence *);	/* NULL-safe */
 
 /* Sets up a member: owner id and the address observed on its connection. */
-void		 presence_member_init(struct presence_member *, uint64_t sid,
-		    uint8_t af, const uint8_t *addr);
+void		 presence_member_init(struct presence_member *,
+		    uint64_t sid, uint8_t af, const uint8_t *addr);
 /* Registers the member's UDP port (the address stays the observed one). */
 void		 presence_set_udp(struct presence_member *, uint16_t port);
 
@@ -84,7 +84,8 @@ void		 presence_set_udp(struct presence_member *, uint16_t port);
 int		 presence_join(struct presence *, struct presence_member *,
 		    const char *name);
 /* Takes the member off the roster and appends its "offline" event. */
-void		 presence_leave(struct presence *, struct presence_member *);
+void		 presence_leave(struct presence *,
+		    struct presence_member *);
 /* The online member of that name, or NULL. */
 struct presence_member *presence_lookup(struct presence *, const char *name);
 /* Online members. */

@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define LIMITS_ENTRIES_MAX	65536	/* failure entries kept at most */
-#define LIMITS_DELAY_MAX_MS	8000	/* longest wait before a login check */
-#define LIMITS_DECAY_MS		30000	/* one failure forgotten per period */
+#define LIMITS_ENTRIES_MAX	65536	/* failure entries, at most */
+#define LIMITS_DELAY_MAX_MS	8000	/* longest wait */
+#define LIMITS_DECAY_MS		30000	/* one failure forgotten per */
 
 /* An address as the limits see it: 4 or 16 bytes. */
 struct limits_addr {
@@ -33,7 +33,8 @@ struct limits;
  * IPv4).  Any other family gives af 0, which all limits treat as one
  * address.
  */
-void		 limits_addr_from(struct limits_addr *, const struct sockaddr *);
+void		 limits_addr_from(struct limits_addr *,
+		    const struct sockaddr *);
 
 /* A table set of at most max_entries failure entries (0: the default). */
 struct limits	*limits_new(size_t max_entries);
@@ -46,10 +47,11 @@ void		 limits_configure(struct limits *, uint64_t fail_delay_ms,
  * Counts one more unauthenticated connection from the address; -1 (and no
  * count) when the address already has cap of them or memory ran out.
  */
-int		 limits_unauth_add(struct limits *, const struct limits_addr *,
-		    size_t cap);
+int		 limits_unauth_add(struct limits *,
+		    const struct limits_addr *, size_t cap);
 /* Undoes one limits_unauth_add(). */
-void		 limits_unauth_del(struct limits *, const struct limits_addr *);
+void		 limits_unauth_del(struct limits *,
+		    const struct limits_addr *);
 /* Unauthenticated connections counted for the address. */
 size_t		 limits_unauth_count(struct limits *,
 		    const struct limits_addr *);
@@ -62,8 +64,9 @@ size_t		 limits_unauth_count(struct limits *,
 uint64_t	 limits_fail_delay(struct limits *, const struct limits_addr *,
 		    const char *name, uint64_t now_ms);
 /* Records one failed login for the address and for the account. */
-void		 limits_fail_record(struct limits *, const struct limits_addr *,
-		    const char *name, uint64_t now_ms);
+void		 limits_fail_record(struct limits *,
+		    const struct limits_addr *, const char *name,
+		    uint64_t now_ms);
 /* Clears the account's failures after a good login (the address keeps its). */
 void		 limits_fail_forget(struct limits *, const char *name);
 /* Failure entries held (address and account entries together). */

@@ -3,9 +3,9 @@
  * signals (stop, reload), the systemd status line, and the server-wide
  * events that write queued output and free closed sessions.
  *
- * Priorities: the base gets two.  The hash pool and the systemd watchdog
- * are set up before the priorities exist, so their events sit at priority
- * 0 with everything of ours; only the presence flush runs at priority 1.
+ * Priorities: the base gets two.  Every event runs at priority 0 (the hash
+ * pool and the systemd watchdog set it themselves) except the presence
+ * flush, at priority 1, which so runs after the I/O callbacks of a turn.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -37,8 +37,8 @@
 
 #define SERVER_ACCEPTS_PER_WAKE	64
 #define SERVER_BACKLOG		1024
-#define SERVER_STOP_SEC		3	/* backstop on the shutdown flush */
-#define SERVER_REFUSED_LOG_MS	10000	/* at most one refusal line per */
+#define SERVER_STOP_SEC		3	/* bound on the shutdown flush */
+#define SERVER_REFUSED_LOG_MS	10000	/* one refusal line per */
 #define SERVER_FD_RESERVE	32	/* descriptors not for sessions */
 
 /* Checks the relations between keys that the schema cannot express. */
@@ -551,6 +551,10 @@ server_run(const struct server_conf *conf, const char *conf_path,
 		log_errorx("cannot make the event loop");
 		goto out;
 	}
+	if (event_base_priority_init(srv.base, 2) != 0) {
+		log_errorx("cannot set event priorities");
+		goto out;
+	}
 	if (notify_init(srv.base) != 0)
 		log_warnx("systemd notification disabled");
 	srv.auth = auth_pool_new(srv.base, srv.conf.data_base,
@@ -560,10 +564,6 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	if (srv.auth == NULL) {
 		log_errorx("%s", err);
 		rc = EXIT_CONFIG;
-		goto out;
-	}
-	if (event_base_priority_init(srv.base, 2) != 0) {
-		log_errorx("cannot set event priorities");
 		goto out;
 	}
 	srv.presence = presence_new(srv.base,

@@ -34,8 +34,8 @@ struct limits;
 struct server {
 	struct event_base	*base;
 	struct server_conf	 conf;
-	const char		*conf_path;	/* NULL: embedded defaults */
-	int			 debug;		/* -d: log level stays debug */
+	const char		*conf_path;	/* NULL: defaults */
+	int			 debug;		/* -d given */
 	const struct sc_keypair	*kp;
 
 	int			 lfd;		/* listening socket */
@@ -45,7 +45,7 @@ struct server {
 	struct event		*sigint_ev;
 	struct event		*sighup_ev;
 	struct event		*status_ev;
-	struct event		*stop_ev;	/* bound on the shutdown flush */
+	struct event		*stop_ev;	/* shutdown bound */
 	struct event		*reap_ev;	/* frees closed sessions */
 	struct event		*write_ev;	/* writes queued output */
 
@@ -54,9 +54,9 @@ struct server {
 	struct pairkey		*pairkey;
 	struct limits		*limits;
 
-	struct session_tree	 sessions;	/* by id: every open session */
-	struct session_list	 dead;		/* closed, to be freed */
-	struct session_list	 writeq;	/* output waiting to be written */
+	struct session_tree	 sessions;	/* open ones, by id */
+	struct session_list	 dead;		/* to be freed */
+	struct session_list	 writeq;	/* output to write */
 	size_t			 nsessions;
 	size_t			 nunauth;	/* not logged in yet */
 	uint64_t		 next_id;
@@ -73,12 +73,12 @@ struct server {
 	struct timeval		 tv_keepalive_buf;
 	struct timeval		 tv_linger_buf;
 
-	struct wbuf		 enc;		/* message being encoded */
-	uint8_t			*plain;		/* max_frame bytes: decrypted */
+	struct wbuf		 enc;		/* being encoded */
+	uint8_t			*plain;		/* max_frame bytes */
 
-	size_t			 shown_sessions;	/* last status sent */
+	size_t			 shown_sessions; /* last status sent */
 	size_t			 shown_online;
-	uint64_t		 refused;	/* connections refused at accept */
+	uint64_t		 refused;	/* at accept */
 	uint64_t		 refused_logged_ms;
 };
 

@@ -65,7 +65,7 @@ enum session_flag {
 	SF_CHANNEL = 0x02,	/* channel keys made: frames are sealed */
 	SF_WRITEQ = 0x04,	/* in the server's write queue */
 	SF_DEAD = 0x08,		/* unlinked; waiting to be freed */
-	SF_BULK = 0x10,		/* queuing a USERS list: cap checked after */
+	SF_BULK = 0x10,		/* queuing a USERS list: cap after it */
 	SF_SHUTWR = 0x20,	/* output done, FIN sent, waiting for EOF */
 };
 
@@ -80,18 +80,18 @@ struct session_delay {
 
 struct session {
 	RB_ENTRY(session)	 entry;		/* server's id tree */
-	TAILQ_ENTRY(session)	 qentry;	/* write queue, or dead list */
+	TAILQ_ENTRY(session)	 qentry;	/* write queue or dead list */
 	struct server		*srv;
 	uint64_t		 id;
 	int			 fd;
-	uint8_t			 state;		/* enum session_state */
-	uint8_t			 flags;		/* enum session_flag */
+	uint8_t			 state;		/* session_state */
+	uint8_t			 flags;		/* session_flag */
 	struct event		 rd_ev;
 	struct event		 wr_ev;
 	struct event		 tm_ev;
 	struct evbuffer		*in;
 	struct evbuffer		*out;
-	size_t			 bulk_left;	/* USERS bytes still queued */
+	size_t			 bulk_left;	/* USERS bytes queued */
 	struct sc_channel	 ch;
 	struct session_delay	*delay;
 	struct presence_member	 pm;
@@ -109,7 +109,8 @@ session_cmp(const struct session *a, const struct session *b)
 RB_GENERATE_INTERNAL(session_tree, session, entry, session_cmp,
     __attribute__((unused)) static)
 
-typedef void	(*session_handler_fn)(struct session *, const struct sc_msg *);
+typedef void	(*session_handler_fn)(struct session *,
+		    const struct sc_msg *);
 
 static void	session_on_cred(struct session *, const struct sc_msg *);
 static void	session_on_list(struct session *, const struct sc_msg *);
@@ -1047,7 +1048,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	default:
 		if (s->flags & SF_SHUTWR)
-			session_finish(s);	/* client did not close: enough */
+			session_finish(s);	/* client never closed */
 		else
 			session_lost(s, "output not drained");
 		break;

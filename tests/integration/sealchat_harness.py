@@ -532,3 +532,144 @@ class RawPeer:
                 if got[1][2] == 2 and got[1][3] == msg_id:
                     return d, got[0]
         raise AssertionError("no ACK for msg_id %d" % msg_id)
+
+
+class FakeServer:
+    """A one-connection server in Python for what the real daemon never
+    does: refuse, forge, stall.  `script(link)` runs in a thread with a
+    FakeLink once a client connects; the link records what it received."""
+
+    def __init__(self, script):
+        pk, sk = nb.crypto_box_keypair()
+        self.pk, self.sk = pk, sk
+        self.dir = tempfile.mkdtemp(prefix="sealchat-fake-")
+        self.pub = os.path.join(self.dir, "fake.pub")
+        import base64
+        with open(self.pub, "w") as f:
+            f.write(base64.b64encode(pk).decode() + "\n")
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(1)
+        self.lsock.settimeout(WAIT)
+        self.port = self.lsock.getsockname()[1]
+        self.script = script
+        self.link = None
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            s, _ = self.lsock.accept()
+            s.settimeout(WAIT)
+            self.link = FakeLink(self, s)
+            self.script(self.link)
+        except Exception as e:      # reported by join()
+            self.error = e
+
+    def client_conf(self, **extra):
+        path = os.path.join(self.dir, "client.yaml")
+        items = {"server_address": "127.0.0.1", "server_port": self.port,
+                 "server_public_key": "fake.pub", "connect_timeout": 5,
+                 "reply_timeout": 5}
+        items.update(extra)
+        write_yaml(path, items)
+        return path
+
+    def join(self):
+        self.thread.join(WAIT)
+        if self.link is not None:
+            self.link.close()
+        self.lsock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.error is not None:
+            raise self.error
+
+
+class FakeLink:
+    """The server side of one connection (docs/protocol.md, 2 and 3)."""
+
+    def __init__(self, server, sock):
+        self.server = server
+        self.sock = sock
+        self.buf = b""
+        self.tx = 0
+        self.rx = 0
+        self.after_hello = b""      # every byte received after HELLO
+
+    def frame(self, body):
+        self.sock.sendall(struct.pack(">I", len(body)) + body)
+
+    def read_frame(self, timeout=WAIT):
+        self.sock.settimeout(timeout)
+        while True:
+            if len(self.buf) >= 4:
+                n = struct.unpack(">I", self.buf[:4])[0]
+                if len(self.buf) >= 4 + n:
+                    body = self.buf[4:4 + n]
+                    self.buf = self.buf[4 + n:]
+                    return body
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("client closed")
+            self.buf += chunk
+
+    def hello(self):
+        """Reads the HELLO and returns it."""
+        body = self.read_frame()
+        assert len(body) == 113 and body[0] == 1
+        return body
+
+    def accept(self, welcome=None):
+        """Answers the HELLO with a CONFIRM (a good WELCOME by default)."""
+        hello = self.hello()
+        plain = nb.crypto_box_seal_open(hello[1:], self.server.pk,
+                                        self.server.sk)
+        k, e_c = plain[:32], plain[32:]
+        e_pk, e_sk = nb.crypto_box_keypair()
+        dh = nb.crypto_scalarmult(e_sk, e_c)
+        h = blake2b(b"sealchat/1 handshake" + self.server.pk + hello + e_pk)
+        master = blake2b(dh + h, key=k)
+        self.k_c2s = kdf(master, 1, b"SCchanv1")
+        self.k_s2c = kdf(master, 2, b"SCchanv1")
+        if welcome is None:
+            welcome = bytes([MSG_WELCOME, 1]) + struct.pack(">IHH", 65536,
+                                                            15, 45)
+        self.frame(e_pk + self.seal(welcome))
+
+    def seal(self, msg):
+        body = nb.crypto_aead_chacha20poly1305_ietf_encrypt(
+            msg, b"", nonce(self.tx), self.k_s2c)
+        self.tx += 1
+        return body
+
+    def send(self, msg):
+        self.frame(self.seal(msg))
+
+    def recv(self, timeout=WAIT):
+        body = self.read_frame(timeout)
+        m = nb.crypto_aead_chacha20poly1305_ietf_decrypt(
+            body, b"", nonce(self.rx), self.k_c2s)
+        self.rx += 1
+        return m
+
+    def drain(self, timeout=2.0):
+        """Collects raw bytes until the client closes or goes quiet."""
+        self.sock.settimeout(timeout)
+        got = self.buf
+        self.buf = b""
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        except (socket.timeout, OSError):
+            pass
+        return got
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass

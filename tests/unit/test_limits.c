@@ -113,7 +113,8 @@ static void
 test_account_and_address_count_separately(void **state)
 {
 	struct limits		*l = limits_new(0);
-	struct limits_addr	 a = addr("203.0.113.5"), b = addr("203.0.113.6");
+	struct limits_addr	 a = addr("203.0.113.5");
+	struct limits_addr	 b = addr("203.0.113.6");
 	uint64_t		 now = 5000;
 	int			 i;
 

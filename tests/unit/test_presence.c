@@ -34,8 +34,8 @@ struct captured {
 
 static struct captured		 caps[CAP_MAX];
 static size_t			 ncaps;
-static struct presence		*cur;		/* for the drop callback */
-static struct presence_member	*drop_me;	/* leaves when delivered to */
+static struct presence		*cur;		/* for drop_me */
+static struct presence_member	*drop_me;	/* leaves on delivery */
 
 /* Delivery callback: records the message; drop_me leaves instead. */
 static int
@@ -203,7 +203,7 @@ test_every_member_sees_events_in_one_order(void **state)
 static void
 test_messages_split_at_max_msg_on_entry_bounds(void **state)
 {
-	struct fixture	*f = fixture_new(40);	/* 3 entries of 12 bytes */
+	struct fixture	*f = fixture_new(40);	/* 3 entries of 12 */
 	char		 name[16], ev[512], want[512];
 	size_t		 i;
 

@@ -1,0 +1,595 @@
+"""The sealchat REPL in a real terminal: tmux runs it in an 80x24 pane, keys
+are typed with send-keys and the screen is read with capture-pane.  The
+daemon is the real sealchatd on 127.0.0.1; the other users are real
+sealchat clients in script mode.
+
+Proves: a message or notice that arrives while a line is half typed (short,
+wrapped over several rows, or UTF-8) is printed above it and leaves it
+intact, and Enter then runs exactly that line; Tab completes command names
+and online user names; `auth USER` asks for the password with echo off; the
+history file holds the commands but never a password, with mode 0600; the
+prompt shows who you are; NO_COLOR turns colour off; help, quit, end of
+input, SIGTERM and SIGINT end cleanly and give the terminal back in its
+normal mode; a daemon that goes away ends the REPL with a message and 69.
+
+Run by ctest with SEALCHATD, SEALCHAT, SEALCHAT_SRC and SEALCHAT_BUILD set.
+Every wait is bounded.
+"""
+
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sealchat_harness import Client, Daemon, run_script, SEALCHAT  # noqa
+
+WAIT = 10.0
+TMUX = shutil.which("tmux")
+PROMPT0 = "sealchat> "
+SANITIZER_REPORT = re.compile(r"(Address|Leak|UndefinedBehavior)Sanitizer|"
+                              r"runtime error:")
+
+D = None
+_n = 0
+
+
+def uname(prefix="u"):
+    """A fresh user name for one test."""
+    global _n
+    _n += 1
+    return "%s%d" % (prefix, _n)
+
+
+def setUpModule():
+    global D
+    D = Daemon().start()
+
+
+def tearDownModule():
+    D.cleanup()
+
+
+def signed(user, password):
+    """Creates an account (and logs out)."""
+    rc, recs, err = run_script(D.client_conf(), "sign %s %s\n"
+                               % (user, password))
+    assert rc == 0 and recs[0] == ("ok", "sign", user), (rc, recs, err)
+
+
+def sh_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+class Online:
+    """Another user, logged in with a script-mode client kept running."""
+
+    def __init__(self, user, password, conf=None):
+        self.user = user
+        self.c = Client(conf or D.client_conf(), args=("--listen",))
+        self.c.send("auth %s %s" % (user, password))
+        self.c.expect("ok", "auth", user)
+        self.c.next()                           # the initial users list
+
+    def say(self, to, text):
+        """Sends text to a user and waits until it is acknowledged."""
+        self.c.send("send %s %s" % (to, text))
+        self.c.wait_for("delivered", to)
+
+    def finish(self):
+        if self.c.running():
+            self.c.proc.send_signal(signal.SIGTERM)
+        self.c.finish()
+
+
+class Repl:
+    """sealchat at a terminal: a tmux server of its own, one 80x24 pane
+    running `sh -c 'sealchat ...'; echo EXIT=$?; stty -a; sleep 30`."""
+
+    seq = 0
+
+    def __init__(self, conf, state=None, color=False, trap_int=False):
+        Repl.seq += 1
+        self.dir = tempfile.mkdtemp(prefix="sealchat-repl-")
+        self.sock = "sealchat-repl-%d-%d" % (os.getpid(), Repl.seq)
+        self.state = state or os.path.join(self.dir, "state")
+        self.pidfile = os.path.join(self.dir, "pid")
+        self.errfile = os.path.join(self.dir, "stderr")
+        tconf = os.path.join(self.dir, "tmux.conf")
+        with open(tconf, "w") as f:
+            f.write("set -g remain-on-exit on\nset -g status off\n"
+                    "set -g history-limit 5000\n")
+        lines = [
+            "export LC_ALL=C.UTF-8 HOME=%s XDG_STATE_HOME=%s"
+            % (sh_quote(self.dir), sh_quote(self.state)),
+            "unset SEALCHAT_PASSWORD",
+            "export NO_COLOR=1" if not color else "unset NO_COLOR",
+        ]
+        if trap_int:
+            # The shell around sealchat must outlive a ^C to report.
+            lines.append("trap '' INT")
+        # sealchat's standard error goes to a file: only log lines and
+        # sanitizer reports would land there; the REPL shows the rest.
+        lines += [
+            "sh -c %s" % sh_quote("echo $$ > %s; exec %s -c %s 2>%s" % (
+                sh_quote(self.pidfile), sh_quote(SEALCHAT), sh_quote(conf),
+                sh_quote(self.errfile))),
+            "echo EXIT=$?",
+            "stty -a",
+            "sleep 30",
+        ]
+        script = os.path.join(self.dir, "run.sh")
+        with open(script, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.tmux("-f", tconf, "new-session", "-d", "-x", "80", "-y", "24",
+                  "-s", "repl", "sh %s" % sh_quote(script))
+
+    def tmux(self, *args):
+        p = subprocess.run([TMUX, "-u", "-L", self.sock] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=WAIT)
+        if p.returncode != 0:
+            raise AssertionError("tmux %r: %s" % (args, p.stderr))
+        return p.stdout.decode("utf-8", "replace")
+
+    def type(self, text):
+        """Types text literally (no key names, no Enter)."""
+        self.tmux("send-keys", "-t", "repl", "-l", text)
+
+    def key(self, *names):
+        """Presses keys by name: Enter, Tab, Home, C-d..."""
+        self.tmux("send-keys", "-t", "repl", *names)
+
+    def screen(self, escapes=False, join=False, scrollback=True):
+        """The pane's text: rows as shown, or wrapped rows joined."""
+        args = ["capture-pane", "-p", "-t", "repl"]
+        if escapes:
+            args.append("-e")
+        if join:
+            args.append("-J")
+        if scrollback:
+            args += ["-S", "-"]
+        return self.tmux(*args)
+
+    def cursor(self):
+        """(x, y) of the cursor in the visible pane."""
+        x, y = self.tmux("display-message", "-p", "-t", "repl",
+                         "#{cursor_x} #{cursor_y}").split()
+        return int(x), int(y)
+
+    def wait_for(self, what, timeout=WAIT, join=False):
+        """Polls the screen until what (a string or a predicate) holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            s = self.screen(join=join)
+            if (what(s) if callable(what) else what in s):
+                return s
+            if time.monotonic() > deadline:
+                raise AssertionError("never saw %r on the screen:\n%s%s"
+                                     % (what, s, self.stderr()))
+            time.sleep(0.05)
+
+    def input_line(self, join=True):
+        """The last non-blank line on the screen: the line being typed."""
+        lines = [l for l in self.screen(join=join).split("\n") if l.strip()]
+        return lines[-1] if lines else ""
+
+    def wait_input(self, want, timeout=WAIT):
+        """Waits until the line being typed reads exactly want."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.input_line()
+            if got.rstrip() == want:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("input line %r, wanted %r:\n%s"
+                                     % (got, want, self.screen()))
+            time.sleep(0.05)
+
+    def login(self, user, password):
+        """Logs in with the password typed at the prompt."""
+        self.wait_for(PROMPT0)
+        self.type("auth %s" % user)
+        self.key("Enter")
+        self.wait_for("Password:")
+        self.type(password)
+        self.key("Enter")
+        self.wait_for("%s> " % user)
+
+    def pid(self):
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                with open(self.pidfile) as f:
+                    return int(f.read().strip())
+            except (OSError, ValueError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def exit_status(self, timeout=WAIT):
+        """sealchat's exit status, once the shell around it printed it."""
+        s = self.wait_for(lambda s: re.search(r"^EXIT=\d+", s, re.M) and
+                          "speed " in s and " echo" in s, timeout)
+        return int(re.search(r"^EXIT=(\d+)", s, re.M).group(1))
+
+    def stty_flags(self):
+        """The settings `stty -a` printed after sealchat ended."""
+        s = self.screen()
+        return set(re.split(r"[\s;]+", s[s.index("speed "):]))
+
+    def stderr(self):
+        try:
+            with open(self.errfile, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def close(self):
+        try:
+            self.tmux("kill-server")
+        except (AssertionError, subprocess.TimeoutExpired):
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@unittest.skipIf(TMUX is None, "tmux is not installed")
+class ReplCase(unittest.TestCase):
+    """Each test gets its own users and a REPL that is torn down after."""
+
+    def setUp(self):
+        self.repls = []
+        self.others = []
+
+    def tearDown(self):
+        for o in self.others:
+            o.finish()
+        for r in self.repls:
+            err = r.stderr()
+            r.close()
+            self.assertIsNone(SANITIZER_REPORT.search(err), err)
+
+    def repl(self, conf=None, **kw):
+        r = Repl(conf or D.client_conf(), **kw)
+        self.repls.append(r)
+        return r
+
+    def online(self, user, password, conf=None):
+        o = Online(user, password, conf)
+        self.others.append(o)
+        return o
+
+    def pair(self):
+        """alice at the REPL, logged in; bob online in script mode."""
+        a, b = uname("alice"), uname("bob")
+        signed(a, "pw-a")
+        signed(b, "pw-b")
+        bob = self.online(b, "pw-b")
+        r = self.repl()
+        r.login(a, "pw-a")
+        return r, a, bob
+
+    def assert_restored(self, r):
+        flags = self.stty_ok(r)
+        self.assertTrue(flags, r.screen())
+
+    def stty_ok(self, r):
+        flags = r.stty_flags()
+        for want in ("icanon", "echo", "isig", "icrnl", "opost"):
+            self.assertIn(want, flags, "terminal not restored: %s"
+                          % r.screen())
+        return flags
+
+
+class TypedLineSurvives(ReplCase):
+
+    def test_message_above_half_typed_line_then_enter_runs_it(self):
+        r, a, bob = self.pair()
+        typed = "send %s half typed, not sent yet" % bob.user
+        r.type(typed)
+        r.wait_input("%s> %s" % (a, typed))
+        bob.say(a, "hello while you type")
+        s = r.wait_for("%s: hello while you type" % bob.user)
+        lines = [l.rstrip() for l in s.split("\n") if l.strip()]
+        # The message is above the line being typed, which is intact.
+        self.assertEqual(lines[-1], "%s> %s" % (a, typed), s)
+        self.assertRegex(lines[-2], r"^\[\d\d:\d\d\] %s: hello while you "
+                         r"type$" % bob.user)
+        self.assertEqual(s.count("half typed"), 1, s)
+        r.key("Enter")
+        bob.c.wait_for("msg", a, "half typed, not sent yet")
+        r.wait_for("delivered to %s" % bob.user)
+
+    def test_presence_notice_above_half_typed_line(self):
+        r, a, bob = self.pair()
+        c = uname("carol")
+        signed(c, "pw-c")
+        r.type("list")
+        r.wait_input("%s> list" % a)
+        self.online(c, "pw-c")
+        s = r.wait_for("%s is online" % c)
+        self.assertEqual(r.input_line().rstrip(), "%s> list" % a, s)
+        r.key("Enter")
+        r.wait_for(lambda s: re.search(r"^online: (%s, %s|%s, %s)$"
+                                       % (bob.user, c, c, bob.user), s,
+                                       re.M))
+
+    def test_wrapped_line_stays_intact_wherever_the_cursor_is(self):
+        r, a, bob = self.pair()
+        text = "".join("w%02d-" % i for i in range(40))     # 160 bytes
+        typed = "send %s %s" % (bob.user, text)
+        r.type(typed)
+        r.wait_input("%s> %s" % (a, typed))
+        rows = r.screen(join=False).rstrip("\n").split("\n")
+        rows = [l for l in rows if l.strip()]
+        self.assertGreaterEqual(len(rows[-1]), 1)
+        self.assertNotIn(typed, "\n".join(rows), "the line should wrap")
+        # Cursor at the end (third row), then at the start (first row).
+        bob.say(a, "first notice")
+        r.wait_for("%s: first notice" % bob.user)
+        r.wait_input("%s> %s" % (a, typed))
+        end = r.cursor()
+        r.key("Home")
+        r.wait_for(lambda s: r.cursor()[0] == len(a) + 2)
+        bob.say(a, "second notice")
+        s = r.wait_for("%s: second notice" % bob.user, join=True)
+        lines = [l.rstrip() for l in s.split("\n") if l.strip()]
+        self.assertEqual(lines[-1], "%s> %s" % (a, typed), s)
+        self.assertRegex(lines[-2], r"%s: second notice$" % bob.user)
+        self.assertRegex(lines[-3], r"%s: first notice$" % bob.user)
+        # Nothing of the line was left behind on the rows it moved from.
+        self.assertEqual(s.count("w00-"), 1, s)
+        self.assertEqual(s.count("w39-"), 1, s)
+        # The cursor is still at the start, one row lower than before.
+        x, y = r.cursor()
+        self.assertEqual(x, len(a) + 2)
+        self.assertEqual(y, end[1] - 2 + 1)
+        r.key("End", "Enter")
+        bob.c.wait_for("msg", a, text)
+
+    def test_utf8_in_typed_line_stays_intact(self):
+        r, a, bob = self.pair()
+        text = "héllo wörld ñ 日本語 テキスト ✓ ünïcödé"
+        typed = "send %s %s" % (bob.user, text)
+        r.type(typed)
+        r.wait_input("%s> %s" % (a, typed))
+        bob.say(a, "Grüße 你好")
+        s = r.wait_for("%s: Grüße 你好" % bob.user)
+        self.assertEqual(r.input_line().rstrip(), "%s> %s" % (a, typed), s)
+        # Editing still works on whole characters after the redraw.
+        r.key("BSpace")
+        r.type("é")
+        typed = typed[:-1] + "é"
+        r.wait_input("%s> %s" % (a, typed))
+        r.key("Enter")
+        bob.c.wait_for("msg", a, text[:-1] + "é")
+
+
+class Completion(ReplCase):
+
+    def test_tab_completes_user_after_send(self):
+        r, a, bob = self.pair()
+        r.type("send %s" % bob.user[:2])
+        r.key("Tab")
+        r.wait_input("%s> send %s" % (a, bob.user))
+        r.type("completed")
+        r.wait_input("%s> send %s completed" % (a, bob.user))
+        r.key("Enter")
+        bob.c.wait_for("msg", a, "completed")
+
+    def test_tab_completes_command_names(self):
+        r, a, bob = self.pair()
+        r.type("li")
+        r.key("Tab")
+        r.wait_input("%s> list" % a)
+        r.key("Enter")
+        r.wait_for("online: %s" % bob.user)
+        r.type("he")
+        r.key("Tab")
+        r.wait_input("%s> help" % a)
+        r.key("Enter")
+        s = r.wait_for("send USER TEXT...")
+        for usage in ("sign USER [PASS]", "auth USER [PASS]", "list",
+                      "quit"):
+            self.assertIn(usage, s)
+
+
+class Passwords(ReplCase):
+
+    def test_auth_prompts_with_echo_off_and_prompt_shows_user(self):
+        a = uname("alice")
+        signed(a, "Secret-Pa55")
+        r = self.repl()
+        r.wait_for(PROMPT0)
+        self.assertEqual(r.input_line().rstrip(), PROMPT0.rstrip())
+        r.type("auth %s" % a)
+        r.key("Enter")
+        r.wait_for("Password:")
+        r.type("Secret-Pa55")
+        time.sleep(0.3)
+        self.assertNotIn("Secret-Pa55", r.screen())
+        r.key("Enter")
+        s = r.wait_for("logged in as %s" % a)
+        r.wait_input("%s>" % a)
+        self.assertNotIn("Secret-Pa55", r.screen())
+        self.assertNotIn("Pa55", s)
+
+    def test_history_keeps_commands_but_no_password_mode_0600(self):
+        a, b = uname("alice"), uname("bob")
+        signed(a, "OnTheLine-1")
+        signed(b, "pw-b")
+        state = tempfile.mkdtemp(prefix="sealchat-state-")
+        try:
+            # First run: the password on the command line.
+            r = self.repl(state=state)
+            r.wait_for(PROMPT0)
+            r.type("auth %s OnTheLine-1" % a)
+            r.key("Enter")
+            r.wait_for("logged in as %s" % a)
+            r.type("list")
+            r.key("Enter")
+            r.wait_for("nobody else is online")
+            r.type("quit")
+            r.key("Enter")
+            self.assertEqual(r.exit_status(), 0, r.screen())
+            # Second run: the history is back; the password is prompted.
+            r = self.repl(state=state)
+            r.wait_for(PROMPT0)
+            r.key("Up")
+            r.wait_input(PROMPT0 + "quit")
+            r.key("C-u")
+            r.wait_input(PROMPT0.rstrip())
+            r.type("auth %s" % a)
+            r.key("Enter")
+            r.wait_for("Password:")
+            r.type("OnTheLine-1")
+            r.key("Enter")
+            r.wait_for("logged in as %s" % a)
+            self.online(b, "pw-b")
+            r.wait_for("%s is online" % b)
+            r.type("send %s from the repl" % b)
+            r.key("Enter")
+            r.wait_for("delivered to %s" % b)
+            r.key("C-d")
+            self.assertEqual(r.exit_status(), 0, r.screen())
+            path = os.path.join(state, "sealchat", "history")
+            st = os.stat(path)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+            with open(path, "rb") as f:
+                hist = f.read()
+            self.assertNotIn(b"OnTheLine", hist)
+            # libedit stores lines vis(3)-encoded: a space is \040.
+            text = hist.decode().replace("\\040", " ")
+            for line in ("list", "quit", "auth %s" % a,
+                         "send %s from the repl" % b):
+                self.assertIn("\n" + line + "\n", text)
+        finally:
+            shutil.rmtree(state, ignore_errors=True)
+
+
+class Colour(ReplCase):
+
+    def session(self, color):
+        """Logs in, gets a message and makes an error: every kind of line."""
+        a, b = uname("alice"), uname("bob")
+        signed(a, "pw-a")
+        signed(b, "pw-b")
+        bob = self.online(b, "pw-b")
+        r = self.repl(color=color)
+        r.login(a, "pw-a")
+        bob.say(a, "colourful?")
+        r.wait_for("%s: colourful?" % b)
+        r.type("bogus")
+        r.key("Enter")
+        r.wait_for("error: bogus: unknown command")
+        return r.screen(escapes=True)
+
+    def test_no_color_means_no_escape_sequences(self):
+        s = self.session(color=False)
+        self.assertNotIn("\x1b", s)
+
+    def test_colour_without_no_color(self):
+        s = self.session(color=True)
+        self.assertIn("\x1b[", s)
+        # The error line is red (SGR 31).
+        self.assertRegex(s, r"\x1b\[[0-9;]*31[0-9;]*merror: bogus")
+
+
+class Ending(ReplCase):
+
+    def test_quit_logs_out_exits_0_and_restores_terminal(self):
+        r, a, bob = self.pair()
+        r.type("quit")
+        r.key("Enter")
+        self.assertEqual(r.exit_status(), 0, r.screen())
+        self.stty_ok(r)
+        bob.c.wait_for("offline", a)
+
+    def test_end_of_input_logs_out_and_exits_0(self):
+        r, a, bob = self.pair()
+        r.key("C-d")
+        self.assertEqual(r.exit_status(), 0, r.screen())
+        self.stty_ok(r)
+        bob.c.wait_for("offline", a)
+
+    def test_sigterm_restores_terminal_and_keeps_typed_text(self):
+        r, a, bob = self.pair()
+        r.type("half a thought")
+        r.wait_input("%s> half a thought" % a)
+        os.kill(r.pid(), signal.SIGTERM)
+        self.assertEqual(r.exit_status(), 0, r.screen())
+        self.stty_ok(r)
+        # The shell's output starts on a row of its own.
+        self.assertRegex(r.screen(), r"%s> half a thought *\nEXIT=0" % a)
+        bob.c.wait_for("offline", a)
+
+    def test_ctrl_c_quits_cleanly(self):
+        a = uname("alice")
+        signed(a, "pw-a")
+        r = self.repl(trap_int=True)
+        r.login(a, "pw-a")
+        r.type("typed")
+        r.wait_input("%s> typed" % a)
+        r.key("C-c")
+        self.assertEqual(r.exit_status(), 0, r.screen())
+        self.stty_ok(r)
+
+    def test_daemon_stopped_gives_message_and_69(self):
+        d = Daemon().start()
+        try:
+            a = uname("alice")
+            rc, recs, err = run_script(d.client_conf(), "sign %s pw\n" % a)
+            self.assertEqual(rc, 0, err)
+            r = self.repl(conf=d.client_conf())
+            r.login(a, "pw")
+            r.type("never sent")
+            r.wait_input("%s> never sent" % a)
+            d.stop()
+            self.assertEqual(r.exit_status(), 69, r.screen())
+            s = r.screen()
+            self.assertIn("server closed the session: server shutting down",
+                          s)
+            self.stty_ok(r)
+        finally:
+            d.cleanup()
+
+    def test_daemon_killed_gives_message_and_69(self):
+        d = Daemon().start()
+        try:
+            a = uname("alice")
+            rc, recs, err = run_script(d.client_conf(), "sign %s pw\n" % a)
+            self.assertEqual(rc, 0, err)
+            r = self.repl(conf=d.client_conf())
+            r.login(a, "pw")
+            d.proc.kill()
+            d.proc.wait(WAIT)
+            self.assertEqual(r.exit_status(), 69, r.screen())
+            self.assertRegex(r.screen(), r"the server 127\.0\.0\.1:\d+ "
+                             r"closed the connection")
+            self.stty_ok(r)
+        finally:
+            d.cleanup()
+
+    def test_unreachable_server_at_start_69(self):
+        d = Daemon().start()
+        conf = d.client_conf()
+        d.stop()
+        try:
+            r = self.repl(conf=conf)
+            self.assertEqual(r.exit_status(), 69, r.screen())
+            self.assertRegex(r.screen(), r"cannot connect to 127\.0\.0\.1:"
+                             r"\d+: Connection refused")
+            self.stty_ok(r)
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
