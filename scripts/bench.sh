@@ -15,6 +15,9 @@
 #   BENCH_CLIENTS    concurrent clients of the logins run (default 4)
 #   BENCH_TIMEOUT    deadline of one storm, seconds (default 900)
 #   BENCH_WINDOW     connections awaiting the server's first answer (256)
+#   BENCH_PIN        1: during the storms, the server on CPU 0 and the load
+#                    generator on CPU 1 (taskset); default 0, the scheduler
+#                    decides.  The logins, pwhash and peer runs never pin.
 #   BENCH_BUILD      build directory (default build-bench)
 #   BENCH_RESULTS    file that also keeps every raw result line
 set -euo pipefail
@@ -28,6 +31,19 @@ clients=${BENCH_CLIENTS:-4}
 timeout=${BENCH_TIMEOUT:-900}
 window=${BENCH_WINDOW:-256}
 build=${BENCH_BUILD:-$top/build-bench}
+pin=${BENCH_PIN:-0}
+srv_pin=()
+lg_pin=()
+
+# pinning on|off: applies BENCH_PIN to the processes started from now on.
+pinning() {
+	srv_pin=()
+	lg_pin=()
+	if [ "$pin" = 1 ] && [ "$1" = on ]; then
+		srv_pin=(taskset -c 0)
+		lg_pin=(taskset -c 1)
+	fi
+}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sealchat-bench.XXXXXX")
 results=$work/results.txt
@@ -168,7 +184,8 @@ EOF
 sc_start() {
 	local d=$1
 	port=$(sed -n 's/^server_port: //p' "$d/sealchatd.yaml")
-	"$sealchatd" -c "$d/sealchatd.yaml" </dev/null >>"$d/sealchatd.log" 2>&1 &
+	"${srv_pin[@]}" "$sealchatd" -c "$d/sealchatd.yaml" </dev/null \
+		>>"$d/sealchatd.log" 2>&1 &
 	pid=$!
 	started+=("$pid")
 	if ! wait_listen "$pid" "$port"; then
@@ -210,7 +227,8 @@ irc_start() {
 <performance quietbursts="yes" somaxconn="4096" netbuffersize="10240">
 EOF
 	[ "$(id -u)" -eq 0 ] && asroot=--runasroot
-	"$inspircd_bin" --nofork $asroot --config "$d/inspircd.conf" \
+	"${srv_pin[@]}" "$inspircd_bin" --nofork $asroot \
+		--config "$d/inspircd.conf" \
 		</dev/null >>"$d/inspircd.log" 2>&1 &
 	pid=$!
 	started+=("$pid")
@@ -225,7 +243,7 @@ EOF
 run() {
 	local label=$1 out
 	shift
-	if out=$("$@" 2>>"$work/loadgen.err"); then
+	if out=$("${lg_pin[@]}" "$@" 2>>"$work/loadgen.err"); then
 		printf '%s\n' "$out" | tee -a "$results" >&2
 	else
 		log "$label failed:"
@@ -237,7 +255,7 @@ run() {
 : >"$results"
 {
 	echo "# machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
-	echo "# date: $(date -u +%FT%TZ)"
+	echo "# date: $(date -u +%FT%TZ), load average before: $(cut -d' ' -f1-3 /proc/loadavg), pinned: $pin"
 } >>"$results"
 
 # --- storms -------------------------------------------------------------
@@ -249,6 +267,7 @@ run mkusers "$loadgen" mkusers --port "$port" --key "$sc/server.pub" \
 	-n "$maxn" --timeout "$timeout"
 stop "$pid"
 
+pinning on
 for n in $sizes; do
 	for r in $(seq "$runs"); do
 		log "storm n=$n run $r/$runs: sealchatd"
@@ -267,6 +286,8 @@ for n in $sizes; do
 		fi
 	done
 done
+
+pinning off
 
 # --- peer datagrams (users 0 and 1 of the storm database) ---------------
 log "peer datagrams"
@@ -315,7 +336,7 @@ ratio() {
 
 {
 	echo
-	grep '^# machine' "$results" | sed 's/^# //'
+	grep '^# ' "$results" | sed 's/^# //'
 	echo "login storm, medians of $runs runs (seconds from the first connect until every client knows all N)"
 	printf '%-6s %10s %10s %8s %9s %9s %11s %11s %10s %10s\n' N \
 		sealchatd inspircd speedup sc_cpu irc_cpu sc_peak_kb \

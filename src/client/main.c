@@ -146,6 +146,7 @@ main_event_base(void)
 	return (base);
 }
 
+/* Options, configuration, pinned key, front end, then the loop. */
 int
 main(int argc, char **argv)
 {

@@ -450,7 +450,7 @@ auth_pool_submit(struct auth_pool *pool, uint64_t session_id, uint8_t op,
 	struct auth_job	*job;
 	size_t		 nlen;
 
-	if (op != SC_MSG_SIGN && op != SC_MSG_AUTH)
+	if (pool == NULL || (op != SC_MSG_SIGN && op != SC_MSG_AUTH))
 		return (-1);
 	if (name == NULL || (nlen = strnlen(name, SC_NAME_MAX + 1)) == 0 ||
 	    nlen > SC_NAME_MAX)
@@ -499,6 +499,8 @@ auth_pool_submit(struct auth_pool *pool, uint64_t session_id, uint8_t op,
 void
 auth_pool_set_cost(struct auth_pool *pool, enum sc_cost cost)
 {
+	if (pool == NULL)
+		return;
 	pthread_mutex_lock(&pool->lock);
 	if (pool->cost != cost) {
 		pool->cost = cost;
@@ -513,6 +515,8 @@ auth_pool_pending(struct auth_pool *pool)
 {
 	size_t	n;
 
+	if (pool == NULL)
+		return (0);
 	pthread_mutex_lock(&pool->lock);
 	n = pool->queued + pool->running;
 	pthread_mutex_unlock(&pool->lock);

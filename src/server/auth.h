@@ -37,16 +37,17 @@ struct auth_pool *auth_pool_new(struct event_base *, const char *db_path,
 		    auth_done_cb, void *arg, char *err, size_t errlen);
 /*
  * Queues a job; copies the password into guarded memory and wipes it after
- * use.  -1 when the queue is full (the caller answers SC_ERR_BUSY).  An
+ * use.  -1 when the queue is full or pool is NULL (stopped): the caller
+ * answers SC_ERR_BUSY.  An
  * unknown user costs one verification against a dummy hash, as much as a
  * wrong password.
  */
 int		 auth_pool_submit(struct auth_pool *, uint64_t session_id,
 		    uint8_t op, const char *name, const uint8_t *pass,
 		    size_t pass_len);
-/* Changes the cost for new hashes (and the rehash-on-login target). */
+/* Changes the cost for new hashes (and the rehash-on-login target); NULL-safe. */
 void		 auth_pool_set_cost(struct auth_pool *, enum sc_cost);
-/* Jobs waiting or running. */
+/* Jobs waiting or running; 0 for NULL. */
 size_t		 auth_pool_pending(struct auth_pool *);
 /*
  * Stops the pool: queued jobs are dropped (their passwords wiped), running

@@ -352,8 +352,8 @@ server_stop_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * SIGTERM, SIGINT: stop listening, GOODBYE 1 to everyone, give the output
- * a bounded time to drain, then leave the loop.  A second signal stops at
+ * SIGTERM, SIGINT: stop listening, GOODBYE 1 to everyone, drop the queued
+ * hash jobs, give the output a bounded time to drain, then leave the loop.  A second signal stops at
  * once.
  */
 static void
@@ -373,6 +373,13 @@ server_stop(struct server *srv, const char *signame)
 	server_unlisten(srv);
 	event_del(srv->status_ev);
 	session_goodbye_all(srv, SC_BYE_SHUTDOWN);
+	/*
+	 * Queued hash jobs are dropped and running ones finish (at most one
+	 * hash time); their results are not delivered: the sessions have had
+	 * their GOODBYE.  A sign-up running now may still be stored.
+	 */
+	auth_pool_free(srv->auth);
+	srv->auth = NULL;
 	if (srv->nsessions == 0) {
 		event_base_loopbreak(srv->base);
 		return;

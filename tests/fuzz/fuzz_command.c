@@ -40,6 +40,7 @@ fuzz_command_password(void *arg, char *buf, size_t cap, size_t *len,
 	return (0);
 }
 
+/* Runs one input as a script on a fresh unconnected client. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -101,6 +101,7 @@ fuzz_dgram_sealed(struct peer *p, const struct sc_pair_keys *bob,
 	peer_input(p, d, SC_DGRAM_HDR + plen + SC_MAC_BYTES);
 }
 
+/* Feeds one input's records to a fresh peer table. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

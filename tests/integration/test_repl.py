@@ -195,13 +195,13 @@ class Repl:
 
     def login(self, user, password):
         """Logs in with the password typed at the prompt."""
-        self.wait_for(PROMPT0)
+        self.wait_for(PROMPT0.rstrip())
         self.type("auth %s" % user)
         self.key("Enter")
         self.wait_for("Password:")
         self.type(password)
         self.key("Enter")
-        self.wait_for("%s> " % user)
+        self.wait_for("%s>" % user)
 
     def pid(self):
         deadline = time.monotonic() + WAIT
@@ -276,10 +276,6 @@ class ReplCase(unittest.TestCase):
         r.login(a, "pw-a")
         return r, a, bob
 
-    def assert_restored(self, r):
-        flags = self.stty_ok(r)
-        self.assertTrue(flags, r.screen())
-
     def stty_ok(self, r):
         flags = r.stty_flags()
         for want in ("icanon", "echo", "isig", "icrnl", "opost"):
@@ -327,15 +323,14 @@ class TypedLineSurvives(ReplCase):
         typed = "send %s %s" % (bob.user, text)
         r.type(typed)
         r.wait_input("%s> %s" % (a, typed))
-        rows = r.screen(join=False).rstrip("\n").split("\n")
-        rows = [l for l in rows if l.strip()]
-        self.assertGreaterEqual(len(rows[-1]), 1)
-        self.assertNotIn(typed, "\n".join(rows), "the line should wrap")
+        # At 80 columns the line takes three rows of the screen.
+        rows = [l for l in r.screen().split("\n") if l.strip()]
+        self.assertEqual("".join(rows[-3:]), "%s> %s" % (a, typed))
+        self.assertTrue(rows[-3].startswith("%s> send" % a))
         # Cursor at the end (third row), then at the start (first row).
         bob.say(a, "first notice")
         r.wait_for("%s: first notice" % bob.user)
         r.wait_input("%s> %s" % (a, typed))
-        end = r.cursor()
         r.key("Home")
         r.wait_for(lambda s: r.cursor()[0] == len(a) + 2)
         bob.say(a, "second notice")
@@ -347,10 +342,11 @@ class TypedLineSurvives(ReplCase):
         # Nothing of the line was left behind on the rows it moved from.
         self.assertEqual(s.count("w00-"), 1, s)
         self.assertEqual(s.count("w39-"), 1, s)
-        # The cursor is still at the start, one row lower than before.
-        x, y = r.cursor()
-        self.assertEqual(x, len(a) + 2)
-        self.assertEqual(y, end[1] - 2 + 1)
+        # The cursor is still at the start of the line, on the prompt's row.
+        rows = r.screen(scrollback=False).split("\n")
+        prompt_row = max(i for i, l in enumerate(rows)
+                         if l.startswith("%s> " % a))
+        self.assertEqual(r.cursor(), (len(a) + 2, prompt_row))
         r.key("End", "Enter")
         bob.c.wait_for("msg", a, text)
 
@@ -370,6 +366,27 @@ class TypedLineSurvives(ReplCase):
         r.wait_input("%s> %s" % (a, typed))
         r.key("Enter")
         bob.c.wait_for("msg", a, text[:-1] + "é")
+
+    def test_wide_character_at_row_end_stays_intact(self):
+        r, a, bob = self.pair()
+        # A double-width character that does not fit in the last column
+        # goes to the next row: the line then takes one more row than its
+        # width divided by 80, and the cursor is on the third row.
+        prefix = "%s> send %s " % (a, bob.user)
+        text = "x" * (79 - len(prefix)) + "日" + "y" * 78
+        r.type("send %s %s" % (bob.user, text))
+        r.wait_for(lambda s: [l for l in s.split("\n") if l.strip()][-2:]
+                   == ["日" + "y" * 78, ""] or s.rstrip().endswith(
+                       "日" + "y" * 78))
+        bob.say(a, "wide notice")
+        s = r.wait_for("%s: wide notice" % bob.user)
+        rows = [l.rstrip() for l in s.split("\n") if l.strip()]
+        self.assertEqual(rows[-2], prefix + "x" * (79 - len(prefix)), s)
+        self.assertEqual(rows[-1], "日" + "y" * 78, s)
+        self.assertRegex(rows[-3], r"%s: wide notice$" % bob.user)
+        self.assertEqual(s.count("日"), 1, s)
+        r.key("Enter")
+        bob.c.wait_for("msg", a, text)
 
 
 class Completion(ReplCase):
@@ -407,7 +424,7 @@ class Passwords(ReplCase):
         a = uname("alice")
         signed(a, "Secret-Pa55")
         r = self.repl()
-        r.wait_for(PROMPT0)
+        r.wait_for(PROMPT0.rstrip())
         self.assertEqual(r.input_line().rstrip(), PROMPT0.rstrip())
         r.type("auth %s" % a)
         r.key("Enter")
@@ -429,7 +446,7 @@ class Passwords(ReplCase):
         try:
             # First run: the password on the command line.
             r = self.repl(state=state)
-            r.wait_for(PROMPT0)
+            r.wait_for(PROMPT0.rstrip())
             r.type("auth %s OnTheLine-1" % a)
             r.key("Enter")
             r.wait_for("logged in as %s" % a)
@@ -441,7 +458,7 @@ class Passwords(ReplCase):
             self.assertEqual(r.exit_status(), 0, r.screen())
             # Second run: the history is back; the password is prompted.
             r = self.repl(state=state)
-            r.wait_for(PROMPT0)
+            r.wait_for(PROMPT0.rstrip())
             r.key("Up")
             r.wait_input(PROMPT0 + "quit")
             r.key("C-u")

@@ -45,12 +45,14 @@ cap_add(struct capture *cap, const char *fmt, ...)
 		cap->len += (size_t)n;
 }
 
+/* Captures an ok record. */
 static void
 cap_ok(void *arg, const char *cmd, const char *user)
 {
 	cap_add(arg, "ok\t%s\t%s\n", cmd, user);
 }
 
+/* Captures a users record. */
 static void
 cap_users(void *arg, const char *const *names, size_t n)
 {
@@ -62,30 +64,35 @@ cap_users(void *arg, const char *const *names, size_t n)
 	cap_add(arg, "\n");
 }
 
+/* Captures an online or offline record. */
 static void
 cap_presence(void *arg, int online, const char *user)
 {
 	cap_add(arg, "%s\t%s\n", online ? "online" : "offline", user);
 }
 
+/* Captures a msg record. */
 static void
 cap_msg(void *arg, const char *from, const char *text, size_t len)
 {
 	cap_add(arg, "msg\t%s\t%.*s\n", from, (int)len, text);
 }
 
+/* Captures a delivered record. */
 static void
 cap_delivered(void *arg, const char *to)
 {
 	cap_add(arg, "delivered\t%s\n", to);
 }
 
+/* Captures an error record. */
 static void
 cap_error(void *arg, const char *cmd, const char *reason)
 {
 	cap_add(arg, "error\t%s\t%s\n", cmd, reason);
 }
 
+/* Captures and counts a help line. */
 static void
 cap_help(void *arg, const char *usage, const char *text)
 {
@@ -96,6 +103,7 @@ cap_help(void *arg, const char *usage, const char *text)
 	cap_add(arg, "help\t%s\n", usage);
 }
 
+/* Captures a diagnostic. */
 static void
 cap_diag(void *arg, const char *text)
 {
@@ -122,6 +130,7 @@ struct fixture {
 	struct capture		 cap;
 };
 
+/* An unconnected client printing into a capture. */
 static int
 fixture_setup(void **state)
 {
@@ -147,6 +156,7 @@ fixture_setup(void **state)
 	return (0);
 }
 
+/* Frees the fixture. */
 static int
 fixture_teardown(void **state)
 {
@@ -448,6 +458,7 @@ test_lines_too_long_is_an_error_then_input_goes_on(void **state)
 	free(big);
 }
 
+/* Runs the splitter, table and line-reader tests. */
 int
 main(void)
 {

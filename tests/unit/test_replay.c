@@ -221,6 +221,7 @@ struct fixture {
 	struct sc_pair_keys	 bob;	/* bob's side of the pair */
 };
 
+/* A peer table for alice with bob's key; bob's keys for forging. */
 static int
 fixture_setup(void **state)
 {
@@ -247,6 +248,7 @@ fixture_setup(void **state)
 	return (0);
 }
 
+/* Frees the fixture. */
 static int
 fixture_teardown(void **state)
 {
@@ -495,7 +497,9 @@ test_peer_unacknowledged_message_fails_after_retries(void **state)
 	struct fixture		*f = *state;
 	struct sockaddr_in	 sin;
 	socklen_t		 len = sizeof(sin);
+	struct sc_pair_keys	 carol;
 	uint8_t			 d[SC_DGRAM_MAX];
+	uint8_t			 plain[SC_DGRAM_MAX];
 	char			 err[128];
 	ssize_t			 n;
 	int			 fd, got = 0;
@@ -518,14 +522,24 @@ test_peer_unacknowledged_message_fails_after_retries(void **state)
 	run_until(f->base, &f->seen.failed, 1);
 	assert_int_equal(f->seen.failed, 1);
 	assert_int_equal(f->seen.delivered, 0);
-	/* First send plus 2 retries, each a new counter. */
-	while ((n = recv(fd, d, sizeof(d), 0)) > 0)
+	/* First send plus 2 retries: same msg_id, each a new counter. */
+	sc_pair_derive(&carol, test_kxy, "carol", "alice");
+	while ((n = recv(fd, d, sizeof(d), 0)) > 0) {
+		assert_int_equal(n, SC_DGRAM_HDR + 9 + 2 + SC_MAC_BYTES);
+		assert_int_equal(sc_dgram_open(plain, carol.rx, d, (size_t)n),
+		    0);
+		assert_int_equal(d[16], got);		/* counter 0, 1, 2 */
+		assert_int_equal(plain[0], SC_DGRAM_MSG);
+		assert_int_equal(plain[8], 1);		/* msg_id 1 */
+		assert_memory_equal(plain + 9, "hi", 2);
 		got++;
+	}
 	assert_int_equal(got, 3);
 	assert_int_equal(peer_stats(f->peer)->resent, 2);
 	close(fd);
 }
 
+/* Runs the window tests, then the peer receive-path tests. */
 int
 main(void)
 {
