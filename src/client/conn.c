@@ -493,7 +493,13 @@ conn_handle_confirm(struct conn *c, const uint8_t *body, size_t len)
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    SC_FRAME_HDR + c->max_body);
 	conn_arm(c->lost_ev, c->ka_timeout);
+	/*
+	 * PING at least every ka_interval, and often enough that a server
+	 * which only answers pings is heard within its own ka_timeout.
+	 */
 	tv.tv_sec = c->ka_interval;
+	if (c->ka_timeout / 3 >= 1 && tv.tv_sec > c->ka_timeout / 3)
+		tv.tv_sec = c->ka_timeout / 3;
 	tv.tv_usec = 0;
 	event_add(c->ping_ev, &tv);
 	log_debug("conn: channel open server=%s max_frame=%u ka_interval=%u "

@@ -242,12 +242,22 @@ presence_journal_len(const struct presence *p)
 	return (p->jlen);
 }
 
-/* Hands a message to the member's owner. */
+static int	presence_deliver_range(struct presence *,
+		    struct presence_member *, uint64_t);
+
+/*
+ * Hands a message to the member's owner, after the presence events still
+ * owed to it: a PAIRKEY must never overtake the "online" of its peer, nor
+ * a stale "offline" arrive after the key of a new login.
+ */
 int
 presence_send(struct presence *p, struct presence_member *m,
     const uint8_t *msg, size_t len)
 {
 	if (!m->joined)
+		return (-1);
+	if (m->cursor < presence_end(p) &&
+	    presence_deliver_range(p, m, presence_end(p)) != 0)
 		return (-1);
 	return (p->deliver(m, msg, len, p->arg));
 }

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -354,6 +355,33 @@ class Messaging(unittest.TestCase):
             while raw.udp_recv(0.5) is not None:
                 got += 1
             self.assertEqual(got, 3)
+        finally:
+            raw.close()
+
+    def test_more_messages_than_may_wait_for_acks_are_sent_in_turn(self):
+        # 256 messages may wait for their ACK at once; the next send waits
+        # for room instead of failing.
+        a, e = uname("a"), uname("mute")
+        signed(a)
+        raw = RawClient(D.port, D.pub)
+        try:
+            raw.login(MSG_SIGN, e, "pw")
+            raw.open_udp()
+            got = []
+            reader = threading.Thread(target=lambda: got.extend(
+                iter(lambda: raw.udp_recv(1.0), None)), daemon=True)
+            reader.start()
+            path = conf(send_retries=0, retry_interval_ms=300)
+            lines = "".join("send %s n%d\n" % (e, i) for i in range(300))
+            rc, recs, err = run_script(path, "auth %s pw-x\n%s" % (a, lines))
+            self.assertEqual(rc, 1, err)
+            fails = [r for r in recs if r[0] == "error"]
+            self.assertEqual(len(fails), 300)
+            self.assertEqual(set(fails), {("error", "send",
+                                           "no acknowledgement from %s"
+                                           % e)})
+            reader.join(10)
+            self.assertEqual(len(got), 300)
         finally:
             raw.close()
 

@@ -383,6 +383,26 @@ test_list_reply_delivers_owed_events_first(void **state)
 }
 
 static void
+test_sent_message_never_overtakes_owed_events(void **state)
+{
+	struct fixture	*f = fixture_new(1024);
+	const uint8_t	 pong[] = { SC_MSG_PONG, 0, 0, 0, 0, 0, 0, 0, 7 };
+
+	(void)state;
+	presence_join(f->p, &f->m[0], "a");
+	presence_flush(f->p);
+	presence_join(f->p, &f->m[1], "b");
+	/* "b" is online but a's flush has not run: the event goes first. */
+	assert_int_equal(presence_send(f->p, &f->m[0], pong, sizeof(pong)), 0);
+	assert_int_equal(ncaps, 2);
+	assert_int_equal(caps[0].msg[0], SC_MSG_PRESENCE);
+	assert_int_equal(caps[1].msg[0], SC_MSG_PONG);
+	presence_flush(f->p);
+	assert_int_equal(ncaps, 2);	/* nothing twice */
+	fixture_free(f);
+}
+
+static void
 test_flush_runs_from_the_loop_after_a_join(void **state)
 {
 	struct fixture	*f = fixture_new(1024);
@@ -542,6 +562,7 @@ main(void)
 		    test_users_list_sorted_without_self_and_split_with_more),
 		cmocka_unit_test(test_users_list_alone_is_one_empty_frame),
 		cmocka_unit_test(test_list_reply_delivers_owed_events_first),
+		cmocka_unit_test(test_sent_message_never_overtakes_owed_events),
 		cmocka_unit_test(test_flush_runs_from_the_loop_after_a_join),
 		cmocka_unit_test(
 		    test_pair_gives_both_sides_one_key_and_the_other_endpoint),
