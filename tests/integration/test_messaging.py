@@ -23,7 +23,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (Client, Daemon, RawClient, RawPeer,  # noqa
-                              run_script, MSG_SIGN)
+                              run_script, MSG_AUTH, MSG_SIGN)
 
 D = None
 _n = 0
@@ -58,10 +58,16 @@ def drops(client, reason):
                           client.stderr()))
 
 
-def pair_ids(client, peer):
-    """The pair_ids the client installed for peer, in order."""
-    return re.findall(r"pairkey peer=%s pair_id=([0-9a-f]{16})" % peer,
-                      client.stderr())
+def pair_ids(client, peer, at_least=1, timeout=5.0):
+    """The pair_ids the client installed for peer, in order, once its
+    standard error (read as it comes) shows at least that many."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ids = re.findall(r"pairkey peer=%s pair_id=([0-9a-f]{16})" % peer,
+                         client.stderr())
+        if len(ids) >= at_least or time.monotonic() > deadline:
+            return ids
+        time.sleep(0.05)
 
 
 class ThreeClients(unittest.TestCase):
@@ -161,7 +167,7 @@ class ThreeClients(unittest.TestCase):
         ca.send("send %s second" % b)
         cb2.expect("msg", a, "second")
         ca.expect("delivered", b)
-        both = pair_ids(ca, b)
+        both = pair_ids(ca, b, at_least=2)
         self.assertEqual(len(both), 2, ca.stderr())
         self.assertNotEqual(both[0], both[1])
         self.assertIn("forget peer=%s pair_id=%s" % (b, first[0]),
@@ -329,6 +335,52 @@ class ForgedDatagrams(unittest.TestCase):
                                     ("msg", e, "old but fresh")])
         finally:
             raw.close()
+            ca.finish()
+
+    def test_old_pair_key_dies_with_the_session(self):
+        # eve pairs with alice, then logs in again: the old key no longer
+        # opens anything at alice's end, the new one does.
+        a, e = uname("alice"), uname("eve")
+        ca = login(D, a, debug=True)
+        raw = RawClient(D.port, D.pub)
+        raw2 = None
+        try:
+            ca.expect("users")
+            raw.login(MSG_SIGN, e, "pw")
+            raw.open_udp()
+            ca.expect("online", e)
+            old = RawPeer(raw, e, a, *raw.pair(a))
+            old.send_until_ack(1, b"before")
+            ca.expect("msg", e, "before")
+            time.sleep(0.2)
+            base = drops(ca, "unknown-pair")
+
+            raw2 = RawClient(D.port, D.pub)
+            raw2.login(MSG_AUTH, e, "pw")
+            raw2.open_udp()
+            ca.expect("offline", e)
+            ca.expect("online", e)
+            new = RawPeer(raw2, e, a, *raw2.pair(a))
+            self.assertNotEqual(new.pair_id, old.pair_id)
+            self.assertNotEqual(new.tx, old.tx)
+
+            # A datagram under the old key, even from the new session's
+            # address: dropped, never shown.
+            old.raw = raw2
+            old.put(old.seal(1, 2, b"old key"))
+            self.assertIsNone(new.recv(0.4), "no ACK for the old key")
+            new.send_until_ack(1, b"new key")
+            ca.expect("msg", e, "new key")
+            time.sleep(0.2)
+            self.assertEqual(drops(ca, "unknown-pair") - base, 1,
+                             ca.stderr())
+            msgs = [r for r in ca.seen if r[0] == "msg"]
+            self.assertEqual(msgs, [("msg", e, "before"),
+                                    ("msg", e, "new key")])
+        finally:
+            raw.close()
+            if raw2 is not None:
+                raw2.close()
             ca.finish()
 
     def test_pairkey_goes_to_the_observed_address(self):
