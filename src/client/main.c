@@ -218,6 +218,12 @@ main(int argc, char **argv)
 		goto oom;
 	event_base_dispatch(base);
 	status = client_exit_status(client);
+	/*
+	 * At the terminal a failed command was shown to the person who typed
+	 * it; only scripts learn of it from the exit status.
+	 */
+	if (repl != NULL && status == 1)
+		status = 0;
 	goto out;
 oom:
 	fprintf(stderr, "sealchat: out of memory\n");

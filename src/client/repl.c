@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,85 +76,104 @@ repl_c(const struct repl *r, const char *seq)
 }
 
 /*
- * The columns one character takes on the screen as libedit draws it: a
- * control character shows as "^X", an unprintable one as one cell.
+ * The cells one character takes as libedit draws it: "^X" for an ASCII
+ * control character, "\U+XXXX" for another one that cannot be printed.
  */
 static size_t
 repl_char_width(wchar_t wc)
 {
 	int	cw;
 
-	if ((cw = wcwidth(wc)) >= 0)
-		return ((size_t)cw);
 	if (wc < 0x20 || wc == 0x7f)
 		return (2);
-	return (1);
+	if ((cw = wcwidth(wc)) >= 0)
+		return ((size_t)cw);
+	return (wc > 0xffff ? 8 : 7);
+}
+
+/* Decodes the character at s (len bytes left): its size and its cells. */
+static size_t
+repl_next_char(const char *s, size_t len, mbstate_t *st, size_t *cells)
+{
+	wchar_t	wc;
+	size_t	n;
+
+	n = mbrtowc(&wc, s, len, st);
+	if (n == (size_t)-1 || n == (size_t)-2) {
+		/* A stray byte: libedit shows it in one cell. */
+		memset(st, 0, sizeof(*st));
+		*cells = 1;
+		return (1);
+	}
+	if (n == 0)
+		n = 1;
+	*cells = wc == '\t' ? SIZE_MAX : repl_char_width(wc);
+	return (n);
 }
 
 /*
- * The screen row, counted from the prompt's first row, on which the
- * cursor stands after the prompt and the first len bytes of the line.
- * Like libedit (and the terminal), a wide character that does not fit at
- * the end of a row goes to the next one, and a row filled to the last
- * column puts the cursor on the next row.
+ * The screen row, counted from the prompt's first row, on which libedit
+ * puts the cursor when it stands at byte point of the line s (end bytes
+ * long).  It lays the line out as libedit does (refresh.c): a TAB goes to
+ * the next multiple of 8, a wide character that does not fit at the end
+ * of a row goes to the next one (and so does the cursor standing on it),
+ * and a row filled to the last column puts the cursor on the next row.
  */
 static size_t
-repl_row(const struct repl *r, const char *s, size_t len, size_t cols)
+repl_row(const struct repl *r, const char *s, size_t point, size_t end,
+    size_t cols)
 {
 	mbstate_t	st;
-	wchar_t		wc;
-	size_t		off = 0, n, w, row, col;
+	size_t		off = 0, w, row, col;
 
 	if (cols == 0)
 		return (0);
 	row = r->prompt_width / cols;
 	col = r->prompt_width % cols;
 	memset(&st, 0, sizeof(st));
-	while (off < len) {
-		n = mbrtowc(&wc, s + off, len - off, &st);
-		if (n == (size_t)-1 || n == (size_t)-2) {
-			/* A stray byte: libedit shows it in one cell. */
-			memset(&st, 0, sizeof(st));
-			n = 1;
-			w = 1;
-		} else {
-			if (n == 0)
-				n = 1;
-			w = repl_char_width(wc);
+	while (off < point) {
+		off += repl_next_char(s + off, end - off, &st, &w);
+		if (w == SIZE_MAX)
+			col = (col & ~(size_t)7) + 8;
+		else {
+			if (w > 1 && col + w > cols) {
+				row++;
+				col = 0;
+			}
+			col += w;
 		}
-		off += n;
-		if (w == 0)
-			continue;
-		if (col + w > cols) {
-			row++;
-			col = 0;
-		}
-		col += w;
 		if (col >= cols) {
+			col -= cols;
 			row++;
-			col = 0;
 		}
+	}
+	if (off < end) {
+		(void)repl_next_char(s + off, end - off, &st, &w);
+		if (w != SIZE_MAX && w > 1 && col + w > cols)
+			row++;
 	}
 	return (row);
 }
 
-/* The rows the cursor stands below the first row of the input. */
+/*
+ * The row of the cursor below the first row of the input and, in *last,
+ * the row where the input ends.
+ */
 static size_t
 repl_cursor_row(const struct repl *r, size_t *last)
 {
 	int	rows = 0, cols = 0;
-	size_t	point, end;
+	size_t	point, end, c;
 
 	rl_get_screen_size(&rows, &cols);
+	c = cols > 0 ? (size_t)cols : 0;
 	end = rl_end > 0 ? (size_t)rl_end : 0;
 	point = rl_point > 0 ? (size_t)rl_point : 0;
 	if (point > end)
 		point = end;
 	if (last != NULL)
-		*last = repl_row(r, rl_line_buffer, end,
-		    cols > 0 ? (size_t)cols : 0);
-	return (repl_row(r, rl_line_buffer, point,
-	    cols > 0 ? (size_t)cols : 0));
+		*last = repl_row(r, rl_line_buffer, end, end, c);
+	return (repl_row(r, rl_line_buffer, point, end, c));
 }
 
 /* Builds the prompt: "name> " once logged in, "sealchat> " before. */
@@ -440,29 +460,41 @@ repl_complete(const char *text, int start, int end)
 	return (rl_completion_matches(text, repl_gen_user));
 }
 
-/* Reads the history file, if any. */
+/*
+ * Makes every missing folder on the way to the file path with mode 0700
+ * (XDG: a missing state folder is made private to the user).
+ */
+static int
+repl_mkdirs(const char *path)
+{
+	char	 dir[PATH_MAX];
+	char	*p, *end;
+
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir) ||
+	    (end = strrchr(dir, '/')) == NULL)
+		return (-1);
+	*end = '\0';		/* the file's folder */
+	for (p = dir + 1; p <= end; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return (-1);
+		if (p != end)
+			*p = '/';
+	}
+	return (0);
+}
+
+/* Reads the history file, if any, making its folders when missing. */
 static void
 repl_history_load(struct repl *r)
 {
-	char	dir[PATH_MAX];
-	char	*slash;
-
 	using_history();
 	stifle_history(REPL_HISTORY_MAX);
-	if (repl_history_path(r->history, sizeof(r->history)) != 0)
+	if (repl_history_path(r->history, sizeof(r->history)) != 0 ||
+	    repl_mkdirs(r->history) != 0)
 		return;
-	strlcpy(dir, r->history, sizeof(dir));
-	/* Make $XDG_STATE_HOME/sealchat (and its parent) private. */
-	if ((slash = strrchr(dir, '/')) != NULL) {
-		*slash = '\0';
-		if ((slash = strrchr(dir, '/')) != NULL) {
-			*slash = '\0';
-			(void)mkdir(dir, 0700);
-			*slash = '/';
-		}
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-			return;
-	}
 	r->history_ok = 1;
 	(void)read_history(r->history);
 }

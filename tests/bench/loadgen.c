@@ -349,6 +349,7 @@ loadgen_nofile(long want)
 	return (util_raise_nofile());
 }
 
+/* Parses the options, sets up limits, the loop and the deadline, runs a mode. */
 int
 main(int argc, char **argv)
 {

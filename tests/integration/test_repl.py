@@ -95,7 +95,8 @@ class Repl:
 
     seq = 0
 
-    def __init__(self, conf, state=None, color=False, trap_int=False):
+    def __init__(self, conf, state=None, color=False, trap_int=False,
+                 xdg=True):
         Repl.seq += 1
         self.dir = tempfile.mkdtemp(prefix="sealchat-repl-")
         self.sock = "sealchat-repl-%d-%d" % (os.getpid(), Repl.seq)
@@ -107,8 +108,9 @@ class Repl:
             f.write("set -g remain-on-exit on\nset -g status off\n"
                     "set -g history-limit 5000\n")
         lines = [
-            "export LC_ALL=C.UTF-8 HOME=%s XDG_STATE_HOME=%s"
-            % (sh_quote(self.dir), sh_quote(self.state)),
+            "export LC_ALL=C.UTF-8 HOME=%s" % sh_quote(self.dir),
+            "export XDG_STATE_HOME=%s" % sh_quote(self.state) if xdg else
+            "unset XDG_STATE_HOME",
             "unset SEALCHAT_PASSWORD",
             "export NO_COLOR=1" if not color else "unset NO_COLOR",
         ]
@@ -130,11 +132,15 @@ class Repl:
             f.write("\n".join(lines) + "\n")
         self.tmux("-f", tconf, "new-session", "-d", "-x", "80", "-y", "24",
                   "-s", "repl", "sh %s" % sh_quote(script))
+        self.socket = self.tmux("display-message", "-p",
+                                "#{socket_path}").strip()
 
     def tmux(self, *args):
+        env = dict(os.environ)
+        env.pop("TMUX", None)           # the tests may run inside tmux
         p = subprocess.run([TMUX, "-u", "-L", self.sock] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=WAIT)
+                           env=env, timeout=WAIT)
         if p.returncode != 0:
             raise AssertionError("tmux %r: %s" % (args, p.stderr))
         return p.stdout.decode("utf-8", "replace")
@@ -237,6 +243,12 @@ class Repl:
             self.tmux("kill-server")
         except (AssertionError, subprocess.TimeoutExpired):
             pass
+        # tmux leaves its socket file behind.
+        if self.socket.endswith("/" + self.sock):
+            try:
+                os.unlink(self.socket)
+            except OSError:
+                pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -359,6 +371,7 @@ class TypedLineSurvives(ReplCase):
         bob.say(a, "Grüße 你好")
         s = r.wait_for("%s: Grüße 你好" % bob.user)
         self.assertEqual(r.input_line().rstrip(), "%s> %s" % (a, typed), s)
+        self.assertEqual(s.count("テキスト"), 1, s)
         # Editing still works on whole characters after the redraw.
         r.key("BSpace")
         r.type("é")
@@ -384,6 +397,21 @@ class TypedLineSurvives(ReplCase):
         self.assertEqual(rows[-2], prefix + "x" * (79 - len(prefix)), s)
         self.assertEqual(rows[-1], "日" + "y" * 78, s)
         self.assertRegex(rows[-3], r"%s: wide notice$" % bob.user)
+        # Nothing of the line was left behind on the rows it moved from.
+        self.assertEqual(s.count(prefix), 1, s)
+        self.assertEqual(s.count("日"), 1, s)
+        # The cursor on the wide character: libedit shows it on the second
+        # row, at the start.
+        r.key("-N", "79", "Left")
+        r.wait_for(lambda s: r.cursor()[0] == 0 and
+                   r.screen(scrollback=False).split("\n")[r.cursor()[1]]
+                   .startswith("日"))
+        bob.say(a, "second wide notice")
+        s = r.wait_for("%s: second wide notice" % bob.user)
+        rows = [l.rstrip() for l in s.split("\n") if l.strip()]
+        self.assertEqual(rows[-2:], [prefix + "x" * (79 - len(prefix)),
+                                     "日" + "y" * 78], s)
+        self.assertEqual(s.count(prefix), 1, s)
         self.assertEqual(s.count("日"), 1, s)
         r.key("Enter")
         bob.c.wait_for("msg", a, text)
@@ -491,6 +519,25 @@ class Passwords(ReplCase):
             shutil.rmtree(state, ignore_errors=True)
 
 
+    def test_history_default_folders_are_made_private(self):
+        r = self.repl(xdg=False)
+        r.wait_for(PROMPT0.rstrip())
+        r.type("help")
+        r.key("Enter")
+        r.wait_for("send USER TEXT...")
+        r.type("quit")
+        r.key("Enter")
+        self.assertEqual(r.exit_status(), 0, r.screen())
+        # $HOME/.local/state/sealchat/history, every folder made 0700.
+        path = os.path.join(r.dir, ".local", "state", "sealchat", "history")
+        with open(path) as f:
+            self.assertIn("\nhelp\n", f.read())
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        for sub in (".local", ".local/state", ".local/state/sealchat"):
+            mode = stat.S_IMODE(os.stat(os.path.join(r.dir, sub)).st_mode)
+            self.assertEqual(mode, 0o700, sub)
+
+
 class Colour(ReplCase):
 
     def session(self, color):
@@ -523,6 +570,11 @@ class Ending(ReplCase):
 
     def test_quit_logs_out_exits_0_and_restores_terminal(self):
         r, a, bob = self.pair()
+        # A failed command was shown at the terminal: it does not make the
+        # exit status 1 as it would in script mode.
+        r.type("frobnicate")
+        r.key("Enter")
+        r.wait_for("error: frobnicate: unknown command")
         r.type("quit")
         r.key("Enter")
         self.assertEqual(r.exit_status(), 0, r.screen())
