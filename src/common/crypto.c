@@ -4,7 +4,10 @@
  * docs/protocol.md sections 2 and 3, password hashing, and the peer datagram
  * keys and seal of section 8.  This is the only file that includes sodium.h.
  */
+#include <sys/mman.h>
+
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -98,6 +101,29 @@ sc_secure_readonly(void *p)
 	return (sodium_mprotect_readonly(p) == 0 ? 0 : -1);
 }
 
+/*
+ * Keeps the secret key out of child processes (the daemon forks its
+ * password-hash helper): its pages read as zeros in a child.  Kernels
+ * without MADV_WIPEONFORK (before 4.14) keep the default.
+ */
+static void
+sc_keypair_nofork(struct sc_keypair *kp)
+{
+#ifdef MADV_WIPEONFORK
+	long		pg = sysconf(_SC_PAGESIZE);
+	uintptr_t	start, end;
+
+	if (pg <= 0)
+		return;
+	start = (uintptr_t)kp->sk & ~((uintptr_t)pg - 1);
+	end = ((uintptr_t)kp->sk + SC_KEY_BYTES + (uintptr_t)pg - 1) &
+	    ~((uintptr_t)pg - 1);
+	(void)madvise((void *)start, end - start, MADV_WIPEONFORK);
+#else
+	(void)kp;
+#endif
+}
+
 /* Makes a fresh long-term X25519 key pair, the secret in guarded memory. */
 int
 sc_keypair_generate(struct sc_keypair *kp)
@@ -105,6 +131,7 @@ sc_keypair_generate(struct sc_keypair *kp)
 	memset(kp, 0, sizeof(*kp));
 	if ((kp->sk = sodium_malloc(SC_KEY_BYTES)) == NULL)
 		return (-1);
+	sc_keypair_nofork(kp);
 	if (crypto_box_keypair(kp->pk, kp->sk) != 0) {
 		sc_keypair_free(kp);
 		return (-1);
@@ -119,6 +146,7 @@ sc_keypair_from_sk(struct sc_keypair *kp, const uint8_t sk[SC_KEY_BYTES])
 	memset(kp, 0, sizeof(*kp));
 	if ((kp->sk = sodium_malloc(SC_KEY_BYTES)) == NULL)
 		return (-1);
+	sc_keypair_nofork(kp);
 	memcpy(kp->sk, sk, SC_KEY_BYTES);
 	if (crypto_scalarmult_base(kp->pk, kp->sk) != 0 ||
 	    sodium_is_zero(kp->pk, SC_KEY_BYTES)) {

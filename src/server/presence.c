@@ -2,10 +2,17 @@
  * Presence: the roster, the shared journal of presence events, and the
  * batched fan-out (see presence.h for the design).
  *
- * Costs: a join or a leave is O(log n) for the roster plus an O(1) append;
+ * Costs: a join or a leave is O(log n) for the roster, an O(1) append, and
+ * an O(n) move of the list's tail (bytes and offsets, no pointer chasing);
  * a flush is one pass over the members, each behind member costing the
  * bytes it is owed.  The journal holds only what some member has not been
  * given: after a flush every member is at the end, so it is emptied.
+ *
+ * The list is the roster already encoded as USERS entries (u8 length and
+ * name), back to back in byte order of the names, with the offset of each
+ * entry in a sorted array.  A USERS list is then a few copies of slices of
+ * it around the receiver's own entry, cut on entry bounds where max_msg
+ * falls; the cuts are found by binary search over the offsets.
  *
  * The flush event has priority 1, so it runs once the I/O callbacks of the
  * turn have run and the events of many logins go out together.  Strict
@@ -24,6 +31,8 @@
 #define PRESENCE_GUARD_MS	50	/* longest wait of a flush */
 #define PRESENCE_JOURNAL_KEEP	65536	/* kept when empty */
 #define PRESENCE_ENTRY_MAX	(2 + SC_NAME_MAX)
+#define PRESENCE_LIST_KEEP	4096	/* list bytes never given back */
+#define PRESENCE_OFFS_KEEP	256	/* list offsets never given back */
 
 RB_HEAD(presence_roster, presence_member);
 
@@ -31,6 +40,13 @@ struct presence {
 	struct event_base	*base;
 	struct presence_roster	 roster;
 	size_t			 count;
+
+	uint8_t			*lbuf;		/* encoded list, by name */
+	size_t			 llen;
+	size_t			 lcap;
+	uint32_t		*loff;		/* entry offsets, count */
+	size_t			 loffcap;
+	uint64_t		 lgen;		/* changes of the list */
 	size_t			 max_msg;
 	presence_deliver_cb	 deliver;
 	void			*arg;
@@ -101,6 +117,8 @@ presence_free(struct presence *p)
 	if (p->guard_ev != NULL)
 		event_free(p->guard_ev);
 	free(p->jbuf);
+	free(p->lbuf);
+	free(p->loff);
 	wbuf_free(&p->msg);
 	free(p);
 }
@@ -175,17 +193,185 @@ presence_append(struct presence *p, int online, const char *name, size_t len)
 		presence_trim(p, presence_end(p));	/* nobody to tell */
 }
 
+/* Offset of the list's entry i; the list's length for i == count. */
+static size_t
+presence_list_off(const struct presence *p, size_t i)
+{
+	return (i < p->count ? p->loff[i] : p->llen);
+}
+
+/* Orders name against the list's entry i, bytewise (as strcmp). */
+static int
+presence_list_cmp(const struct presence *p, size_t i, const char *name,
+    size_t len)
+{
+	const uint8_t	*e = p->lbuf + p->loff[i];
+	size_t		 elen = e[0];
+	int		 c;
+
+	c = memcmp(name, e + 1, len < elen ? len : elen);
+	if (c != 0)
+		return (c);
+	return (len < elen ? -1 : len > elen);
+}
+
+/* The first entry not before name (count if none); *found if equal. */
+static size_t
+presence_list_find(const struct presence *p, const char *name, size_t len,
+    int *found)
+{
+	size_t	lo = 0, hi = p->count, mid;
+	int	c;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = presence_list_cmp(p, mid, name, len);
+		if (c == 0) {
+			*found = 1;
+			return (mid);
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (lo);
+}
+
+/* The last index b in [lo, count] whose offset is at most limit. */
+static size_t
+presence_list_upto(const struct presence *p, size_t lo, size_t limit)
+{
+	size_t	hi = p->count, mid;
+
+	while (lo < hi) {
+		mid = hi - (hi - lo) / 2;
+		if (presence_list_off(p, mid) <= limit)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return (lo);
+}
+
+/* Capacity at least need, doubled from cap (or from keep); 0 on overflow. */
+static size_t
+presence_list_grow(size_t cap, size_t need, size_t keep)
+{
+	if (cap < keep)
+		cap = keep;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2)
+			return (0);
+		cap *= 2;
+	}
+	return (cap);
+}
+
+/* Makes room for one more entry of len bytes; -1 when memory is short. */
+static int
+presence_list_reserve(struct presence *p, size_t len)
+{
+	uint8_t		*nb;
+	uint32_t	*no;
+	size_t		 cap;
+
+	if (p->llen + 1 + len > UINT32_MAX || p->count + 1 > SIZE_MAX / 4)
+		return (-1);
+	if (p->lcap < p->llen + 1 + len) {
+		cap = presence_list_grow(p->lcap, p->llen + 1 + len,
+		    PRESENCE_LIST_KEEP);
+		if (cap == 0 || (nb = realloc(p->lbuf, cap)) == NULL)
+			return (-1);
+		p->lbuf = nb;
+		p->lcap = cap;
+	}
+	if (p->loffcap < p->count + 1) {
+		cap = presence_list_grow(p->loffcap, p->count + 1,
+		    PRESENCE_OFFS_KEEP);
+		if (cap == 0 || cap > SIZE_MAX / sizeof(*no) ||
+		    (no = realloc(p->loff, cap * sizeof(*no))) == NULL)
+			return (-1);
+		p->loff = no;
+		p->loffcap = cap;
+	}
+	return (0);
+}
+
+/* Inserts name as entry i (room reserved); the caller counts it. */
+static void
+presence_list_insert(struct presence *p, size_t i, const char *name,
+    size_t len)
+{
+	size_t	at = presence_list_off(p, i), j, n = p->count;
+	uint32_t size = (uint32_t)(1 + len);
+
+	memmove(p->lbuf + at + size, p->lbuf + at, p->llen - at);
+	p->lbuf[at] = (uint8_t)len;
+	memcpy(p->lbuf + at + 1, name, len);
+	p->llen += size;
+	memmove(p->loff + i + 1, p->loff + i, (n - i) * sizeof(*p->loff));
+	p->loff[i] = (uint32_t)at;
+	for (j = i + 1; j <= n; j++)
+		p->loff[j] += size;
+	p->lgen++;
+}
+
+/*
+ * Removes entry i; the caller uncounts it.  Memory far larger than the
+ * list (a storm gone by) is given back, half at a time; when realloc
+ * cannot, the larger buffer stays.
+ */
+static void
+presence_list_remove(struct presence *p, size_t i)
+{
+	size_t	 at = p->loff[i], j, n = p->count, cap;
+	uint32_t size = (uint32_t)(1 + p->lbuf[at]);
+	uint8_t	*nb;
+	uint32_t *no;
+
+	memmove(p->lbuf + at, p->lbuf + at + size, p->llen - at - size);
+	p->llen -= size;
+	memmove(p->loff + i, p->loff + i + 1, (n - i - 1) * sizeof(*p->loff));
+	for (j = i; j + 1 < n; j++)
+		p->loff[j] -= size;
+	p->lgen++;
+	if (p->lcap > PRESENCE_LIST_KEEP && p->llen < p->lcap / 4) {
+		cap = p->lcap / 2;
+		if ((nb = realloc(p->lbuf, cap)) != NULL) {
+			p->lbuf = nb;
+			p->lcap = cap;
+		}
+	}
+	if (p->loffcap > PRESENCE_OFFS_KEEP && n - 1 < p->loffcap / 4) {
+		cap = p->loffcap / 2;
+		if ((no = realloc(p->loff, cap * sizeof(*no))) != NULL) {
+			p->loff = no;
+			p->loffcap = cap;
+		}
+	}
+}
+
 /* Puts a member online and records the event. */
 int
 presence_join(struct presence *p, struct presence_member *m, const char *name)
 {
-	size_t	len;
+	size_t	len, i;
+	int	found;
 
 	if (m->joined || name == NULL)
 		return (-1);
 	len = strnlen(name, SC_NAME_MAX + 1);
 	if (!wire_name_valid(name, len))
 		return (-1);
+	i = presence_list_find(p, name, len, &found);
+	if (found)
+		return (-1);
+	if (presence_list_reserve(p, len) != 0) {
+		log_warnx("presence: out of memory for the list");
+		return (-1);
+	}
 	memcpy(m->name, name, len);
 	m->name[len] = '\0';
 	m->name_len = (uint8_t)len;
@@ -194,6 +380,7 @@ presence_join(struct presence *p, struct presence_member *m, const char *name)
 		m->name_len = 0;
 		return (-1);
 	}
+	presence_list_insert(p, i, m->name, m->name_len);
 	p->count++;
 	m->joined = 1;
 	presence_append(p, 1, m->name, m->name_len);
@@ -205,9 +392,15 @@ presence_join(struct presence *p, struct presence_member *m, const char *name)
 void
 presence_leave(struct presence *p, struct presence_member *m)
 {
+	size_t	i;
+	int	found;
+
 	if (!m->joined)
 		return;
 	RB_REMOVE(presence_roster, &p->roster, m);
+	i = presence_list_find(p, m->name, m->name_len, &found);
+	if (found)
+		presence_list_remove(p, i);
 	p->count--;
 	m->joined = 0;
 	presence_append(p, 0, m->name, m->name_len);
@@ -387,13 +580,42 @@ presence_users_emit(struct presence *p, struct presence_member *m,
 	return (0);
 }
 
-/* Sends the roster, less the member itself, split over USERS messages. */
+/*
+ * The end (exclusive) of the USERS message that starts with entry a, self
+ * being the receiver's entry, which it skips: as many entries as fit in
+ * max_msg, so the cuts fall where adding entry by entry would put them.
+ */
+static size_t
+presence_users_cut(const struct presence *p, size_t a, size_t self)
+{
+	size_t	room, start, b, b2;
+
+	room = p->max_msg - 2;
+	start = presence_list_off(p, a);
+	b = presence_list_upto(p, a, start + room);
+	if (self < a)
+		return (b);
+	/* Past the receiver's entry, its bytes are not in the message. */
+	b2 = presence_list_upto(p, a, start + room +
+	    (presence_list_off(p, self + 1) - presence_list_off(p, self)));
+	return (b2 > self ? b2 : b);
+}
+
+/*
+ * Sends the list, less the member itself, split over USERS messages: each
+ * message is one or two slices of the encoded list.  Should the list
+ * change while a message is delivered, the next one starts again from the
+ * name it was to start with.
+ */
 long
 presence_send_users(struct presence *p, struct presence_member *m,
     uint8_t flags)
 {
-	struct presence_member	*o;
-	long			 total = 0;
+	char		 next[SC_NAME_MAX];
+	size_t		 a, b, self, nlen, so, eo;
+	uint64_t	 gen;
+	long		 total = 0;
+	int		 found;
 
 	if (!m->joined)
 		return (-1);
@@ -401,19 +623,37 @@ presence_send_users(struct presence *p, struct presence_member *m,
 	    presence_deliver_range(p, m, presence_end(p)) != 0)
 		return (-1);
 	flags &= (uint8_t)~SC_USERS_MORE;
-	wbuf_reset(&p->msg);
-	wire_enc_users_begin(&p->msg, flags);
-	RB_FOREACH(o, presence_roster, &p->roster) {
-		if (o == m)
-			continue;
-		if (p->msg.len + 1 + o->name_len > p->max_msg) {
-			if (presence_users_emit(p, m, flags | SC_USERS_MORE,
-			    &total) != 0)
-				return (-1);
-			wbuf_reset(&p->msg);
-			wire_enc_users_begin(&p->msg, flags);
+	self = presence_list_find(p, m->name, m->name_len, &found);
+	a = self == 0 ? 1 : 0;
+	for (;;) {
+		wbuf_reset(&p->msg);
+		wire_enc_users_begin(&p->msg, flags);
+		if (a >= p->count)
+			break;
+		b = presence_users_cut(p, a, self);
+		so = presence_list_off(p, a);
+		if (self >= a && self < b) {
+			eo = presence_list_off(p, self);
+			wbuf_put(&p->msg, p->lbuf + so, eo - so);
+			so = presence_list_off(p, self + 1);
 		}
-		wire_enc_users_entry(&p->msg, o->name, o->name_len);
+		wbuf_put(&p->msg, p->lbuf + so, presence_list_off(p, b) - so);
+		a = b == self ? b + 1 : b;
+		if (a >= p->count)
+			break;
+		nlen = p->lbuf[p->loff[a]];
+		memcpy(next, p->lbuf + p->loff[a] + 1, nlen);
+		gen = p->lgen;
+		if (presence_users_emit(p, m, flags | SC_USERS_MORE,
+		    &total) != 0)
+			return (-1);
+		if (p->lgen != gen) {
+			self = presence_list_find(p, m->name, m->name_len,
+			    &found);
+			a = presence_list_find(p, next, nlen, &found);
+			if (a == self)
+				a++;
+		}
 	}
 	if (presence_users_emit(p, m, flags, &total) != 0)
 		return (-1);

@@ -15,6 +15,11 @@
  * that is behind the end its slice of the journal in as few PRESENCE
  * messages as max_msg allows; the journal is then cut to the oldest cursor.
  * So every member sees the same events in the same order, never its own.
+ *
+ * The roster is also kept encoded, as the entries of a USERS list back to
+ * back in name order with a sorted array of their offsets (about
+ * 5 + name length bytes per member), so a login's list is a few copies of
+ * slices of it rather than a walk over every member.
  */
 #ifndef SEALCHATD_PRESENCE_H
 #define SEALCHATD_PRESENCE_H
@@ -79,7 +84,8 @@ void		 presence_set_udp(struct presence_member *, uint16_t port);
 /*
  * Puts the member online under name (canonical), appends its "online"
  * event, and starts its cursor after that event.  -1 when the name is
- * online already (the caller replaces the old member first).
+ * online already (the caller replaces the old member first) or there is
+ * no memory to list it (nothing changed; the caller reports an error).
  */
 int		 presence_join(struct presence *, struct presence_member *,
 		    const char *name);

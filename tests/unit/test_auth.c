@@ -1,9 +1,18 @@
 /*
- * Password-hash pool with real worker threads, a real event loop and a real
- * database in a temporary folder, at the minimum hash cost (one test makes
- * an interactive-cost hash to prove the upgrade on login).
+ * Password-hash pool with a real helper process and its worker threads, a
+ * real event loop and a real database in a temporary folder, at the minimum
+ * hash cost (a few tests hash at the interactive cost: to prove the upgrade
+ * on login, and to have a job still running when the helper is killed or
+ * the pool freed).
  */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -401,6 +410,221 @@ test_auth_pool_new_reports_store_error(void **state)
 	assert_non_null(strstr(err, "missing"));
 }
 
+/* The hashing runs in a separate process, which holds only what it needs. */
+static void
+test_auth_helper_is_a_separate_process_with_few_descriptors(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool;
+	struct dirent		*de;
+	DIR			*d;
+	char			 p[64], target[PATH_MAX];
+	ssize_t			 n;
+	pid_t			 pid;
+	int			 extra[2], fd, nsock = 0;
+
+	/* A descriptor the daemon has open (and may leak) before the fork. */
+	assert_int_equal(pipe(extra), 0);
+	pool = new_pool(f, 2, 8, SC_COST_MIN);
+	pid = auth_pool_child(pool);
+	assert_true(pid > 0);
+	assert_true(pid != getpid());
+	assert_int_equal(kill(pid, 0), 0);
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "hank", "pw"), 0);
+	wait_results(f, 1);
+	assert_int_equal(result_of(f, 1)->status, 0);
+
+	snprintf(p, sizeof p, "/proc/%ld/fd", (long)pid);
+	d = opendir(p);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd <= 2)
+			continue;
+		snprintf(p, sizeof p, "/proc/%ld/fd/%d", (long)pid, fd);
+		n = readlink(p, target, sizeof target - 1);
+		assert_true(n > 0);
+		target[n] = '\0';
+		if (strncmp(target, "socket:", 7) == 0)
+			nsock++;
+		else if (strncmp(target, "pipe:", 5) == 0)
+			fail_msg("helper kept the daemon's pipe, fd %d", fd);
+		else if (strncmp(target, f->dir, strlen(f->dir)) != 0)
+			fail_msg("helper holds fd %d -> %s", fd, target);
+	}
+	closedir(d);
+	assert_int_equal(nsock, 1);
+	close(extra[0]);
+	close(extra[1]);
+	auth_pool_free(pool);
+}
+
+/* Runs the loop until the pool has a helper other than old, at most 10 s. */
+static pid_t
+wait_new_child(struct fixture *f, struct auth_pool *pool, pid_t old)
+{
+	uint64_t	deadline = now_ms() + 10000;
+	pid_t		pid;
+
+	while (((pid = auth_pool_child(pool)) == -1 || pid == old) &&
+	    now_ms() < deadline)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	return (pid);
+}
+
+/*
+ * A killed helper fails the job it was running with SC_ERR_INTERNAL; the
+ * job waiting in the daemon survives and a new helper answers it and the
+ * jobs after it, at the cost of the time they are sent.
+ */
+static void
+test_auth_killed_helper_fails_running_jobs_and_is_replaced(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_INTERACTIVE);
+	pid_t			 old, pid;
+	int			 status;
+
+	old = auth_pool_child(pool);
+	assert_true(old > 0);
+	/* One interactive hash in flight, one job waiting behind it. */
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "ivan", "pw"), 0);
+	assert_int_equal(submit(pool, 2, SC_MSG_SIGN, "judy", "pw"), 0);
+	assert_int_equal(auth_pool_pending(pool), 2);
+	auth_pool_set_cost(pool, SC_COST_MIN);
+	assert_int_equal(kill(old, SIGKILL), 0);
+
+	wait_results(f, 1);
+	assert_int_equal(result_of(f, 1)->status, SC_ERR_INTERNAL);
+	assert_int_equal(result_of(f, 1)->op, SC_MSG_SIGN);
+	assert_string_equal(result_of(f, 1)->name, "ivan");
+	/* The dead helper was reaped by the pool. */
+	assert_int_equal(waitpid(old, &status, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+
+	wait_results(f, 2);
+	assert_int_equal(result_of(f, 2)->status, 0);
+	pid = auth_pool_child(pool);
+	assert_true(pid > 0);
+	assert_true(pid != old);
+	assert_true(pid != getpid());
+
+	assert_int_equal(submit(pool, 3, SC_MSG_AUTH, "judy", "pw"), 0);
+	assert_int_equal(submit(pool, 4, SC_MSG_SIGN, "ivan", "pw"), 0);
+	wait_results(f, 4);
+	assert_int_equal(result_of(f, 3)->status, 0);
+	assert_int_equal(result_of(f, 4)->status, 0);
+	assert_int_equal(auth_pool_pending(pool), 0);
+	auth_pool_free(pool);
+}
+
+/* A helper killed twice in a row is replaced again, at most once a second. */
+static void
+test_auth_helper_replaced_again_after_second_death(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
+	pid_t			 first, second, third;
+	uint64_t		 t0;
+
+	first = auth_pool_child(pool);
+	assert_int_equal(kill(first, SIGKILL), 0);
+	second = wait_new_child(f, pool, first);
+	assert_true(second > 0 && second != first);
+	t0 = now_ms();
+	assert_int_equal(kill(second, SIGKILL), 0);
+	third = wait_new_child(f, pool, second);
+	assert_true(third > 0 && third != second);
+	/* No fork storm: the third came about a second after the second. */
+	assert_true(now_ms() - t0 >= 500);
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "kate", "pw"), 0);
+	wait_results(f, 1);
+	assert_int_equal(result_of(f, 1)->status, 0);
+	auth_pool_free(pool);
+}
+
+/*
+ * Freeing the pool with jobs running and queued returns within the bound
+ * and leaves no helper behind.
+ */
+static void
+test_auth_free_with_running_jobs_ends_helper(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 2, 16, SC_COST_INTERACTIVE);
+	char			 name[16];
+	uint64_t		 t0;
+	pid_t			 pid;
+	int			 i;
+
+	pid = auth_pool_child(pool);
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof name, "run%d", i);
+		assert_int_equal(submit(pool, (uint64_t)i + 1, SC_MSG_SIGN,
+		    name, "pw"), 0);
+	}
+	assert_int_equal(auth_pool_pending(pool), 8);
+	t0 = now_ms();
+	auth_pool_free(pool);
+	assert_true(now_ms() - t0 < 3000);
+	assert_int_equal(kill(pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(f->nres, 0);
+}
+
+/* A helper that does not end by itself is killed after the bound. */
+static void
+test_auth_free_kills_stuck_helper(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
+	uint64_t		 t0, took;
+	pid_t			 pid;
+
+	pid = auth_pool_child(pool);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	t0 = now_ms();
+	auth_pool_free(pool);
+	took = now_ms() - t0;
+	assert_true(took >= 1500 && took < 4000);
+	assert_int_equal(kill(pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
+}
+
+/* Stop signals for the daemon do not stop the helper. */
+static void
+test_auth_helper_ignores_stop_signals(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_pool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
+	pid_t			 pid = auth_pool_child(pool);
+
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(kill(pid, SIGINT), 0);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "liam", "pw"), 0);
+	wait_results(f, 1);
+	assert_int_equal(result_of(f, 1)->status, 0);
+	assert_int_equal(auth_pool_child(pool), pid);
+	auth_pool_free(pool);
+}
+
+/* The NULL pool refuses jobs and has no helper. */
+static void
+test_auth_null_pool_is_safe(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_pool_submit(NULL, 1, SC_MSG_AUTH, "mia",
+	    (const uint8_t *)"pw", 2), -1);
+	auth_pool_set_cost(NULL, SC_COST_MIN);
+	assert_int_equal(auth_pool_pending(NULL), 0);
+	assert_int_equal(auth_pool_child(NULL), -1);
+	auth_pool_free(NULL);
+}
+
 int
 main(void)
 {
@@ -430,6 +654,23 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_auth_pool_new_reports_store_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_helper_is_a_separate_process_with_few_descriptors,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_killed_helper_fails_running_jobs_and_is_replaced,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_helper_replaced_again_after_second_death, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_free_with_running_jobs_ends_helper, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_free_kills_stuck_helper, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_auth_helper_ignores_stop_signals, setup, teardown),
+		cmocka_unit_test(test_auth_null_pool_is_safe),
 	};
 
 	if (sc_crypto_init() != 0)

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -706,11 +708,36 @@ test_helpers(void **state)
 }
 
 /* Runs every test of this file. */
+/* The server's secret key is not inherited by a forked child. */
+static void
+test_secret_key_reads_as_zero_in_a_child(void **state)
+{
+	struct sc_keypair	kp;
+	uint8_t			zero[SC_KEY_BYTES];
+	pid_t			pid;
+	int			status;
+
+	(void)state;
+	assert_int_equal(sc_keypair_generate(&kp), 0);
+	memset(zero, 0, sizeof(zero));
+	assert_memory_not_equal(kp.sk, zero, SC_KEY_BYTES);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(memcmp(kp.sk, zero, SC_KEY_BYTES) == 0 ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_memory_not_equal(kp.sk, zero, SC_KEY_BYTES);
+	sc_keypair_free(&kp);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_gives_matching_keys_both_ways),
+		cmocka_unit_test(test_secret_key_reads_as_zero_in_a_child),
 		cmocka_unit_test(test_wrong_pinned_key_rejected),
 		cmocka_unit_test(test_wrong_version_rejected),
 		cmocka_unit_test(test_tampered_hello_rejected),
