@@ -12,9 +12,14 @@
  *
  * over one socketpair(AF_UNIX, SOCK_SEQPACKET): message boundaries are
  * kept, and the workers all recv on the same end, each taking whole jobs.
- * The daemon sends a job only to a free worker, so at most `workers` are in
- * flight and the rest wait in the daemon, where auth_pool_free can drop
- * them.  Passwords waiting in the daemon live in one guarded region made at
+ * At most AUTH_PIPELINE jobs per worker are in flight: enough that results
+ * come back in bursts when hashes are cheap, so that many logins join the
+ * roster in one loop turn and their presence goes out in one frame per
+ * client (one job at a time per worker made that one frame per login per
+ * client); the rest wait in the daemon.  At auth_pool_free the daemon sets
+ * a flag in a page shared with the helper, whose workers then skip every
+ * job not yet started: the jobs in flight are dropped as the queued ones
+ * are, and only the hashes running finish.  Passwords waiting in the daemon live in one guarded region made at
  * start (one SC_PASS_MAX slot per job), wiped as soon as the job is sent;
  * nothing on the loop maps or unmaps memory per job.
  *
@@ -117,6 +122,7 @@ struct auth_pool {
 	int			 sock;		/* our end, -1 when none */
 	struct event		*ev;		/* on sock */
 	int			 ready;		/* workers of this helper ready */
+	int			*stop;		/* shared with the helper */
 	struct event		*respawn_ev;
 	uint64_t		 spawned_ms;
 };
@@ -135,6 +141,7 @@ struct auth_worker {
 	pthread_t	 thread;
 	const char	*db_path;
 	int		 sock;
+	const int	*stop;		/* set by the daemon: skip the rest */
 	enum sc_cost	 start_cost;
 	char		 dummy[AUTH_COSTS][SC_PWHASH_LEN];
 	int		 have_dummy[AUTH_COSTS];
@@ -434,6 +441,11 @@ auth_worker_main(void *arg)
 			break;
 		}
 		sc_wipe(msg, (size_t)n);
+		if (__atomic_load_n(w->stop, __ATOMIC_ACQUIRE)) {
+			/* The daemon is stopping: no new hash, no answer. */
+			sc_wipe(&t, sizeof t);
+			continue;
+		}
 		status = auth_task_run(w, st, &t);
 		rlen = auth_result_encode(res, t.session_id, t.op, status,
 		    t.name, t.name_len);
@@ -531,6 +543,7 @@ auth_child_main(struct auth_pool *pool, int sock, pid_t parent)
 	for (i = 0; i < pool->nworkers; i++) {
 		w[i].db_path = pool->db_path;
 		w[i].sock = sock;
+		w[i].stop = pool->stop;
 		w[i].start_cost = pool->cost;
 		rc = pthread_create(&w[i].thread, NULL, auth_worker_main,
 		    &w[i]);
@@ -858,7 +871,7 @@ auth_dispatch(struct auth_pool *pool)
 	ssize_t		 n;
 
 	while (pool->sock != -1 && pool->queue != NULL &&
-	    pool->inflight < (size_t)pool->ready) {
+	    pool->inflight < (size_t)pool->ready * AUTH_PIPELINE) {
 		job = pool->queue;
 		auth_put_le(msg, job->session_id, 8);
 		msg[8] = job->op;
@@ -966,13 +979,21 @@ auth_pool_new(struct event_base *base, const char *db_path, int workers,
 	pool->cost = cost;
 	pool->child = -1;
 	pool->sock = -1;
-	pool->nslots = (size_t)queue_max + (size_t)workers;
+	pool->nslots = (size_t)queue_max + (size_t)workers * AUTH_PIPELINE;
 
 	if ((pool->db_path = strdup(db_path)) == NULL ||
 	    (pool->jobs = calloc(pool->nslots, sizeof *pool->jobs)) == NULL ||
 	    (pool->pass = sc_secure_alloc(pool->nslots * SC_PASS_MAX)) ==
 	    NULL) {
 		snprintf(err, errlen, "hash pool: out of memory");
+		goto fail;
+	}
+	pool->stop = mmap(NULL, sizeof(*pool->stop), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pool->stop == MAP_FAILED) {
+		pool->stop = NULL;
+		snprintf(err, errlen, "hash pool: shared page: %s",
+		    strerror(errno));
 		goto fail;
 	}
 	if ((pool->respawn_ev = evtimer_new(base, auth_respawn_cb,
@@ -1101,11 +1122,15 @@ auth_pool_free(struct auth_pool *pool)
 	pool->queued = 0;
 	if (pool->respawn_ev != NULL)
 		event_free(pool->respawn_ev);
+	if (pool->stop != NULL)
+		__atomic_store_n(pool->stop, 1, __ATOMIC_RELEASE);
 	auth_close_sock(pool);
 	if (pool->child != -1)
 		auth_stop_child(pool->child);
 	/* Every slot was wiped when freed; sodium_free wipes again. */
 	sc_secure_free(pool->pass);
+	if (pool->stop != NULL)
+		munmap(pool->stop, sizeof(*pool->stop));
 	free(pool->jobs);
 	free(pool->db_path);
 	free(pool);

@@ -34,6 +34,9 @@ typedef void	(*auth_done_cb)(const struct auth_result *, void *arg);
 
 struct auth_pool;
 
+/* Jobs handed to the helper per worker before their results come back. */
+#define AUTH_PIPELINE	32
+
 /*
  * Forks the helper process with workers threads, each with its own store
  * handle on db_path, and waits until every worker has its store; keeps a

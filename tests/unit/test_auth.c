@@ -292,7 +292,10 @@ test_auth_submit_rejects_bad_arguments(void **state)
 	assert_int_equal(f->nres, 0);
 }
 
-/* With one worker and room for one waiting job, a burst is refused. */
+/*
+ * With one worker (AUTH_PIPELINE jobs in flight) and room for one waiting
+ * job, a burst past both is refused.
+ */
 static void
 test_auth_queue_full_returns_minus_one(void **state)
 {
@@ -301,7 +304,7 @@ test_auth_queue_full_returns_minus_one(void **state)
 	char			 name[16];
 	int			 i, accepted = 0, refused = 0;
 
-	for (i = 0; i < 16; i++) {
+	for (i = 0; i < 2 * AUTH_PIPELINE; i++) {
 		snprintf(name, sizeof name, "burst%d", i);
 		if (submit(pool, (uint64_t)i + 1, SC_MSG_SIGN, name, "pw") == 0)
 			accepted++;
@@ -310,7 +313,7 @@ test_auth_queue_full_returns_minus_one(void **state)
 	}
 	assert_true(refused > 0);
 	assert_true(accepted >= 1);
-	assert_true(auth_pool_pending(pool) <= 2);
+	assert_true(auth_pool_pending(pool) <= 1 + AUTH_PIPELINE);
 	/* Every accepted job is answered. */
 	wait_results(f, accepted);
 	for (i = 0; i < f->nres; i++)
@@ -489,23 +492,28 @@ test_auth_killed_helper_fails_running_jobs_and_is_replaced(void **state)
 
 	old = auth_pool_child(pool);
 	assert_true(old > 0);
-	/* One interactive hash in flight, one job waiting behind it. */
+	/* One interactive hash running, one job in flight behind it. */
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "ivan", "pw"), 0);
 	assert_int_equal(submit(pool, 2, SC_MSG_SIGN, "judy", "pw"), 0);
 	assert_int_equal(auth_pool_pending(pool), 2);
 	auth_pool_set_cost(pool, SC_COST_MIN);
 	assert_int_equal(kill(old, SIGKILL), 0);
 
-	wait_results(f, 1);
+	/* Both were with the helper: both fail, and say so. */
+	wait_results(f, 2);
 	assert_int_equal(result_of(f, 1)->status, SC_ERR_INTERNAL);
 	assert_int_equal(result_of(f, 1)->op, SC_MSG_SIGN);
 	assert_string_equal(result_of(f, 1)->name, "ivan");
+	assert_int_equal(result_of(f, 2)->status, SC_ERR_INTERNAL);
+	assert_string_equal(result_of(f, 2)->name, "judy");
 	/* The dead helper was reaped by the pool. */
 	assert_int_equal(waitpid(old, &status, WNOHANG), -1);
 	assert_int_equal(errno, ECHILD);
 
-	wait_results(f, 2);
-	assert_int_equal(result_of(f, 2)->status, 0);
+	/* Jobs waiting for the new helper succeed on it. */
+	assert_int_equal(submit(pool, 5, SC_MSG_SIGN, "judy", "pw"), 0);
+	wait_results(f, 3);
+	assert_int_equal(result_of(f, 5)->status, 0);
 	pid = auth_pool_child(pool);
 	assert_true(pid > 0);
 	assert_true(pid != old);
@@ -513,7 +521,7 @@ test_auth_killed_helper_fails_running_jobs_and_is_replaced(void **state)
 
 	assert_int_equal(submit(pool, 3, SC_MSG_AUTH, "judy", "pw"), 0);
 	assert_int_equal(submit(pool, 4, SC_MSG_SIGN, "ivan", "pw"), 0);
-	wait_results(f, 4);
+	wait_results(f, 5);
 	assert_int_equal(result_of(f, 3)->status, 0);
 	assert_int_equal(result_of(f, 4)->status, 0);
 	assert_int_equal(auth_pool_pending(pool), 0);
