@@ -6,6 +6,7 @@ from docs/protocol.md with PyNaCl, which can also forge peer datagrams.
 Every wait is bounded; nothing talks to anything but 127.0.0.1.
 """
 
+import itertools
 import os
 import queue
 import shutil
@@ -18,6 +19,14 @@ import threading
 import time
 
 import nacl.bindings as nb
+
+_names = itertools.count(1)
+
+
+def uname(prefix="u"):
+    """A fresh user name for one test (unique within the test run)."""
+    return "%s%d" % (prefix, next(_names))
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("SEALCHAT_SRC", os.path.dirname(os.path.dirname(HERE)))

@@ -16,22 +16,12 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sealchat_harness import (Client, Daemon, FakeServer,  # noqa
+from sealchat_harness import (uname, Client, Daemon, FakeServer,  # noqa
                               RawClient, RawPeer, free_port, run_script,
                               write_yaml, MSG_AUTH, MSG_OK, MSG_PAIR,
                               MSG_SIGN, MSG_UDP, MSG_USERS, SEALCHAT)
 
 D = None
-_n = 0
-
-
-def uname(prefix="u"):
-    """A fresh user name for one test."""
-    global _n
-    _n += 1
-    return "%s%d" % (prefix, _n)
-
-
 def setUpModule():
     global D
     D = Daemon().start()
@@ -103,7 +93,7 @@ class ScriptLogin(unittest.TestCase):
         self.assertNotIn("wrong\n", err)
 
     def test_unknown_user_gets_the_same_answer(self):
-        rc, recs, err = run_script(conf(), "auth nosuchuser%d pw\n" % _n)
+        rc, recs, err = run_script(conf(), "auth %s pw\n" % uname("nosuch"))
         self.assertEqual(rc, 1)
         self.assertEqual(recs, [("error", "auth", "wrong user or password")])
 
@@ -312,14 +302,14 @@ class Messaging(unittest.TestCase):
                 raw.close()
 
     def test_send_errors(self):
-        a = uname("a")
+        a, nobody = uname("a"), uname("nobody")
         signed(a)
         rc, recs, err = run_script(
-            conf(), "auth %s pw-x\nsend nobody%d hi\nsend b@d hi\n"
-            "send %s %s\nauth %s pw-x\n" % (a, _n, a, "z" * 1001, a))
+            conf(), "auth %s pw-x\nsend %s hi\nsend b@d hi\n"
+            "send %s %s\nauth %s pw-x\n" % (a, nobody, a, "z" * 1001, a))
         self.assertEqual(rc, 1)
         self.assertEqual(recs[2:], [
-            ("error", "send", "user offline: nobody%d" % _n),
+            ("error", "send", "user offline: %s" % nobody),
             ("error", "send", "bad name: b@d"),
             ("error", "send", "message too long (max 1000 bytes)"),
             ("error", "auth", "already logged in as %s" % a),

@@ -23,7 +23,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sealchat_harness import Client, Daemon, run_script, SEALCHAT, SRC  # noqa
+from sealchat_harness import (uname, Client, Daemon, run_script,  # noqa
+                              SEALCHAT, SRC)
 
 WAIT = 10.0
 EXAMPLES = os.path.join(SRC, "scripts", "examples")
@@ -31,16 +32,6 @@ NOTIFY = os.path.join(EXAMPLES, "notify.sh")
 BOT = os.path.join(EXAMPLES, "echo-bot.sh")
 
 D = None
-_n = 0
-
-
-def uname(prefix="u"):
-    """A fresh user name for one test."""
-    global _n
-    _n += 1
-    return "%s%d" % (prefix, _n)
-
-
 def setUpModule():
     global D
     D = Daemon().start()

@@ -22,19 +22,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sealchat_harness import (Client, Daemon, RawClient, RawPeer,  # noqa
+from sealchat_harness import (uname, Client, Daemon, RawClient, RawPeer,  # noqa
                               run_script, MSG_AUTH, MSG_SIGN)
 
 D = None
-_n = 0
-
-
-def uname(prefix):
-    global _n
-    _n += 1
-    return "%s%d" % (prefix, _n)
-
-
 def setUpModule():
     global D
     D = Daemon().start()

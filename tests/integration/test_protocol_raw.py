@@ -1153,12 +1153,32 @@ def on_alarm(signum, frame_):
     raise TimeoutError("test took more than %d s" % TEST_TIMEOUT)
 
 
+def run_tests(tests, timeout=TEST_TIMEOUT):
+    """Runs (name, function) pairs, each under an alarm; returns the names
+    of those that failed."""
+    signal.signal(signal.SIGALRM, on_alarm)
+    failed = []
+    for name, fn in tests:
+        t = time.monotonic()
+        signal.alarm(timeout)
+        try:
+            fn()
+            print("ok   %s (%.1f s)" % (name, time.monotonic() - t))
+        except Exception as e:
+            failed.append(name)
+            print("FAIL %s: %s" % (name, e))
+            traceback.print_exc()
+        finally:
+            signal.alarm(0)
+        sys.stdout.flush()
+    return failed
+
+
 def main():
     global D
     if "SEALCHATD" not in os.environ:
         print("SEALCHATD is not set", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGALRM, on_alarm)
     tests = [(n, f) for n, f in globals().items()
              if n.startswith("test_") and callable(f)]
     only = sys.argv[1:]
@@ -1166,22 +1186,9 @@ def main():
         tests = [(n, f) for n, f in tests if any(o in n for o in only)]
     # The log check reads what the others left: keep it last.
     tests.sort(key=lambda t: t[0] == "test_no_secret_in_log")
-    failed = []
     D = Daemon(max_frame=65536)
     try:
-        for name, fn in tests:
-            t = time.monotonic()
-            signal.alarm(TEST_TIMEOUT)
-            try:
-                fn()
-                print("ok   %s (%.1f s)" % (name, time.monotonic() - t))
-            except Exception as e:
-                failed.append(name)
-                print("FAIL %s: %s" % (name, e))
-                traceback.print_exc()
-            finally:
-                signal.alarm(0)
-            sys.stdout.flush()
+        failed = run_tests(tests)
     finally:
         tail = D.log_text()[-4000:]
         rc = D.stop()

@@ -29,7 +29,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sealchat_harness import Client, Daemon, run_script, SEALCHAT  # noqa
+from sealchat_harness import uname, Client, Daemon, run_script, SEALCHAT  # noqa
 
 WAIT = 10.0
 TMUX = shutil.which("tmux")
@@ -38,16 +38,6 @@ SANITIZER_REPORT = re.compile(r"(Address|Leak|UndefinedBehavior)Sanitizer|"
                               r"runtime error:")
 
 D = None
-_n = 0
-
-
-def uname(prefix="u"):
-    """A fresh user name for one test."""
-    global _n
-    _n += 1
-    return "%s%d" % (prefix, _n)
-
-
 def setUpModule():
     global D
     D = Daemon().start()

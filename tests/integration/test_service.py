@@ -19,7 +19,6 @@ import socket
 import sqlite3
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_protocol_raw as raw  # noqa: E402
@@ -160,27 +159,9 @@ def main():
     if "SEALCHATD" not in os.environ:
         print("SEALCHATD is not set")
         return 2
-
-    def on_alarm(signum, frame):
-        raise raw.TestFailure("test took longer than %d s" % TEST_TIMEOUT)
-
-    signal.signal(signal.SIGALRM, on_alarm)
     tests = [(n, f) for n, f in sorted(globals().items())
              if n.startswith("test_") and callable(f)]
-    failed = []
-    for name, fn in tests:
-        t = time.monotonic()
-        signal.alarm(TEST_TIMEOUT)
-        try:
-            fn()
-            print("ok   %s (%.1f s)" % (name, time.monotonic() - t))
-        except Exception as e:
-            failed.append(name)
-            print("FAIL %s: %s" % (name, e))
-            traceback.print_exc()
-        finally:
-            signal.alarm(0)
-        sys.stdout.flush()
+    failed = raw.run_tests(tests, TEST_TIMEOUT)
     if failed:
         print("FAILED: %s" % ", ".join(failed))
         return 1
