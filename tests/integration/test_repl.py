@@ -172,6 +172,14 @@ class Repl:
                                      % (what, s, self.stderr()))
             time.sleep(0.05)
 
+    def wait_notice(self, notice, last, join=False):
+        """Waits until notice is on the screen and the redraw below it is
+        done: the last non-blank line reads last.  Returns the screen."""
+        def done(s):
+            lines = [l.rstrip() for l in s.split("\n") if l.strip()]
+            return notice in s and bool(lines) and lines[-1] == last
+        return self.wait_for(done, join=join)
+
     def input_line(self, join=True):
         """The last non-blank line on the screen: the line being typed."""
         lines = [l for l in self.screen(join=join).split("\n") if l.strip()]
@@ -294,7 +302,8 @@ class TypedLineSurvives(ReplCase):
         r.type(typed)
         r.wait_input("%s> %s" % (a, typed))
         bob.say(a, "hello while you type")
-        s = r.wait_for("%s: hello while you type" % bob.user)
+        s = r.wait_notice("%s: hello while you type" % bob.user,
+                          "%s> %s" % (a, typed), join=True)
         lines = [l.rstrip() for l in s.split("\n") if l.strip()]
         # The message is above the line being typed, which is intact.
         self.assertEqual(lines[-1], "%s> %s" % (a, typed), s)
@@ -336,7 +345,8 @@ class TypedLineSurvives(ReplCase):
         r.key("Home")
         r.wait_for(lambda s: r.cursor()[0] == len(a) + 2)
         bob.say(a, "second notice")
-        s = r.wait_for("%s: second notice" % bob.user, join=True)
+        s = r.wait_notice("%s: second notice" % bob.user,
+                          "%s> %s" % (a, typed), join=True)
         lines = [l.rstrip() for l in s.split("\n") if l.strip()]
         self.assertEqual(lines[-1], "%s> %s" % (a, typed), s)
         self.assertRegex(lines[-2], r"%s: second notice$" % bob.user)
@@ -359,7 +369,8 @@ class TypedLineSurvives(ReplCase):
         r.type(typed)
         r.wait_input("%s> %s" % (a, typed))
         bob.say(a, "Grüße 你好")
-        s = r.wait_for("%s: Grüße 你好" % bob.user)
+        s = r.wait_notice("%s: Grüße 你好" % bob.user, "%s> %s" % (a, typed),
+                          join=True)
         self.assertEqual(r.input_line().rstrip(), "%s> %s" % (a, typed), s)
         self.assertEqual(s.count("テキスト"), 1, s)
         # Editing still works on whole characters after the redraw.
@@ -382,7 +393,7 @@ class TypedLineSurvives(ReplCase):
                    == ["日" + "y" * 78, ""] or s.rstrip().endswith(
                        "日" + "y" * 78))
         bob.say(a, "wide notice")
-        s = r.wait_for("%s: wide notice" % bob.user)
+        s = r.wait_notice("%s: wide notice" % bob.user, "日" + "y" * 78)
         rows = [l.rstrip() for l in s.split("\n") if l.strip()]
         self.assertEqual(rows[-2], prefix + "x" * (79 - len(prefix)), s)
         self.assertEqual(rows[-1], "日" + "y" * 78, s)
@@ -397,7 +408,8 @@ class TypedLineSurvives(ReplCase):
                    r.screen(scrollback=False).split("\n")[r.cursor()[1]]
                    .startswith("日"))
         bob.say(a, "second wide notice")
-        s = r.wait_for("%s: second wide notice" % bob.user)
+        s = r.wait_notice("%s: second wide notice" % bob.user,
+                          "日" + "y" * 78)
         rows = [l.rstrip() for l in s.split("\n") if l.strip()]
         self.assertEqual(rows[-2:], [prefix + "x" * (79 - len(prefix)),
                                      "日" + "y" * 78], s)
