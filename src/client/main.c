@@ -205,7 +205,8 @@ main(int argc, char **argv)
 		rec = out;
 	}
 	memset(&copts, 0, sizeof(copts));
-	copts.listen = o.listen;
+	/* At the terminal the end of input is the person leaving. */
+	copts.listen = o.listen && !interactive;
 	copts.key_path = conf.server_public_key;
 	if ((client = client_new(base, &conf, pk, &copts, rec)) == NULL)
 		goto oom;

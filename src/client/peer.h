@@ -17,8 +17,14 @@
 
 #include "sealchat/proto.h"
 
-/* Messages waiting for their ACK, in all; a send beyond waits. */
-#define PEER_OUT_MAX	256
+#include "replay.h"
+
+/*
+ * Messages waiting for their ACK, in all; a send beyond waits.  No more
+ * than the receiver's msg_id window: a message resent after 64 newer ones
+ * would be taken for a duplicate, acknowledged and never shown.
+ */
+#define PEER_OUT_MAX	REPLAY_WIDTH
 /* Pair keys held at once. */
 #define PEER_PAIRS_MAX	1024
 

@@ -247,7 +247,8 @@ repl_clean(char *out, size_t cap, const char *s, size_t len)
 		c = (unsigned char)s[i];
 		if (c < 0x20 || c == 0x7f || (c == 0xc2 && i + 1 < len &&
 		    (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] <= 0x9f)) {
+		    (unsigned char)s[i + 1] <= 0x9f) || (c >= 0x80 &&
+		    c <= 0x9f && i > 0 && (unsigned char)s[i - 1] == 0xc2)) {
 			if (o + 4 >= cap)
 				break;
 			out[o++] = '\\';

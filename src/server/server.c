@@ -180,12 +180,9 @@ server_take(struct server *srv, int fd, const struct sockaddr *sa,
 	struct limits_addr	la;
 	int			one = 1;
 
+	/* accept4() made fd non-blocking and close-on-exec. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		log_debug("accept: TCP_NODELAY: %s", strerror(errno));
-	if (util_set_nonblock(fd) != 0) {
-		close(fd);
-		return;
-	}
 	if (srv->nsessions >= (size_t)srv->conf.max_sessions) {
 		server_refuse(srv, fd, "max_sessions");
 		return;

@@ -349,8 +349,8 @@ class Messaging(unittest.TestCase):
             raw.close()
 
     def test_more_messages_than_may_wait_for_acks_are_sent_in_turn(self):
-        # 256 messages may wait for their ACK at once; the next send waits
-        # for room instead of failing.
+        # 64 messages may wait for their ACK at once (the receiver's window
+        # of message ids); the next send waits for room instead of failing.
         a, e = uname("a"), uname("mute")
         signed(a)
         raw = RawClient(D.port, D.pub)
