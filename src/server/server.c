@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@
 #define SERVER_STOP_SEC		3	/* bound on the shutdown flush */
 #define SERVER_REFUSED_LOG_MS	10000	/* one refusal line per */
 #define SERVER_FD_RESERVE	32	/* descriptors not for sessions */
+#define SERVER_TRIM_MIN		(4 << 20)	/* free heap worth a trim */
 
 /* Checks the relations between keys that the schema cannot express. */
 int
@@ -326,13 +328,30 @@ server_status(struct server *srv, int force)
 	notify_status("%zu sessions, %zu online", srv->nsessions, online);
 }
 
-/* Once a second: the status line, at most. */
+/*
+ * Gives memory freed after a burst back to the system.  glibc keeps freed
+ * heap pages resident: after a login storm the drained output buffers of
+ * every client would stay counted against the daemon for good.  Checked
+ * once a second, done only when much is free, so it costs nothing while
+ * the daemon is steady.
+ */
+static void
+server_trim(void)
+{
+	struct mallinfo2	mi = mallinfo2();
+
+	if (mi.fordblks >= SERVER_TRIM_MIN && mi.fordblks > mi.uordblks / 2)
+		(void)malloc_trim(0);
+}
+
+/* Once a second: the status line, at most, and the memory trim. */
 static void
 server_status_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	server_status(arg, 0);
+	server_trim();
 }
 
 /* The shutdown flush took too long: stop now. */
@@ -350,8 +369,8 @@ server_stop_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * SIGTERM, SIGINT: stop listening, GOODBYE 1 to everyone, drop the queued
- * hash jobs, give the output a bounded time to drain, then leave the loop.  A second signal stops at
- * once.
+ * hash jobs, give the output a bounded time to drain, then leave the loop.
+ * A second signal stops at once.
  */
 static void
 server_stop(struct server *srv, const char *signame)

@@ -560,7 +560,14 @@ lgstorm_run(struct lg *lg, int irc)
 	}
 	secs = (double)(s.t_end - s.t0) / 1000.0;
 	if (pid > 0) {
+		/*
+		 * Idle means quiet for a while: past its once-a-second
+		 * housekeeping, where the server hands freed memory back.
+		 */
+		struct timespec	idle = { 1, 200 * 1000 * 1000 };
+
 		if (loadgen_settle(lg, 10) == -1 ||
+		    nanosleep(&idle, NULL) == -1 ||
 		    loadgen_proc_mem(pid, &rss1, &hwm) == -1) {
 			loadgen_fail(lg, "cannot read /proc/%ld", (long)pid);
 			goto out;
