@@ -28,8 +28,9 @@
  *
  *   job, daemon -> helper:
  *     u64 session id, u8 op (SC_MSG_SIGN or SC_MSG_AUTH), u8 cost (enum
- *     sc_cost), u8 name_len (1..SC_NAME_MAX), name, u16 pass_len
- *     (SC_PASS_MIN..SC_PASS_MAX), pass
+ *     sc_cost), u8 log level (enum log_level: the daemon's, so that a
+ *     reload reaches the helper), u8 name_len (1..SC_NAME_MAX), name, u16
+ *     pass_len (SC_PASS_MIN..SC_PASS_MAX), pass
  *   result, helper -> daemon:
  *     u64 session id, u8 op, i32 status (0 or an enum sc_err), u8 name_len
  *     (1..SC_NAME_MAX), name: the job's id, op and name
@@ -77,7 +78,7 @@
 #define AUTH_OP_START		0
 #define AUTH_TEXT_MAX		255
 /* Job: id, op, cost, name_len, name, pass_len, pass. */
-#define AUTH_JOB_HDR		(8 + 1 + 1 + 1)
+#define AUTH_JOB_HDR		(8 + 1 + 1 + 1 + 1)
 #define AUTH_JOB_MAX		(AUTH_JOB_HDR + SC_NAME_MAX + 2 + SC_PASS_MAX)
 /* Result: id, op, status, name_len, name. */
 #define AUTH_RES_HDR		(8 + 1 + 4 + 1)
@@ -152,6 +153,7 @@ struct auth_task {
 	uint64_t	session_id;
 	uint8_t		op;
 	enum sc_cost	cost;
+	enum log_level	log_level;
 	char		name[SC_NAME_MAX + 1];
 	size_t		name_len;
 	uint8_t		pass[SC_PASS_MAX];
@@ -355,7 +357,10 @@ auth_task_decode(struct auth_task *t, const uint8_t *msg, size_t len)
 	if (msg[9] >= AUTH_COSTS)
 		return (-1);
 	t->cost = (enum sc_cost)msg[9];
-	t->name_len = msg[10];
+	if (msg[10] > LOG_LVL_DEBUG)
+		return (-1);
+	t->log_level = (enum log_level)msg[10];
+	t->name_len = msg[11];
 	if (t->name_len < 1 || t->name_len > SC_NAME_MAX)
 		return (-1);
 	off = AUTH_JOB_HDR;
@@ -441,6 +446,8 @@ auth_worker_main(void *arg)
 			break;
 		}
 		sc_wipe(msg, (size_t)n);
+		if (log_get_level() != t.log_level)
+			log_set_level(t.log_level);
 		if (__atomic_load_n(w->stop, __ATOMIC_ACQUIRE)) {
 			/* The daemon is stopping: no new hash, no answer. */
 			sc_wipe(&t, sizeof t);
@@ -876,7 +883,8 @@ auth_dispatch(struct auth_pool *pool)
 		auth_put_le(msg, job->session_id, 8);
 		msg[8] = job->op;
 		msg[9] = (uint8_t)pool->cost;
-		msg[10] = (uint8_t)job->name_len;
+		msg[10] = (uint8_t)log_get_level();
+		msg[11] = (uint8_t)job->name_len;
 		off = AUTH_JOB_HDR;
 		memcpy(msg + off, job->name, job->name_len);
 		off += job->name_len;

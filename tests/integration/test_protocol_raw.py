@@ -979,6 +979,37 @@ def test_reload_applies_and_reports():
         check(d.stop() == 0, "clean stop")
 
 
+def test_reload_changes_the_log_level_of_daemon_and_hash_helper():
+    """SIGHUP with log_level: debug turns on the debug lines of the daemon
+    and of its hash helper at once; before it, at info, there are none."""
+    d = Daemon(log_level="info")
+    try:
+        c = d.client()
+        check(c.login(SIGN, "loudness", "pw")[0] == "OK", "sign-up at info")
+        c.close()
+        time.sleep(0.3)
+        check(" debug: " not in d.log_text(), "no debug line at info")
+        d.conf["log_level"] = "debug"
+        d.write_conf()
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "reload: configuration applied" not in d.log_text():
+            check(time.monotonic() < deadline, "reload logged")
+            time.sleep(0.05)
+        c = d.client()
+        check(c.login(AUTH, "loudness", "pw")[0] == "OK", "login at debug")
+        c.close()
+        deadline = time.monotonic() + 5
+        while "auth: session=" not in d.log_text():
+            check(time.monotonic() < deadline, "the hash helper logs at "
+                  "debug after the reload")
+            time.sleep(0.05)
+        check("state handshake -> greeted" in d.log_text(),
+              "the daemon logs at debug after the reload")
+    finally:
+        check(d.stop() == 0, "clean stop")
+
+
 def test_systemd_notifications():
     """With $NOTIFY_SOCKET the daemon reports READY=1, a STATUS line with
     the counts (updated), RELOADING=1 on SIGHUP and STOPPING=1."""
