@@ -23,6 +23,11 @@ int		util_set_nonblock(int fd);
 void		util_addr_str(char *out, size_t, const struct sockaddr *);
 /* Raises RLIMIT_NOFILE soft limit to the hard limit; returns the new one. */
 long		util_raise_nofile(void);
+/* The folder part of path ("." when it has none); -1 when it does not fit. */
+int		util_dirname(char *out, size_t out_len, const char *path);
+/* Big-endian u64 in 8 bytes, as the datagram header carries it. */
+uint64_t	util_get_be64(const uint8_t *);
+void		util_put_be64(uint8_t *, uint64_t);
 /* Escapes a field for script output: \t \n \\ \xHH for control bytes. */
 void		util_escape(char *out, size_t out_len, const char *, size_t);
 

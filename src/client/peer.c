@@ -78,30 +78,6 @@ struct peer {
 	struct peer_stats	 stats;
 };
 
-/* Reads a big-endian u64. */
-static uint64_t
-peer_be64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
-}
-
-/* Writes a big-endian u64. */
-static void
-peer_put_be64(uint8_t *p, uint64_t v)
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 /* Makes an empty peer table. */
 struct peer *
 peer_new(struct event_base *base, const struct peer_cb *cb, void *arg,
@@ -412,7 +388,7 @@ peer_transmit(struct peer *p, struct peer_pair *pp, uint8_t kind,
 	if (len > SC_TEXT_MAX || pp->tx_ctr == UINT64_MAX)
 		return (EINVAL);
 	payload[0] = kind;
-	peer_put_be64(payload + 1, msg_id);
+	util_put_be64(payload + 1, msg_id);
 	if (len > 0)
 		memcpy(payload + PEER_PAYLOAD_HDR, text, len);
 	if (sc_dgram_seal(dgram, pp->keys.tx, pp->pair_id, pp->tx_ctr,
@@ -641,8 +617,8 @@ peer_input(struct peer *p, const uint8_t *d, size_t len)
 		peer_drop(&p->stats.drop_version, "version");
 		return;
 	}
-	pair_id = peer_be64(d + 1);
-	ctr = peer_be64(d + 9);
+	pair_id = util_get_be64(d + 1);
+	ctr = util_get_be64(d + 9);
 	if ((pp = peer_find_id(p, pair_id)) == NULL) {
 		peer_drop(&p->stats.drop_unknown, "unknown-pair");
 		return;
@@ -659,7 +635,7 @@ peer_input(struct peer *p, const uint8_t *d, size_t len)
 	/* Authentic: only now may the window move. */
 	replay_update(&pp->rx, ctr);
 	p->stats.rx_ok++;
-	msg_id = peer_be64(plain + 1);
+	msg_id = util_get_be64(plain + 1);
 	if (plain[0] == SC_DGRAM_MSG && msg_id != 0)
 		peer_handle_msg(p, pp, msg_id, plain + PEER_PAYLOAD_HDR,
 		    plen - PEER_PAYLOAD_HDR);

@@ -782,7 +782,7 @@ int
 conf_load(const char *path, const struct conf_key *schema, void *out,
     char err[CONF_ERR_MAX])
 {
-	char	*buf = NULL, *slash;
+	char	*buf = NULL;
 	char	 dir[PATH_MAX], absdir[PATH_MAX];
 	size_t	 len = 0;
 	int	 rc = -1;
@@ -797,14 +797,8 @@ conf_load(const char *path, const struct conf_key *schema, void *out,
 		return (-1);
 
 	/* Relative paths in the file are relative to its folder. */
-	strcpy(dir, path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if (realpath(dir, absdir) == NULL) {
+	if (util_dirname(dir, sizeof(dir), path) != 0 ||
+	    realpath(dir, absdir) == NULL) {
 		snprintf(err, CONF_ERR_MAX, "%s: cannot resolve its folder: %s",
 		    path, strerror(errno));
 		goto out;

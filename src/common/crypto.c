@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "sealchat/crypto.h"
+#include "sealchat/util.h"
 
 _Static_assert(SC_KEY_BYTES == crypto_box_PUBLICKEYBYTES, "box pk size");
 _Static_assert(SC_KEY_BYTES == crypto_box_SECRETKEYBYTES, "box sk size");
@@ -550,28 +551,6 @@ out:
 	sodium_memzero(high, sizeof(high));
 }
 
-/* Writes v big-endian into 8 bytes. */
-static void
-sc_put_be64(uint8_t *p, uint64_t v)
-{
-	size_t	i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-/* Reads 8 big-endian bytes. */
-static uint64_t
-sc_get_be64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	size_t		i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
-}
-
 /*
  * Seals a datagram: the 17-byte header (version, pair id, counter) stays in
  * clear and is the AEAD's associated data; the counter is the nonce.
@@ -586,8 +565,8 @@ sc_dgram_seal(uint8_t *out, const uint8_t tx[SC_KEY_BYTES], uint64_t pair_id,
 	if (len > SC_DGRAM_MAX - SC_DGRAM_HDR - SC_MAC_BYTES)
 		return (-1);
 	out[0] = SC_DGRAM_VERSION;
-	sc_put_be64(out + 1, pair_id);
-	sc_put_be64(out + 9, counter);
+	util_put_be64(out + 1, pair_id);
+	util_put_be64(out + 9, counter);
 	sc_nonce(nonce, counter);
 	if (crypto_aead_chacha20poly1305_ietf_encrypt(out + SC_DGRAM_HDR, &clen,
 	    in, len, out, SC_DGRAM_HDR, NULL, nonce, tx) != 0)
@@ -611,7 +590,7 @@ sc_dgram_open(uint8_t *out, const uint8_t rx[SC_KEY_BYTES],
 		return (-1);
 	if (dgram[0] != SC_DGRAM_VERSION)
 		return (-1);
-	sc_nonce(nonce, sc_get_be64(dgram + 9));
+	sc_nonce(nonce, util_get_be64(dgram + 9));
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &mlen, NULL,
 	    dgram + SC_DGRAM_HDR, len - SC_DGRAM_HDR, dgram, SC_DGRAM_HDR,
 	    nonce, rx) != 0)

@@ -22,6 +22,7 @@
 
 #include "sealchat/crypto.h"
 #include "sealchat/keys.h"
+#include "sealchat/util.h"
 
 #define KEYS_FILE_MAX	1024	/* bytes read from a key file */
 #define KEYS_TMP_TRIES	8
@@ -231,18 +232,7 @@ keys_exists(const char *path, int *exists, char err[KEYS_ERR_MAX])
 static int
 keys_dirname(char dir[PATH_MAX], const char *path)
 {
-	char	*slash;
-
-	if (strlen(path) >= PATH_MAX)
-		return (-1);
-	strcpy(dir, path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	return (0);
+	return (util_dirname(dir, PATH_MAX, path));
 }
 
 /* Creates the folder of path (one level, mode 0700) when it is missing. */

@@ -184,3 +184,42 @@ util_escape(char *out, size_t out_len, const char *in, size_t len)
 		o = util_utf8_trim(out, o);
 	out[o] = '\0';
 }
+
+/* Reads 8 big-endian bytes. */
+uint64_t
+util_get_be64(const uint8_t *p)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return (v);
+}
+
+/* Writes v as 8 big-endian bytes. */
+void
+util_put_be64(uint8_t *p, uint64_t v)
+{
+	size_t	i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* The folder part of path: "." without a slash, "/" for a file at the root. */
+int
+util_dirname(char *out, size_t out_len, const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	size_t		 n;
+
+	if (slash == NULL)
+		return (snprintf(out, out_len, ".") < (int)out_len ? 0 : -1);
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= out_len)
+		return (-1);
+	memcpy(out, path, n);
+	out[n] = '\0';
+	return (0);
+}

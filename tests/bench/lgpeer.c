@@ -21,6 +21,7 @@
 #include "sealchat/util.h"
 
 #include "loadgen.h"
+#include "replay.h"
 
 #define LGPEER_SLOTS		64	/* msg ids tracked; >= window */
 #define LGPEER_RETRY_US		500000	/* retry_interval_ms default */
@@ -38,13 +39,6 @@ enum lgpeer_phase {
 
 struct lgpeer;
 
-/* A 64-wide sliding window over counters (or message ids). */
-struct lgpeer_window {
-	uint64_t	top;
-	uint64_t	bits;		/* bit i: top - i was accepted */
-	int		any;
-};
-
 struct lgpeer_side {
 	struct lgconn		*c;
 	struct lgpeer		*p;
@@ -61,8 +55,8 @@ struct lgpeer_side {
 	struct sockaddr_storage	 to;
 	socklen_t		 to_len;
 	uint64_t		 tx_ctr;
-	struct lgpeer_window	 rx;
-	struct lgpeer_window	 ids;
+	struct replay		 rx;
+	struct replay		 ids;
 	uint64_t		 dropped;
 	uint64_t		 shown;
 };
@@ -105,63 +99,6 @@ lgpeer_now_us(void)
 	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 }
 
-/* Big-endian u64 helpers. */
-static void
-lgpeer_put64(uint8_t *p, uint64_t v)
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-/* Reads a big-endian u64. */
-static uint64_t
-lgpeer_get64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
-}
-
-/* Whether v is new to the window (not marked, not too old). */
-static int
-lgpeer_window_fresh(const struct lgpeer_window *w, uint64_t v)
-{
-	uint64_t	diff;
-
-	if (!w->any || v > w->top)
-		return (1);
-	diff = w->top - v;
-	if (diff >= 64)
-		return (0);
-	return (!(w->bits & ((uint64_t)1 << diff)));
-}
-
-/* Marks v in the window, moving it forward when v is the highest yet. */
-static void
-lgpeer_window_mark(struct lgpeer_window *w, uint64_t v)
-{
-	uint64_t	shift;
-
-	if (!w->any) {
-		w->any = 1;
-		w->top = v;
-		w->bits = 1;
-	} else if (v > w->top) {
-		shift = v - w->top;
-		w->bits = shift >= 64 ? 0 : w->bits << shift;
-		w->bits |= 1;
-		w->top = v;
-	} else
-		w->bits |= (uint64_t)1 << (w->top - v);
-}
-
 /* Seals and sends one datagram of the given kind from side s. */
 static int
 lgpeer_send(struct lgpeer_side *s, uint8_t kind, uint64_t id,
@@ -172,7 +109,7 @@ lgpeer_send(struct lgpeer_side *s, uint8_t kind, uint64_t id,
 	ssize_t	n;
 
 	plain[0] = kind;
-	lgpeer_put64(plain + 1, id);
+	util_put_be64(plain + 1, id);
 	if (len > 0)
 		memcpy(plain + 9, text, len);
 	if (sc_dgram_seal(dg, s->keys.tx, s->pair_id, s->tx_ctr++, plain,
@@ -270,12 +207,12 @@ lgpeer_datagram(struct lgpeer_side *s, const uint8_t *dg, size_t len)
 
 	if (len < SC_DGRAM_HDR + SC_MAC_BYTES + 9 || len > SC_DGRAM_MAX ||
 	    dg[0] != SC_DGRAM_VERSION || !s->keyed ||
-	    lgpeer_get64(dg + 1) != s->pair_id) {
+	    util_get_be64(dg + 1) != s->pair_id) {
 		s->dropped++;
 		return;
 	}
-	ctr = lgpeer_get64(dg + 9);
-	if (!lgpeer_window_fresh(&s->rx, ctr)) {
+	ctr = util_get_be64(dg + 9);
+	if (!replay_check(&s->rx, ctr)) {
 		s->dropped++;
 		return;
 	}
@@ -285,11 +222,11 @@ lgpeer_datagram(struct lgpeer_side *s, const uint8_t *dg, size_t len)
 		return;
 	}
 	/* The window moves only once the datagram has opened. */
-	lgpeer_window_mark(&s->rx, ctr);
-	id = lgpeer_get64(plain + 1);
+	replay_update(&s->rx, ctr);
+	id = util_get_be64(plain + 1);
 	if (plain[0] == SC_DGRAM_MSG) {
-		if (lgpeer_window_fresh(&s->ids, id)) {
-			lgpeer_window_mark(&s->ids, id);
+		if (replay_check(&s->ids, id)) {
+			replay_update(&s->ids, id);
 			s->shown++;
 		}
 		if (lgpeer_send(s, SC_DGRAM_ACK, id, NULL, 0) == -1)
@@ -467,8 +404,8 @@ lgpeer_keyed(struct lgpeer_side *s, const struct sc_msg *m)
 	sc_pair_derive(&s->keys, m->key, s->name, s->peer);
 	s->pair_id = m->pair_id;
 	s->tx_ctr = 0;
-	memset(&s->rx, 0, sizeof(s->rx));
-	memset(&s->ids, 0, sizeof(s->ids));
+	replay_init(&s->rx);
+	replay_init(&s->ids);
 	s->keyed = 1;
 	if (p->a.keyed && p->b.keyed && p->phase == LGPEER_SETUP) {
 		if (p->a.pair_id != p->b.pair_id) {

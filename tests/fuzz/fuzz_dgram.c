@@ -23,6 +23,7 @@
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
+#include "sealchat/util.h"
 
 #include "peer.h"
 
@@ -69,18 +70,6 @@ static const struct peer_cb fuzz_dgram_cb = {
 	.failed = fuzz_dgram_failed,
 };
 
-/* Reads a big-endian u64. */
-static uint64_t
-fuzz_dgram_be64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
-}
-
 /* Seals counter + payload with the sending key of bob or of ourselves. */
 static void
 fuzz_dgram_sealed(struct peer *p, const struct sc_pair_keys *bob,
@@ -96,7 +85,7 @@ fuzz_dgram_sealed(struct peer *p, const struct sc_pair_keys *bob,
 	if (plen > SC_DGRAM_MAX - SC_DGRAM_HDR - SC_MAC_BYTES)
 		plen = SC_DGRAM_MAX - SC_DGRAM_HDR - SC_MAC_BYTES;
 	if (sc_dgram_seal(d, use_self ? self->tx : bob->tx, use_self ?
-	    FUZZ_SELF_ID : FUZZ_BOB_ID, fuzz_dgram_be64(b), b + 8, plen) != 0)
+	    FUZZ_SELF_ID : FUZZ_BOB_ID, util_get_be64(b), b + 8, plen) != 0)
 		return;
 	peer_input(p, d, SC_DGRAM_HDR + plen + SC_MAC_BYTES);
 }

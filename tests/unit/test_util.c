@@ -356,10 +356,45 @@ test_log_level_names_round_trip(void **state)
 	log_set_level(LOG_LVL_INFO);
 }
 
+/* util_put_be64 and util_get_be64 use network byte order and round-trip. */
+static void
+test_be64_network_order_round_trip(void **state)
+{
+	const uint8_t	want[8] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+			    0xcd, 0xef };
+	uint8_t		b[8];
+
+	(void)state;
+	util_put_be64(b, 0x0123456789abcdefULL);
+	assert_memory_equal(b, want, sizeof(b));
+	assert_true(util_get_be64(b) == 0x0123456789abcdefULL);
+	util_put_be64(b, UINT64_MAX);
+	assert_true(util_get_be64(b) == UINT64_MAX);
+}
+
+/* util_dirname: the folder of a path, "." and "/" at the edges. */
+static void
+test_dirname_edges(void **state)
+{
+	char	d[16];
+
+	(void)state;
+	assert_int_equal(util_dirname(d, sizeof(d), "a/b/c.yaml"), 0);
+	assert_string_equal(d, "a/b");
+	assert_int_equal(util_dirname(d, sizeof(d), "c.yaml"), 0);
+	assert_string_equal(d, ".");
+	assert_int_equal(util_dirname(d, sizeof(d), "/c.yaml"), 0);
+	assert_string_equal(d, "/");
+	assert_int_equal(util_dirname(d, sizeof(d),
+	    "a-very-long-folder-name/c"), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dirname_edges),
+		cmocka_unit_test(test_be64_network_order_round_trip),
 		cmocka_unit_test(test_escape_tab_newline_backslash),
 		cmocka_unit_test(test_escape_control_bytes_as_lowercase_hex),
 		cmocka_unit_test(test_escape_passes_utf8_through),
