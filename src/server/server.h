@@ -29,7 +29,7 @@ TAILQ_HEAD(session_list, session);
 struct auth_pool;
 struct presence;
 struct pairkey;
-struct limits;
+struct throttle;
 
 struct server {
 	struct event_base	*base;
@@ -52,7 +52,7 @@ struct server {
 	struct auth_pool	*auth;
 	struct presence		*presence;
 	struct pairkey		*pairkey;
-	struct limits		*limits;
+	struct throttle		*throttle;
 
 	struct session_tree	 sessions;	/* open ones, by id */
 	struct session_list	 dead;		/* to be freed */
