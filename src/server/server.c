@@ -28,7 +28,7 @@
 #include "sealchat/conf.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
-#include "auth.h"
+#include "hashpool.h"
 #include "throttle.h"
 #include "notify.h"
 #include "pairkey.h"
@@ -394,8 +394,8 @@ server_stop(struct server *srv, const char *signame)
 	 * hash time); their results are not delivered: the sessions have had
 	 * their GOODBYE.  A sign-up running now may still be stored.
 	 */
-	auth_pool_free(srv->auth);
-	srv->auth = NULL;
+	hashpool_free(srv->hashpool);
+	srv->hashpool = NULL;
 	if (srv->nsessions == 0) {
 		event_base_loopbreak(srv->base);
 		return;
@@ -453,7 +453,7 @@ server_reload(struct server *srv)
 		log_set_level((enum log_level)c->log_level);
 	if (nc.hash_cost != c->hash_cost) {
 		c->hash_cost = nc.hash_cost;
-		auth_pool_set_cost(srv->auth, (enum sc_cost)c->hash_cost);
+		hashpool_set_cost(srv->hashpool, (enum sc_cost)c->hash_cost);
 	}
 	c->max_sessions = nc.max_sessions;
 	c->max_unauth = nc.max_unauth;
@@ -523,8 +523,8 @@ server_free(struct server *srv)
 	size_t		  i;
 
 	server_unlisten(srv);
-	auth_pool_free(srv->auth);
-	srv->auth = NULL;
+	hashpool_free(srv->hashpool);
+	srv->hashpool = NULL;
 	if (srv->reap_ev != NULL)
 		session_close_all(srv);
 	pairkey_free(srv->pairkey);
@@ -580,11 +580,11 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	}
 	if (notify_init(srv.base) != 0)
 		log_warnx("systemd notification disabled");
-	srv.auth = auth_pool_new(srv.base, srv.conf.data_base,
+	srv.hashpool = hashpool_new(srv.base, srv.conf.data_base,
 	    (int)srv.conf.hash_workers, (int)srv.conf.hash_queue,
 	    (enum sc_cost)srv.conf.hash_cost, session_auth_done, &srv, err,
 	    sizeof(err));
-	if (srv.auth == NULL) {
+	if (srv.hashpool == NULL) {
 		log_errorx("%s", err);
 		rc = EXIT_CONFIG;
 		goto out;

@@ -1,7 +1,7 @@
 /*
  * The daemon's one event loop: listener, signals, reload, status, and the
  * state every session shares.  Single-threaded: only the hash workers in
- * auth.c run elsewhere, and their results come back through the loop.
+ * hashhelper.c run elsewhere, and their results come back through the loop.
  *
  * Event priorities: the base has two.  Everything runs at priority 0
  * except the presence flush (priority 1), which therefore runs after the
@@ -26,7 +26,7 @@ struct session;
 RB_HEAD(session_tree, session);
 TAILQ_HEAD(session_list, session);
 
-struct auth_pool;
+struct hashpool;
 struct presence;
 struct pairkey;
 struct throttle;
@@ -49,7 +49,7 @@ struct server {
 	struct event		*reap_ev;	/* frees closed sessions */
 	struct event		*write_ev;	/* writes queued output */
 
-	struct auth_pool	*auth;
+	struct hashpool		*hashpool;
 	struct presence		*presence;
 	struct pairkey		*pairkey;
 	struct throttle		*throttle;

@@ -50,7 +50,7 @@
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
-#include "auth.h"
+#include "hashpool.h"
 #include "throttle.h"
 #include "pairkey.h"
 #include "presence.h"
@@ -700,7 +700,7 @@ static void
 session_submit(struct session *s, uint8_t op, const char *name,
     const uint8_t *pass, size_t pass_len)
 {
-	if (auth_pool_submit(s->srv->auth, s->id, op, name, pass,
+	if (hashpool_submit(s->srv->hashpool, s->id, op, name, pass,
 	    pass_len) != 0) {
 		log_info("login busy sid=%llu user=%s",
 		    (unsigned long long)s->id, name);
@@ -819,7 +819,7 @@ session_login(struct session *s, uint8_t op, const char *name)
 
 /* Result of a hash job, found by session id (a closed session is gone). */
 void
-session_auth_done(const struct auth_result *res, void *arg)
+session_auth_done(const struct hashpool_result *res, void *arg)
 {
 	struct server		*srv = arg;
 	struct session		 key, *s;
