@@ -28,8 +28,8 @@
 #include "sealchat/conf.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
-#include "auth.h"
-#include "sclimits.h"
+#include "hashpool.h"
+#include "throttle.h"
 #include "notify.h"
 #include "pairkey.h"
 #include "presence.h"
@@ -179,7 +179,7 @@ static void
 server_take(struct server *srv, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
-	struct limits_addr	la;
+	struct throttle_addr	la;
 	int			one = 1;
 
 	/* accept4() made fd non-blocking and close-on-exec. */
@@ -193,8 +193,8 @@ server_take(struct server *srv, int fd, const struct sockaddr *sa,
 		server_refuse(srv, fd, "max_unauth");
 		return;
 	}
-	limits_addr_from(&la, sa);
-	if (limits_unauth_add(srv->limits, &la,
+	throttle_addr_from(&la, sa);
+	if (throttle_unauth_add(srv->throttle, &la,
 	    (size_t)srv->conf.max_unauth_per_addr) != 0) {
 		server_refuse(srv, fd, "max_unauth_per_addr");
 		return;
@@ -394,8 +394,8 @@ server_stop(struct server *srv, const char *signame)
 	 * hash time); their results are not delivered: the sessions have had
 	 * their GOODBYE.  A sign-up running now may still be stored.
 	 */
-	auth_pool_free(srv->auth);
-	srv->auth = NULL;
+	hashpool_free(srv->hashpool);
+	srv->hashpool = NULL;
 	if (srv->nsessions == 0) {
 		event_base_loopbreak(srv->base);
 		return;
@@ -453,7 +453,7 @@ server_reload(struct server *srv)
 		log_set_level((enum log_level)c->log_level);
 	if (nc.hash_cost != c->hash_cost) {
 		c->hash_cost = nc.hash_cost;
-		auth_pool_set_cost(srv->auth, (enum sc_cost)c->hash_cost);
+		hashpool_set_cost(srv->hashpool, (enum sc_cost)c->hash_cost);
 	}
 	c->max_sessions = nc.max_sessions;
 	c->max_unauth = nc.max_unauth;
@@ -465,7 +465,7 @@ server_reload(struct server *srv)
 	c->fail_delay_ms = nc.fail_delay_ms;
 	c->fail_free = nc.fail_free;
 	server_timeouts(srv);
-	limits_configure(srv->limits, (uint64_t)c->fail_delay_ms,
+	throttle_configure(srv->throttle, (uint64_t)c->fail_delay_ms,
 	    (unsigned)c->fail_free);
 	log_info("reload: configuration applied file=%s", srv->conf_path);
 	sc_wipe(&nc, sizeof(nc));
@@ -523,13 +523,13 @@ server_free(struct server *srv)
 	size_t		  i;
 
 	server_unlisten(srv);
-	auth_pool_free(srv->auth);
-	srv->auth = NULL;
+	hashpool_free(srv->hashpool);
+	srv->hashpool = NULL;
 	if (srv->reap_ev != NULL)
 		session_close_all(srv);
 	pairkey_free(srv->pairkey);
 	presence_free(srv->presence);
-	limits_free(srv->limits);
+	throttle_free(srv->throttle);
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
 		if (*evs[i] != NULL) {
 			event_free(*evs[i]);
@@ -580,11 +580,11 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	}
 	if (notify_init(srv.base) != 0)
 		log_warnx("systemd notification disabled");
-	srv.auth = auth_pool_new(srv.base, srv.conf.data_base,
+	srv.hashpool = hashpool_new(srv.base, srv.conf.data_base,
 	    (int)srv.conf.hash_workers, (int)srv.conf.hash_queue,
 	    (enum sc_cost)srv.conf.hash_cost, session_auth_done, &srv, err,
 	    sizeof(err));
-	if (srv.auth == NULL) {
+	if (srv.hashpool == NULL) {
 		log_errorx("%s", err);
 		rc = EXIT_CONFIG;
 		goto out;
@@ -592,7 +592,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	srv.presence = presence_new(srv.base,
 	    (size_t)srv.conf.max_frame - SC_MAC_BYTES, session_deliver, &srv);
 	srv.pairkey = srv.presence != NULL ? pairkey_new(srv.presence) : NULL;
-	srv.limits = limits_new(LIMITS_ENTRIES_MAX);
+	srv.throttle = throttle_new(THROTTLE_ENTRIES_MAX);
 	srv.plain = malloc((size_t)srv.conf.max_frame);
 	srv.reap_ev = server_event(&srv, -1, 0, server_reap_cb, &srv);
 	srv.write_ev = server_event(&srv, -1, 0, server_write_cb, &srv);
@@ -606,14 +606,14 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	srv.sighup_ev = server_event(&srv, SIGHUP, EV_SIGNAL | EV_PERSIST,
 	    server_signal_cb, &srv);
 	if (srv.presence == NULL || srv.pairkey == NULL ||
-	    srv.limits == NULL || srv.plain == NULL || srv.reap_ev == NULL ||
+	    srv.throttle == NULL || srv.plain == NULL || srv.reap_ev == NULL ||
 	    srv.write_ev == NULL || srv.stop_ev == NULL ||
 	    srv.status_ev == NULL || srv.sigterm_ev == NULL ||
 	    srv.sigint_ev == NULL || srv.sighup_ev == NULL) {
 		log_errorx("out of memory");
 		goto out;
 	}
-	limits_configure(srv.limits, (uint64_t)srv.conf.fail_delay_ms,
+	throttle_configure(srv.throttle, (uint64_t)srv.conf.fail_delay_ms,
 	    (unsigned)srv.conf.fail_free);
 	server_timeouts(&srv);
 	if (event_add(srv.sigterm_ev, NULL) != 0 ||

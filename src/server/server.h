@@ -1,7 +1,7 @@
 /*
  * The daemon's one event loop: listener, signals, reload, status, and the
  * state every session shares.  Single-threaded: only the hash workers in
- * auth.c run elsewhere, and their results come back through the loop.
+ * hashhelper.c run elsewhere, and their results come back through the loop.
  *
  * Event priorities: the base has two.  Everything runs at priority 0
  * except the presence flush (priority 1), which therefore runs after the
@@ -26,10 +26,10 @@ struct session;
 RB_HEAD(session_tree, session);
 TAILQ_HEAD(session_list, session);
 
-struct auth_pool;
+struct hashpool;
 struct presence;
 struct pairkey;
-struct limits;
+struct throttle;
 
 struct server {
 	struct event_base	*base;
@@ -49,10 +49,10 @@ struct server {
 	struct event		*reap_ev;	/* frees closed sessions */
 	struct event		*write_ev;	/* writes queued output */
 
-	struct auth_pool	*auth;
+	struct hashpool		*hashpool;
 	struct presence		*presence;
 	struct pairkey		*pairkey;
-	struct limits		*limits;
+	struct throttle		*throttle;
 
 	struct session_tree	 sessions;	/* open ones, by id */
 	struct session_list	 dead;		/* to be freed */

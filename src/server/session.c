@@ -50,8 +50,8 @@
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
-#include "auth.h"
-#include "sclimits.h"
+#include "hashpool.h"
+#include "throttle.h"
 #include "pairkey.h"
 #include "presence.h"
 #include "server.h"
@@ -180,7 +180,7 @@ session_of(struct presence_member *m)
 
 /* The session's address as the limits count it. */
 static void
-session_laddr(const struct session *s, struct limits_addr *la)
+session_laddr(const struct session *s, struct throttle_addr *la)
 {
 	memset(la, 0, sizeof(*la));
 	la->af = s->pm.af;
@@ -202,13 +202,13 @@ session_want_write(struct session *s)
 static void
 session_unauth_release(struct session *s)
 {
-	struct limits_addr	la;
+	struct throttle_addr	la;
 
 	if (!(s->flags & SF_UNAUTH))
 		return;
 	s->flags &= (uint8_t)~SF_UNAUTH;
 	session_laddr(s, &la);
-	limits_unauth_del(s->srv->limits, &la);
+	throttle_unauth_del(s->srv->throttle, &la);
 	s->srv->nunauth--;
 }
 
@@ -700,7 +700,7 @@ static void
 session_submit(struct session *s, uint8_t op, const char *name,
     const uint8_t *pass, size_t pass_len)
 {
-	if (auth_pool_submit(s->srv->auth, s->id, op, name, pass,
+	if (hashpool_submit(s->srv->hashpool, s->id, op, name, pass,
 	    pass_len) != 0) {
 		log_info("login busy sid=%llu user=%s",
 		    (unsigned long long)s->id, name);
@@ -760,11 +760,11 @@ session_delay_start(struct session *s, const struct sc_msg *m,
 static void
 session_on_cred(struct session *s, const struct sc_msg *m)
 {
-	struct limits_addr	la;
+	struct throttle_addr	la;
 	uint64_t		delay;
 
 	session_laddr(s, &la);
-	delay = limits_fail_delay(s->srv->limits, &la, m->name,
+	delay = throttle_fail_delay(s->srv->throttle, &la, m->name,
 	    util_now_ms());
 	session_enter_state(s, SESSION_HASHING);
 	if (delay > 0) {
@@ -804,7 +804,7 @@ session_login(struct session *s, uint8_t op, const char *name)
 	}
 	session_unauth_release(s);
 	if (op == SC_MSG_AUTH)
-		limits_fail_forget(srv->limits, name);
+		throttle_fail_forget(srv->throttle, name);
 	session_enter_state(s, SESSION_ONLINE);
 	event_add(&s->tm_ev, srv->tv_keepalive);
 	log_info("login sid=%llu user=%s op=%s", (unsigned long long)s->id,
@@ -819,11 +819,11 @@ session_login(struct session *s, uint8_t op, const char *name)
 
 /* Result of a hash job, found by session id (a closed session is gone). */
 void
-session_auth_done(const struct auth_result *res, void *arg)
+session_auth_done(const struct hashpool_result *res, void *arg)
 {
 	struct server		*srv = arg;
 	struct session		 key, *s;
-	struct limits_addr	 la;
+	struct throttle_addr	 la;
 	uint8_t			 code;
 
 	key.id = res->session_id;
@@ -841,7 +841,8 @@ session_auth_done(const struct auth_result *res, void *arg)
 	    (uint8_t)res->status : SC_ERR_INTERNAL;
 	if (code == SC_ERR_CREDENTIALS) {
 		session_laddr(s, &la);
-		limits_fail_record(srv->limits, &la, res->name, util_now_ms());
+		throttle_fail_record(srv->throttle, &la, res->name,
+		    util_now_ms());
 	}
 	log_info("login failed sid=%llu user=%s op=%s code=%u",
 	    (unsigned long long)s->id, res->name,
@@ -1061,11 +1062,11 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct session		*s;
-	struct limits_addr	 la;
+	struct throttle_addr	 la;
 	char			 addr[128];
 
 	(void)salen;
-	limits_addr_from(&la, sa);
+	throttle_addr_from(&la, sa);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto fail;
 	s->srv = srv;
@@ -1105,7 +1106,7 @@ fail:
 			evbuffer_free(s->out);
 		free(s);
 	}
-	limits_unauth_del(srv->limits, &la);
+	throttle_unauth_del(srv->throttle, &la);
 	close(fd);
 	return (-1);
 }

@@ -11,7 +11,7 @@
 
 #include <event2/event.h>
 
-#include "auth.h"
+#include "hashpool.h"
 #include "presence.h"
 #include "server.h"
 
@@ -33,8 +33,8 @@ enum session_state {
  */
 int	session_accept(struct server *, int fd, const struct sockaddr *,
 	    socklen_t);
-/* auth.c's result callback (arg: the server); finds the session by id. */
-void	session_auth_done(const struct auth_result *, void *arg);
+/* hashpool.c's result callback (arg: the server); finds the session by id. */
+void	session_auth_done(const struct hashpool_result *, void *arg);
 /* presence.c's delivery callback: seals one message for the member. */
 int	session_deliver(struct presence_member *, const uint8_t *msg,
 	    size_t len, void *arg);

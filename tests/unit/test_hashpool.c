@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,7 +28,8 @@
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
-#include "auth.h"
+#include "sealchat/util.h"
+#include "hashpool.h"
 #include "store.h"
 
 #define MAX_RESULTS	64
@@ -39,7 +39,7 @@ struct fixture {
 	char			 path[128];
 	struct event_base	*base;
 	struct event		*tick;
-	struct auth_result	 res[MAX_RESULTS];
+	struct hashpool_result	 res[MAX_RESULTS];
 	pthread_t		 thread[MAX_RESULTS];
 	int			 nres;
 	pthread_t		 loop_thread;
@@ -63,7 +63,7 @@ setup(void **state)
 
 	f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/sealchat-auth-XXXXXX");
+	snprintf(f->dir, sizeof f->dir, "/tmp/sealchat-hashpool-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof f->path, "%s/accounts.db", f->dir);
 	f->base = event_base_new();
@@ -97,7 +97,7 @@ teardown(void **state)
 
 /* Records each result and the thread it was delivered on. */
 static void
-done_cb(const struct auth_result *res, void *arg)
+done_cb(const struct hashpool_result *res, void *arg)
 {
 	struct fixture	*f = arg;
 
@@ -108,53 +108,43 @@ done_cb(const struct auth_result *res, void *arg)
 	f->nres++;
 }
 
-/* Milliseconds on the monotonic clock. */
-static uint64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
-
 /* Runs the loop until n results in all have arrived, at most 20 s. */
 static void
 wait_results(struct fixture *f, int n)
 {
-	uint64_t	deadline = now_ms() + 20000;
+	uint64_t	deadline = util_now_ms() + 20000;
 
-	while (f->nres < n && now_ms() < deadline)
+	while (f->nres < n && util_now_ms() < deadline)
 		event_base_loop(f->base, EVLOOP_ONCE);
 	assert_int_equal(f->nres, n);
 }
 
 /* Starts a pool on the fixture's database. */
-static struct auth_pool *
+static struct hashpool *
 new_pool(struct fixture *f, int workers, int queue_max, enum sc_cost cost)
 {
-	struct auth_pool	*pool;
+	struct hashpool	*pool;
 	char			 err[256];
 
 	err[0] = '\0';
-	pool = auth_pool_new(f->base, f->path, workers, queue_max, cost,
+	pool = hashpool_new(f->base, f->path, workers, queue_max, cost,
 	    done_cb, f, err, sizeof err);
 	if (pool == NULL)
-		fail_msg("auth_pool_new: %s", err);
+		fail_msg("hashpool_new: %s", err);
 	return (pool);
 }
 
 /* Submits a job with a string password. */
 static int
-submit(struct auth_pool *pool, uint64_t id, uint8_t op, const char *name,
+submit(struct hashpool *pool, uint64_t id, uint8_t op, const char *name,
     const char *pass)
 {
-	return (auth_pool_submit(pool, id, op, name, (const uint8_t *)pass,
+	return (hashpool_submit(pool, id, op, name, (const uint8_t *)pass,
 	    strlen(pass)));
 }
 
 /* Finds the result of a session or fails the test. */
-static const struct auth_result *
+static const struct hashpool_result *
 result_of(struct fixture *f, uint64_t id)
 {
 	int	i;
@@ -169,11 +159,11 @@ result_of(struct fixture *f, uint64_t id)
 
 /* A signed-up user can log in with the same password. */
 static void
-test_auth_sign_then_auth_succeeds(void **state)
+test_hashpool_sign_then_auth_succeeds(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
-	const struct auth_result *r;
+	struct hashpool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
+	const struct hashpool_result *r;
 
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "alice", "s3cret"), 0);
 	wait_results(f, 1);
@@ -188,16 +178,16 @@ test_auth_sign_then_auth_succeeds(void **state)
 	assert_int_equal(r->op, SC_MSG_AUTH);
 	assert_int_equal(r->status, 0);
 	assert_string_equal(r->name, "alice");
-	assert_int_equal(auth_pool_pending(pool), 0);
-	auth_pool_free(pool);
+	assert_int_equal(hashpool_pending(pool), 0);
+	hashpool_free(pool);
 }
 
 /* A wrong password and an unknown user get the same answer. */
 static void
-test_auth_wrong_password_and_unknown_user_same_error(void **state)
+test_hashpool_wrong_password_and_unknown_user_same_error(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
 
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "bob", "right"), 0);
 	wait_results(f, 1);
@@ -209,15 +199,15 @@ test_auth_wrong_password_and_unknown_user_same_error(void **state)
 	assert_int_equal(result_of(f, 2)->status, SC_ERR_CREDENTIALS);
 	assert_int_equal(result_of(f, 3)->status, SC_ERR_CREDENTIALS);
 	assert_string_equal(result_of(f, 3)->name, "nobody");
-	auth_pool_free(pool);
+	hashpool_free(pool);
 }
 
 /* Signing up a registered name fails and keeps the first password. */
 static void
-test_auth_sign_taken_name_gives_taken(void **state)
+test_hashpool_sign_taken_name_gives_taken(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
 
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "carol", "first"), 0);
 	wait_results(f, 1);
@@ -231,15 +221,15 @@ test_auth_sign_taken_name_gives_taken(void **state)
 	wait_results(f, 4);
 	assert_int_equal(result_of(f, 3)->status, SC_ERR_CREDENTIALS);
 	assert_int_equal(result_of(f, 4)->status, 0);
-	auth_pool_free(pool);
+	hashpool_free(pool);
 }
 
 /* Two concurrent sign-ups of one name: exactly one wins. */
 static void
-test_auth_concurrent_sign_one_winner(void **state)
+test_hashpool_concurrent_sign_one_winner(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
 	int			 i, ok = 0, taken = 0;
 
 	for (i = 0; i < 6; i++)
@@ -254,57 +244,57 @@ test_auth_concurrent_sign_one_winner(void **state)
 	}
 	assert_int_equal(ok, 1);
 	assert_int_equal(taken, 5);
-	auth_pool_free(pool);
+	hashpool_free(pool);
 }
 
 /* A name that breaks the rules is refused by the worker too. */
 static void
-test_auth_bad_name_refused(void **state)
+test_hashpool_bad_name_refused(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
 
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "Bad Name", "pw"), 0);
 	wait_results(f, 1);
 	assert_int_equal(result_of(f, 1)->status, SC_ERR_BAD_NAME);
-	auth_pool_free(pool);
+	hashpool_free(pool);
 }
 
 /* Bad submissions are refused at once: no job, no result. */
 static void
-test_auth_submit_rejects_bad_arguments(void **state)
+test_hashpool_submit_rejects_bad_arguments(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
 	uint8_t			 big[SC_PASS_MAX + 1];
 
 	memset(big, 'p', sizeof big);
-	assert_int_equal(auth_pool_submit(pool, 1, SC_MSG_LIST, "erin",
+	assert_int_equal(hashpool_submit(pool, 1, SC_MSG_LIST, "erin",
 	    (const uint8_t *)"pw", 2), -1);
-	assert_int_equal(auth_pool_submit(pool, 2, SC_MSG_AUTH, "erin",
+	assert_int_equal(hashpool_submit(pool, 2, SC_MSG_AUTH, "erin",
 	    (const uint8_t *)"", 0), -1);
-	assert_int_equal(auth_pool_submit(pool, 3, SC_MSG_AUTH, "erin",
+	assert_int_equal(hashpool_submit(pool, 3, SC_MSG_AUTH, "erin",
 	    big, sizeof big), -1);
-	assert_int_equal(auth_pool_submit(pool, 4, SC_MSG_AUTH,
+	assert_int_equal(hashpool_submit(pool, 4, SC_MSG_AUTH,
 	    "a23456789012345678901234567890123", big, 8), -1);
-	assert_int_equal(auth_pool_pending(pool), 0);
-	auth_pool_free(pool);
+	assert_int_equal(hashpool_pending(pool), 0);
+	hashpool_free(pool);
 	assert_int_equal(f->nres, 0);
 }
 
 /*
- * With one worker (AUTH_PIPELINE jobs in flight) and room for one waiting
+ * With one worker (HASHPOOL_PIPELINE jobs in flight) and room for one waiting
  * job, a burst past both is refused.
  */
 static void
-test_auth_queue_full_returns_minus_one(void **state)
+test_hashpool_queue_full_returns_minus_one(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 1, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 1, 1, SC_COST_MIN);
 	char			 name[16];
 	int			 i, accepted = 0, refused = 0;
 
-	for (i = 0; i < 2 * AUTH_PIPELINE; i++) {
+	for (i = 0; i < 2 * HASHPOOL_PIPELINE; i++) {
 		snprintf(name, sizeof name, "burst%d", i);
 		if (submit(pool, (uint64_t)i + 1, SC_MSG_SIGN, name, "pw") == 0)
 			accepted++;
@@ -313,20 +303,20 @@ test_auth_queue_full_returns_minus_one(void **state)
 	}
 	assert_true(refused > 0);
 	assert_true(accepted >= 1);
-	assert_true(auth_pool_pending(pool) <= 1 + AUTH_PIPELINE);
+	assert_true(hashpool_pending(pool) <= 1 + HASHPOOL_PIPELINE);
 	/* Every accepted job is answered. */
 	wait_results(f, accepted);
 	for (i = 0; i < f->nres; i++)
 		assert_int_equal(f->res[i].status, 0);
-	auth_pool_free(pool);
+	hashpool_free(pool);
 }
 
 /* A login at a new cost stores a hash made at that cost. */
 static void
-test_auth_login_rehashes_after_cost_change(void **state)
+test_hashpool_login_rehashes_after_cost_change(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
 	struct store		*st;
 	char			 hash[SC_PWHASH_LEN], err[256];
 
@@ -340,7 +330,7 @@ test_auth_login_rehashes_after_cost_change(void **state)
 	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_MIN), 0);
 	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_INTERACTIVE), 1);
 
-	auth_pool_set_cost(pool, SC_COST_INTERACTIVE);
+	hashpool_set_cost(pool, SC_COST_INTERACTIVE);
 	assert_int_equal(submit(pool, 2, SC_MSG_AUTH, "frank", "pw"), 0);
 	wait_results(f, 2);
 	assert_int_equal(result_of(f, 2)->status, 0);
@@ -350,15 +340,15 @@ test_auth_login_rehashes_after_cost_change(void **state)
 	assert_int_equal(sc_pwhash_verify(hash, (const uint8_t *)"pw", 2), 0);
 	sc_wipe(hash, sizeof hash);
 	store_free(st);
-	auth_pool_free(pool);
+	hashpool_free(pool);
 }
 
 /* Freeing the pool with a full queue drops the jobs and returns soon. */
 static void
-test_auth_free_with_queued_jobs_is_prompt(void **state)
+test_hashpool_free_with_queued_jobs_is_prompt(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 32, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 1, 32, SC_COST_MIN);
 	char			 name[16];
 	uint64_t		 t0;
 	int			 i;
@@ -368,10 +358,10 @@ test_auth_free_with_queued_jobs_is_prompt(void **state)
 		assert_int_equal(submit(pool, (uint64_t)i + 1, SC_MSG_SIGN,
 		    name, "pw"), 0);
 	}
-	assert_true(auth_pool_pending(pool) > 0);
-	t0 = now_ms();
-	auth_pool_free(pool);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(hashpool_pending(pool) > 0);
+	t0 = util_now_ms();
+	hashpool_free(pool);
+	assert_true(util_now_ms() - t0 < 2000);
 	/* Nothing is delivered after the pool is gone. */
 	event_base_loop(f->base, EVLOOP_NONBLOCK);
 	assert_int_equal(f->nres, 0);
@@ -379,10 +369,10 @@ test_auth_free_with_queued_jobs_is_prompt(void **state)
 
 /* Results arrive through the loop, on the loop's thread. */
 static void
-test_auth_results_delivered_on_loop_thread(void **state)
+test_hashpool_results_delivered_on_loop_thread(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 2, 8, SC_COST_MIN);
 	int			 i;
 
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "gina", "pw"), 0);
@@ -394,20 +384,20 @@ test_auth_results_delivered_on_loop_thread(void **state)
 	wait_results(f, 3);
 	for (i = 0; i < f->nres; i++)
 		assert_true(pthread_equal(f->thread[i], f->loop_thread));
-	auth_pool_free(pool);
+	hashpool_free(pool);
 }
 
-/* A database that cannot be opened makes auth_pool_new fail cleanly. */
+/* A database that cannot be opened makes hashpool_new fail cleanly. */
 static void
-test_auth_pool_new_reports_store_error(void **state)
+test_hashpool_new_reports_store_error(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool;
+	struct hashpool	*pool;
 	char			 path[160], err[256];
 
 	snprintf(path, sizeof path, "%s/missing/accounts.db", f->dir);
 	err[0] = '\0';
-	pool = auth_pool_new(f->base, path, 2, 4, SC_COST_MIN, done_cb, f,
+	pool = hashpool_new(f->base, path, 2, 4, SC_COST_MIN, done_cb, f,
 	    err, sizeof err);
 	assert_null(pool);
 	assert_non_null(strstr(err, "missing"));
@@ -415,10 +405,10 @@ test_auth_pool_new_reports_store_error(void **state)
 
 /* The hashing runs in a separate process, which holds only what it needs. */
 static void
-test_auth_helper_is_a_separate_process_with_few_descriptors(void **state)
+test_hashpool_helper_is_a_process_with_few_descriptors(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool;
+	struct hashpool	*pool;
 	struct dirent		*de;
 	DIR			*d;
 	char			 p[64], target[PATH_MAX];
@@ -429,7 +419,7 @@ test_auth_helper_is_a_separate_process_with_few_descriptors(void **state)
 	/* A descriptor the daemon has open (and may leak) before the fork. */
 	assert_int_equal(pipe(extra), 0);
 	pool = new_pool(f, 2, 8, SC_COST_MIN);
-	pid = auth_pool_child(pool);
+	pid = hashpool_child(pool);
 	assert_true(pid > 0);
 	assert_true(pid != getpid());
 	assert_int_equal(kill(pid, 0), 0);
@@ -461,18 +451,18 @@ test_auth_helper_is_a_separate_process_with_few_descriptors(void **state)
 	assert_int_equal(nsock, 1);
 	close(extra[0]);
 	close(extra[1]);
-	auth_pool_free(pool);
+	hashpool_free(pool);
 }
 
 /* Runs the loop until the pool has a helper other than old, at most 10 s. */
 static pid_t
-wait_new_child(struct fixture *f, struct auth_pool *pool, pid_t old)
+wait_new_child(struct fixture *f, struct hashpool *pool, pid_t old)
 {
-	uint64_t	deadline = now_ms() + 10000;
+	uint64_t	deadline = util_now_ms() + 10000;
 	pid_t		pid;
 
-	while (((pid = auth_pool_child(pool)) == -1 || pid == old) &&
-	    now_ms() < deadline)
+	while (((pid = hashpool_child(pool)) == -1 || pid == old) &&
+	    util_now_ms() < deadline)
 		event_base_loop(f->base, EVLOOP_ONCE);
 	return (pid);
 }
@@ -483,20 +473,20 @@ wait_new_child(struct fixture *f, struct auth_pool *pool, pid_t old)
  * jobs after it, at the cost of the time they are sent.
  */
 static void
-test_auth_killed_helper_fails_running_jobs_and_is_replaced(void **state)
+test_hashpool_killed_helper_fails_running_jobs_is_replaced(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_INTERACTIVE);
+	struct hashpool	*pool = new_pool(f, 1, 8, SC_COST_INTERACTIVE);
 	pid_t			 old, pid;
 	int			 status;
 
-	old = auth_pool_child(pool);
+	old = hashpool_child(pool);
 	assert_true(old > 0);
 	/* One interactive hash running, one job in flight behind it. */
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "ivan", "pw"), 0);
 	assert_int_equal(submit(pool, 2, SC_MSG_SIGN, "judy", "pw"), 0);
-	assert_int_equal(auth_pool_pending(pool), 2);
-	auth_pool_set_cost(pool, SC_COST_MIN);
+	assert_int_equal(hashpool_pending(pool), 2);
+	hashpool_set_cost(pool, SC_COST_MIN);
 	assert_int_equal(kill(old, SIGKILL), 0);
 
 	/* Both were with the helper: both fail, and say so. */
@@ -514,7 +504,7 @@ test_auth_killed_helper_fails_running_jobs_and_is_replaced(void **state)
 	assert_int_equal(submit(pool, 5, SC_MSG_SIGN, "judy", "pw"), 0);
 	wait_results(f, 3);
 	assert_int_equal(result_of(f, 5)->status, 0);
-	pid = auth_pool_child(pool);
+	pid = hashpool_child(pool);
 	assert_true(pid > 0);
 	assert_true(pid != old);
 	assert_true(pid != getpid());
@@ -524,33 +514,33 @@ test_auth_killed_helper_fails_running_jobs_and_is_replaced(void **state)
 	wait_results(f, 5);
 	assert_int_equal(result_of(f, 3)->status, 0);
 	assert_int_equal(result_of(f, 4)->status, 0);
-	assert_int_equal(auth_pool_pending(pool), 0);
-	auth_pool_free(pool);
+	assert_int_equal(hashpool_pending(pool), 0);
+	hashpool_free(pool);
 }
 
 /* A helper killed twice in a row is replaced again, at most once a second. */
 static void
-test_auth_helper_replaced_again_after_second_death(void **state)
+test_hashpool_helper_replaced_again_after_second_death(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 1, 8, SC_COST_MIN);
 	pid_t			 first, second, third;
 	uint64_t		 t0;
 
-	first = auth_pool_child(pool);
+	first = hashpool_child(pool);
 	assert_int_equal(kill(first, SIGKILL), 0);
 	second = wait_new_child(f, pool, first);
 	assert_true(second > 0 && second != first);
-	t0 = now_ms();
+	t0 = util_now_ms();
 	assert_int_equal(kill(second, SIGKILL), 0);
 	third = wait_new_child(f, pool, second);
 	assert_true(third > 0 && third != second);
 	/* No fork storm: the third came about a second after the second. */
-	assert_true(now_ms() - t0 >= 500);
+	assert_true(util_now_ms() - t0 >= 500);
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "kate", "pw"), 0);
 	wait_results(f, 1);
 	assert_int_equal(result_of(f, 1)->status, 0);
-	auth_pool_free(pool);
+	hashpool_free(pool);
 }
 
 /*
@@ -558,25 +548,25 @@ test_auth_helper_replaced_again_after_second_death(void **state)
  * and leaves no helper behind.
  */
 static void
-test_auth_free_with_running_jobs_ends_helper(void **state)
+test_hashpool_free_with_running_jobs_ends_helper(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 2, 16, SC_COST_INTERACTIVE);
+	struct hashpool	*pool = new_pool(f, 2, 16, SC_COST_INTERACTIVE);
 	char			 name[16];
 	uint64_t		 t0;
 	pid_t			 pid;
 	int			 i;
 
-	pid = auth_pool_child(pool);
+	pid = hashpool_child(pool);
 	for (i = 0; i < 8; i++) {
 		snprintf(name, sizeof name, "run%d", i);
 		assert_int_equal(submit(pool, (uint64_t)i + 1, SC_MSG_SIGN,
 		    name, "pw"), 0);
 	}
-	assert_int_equal(auth_pool_pending(pool), 8);
-	t0 = now_ms();
-	auth_pool_free(pool);
-	assert_true(now_ms() - t0 < 3000);
+	assert_int_equal(hashpool_pending(pool), 8);
+	t0 = util_now_ms();
+	hashpool_free(pool);
+	assert_true(util_now_ms() - t0 < 3000);
 	assert_int_equal(kill(pid, 0), -1);
 	assert_int_equal(errno, ESRCH);
 	event_base_loop(f->base, EVLOOP_NONBLOCK);
@@ -585,18 +575,18 @@ test_auth_free_with_running_jobs_ends_helper(void **state)
 
 /* A helper that does not end by itself is killed after the bound. */
 static void
-test_auth_free_kills_stuck_helper(void **state)
+test_hashpool_free_kills_stuck_helper(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
+	struct hashpool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
 	uint64_t		 t0, took;
 	pid_t			 pid;
 
-	pid = auth_pool_child(pool);
+	pid = hashpool_child(pool);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
-	t0 = now_ms();
-	auth_pool_free(pool);
-	took = now_ms() - t0;
+	t0 = util_now_ms();
+	hashpool_free(pool);
+	took = util_now_ms() - t0;
 	assert_true(took >= 1500 && took < 4000);
 	assert_int_equal(kill(pid, 0), -1);
 	assert_int_equal(errno, ESRCH);
@@ -604,11 +594,11 @@ test_auth_free_kills_stuck_helper(void **state)
 
 /* Stop signals for the daemon do not stop the helper. */
 static void
-test_auth_helper_ignores_stop_signals(void **state)
+test_hashpool_helper_ignores_stop_signals(void **state)
 {
 	struct fixture		*f = *state;
-	struct auth_pool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
-	pid_t			 pid = auth_pool_child(pool);
+	struct hashpool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
+	pid_t			 pid = hashpool_child(pool);
 
 	assert_int_equal(kill(pid, SIGTERM), 0);
 	assert_int_equal(kill(pid, SIGINT), 0);
@@ -616,21 +606,21 @@ test_auth_helper_ignores_stop_signals(void **state)
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "liam", "pw"), 0);
 	wait_results(f, 1);
 	assert_int_equal(result_of(f, 1)->status, 0);
-	assert_int_equal(auth_pool_child(pool), pid);
-	auth_pool_free(pool);
+	assert_int_equal(hashpool_child(pool), pid);
+	hashpool_free(pool);
 }
 
 /* The NULL pool refuses jobs and has no helper. */
 static void
-test_auth_null_pool_is_safe(void **state)
+test_hashpool_null_pool_is_safe(void **state)
 {
 	(void)state;
-	assert_int_equal(auth_pool_submit(NULL, 1, SC_MSG_AUTH, "mia",
+	assert_int_equal(hashpool_submit(NULL, 1, SC_MSG_AUTH, "mia",
 	    (const uint8_t *)"pw", 2), -1);
-	auth_pool_set_cost(NULL, SC_COST_MIN);
-	assert_int_equal(auth_pool_pending(NULL), 0);
-	assert_int_equal(auth_pool_child(NULL), -1);
-	auth_pool_free(NULL);
+	hashpool_set_cost(NULL, SC_COST_MIN);
+	assert_int_equal(hashpool_pending(NULL), 0);
+	assert_int_equal(hashpool_child(NULL), -1);
+	hashpool_free(NULL);
 }
 
 int
@@ -638,51 +628,54 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_auth_sign_then_auth_succeeds, setup, teardown),
+		    test_hashpool_sign_then_auth_succeeds, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_wrong_password_and_unknown_user_same_error,
+		    test_hashpool_wrong_password_and_unknown_user_same_error,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_sign_taken_name_gives_taken, setup, teardown),
+		    test_hashpool_sign_taken_name_gives_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_concurrent_sign_one_winner, setup, teardown),
+		    test_hashpool_concurrent_sign_one_winner, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_bad_name_refused, setup, teardown),
+		    test_hashpool_bad_name_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_submit_rejects_bad_arguments, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_auth_queue_full_returns_minus_one, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_auth_login_rehashes_after_cost_change, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_auth_free_with_queued_jobs_is_prompt, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_auth_results_delivered_on_loop_thread, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_auth_pool_new_reports_store_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_auth_helper_is_a_separate_process_with_few_descriptors,
+		    test_hashpool_submit_rejects_bad_arguments,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_killed_helper_fails_running_jobs_and_is_replaced,
+		    test_hashpool_queue_full_returns_minus_one,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_helper_replaced_again_after_second_death, setup,
-		    teardown),
+		    test_hashpool_login_rehashes_after_cost_change,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_free_with_running_jobs_ends_helper, setup,
-		    teardown),
+		    test_hashpool_free_with_queued_jobs_is_prompt,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_free_kills_stuck_helper, setup, teardown),
+		    test_hashpool_results_delivered_on_loop_thread,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_auth_helper_ignores_stop_signals, setup, teardown),
-		cmocka_unit_test(test_auth_null_pool_is_safe),
+		    test_hashpool_new_reports_store_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_helper_is_a_process_with_few_descriptors,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_killed_helper_fails_running_jobs_is_replaced,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_helper_replaced_again_after_second_death,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_free_with_running_jobs_ends_helper,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_free_kills_stuck_helper, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_helper_ignores_stop_signals, setup, teardown),
+		cmocka_unit_test(test_hashpool_null_pool_is_safe),
 	};
 
 	if (sc_crypto_init() != 0)
 		return (1);
-	log_init("test_auth", LOG_LVL_ERROR);
+	log_init("test_hashpool", LOG_LVL_ERROR);
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -1,0 +1,639 @@
+/*
+ * Password-hash pool, the daemon's side: the queue of jobs, the helper
+ * process that runs them (hashhelper.c), and the results that come back.
+ *
+ *   daemon, loop thread                  helper process
+ *   jobs waiting (at most queue_max)  -> workers threads, each with its own
+ *   one event on its socket end       <- store handle: recv a job, do it,
+ *                                        send the result, wipe, again
+ *
+ * over one socketpair(AF_UNIX, SOCK_SEQPACKET) in the messages of
+ * hashmsg.h.  At most HASHPOOL_PIPELINE jobs per worker are in flight:
+ * enough that results come back in bursts when hashes are cheap, so that
+ * many logins join the roster in one loop turn and their presence goes out
+ * in one frame per client (one job at a time per worker made that one
+ * frame per login per client); the rest wait in the daemon.
+ *
+ * Every job is on exactly one of three lists: free, queue (waiting, in
+ * order) or flight (sent to the helper, newest first); a result finds its
+ * job in flight by session id, op and name.  Passwords waiting in the
+ * daemon live in one guarded region made at start (one SC_PASS_MAX slot
+ * per job), wiped as soon as the job is sent; nothing on the loop maps or
+ * unmaps memory per job.
+ *
+ * At hashpool_free the daemon sets a flag in a page shared with the
+ * helper, whose workers then skip every job not yet started: the jobs in
+ * flight are dropped as the queued ones are, and only the hashes running
+ * finish.  If the helper dies on its own or breaks the format, the daemon
+ * answers the jobs in flight with SC_ERR_INTERNAL and forks a new one, at
+ * most once a second; jobs queued meanwhile wait.
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <bsd/sys/queue.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "sealchat/crypto.h"
+#include "sealchat/log.h"
+#include "sealchat/proto.h"
+#include "sealchat/util.h"
+#include "sealchat/wire.h"
+#include "hashhelper.h"
+#include "hashmsg.h"
+#include "hashpool.h"
+
+#define HASHPOOL_WORKERS_MAX	64
+#define HASHPOOL_START_MS	30000	/* for every worker to report */
+#define HASHPOOL_STOP_MS	2000	/* for the helper to end at free */
+#define HASHPOOL_RESPAWN_MS	1000	/* between two forks */
+
+/* A job in the daemon: free, waiting, or in flight. */
+struct hashpool_job {
+	TAILQ_ENTRY(hashpool_job) entry;
+	struct hashmsg_job	  msg;	/* cost and log level set when sent */
+	uint8_t			 *slot;	/* its slot in the guarded region */
+};
+
+TAILQ_HEAD(hashpool_jobs, hashpool_job);
+
+struct hashpool {
+	struct event_base	*base;
+	char			*db_path;
+	hashpool_done_cb	 cb;
+	void			*arg;
+	int			 nworkers;
+	size_t			 queue_max;
+	enum sc_cost		 cost;
+
+	struct hashpool_job	*jobs;		/* nslots, touched as used */
+	size_t			 nslots;
+	size_t			 nused;		/* jobs[] handed out so far */
+	uint8_t			*pass;		/* guarded: nslots slots */
+	struct hashpool_jobs	 free;		/* returned jobs */
+	struct hashpool_jobs	 queue;		/* waiting, oldest first */
+	size_t			 queued;
+	struct hashpool_jobs	 flight;	/* sent, newest first */
+	size_t			 inflight;
+	struct wbuf		 out;		/* the job being sent */
+
+	pid_t			 child;		/* -1 when none */
+	int			 sock;		/* our end, -1 when none */
+	struct event		*ev;		/* on sock */
+	int			 ready;		/* workers of this helper up */
+	int			*stop;		/* shared with the helper */
+	struct event		*respawn_ev;
+	uint64_t		 spawned_ms;
+};
+
+static void	hashpool_dispatch(struct hashpool *);
+static void	hashpool_sock_cb(evutil_socket_t, short, void *);
+
+/*
+ * Reads one message from the helper without blocking: 1 with a checked
+ * message in r, 0 when none is waiting, -1 when the helper is gone or
+ * broke the format (why says which).
+ */
+static int
+hashpool_recv(int sock, struct hashmsg_result *r, const char **why)
+{
+	uint8_t	buf[HASHMSG_RESULT_MAX + 1];
+	ssize_t	n;
+
+	n = hashmsg_recv(sock, buf, sizeof buf, MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return (0);
+	if (n <= 0) {
+		*why = n == 0 ? "end of file" : strerror(errno);
+		return (-1);
+	}
+	if (hashmsg_result_get(r, buf, (size_t)n) == -1) {
+		*why = "bad message";
+		return (-1);
+	}
+	return (1);
+}
+
+/* Takes a free job: a returned one, else the next never used. */
+static struct hashpool_job *
+hashpool_job_get(struct hashpool *pool)
+{
+	struct hashpool_job	*job;
+
+	if ((job = TAILQ_FIRST(&pool->free)) != NULL) {
+		TAILQ_REMOVE(&pool->free, job, entry);
+		return (job);
+	}
+	if (pool->nused >= pool->nslots)
+		return (NULL);
+	job = &pool->jobs[pool->nused];
+	job->slot = pool->pass + pool->nused * SC_PASS_MAX;
+	pool->nused++;
+	return (job);
+}
+
+/* Returns a job, on no list, to the free list, wiping its password slot. */
+static void
+hashpool_job_put(struct hashpool *pool, struct hashpool_job *job)
+{
+	uint8_t	*slot = job->slot;
+
+	sc_wipe(slot, SC_PASS_MAX);
+	memset(job, 0, sizeof *job);
+	job->slot = slot;
+	TAILQ_INSERT_HEAD(&pool->free, job, entry);
+}
+
+/*
+ * Answers a job taken off the flight list with status: frees the job
+ * first, so that the callback may submit again.
+ */
+static void
+hashpool_deliver(struct hashpool *pool, struct hashpool_job *job,
+    int status)
+{
+	struct hashpool_result	res;
+
+	memset(&res, 0, sizeof res);
+	res.session_id = job->msg.session_id;
+	res.op = job->msg.op;
+	res.status = status;
+	memcpy(res.name, job->msg.name, job->msg.name_len);
+	hashpool_job_put(pool, job);
+	pool->cb(&res, pool->arg);
+}
+
+/*
+ * Ends the helper: SIGKILL (nothing if it is already gone; its pid stays
+ * ours until reaped) and waits for it.  Logs how it ended when asked.
+ */
+static void
+hashpool_reap(pid_t pid, int report)
+{
+	pid_t	r;
+	int	status;
+
+	(void)kill(pid, SIGKILL);
+	do {
+		r = waitpid(pid, &status, 0);
+	} while (r == -1 && errno == EINTR);
+	if (r != pid || !report)
+		return;
+	if (WIFSIGNALED(status))
+		log_errorx("auth: hash process pid=%ld ended signal=%d",
+		    (long)pid, WTERMSIG(status));
+	else if (WIFEXITED(status))
+		log_errorx("auth: hash process pid=%ld ended exit=%d",
+		    (long)pid, WEXITSTATUS(status));
+}
+
+/* Stops watching and closes our end of the helper's socket. */
+static void
+hashpool_close_sock(struct hashpool *pool)
+{
+	if (pool->ev != NULL) {
+		event_free(pool->ev);
+		pool->ev = NULL;
+	}
+	if (pool->sock != -1) {
+		close(pool->sock);
+		pool->sock = -1;
+	}
+	pool->ready = 0;
+}
+
+/* Forks a helper and watches its socket; -1 with a message in err. */
+static int
+hashpool_spawn(struct hashpool *pool, char *err, size_t errlen)
+{
+	struct hashhelper_conf	conf;
+	pid_t			pid;
+
+	pool->spawned_ms = util_now_ms();
+	memset(&conf, 0, sizeof conf);
+	conf.db_path = pool->db_path;
+	conf.workers = pool->nworkers;
+	conf.cost = pool->cost;
+	conf.stop = pool->stop;
+	conf.slots = pool->pass;
+	conf.slots_len = pool->nslots * SC_PASS_MAX;
+	if ((pid = hashhelper_spawn(&conf, &pool->sock, err, errlen)) == -1)
+		return (-1);
+	pool->child = pid;
+	pool->ready = 0;
+	pool->ev = event_new(pool->base, pool->sock, EV_READ | EV_PERSIST,
+	    hashpool_sock_cb, pool);
+	/* Results are urgent: the highest priority of a prioritised base. */
+	if (pool->ev == NULL || event_priority_set(pool->ev, 0) == -1 ||
+	    event_add(pool->ev, NULL) == -1) {
+		snprintf(err, errlen, "hash pool: cannot watch the helper");
+		hashpool_close_sock(pool);
+		hashpool_reap(pool->child, 0);
+		pool->child = -1;
+		return (-1);
+	}
+	log_debug("auth: hash process pid=%ld workers=%d", (long)pid,
+	    pool->nworkers);
+	return (0);
+}
+
+/*
+ * The helper died or broke the format: reap it, fail the jobs in flight
+ * with SC_ERR_INTERNAL, and fork a new one after at most a second.
+ */
+static void
+hashpool_child_lost(struct hashpool *pool, const char *why)
+{
+	struct hashpool_jobs	 lost;
+	struct hashpool_job	*job;
+	struct timeval		 tv;
+	uint64_t		 now, at;
+
+	log_errorx("auth: hash process pid=%ld lost (%s), jobs_failed=%zu",
+	    (long)pool->child, why, pool->inflight);
+	hashpool_close_sock(pool);
+	hashpool_reap(pool->child, 1);
+	pool->child = -1;
+
+	now = util_now_ms();
+	at = pool->spawned_ms + HASHPOOL_RESPAWN_MS;
+	at = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(at / 1000);
+	tv.tv_usec = (suseconds_t)(at % 1000) * 1000;
+	if (evtimer_add(pool->respawn_ev, &tv) == -1)
+		log_errorx("auth: cannot schedule a new hash process");
+
+	TAILQ_INIT(&lost);
+	TAILQ_CONCAT(&lost, &pool->flight, entry);
+	pool->inflight = 0;
+	while ((job = TAILQ_FIRST(&lost)) != NULL) {
+		TAILQ_REMOVE(&lost, job, entry);
+		hashpool_deliver(pool, job, SC_ERR_INTERNAL);
+	}
+}
+
+/* Timer: forks the replacement helper; tries again a second later. */
+static void
+hashpool_respawn_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct hashpool	*pool = arg;
+	struct timeval	 tv = { HASHPOOL_RESPAWN_MS / 1000, 0 };
+	char		 err[256];
+
+	(void)fd;
+	(void)events;
+	if (pool->child != -1)
+		return;
+	if (hashpool_spawn(pool, err, sizeof err) == -1) {
+		log_errorx("auth: %s; queued=%zu wait", err, pool->queued);
+		if (evtimer_add(pool->respawn_ev, &tv) == -1)
+			log_errorx("auth: cannot schedule a new hash process");
+		return;
+	}
+	log_info("auth: new hash process pid=%ld queued=%zu",
+	    (long)pool->child, pool->queued);
+}
+
+/* Takes the in-flight job a result answers off the list; NULL if none. */
+static struct hashpool_job *
+hashpool_flight_take(struct hashpool *pool, const struct hashmsg_result *r)
+{
+	struct hashpool_job	*job;
+
+	TAILQ_FOREACH(job, &pool->flight, entry) {
+		if (job->msg.session_id == r->session_id &&
+		    job->msg.op == r->op &&
+		    job->msg.name_len == r->text_len &&
+		    memcmp(job->msg.name, r->text, r->text_len) == 0) {
+			TAILQ_REMOVE(&pool->flight, job, entry);
+			pool->inflight--;
+			return (job);
+		}
+	}
+	return (NULL);
+}
+
+/* Loop side: reads every message waiting and delivers the results. */
+static void
+hashpool_sock_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct hashpool		*pool = arg;
+	struct hashmsg_result	 r;
+	struct hashpool_job	*job;
+	const char		*why = NULL;
+	int			 rc;
+
+	(void)fd;
+	(void)events;
+	while (pool->sock != -1 &&
+	    (rc = hashpool_recv(pool->sock, &r, &why)) != 0) {
+		if (rc == -1) {
+			hashpool_child_lost(pool, why);
+			return;
+		}
+		if (r.op == HASHMSG_OP_START) {
+			if (r.status == 0 && pool->ready >= pool->nworkers) {
+				hashpool_child_lost(pool, "too many workers");
+				return;
+			}
+			if (r.status == 0)
+				pool->ready++;
+			else
+				log_errorx("auth: hash worker did not start: "
+				    "%s", r.text);
+			continue;
+		}
+		if ((job = hashpool_flight_take(pool, &r)) == NULL) {
+			hashpool_child_lost(pool, "result for no job");
+			return;
+		}
+		hashpool_deliver(pool, job, r.status);
+	}
+	hashpool_dispatch(pool);
+}
+
+/*
+ * Sends waiting jobs while a worker is free, with the cost and log level
+ * of the moment.  A send that fails leaves the job at the head of the
+ * queue; a dead helper shows as end of file on the socket, handled by
+ * hashpool_sock_cb.
+ */
+static void
+hashpool_dispatch(struct hashpool *pool)
+{
+	struct hashpool_job	*job;
+	int			 rc;
+
+	while (pool->sock != -1 &&
+	    (job = TAILQ_FIRST(&pool->queue)) != NULL &&
+	    pool->inflight < (size_t)pool->ready * HASHPOOL_PIPELINE) {
+		job->msg.cost = pool->cost;
+		job->msg.log_level = log_get_level();
+		if (hashmsg_job_put(&pool->out, &job->msg) == -1) {
+			/* Out of memory: the job waits for the next turn. */
+			wbuf_reset(&pool->out);
+			log_warnx("auth: cannot write a job for the hash "
+			    "process");
+			break;
+		}
+		rc = hashmsg_send(pool->sock, &pool->out, MSG_DONTWAIT);
+		/* Wipes the password and keeps the memory. */
+		wbuf_reset(&pool->out);
+		if (rc == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EPIPE && errno != ECONNRESET)
+				log_warn("auth: send to hash process");
+			break;
+		}
+		TAILQ_REMOVE(&pool->queue, job, entry);
+		pool->queued--;
+		sc_wipe(job->slot, job->msg.pass_len);
+		job->msg.pass = NULL;
+		job->msg.pass_len = 0;
+		TAILQ_INSERT_HEAD(&pool->flight, job, entry);
+		pool->inflight++;
+	}
+}
+
+/*
+ * Waits, blocking, for every worker of a new helper to report; -1 with
+ * the first error in err.
+ */
+static int
+hashpool_wait_start(struct hashpool *pool, char *err, size_t errlen)
+{
+	struct pollfd		 pfd;
+	struct hashmsg_result	 r;
+	const char		*why = NULL;
+	uint64_t		 deadline, now;
+	int			 failed = 0, rc;
+
+	deadline = util_now_ms() + HASHPOOL_START_MS;
+	while (pool->ready + failed < pool->nworkers) {
+		if ((now = util_now_ms()) >= deadline) {
+			snprintf(err, errlen, "hash pool: workers did not "
+			    "start within %d s", HASHPOOL_START_MS / 1000);
+			return (-1);
+		}
+		pfd.fd = pool->sock;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		rc = poll(&pfd, 1, (int)(deadline - now));
+		if (rc == -1 && errno != EINTR) {
+			snprintf(err, errlen, "hash pool: poll: %s",
+			    strerror(errno));
+			return (-1);
+		}
+		if (rc <= 0)
+			continue;
+		if ((rc = hashpool_recv(pool->sock, &r, &why)) == 0)
+			continue;
+		if (rc == -1 || r.op != HASHMSG_OP_START) {
+			snprintf(err, errlen, "hash pool: helper failed at "
+			    "start: %s", rc == -1 ? why : "early result");
+			return (-1);
+		}
+		if (r.status == 0)
+			pool->ready++;
+		else if (failed++ == 0)
+			snprintf(err, errlen, "%s", r.text);
+	}
+	return (failed == 0 ? 0 : -1);
+}
+
+/* Starts the helper process and the loop side of the pool. */
+struct hashpool *
+hashpool_new(struct event_base *base, const char *db_path, int workers,
+    int queue_max, enum sc_cost cost, hashpool_done_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct hashpool	*pool;
+
+	if (workers < 1 || workers > HASHPOOL_WORKERS_MAX || queue_max < 1 ||
+	    (int)cost < 0 || (int)cost >= HASHMSG_COSTS || cb == NULL ||
+	    db_path == NULL || base == NULL) {
+		snprintf(err, errlen, "hash pool: bad parameters (workers=%d "
+		    "queue=%d)", workers, queue_max);
+		return (NULL);
+	}
+	if ((pool = calloc(1, sizeof *pool)) == NULL) {
+		snprintf(err, errlen, "hash pool: out of memory");
+		return (NULL);
+	}
+	pool->base = base;
+	pool->cb = cb;
+	pool->arg = arg;
+	pool->nworkers = workers;
+	pool->queue_max = (size_t)queue_max;
+	pool->cost = cost;
+	pool->child = -1;
+	pool->sock = -1;
+	pool->nslots = (size_t)queue_max + (size_t)workers * HASHPOOL_PIPELINE;
+	TAILQ_INIT(&pool->free);
+	TAILQ_INIT(&pool->queue);
+	TAILQ_INIT(&pool->flight);
+	wbuf_init(&pool->out);
+
+	if ((pool->db_path = strdup(db_path)) == NULL ||
+	    (pool->jobs = calloc(pool->nslots, sizeof *pool->jobs)) == NULL ||
+	    (pool->pass = sc_secure_alloc(pool->nslots * SC_PASS_MAX)) ==
+	    NULL) {
+		snprintf(err, errlen, "hash pool: out of memory");
+		goto fail;
+	}
+	pool->stop = mmap(NULL, sizeof(*pool->stop), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pool->stop == MAP_FAILED) {
+		pool->stop = NULL;
+		snprintf(err, errlen, "hash pool: shared page: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if ((pool->respawn_ev = evtimer_new(base, hashpool_respawn_cb,
+	    pool)) == NULL) {
+		snprintf(err, errlen, "hash pool: cannot make a timer");
+		goto fail;
+	}
+	if (hashpool_spawn(pool, err, errlen) == -1 ||
+	    hashpool_wait_start(pool, err, errlen) == -1)
+		goto fail;
+	log_debug("auth: pool pid=%ld workers=%d queue=%d cost=%d",
+	    (long)pool->child, workers, queue_max, (int)cost);
+	return (pool);
+fail:
+	hashpool_free(pool);
+	return (NULL);
+}
+
+/* Queues a SIGN or AUTH job; -1 when the queue is full. */
+int
+hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
+    const char *name, const uint8_t *pass, size_t pass_len)
+{
+	struct hashpool_job	*job;
+	size_t			 nlen;
+
+	if (pool == NULL || (op != SC_MSG_SIGN && op != SC_MSG_AUTH))
+		return (-1);
+	if (name == NULL || (nlen = strnlen(name, SC_NAME_MAX + 1)) == 0 ||
+	    nlen > SC_NAME_MAX)
+		return (-1);
+	if (pass == NULL || pass_len < SC_PASS_MIN || pass_len > SC_PASS_MAX)
+		return (-1);
+	if (pool->queued >= pool->queue_max ||
+	    (job = hashpool_job_get(pool)) == NULL)
+		return (-1);
+	job->msg.session_id = session_id;
+	job->msg.op = op;
+	memcpy(job->msg.name, name, nlen);
+	job->msg.name[nlen] = '\0';
+	job->msg.name_len = nlen;
+	memcpy(job->slot, pass, pass_len);
+	job->msg.pass = job->slot;
+	job->msg.pass_len = pass_len;
+	TAILQ_INSERT_TAIL(&pool->queue, job, entry);
+	pool->queued++;
+	hashpool_dispatch(pool);
+	return (0);
+}
+
+/* Sets the cost that the next jobs carry to the helper. */
+void
+hashpool_set_cost(struct hashpool *pool, enum sc_cost cost)
+{
+	if (pool == NULL)
+		return;
+	if ((int)cost < 0 || (int)cost >= HASHMSG_COSTS) {
+		log_warnx("auth: cost=%d unknown, kept %d", (int)cost,
+		    (int)pool->cost);
+		return;
+	}
+	pool->cost = cost;
+}
+
+/* Jobs waiting or running. */
+size_t
+hashpool_pending(struct hashpool *pool)
+{
+	if (pool == NULL)
+		return (0);
+	return (pool->queued + pool->inflight);
+}
+
+/* The helper process's pid, -1 while there is none. */
+pid_t
+hashpool_child(struct hashpool *pool)
+{
+	if (pool == NULL)
+		return (-1);
+	return (pool->child);
+}
+
+/*
+ * Waits up to HASHPOOL_STOP_MS for the helper to end by itself (its
+ * workers finish the hash they run, then see end of file), then kills it.
+ */
+static void
+hashpool_stop_child(pid_t pid)
+{
+	struct timespec	ts = { 0, 5 * 1000 * 1000 };
+	uint64_t	deadline = util_now_ms() + HASHPOOL_STOP_MS;
+	pid_t		r;
+	int		status;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid || (r == -1 && errno != EINTR))
+			return;
+		if (util_now_ms() >= deadline)
+			break;
+		if (r == 0)
+			nanosleep(&ts, NULL);
+	}
+	log_warnx("auth: hash process pid=%ld still busy after %d ms, killed",
+	    (long)pid, HASHPOOL_STOP_MS);
+	hashpool_reap(pid, 0);
+}
+
+/* Stops the helper and frees everything, undelivered results included. */
+void
+hashpool_free(struct hashpool *pool)
+{
+	struct hashpool_job	*job;
+
+	if (pool == NULL)
+		return;
+	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
+		TAILQ_REMOVE(&pool->queue, job, entry);
+		hashpool_job_put(pool, job);
+	}
+	pool->queued = 0;
+	if (pool->respawn_ev != NULL)
+		event_free(pool->respawn_ev);
+	if (pool->stop != NULL)
+		__atomic_store_n(pool->stop, 1, __ATOMIC_RELEASE);
+	hashpool_close_sock(pool);
+	if (pool->child != -1)
+		hashpool_stop_child(pool->child);
+	/* Every slot was wiped when freed; sodium_free wipes again. */
+	sc_secure_free(pool->pass);
+	if (pool->stop != NULL)
+		munmap(pool->stop, sizeof(*pool->stop));
+	wbuf_free(&pool->out);
+	free(pool->jobs);
+	free(pool->db_path);
+	free(pool);
+}
