@@ -148,9 +148,10 @@ class Daemon:
             f.write(extra)
 
     def start(self):
-        """Starts the daemon on a free port and waits until it listens;
-        returns self.  The first start makes the folder; a start after
-        stop() or kill() keeps it: the same keys and database."""
+        """Starts the daemon on a free port and waits until its log says it
+        listens (so log_level is info or debug); returns self.  The first
+        start makes the folder; a start after stop() or kill() keeps it:
+        the same keys and database."""
         if self.dir is None:
             self.dir = tempfile.mkdtemp(prefix="sealchat-it-")
         for _ in range(8):
