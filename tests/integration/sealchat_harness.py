@@ -207,6 +207,15 @@ class Daemon:
         except (OSError, TypeError):
             return ""
 
+    def wait_log(self, text, timeout=WAIT):
+        """Whether text shows in the log within timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_text():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def _close_log(self):
         if self.logf is not None:
             self.logf.close()

@@ -991,10 +991,8 @@ class Lifecycle(unittest.TestCase):
             d.conf["max_unauth_per_addr"] = 1
             d.write_conf("max_frame: 2048\n")
             d.proc.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 5
-            while "reload: configuration applied" not in d.log_text():
-                check(time.monotonic() < deadline, "reload logged")
-                time.sleep(0.05)
+            check(d.wait_log("reload: configuration applied", 5),
+                  "reload logged")
             check("reload: max_frame changed, restart to apply" in
                   d.log_text(), "restart-only key reported")
             a = Conn(d.port)
@@ -1009,10 +1007,8 @@ class Lifecycle(unittest.TestCase):
             with open(d.path, "a") as f:
                 f.write("no_such_key: 1\n")
             d.proc.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 5
-            while "configuration unchanged" not in d.log_text():
-                check(time.monotonic() < deadline, "bad reload logged")
-                time.sleep(0.05)
+            check(d.wait_log("configuration unchanged", 5),
+                  "bad reload logged")
             time.sleep(0.3)
             e = d.client()
             check(e.welcome[0] == "WELCOME", "still serving after a bad file")
@@ -1034,18 +1030,13 @@ class Lifecycle(unittest.TestCase):
             d.conf["log_level"] = "debug"
             d.write_conf()
             d.proc.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 5
-            while "reload: configuration applied" not in d.log_text():
-                check(time.monotonic() < deadline, "reload logged")
-                time.sleep(0.05)
+            check(d.wait_log("reload: configuration applied", 5),
+                  "reload logged")
             c = d.client()
             check(c.login(AUTH, "loudness", "pw")[0] == "OK", "login at debug")
             c.close()
-            deadline = time.monotonic() + 5
-            while "auth: session=" not in d.log_text():
-                check(time.monotonic() < deadline, "the hash helper logs at "
-                      "debug after the reload")
-                time.sleep(0.05)
+            check(d.wait_log("auth: session=", 5),
+                  "the hash helper logs at debug after the reload")
             check("state handshake -> greeted" in d.log_text(),
                   "the daemon logs at debug after the reload")
         finally:
