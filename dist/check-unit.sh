@@ -8,6 +8,7 @@
 #            man8/sealchatd.8 and the others, for the Documentation= links
 #        check-unit.sh security UNIT SEALCHATD THRESHOLD
 #            passes when the exposure score is at most THRESHOLD tenths
+# Exit 77, a skip, when systemd-analyze ($SYSTEMD_ANALYZE) is missing.
 set -eu
 
 if [ $# -ne 4 ]; then
@@ -19,6 +20,10 @@ unit=$2
 bin=$3
 arg=$4
 sa=${SYSTEMD_ANALYZE:-systemd-analyze}
+if ! command -v "$sa" >/dev/null 2>&1; then
+	echo "systemd-analyze is not installed (apt-get install systemd): skipped"
+	exit 77
+fi
 
 [ -f "$unit" ] || { echo "$0: $unit: no such unit" >&2; exit 1; }
 [ -x "$bin" ] || { echo "$0: $bin: not an executable" >&2; exit 1; }

@@ -2,7 +2,9 @@
 # The whole test suite: installs what is missing, then builds and runs every
 # test twice: a plain build (gcc, -Werror) and a sanitizer build (clang,
 # AddressSanitizer + UndefinedBehaviorSanitizer, plus the libFuzzer targets,
-# each run briefly).  Exit status 0 only when both pass.
+# each run briefly).  Exit status 0 only when both pass.  The man pages are
+# required here (SEALCHAT_MAN=ON), so that their checks run instead of
+# being skipped.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -18,9 +20,10 @@ run() {	# run NAME CMAKE-ARGS...
 	(cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 900)
 }
 
-run plain -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc
+run plain -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc \
+	-DSEALCHAT_MAN=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-	-DSEALCHAT_SANITIZE=ON -DSEALCHAT_FUZZ=ON
+	-DSEALCHAT_SANITIZE=ON -DSEALCHAT_FUZZ=ON -DSEALCHAT_MAN=ON
 echo "== all tests passed" >&2

@@ -1,11 +1,25 @@
-"""Shared helpers for the client integration tests (test_client_script.py,
-test_messaging.py): a real sealchatd on 127.0.0.1 in a temporary folder,
-real sealchat clients driven through pipes, and a raw protocol client built
-from docs/protocol.md with PyNaCl, which can also forge peer datagrams.
+"""What the integration tests share.
 
-Every wait is bounded; nothing talks to anything but 127.0.0.1.
+- Daemon: a real sealchatd on 127.0.0.1 (or ::1) in a temporary folder of
+  its own, on an ephemeral port.
+- The module fixture: D, setUpModule and tearDownModule, one daemon for all
+  the tests of a module; module_fixture() makes the same pair for another
+  daemon.
+- Real sealchat clients: run_script() for a whole script, Client for one
+  driven line by line, listener() for a user kept online, signed() for an
+  account.
+- A raw protocol client built from docs/protocol.md with PyNaCl, which can
+  also forge peer datagrams (RawClient, RawPeer), and a fake server for
+  what the real daemon never does (FakeServer).
+- The runner every test module ends with (main), and the skip machinery: a
+  test that cannot run here says skipped, and a module where nothing could
+  run exits with SKIPPED, which ctest shows as skipped.
+
+Every wait is bounded; nothing talks to anything but 127.0.0.1 and ::1.
 """
 
+import base64
+import functools
 import itertools
 import os
 import queue
@@ -14,9 +28,11 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import unittest
 
 import nacl.bindings as nb
 
@@ -33,15 +49,44 @@ SRC = os.environ.get("SEALCHAT_SRC", os.path.dirname(os.path.dirname(HERE)))
 BUILD = os.environ.get("SEALCHAT_BUILD", os.path.join(SRC, "build"))
 SEALCHATD = os.environ.get("SEALCHATD", os.path.join(BUILD, "sealchatd"))
 SEALCHAT = os.environ.get("SEALCHAT", os.path.join(BUILD, "sealchat"))
+KEEP = bool(os.environ.get("SEALCHAT_KEEP"))    # keep daemon folders
 
 WAIT = 10.0          # seconds for any one expected event
+TEST_TIMEOUT = 120   # seconds a test may take before the runner fails it
+SKIPPED = 77         # exit status of a module where no test could run
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    """A port that was free on 127.0.0.1 a moment ago."""
-    s = socket.socket(socket.AF_INET, kind)
+# --- Skipping: a test that cannot run here says so. ---
+
+@functools.lru_cache(maxsize=None)
+def sanitizer_build():
+    """Whether sealchatd was built with AddressSanitizer."""
+    with open(SEALCHATD, "rb") as f:
+        return b"AddressSanitizer" in f.read()
+
+
+def needs_root(why):
+    """Skips a test (or a class of tests) unless it runs as root; why says
+    what needs root."""
+    return unittest.skipUnless(os.geteuid() == 0, "needs root: %s" % why)
+
+
+def needs_programs(*names):
+    """Skips a test (or a class of tests) unless every program named is on
+    PATH."""
+    missing = [n for n in names if shutil.which(n) is None]
+    return unittest.skipIf(bool(missing), "not installed: %s"
+                           % " ".join(missing))
+
+
+# --- The daemon. ---
+
+def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
+    """A port that was free on host a moment ago."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                      kind)
     try:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
     finally:
         s.close()
@@ -54,69 +99,172 @@ def write_yaml(path, items):
 
 
 class Daemon:
-    """sealchatd in its own temporary folder, on an ephemeral port."""
+    """sealchatd in a temporary folder of its own (configuration, key pair,
+    database, log), on an ephemeral port of host.  conf holds the settings
+    written after the five that place the daemon; env is added to its
+    environment.  Nothing runs until start()."""
 
-    def __init__(self, **extra):
-        self.dir = tempfile.mkdtemp(prefix="sealchat-it-")
-        self.port = free_port()
-        self.conf = os.path.join(self.dir, "sealchatd.yaml")
-        self.pub = os.path.join(self.dir, "server.pub")
+    SETTINGS = {"hash_cost": "min", "log_level": "debug"}
+
+    def __init__(self, host="127.0.0.1", env=None, **conf):
+        self.host = host
+        self.env = env
+        self.conf = dict(self.SETTINGS)
+        self.conf.update(conf)
+        self.dir = None
+        self.port = None
+        self.pk = None              # the server's public key, 32 bytes
+        self.proc = None
+        self.logf = None
+        self.killed = False         # the test ended it with kill()
+
+    @property
+    def path(self):
+        """The daemon's configuration file."""
+        return os.path.join(self.dir, "sealchatd.yaml")
+
+    @property
+    def pub(self):
+        """The file of the server's public key, which clients pin."""
+        return os.path.join(self.dir, "server.pub")
+
+    @property
+    def log_path(self):
+        """The daemon's standard output and error, from every start."""
+        return os.path.join(self.dir, "sealchatd.log")
+
+    def write_conf(self, extra=""):
+        """Writes the configuration file; extra is appended as it is."""
         items = {
-            "server_address": "127.0.0.1",
+            "server_address": '"%s"' % self.host,
             "server_port": self.port,
             "server_public_key": "server.pub",
             "server_private_key": "server.key",
             "data_base": "sealchat.db",
-            "hash_cost": "min",
-            "log_level": "debug",
         }
-        items.update(extra)
-        write_yaml(self.conf, items)
-        self.proc = None
-        self.logf = None
+        items.update(self.conf)
+        write_yaml(self.path, items)
+        with open(self.path, "a") as f:
+            f.write(extra)
 
     def start(self):
-        self.logf = open(os.path.join(self.dir, "sealchatd.log"), "wb")
-        self.proc = subprocess.Popen(
-            [SEALCHATD, "-c", self.conf], stdin=subprocess.DEVNULL,
-            stdout=self.logf, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("sealchatd exited: %s" % self.log())
-            if os.path.exists(self.pub) and "listening" in self.log():
+        """Starts the daemon on a free port and waits until its log says it
+        listens (so log_level is info or debug); returns self.  The first
+        start makes the folder; a start after stop() or kill() keeps it:
+        the same keys and database."""
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="sealchat-it-")
+        for _ in range(8):
+            if self._start_on_a_free_port():
                 return self
-            time.sleep(0.05)
-        raise RuntimeError("sealchatd did not start: %s" % self.log())
+        raise RuntimeError("sealchatd found no free port: %s"
+                           % self.log_text()[-2000:])
 
-    def log(self):
+    def _start_on_a_free_port(self):
+        """One start; False when the port was taken in between."""
+        self.port = free_port(host=self.host)
+        self.write_conf()
+        self.killed = False
         try:
-            with open(os.path.join(self.dir, "sealchatd.log"), "rb") as f:
-                return f.read().decode("utf-8", "replace")
+            offset = os.path.getsize(self.log_path)
         except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
+            offset = 0
+        env = dict(os.environ)
+        env.update(self.env or {})
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [SEALCHATD, "-c", self.path], stdin=subprocess.DEVNULL,
+            stdout=self.logf, stderr=subprocess.STDOUT, cwd=self.dir,
+            env=env)
+        deadline = time.monotonic() + WAIT
+        while True:
+            text = self.log_text(offset)
+            if self.proc.poll() is not None:
+                self._close_log()
+                if "Address already in use" in text:
+                    return False
+                raise RuntimeError("sealchatd exited with status %d: %s"
+                                   % (self.proc.returncode, text))
+            if "listening address=" in text:
+                break
+            if time.monotonic() > deadline:
                 self.proc.kill()
                 self.proc.wait(WAIT)
+                self._close_log()
+                raise RuntimeError("sealchatd did not start within %.0f s: "
+                                   "%s" % (WAIT, text))
+            time.sleep(0.02)
+        with open(self.pub) as f:
+            self.pk = base64.b64decode(f.read().strip())
+        return True
+
+    def log_text(self, offset=0):
+        """What the daemon wrote (from offset on), as text."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace")
+        except (OSError, TypeError):
+            return ""
+
+    def wait_log(self, text, timeout=WAIT):
+        """Whether text shows in the log within timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_text():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def _close_log(self):
         if self.logf is not None:
             self.logf.close()
             self.logf = None
 
+    def stop(self):
+        """Stops the daemon with SIGTERM, unless it already ended; returns
+        its exit status, or None when it had to be killed."""
+        if self.proc is None:
+            return None
+        status = self.proc.poll()
+        if status is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                status = self.proc.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(WAIT)
+                status = None
+        self._close_log()
+        return status
+
+    def kill(self):
+        """Ends the daemon with SIGKILL, as a crash would."""
+        self.killed = True
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(WAIT)
+        self._close_log()
+
     def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Stops the daemon and removes its folder; returns stop()'s status.
+        The folder stays for a look, and its path is printed, when
+        SEALCHAT_KEEP is set or the daemon ended badly without kill()."""
+        status = self.stop()
+        if self.dir is None:
+            return status
+        if KEEP or (status != 0 and not self.killed):
+            print("daemon folder kept: %s" % self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
+        return status
 
     def client_conf(self, name="sealchat.yaml", **extra):
         """A client configuration that pins this daemon's key."""
         path = os.path.join(self.dir, name)
         items = {
-            "server_address": "127.0.0.1",
+            "server_address": '"%s"' % self.host,
             "server_port": self.port,
             "server_public_key": "server.pub",
             "connect_timeout": 5,
@@ -126,6 +274,33 @@ class Daemon:
         write_yaml(path, items)
         return path
 
+
+def module_fixture(daemon):
+    """setUpModule and tearDownModule for a test module whose tests share
+    daemon: it starts before the first test and stops after the last, when
+    it must exit 0 on SIGTERM."""
+
+    def setUpModule():
+        daemon.start()
+
+    def tearDownModule():
+        tail = daemon.log_text()[-4000:]
+        status = daemon.cleanup()
+        if status != 0:
+            raise AssertionError("the module's sealchatd exited with status "
+                                 "%r on SIGTERM; its log ends with:\n%s"
+                                 % (status, tail))
+
+    return setUpModule, tearDownModule
+
+
+# The module fixture: a test module that imports D, setUpModule and
+# tearDownModule from here shares this daemon among its tests.
+D = Daemon()
+setUpModule, tearDownModule = module_fixture(D)
+
+
+# --- Clients. ---
 
 def split_record(line):
     """One stdout line (bytes) as a tuple of str fields."""
@@ -284,6 +459,13 @@ class Client:
             self.proc.kill()
             self.proc.wait(WAIT)
 
+    def end(self):
+        """Logs a client out with SIGTERM (a --listen client waits for it),
+        then cleans up as finish() does."""
+        if self.running():
+            self.proc.send_signal(signal.SIGTERM)
+        self.finish()
+
     def finish(self):
         """Ends the process whatever its state (test clean-up)."""
         self.close()
@@ -296,6 +478,24 @@ class Client:
                 f.close()
             except OSError:
                 pass
+
+
+def signed(user, password="pw-x", daemon=D):
+    """Creates an account (and logs out), on the module's daemon unless
+    another is given."""
+    rc, recs, err = run_script(daemon.client_conf(), "sign %s %s\n"
+                               % (user, password))
+    assert rc == 0 and recs[0] == ("ok", "sign", user), (rc, recs, err)
+
+
+def listener(user, password, conf=None, args=()):
+    """A script-mode client logged in as user that stays online (--listen)
+    until end(); the users record that follows the login is read."""
+    c = Client(conf or D.client_conf(), args=("--listen",) + tuple(args))
+    c.send("auth %s %s" % (user, password))
+    c.expect("ok", "auth", user)
+    c.next()
+    return c
 
 
 # --- The raw protocol (docs/protocol.md), for forging and observing. ---
@@ -366,7 +566,6 @@ class RawClient:
 
     def __init__(self, port, server_pub_path):
         with open(server_pub_path, "rb") as f:
-            import base64
             self.spk = base64.b64decode(f.read().strip())
         self.sock = socket.create_connection(("127.0.0.1", port), WAIT)
         self.sock.settimeout(WAIT)
@@ -553,7 +752,6 @@ class FakeServer:
         self.pk, self.sk = pk, sk
         self.dir = tempfile.mkdtemp(prefix="sealchat-fake-")
         self.pub = os.path.join(self.dir, "fake.pub")
-        import base64
         with open(self.pub, "w") as f:
             f.write(base64.b64encode(pk).decode() + "\n")
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -682,3 +880,62 @@ class FakeLink:
             self.sock.close()
         except OSError:
             pass
+
+
+# --- The runner. ---
+
+class TestTimeout(AssertionError):
+    """A test ran past its time."""
+
+
+class _TimedResult(unittest.TextTestResult):
+    """Puts each test under an alarm, so that a test that hangs fails
+    instead of holding ctest until its own timeout, and counts the tests
+    that passed (a skipped one does not)."""
+
+    timeout = TEST_TIMEOUT
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.passed = 0
+
+    def startTest(self, test):
+        super().startTest(test)
+        signal.alarm(self.timeout)
+
+    def stopTest(self, test):
+        signal.alarm(0)
+        super().stopTest(test)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed += 1
+
+
+def main(timeout=TEST_TIMEOUT):
+    """Runs the tests of the __main__ module, or those whose names hold one
+    of the words given on the command line, each within timeout seconds.
+    Returns the exit status: 0 when the tests that ran passed, SKIPPED when
+    none could run here (each skipped one says why), 1 otherwise."""
+    loader = unittest.TestLoader()
+    if sys.argv[1:]:
+        loader.testNamePatterns = ["*%s*" % w for w in sys.argv[1:]]
+    suite = loader.loadTestsFromModule(sys.modules["__main__"])
+
+    def on_alarm(signum, frame_):
+        raise TestTimeout("the test took more than %d s" % timeout)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    result_class = type("TimedResult", (_TimedResult,), {"timeout": timeout})
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
+                                     resultclass=result_class)
+    result = runner.run(suite)
+    if not result.wasSuccessful():
+        return 1
+    if result.passed == 0:
+        if result.skipped:
+            print("no test could run here: skipped")
+            return SKIPPED
+        print("no test matched")
+        return 1
+    return 0

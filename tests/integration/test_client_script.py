@@ -6,6 +6,7 @@ Run by ctest with SEALCHATD, SEALCHAT, SEALCHAT_SRC and SEALCHAT_BUILD set.
 """
 
 import base64
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,19 +17,12 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sealchat_harness import (uname, Client, Daemon, FakeServer,  # noqa
-                              RawClient, RawPeer, free_port, run_script,
-                              write_yaml, MSG_AUTH, MSG_OK, MSG_PAIR,
-                              MSG_SIGN, MSG_UDP, MSG_USERS, SEALCHAT)
-
-D = None
-def setUpModule():
-    global D
-    D = Daemon().start()
-
-
-def tearDownModule():
-    D.cleanup()
+from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
+                              uname, main, signed, listener, Client,
+                              Daemon, FakeServer, RawClient, RawPeer,
+                              free_port, run_script, write_yaml, MSG_AUTH,
+                              MSG_OK, MSG_PAIR, MSG_SIGN, MSG_USERS,
+                              SEALCHAT)
 
 
 def conf(**extra):
@@ -37,29 +31,15 @@ def conf(**extra):
     return D.client_conf(name + ".yaml", **extra)
 
 
-def signed(user, password="pw-x"):
-    """Creates an account (and logs out)."""
-    rc, recs, err = run_script(conf(), "sign %s %s\n" % (user, password))
-    assert rc == 0 and recs[0] == ("ok", "sign", user), (rc, recs, err)
-
-
-class Listener:
-    """A logged-in client kept running with --listen."""
-
-    def __init__(self, user, password="pw", args=(), **kw):
-        self.c = Client(conf(**kw), args=("--listen",) + tuple(args))
-        self.c.send("auth %s %s" % (user, password))
-        self.c.expect("ok", "auth", user)
-        self.users = self.c.next()
-        self.c.close()
-
-    def __enter__(self):
-        return self.c
-
-    def __exit__(self, *exc):
-        if self.c.running():
-            self.c.proc.send_signal(signal.SIGTERM)
-        self.c.finish()
+@contextlib.contextmanager
+def listening(user, password):
+    """A logged-in client kept running with --listen, its input closed."""
+    c = listener(user, password, conf())
+    c.close()
+    try:
+        yield c
+    finally:
+        c.end()
 
 
 class ScriptLogin(unittest.TestCase):
@@ -262,7 +242,7 @@ class Messaging(unittest.TestCase):
         a, b = uname("a"), uname("b")
         signed(a)
         signed(b)
-        with Listener(b, "pw-x") as bc:
+        with listening(b, "pw-x") as bc:
             rc, recs, err = run_script(
                 conf(), "auth %s pw-x\nsend %s one\nsend %s two\n"
                 % (a, b, b))
@@ -278,7 +258,7 @@ class Messaging(unittest.TestCase):
         signed(a)
         signed(b)
         text = b"tab\there back\\slash bell\x07 esc\x1b[1m del\x7f cr\rx"
-        with Listener(b, "pw-x") as bc:
+        with listening(b, "pw-x") as bc:
             rc, recs, err = run_script(
                 conf(), b"auth " + a.encode() + b" pw-x\nsend " +
                 b.encode() + b" " + text + b"\n")
@@ -289,7 +269,7 @@ class Messaging(unittest.TestCase):
     def test_newline_and_nul_from_a_raw_peer_are_escaped(self):
         b, e = uname("b"), uname("raw")
         signed(b)
-        with Listener(b, "pw-x") as bc:
+        with listening(b, "pw-x") as bc:
             raw = RawClient(D.port, D.pub)
             try:
                 raw.login(MSG_SIGN, e, "pw")
@@ -578,4 +558,4 @@ class OddServers(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    sys.exit(main())

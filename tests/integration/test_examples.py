@@ -23,30 +23,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sealchat_harness import (uname, Client, Daemon, run_script,  # noqa
-                              SEALCHAT, SRC)
+from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
+                              uname, main, signed, listener, Daemon,
+                              SEALCHAT, SRC, WAIT)
 
-WAIT = 10.0
 EXAMPLES = os.path.join(SRC, "scripts", "examples")
 NOTIFY = os.path.join(EXAMPLES, "notify.sh")
 BOT = os.path.join(EXAMPLES, "echo-bot.sh")
-
-D = None
-def setUpModule():
-    global D
-    D = Daemon().start()
-
-
-def tearDownModule():
-    D.cleanup()
-
-
-def signed(user, password, daemon=None):
-    """Creates an account (and logs out)."""
-    d = daemon or D
-    rc, recs, err = run_script(d.client_conf(), "sign %s %s\n"
-                               % (user, password))
-    assert rc == 0 and recs[0] == ("ok", "sign", user), (rc, recs, err)
 
 
 def script_env(password):
@@ -54,22 +37,6 @@ def script_env(password):
     env["SEALCHAT"] = SEALCHAT
     env["SEALCHAT_PASSWORD"] = password
     return env
-
-
-def listener(user, password, daemon=None):
-    """A logged-in script-mode client that keeps running."""
-    d = daemon or D
-    c = Client(d.client_conf(), args=("--listen",))
-    c.send("auth %s %s" % (user, password))
-    c.expect("ok", "auth", user)
-    c.next()                                    # the initial users list
-    return c
-
-
-def stop(c):
-    if c.running():
-        c.proc.send_signal(signal.SIGTERM)
-    c.finish()
 
 
 def children(pid):
@@ -117,7 +84,7 @@ class Notify(unittest.TestCase):
             self.assertEqual(p.stderr, b"")
             bc.wait_for("msg", a, "backup of /srv finished: 0 errors")
         finally:
-            stop(bc)
+            bc.end()
 
     def test_multiline_text_is_one_message_never_a_command(self):
         a, b = uname("cron"), uname("admin")
@@ -130,7 +97,7 @@ class Notify(unittest.TestCase):
             bc.wait_for("msg", a, "line one list quit")
             self.assertEqual([r for r in bc.quiet(0.5) if r[0] == "msg"], [])
         finally:
-            stop(bc)
+            bc.end()
 
     def test_password_file(self):
         a, b = uname("cron"), uname("admin")
@@ -146,7 +113,7 @@ class Notify(unittest.TestCase):
                 self.assertEqual(p.returncode, 0, p.stderr)
                 bc.wait_for("msg", a, "via file")
             finally:
-                stop(bc)
+                bc.end()
 
     def test_offline_user_exits_1_with_reason(self):
         a, b = uname("cron"), uname("away")
@@ -245,7 +212,7 @@ class EchoBot(unittest.TestCase):
             ac.wait_for("offline", bot)
             self.assertTrue(all(gone(c) for c in sc), sc)
         finally:
-            stop(ac)
+            ac.end()
 
     def test_sigterm_logs_out_and_exits_0(self):
         bot, a = uname("bot"), uname("alice")
@@ -267,7 +234,7 @@ class EchoBot(unittest.TestCase):
             ac.wait_for("offline", bot)
             self.assertTrue(all(gone(c) for c in sc), sc)
         finally:
-            stop(ac)
+            ac.end()
 
     def test_server_gone_ends_the_bot_with_69(self):
         d = Daemon().start()
@@ -283,4 +250,4 @@ class EchoBot(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    sys.exit(main())

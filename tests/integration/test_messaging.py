@@ -22,17 +22,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sealchat_harness import (uname, Client, Daemon, RawClient, RawPeer,  # noqa
-                              run_script, MSG_AUTH, MSG_SIGN)
-
-D = None
-def setUpModule():
-    global D
-    D = Daemon().start()
-
-
-def tearDownModule():
-    D.cleanup()
+from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
+                              uname, main, Client, Daemon, RawClient,
+                              RawPeer, run_script, MSG_AUTH, MSG_SIGN)
 
 
 def login(daemon, user, debug=False, sign=True, path=None):
@@ -395,4 +387,4 @@ class ForgedDatagrams(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    sys.exit(main())

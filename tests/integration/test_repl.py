@@ -29,29 +29,14 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sealchat_harness import uname, Client, Daemon, run_script, SEALCHAT  # noqa
+from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
+                              uname, main, needs_programs, signed, listener,
+                              run_script, Daemon, SEALCHAT, WAIT)
 
-WAIT = 10.0
 TMUX = shutil.which("tmux")
 PROMPT0 = "sealchat> "
 SANITIZER_REPORT = re.compile(r"(Address|Leak|UndefinedBehavior)Sanitizer|"
                               r"runtime error:")
-
-D = None
-def setUpModule():
-    global D
-    D = Daemon().start()
-
-
-def tearDownModule():
-    D.cleanup()
-
-
-def signed(user, password):
-    """Creates an account (and logs out)."""
-    rc, recs, err = run_script(D.client_conf(), "sign %s %s\n"
-                               % (user, password))
-    assert rc == 0 and recs[0] == ("ok", "sign", user), (rc, recs, err)
 
 
 def sh_quote(s):
@@ -63,10 +48,7 @@ class Online:
 
     def __init__(self, user, password, conf=None):
         self.user = user
-        self.c = Client(conf or D.client_conf(), args=("--listen",))
-        self.c.send("auth %s %s" % (user, password))
-        self.c.expect("ok", "auth", user)
-        self.c.next()                           # the initial users list
+        self.c = listener(user, password, conf)
 
     def say(self, to, text):
         """Sends text to a user and waits until it is acknowledged."""
@@ -74,9 +56,7 @@ class Online:
         self.c.wait_for("delivered", to)
 
     def finish(self):
-        if self.c.running():
-            self.c.proc.send_signal(signal.SIGTERM)
-        self.c.finish()
+        self.c.end()
 
 
 class Repl:
@@ -250,7 +230,7 @@ class Repl:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@unittest.skipIf(TMUX is None, "tmux is not installed")
+@needs_programs("tmux")
 class ReplCase(unittest.TestCase):
     """Each test gets its own users and a REPL that is torn down after."""
 
@@ -638,8 +618,7 @@ class Ending(ReplCase):
             self.assertEqual(rc, 0, err)
             r = self.repl(conf=d.client_conf())
             r.login(a, "pw")
-            d.proc.kill()
-            d.proc.wait(WAIT)
+            d.kill()
             self.assertEqual(r.exit_status(), 69, r.screen())
             self.assertRegex(r.screen(), r"the server 127\.0\.0\.1:\d+ "
                              r"closed the connection")
@@ -662,4 +641,4 @@ class Ending(ReplCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    sys.exit(main())
