@@ -11,6 +11,7 @@
 #include "sealchat/keys.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
+#include "config.h"
 #include "server.h"
 
 static const struct option main_longopts[] = {
@@ -45,18 +46,14 @@ main_usage(FILE *f, int full)
 	    "69 cannot listen, 78 configuration or key files.\n");
 }
 
-/* -t: checks configuration and keys without creating anything. */
+/* -t: checks the key pair without creating anything. */
 static int
-main_test(const struct server_conf *conf, const char *conf_path)
+main_test(const struct server_conf *conf)
 {
 	struct sc_keypair	kp;
-	char			err[KEYS_ERR_MAX], cerr[CONF_ERR_MAX];
+	char			err[KEYS_ERR_MAX];
 	char			fpr[SC_FPR_LEN];
 
-	if (server_conf_check(conf, conf_path, cerr) != 0) {
-		fprintf(stderr, "sealchatd: %s\n", cerr);
-		return (EXIT_CONFIG);
-	}
 	if (keys_server_check(&kp, conf->server_public_key,
 	    conf->server_private_key, err) != 0) {
 		fprintf(stderr, "sealchatd: %s\n", err);
@@ -68,6 +65,7 @@ main_test(const struct server_conf *conf, const char *conf_path)
 	return (0);
 }
 
+/* Options, configuration, keys, then the loop. */
 int
 main(int argc, char **argv)
 {
@@ -113,18 +111,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "sealchatd: cannot initialise libsodium\n");
 		return (EXIT_SOFTWARE);
 	}
-	server_conf_defaults(&conf);
-	if (conf_path != NULL &&
-	    conf_load(conf_path, server_conf_schema, &conf, err) != 0) {
+	if (server_config_load(&conf, conf_path, err) != 0) {
 		fprintf(stderr, "sealchatd: %s\n", err);
 		return (EXIT_CONFIG);
 	}
 	if (test)
-		return (main_test(&conf, conf_path));
-	if (server_conf_check(&conf, conf_path, err) != 0) {
-		fprintf(stderr, "sealchatd: %s\n", err);
-		return (EXIT_CONFIG);
-	}
+		return (main_test(&conf));
 	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)conf.log_level);
 
 	if (keys_server_load(&kp, conf.server_public_key,
