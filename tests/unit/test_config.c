@@ -743,12 +743,15 @@ scd_entry(const char *sect, const char *name)
 	return (head);
 }
 
-/* Checks the entries of one section of sealchat.yaml(5) against rows. */
+/*
+ * Checks the entries of one section of sealchat.yaml(5) against rows: one
+ * entry per row, in row order (the order of sealchatd -T).
+ */
 static void
 check_manual_section(const char *sect, const struct conf_key *rows)
 {
 	const struct conf_key	*k;
-	const char		*p, *def;
+	const char		*p, *def, *last = sect;
 	char			 want[CONF_STR_MAX + 64], buf[32], *head;
 	char			 name[64];
 	size_t			 i, n;
@@ -757,6 +760,11 @@ check_manual_section(const char *sect, const struct conf_key *rows)
 		if ((head = scd_entry(sect, k->name)) == NULL)
 			fail_msg("sealchat.yaml(5) does not describe %s",
 			    k->name);
+		snprintf(want, sizeof(want), "\n*%s* (", k->name);
+		if ((p = strstr(sect, want)) < last)
+			fail_msg("sealchat.yaml(5): %s is out of order",
+			    k->name);
+		last = p;
 		def = row_default(k, buf, sizeof(buf));
 		switch (k->type) {
 		case CONF_STRING:
