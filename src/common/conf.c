@@ -727,7 +727,6 @@ out:
 	return (rc);
 }
 
-
 /* The size of the row's field in the caller's struct. */
 static size_t
 conf_size(const struct conf_key *key)
