@@ -3,15 +3,22 @@
  * only user).  A file is one mapping of scalar keys to scalar values.  Any
  * problem stops the program: conf_load() fills err with "FILE:LINE: what is
  * wrong" and returns -1; the caller exits with EX_CONFIG (78).
+ *
+ * Each program describes its settings as rows (struct conf_key), one per
+ * key: src/server/config.c for sealchatd, src/client/config.c for sealchat.
+ * This file knows no key of either; it reads, fills, compares and writes
+ * values as the rows say.
  */
 #ifndef SEALCHAT_CONF_H
 #define SEALCHAT_CONF_H
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONF_ERR_MAX	512
 #define CONF_STR_MAX	256
+#define CONF_KEYS_MAX	64		/* rows in one table */
 
 enum conf_type {
 	CONF_STRING,	/* char[CONF_STR_MAX], non-empty */
@@ -19,81 +26,76 @@ enum conf_type {
 	CONF_INT,	/* long long, decimal, within [min, max] */
 	CONF_BOOL,	/* int: true/false/yes/no/on/off */
 	CONF_ENUM,	/* int: index of the value in choices[] */
-	CONF_LOGLEVEL,	/* int: enum log_level */
 };
 
-struct conf_key {
-	const char	 *name;
-	enum conf_type	  type;
-	size_t		  offset;	/* into the caller's struct */
-	long long	  min;		/* CONF_INT */
-	long long	  max;
-	const char *const *choices;	/* CONF_ENUM, NULL-terminated */
+/* When a running program takes a changed value. */
+enum conf_reload {
+	CONF_RESTART = 0,	/* only at the next start */
+	CONF_LIVE,		/* when it reads its file again (SIGHUP) */
 };
 
 /*
- * Loads path into out according to the schema (terminated by a NULL name).
- * Keys absent from the file keep the values already in out.  Relative
- * CONF_PATH values are resolved against the folder of path.  Rejected: a
- * missing or unreadable file, malformed YAML, an empty file, more than one
- * document, anchors and aliases, tags, anything but a mapping of scalars, an
- * unknown or repeated key, a wrong type, a value out of range.
+ * One setting.  A table of rows ends with a row whose name is NULL; its
+ * order is the order in which conf_print() writes the keys.
  */
-int	conf_load(const char *path, const struct conf_key *schema, void *out,
+struct conf_key {
+	const char		*name;
+	enum conf_type		 type;
+	size_t			 offset;	/* of the field in the struct */
+	long long		 min;		/* CONF_INT */
+	long long		 max;
+	const char *const	*choices;	/* CONF_ENUM, NULL-terminated */
+	long long		 def;		/* default: CONF_INT, CONF_BOOL,
+						   CONF_ENUM (an index) */
+	const char		*def_str;	/* default: CONF_STRING; CONF_PATH
+						   a name in the default folder */
+	enum conf_reload	 reload;
+	const char		*help;		/* one line: what it sets */
+};
+
+/*
+ * Loads path into out according to the rows.  Keys absent from the file
+ * keep the values already in out.  Relative CONF_PATH values are resolved
+ * against the folder of path.  Rejected: a missing or unreadable file,
+ * malformed YAML, an empty file, more than one document, anchors and
+ * aliases, tags, anything but a mapping of scalars, an unknown or repeated
+ * key, a wrong type, a value out of range.  A refused file leaves out as it
+ * was.
+ */
+int	conf_load(const char *path, const struct conf_key *rows, void *out,
 	    char err[CONF_ERR_MAX]);
 /* Same on a buffer (fuzzing, tests); name is used in messages. */
 int	conf_load_buf(const char *name, const char *dir, const char *buf,
-	    size_t len, const struct conf_key *schema, void *out,
+	    size_t len, const struct conf_key *rows, void *out,
 	    char err[CONF_ERR_MAX]);
 
-enum sc_cost_conf { COST_MIN, COST_INTERACTIVE, COST_MODERATE, COST_SENSITIVE };
-
-/* The daemon's settings, with their defaults from server_conf_defaults(). */
-struct server_conf {
-	char		server_address[CONF_STR_MAX];
-	long long	server_port;
-	char		server_public_key[PATH_MAX];
-	char		server_private_key[PATH_MAX];
-	char		data_base[PATH_MAX];
-	int		log_level;
-	int		hash_cost;		/* enum sc_cost */
-	long long	hash_workers;
-	long long	hash_queue;
-	long long	max_frame;
-	long long	max_sessions;
-	long long	max_unauth;
-	long long	max_unauth_per_addr;
-	long long	login_timeout;		/* seconds, handshake + login */
-	long long	keepalive_interval;	/* seconds */
-	long long	keepalive_timeout;	/* seconds */
-	long long	output_cap;		/* bytes pending per client */
-	long long	fail_delay_ms;		/* base delay after failures */
-	long long	fail_free;		/* failures before slowing */
-};
+/*
+ * Stores every row's default in out.  The default of a CONF_PATH row is
+ * a file name joined to the first folder of dirs (NULL-terminated, may be
+ * empty) with which it fits in PATH_MAX, else the bare name.
+ */
+void	conf_defaults(const struct conf_key *rows, void *out,
+	    const char *const *dirs);
+/* Tells whether the row's value is the same in a and b. */
+int	conf_equal(const struct conf_key *, const void *a, const void *b);
+/* Copies the row's value from src to dst. */
+void	conf_copy(const struct conf_key *, void *dst, const void *src);
+/*
+ * Writes conf as a configuration file: one "key: value" line per row, in
+ * row order, each value spelled so that conf_load() reads it back the same
+ * (quoted where YAML needs it).  Returns 0, or -1 when writing failed.
+ */
+int	conf_print(FILE *, const struct conf_key *rows, const void *conf);
 
 /*
- * Embedded defaults: 127.0.0.1:10000; key and database files in
- * $STATE_DIRECTORY when systemd sets it, else the working directory.
+ * Makes dir absolute: canonical when it exists, else joined to the working
+ * directory (dir NULL or empty: the working directory).  -1 with errno.
  */
-void	server_conf_defaults(struct server_conf *);
-extern const struct conf_key server_conf_schema[];
-
-struct client_conf {
-	char		server_address[CONF_STR_MAX];
-	long long	server_port;
-	char		server_public_key[PATH_MAX];
-	char		udp_address[CONF_STR_MAX];
-	long long	udp_port;		/* 0: ephemeral */
-	long long	connect_timeout;	/* seconds */
-	long long	reply_timeout;		/* seconds to wait for the server */
-	long long	send_retries;		/* datagram retransmissions */
-	long long	retry_interval_ms;
-	long long	pair_timeout;		/* seconds to wait for a pair key */
-	long long	drain_timeout;		/* seconds to wait at end of input */
-	int		log_level;
-};
-
-void	client_conf_defaults(struct client_conf *);
-extern const struct conf_key client_conf_schema[];
+int	conf_absdir(char out[PATH_MAX], const char *dir);
+/*
+ * Joins folder dir and relative path rel into out, taking leading "./"
+ * and "../" of rel off lexically.  -1 when the result does not fit.
+ */
+int	conf_join(char *out, size_t out_len, const char *dir, const char *rel);
 
 #endif

@@ -20,6 +20,11 @@ enum log_level {
 void	log_init(const char *progname, enum log_level);
 void	log_set_level(enum log_level);
 enum log_level log_get_level(void);
+/*
+ * The level names, indexed by enum log_level and ended by NULL: what
+ * log_level in a configuration file may say.
+ */
+extern const char *const log_level_names[];
 /* Parses "error", "warn", "info", "debug"; -1 when unknown. */
 int	log_level_parse(const char *);
 const char *log_level_name(enum log_level);

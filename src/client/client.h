@@ -14,9 +14,9 @@
 
 #include <event2/event.h>
 
-#include "sealchat/conf.h"
 #include "sealchat/proto.h"
 
+#include "config.h"
 #include "output.h"
 
 /* How a command ended, or that it is still running. */

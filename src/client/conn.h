@@ -13,9 +13,10 @@
 
 #include <event2/event.h>
 
-#include "sealchat/conf.h"
 #include "sealchat/proto.h"
 #include "sealchat/wire.h"
+
+#include "config.h"
 
 struct conn;
 

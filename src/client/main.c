@@ -24,6 +24,7 @@
 
 #include "batch.h"
 #include "client.h"
+#include "config.h"
 #include "output.h"
 #include "repl.h"
 
@@ -173,9 +174,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "sealchat: cannot initialise libsodium\n");
 		return (EXIT_SOFTWARE);
 	}
-	client_conf_defaults(&conf);
-	if (o.conf_path != NULL &&
-	    conf_load(o.conf_path, client_conf_schema, &conf, err) != 0) {
+	if (client_config_load(&conf, o.conf_path, err) != 0) {
 		fprintf(stderr, "sealchat: %s\n", err);
 		return (EXIT_CONFIG);
 	}

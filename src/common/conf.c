@@ -8,6 +8,12 @@
  * plainly says.  The file is parsed twice: the first pass checks every key
  * and value, the second stores them, so a bad file leaves the caller's
  * settings untouched.
+ *
+ * The file knows no setting by name: each program hands it a table of rows
+ * (src/server/config.c, src/client/config.c).  Besides reading, it fills
+ * the rows' defaults, compares and copies one setting (a reload walks the
+ * rows with these), and writes a configuration back as a file that it reads
+ * the same (sealchatd -T).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -15,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -27,11 +32,9 @@
 #include <yaml.h>
 
 #include "sealchat/conf.h"
-#include "sealchat/log.h"
 #include "sealchat/util.h"
 
 #define CONF_FILE_MAX	(1024 * 1024)	/* bytes of configuration read */
-#define CONF_KEYS_MAX	64		/* keys in one schema */
 #define CONF_QUOTE_MAX	64		/* bytes of a bad value shown */
 #define CONF_QUOTE_BUF	(4 * CONF_QUOTE_MAX + 4)
 
@@ -41,86 +44,11 @@ struct conf_ctx {
 	const char	*dir;		/* absolute folder for relative paths */
 	const char	*buf;
 	size_t		 len;
-	const struct conf_key *schema;
+	const struct conf_key *rows;
 	size_t		 nkeys;
 	void		*out;
 	int		 apply;		/* 0: check only, 1: store */
 	char		*err;
-};
-
-static const char *const conf_cost_choices[] = {
-	"min", "interactive", "moderate", "sensitive", NULL
-};
-
-const struct conf_key server_conf_schema[] = {
-	{ "server_address", CONF_STRING,
-	    offsetof(struct server_conf, server_address), 0, 0, NULL },
-	{ "server_port", CONF_INT,
-	    offsetof(struct server_conf, server_port), 1, 65535, NULL },
-	{ "server_public_key", CONF_PATH,
-	    offsetof(struct server_conf, server_public_key), 0, 0, NULL },
-	{ "server_private_key", CONF_PATH,
-	    offsetof(struct server_conf, server_private_key), 0, 0, NULL },
-	{ "data_base", CONF_PATH,
-	    offsetof(struct server_conf, data_base), 0, 0, NULL },
-	{ "log_level", CONF_LOGLEVEL,
-	    offsetof(struct server_conf, log_level), 0, 0, NULL },
-	{ "hash_cost", CONF_ENUM,
-	    offsetof(struct server_conf, hash_cost), 0, 0, conf_cost_choices },
-	{ "hash_workers", CONF_INT,
-	    offsetof(struct server_conf, hash_workers), 1, 64, NULL },
-	{ "hash_queue", CONF_INT,
-	    offsetof(struct server_conf, hash_queue), 1, 100000, NULL },
-	{ "max_frame", CONF_INT,
-	    offsetof(struct server_conf, max_frame), 1024, 1048576, NULL },
-	{ "max_sessions", CONF_INT,
-	    offsetof(struct server_conf, max_sessions), 1, 1000000, NULL },
-	{ "max_unauth", CONF_INT,
-	    offsetof(struct server_conf, max_unauth), 1, 1000000, NULL },
-	{ "max_unauth_per_addr", CONF_INT,
-	    offsetof(struct server_conf, max_unauth_per_addr), 1, 1000000,
-	    NULL },
-	{ "login_timeout", CONF_INT,
-	    offsetof(struct server_conf, login_timeout), 1, 3600, NULL },
-	{ "keepalive_interval", CONF_INT,
-	    offsetof(struct server_conf, keepalive_interval), 1, 3600, NULL },
-	{ "keepalive_timeout", CONF_INT,
-	    offsetof(struct server_conf, keepalive_timeout), 2, 86400, NULL },
-	{ "output_cap", CONF_INT,
-	    offsetof(struct server_conf, output_cap), 4096, 1073741824, NULL },
-	{ "fail_delay_ms", CONF_INT,
-	    offsetof(struct server_conf, fail_delay_ms), 0, 60000, NULL },
-	{ "fail_free", CONF_INT,
-	    offsetof(struct server_conf, fail_free), 0, 1000, NULL },
-	{ NULL, CONF_STRING, 0, 0, 0, NULL }
-};
-
-const struct conf_key client_conf_schema[] = {
-	{ "server_address", CONF_STRING,
-	    offsetof(struct client_conf, server_address), 0, 0, NULL },
-	{ "server_port", CONF_INT,
-	    offsetof(struct client_conf, server_port), 1, 65535, NULL },
-	{ "server_public_key", CONF_PATH,
-	    offsetof(struct client_conf, server_public_key), 0, 0, NULL },
-	{ "udp_address", CONF_STRING,
-	    offsetof(struct client_conf, udp_address), 0, 0, NULL },
-	{ "udp_port", CONF_INT,
-	    offsetof(struct client_conf, udp_port), 0, 65535, NULL },
-	{ "connect_timeout", CONF_INT,
-	    offsetof(struct client_conf, connect_timeout), 1, 600, NULL },
-	{ "reply_timeout", CONF_INT,
-	    offsetof(struct client_conf, reply_timeout), 1, 3600, NULL },
-	{ "send_retries", CONF_INT,
-	    offsetof(struct client_conf, send_retries), 0, 100, NULL },
-	{ "retry_interval_ms", CONF_INT,
-	    offsetof(struct client_conf, retry_interval_ms), 10, 60000, NULL },
-	{ "pair_timeout", CONF_INT,
-	    offsetof(struct client_conf, pair_timeout), 1, 600, NULL },
-	{ "drain_timeout", CONF_INT,
-	    offsetof(struct client_conf, drain_timeout), 1, 3600, NULL },
-	{ "log_level", CONF_LOGLEVEL,
-	    offsetof(struct client_conf, log_level), 0, 0, NULL },
-	{ NULL, CONF_STRING, 0, 0, 0, NULL }
 };
 
 static void	conf_error(struct conf_ctx *, size_t, const char *, ...)
@@ -162,10 +90,10 @@ conf_quote(char out[CONF_QUOTE_BUF], const char *s, size_t len)
 
 /*
  * Joins folder dir and relative path rel into out.  Leading "./" and "../"
- * of rel are taken off lexically, which is exact because dir is a canonical
+ * of rel are taken off lexically, which is exact when dir is a canonical
  * folder.  Returns -1 when the result does not fit.
  */
-static int
+int
 conf_join(char *out, size_t outlen, const char *dir, const char *rel)
 {
 	size_t	dlen, rlen;
@@ -205,7 +133,7 @@ conf_join(char *out, size_t outlen, const char *dir, const char *rel)
  * Makes dir absolute: canonical when it exists, else joined to the working
  * directory.  -1 with errno.
  */
-static int
+int
 conf_absdir(char out[PATH_MAX], const char *dir)
 {
 	char	cwd[PATH_MAX];
@@ -232,15 +160,15 @@ conf_absdir(char out[PATH_MAX], const char *dir)
 	return (0);
 }
 
-/* Finds key (len bytes) in the schema; -1 when it is not there. */
+/* Finds key (len bytes) in the rows; -1 when it is not there. */
 static int
 conf_find(struct conf_ctx *ctx, const char *key, size_t len)
 {
 	size_t	i;
 
 	for (i = 0; i < ctx->nkeys; i++) {
-		if (strlen(ctx->schema[i].name) == len &&
-		    memcmp(ctx->schema[i].name, key, len) == 0)
+		if (strlen(ctx->rows[i].name) == len &&
+		    memcmp(ctx->rows[i].name, key, len) == 0)
 			return ((int)i);
 	}
 	return (-1);
@@ -308,7 +236,7 @@ conf_choices(char *out, size_t outlen, const char *const *choices)
 	int	n;
 
 	out[0] = '\0';
-	for (i = 0; choices[i] != NULL; i++) {
+	for (i = 0; choices != NULL && choices[i] != NULL; i++) {
 		n = snprintf(out + off, outlen - off, "%s%s",
 		    i == 0 ? "" : ", ", choices[i]);
 		if (n < 0 || (size_t)n >= outlen - off)
@@ -322,9 +250,6 @@ static int
 conf_value(struct conf_ctx *ctx, const struct conf_key *key, size_t line,
     const char *v, size_t len)
 {
-	static const char *const levels[] = {
-		"error", "warn", "info", "debug", NULL
-	};
 	char		 q[CONF_QUOTE_BUF], path[PATH_MAX], list[256];
 	char		*dst = (char *)ctx->out + key->offset;
 	long long	 ll;
@@ -402,31 +327,24 @@ conf_value(struct conf_ctx *ctx, const struct conf_key *key, size_t line,
 		}
 		break;
 	case CONF_ENUM:
-	case CONF_LOGLEVEL: {
-		const char *const *choices = key->type == CONF_ENUM ?
-		    key->choices : levels;
-
-		for (i = 0; choices != NULL && choices[i] != NULL; i++) {
-			if (strlen(choices[i]) == len &&
-			    memcmp(choices[i], v, len) == 0) {
+		for (i = 0; key->choices != NULL && key->choices[i] != NULL;
+		    i++) {
+			if (strlen(key->choices[i]) == len &&
+			    memcmp(key->choices[i], v, len) == 0) {
 				idx = (int)i;
 				break;
 			}
 		}
 		if (idx == -1) {
-			conf_choices(list, sizeof(list),
-			    choices != NULL ? choices : levels + 4);
+			conf_choices(list, sizeof(list), key->choices);
 			conf_error(ctx, line, "%s: expected one of %s, "
 			    "got '%s'", key->name, list,
 			    conf_quote(q, v, len));
 			return (-1);
 		}
-		if (key->type == CONF_LOGLEVEL)
-			idx = log_level_parse(levels[idx]);
 		break;
-	}
 	default:
-		conf_error(ctx, line, "%s: unknown type in the schema",
+		conf_error(ctx, line, "%s: unknown type in its row",
 		    key->name);
 		return (-1);
 	}
@@ -578,13 +496,13 @@ conf_pairs(struct conf_ctx *ctx, yaml_parser_t *p, unsigned char *seen)
 		}
 		if (seen[idx]) {
 			conf_error(ctx, line, "%s: key given twice",
-			    ctx->schema[idx].name);
+			    ctx->rows[idx].name);
 			goto out;
 		}
 		seen[idx] = 1;
 		yaml_event_delete(&ev);
 
-		key = &ctx->schema[idx];
+		key = &ctx->rows[idx];
 		if (conf_next(ctx, p, &ev) == -1)
 			return (-1);
 		line = ev.start_mark.line + 1;
@@ -685,7 +603,7 @@ out:
 /* Loads a configuration held in buf; see conf.h. */
 int
 conf_load_buf(const char *name, const char *dir, const char *buf,
-    size_t len, const struct conf_key *schema, void *out,
+    size_t len, const struct conf_key *rows, void *out,
     char err[CONF_ERR_MAX])
 {
 	struct conf_ctx	ctx;
@@ -695,10 +613,10 @@ conf_load_buf(const char *name, const char *dir, const char *buf,
 	ctx.name = name != NULL ? name : "(configuration)";
 	ctx.err = err;
 	err[0] = '\0';
-	while (schema[ctx.nkeys].name != NULL)
+	while (rows[ctx.nkeys].name != NULL)
 		ctx.nkeys++;
 	if (ctx.nkeys > CONF_KEYS_MAX) {
-		conf_error(&ctx, 0, "schema has more than %d keys",
+		conf_error(&ctx, 0, "more than %d rows",
 		    CONF_KEYS_MAX);
 		return (-1);
 	}
@@ -715,7 +633,7 @@ conf_load_buf(const char *name, const char *dir, const char *buf,
 	ctx.dir = absdir;
 	ctx.buf = buf != NULL ? buf : "";
 	ctx.len = buf != NULL ? len : 0;
-	ctx.schema = schema;
+	ctx.rows = rows;
 	ctx.out = out;
 
 	/* Check everything first so that a bad file changes nothing. */
@@ -777,9 +695,9 @@ out:
 	return (rc);
 }
 
-/* Loads path into out according to schema; see conf.h. */
+/* Loads path into out according to the rows; see conf.h. */
 int
-conf_load(const char *path, const struct conf_key *schema, void *out,
+conf_load(const char *path, const struct conf_key *rows, void *out,
     char err[CONF_ERR_MAX])
 {
 	char	*buf = NULL;
@@ -803,118 +721,230 @@ conf_load(const char *path, const struct conf_key *schema, void *out,
 		    path, strerror(errno));
 		goto out;
 	}
-	rc = conf_load_buf(path, absdir, buf, len, schema, out, err);
+	rc = conf_load_buf(path, absdir, buf, len, rows, out, err);
 out:
 	free(buf);
 	return (rc);
 }
 
-/* Joins file to the working directory. */
-static void
-conf_cwd_path(char out[PATH_MAX], const char *file)
+/* The size of the row's field in the caller's struct. */
+static size_t
+conf_size(const struct conf_key *key)
 {
-	char	absdir[PATH_MAX];
-
-	if (conf_absdir(absdir, NULL) == 0 &&
-	    conf_join(out, PATH_MAX, absdir, file) == 0)
-		return;
-	/* No usable folder: the bare name still means the cwd. */
-	snprintf(out, PATH_MAX, "%s", file);
+	switch (key->type) {
+	case CONF_STRING:
+		return (CONF_STR_MAX);
+	case CONF_PATH:
+		return (PATH_MAX);
+	case CONF_INT:
+		return (sizeof(long long));
+	case CONF_BOOL:
+	case CONF_ENUM:
+		break;
+	}
+	return (sizeof(int));
 }
 
-/* Joins file to the first folder of $STATE_DIRECTORY, or the cwd. */
+/* Joins a default file name to the first folder of dirs it fits in. */
 static void
-conf_state_path(char out[PATH_MAX], const char *file)
+conf_default_path(char out[PATH_MAX], const char *name,
+    const char *const *dirs)
 {
-	const char	*env;
-	char		 dir[PATH_MAX], absdir[PATH_MAX];
-	size_t		 n;
+	size_t	i;
 
-	env = getenv("STATE_DIRECTORY");
-	if (env != NULL && *env != '\0' && *env != ':') {
-		n = strcspn(env, ":");
-		if (n < sizeof(dir)) {
-			memcpy(dir, env, n);
-			dir[n] = '\0';
-			if (conf_absdir(absdir, dir) == 0 &&
-			    conf_join(out, PATH_MAX, absdir, file) == 0)
+	if (name[0] != '/') {
+		for (i = 0; dirs != NULL && dirs[i] != NULL; i++) {
+			if (conf_join(out, PATH_MAX, dirs[i], name) == 0)
 				return;
 		}
 	}
-	conf_cwd_path(out, file);
+	/* No folder to put it in: the bare name still means the cwd. */
+	snprintf(out, PATH_MAX, "%s", name);
 }
 
-/* Fills the daemon's embedded defaults. */
+/* Stores every row's default in out; see conf.h. */
 void
-server_conf_defaults(struct server_conf *c)
+conf_defaults(const struct conf_key *rows, void *out,
+    const char *const *dirs)
 {
-	memset(c, 0, sizeof(*c));
-	snprintf(c->server_address, sizeof(c->server_address), "127.0.0.1");
-	c->server_port = 10000;
-	conf_state_path(c->server_public_key, "server.pub");
-	conf_state_path(c->server_private_key, "server.key");
-	conf_state_path(c->data_base, "sealchat.db");
-	c->log_level = LOG_LVL_INFO;
-	c->hash_cost = COST_INTERACTIVE;
-	c->hash_workers = 2;
-	c->hash_queue = 1024;
-	c->max_frame = 65536;
-	c->max_sessions = 4096;
-	c->max_unauth = 512;
-	c->max_unauth_per_addr = 32;
-	c->login_timeout = 30;
-	c->keepalive_interval = 15;
-	c->keepalive_timeout = 45;
-	c->output_cap = 1048576;
-	c->fail_delay_ms = 250;
-	c->fail_free = 3;
-}
+	const struct conf_key	*key;
+	const char		*def;
+	char			*dst;
+	int			 v;
 
-/* Returns the user's configuration folder ($XDG_CONFIG_HOME or ~/.config). */
-static int
-conf_user_dir(char out[PATH_MAX])
-{
-	const char	*env, *home = NULL;
-	struct passwd	*pw;
-	int		 n;
-
-	env = getenv("XDG_CONFIG_HOME");
-	if (env != NULL && env[0] == '/') {
-		n = snprintf(out, PATH_MAX, "%s", env);
-		return (n < 0 || n >= PATH_MAX ? -1 : 0);
+	for (key = rows; key->name != NULL; key++) {
+		dst = (char *)out + key->offset;
+		def = key->def_str != NULL ? key->def_str : "";
+		switch (key->type) {
+		case CONF_STRING:
+			snprintf(dst, CONF_STR_MAX, "%s", def);
+			break;
+		case CONF_PATH:
+			conf_default_path(dst, def, dirs);
+			break;
+		case CONF_INT:
+			memcpy(dst, &key->def, sizeof(key->def));
+			break;
+		case CONF_BOOL:
+		case CONF_ENUM:
+			v = (int)key->def;
+			memcpy(dst, &v, sizeof(v));
+			break;
+		}
 	}
-	env = getenv("HOME");
-	if (env != NULL && env[0] == '/')
-		home = env;
-	else if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL &&
-	    pw->pw_dir[0] == '/')
-		home = pw->pw_dir;
-	if (home == NULL)
-		return (-1);
-	n = snprintf(out, PATH_MAX, "%s/.config", home);
-	return (n < 0 || n >= PATH_MAX ? -1 : 0);
 }
 
-/* Fills the client's embedded defaults. */
-void
-client_conf_defaults(struct client_conf *c)
+/* Tells whether the row's value is the same in a and b. */
+int
+conf_equal(const struct conf_key *key, const void *a, const void *b)
 {
-	char	dir[PATH_MAX];
+	const char	*pa = (const char *)a + key->offset;
+	const char	*pb = (const char *)b + key->offset;
 
-	memset(c, 0, sizeof(*c));
-	snprintf(c->server_address, sizeof(c->server_address), "127.0.0.1");
-	c->server_port = 10000;
-	if (conf_user_dir(dir) == -1 ||
-	    conf_join(c->server_public_key, sizeof(c->server_public_key), dir,
-	    "sealchat/server.pub") == -1)
-		conf_cwd_path(c->server_public_key, "server.pub");
-	snprintf(c->udp_address, sizeof(c->udp_address), "auto");
-	c->udp_port = 0;
-	c->connect_timeout = 10;
-	c->reply_timeout = 30;
-	c->send_retries = 6;
-	c->retry_interval_ms = 500;
-	c->pair_timeout = 10;
-	c->drain_timeout = 10;
-	c->log_level = LOG_LVL_WARN;
+	if (key->type == CONF_STRING || key->type == CONF_PATH)
+		return (strncmp(pa, pb, conf_size(key)) == 0);
+	return (memcmp(pa, pb, conf_size(key)) == 0);
+}
+
+/* Copies the row's value from src to dst. */
+void
+conf_copy(const struct conf_key *key, void *dst, const void *src)
+{
+	memcpy((char *)dst + key->offset, (const char *)src + key->offset,
+	    conf_size(key));
+}
+
+/*
+ * Tells whether s may be written as a plain YAML scalar that any reader
+ * takes for this same string: ASCII letters, digits and "/._-+@~=" only,
+ * starting with a letter, a digit, '/' or '_', and no word that YAML reads
+ * as a null, a boolean or a number.
+ */
+static int
+conf_plain(const char *s, size_t len)
+{
+	static const char *const words[] = {
+		"null", "true", "false", "yes", "no", "on", "off", "y", "n",
+		NULL
+	};
+	char	 num[64], *end;
+	size_t	 i;
+	int	 c;
+
+	if (len == 0)
+		return (0);
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '/' || c == '_')
+			continue;
+		if (i > 0 && strchr(".-+@~=", c) != NULL)
+			continue;
+		return (0);
+	}
+	for (i = 0; words[i] != NULL; i++) {
+		if (strlen(words[i]) == len &&
+		    strncasecmp(words[i], s, len) == 0)
+			return (0);
+	}
+	if (len < sizeof(num)) {
+		memcpy(num, s, len);
+		num[len] = '\0';
+		(void)strtod(num, &end);
+		if (end != num && *end == '\0')
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Writes len bytes of s as one YAML scalar, double-quoted when needed.
+ * Inside the quotes, what a YAML reader would not give back as it is gets
+ * an escape: '"' and '\\', C0 and C1 control characters, the Unicode line
+ * and paragraph separators, the byte order mark and the two non-characters
+ * U+FFFE and U+FFFF.  Other UTF-8 goes through as it is.
+ */
+static void
+conf_print_scalar(FILE *f, const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i;
+
+	if (conf_plain(s, len)) {
+		fwrite(s, 1, len, f);
+		return;
+	}
+	fputc('"', f);
+	for (i = 0; i < len; i++) {
+		if (u[i] == '"' || u[i] == '\\')
+			fprintf(f, "\\%c", u[i]);
+		else if (u[i] == '\t')
+			fputs("\\t", f);
+		else if (u[i] == '\n')
+			fputs("\\n", f);
+		else if (u[i] < 0x20 || u[i] == 0x7f)
+			fprintf(f, "\\x%02x", (unsigned)u[i]);
+		else if (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 &&
+		    u[i + 1] <= 0x9f) {
+			fprintf(f, "\\x%02x", (unsigned)u[i + 1]);
+			i += 1;
+		} else if (i + 2 < len && ((u[i] == 0xe2 && u[i + 1] == 0x80 &&
+		    (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) ||
+		    (u[i] == 0xef && u[i + 1] == 0xbb && u[i + 2] == 0xbf) ||
+		    (u[i] == 0xef && u[i + 1] == 0xbf && u[i + 2] >= 0xbe))) {
+			/* Three bytes: 1110xxxx 10xxxxxx 10xxxxxx. */
+			fprintf(f, "\\u%04x", ((unsigned)(u[i] & 0x0f) << 12) |
+			    ((unsigned)(u[i + 1] & 0x3f) << 6) |
+			    (unsigned)(u[i + 2] & 0x3f));
+			i += 2;
+		} else
+			fputc(u[i], f);
+	}
+	fputc('"', f);
+}
+
+/* Writes conf as a configuration file, one row a line; see conf.h. */
+int
+conf_print(FILE *f, const struct conf_key *rows, const void *conf)
+{
+	const struct conf_key	*key;
+	const char		*p;
+	long long		 ll;
+	size_t			 n;
+	int			 v;
+
+	for (key = rows; key->name != NULL; key++) {
+		p = (const char *)conf + key->offset;
+		fprintf(f, "%s: ", key->name);
+		switch (key->type) {
+		case CONF_STRING:
+		case CONF_PATH:
+			conf_print_scalar(f, p, strnlen(p, conf_size(key) - 1));
+			break;
+		case CONF_INT:
+			memcpy(&ll, p, sizeof(ll));
+			fprintf(f, "%lld", ll);
+			break;
+		case CONF_BOOL:
+			memcpy(&v, p, sizeof(v));
+			fputs(v ? "true" : "false", f);
+			break;
+		case CONF_ENUM:
+			memcpy(&v, p, sizeof(v));
+			for (n = 0; key->choices != NULL &&
+			    key->choices[n] != NULL; n++)
+				;
+			if (v < 0 || (size_t)v >= n) {
+				errno = EINVAL;
+				return (-1);
+			}
+			conf_print_scalar(f, key->choices[v],
+			    strlen(key->choices[v]));
+			break;
+		}
+		fputc('\n', f);
+	}
+	if (fflush(f) != 0 || ferror(f))
+		return (-1);
+	return (0);
 }

@@ -26,7 +26,13 @@ static char		 log_progname[LOG_NAME_MAX] = "sealchat";
 static atomic_int	 log_level = LOG_LVL_INFO;
 static atomic_int	 log_journal;
 
-static const char *const log_names[] = { "error", "warn", "info", "debug" };
+const char *const log_level_names[] = {
+	[LOG_LVL_ERROR] = "error",
+	[LOG_LVL_WARN] = "warn",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_DEBUG] = "debug",
+	NULL
+};
 /* syslog priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
 static const int log_prio[] = { 3, 4, 6, 7 };
 
@@ -99,8 +105,8 @@ log_level_parse(const char *s)
 
 	if (s == NULL)
 		return (-1);
-	for (i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++) {
-		if (strcmp(s, log_names[i]) == 0)
+	for (i = 0; log_level_names[i] != NULL; i++) {
+		if (strcmp(s, log_level_names[i]) == 0)
 			return ((int)i);
 	}
 	return (-1);
@@ -112,7 +118,7 @@ log_level_name(enum log_level level)
 {
 	if ((int)level < LOG_LVL_ERROR || level > LOG_LVL_DEBUG)
 		return ("unknown");
-	return (log_names[level]);
+	return (log_level_names[level]);
 }
 
 /* Writes all of buf to stderr, retrying after signals and short writes. */
@@ -176,7 +182,7 @@ log_vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 		    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld]: %s: ",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, log_progname,
-		    (long)getpid(), log_names[level]);
+		    (long)getpid(), log_level_names[level]);
 	}
 	off = log_advance(0, cap, n);
 	start = off;

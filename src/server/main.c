@@ -1,5 +1,7 @@
 /*
- * sealchatd: options, configuration, keys, then the event loop.
+ * sealchatd: options, configuration, keys, then the event loop.  -t and -T
+ * stop after the configuration: -t checks the key pair too, -T prints the
+ * settings the daemon would run with.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,11 +13,13 @@
 #include "sealchat/keys.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
+#include "config.h"
 #include "server.h"
 
 static const struct option main_longopts[] = {
 	{ "config",	required_argument,	NULL,	'c' },
 	{ "test",	no_argument,		NULL,	't' },
+	{ "show-config", no_argument,		NULL,	'T' },
 	{ "debug",	no_argument,		NULL,	'd' },
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "version",	no_argument,		NULL,	'V' },
@@ -26,7 +30,7 @@ static const struct option main_longopts[] = {
 static void
 main_usage(FILE *f, int full)
 {
-	fprintf(f, "usage: sealchatd [-dt] [-c file]\n"
+	fprintf(f, "usage: sealchatd [-d] [-t | -T] [-c file]\n"
 	    "       sealchatd -h | -V\n");
 	if (!full)
 		return;
@@ -37,6 +41,8 @@ main_usage(FILE *f, int full)
 	    "                     (default: the embedded defaults)\n"
 	    "  -t, --test         check the configuration and the key files,\n"
 	    "                     print the key fingerprint, and exit\n"
+	    "  -T, --show-config  check the configuration, print every setting\n"
+	    "                     it gives (as a configuration file), and exit\n"
 	    "  -d, --debug        log at debug level\n"
 	    "  -h, --help         show this help\n"
 	    "  -V, --version      show the version\n\n"
@@ -45,18 +51,14 @@ main_usage(FILE *f, int full)
 	    "69 cannot listen, 78 configuration or key files.\n");
 }
 
-/* -t: checks configuration and keys without creating anything. */
+/* -t: checks the key pair without creating anything. */
 static int
-main_test(const struct server_conf *conf, const char *conf_path)
+main_test(const struct server_conf *conf)
 {
 	struct sc_keypair	kp;
-	char			err[KEYS_ERR_MAX], cerr[CONF_ERR_MAX];
+	char			err[KEYS_ERR_MAX];
 	char			fpr[SC_FPR_LEN];
 
-	if (server_conf_check(conf, conf_path, cerr) != 0) {
-		fprintf(stderr, "sealchatd: %s\n", cerr);
-		return (EXIT_CONFIG);
-	}
 	if (keys_server_check(&kp, conf->server_public_key,
 	    conf->server_private_key, err) != 0) {
 		fprintf(stderr, "sealchatd: %s\n", err);
@@ -68,6 +70,18 @@ main_test(const struct server_conf *conf, const char *conf_path)
 	return (0);
 }
 
+/* -T: prints the effective configuration, one row a line. */
+static int
+main_show(const struct server_conf *conf)
+{
+	if (conf_print(stdout, server_config_rows, conf) != 0) {
+		fprintf(stderr, "sealchatd: cannot write the configuration\n");
+		return (EXIT_SOFTWARE);
+	}
+	return (0);
+}
+
+/* Options, configuration, keys, then the loop. */
 int
 main(int argc, char **argv)
 {
@@ -76,9 +90,9 @@ main(int argc, char **argv)
 	const char		*conf_path = NULL;
 	char			 err[CONF_ERR_MAX], kerr[KEYS_ERR_MAX];
 	char			 fpr[SC_FPR_LEN];
-	int			 ch, test = 0, debug = 0, created, rc;
+	int			 ch, test = 0, show = 0, debug = 0, created, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:dhtV", main_longopts,
+	while ((ch = getopt_long(argc, argv, "c:dhtTV", main_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -89,6 +103,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			test = 1;
+			break;
+		case 'T':
+			show = 1;
 			break;
 		case 'h':
 			main_usage(stdout, 1);
@@ -107,24 +124,25 @@ main(int argc, char **argv)
 		main_usage(stderr, 0);
 		return (EXIT_USAGE);
 	}
+	if (test && show) {
+		fprintf(stderr, "sealchatd: -t and -T exclude each other\n");
+		main_usage(stderr, 0);
+		return (EXIT_USAGE);
+	}
 
 	log_init("sealchatd", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (sc_crypto_init() != 0) {
 		fprintf(stderr, "sealchatd: cannot initialise libsodium\n");
 		return (EXIT_SOFTWARE);
 	}
-	server_conf_defaults(&conf);
-	if (conf_path != NULL &&
-	    conf_load(conf_path, server_conf_schema, &conf, err) != 0) {
+	if (server_config_load(&conf, conf_path, err) != 0) {
 		fprintf(stderr, "sealchatd: %s\n", err);
 		return (EXIT_CONFIG);
 	}
 	if (test)
-		return (main_test(&conf, conf_path));
-	if (server_conf_check(&conf, conf_path, err) != 0) {
-		fprintf(stderr, "sealchatd: %s\n", err);
-		return (EXIT_CONFIG);
-	}
+		return (main_test(&conf));
+	if (show)
+		return (main_show(&conf));
 	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)conf.log_level);
 
 	if (keys_server_load(&kp, conf.server_public_key,

@@ -43,27 +43,6 @@
 #define SERVER_FD_RESERVE	32	/* descriptors not for sessions */
 #define SERVER_TRIM_MIN		(4 << 20)	/* free heap worth a trim */
 
-/* Checks the relations between keys that the schema cannot express. */
-int
-server_conf_check(const struct server_conf *c, const char *path,
-    char err[CONF_ERR_MAX])
-{
-	const char	*name = path != NULL ? path : "defaults";
-
-	if (c->keepalive_timeout > UINT16_MAX) {
-		snprintf(err, CONF_ERR_MAX, "%s: keepalive_timeout %lld is "
-		    "more than %u", name, c->keepalive_timeout, UINT16_MAX);
-		return (-1);
-	}
-	if (c->keepalive_interval >= c->keepalive_timeout) {
-		snprintf(err, CONF_ERR_MAX, "%s: keepalive_interval (%lld) "
-		    "must be less than keepalive_timeout (%lld)", name,
-		    c->keepalive_interval, c->keepalive_timeout);
-		return (-1);
-	}
-	return (0);
-}
-
 /* Makes an event at priority 0. */
 static struct event *
 server_event(struct server *srv, int fd, short what, event_callback_fn cb,
@@ -403,24 +382,19 @@ server_stop(struct server *srv, const char *signame)
 	evtimer_add(srv->stop_ev, &tv);
 }
 
-/* Logs a key that only a restart can change. */
-static void
-server_reload_fixed(const char *key, int changed)
-{
-	if (changed)
-		log_warnx("reload: %s changed, restart to apply", key);
-}
-
 /*
- * SIGHUP: reads the file again and applies what can change while running.
- * A file that does not load changes nothing.
+ * SIGHUP: reads the file again and walks the rows.  A changed key is
+ * applied when its row says CONF_LIVE, else named in a warning: only a
+ * restart changes it.  A file that does not load changes nothing.
  */
 static void
 server_reload(struct server *srv)
 {
 	struct server_conf	 nc;
 	struct server_conf	*c = &srv->conf;
+	const struct conf_key	*key;
 	char			 err[CONF_ERR_MAX];
+	int			 cost = c->hash_cost;
 
 	notify_reloading();
 	if (srv->conf_path == NULL) {
@@ -428,42 +402,26 @@ server_reload(struct server *srv)
 		notify_ready();
 		return;
 	}
-	server_conf_defaults(&nc);
-	if (conf_load(srv->conf_path, server_conf_schema, &nc, err) != 0 ||
-	    server_conf_check(&nc, srv->conf_path, err) != 0) {
+	if (server_config_load(&nc, srv->conf_path, err) != 0) {
 		log_warnx("reload: %s; configuration unchanged", err);
 		notify_ready();
 		return;
 	}
-	server_reload_fixed("server_address",
-	    strcmp(nc.server_address, c->server_address) != 0);
-	server_reload_fixed("server_port", nc.server_port != c->server_port);
-	server_reload_fixed("server_public_key",
-	    strcmp(nc.server_public_key, c->server_public_key) != 0);
-	server_reload_fixed("server_private_key",
-	    strcmp(nc.server_private_key, c->server_private_key) != 0);
-	server_reload_fixed("data_base",
-	    strcmp(nc.data_base, c->data_base) != 0);
-	server_reload_fixed("hash_workers", nc.hash_workers != c->hash_workers);
-	server_reload_fixed("hash_queue", nc.hash_queue != c->hash_queue);
-	server_reload_fixed("max_frame", nc.max_frame != c->max_frame);
+	for (key = server_config_rows; key->name != NULL; key++) {
+		if (conf_equal(key, &nc, c))
+			continue;
+		if (key->reload == CONF_LIVE)
+			conf_copy(key, c, &nc);
+		else
+			log_warnx("reload: %s changed, restart to apply",
+			    key->name);
+	}
 
-	c->log_level = nc.log_level;
+	/* What the live keys drive outside srv->conf. */
 	if (!srv->debug)
 		log_set_level((enum log_level)c->log_level);
-	if (nc.hash_cost != c->hash_cost) {
-		c->hash_cost = nc.hash_cost;
+	if (c->hash_cost != cost)
 		hashpool_set_cost(srv->hashpool, (enum sc_cost)c->hash_cost);
-	}
-	c->max_sessions = nc.max_sessions;
-	c->max_unauth = nc.max_unauth;
-	c->max_unauth_per_addr = nc.max_unauth_per_addr;
-	c->login_timeout = nc.login_timeout;
-	c->keepalive_interval = nc.keepalive_interval;
-	c->keepalive_timeout = nc.keepalive_timeout;
-	c->output_cap = nc.output_cap;
-	c->fail_delay_ms = nc.fail_delay_ms;
-	c->fail_free = nc.fail_free;
 	server_timeouts(srv);
 	throttle_configure(srv->throttle, (uint64_t)c->fail_delay_ms,
 	    (unsigned)c->fail_free);

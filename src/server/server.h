@@ -18,9 +18,9 @@
 
 #include <event2/event.h>
 
-#include "sealchat/conf.h"
 #include "sealchat/crypto.h"
 #include "sealchat/wire.h"
+#include "config.h"
 
 struct session;
 RB_HEAD(session_tree, session);
@@ -82,12 +82,6 @@ struct server {
 	uint64_t		 refused_logged_ms;
 };
 
-/*
- * Checks what the schema cannot: relations between keys.  Fills err and
- * returns -1 on a problem.
- */
-int	server_conf_check(const struct server_conf *, const char *path,
-	    char err[CONF_ERR_MAX]);
 /*
  * Runs the daemon until SIGTERM or SIGINT.  kp stays owned by the caller.
  * Returns the exit code: 0 after a clean stop, else a sysexits code.

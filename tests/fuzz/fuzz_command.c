@@ -66,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		fuzz_out = output_script_new(null, null);
 	}
-	client_conf_defaults(&conf);
+	client_config_defaults(&conf);
 	memset(&opts, 0, sizeof(opts));
 	memset(pk, 1, sizeof(pk));
 	if ((c = client_new(fuzz_base, &conf, pk, &opts, fuzz_out)) == NULL)

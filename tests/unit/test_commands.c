@@ -147,7 +147,7 @@ fixture_setup(void **state)
 	assert_non_null(f->base);
 	f->out = output_new(&cap_ops, &f->cap);
 	assert_non_null(f->out);
-	client_conf_defaults(&conf);
+	client_config_defaults(&conf);
 	memset(&opts, 0, sizeof(opts));
 	memset(pk, 7, sizeof(pk));
 	f->client = client_new(f->base, &conf, pk, &opts, f->out);

@@ -1,18 +1,16 @@
 /*
- * Unit tests for src/common/util.c (escaping, addresses, clock, descriptors,
- * file limit) and src/common/log.c (line format, journal prefixes, levels).
+ * Unit tests for src/common/util.c: escaping, addresses, clock,
+ * descriptors, file limit, the big-endian codec, dirname.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +23,6 @@
 
 #include <cmocka.h>
 
-#include "sealchat/log.h"
 #include "sealchat/util.h"
 
 /* Escapes len bytes of in into a buffer big enough never to truncate. */
@@ -213,149 +210,6 @@ test_raise_nofile_reaches_the_hard_limit(void **state)
 		assert_true(rl.rlim_cur == rl.rlim_max);
 }
 
-/*
- * Runs one logging call with stderr sent to a temporary file and returns
- * what was written (static buffer).
- */
-static const char *
-capture(void (*fn)(void))
-{
-	static char	buf[4096];
-	char		path[] = "/tmp/sealchat-test-log-XXXXXX";
-	int		fd, saved;
-	ssize_t		n;
-
-	fd = mkstemp(path);
-	assert_true(fd != -1);
-	unlink(path);
-	saved = dup(STDERR_FILENO);
-	assert_true(saved != -1);
-	assert_true(dup2(fd, STDERR_FILENO) != -1);
-	fn();
-	assert_true(dup2(saved, STDERR_FILENO) != -1);
-	close(saved);
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	assert_true(n >= 0);
-	buf[n] = '\0';
-	close(fd);
-	return (buf);
-}
-
-/* Tells whether s matches the extended regular expression re. */
-static int
-matches(const char *s, const char *re)
-{
-	regex_t	rx;
-	int	rc;
-
-	assert_int_equal(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
-	rc = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return (rc);
-}
-
-static void
-log_info_line(void)
-{
-	unsetenv("JOURNAL_STREAM");
-	log_init("/usr/sbin/sealchatd", LOG_LVL_INFO);
-	log_info("started port=%d", 10000);
-	log_debug("not shown at info");
-}
-
-static void
-test_log_human_line_has_utc_time_name_pid_level(void **state)
-{
-	const char	*out;
-	char		 re[256];
-
-	(void)state;
-	out = capture(log_info_line);
-	snprintf(re, sizeof(re), "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:"
-	    "[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z sealchatd\\[%ld\\]: info: "
-	    "started port=10000\n$", (long)getpid());
-	if (!matches(out, re))
-		fail_msg("unexpected log output: %s", out);
-}
-
-static void
-log_warn_errno(void)
-{
-	unsetenv("JOURNAL_STREAM");
-	log_init("sealchatd", LOG_LVL_WARN);
-	errno = ENOENT;
-	log_warn("open %s", "x");
-	assert_int_equal(errno, ENOENT);
-	log_warnx("plain");
-	log_info("not shown at warn");
-	log_errorx("bad\nline");
-}
-
-static void
-test_log_warn_appends_strerror_and_levels_filter(void **state)
-{
-	const char	*out;
-
-	(void)state;
-	out = capture(log_warn_errno);
-	if (!matches(out, "warn: open x: No such file or directory\n"
-	    ".*warn: plain\n.*error: bad\\?line\n$") ||
-	    strstr(out, "not shown") != NULL)
-		fail_msg("unexpected log output: %s", out);
-}
-
-static void
-log_journal_lines(void)
-{
-	struct stat	sb;
-	char		env[64];
-
-	assert_int_equal(fstat(STDERR_FILENO, &sb), 0);
-	snprintf(env, sizeof(env), "%llu:%llu",
-	    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino);
-	setenv("JOURNAL_STREAM", env, 1);
-	log_init("sealchatd", LOG_LVL_DEBUG);
-	log_errorx("e");
-	log_warnx("w");
-	log_info("i");
-	log_debug("d");
-	/* Another file's numbers: back to human lines. */
-	snprintf(env, sizeof(env), "%llu:%llu",
-	    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino + 1);
-	setenv("JOURNAL_STREAM", env, 1);
-	log_init("sealchatd", LOG_LVL_DEBUG);
-	log_info("human");
-	unsetenv("JOURNAL_STREAM");
-}
-
-static void
-test_log_journal_stream_gives_priority_prefixes(void **state)
-{
-	const char	*out;
-
-	(void)state;
-	out = capture(log_journal_lines);
-	if (!matches(out, "^<3>e\n<4>w\n<6>i\n<7>d\n[0-9]{4}-.* info: human\n$"))
-		fail_msg("unexpected log output: %s", out);
-}
-
-static void
-test_log_level_names_round_trip(void **state)
-{
-	(void)state;
-	assert_int_equal(log_level_parse("error"), LOG_LVL_ERROR);
-	assert_int_equal(log_level_parse("warn"), LOG_LVL_WARN);
-	assert_int_equal(log_level_parse("info"), LOG_LVL_INFO);
-	assert_int_equal(log_level_parse("debug"), LOG_LVL_DEBUG);
-	assert_int_equal(log_level_parse("loud"), -1);
-	assert_int_equal(log_level_parse("INFO"), -1);
-	assert_int_equal(log_level_parse(NULL), -1);
-	assert_string_equal(log_level_name(LOG_LVL_WARN), "warn");
-	log_set_level(LOG_LVL_DEBUG);
-	assert_int_equal(log_get_level(), LOG_LVL_DEBUG);
-	log_set_level(LOG_LVL_INFO);
-}
-
 /* util_put_be64 and util_get_be64 use network byte order and round-trip. */
 static void
 test_be64_network_order_round_trip(void **state)
@@ -406,13 +260,6 @@ main(void)
 		cmocka_unit_test(test_now_ms_is_monotonic_and_advances),
 		cmocka_unit_test(test_set_nonblock_sets_both_flags),
 		cmocka_unit_test(test_raise_nofile_reaches_the_hard_limit),
-		cmocka_unit_test(
-		    test_log_human_line_has_utc_time_name_pid_level),
-		cmocka_unit_test(
-		    test_log_warn_appends_strerror_and_levels_filter),
-		cmocka_unit_test(
-		    test_log_journal_stream_gives_priority_prefixes),
-		cmocka_unit_test(test_log_level_names_round_trip),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

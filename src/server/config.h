@@ -1,0 +1,58 @@
+/*
+ * The daemon's settings: struct server_conf, and one row per setting in
+ * server_config_rows (name, type, bounds, default, whether SIGHUP applies it,
+ * what it sets).  Adding a setting is one row, its field here, and its
+ * lines in sealchat.yaml(5) and conf/sealchatd.yaml.
+ */
+#ifndef SEALCHATD_CONFIG_H
+#define SEALCHATD_CONFIG_H
+
+#include <limits.h>
+
+#include "sealchat/conf.h"
+
+struct server_conf {
+	char		server_address[CONF_STR_MAX];
+	long long	server_port;
+	char		server_public_key[PATH_MAX];
+	char		server_private_key[PATH_MAX];
+	char		data_base[PATH_MAX];
+	int		log_level;		/* enum log_level */
+	int		hash_cost;		/* enum sc_cost */
+	long long	hash_workers;
+	long long	hash_queue;
+	long long	max_frame;
+	long long	max_sessions;
+	long long	max_unauth;
+	long long	max_unauth_per_addr;
+	long long	login_timeout;		/* seconds, handshake + login */
+	long long	keepalive_interval;	/* seconds */
+	long long	keepalive_timeout;	/* seconds */
+	long long	output_cap;		/* bytes pending per client */
+	long long	fail_delay_ms;		/* base delay after failures */
+	long long	fail_free;		/* failures before slowing */
+};
+
+/* One row per setting, in the order sealchatd -T prints them. */
+extern const struct conf_key server_config_rows[];
+
+/*
+ * Fills the embedded defaults: 127.0.0.1:10000; key and database files in
+ * $STATE_DIRECTORY when systemd sets it, else the working directory.
+ */
+void	server_config_defaults(struct server_conf *);
+/*
+ * Checks what one row cannot: relations between keys.  Fills err ("FILE:
+ * what is wrong", or "defaults: ..." when path is NULL) and returns -1 on
+ * a problem.
+ */
+int	server_config_check(const struct server_conf *, const char *path,
+	    char err[CONF_ERR_MAX]);
+/*
+ * The defaults, then path when it is not NULL, then the checks: what the
+ * daemon runs with.  -1 with err filled when the file cannot be used.
+ */
+int	server_config_load(struct server_conf *, const char *path,
+	    char err[CONF_ERR_MAX]);
+
+#endif
