@@ -1,7 +1,7 @@
 /*
  * The client's core: the session with the server (login, the user list,
  * presence, pair keys), the peer table, and the one command that is running.
- * Front ends (script mode in batch.c; a terminal front end likewise) feed
+ * Front ends (script mode in script.c; a terminal front end likewise) feed
  * command lines through commands_run() and learn through their
  * client_frontend hooks when a command has finished; everything shown goes
  * through the struct output they supply.

@@ -22,10 +22,10 @@
 #include "sealchat/log.h"
 #include "sealchat/util.h"
 
-#include "batch.h"
 #include "client.h"
 #include "output.h"
 #include "repl.h"
+#include "script.h"
 
 struct main_opts {
 	const char	*conf_path;
@@ -156,7 +156,7 @@ main(int argc, char **argv)
 	struct event_base	*base = NULL;
 	struct output		*out = NULL;
 	struct client		*client = NULL;
-	struct batch		*batch = NULL;
+	struct script		*script = NULL;
 	struct repl		*repl = NULL;
 	struct output		*rec;
 	const char		*no_color;
@@ -212,7 +212,7 @@ main(int argc, char **argv)
 		goto oom;
 	if (repl != NULL)
 		repl_attach(repl, client);
-	else if ((batch = batch_new(base, client, STDIN_FILENO,
+	else if ((script = script_new(base, client, STDIN_FILENO,
 	    o.password_file)) == NULL)
 		goto oom;
 	if (client_start(client) != 0)
@@ -232,7 +232,7 @@ oom:
 out:
 	fflush(stdout);
 	sc_wipe(pk, sizeof(pk));
-	batch_free(batch);
+	script_free(script);
 	client_free(client);
 	repl_free(repl);
 	output_free(out);

@@ -4,7 +4,7 @@
  * completion of commands and online users, a prompt that shows who you are,
  * and incoming notices printed above the line being typed without garbling
  * it.  Used only when standard input and output are a terminal (or with
- * --interactive); script mode (batch.c) serves everything else.
+ * --interactive); script mode (script.c) serves everything else.
  */
 #ifndef SEALCHAT_REPL_H
 #define SEALCHAT_REPL_H

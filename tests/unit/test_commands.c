@@ -1,7 +1,7 @@
 /*
  * Unit tests for the client's command lines: src/client/commands.c (split,
  * table, argument checks, the records of refused commands) and the line
- * splitter of src/client/batch.c (CR LF, long lines, end of input).
+ * splitter of src/client/script.c (CR LF, long lines, end of input).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,10 +18,10 @@
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
 
-#include "batch.h"
 #include "client.h"
 #include "commands.h"
 #include "output.h"
+#include "script.h"
 
 /* Records captured from the client, one per line, fields TAB-separated. */
 struct capture {
@@ -357,51 +357,51 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 
 /* Pushes a NUL-terminated string into a splitter. */
 static void
-push(struct batch_lines *lb, const char *s)
+push(struct script_lines *lb, const char *s)
 {
-	batch_lines_push(lb, s, strlen(s));
+	script_lines_push(lb, s, strlen(s));
 }
 
 static void
 test_lines_split_on_lf_and_drop_cr(void **state)
 {
-	struct batch_lines	lb;
-	char			out[BATCH_BUF];
+	struct script_lines	lb;
+	char			out[SCRIPT_BUF];
 	size_t			len;
 
 	(void)state;
-	batch_lines_init(&lb);
+	script_lines_init(&lb);
 	push(&lb, "list\nsend bob hi\r\nsend bob a\rb\n\npartial");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_LINE);
 	assert_string_equal(out, "list");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_LINE);
 	assert_string_equal(out, "send bob hi");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_LINE);
 	assert_string_equal(out, "send bob a\rb");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_LINE);
 	assert_int_equal(len, 0);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_MORE);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_MORE);
 	/* The last line needs no newline at the end of input. */
-	batch_lines_push(&lb, NULL, 0);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	script_lines_push(&lb, NULL, 0);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_LINE);
 	assert_string_equal(out, "partial");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_END);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_END);
 }
 
 static void
 test_lines_byte_by_byte(void **state)
 {
-	struct batch_lines	 lb;
+	struct script_lines	 lb;
 	const char		*s = "auth bob pw\r\nquit\n";
-	char			 out[BATCH_BUF];
+	char			 out[SCRIPT_BUF];
 	size_t			 len, i;
 	int			 lines = 0;
 
 	(void)state;
-	batch_lines_init(&lb);
+	script_lines_init(&lb);
 	for (i = 0; s[i] != '\0'; i++) {
-		batch_lines_push(&lb, s + i, 1);
-		while (batch_lines_next(&lb, out, &len) == BATCH_LINE)
+		script_lines_push(&lb, s + i, 1);
+		while (script_lines_next(&lb, out, &len) == SCRIPT_LINE)
 			lines++;
 	}
 	assert_int_equal(lines, 2);
@@ -411,50 +411,50 @@ test_lines_byte_by_byte(void **state)
 static void
 test_lines_too_long_is_an_error_then_input_goes_on(void **state)
 {
-	struct batch_lines	 lb;
-	char			 out[BATCH_BUF];
+	struct script_lines	 lb;
+	char			 out[SCRIPT_BUF];
 	char			*big;
 	size_t			 len, room, off, n;
 
 	(void)state;
 	/* Exactly the limit, with CR LF: still a line. */
-	big = malloc(3 * BATCH_LINE_MAX);
+	big = malloc(3 * SCRIPT_LINE_MAX);
 	assert_non_null(big);
-	memset(big, 'a', BATCH_LINE_MAX);
-	memcpy(big + BATCH_LINE_MAX, "\r\n", 2);
-	batch_lines_init(&lb);
-	batch_lines_push(&lb, big, BATCH_LINE_MAX + 2);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
-	assert_int_equal(len, BATCH_LINE_MAX);
+	memset(big, 'a', SCRIPT_LINE_MAX);
+	memcpy(big + SCRIPT_LINE_MAX, "\r\n", 2);
+	script_lines_init(&lb);
+	script_lines_push(&lb, big, SCRIPT_LINE_MAX + 2);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_LINE);
+	assert_int_equal(len, SCRIPT_LINE_MAX);
 
 	/* One byte more is too long. */
-	memset(big, 'a', BATCH_LINE_MAX + 1);
-	big[BATCH_LINE_MAX + 1] = '\n';
-	batch_lines_push(&lb, big, BATCH_LINE_MAX + 2);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_TOOLONG);
+	memset(big, 'a', SCRIPT_LINE_MAX + 1);
+	big[SCRIPT_LINE_MAX + 1] = '\n';
+	script_lines_push(&lb, big, SCRIPT_LINE_MAX + 2);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_TOOLONG);
 
 	/* Far too long, fed as the reader does, then a good line. */
 	memcpy(big, "send bob ", 9);
-	memset(big + 9, 'x', 3 * BATCH_LINE_MAX - 9);
+	memset(big + 9, 'x', 3 * SCRIPT_LINE_MAX - 9);
 	off = 0;
-	n = 3 * BATCH_LINE_MAX;
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_MORE);
+	n = 3 * SCRIPT_LINE_MAX;
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_MORE);
 	while (off < n) {
-		room = batch_lines_room(&lb);
+		room = script_lines_room(&lb);
 		assert_true(room > 0);
 		if (room > n - off)
 			room = n - off;
-		batch_lines_push(&lb, big + off, room);
+		script_lines_push(&lb, big + off, room);
 		off += room;
-		if (batch_lines_next(&lb, out, &len) == BATCH_TOOLONG)
+		if (script_lines_next(&lb, out, &len) == SCRIPT_TOOLONG)
 			assert_memory_equal(out, "send bob ", 9);
 	}
 	push(&lb, "xxxx\nlist\n");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_LINE);
 	assert_string_equal(out, "list");
-	batch_lines_push(&lb, NULL, 0);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_END);
-	batch_lines_wipe(&lb);
+	script_lines_push(&lb, NULL, 0);
+	assert_int_equal(script_lines_next(&lb, out, &len), SCRIPT_END);
+	script_lines_wipe(&lb);
 	free(big);
 }
 
