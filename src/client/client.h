@@ -6,8 +6,8 @@
  * client_frontend hooks when a command has finished; everything shown goes
  * through the struct output they supply.
  */
-#ifndef SEALCHAT_CLIENT_H
-#define SEALCHAT_CLIENT_H
+#ifndef SEALCHAT_CLIENT_CLIENT_H
+#define SEALCHAT_CLIENT_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * go through it: a line is split once (commands_split), its word looked up,
  * the arguments checked against the command's shape, and the handler run.
  */
-#ifndef SEALCHAT_COMMANDS_H
-#define SEALCHAT_COMMANDS_H
+#ifndef SEALCHAT_CLIENT_COMMANDS_H
+#define SEALCHAT_CLIENT_COMMANDS_H
 
 #include <stddef.h>
 

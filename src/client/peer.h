@@ -6,8 +6,8 @@
  * and are sent again, same msg_id and a new counter, every retry interval.
  * Every datagram that fails a check is dropped and counted.
  */
-#ifndef SEALCHAT_PEER_H
-#define SEALCHAT_PEER_H
+#ifndef SEALCHAT_CLIENT_PEER_H
+#define SEALCHAT_CLIENT_PEER_H
 
 #include <stddef.h>
 #include <stdint.h>

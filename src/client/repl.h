@@ -6,8 +6,8 @@
  * it.  Used only when standard input and output are a terminal (or with
  * --interactive); script mode (script.c) serves everything else.
  */
-#ifndef SEALCHAT_REPL_H
-#define SEALCHAT_REPL_H
+#ifndef SEALCHAT_CLIENT_REPL_H
+#define SEALCHAT_CLIENT_REPL_H
 
 #include <event2/event.h>
 

@@ -4,8 +4,8 @@
  * here (never with libedit), so a pipe, a regular file and /dev/null all
  * work; a line longer than SCRIPT_LINE_MAX is an error, not a crash.
  */
-#ifndef SEALCHAT_SCRIPT_H
-#define SEALCHAT_SCRIPT_H
+#ifndef SEALCHAT_CLIENT_SCRIPT_H
+#define SEALCHAT_CLIENT_SCRIPT_H
 
 #include <stddef.h>
 
