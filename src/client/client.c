@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -527,58 +526,29 @@ client_send_msg(struct client *c, struct wbuf *wb)
 }
 
 /*
- * Opens the UDP socket (udp_address "auto": the local address of the TCP
- * connection) and registers its port with the server.
+ * Opens the UDP socket where the configuration says (peer_listen) and
+ * registers its port with the server.
  */
 static void
 client_open_udp(struct client *c)
 {
 	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	struct addrinfo		 hints, *ai = NULL;
+	socklen_t		 sslen = 0;
 	struct wbuf		 wb;
-	char			 err[256];
-	int			 rc;
+	char			 err[CLIENT_REASON_MAX];
 
-	if (peer_port(c->peer) != 0)
-		goto reg;
-	memset(&ss, 0, sizeof(ss));
-	if (strcmp(c->conf.udp_address, "auto") == 0) {
-		if (conn_local_addr(c->conn, &ss, &sslen) != 0) {
-			output_diag(c->out, "cannot find the local address of "
-			    "the connection");
+	if (peer_port(c->peer) == 0) {
+		memset(&ss, 0, sizeof(ss));
+		if (conn_local_addr(c->conn, &ss, &sslen) != 0)
+			sslen = 0;
+		if (peer_listen(c->peer, c->conf.udp_address,
+		    (uint16_t)c->conf.udp_port, sslen > 0 ?
+		    (struct sockaddr *)&ss : NULL, sslen, err,
+		    sizeof(err)) != 0) {
+			output_diag(c->out, "%s", err);
 			return;
 		}
-	} else {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_DGRAM;
-		hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
-		rc = getaddrinfo(c->conf.udp_address, NULL, &hints, &ai);
-		if (rc != 0 || ai->ai_addrlen > sizeof(ss)) {
-			output_diag(c->out, "bad udp_address %s: %s",
-			    c->conf.udp_address, rc != 0 ? gai_strerror(rc) :
-			    "address too long");
-			if (ai != NULL)
-				freeaddrinfo(ai);
-			return;
-		}
-		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-		sslen = ai->ai_addrlen;
-		freeaddrinfo(ai);
 	}
-	if (ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&ss)->sin_port =
-		    htons((uint16_t)c->conf.udp_port);
-	else if (ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&ss)->sin6_port =
-		    htons((uint16_t)c->conf.udp_port);
-	if (peer_open(c->peer, (struct sockaddr *)&ss, sslen, err,
-	    sizeof(err)) != 0) {
-		output_diag(c->out, "cannot open the UDP socket: %s", err);
-		return;
-	}
-reg:
 	wbuf_init(&wb);
 	wire_enc_udp(&wb, peer_port(c->peer));
 	if (client_send_msg(c, &wb) != 0)

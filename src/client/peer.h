@@ -63,6 +63,14 @@ void		 peer_free(struct peer *);
 /* Opens and binds the UDP socket; err says why on failure. */
 int		 peer_open(struct peer *, const struct sockaddr *, socklen_t,
 		    char *err, size_t errlen);
+/*
+ * Opens the socket as the configuration says: address is numeric, or
+ * "auto" for local (the client's end of its TCP connection; NULL when
+ * unknown); port 0 is any.  -1 with a sentence in err.
+ */
+int		 peer_listen(struct peer *, const char *address, uint16_t port,
+		    const struct sockaddr *local, socklen_t local_len,
+		    char *err, size_t errlen);
 /* The bound port (0 without a socket). */
 uint16_t	 peer_port(const struct peer *);
 /* Our own name, which decides the key direction of each pair. */
