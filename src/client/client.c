@@ -26,9 +26,8 @@
 #include "client.h"
 #include "conn.h"
 #include "peer.h"
+#include "roster.h"
 
-/* Names kept in a user list; a longer list is a protocol failure. */
-#define CLIENT_USERS_MAX	100000
 #define CLIENT_REASON_MAX	512
 /*
  * A peer that has just logged in may not have registered its UDP port yet
@@ -52,13 +51,6 @@ enum client_op {
 	OP_SEND_PAIR,		/* a PAIRKEY or ERROR for op_peer */
 	OP_SEND_SLOT,		/* room among the messages in flight */
 	OP_QUIT,		/* draining, then the server's goodbye */
-};
-
-/* A list of names (sorted when it is the online set). */
-struct client_names {
-	char	**v;
-	size_t	  n;
-	size_t	  cap;
 };
 
 struct client {
@@ -87,10 +79,7 @@ struct client {
 	uint64_t		 op_deadline;	/* util_now_ms() of op_ev */
 	int			 initial_list;	/* the login waits for it */
 
-	struct client_names	 building;	/* USERS frames so far */
-	int			 building_reply;
-	int			 building_on;
-	struct client_names	 online;
+	struct roster		*roster;	/* the users online */
 
 	int			 quitting;
 	int			 logging_out;
@@ -120,101 +109,6 @@ static const struct peer_cb client_peer_cb = {
 	.failed = client_peer_failed,
 };
 
-/* Frees every name of a list and empties it. */
-static void
-client_names_clear(struct client_names *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-/* Appends a copy of name; -1 when full or out of memory. */
-static int
-client_names_add(struct client_names *l, const char *name)
-{
-	char	**v;
-	size_t	  cap;
-
-	if (l->n >= CLIENT_USERS_MAX)
-		return (-1);
-	if (l->n == l->cap) {
-		cap = l->cap == 0 ? 16 : l->cap * 2;
-		if ((v = reallocarray(l->v, cap, sizeof(*v))) == NULL)
-			return (-1);
-		l->v = v;
-		l->cap = cap;
-	}
-	if ((l->v[l->n] = strdup(name)) == NULL)
-		return (-1);
-	l->n++;
-	return (0);
-}
-
-/* Position of name in a sorted list, or where it would go (*found = 0). */
-static size_t
-client_names_find(const struct client_names *l, const char *name, int *found)
-{
-	size_t	lo = 0, hi = l->n, mid;
-	int	cmp;
-
-	*found = 0;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		cmp = strcmp(l->v[mid], name);
-		if (cmp == 0) {
-			*found = 1;
-			return (mid);
-		}
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (lo);
-}
-
-/* Inserts name into a sorted list (no duplicates). */
-static void
-client_names_insert(struct client_names *l, const char *name)
-{
-	size_t	pos;
-	int	found;
-	char	*last;
-
-	pos = client_names_find(l, name, &found);
-	if (found || client_names_add(l, name) != 0)
-		return;
-	last = l->v[l->n - 1];
-	memmove(l->v + pos + 1, l->v + pos, (l->n - 1 - pos) * sizeof(*l->v));
-	l->v[pos] = last;
-}
-
-/* Removes name from a sorted list. */
-static void
-client_names_remove(struct client_names *l, const char *name)
-{
-	size_t	pos;
-	int	found;
-
-	pos = client_names_find(l, name, &found);
-	if (!found)
-		return;
-	free(l->v[pos]);
-	memmove(l->v + pos, l->v + pos + 1, (l->n - pos - 1) * sizeof(*l->v));
-	l->n--;
-}
-
-/* Orders two names for qsort. */
-static int
-client_names_cmp(const void *a, const void *b)
-{
-	return (strcmp(*(char *const *)a, *(char *const *)b));
-}
-
 /* Makes the client; nothing runs until client_start(). */
 struct client *
 client_new(struct event_base *base, const struct client_conf *conf,
@@ -240,7 +134,8 @@ client_new(struct event_base *base, const struct client_conf *conf,
 	    (int)conf->retry_interval_ms);
 	c->conn = conn_new(base, conf, server_pk, c->key_path,
 	    &client_conn_cb, c);
-	if (c->peer == NULL || c->conn == NULL) {
+	c->roster = roster_new();
+	if (c->peer == NULL || c->conn == NULL || c->roster == NULL) {
 		client_free(c);
 		return (NULL);
 	}
@@ -265,8 +160,7 @@ client_free(struct client *c)
 		event_free(c->sigint_ev);
 	if (c->sigterm_ev != NULL)
 		event_free(c->sigterm_ev);
-	client_names_clear(&c->building);
-	client_names_clear(&c->online);
+	roster_free(c->roster);
 	sc_wipe(c->op_text, sizeof(c->op_text));
 	sc_wipe(c, sizeof(*c));
 	free(c);
@@ -311,8 +205,7 @@ client_self(const struct client *c)
 const char *const *
 client_online(const struct client *c, size_t *n)
 {
-	*n = c->online.n;
-	return ((const char *const *)c->online.v);
+	return (roster_names(c->roster, n));
 }
 
 /* Asks the front end for a password. */
@@ -623,30 +516,16 @@ client_handle_error(struct client *c, const struct sc_msg *m)
 static void
 client_users_complete(struct client *c, int reply)
 {
-	size_t	i;
+	const char *const	*names;
+	size_t			 n;
 
 	/* Shown when asked for (list) or as the answer to a login. */
+	names = roster_received(c->roster, &n);
 	if ((reply && c->op == OP_LIST) || (!reply && c->initial_list))
-		output_users(c->out, (const char *const *)c->building.v,
-		    c->building.n);
+		output_users(c->out, names, n);
 	else
 		log_debug("client: unrequested user list");
-	client_names_clear(&c->online);
-	c->online = c->building;
-	memset(&c->building, 0, sizeof(c->building));
-	if (c->online.n > 1)
-		qsort(c->online.v, c->online.n, sizeof(*c->online.v),
-		    client_names_cmp);
-	/* Drop repeats a server might send; the list is a set. */
-	for (i = 1; i < c->online.n; ) {
-		if (strcmp(c->online.v[i - 1], c->online.v[i]) == 0) {
-			free(c->online.v[i]);
-			memmove(c->online.v + i, c->online.v + i + 1,
-			    (c->online.n - i - 1) * sizeof(*c->online.v));
-			c->online.n--;
-		} else
-			i++;
-	}
+	roster_commit(c->roster);
 	if (reply && c->op == OP_LIST)
 		client_op_done(c, 0);
 	else if (!reply && c->initial_list) {
@@ -660,27 +539,17 @@ client_users_complete(struct client *c, int reply)
 static void
 client_handle_users(struct client *c, const struct sc_msg *m)
 {
-	char	name[SC_NAME_MAX + 1];
-	size_t	off = 0;
-	int	reply = (m->flags & SC_USERS_REPLY) != 0;
+	int	r;
 
 	if (c->state != CLIENT_ONLINE)
 		return;
-	if (c->building_on && c->building_reply != reply)
-		client_names_clear(&c->building);
-	c->building_on = 1;
-	c->building_reply = reply;
-	while (wire_users_next(m, &off, name)) {
-		if (client_names_add(&c->building, name) != 0) {
-			client_abort(c, EXIT_PROTOCOL, "the user list from the "
-			    "server is too long");
-			return;
-		}
-	}
-	if (m->flags & SC_USERS_MORE)
+	if ((r = roster_users(c->roster, m)) < 0) {
+		client_abort(c, EXIT_PROTOCOL, "the user list from the "
+		    "server is too long");
 		return;
-	c->building_on = 0;
-	client_users_complete(c, reply);
+	}
+	if (r == 1)
+		client_users_complete(c, (m->flags & SC_USERS_REPLY) != 0);
 }
 
 /* PRESENCE: users coming and going, in the server's order. */
@@ -695,9 +564,9 @@ client_handle_presence(struct client *c, const struct sc_msg *m)
 		return;
 	while (wire_presence_next(m, &off, &online, name)) {
 		if (online)
-			client_names_insert(&c->online, name);
+			roster_insert(c->roster, name);
 		else {
-			client_names_remove(&c->online, name);
+			roster_remove(c->roster, name);
 			peer_forget(c->peer, name);
 		}
 		output_presence(c->out, online, name);
