@@ -23,6 +23,7 @@
 #include "sealchat/util.h"
 
 #include "client.h"
+#include "commands.h"
 #include "output.h"
 #include "repl.h"
 #include "script.h"
@@ -36,10 +37,12 @@ struct main_opts {
 	int		 debug;
 };
 
-/* Prints the usage summary. */
+/* Prints the usage summary; the commands come from the command table. */
 static void
 main_usage(FILE *f)
 {
+	struct output	*out;
+
 	fprintf(f,
 	    "usage: sealchat [-dhV] [-c FILE] [--batch | --interactive] "
 	    "[--listen]\n"
@@ -58,8 +61,11 @@ main_usage(FILE *f)
 	    "  -h, --help             this help\n"
 	    "  -V, --version          the version\n"
 	    "\n"
-	    "Commands, one per line: sign USER [PASS], auth USER [PASS],\n"
-	    "send USER TEXT..., list, help, quit.\n");
+	    "Commands, one per line:\n");
+	if ((out = output_script_new(f, f)) != NULL) {
+		commands_help(out);
+		output_free(out);
+	}
 }
 
 /* Parses the command line; exits on --help, --version and usage errors. */

@@ -96,9 +96,8 @@ cap_help(void *arg, const char *usage, const char *text)
 {
 	struct capture	*cap = arg;
 
-	(void)text;
 	cap->help_lines++;
-	cap_add(arg, "help\t%s\n", usage);
+	cap_add(arg, "help\t%s\t%s\n", usage, text);
 }
 
 /* Captures a diagnostic. */
@@ -257,6 +256,14 @@ test_table_lookup(void **state)
 	assert_true(cmd->flags & CMD_TAKES_PASSWORD);
 	assert_non_null(cmd = commands_find("?", 1));
 	assert_ptr_equal(cmd->handler, commands_find("help", 4)->handler);
+	/* An alias is the same row, not a row of its own. */
+	assert_ptr_equal(cmd, commands_find("help", 4));
+	assert_string_equal(cmd->alias, "?");
+	/* sign and auth share a handler and differ in their request. */
+	assert_int_equal(commands_find("sign", 4)->msg_type, SC_MSG_SIGN);
+	assert_int_equal(commands_find("auth", 4)->msg_type, SC_MSG_AUTH);
+	assert_ptr_equal(commands_find("sign", 4)->handler,
+	    commands_find("auth", 4)->handler);
 	assert_null(commands_find("HELP", 4));
 	assert_null(commands_find("sen", 3));
 	assert_null(commands_find("sendx", 5));
@@ -339,9 +346,14 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 
 	assert_int_equal(run(f, "help"), CMD_OK);
 	assert_int_equal(f->cap.help_lines, 6);
-	assert_non_null(strstr(f->cap.text, "help\tsend USER TEXT...\n"));
-	assert_non_null(strstr(f->cap.text, "help\tsign USER [PASS]\n"));
-	assert_non_null(strstr(f->cap.text, "help\tquit\n"));
+	assert_non_null(strstr(f->cap.text, "help\tsend USER TEXT...\t"
+	    "send TEXT (the rest of the line) to USER\n"));
+	assert_non_null(strstr(f->cap.text, "help\tsign USER [PASS]\t"
+	    "create an account and log in\n"));
+	assert_non_null(strstr(f->cap.text, "help\tquit\t"
+	    "log out and exit (end of input does the same)\n"));
+	assert_non_null(strstr(f->cap.text, "help\thelp\tthis list (also ?)\n"));
+	assert_null(strstr(f->cap.text, "help\t?"));
 	assert_int_equal(run(f, "?"), CMD_OK);
 	assert_int_equal(f->cap.help_lines, 12);
 	assert_null(strstr(f->cap.text, "error"));
