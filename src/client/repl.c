@@ -67,6 +67,8 @@ struct repl {
 static struct repl	*repl_current;
 
 static void	repl_install(struct repl *);
+static void	repl_print(struct repl *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 /* A colour sequence, or nothing without colour. */
 static const char *

@@ -45,6 +45,9 @@ struct capture {
 	size_t	len;
 };
 
+static void	cap_add(struct capture *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 /* Appends a formatted piece to the capture. */
 static void
 cap_add(struct capture *cap, const char *fmt, ...)

@@ -28,6 +28,9 @@ struct capture {
 	int	help_lines;
 };
 
+static void	cap_add(struct capture *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 /* Appends a formatted piece to the capture. */
 static void
 cap_add(struct capture *cap, const char *fmt, ...)
