@@ -38,7 +38,7 @@ enum client_state {
 	CLIENT_DRAIN,		/* quit: the last acknowledgements awaited */
 	CLIENT_LOGOUT,		/* quit after a login: the server's goodbye */
 	CLIENT_LOGOUT_LIST,	/* the same, the initial list still to show */
-	CLIENT_LEAVING,		/* quit before any login: the server's goodbye */
+	CLIENT_LEAVING,		/* quit before a login: the server's goodbye */
 	CLIENT_DONE,		/* the loop is ending */
 	CLIENT_NSTATES
 };

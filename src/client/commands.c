@@ -13,35 +13,33 @@
 
 #include "commands.h"
 
-static enum cmd_status	cmd_login(struct client *, const struct command *,
-			    const struct cmd_args *);
-static enum cmd_status	cmd_send(struct client *, const struct command *,
-			    const struct cmd_args *);
-static enum cmd_status	cmd_list(struct client *, const struct command *,
-			    const struct cmd_args *);
-static enum cmd_status	cmd_help(struct client *, const struct command *,
-			    const struct cmd_args *);
-static enum cmd_status	cmd_quit(struct client *, const struct command *,
-			    const struct cmd_args *);
+static enum cmd_status	commands_do_login(struct client *,
+			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_send(struct client *,
+			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_list(struct client *,
+			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_help(struct client *,
+			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_quit(struct client *,
+			    const struct command *, const struct cmd_args *);
 
 const struct command commands_table[] = {
-	{ "sign", NULL, SC_MSG_SIGN, cmd_login, CMD_ARGS_USER_OPT,
+	{ "sign", NULL, SC_MSG_SIGN, commands_do_login, CMD_ARGS_USER_OPT,
 	    CMD_TAKES_PASSWORD,
 	    "sign USER [PASS]", "create an account and log in" },
-	{ "auth", NULL, SC_MSG_AUTH, cmd_login, CMD_ARGS_USER_OPT,
+	{ "auth", NULL, SC_MSG_AUTH, commands_do_login, CMD_ARGS_USER_OPT,
 	    CMD_TAKES_PASSWORD,
 	    "auth USER [PASS]", "log in" },
-	{ "send", NULL, SC_MSG_PAIR, cmd_send, CMD_ARGS_USER_TEXT,
+	{ "send", NULL, SC_MSG_PAIR, commands_do_send, CMD_ARGS_USER_TEXT,
 	    CMD_NEEDS_LOGIN,
 	    "send USER TEXT...", "send TEXT (the rest of the line) to USER" },
-	{ "list", NULL, SC_MSG_LIST, cmd_list, CMD_ARGS_NONE,
+	{ "list", NULL, SC_MSG_LIST, commands_do_list, CMD_ARGS_NONE,
 	    CMD_NEEDS_LOGIN,
 	    "list", "the users online now" },
-	{ "help", "?", 0, cmd_help, CMD_ARGS_NONE,
-	    0,
+	{ "help", "?", 0, commands_do_help, CMD_ARGS_NONE, 0,
 	    "help", "this list" },
-	{ "quit", NULL, SC_MSG_LOGOUT, cmd_quit, CMD_ARGS_NONE,
-	    0,
+	{ "quit", NULL, SC_MSG_LOGOUT, commands_do_quit, CMD_ARGS_NONE, 0,
 	    "quit", "log out and exit (end of input does the same)" },
 	{ NULL, NULL, 0, NULL, CMD_ARGS_NONE, 0, NULL, NULL },
 };
@@ -191,7 +189,7 @@ commands_help(struct output *out)
 
 /* sign USER [PASS], auth USER [PASS] */
 static enum cmd_status
-cmd_login(struct client *c, const struct command *cmd,
+commands_do_login(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	char		name[SC_NAME_MAX + 1];
@@ -236,7 +234,7 @@ cmd_login(struct client *c, const struct command *cmd,
 
 /* send USER TEXT... */
 static enum cmd_status
-cmd_send(struct client *c, const struct command *cmd,
+commands_do_send(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	char	name[SC_NAME_MAX + 1];
@@ -261,7 +259,7 @@ cmd_send(struct client *c, const struct command *cmd,
 
 /* list */
 static enum cmd_status
-cmd_list(struct client *c, const struct command *cmd,
+commands_do_list(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	(void)cmd;
@@ -271,7 +269,7 @@ cmd_list(struct client *c, const struct command *cmd,
 
 /* help, ? */
 static enum cmd_status
-cmd_help(struct client *c, const struct command *cmd,
+commands_do_help(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	(void)cmd;
@@ -282,7 +280,7 @@ cmd_help(struct client *c, const struct command *cmd,
 
 /* quit */
 static enum cmd_status
-cmd_quit(struct client *c, const struct command *cmd,
+commands_do_quit(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	(void)cmd;

@@ -259,8 +259,8 @@ peer_listen(struct peer *p, const char *address, uint16_t port,
 	memset(&ss, 0, sizeof(ss));
 	if (strcmp(address, "auto") == 0) {
 		if (local == NULL || local_len > sizeof(ss)) {
-			snprintf(err, errlen, "cannot find the local address of "
-			    "the connection");
+			snprintf(err, errlen, "cannot find the local address "
+			    "of the connection");
 			return (-1);
 		}
 		memcpy(&ss, local, local_len);

@@ -630,7 +630,8 @@ struct reaction {
 
 #define LOST(cmd)	"error\t" cmd "\tconnection to the server lost\n"
 #define BYE(why)	"diag\tserver closed the session: " why "\n"
-#define UDP_REFUSED	"diag\tthe server refused the UDP port: not allowed now\n"
+#define UDP_REFUSED	\
+	"diag\tthe server refused the UDP port: not allowed now\n"
 #define PRESENCE	"online\terin\noffline\tcarol\n"
 
 /*
@@ -779,7 +780,8 @@ check_one(enum kind k, enum client_state st)
 	inject(f, k);
 	if (strcmp(f->cap.text, r.records) != 0 ||
 	    client_state(f->client) != r.next)
-		fail_msg("%s in %s: got state %s and\n%s\nwant state %s and\n%s",
+		fail_msg("%s in %s: got state %s and\n%s\nwant state %s "
+		    "and\n%s",
 		    kind_names[k], client_state_name(st),
 		    client_state_name(client_state(f->client)), f->cap.text,
 		    client_state_name(r.next), r.records);

@@ -355,7 +355,8 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 	    "create an account and log in\n"));
 	assert_non_null(strstr(f->cap.text, "help\tquit\t"
 	    "log out and exit (end of input does the same)\n"));
-	assert_non_null(strstr(f->cap.text, "help\thelp\tthis list (also ?)\n"));
+	assert_non_null(strstr(f->cap.text,
+	    "help\thelp\tthis list (also ?)\n"));
 	assert_null(strstr(f->cap.text, "help\t?"));
 	assert_int_equal(run(f, "?"), CMD_OK);
 	assert_int_equal(f->cap.help_lines, 12);

@@ -471,7 +471,7 @@ test_peer_every_lost_message_fails_with_one_sentence(void **state)
 }
 
 static void
-test_peer_listen_takes_the_configured_or_the_connection_address(void **state)
+test_peer_listen_on_the_configured_or_connection_address(void **state)
 {
 	struct fixture		*f = *state;
 	struct sockaddr_in	 local;
@@ -550,7 +550,7 @@ main(void)
 		    test_peer_every_lost_message_fails_with_one_sentence,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_peer_listen_takes_the_configured_or_the_connection_address,
+		    test_peer_listen_on_the_configured_or_connection_address,
 		    fixture_setup, fixture_teardown),
 	};
 

@@ -94,7 +94,9 @@ test_roster_list_over_frames_shown_as_sent_then_sorted(void **state)
 static void
 test_roster_commit_drops_repeats_and_replaces_the_set(void **state)
 {
-	static const char *const	 rep[] = { "b", "a", "b", "a", "c", "c" };
+	static const char *const	 rep[] = {
+		"b", "a", "b", "a", "c", "c",
+	};
 	static const char *const	 abc[] = { "a", "b", "c" };
 	static const char *const	 next[] = { "z" };
 	struct roster			*r;
