@@ -609,10 +609,14 @@ peer_drop(uint64_t *counter, const char *reason)
 
 /* An ACK: the first one for a waiting message reports it delivered. */
 static void
-peer_handle_ack(struct peer *p, struct peer_pair *pp, uint64_t msg_id)
+peer_handle_ack(struct peer *p, struct peer_pair *pp, uint64_t msg_id,
+    const uint8_t *body, size_t len)
 {
 	struct peer_out	*o;
 	char		 to[SC_NAME_MAX + 1];
+
+	(void)body;
+	(void)len;
 
 	TAILQ_FOREACH(o, &p->outq, entry) {
 		if (o->pair_id == pp->pair_id && o->msg_id == msg_id)
@@ -655,14 +659,42 @@ peer_handle_msg(struct peer *p, struct peer_pair *pp, uint64_t msg_id,
 		    from, msg_id);
 }
 
+/*
+ * The kinds of payload an opened datagram may carry, each with the most
+ * bytes it takes after its msg_id (a msg_id is never 0).  Anything else is
+ * dropped and counted as a bad payload.
+ */
+static const struct peer_kind {
+	uint8_t	kind;
+	size_t	body_max;
+	void	(*fn)(struct peer *, struct peer_pair *, uint64_t msg_id,
+		    const uint8_t *body, size_t len);
+} peer_kinds[] = {
+	{ SC_DGRAM_MSG, SC_TEXT_MAX, peer_handle_msg },
+	{ SC_DGRAM_ACK, 0, peer_handle_ack },
+};
+
+/* The row of a payload kind, or NULL. */
+static const struct peer_kind *
+peer_kind_find(uint8_t kind)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(peer_kinds) / sizeof(peer_kinds[0]); i++)
+		if (peer_kinds[i].kind == kind)
+			return (&peer_kinds[i]);
+	return (NULL);
+}
+
 /* Checks, opens and handles one datagram. */
 void
 peer_input(struct peer *p, const uint8_t *d, size_t len)
 {
+	const struct peer_kind	*k;
 	struct peer_pair	*pp;
 	uint8_t			 plain[PEER_PAYLOAD_MAX];
 	uint64_t		 pair_id, ctr, msg_id;
-	size_t			 plen;
+	size_t			 plen, blen;
 
 	if (len < PEER_DGRAM_MIN || len > SC_DGRAM_MAX) {
 		peer_drop(&p->stats.drop_size, "size");
@@ -691,14 +723,12 @@ peer_input(struct peer *p, const uint8_t *d, size_t len)
 	replay_update(&pp->rx, ctr);
 	p->stats.rx_ok++;
 	msg_id = util_get_be64(plain + 1);
-	if (plain[0] == SC_DGRAM_MSG && msg_id != 0)
-		peer_handle_msg(p, pp, msg_id, plain + PEER_PAYLOAD_HDR,
-		    plen - PEER_PAYLOAD_HDR);
-	else if (plain[0] == SC_DGRAM_ACK && plen == PEER_PAYLOAD_HDR &&
-	    msg_id != 0)
-		peer_handle_ack(p, pp, msg_id);
-	else
+	blen = plen - PEER_PAYLOAD_HDR;
+	if ((k = peer_kind_find(plain[0])) == NULL || msg_id == 0 ||
+	    blen > k->body_max)
 		peer_drop(&p->stats.drop_payload, "payload");
+	else
+		k->fn(p, pp, msg_id, plain + PEER_PAYLOAD_HDR, blen);
 	sc_wipe(plain, sizeof(plain));
 }
 
