@@ -21,106 +21,7 @@
 #include "commands.h"
 #include "output.h"
 
-/* Records captured from the client, one per line, fields TAB-separated. */
-struct capture {
-	char	text[16384];
-	size_t	len;
-	int	help_lines;
-};
-
-static void	cap_add(struct capture *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-/* Appends a formatted piece to the capture. */
-static void
-cap_add(struct capture *cap, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cap->text + cap->len, sizeof(cap->text) - cap->len, fmt,
-	    ap);
-	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof(cap->text) - cap->len)
-		cap->len += (size_t)n;
-}
-
-/* Captures an ok record. */
-static void
-cap_ok(void *arg, const char *cmd, const char *user)
-{
-	cap_add(arg, "ok\t%s\t%s\n", cmd, user);
-}
-
-/* Captures a users record. */
-static void
-cap_users(void *arg, const char *const *names, size_t n)
-{
-	size_t	i;
-
-	cap_add(arg, "users");
-	for (i = 0; i < n; i++)
-		cap_add(arg, "\t%s", names[i]);
-	cap_add(arg, "\n");
-}
-
-/* Captures an online or offline record. */
-static void
-cap_presence(void *arg, int online, const char *user)
-{
-	cap_add(arg, "%s\t%s\n", online ? "online" : "offline", user);
-}
-
-/* Captures a msg record. */
-static void
-cap_msg(void *arg, const char *from, const char *text, size_t len)
-{
-	cap_add(arg, "msg\t%s\t%.*s\n", from, (int)len, text);
-}
-
-/* Captures a delivered record. */
-static void
-cap_delivered(void *arg, const char *to)
-{
-	cap_add(arg, "delivered\t%s\n", to);
-}
-
-/* Captures an error record. */
-static void
-cap_error(void *arg, const char *cmd, const char *reason)
-{
-	cap_add(arg, "error\t%s\t%s\n", cmd, reason);
-}
-
-/* Captures and counts a help line. */
-static void
-cap_help(void *arg, const char *usage, const char *text)
-{
-	struct capture	*cap = arg;
-
-	cap->help_lines++;
-	cap_add(arg, "help\t%s\t%s\n", usage, text);
-}
-
-/* Captures a diagnostic. */
-static void
-cap_diag(void *arg, const char *text)
-{
-	cap_add(arg, "diag\t%s\n", text);
-}
-
-static const struct output_ops cap_ops = {
-	.ok = cap_ok,
-	.users = cap_users,
-	.presence = cap_presence,
-	.msg = cap_msg,
-	.delivered = cap_delivered,
-	.error = cap_error,
-	.help = cap_help,
-	.diag = cap_diag,
-	.free = NULL,
-};
+#include "capture.h"
 
 /* A client that is not connected, printing into a capture. */
 struct fixture {
@@ -145,7 +46,7 @@ fixture_setup(void **state)
 	assert_non_null(f);
 	f->base = event_base_new();
 	assert_non_null(f->base);
-	f->out = output_new(&cap_ops, &f->cap);
+	f->out = output_new(&capture_ops, &f->cap);
 	assert_non_null(f->out);
 	client_conf_defaults(&conf);
 	memset(&opts, 0, sizeof(opts));
@@ -361,8 +262,7 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 	assert_int_equal(run(f, "?"), CMD_OK);
 	assert_int_equal(f->cap.help_lines, 12);
 	assert_null(strstr(f->cap.text, "error"));
-	f->cap.len = 0;
-	f->cap.text[0] = '\0';
+	capture_clear(&f->cap);
 	assert_int_equal(run(f, ""), CMD_OK);
 	assert_int_equal(run(f, "   "), CMD_OK);
 	assert_int_equal(run(f, "# comment"), CMD_OK);
