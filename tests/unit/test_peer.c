@@ -363,12 +363,28 @@ test_peer_message_to_self_is_shown_and_delivered(void **state)
 	assert_int_equal(peer_outstanding(f->peer), 0);
 }
 
+/* A loopback UDP socket that never answers; its address in *sin. */
+static int
+silent_socket(struct sockaddr_in *sin)
+{
+	socklen_t	len = sizeof(*sin);
+	int		fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &len), 0);
+	return (fd);
+}
+
 static void
 test_peer_unacknowledged_message_fails_after_retries(void **state)
 {
 	struct fixture		*f = *state;
 	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
 	struct sc_pair_keys	 carol;
 	uint8_t			 d[SC_DGRAM_MAX];
 	uint8_t			 plain[SC_DGRAM_MAX];
@@ -377,13 +393,7 @@ test_peer_unacknowledged_message_fails_after_retries(void **state)
 	int			 fd, got = 0;
 
 	/* bob is a plain socket that never answers. */
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	assert_true(fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	fd = silent_socket(&sin);
 	assert_int_equal(peer_pair_set(f->peer, "carol", 77, test_kxy,
 	    (struct sockaddr *)&sin, sizeof(sin)), 0);
 	sin.sin_port = 0;
@@ -410,23 +420,6 @@ test_peer_unacknowledged_message_fails_after_retries(void **state)
 	assert_int_equal(got, 3);
 	assert_int_equal(peer_stats(f->peer)->resent, 2);
 	close(fd);
-}
-
-/* A loopback UDP socket that never answers; its address in *sin. */
-static int
-silent_socket(struct sockaddr_in *sin)
-{
-	socklen_t	len = sizeof(*sin);
-	int		fd;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	assert_true(fd >= 0);
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &len), 0);
-	return (fd);
 }
 
 static void
