@@ -1,15 +1,17 @@
 /*
- * The client's core.  It owns the connection to the server and the peer
- * table, turns server messages into records, and runs one command at a
- * time: a command that must wait (login, list, a send that needs a pair
- * key, quit) stays the current operation until its answer, its timer or the
- * end of the session, and then tells the front end.
+ * The client's core.  It owns the connection to the server, the peer table
+ * and the users online, turns server messages into records, and runs one
+ * command at a time.  One enum client_state says where the session is and
+ * what the running command waits for (its answer, its timer, room for a
+ * message, the end of the session); every change goes through
+ * client_enter_state().  Messages from the server go through one table of
+ * handlers, each row naming the states it runs in, so a handler never
+ * checks the state itself and a new message or state is a row or a bit.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,9 +29,8 @@
 #include "client.h"
 #include "conn.h"
 #include "peer.h"
+#include "roster.h"
 
-/* Names kept in a user list; a longer list is a protocol failure. */
-#define CLIENT_USERS_MAX	100000
 #define CLIENT_REASON_MAX	512
 /*
  * A peer that has just logged in may not have registered its UDP port yet
@@ -38,29 +39,22 @@
  */
 #define CLIENT_PAIR_RETRY_MS	200
 
-enum client_state {
-	CLIENT_CONNECTING,	/* before the channel is open */
-	CLIENT_GREETED,		/* channel open, not logged in */
-	CLIENT_ONLINE,		/* logged in */
-	CLIENT_DONE,		/* the loop is ending */
-};
-
-/* The operation the current command waits for. */
-enum client_op {
-	OP_NONE,
-	OP_LOGIN,		/* OK or ERROR, then the initial list */
-	OP_LIST,		/* a USERS reply */
-	OP_SEND_PAIR,		/* a PAIRKEY or ERROR for op_peer */
-	OP_SEND_SLOT,		/* room among the messages in flight */
-	OP_QUIT,		/* draining, then the server's goodbye */
-};
-
-/* A list of names (sorted when it is the online set). */
-struct client_names {
-	char	**v;
-	size_t	  n;
-	size_t	  cap;
-};
+/* Sets of states, for the handler table. */
+#define S(st)		(1U << (st))
+#define S_ALL		(S(CLIENT_NSTATES) - 1)
+/* Until the loop ends. */
+#define S_LIVE		(S_ALL & ~S(CLIENT_DONE))
+/* A user is logged in: lists, presence and pair keys come. */
+#define S_LOGGED_IN	(S(CLIENT_LOGIN_LIST) | S(CLIENT_ONLINE) | \
+			    S(CLIENT_LIST) | S(CLIENT_PAIR) | S(CLIENT_SLOT) | \
+			    S(CLIENT_DRAIN) | S(CLIENT_LOGOUT) | \
+			    S(CLIENT_LOGOUT_LIST))
+/* A command waits: interrupted or cut off, it gets an error record. */
+#define S_WAITING	(S(CLIENT_LOGIN) | S(CLIENT_LOGIN_LIST) | \
+			    S(CLIENT_LIST) | S(CLIENT_PAIR) | S(CLIENT_SLOT))
+/* On the way out: a goodbye for our LOGOUT ends the run as planned. */
+#define S_QUITTING	(S(CLIENT_DRAIN) | S(CLIENT_LOGOUT) | \
+			    S(CLIENT_LOGOUT_LIST) | S(CLIENT_LEAVING))
 
 struct client {
 	struct event_base	*base;
@@ -71,6 +65,7 @@ struct client {
 	struct output		*out;
 	struct conn		*conn;
 	struct peer		*peer;
+	struct roster		*roster;	/* the users online */
 	struct client_frontend	 fe;
 
 	enum client_state	 state;
@@ -78,26 +73,88 @@ struct client {
 	int			 failed;	/* some command failed */
 	int			 status;	/* exit status once done */
 
-	enum client_op		 op;
+	/* The command that waits (states in S_WAITING). */
 	char			 op_cmd[8];	/* "sign", "auth", ... */
 	char			 op_peer[SC_NAME_MAX + 1];
 	uint8_t			 op_text[SC_TEXT_MAX];
 	size_t			 op_len;
-	struct event		*op_ev;		/* the operation's deadline */
-	struct event		*pair_ev;	/* asks for a pair key again */
+	struct event		*op_ev;		/* its deadline */
 	uint64_t		 op_deadline;	/* util_now_ms() of op_ev */
-	int			 initial_list;	/* the login waits for it */
+	struct event		*pair_ev;	/* asks for a pair key again */
 
-	struct client_names	 building;	/* USERS frames so far */
-	int			 building_reply;
-	int			 building_on;
-	struct client_names	 online;
-
-	int			 quitting;
-	int			 logging_out;
-	struct event		*drain_ev;
+	struct event		*drain_ev;	/* the end of DRAIN */
 	struct event		*sigint_ev;
 	struct event		*sigterm_ev;
+};
+
+typedef void	(*client_handler_fn)(struct client *, const struct sc_msg *);
+
+static void	client_on_welcome(struct client *, const struct sc_msg *);
+static void	client_on_ok(struct client *, const struct sc_msg *);
+static void	client_on_stray_ok(struct client *, const struct sc_msg *);
+static void	client_on_login_error(struct client *, const struct sc_msg *);
+static void	client_on_list_error(struct client *, const struct sc_msg *);
+static void	client_on_pair_error(struct client *, const struct sc_msg *);
+static void	client_on_udp_error(struct client *, const struct sc_msg *);
+static void	client_on_error(struct client *, const struct sc_msg *);
+static void	client_on_login_users(struct client *, const struct sc_msg *);
+static void	client_on_quit_users(struct client *, const struct sc_msg *);
+static void	client_on_list_users(struct client *, const struct sc_msg *);
+static void	client_on_users(struct client *, const struct sc_msg *);
+static void	client_on_presence(struct client *, const struct sc_msg *);
+static void	client_on_send_pairkey(struct client *, const struct sc_msg *);
+static void	client_on_pairkey(struct client *, const struct sc_msg *);
+static void	client_on_quit_goodbye(struct client *, const struct sc_msg *);
+static void	client_on_goodbye(struct client *, const struct sc_msg *);
+
+/*
+ * Every message the server sends, with the states each reaction belongs
+ * to; the first row whose type, request answered (OK and ERROR; 0 is any)
+ * and state match runs.  A message that no row takes is dropped; one of a
+ * type without any row is logged.  In short:
+ *
+ *   WELCOME   CONNECTING: the channel is open; commands may be read
+ *   OK        LOGIN: "ok" record, UDP port registered, LOGIN_LIST;
+ *             elsewhere a warning
+ *   ERROR     of SIGN/AUTH in LOGIN or LOGIN_LIST, of LIST in LIST, of
+ *             PAIR for the awaited peer in PAIR: the command's error
+ *             record (or, for "user has no udp", PAIR again shortly);
+ *             of UDP anywhere: a diagnostic; else a debug line
+ *   USERS     logged in: the list is assembled and becomes the set;
+ *             shown when it is the initial list in LOGIN_LIST (or
+ *             LOGOUT_LIST) or the reply in LIST, which then end
+ *   PRESENCE  logged in: records; an offline peer's pair key is forgotten
+ *   PAIRKEY   logged in: the key is installed; in PAIR, the awaited
+ *             peer's key sends the message
+ *   GOODBYE   on the way out, for our LOGOUT: the end as planned;
+ *             anywhere else: the waiting command's error, exit 69
+ */
+static const struct client_handler {
+	uint8_t			type;
+	uint8_t			req;
+	unsigned		states;
+	client_handler_fn	fn;
+} client_handlers[] = {
+	{ SC_MSG_WELCOME, 0, S(CLIENT_CONNECTING), client_on_welcome },
+	{ SC_MSG_OK, 0, S(CLIENT_LOGIN), client_on_ok },
+	{ SC_MSG_OK, 0, S_LIVE, client_on_stray_ok },
+	{ SC_MSG_ERROR, SC_MSG_SIGN, S(CLIENT_LOGIN) | S(CLIENT_LOGIN_LIST),
+	    client_on_login_error },
+	{ SC_MSG_ERROR, SC_MSG_AUTH, S(CLIENT_LOGIN) | S(CLIENT_LOGIN_LIST),
+	    client_on_login_error },
+	{ SC_MSG_ERROR, SC_MSG_LIST, S(CLIENT_LIST), client_on_list_error },
+	{ SC_MSG_ERROR, SC_MSG_PAIR, S(CLIENT_PAIR), client_on_pair_error },
+	{ SC_MSG_ERROR, SC_MSG_UDP, S_LIVE, client_on_udp_error },
+	{ SC_MSG_ERROR, 0, S_LIVE, client_on_error },
+	{ SC_MSG_USERS, 0, S(CLIENT_LOGIN_LIST), client_on_login_users },
+	{ SC_MSG_USERS, 0, S(CLIENT_LIST), client_on_list_users },
+	{ SC_MSG_USERS, 0, S(CLIENT_LOGOUT_LIST), client_on_quit_users },
+	{ SC_MSG_USERS, 0, S_LOGGED_IN, client_on_users },
+	{ SC_MSG_PRESENCE, 0, S_LOGGED_IN, client_on_presence },
+	{ SC_MSG_PAIRKEY, 0, S(CLIENT_PAIR), client_on_send_pairkey },
+	{ SC_MSG_PAIRKEY, 0, S_LOGGED_IN, client_on_pairkey },
+	{ SC_MSG_GOODBYE, 0, S_QUITTING, client_on_quit_goodbye },
+	{ SC_MSG_GOODBYE, 0, S_LIVE, client_on_goodbye },
 };
 
 static void	client_conn_ready(void *, const struct sc_msg *);
@@ -121,99 +178,45 @@ static const struct peer_cb client_peer_cb = {
 	.failed = client_peer_failed,
 };
 
-/* Frees every name of a list and empties it. */
-static void
-client_names_clear(struct client_names *l)
+/* The name of a state. */
+const char *
+client_state_name(enum client_state st)
 {
-	size_t	i;
+	static const char *const names[] = {
+		[CLIENT_CONNECTING] = "connecting",
+		[CLIENT_GREETED] = "greeted",
+		[CLIENT_LOGIN] = "login",
+		[CLIENT_LOGIN_LIST] = "login-list",
+		[CLIENT_ONLINE] = "online",
+		[CLIENT_LIST] = "list",
+		[CLIENT_PAIR] = "pair",
+		[CLIENT_SLOT] = "slot",
+		[CLIENT_DRAIN] = "drain",
+		[CLIENT_LOGOUT] = "logout",
+		[CLIENT_LOGOUT_LIST] = "logout-list",
+		[CLIENT_LEAVING] = "leaving",
+		[CLIENT_DONE] = "done",
+	};
 
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
+	if ((unsigned)st >= CLIENT_NSTATES)
+		return ("unknown");
+	return (names[st]);
 }
 
-/* Appends a copy of name; -1 when full or out of memory. */
+/* The one place the client changes state. */
+static void
+client_enter_state(struct client *c, enum client_state st)
+{
+	log_debug("client: state %s -> %s", client_state_name(c->state),
+	    client_state_name(st));
+	c->state = st;
+}
+
+/* Tells whether the client is in one of a set of states. */
 static int
-client_names_add(struct client_names *l, const char *name)
+client_in(const struct client *c, unsigned states)
 {
-	char	**v;
-	size_t	  cap;
-
-	if (l->n >= CLIENT_USERS_MAX)
-		return (-1);
-	if (l->n == l->cap) {
-		cap = l->cap == 0 ? 16 : l->cap * 2;
-		if ((v = reallocarray(l->v, cap, sizeof(*v))) == NULL)
-			return (-1);
-		l->v = v;
-		l->cap = cap;
-	}
-	if ((l->v[l->n] = strdup(name)) == NULL)
-		return (-1);
-	l->n++;
-	return (0);
-}
-
-/* Position of name in a sorted list, or where it would go (*found = 0). */
-static size_t
-client_names_find(const struct client_names *l, const char *name, int *found)
-{
-	size_t	lo = 0, hi = l->n, mid;
-	int	cmp;
-
-	*found = 0;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		cmp = strcmp(l->v[mid], name);
-		if (cmp == 0) {
-			*found = 1;
-			return (mid);
-		}
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (lo);
-}
-
-/* Inserts name into a sorted list (no duplicates). */
-static void
-client_names_insert(struct client_names *l, const char *name)
-{
-	size_t	pos;
-	int	found;
-	char	*last;
-
-	pos = client_names_find(l, name, &found);
-	if (found || client_names_add(l, name) != 0)
-		return;
-	last = l->v[l->n - 1];
-	memmove(l->v + pos + 1, l->v + pos, (l->n - 1 - pos) * sizeof(*l->v));
-	l->v[pos] = last;
-}
-
-/* Removes name from a sorted list. */
-static void
-client_names_remove(struct client_names *l, const char *name)
-{
-	size_t	pos;
-	int	found;
-
-	pos = client_names_find(l, name, &found);
-	if (!found)
-		return;
-	free(l->v[pos]);
-	memmove(l->v + pos, l->v + pos + 1, (l->n - pos - 1) * sizeof(*l->v));
-	l->n--;
-}
-
-/* Orders two names for qsort. */
-static int
-client_names_cmp(const void *a, const void *b)
-{
-	return (strcmp(*(char *const *)a, *(char *const *)b));
+	return ((states & S(c->state)) != 0);
 }
 
 /* Makes the client; nothing runs until client_start(). */
@@ -236,12 +239,12 @@ client_new(struct event_base *base, const struct client_conf *conf,
 	c->out = out;
 	c->state = CLIENT_CONNECTING;
 	c->status = 0;
-	c->op_ev = NULL;
 	c->peer = peer_new(base, &client_peer_cb, c, (int)conf->send_retries,
 	    (int)conf->retry_interval_ms);
 	c->conn = conn_new(base, conf, server_pk, c->key_path,
 	    &client_conn_cb, c);
-	if (c->peer == NULL || c->conn == NULL) {
+	c->roster = roster_new();
+	if (c->peer == NULL || c->conn == NULL || c->roster == NULL) {
 		client_free(c);
 		return (NULL);
 	}
@@ -256,6 +259,7 @@ client_free(struct client *c)
 		return;
 	conn_free(c->conn);
 	peer_free(c->peer);
+	roster_free(c->roster);
 	if (c->op_ev != NULL)
 		event_free(c->op_ev);
 	if (c->pair_ev != NULL)
@@ -266,8 +270,6 @@ client_free(struct client *c)
 		event_free(c->sigint_ev);
 	if (c->sigterm_ev != NULL)
 		event_free(c->sigterm_ev);
-	client_names_clear(&c->building);
-	client_names_clear(&c->online);
 	sc_wipe(c->op_text, sizeof(c->op_text));
 	sc_wipe(c, sizeof(*c));
 	free(c);
@@ -294,26 +296,32 @@ client_output(struct client *c)
 	return (c->out);
 }
 
+/* Where the client is. */
+enum client_state
+client_state(const struct client *c)
+{
+	return (c->state);
+}
+
 /* Tells whether a user is logged in. */
 int
 client_logged_in(const struct client *c)
 {
-	return (c->state == CLIENT_ONLINE);
+	return (client_in(c, S_LOGGED_IN));
 }
 
 /* Our name once logged in. */
 const char *
 client_self(const struct client *c)
 {
-	return (c->state == CLIENT_ONLINE ? c->self : "");
+	return (client_logged_in(c) ? c->self : "");
 }
 
 /* The users online now, sorted. */
 const char *const *
 client_online(const struct client *c, size_t *n)
 {
-	*n = c->online.n;
-	return ((const char *const *)c->online.v);
+	return (roster_names(c->roster, n));
 }
 
 /* Asks the front end for a password. */
@@ -342,6 +350,18 @@ client_error(struct client *c, const char *cmd, const char *fmt, ...)
 	output_error(c->out, cmd, reason);
 }
 
+/* Stops what the waiting command holds: its timers and its text. */
+static void
+client_op_clear(struct client *c)
+{
+	if (c->op_ev != NULL)
+		event_del(c->op_ev);
+	if (c->pair_ev != NULL)
+		event_del(c->pair_ev);
+	sc_wipe(c->op_text, sizeof(c->op_text));
+	c->op_len = 0;
+}
+
 /* Ends the loop with the given exit status. */
 static void
 client_finish(struct client *c, int status)
@@ -349,44 +369,53 @@ client_finish(struct client *c, int status)
 	if (c->state == CLIENT_DONE)
 		return;
 	log_debug("client: done status=%d", status);
-	c->state = CLIENT_DONE;
+	client_enter_state(c, CLIENT_DONE);
 	c->status = status;
-	if (c->op_ev != NULL)
-		event_del(c->op_ev);
-	if (c->pair_ev != NULL)
-		event_del(c->pair_ev);
+	client_op_clear(c);
 	if (c->drain_ev != NULL)
 		event_del(c->drain_ev);
 	event_base_loopbreak(c->base);
 }
 
-/* Arms the current operation's deadline. */
+/* Starts waiting for a command's outcome, with a deadline. */
 static void
-client_op_arm(struct client *c, long long secs)
+client_op_wait(struct client *c, enum client_state st, long long secs)
 {
 	struct timeval	tv;
 
+	client_enter_state(c, st);
 	tv.tv_sec = secs;
 	tv.tv_usec = 0;
 	c->op_deadline = util_now_ms() + (uint64_t)secs * 1000;
 	event_add(c->op_ev, &tv);
 }
 
-/* Ends the current operation and tells the front end. */
+/*
+ * The waiting command is over: back to GREETED or ONLINE, and the front
+ * end may read the next one.
+ */
 static void
 client_op_done(struct client *c, int failed)
 {
-	if (c->op == OP_NONE || c->op == OP_QUIT)
+	if (!client_in(c, S_WAITING))
 		return;
-	c->op = OP_NONE;
-	event_del(c->op_ev);
-	event_del(c->pair_ev);
-	sc_wipe(c->op_text, sizeof(c->op_text));
-	c->op_len = 0;
+	client_enter_state(c, c->state == CLIENT_LOGIN ? CLIENT_GREETED :
+	    CLIENT_ONLINE);
+	client_op_clear(c);
 	if (failed)
 		c->failed = 1;
-	if (c->fe.done != NULL && c->state != CLIENT_DONE)
+	if (c->fe.done != NULL)
 		c->fe.done(c->fe.arg, failed);
+}
+
+/* Ends the run: the reason on standard error, then the loop. */
+static void
+client_end(struct client *c, int status, const char *why)
+{
+	if (c->state == CLIENT_DONE)
+		return;
+	output_diag(c->out, "%s", why);
+	client_finish(c, status);
 }
 
 /*
@@ -396,15 +425,12 @@ client_op_done(struct client *c, int failed)
 static void
 client_abort(struct client *c, int status, const char *why)
 {
-	if (c->state == CLIENT_DONE)
-		return;
-	if (c->op != OP_NONE && c->op != OP_QUIT)
+	if (client_in(c, S_WAITING))
 		client_error(c, c->op_cmd, "connection to the server lost");
-	output_diag(c->out, "%s", why);
-	client_finish(c, status);
+	client_end(c, status, why);
 }
 
-/* The deadline of the current operation passed. */
+/* The deadline of the waiting command passed. */
 static void
 client_op_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -413,27 +439,27 @@ client_op_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	switch (c->op) {
-	case OP_SEND_PAIR:
+	switch (c->state) {
+	case CLIENT_PAIR:
 		client_error(c, "send", "no pair key for %s", c->op_peer);
 		client_op_done(c, 1);
 		break;
-	case OP_LOGIN:
-	case OP_LIST:
+	case CLIENT_LOGIN:
+	case CLIENT_LOGIN_LIST:
+	case CLIENT_LIST:
 		/* A late answer could not be matched: give the session up. */
 		client_error(c, c->op_cmd, "no answer from the server");
-		c->op = OP_NONE;
 		snprintf(why, sizeof(why), "the server %s did not answer "
 		    "within %lld s", conn_server_str(c->conn),
 		    c->conf.reply_timeout);
-		client_abort(c, EXIT_UNAVAIL, why);
+		client_end(c, EXIT_UNAVAIL, why);
 		break;
 	default:
 		break;
 	}
 }
 
-/* Asks the server again for the pair key of the current send. */
+/* Asks the server again for the pair key of the waiting send. */
 static void
 client_pair_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -442,7 +468,7 @@ client_pair_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->op != OP_SEND_PAIR)
+	if (c->state != CLIENT_PAIR)
 		return;
 	wbuf_init(&wb);
 	wire_enc_pair(&wb, c->op_peer);
@@ -460,15 +486,16 @@ client_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_debug("client: signal %d", (int)sig);
-	if (c->quitting || c->state == CLIENT_CONNECTING) {
+	if (c->state == CLIENT_DONE)
+		return;
+	if (c->state == CLIENT_CONNECTING || client_in(c, S_QUITTING)) {
 		client_finish(c, c->state == CLIENT_CONNECTING ? 1 :
 		    c->failed);
 		return;
 	}
-	if (c->op != OP_NONE && c->op != OP_QUIT) {
+	if (client_in(c, S_WAITING)) {
 		client_error(c, c->op_cmd, "interrupted");
-		c->op = OP_NONE;
-		event_del(c->op_ev);
+		client_op_clear(c);
 	}
 	(void)client_quit(c);
 }
@@ -490,16 +517,42 @@ client_start(struct client *c)
 	return (conn_start(c->conn));
 }
 
-/* The channel is open; the front end may read commands. */
+/* Handles one message from the server through the table. */
+void
+client_input(struct client *c, const struct sc_msg *m)
+{
+	const struct client_handler	*h;
+	size_t				 i;
+	int				 known = 0;
+
+	for (i = 0; i < sizeof(client_handlers) /
+	    sizeof(client_handlers[0]); i++) {
+		h = &client_handlers[i];
+		if (h->type != m->type)
+			continue;
+		known = 1;
+		if ((h->req == 0 || h->req == m->req) && client_in(c,
+		    h->states)) {
+			h->fn(c, m);
+			return;
+		}
+	}
+	if (!known)
+		log_debug("client: ignored message type=0x%02x", m->type);
+}
+
+/* The channel is open: its WELCOME goes through the table. */
 static void
 client_conn_ready(void *arg, const struct sc_msg *welcome)
 {
-	struct client	*c = arg;
+	client_input(arg, welcome);
+}
 
-	(void)welcome;
-	c->state = CLIENT_GREETED;
-	if (c->fe.ready != NULL)
-		c->fe.ready(c->fe.arg);
+/* One message from the server. */
+static void
+client_conn_msg(void *arg, const struct sc_msg *m)
+{
+	client_input(arg, m);
 }
 
 /* The connection ended. */
@@ -508,7 +561,7 @@ client_conn_closed(void *arg, int status, const char *why)
 {
 	struct client	*c = arg;
 
-	if (status == 0 && c->quitting) {
+	if (status == 0 && client_in(c, S_QUITTING)) {
 		client_finish(c, c->failed);
 		return;
 	}
@@ -527,207 +580,221 @@ client_send_msg(struct client *c, struct wbuf *wb)
 }
 
 /*
- * Opens the UDP socket (udp_address "auto": the local address of the TCP
- * connection) and registers its port with the server.
+ * Opens the UDP socket where the configuration says (peer_listen) and
+ * registers its port with the server.
  */
 static void
 client_open_udp(struct client *c)
 {
 	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	struct addrinfo		 hints, *ai = NULL;
+	socklen_t		 sslen = 0;
 	struct wbuf		 wb;
-	char			 err[256];
-	int			 rc;
+	char			 err[CLIENT_REASON_MAX];
 
-	if (peer_port(c->peer) != 0)
-		goto reg;
-	memset(&ss, 0, sizeof(ss));
-	if (strcmp(c->conf.udp_address, "auto") == 0) {
-		if (conn_local_addr(c->conn, &ss, &sslen) != 0) {
-			output_diag(c->out, "cannot find the local address of "
-			    "the connection");
+	if (peer_port(c->peer) == 0) {
+		memset(&ss, 0, sizeof(ss));
+		if (conn_local_addr(c->conn, &ss, &sslen) != 0)
+			sslen = 0;
+		if (peer_listen(c->peer, c->conf.udp_address,
+		    (uint16_t)c->conf.udp_port, sslen > 0 ?
+		    (struct sockaddr *)&ss : NULL, sslen, err,
+		    sizeof(err)) != 0) {
+			output_diag(c->out, "%s", err);
 			return;
 		}
-	} else {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_DGRAM;
-		hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
-		rc = getaddrinfo(c->conf.udp_address, NULL, &hints, &ai);
-		if (rc != 0 || ai->ai_addrlen > sizeof(ss)) {
-			output_diag(c->out, "bad udp_address %s: %s",
-			    c->conf.udp_address, rc != 0 ? gai_strerror(rc) :
-			    "address too long");
-			if (ai != NULL)
-				freeaddrinfo(ai);
-			return;
-		}
-		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-		sslen = ai->ai_addrlen;
-		freeaddrinfo(ai);
 	}
-	if (ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&ss)->sin_port =
-		    htons((uint16_t)c->conf.udp_port);
-	else if (ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&ss)->sin6_port =
-		    htons((uint16_t)c->conf.udp_port);
-	if (peer_open(c->peer, (struct sockaddr *)&ss, sslen, err,
-	    sizeof(err)) != 0) {
-		output_diag(c->out, "cannot open the UDP socket: %s", err);
-		return;
-	}
-reg:
 	wbuf_init(&wb);
 	wire_enc_udp(&wb, peer_port(c->peer));
 	if (client_send_msg(c, &wb) != 0)
 		log_warnx("client: cannot register the UDP port");
 }
 
+/* WELCOME: the server proved its key; commands may be read. */
+static void
+client_on_welcome(struct client *c, const struct sc_msg *m)
+{
+	(void)m;
+	client_enter_state(c, CLIENT_GREETED);
+	if (c->fe.ready != NULL)
+		c->fe.ready(c->fe.arg);
+}
+
 /* OK: we are logged in; the initial list follows. */
 static void
-client_handle_ok(struct client *c, const struct sc_msg *m)
+client_on_ok(struct client *c, const struct sc_msg *m)
 {
-	if (c->op != OP_LOGIN || c->state != CLIENT_GREETED) {
-		log_warnx("client: unexpected OK from the server");
-		return;
-	}
 	strlcpy(c->self, m->name, sizeof(c->self));
-	c->state = CLIENT_ONLINE;
 	peer_set_self(c->peer, c->self);
 	log_debug("client: logged in user=%s", c->self);
-	output_ok(c->out, c->op_cmd, c->self);
+	/* Logged in before the record, so that a prompt shows the name. */
 	event_del(c->op_ev);
-	client_op_arm(c, c->conf.reply_timeout);
-	c->initial_list = 1;
+	client_op_wait(c, CLIENT_LOGIN_LIST, c->conf.reply_timeout);
+	output_ok(c->out, c->op_cmd, c->self);
 	client_open_udp(c);
 }
 
-/* ERROR: the answer to one of our requests. */
+/* OK that answers nothing we asked. */
 static void
-client_handle_error(struct client *c, const struct sc_msg *m)
+client_on_stray_ok(struct client *c, const struct sc_msg *m)
 {
-	switch (m->req) {
-	case SC_MSG_SIGN:
-	case SC_MSG_AUTH:
-		if (c->op != OP_LOGIN)
-			break;
-		client_error(c, c->op_cmd, "%s", wire_err_str(m->code));
-		client_op_done(c, 1);
-		return;
-	case SC_MSG_LIST:
-		if (c->op != OP_LIST)
-			break;
-		client_error(c, "list", "%s", wire_err_str(m->code));
-		client_op_done(c, 1);
-		return;
-	case SC_MSG_PAIR:
-		if (c->op != OP_SEND_PAIR || strcmp(m->name, c->op_peer) != 0)
-			break;
-		if (m->code == SC_ERR_NO_UDP && peer_port(c->peer) != 0 &&
-		    util_now_ms() + CLIENT_PAIR_RETRY_MS < c->op_deadline) {
-			struct timeval	tv = { 0, CLIENT_PAIR_RETRY_MS * 1000 };
+	(void)c;
+	(void)m;
+	log_warnx("client: unexpected OK from the server");
+}
 
-			log_debug("client: peer=%s has no udp yet; asking again",
-			    c->op_peer);
-			event_add(c->pair_ev, &tv);
-			return;
-		}
-		client_error(c, "send", "%s: %s", wire_err_str(m->code),
-		    c->op_peer);
-		client_op_done(c, 1);
+/* ERROR for our sign or auth. */
+static void
+client_on_login_error(struct client *c, const struct sc_msg *m)
+{
+	client_error(c, c->op_cmd, "%s", wire_err_str(m->code));
+	client_op_done(c, 1);
+}
+
+/* ERROR for our list. */
+static void
+client_on_list_error(struct client *c, const struct sc_msg *m)
+{
+	client_error(c, "list", "%s", wire_err_str(m->code));
+	client_op_done(c, 1);
+}
+
+/*
+ * ERROR for a pair key.  A peer just logged in may not have registered its
+ * UDP port yet: then ask again shortly, while the deadline allows.
+ */
+static void
+client_on_pair_error(struct client *c, const struct sc_msg *m)
+{
+	struct timeval	tv = { 0, CLIENT_PAIR_RETRY_MS * 1000 };
+
+	if (strcmp(m->name, c->op_peer) != 0) {
+		client_on_error(c, m);
 		return;
-	case SC_MSG_UDP:
-		output_diag(c->out, "the server refused the UDP port: %s",
-		    wire_err_str(m->code));
-		return;
-	default:
-		break;
 	}
+	if (m->code == SC_ERR_NO_UDP && peer_port(c->peer) != 0 &&
+	    util_now_ms() + CLIENT_PAIR_RETRY_MS < c->op_deadline) {
+		log_debug("client: peer=%s has no udp yet; asking again",
+		    c->op_peer);
+		event_add(c->pair_ev, &tv);
+		return;
+	}
+	client_error(c, "send", "%s: %s", wire_err_str(m->code), c->op_peer);
+	client_op_done(c, 1);
+}
+
+/* ERROR for our UDP port. */
+static void
+client_on_udp_error(struct client *c, const struct sc_msg *m)
+{
+	output_diag(c->out, "the server refused the UDP port: %s",
+	    wire_err_str(m->code));
+}
+
+/* ERROR that answers nothing waiting. */
+static void
+client_on_error(struct client *c, const struct sc_msg *m)
+{
+	(void)c;
 	log_debug("client: server error req=%u code=%u (%s)", m->req,
 	    m->code, wire_err_str(m->code));
 }
 
-/* A complete USERS list. */
-static void
-client_users_complete(struct client *c, int reply)
+/*
+ * Takes one USERS frame: 1 when it completed a list, which the caller may
+ * show (roster_received) before it becomes the set; 0 when more frames
+ * follow or the list broke the session.
+ */
+static int
+client_users_frame(struct client *c, const struct sc_msg *m)
 {
-	size_t	i;
+	int	r;
 
-	/* Shown when asked for (list) or as the answer to a login. */
-	if ((reply && c->op == OP_LIST) || (!reply && c->initial_list))
-		output_users(c->out, (const char *const *)c->building.v,
-		    c->building.n);
-	else
-		log_debug("client: unrequested user list");
-	client_names_clear(&c->online);
-	c->online = c->building;
-	memset(&c->building, 0, sizeof(c->building));
-	if (c->online.n > 1)
-		qsort(c->online.v, c->online.n, sizeof(*c->online.v),
-		    client_names_cmp);
-	/* Drop repeats a server might send; the list is a set. */
-	for (i = 1; i < c->online.n; ) {
-		if (strcmp(c->online.v[i - 1], c->online.v[i]) == 0) {
-			free(c->online.v[i]);
-			memmove(c->online.v + i, c->online.v + i + 1,
-			    (c->online.n - i - 1) * sizeof(*c->online.v));
-			c->online.n--;
-		} else
-			i++;
+	if ((r = roster_users(c->roster, m)) < 0) {
+		client_abort(c, EXIT_PROTOCOL, "the user list from the "
+		    "server is too long");
+		return (0);
 	}
-	if (reply && c->op == OP_LIST)
-		client_op_done(c, 0);
-	else if (!reply && c->initial_list) {
-		c->initial_list = 0;
-		if (c->op == OP_LOGIN)
-			client_op_done(c, 0);
-	}
+	return (r);
 }
 
-/* USERS: one frame of a list, which may span several. */
+/* A complete list becomes the set, shown when it was asked for. */
 static void
-client_handle_users(struct client *c, const struct sc_msg *m)
+client_users_settle(struct client *c, int show)
 {
-	char	name[SC_NAME_MAX + 1];
-	size_t	off = 0;
+	const char *const	*names;
+	size_t			 n;
+
+	names = roster_received(c->roster, &n);
+	if (show)
+		output_users(c->out, names, n);
+	else
+		log_debug("client: unrequested user list");
+	roster_commit(c->roster);
+}
+
+/* USERS while the login waits for its initial list. */
+static void
+client_on_login_users(struct client *c, const struct sc_msg *m)
+{
+	int	initial = (m->flags & SC_USERS_REPLY) == 0;
+
+	if (!client_users_frame(c, m))
+		return;
+	client_users_settle(c, initial);
+	if (initial)
+		client_op_done(c, 0);
+}
+
+/*
+ * USERS after a quit that cut a login short: the initial list is still
+ * shown, as the login's "ok" promised.
+ */
+static void
+client_on_quit_users(struct client *c, const struct sc_msg *m)
+{
+	int	initial = (m->flags & SC_USERS_REPLY) == 0;
+
+	if (!client_users_frame(c, m))
+		return;
+	client_users_settle(c, initial);
+	if (initial)
+		client_enter_state(c, CLIENT_LOGOUT);
+}
+
+/* USERS while list waits for its answer. */
+static void
+client_on_list_users(struct client *c, const struct sc_msg *m)
+{
 	int	reply = (m->flags & SC_USERS_REPLY) != 0;
 
-	if (c->state != CLIENT_ONLINE)
+	if (!client_users_frame(c, m))
 		return;
-	if (c->building_on && c->building_reply != reply)
-		client_names_clear(&c->building);
-	c->building_on = 1;
-	c->building_reply = reply;
-	while (wire_users_next(m, &off, name)) {
-		if (client_names_add(&c->building, name) != 0) {
-			client_abort(c, EXIT_PROTOCOL, "the user list from the "
-			    "server is too long");
-			return;
-		}
-	}
-	if (m->flags & SC_USERS_MORE)
-		return;
-	c->building_on = 0;
-	client_users_complete(c, reply);
+	client_users_settle(c, reply);
+	if (reply)
+		client_op_done(c, 0);
+}
+
+/* USERS nobody waits for: the set is updated, nothing is shown. */
+static void
+client_on_users(struct client *c, const struct sc_msg *m)
+{
+	if (client_users_frame(c, m))
+		client_users_settle(c, 0);
 }
 
 /* PRESENCE: users coming and going, in the server's order. */
 static void
-client_handle_presence(struct client *c, const struct sc_msg *m)
+client_on_presence(struct client *c, const struct sc_msg *m)
 {
 	char	name[SC_NAME_MAX + 1];
 	size_t	off = 0;
 	int	online;
 
-	if (c->state != CLIENT_ONLINE)
-		return;
 	while (wire_presence_next(m, &off, &online, name)) {
 		if (online)
-			client_names_insert(&c->online, name);
+			roster_insert(c->roster, name);
 		else {
-			client_names_remove(&c->online, name);
+			roster_remove(c->roster, name);
 			peer_forget(c->peer, name);
 		}
 		output_presence(c->out, online, name);
@@ -735,9 +802,8 @@ client_handle_presence(struct client *c, const struct sc_msg *m)
 }
 
 /*
- * Sends the text of the current send command: 0 when sent, 1 when it must
- * wait for room among the messages in flight, -1 (error printed) when it
- * failed.  Does not end the operation.
+ * Sends the text of the waiting send: 0 when sent, 1 when it must wait for
+ * room among the messages in flight, -1 (error printed) when it failed.
  */
 static int
 client_try_send(struct client *c)
@@ -754,14 +820,15 @@ client_try_send(struct client *c)
 	return (0);
 }
 
-/* Sends the waiting text later on (pair key arrived, room freed). */
+/* Sends the waiting text now (pair key arrived, room freed), or waits. */
 static void
 client_send_later(struct client *c)
 {
 	int	r;
 
 	if ((r = client_try_send(c)) == 1) {
-		c->op = OP_SEND_SLOT;
+		if (c->state != CLIENT_SLOT)
+			client_enter_state(c, CLIENT_SLOT);
 		return;
 	}
 	client_op_done(c, r != 0);
@@ -769,15 +836,13 @@ client_send_later(struct client *c)
 
 /* PAIRKEY: a key for talking with a peer, ours or the peer's request. */
 static void
-client_handle_pairkey(struct client *c, const struct sc_msg *m)
+client_on_pairkey(struct client *c, const struct sc_msg *m)
 {
 	struct sockaddr_storage	ss;
 	struct sockaddr_in	*sin;
 	struct sockaddr_in6	*sin6;
 	socklen_t		 sslen;
 
-	if (c->state != CLIENT_ONLINE)
-		return;
 	memset(&ss, 0, sizeof(ss));
 	if (m->af == SC_AF_INET) {
 		sin = (struct sockaddr_in *)&ss;
@@ -794,58 +859,39 @@ client_handle_pairkey(struct client *c, const struct sc_msg *m)
 	}
 	(void)peer_pair_set(c->peer, m->name, m->pair_id, m->key,
 	    (struct sockaddr *)&ss, sslen);
-	if (c->op == OP_SEND_PAIR && strcmp(m->name, c->op_peer) == 0) {
-		event_del(c->op_ev);
-		client_send_later(c);
+}
+
+/* PAIRKEY while a send waits for one: the awaited peer's lets it go. */
+static void
+client_on_send_pairkey(struct client *c, const struct sc_msg *m)
+{
+	client_on_pairkey(c, m);
+	if (strcmp(m->name, c->op_peer) != 0)
+		return;
+	event_del(c->op_ev);
+	client_send_later(c);
+}
+
+/* GOODBYE on the way out: for our LOGOUT, the planned end. */
+static void
+client_on_quit_goodbye(struct client *c, const struct sc_msg *m)
+{
+	if (m->code != SC_BYE_LOGOUT) {
+		client_on_goodbye(c, m);
+		return;
 	}
+	client_finish(c, c->failed);
 }
 
 /* GOODBYE: the server ends the session. */
 static void
-client_handle_goodbye(struct client *c, const struct sc_msg *m)
+client_on_goodbye(struct client *c, const struct sc_msg *m)
 {
 	char	why[CLIENT_REASON_MAX];
 
-	if (m->code == SC_BYE_LOGOUT && c->quitting) {
-		client_finish(c, c->failed);
-		return;
-	}
 	snprintf(why, sizeof(why), "server closed the session: %s",
 	    wire_bye_str(m->code));
 	client_abort(c, EXIT_UNAVAIL, why);
-}
-
-/* Dispatches one message from the server. */
-static void
-client_conn_msg(void *arg, const struct sc_msg *m)
-{
-	struct client	*c = arg;
-
-	if (c->state == CLIENT_DONE)
-		return;
-	switch (m->type) {
-	case SC_MSG_OK:
-		client_handle_ok(c, m);
-		break;
-	case SC_MSG_ERROR:
-		client_handle_error(c, m);
-		break;
-	case SC_MSG_USERS:
-		client_handle_users(c, m);
-		break;
-	case SC_MSG_PRESENCE:
-		client_handle_presence(c, m);
-		break;
-	case SC_MSG_PAIRKEY:
-		client_handle_pairkey(c, m);
-		break;
-	case SC_MSG_GOODBYE:
-		client_handle_goodbye(c, m);
-		break;
-	default:
-		log_debug("client: ignored message type=0x%02x", m->type);
-		break;
-	}
 }
 
 /* An incoming message: shown once. */
@@ -862,7 +908,7 @@ client_peer_msg(void *arg, const char *from, const char *text, size_t len)
 static void
 client_peer_slot(struct client *c)
 {
-	if (c->op == OP_SEND_SLOT && peer_can_send(c->peer))
+	if (c->state == CLIENT_SLOT && peer_can_send(c->peer))
 		client_send_later(c);
 	client_drain_check(c);
 }
@@ -899,8 +945,8 @@ client_login(struct client *c, const char *cmd, uint8_t type,
 {
 	struct wbuf	wb;
 
-	if (!conn_is_open(c->conn) || c->state != CLIENT_GREETED) {
-		client_error(c, cmd, c->state == CLIENT_ONLINE ?
+	if (c->state != CLIENT_GREETED || !conn_is_open(c->conn)) {
+		client_error(c, cmd, client_logged_in(c) ?
 		    "already logged in" : "not connected");
 		return (CMD_FAILED);
 	}
@@ -911,9 +957,8 @@ client_login(struct client *c, const char *cmd, uint8_t type,
 		return (CMD_FAILED);
 	}
 	log_debug("client: %s user=%s", cmd, name);
-	c->op = OP_LOGIN;
 	strlcpy(c->op_cmd, cmd, sizeof(c->op_cmd));
-	client_op_arm(c, c->conf.reply_timeout);
+	client_op_wait(c, CLIENT_LOGIN, c->conf.reply_timeout);
 	return (CMD_PENDING);
 }
 
@@ -933,9 +978,8 @@ client_list(struct client *c)
 		client_error(c, "list", "cannot send the request");
 		return (CMD_FAILED);
 	}
-	c->op = OP_LIST;
 	strlcpy(c->op_cmd, "list", sizeof(c->op_cmd));
-	client_op_arm(c, c->conf.reply_timeout);
+	client_op_wait(c, CLIENT_LIST, c->conf.reply_timeout);
 	return (CMD_PENDING);
 }
 
@@ -956,7 +1000,6 @@ client_send(struct client *c, const char *name, const char *text,
 		    SC_TEXT_MAX);
 		return (CMD_FAILED);
 	}
-	c->op = OP_SEND_PAIR;
 	strlcpy(c->op_cmd, "send", sizeof(c->op_cmd));
 	strlcpy(c->op_peer, name, sizeof(c->op_peer));
 	if (len > 0)
@@ -964,41 +1007,49 @@ client_send(struct client *c, const char *name, const char *text,
 	c->op_len = len;
 	if (peer_has_pair(c->peer, name)) {
 		if ((r = client_try_send(c)) == 1) {
-			c->op = OP_SEND_SLOT;
+			client_enter_state(c, CLIENT_SLOT);
 			return (CMD_PENDING);
 		}
-		c->op = OP_NONE;
-		sc_wipe(c->op_text, sizeof(c->op_text));
+		client_op_clear(c);
 		return (r == 0 ? CMD_OK : CMD_FAILED);
 	}
 	wbuf_init(&wb);
 	wire_enc_pair(&wb, name);
 	if (client_send_msg(c, &wb) != 0) {
-		c->op = OP_NONE;
+		client_op_clear(c);
 		client_error(c, "send", "cannot send the request");
 		return (CMD_FAILED);
 	}
 	log_debug("client: pair request peer=%s", name);
-	client_op_arm(c, c->conf.pair_timeout);
+	client_op_wait(c, CLIENT_PAIR, c->conf.pair_timeout);
 	return (CMD_PENDING);
+}
+
+/*
+ * Sends LOGOUT and waits in state st; the server's goodbye or its close
+ * ends the run.
+ */
+static void
+client_logout(struct client *c, enum client_state st)
+{
+	if (!conn_is_open(c->conn)) {
+		client_finish(c, c->failed);
+		return;
+	}
+	client_enter_state(c, st);
+	log_debug("client: logging out");
+	conn_logout(c->conn);
 }
 
 /* Logs out once nothing waits for an acknowledgement any more. */
 static void
 client_drain_check(struct client *c)
 {
-	if (!c->quitting || c->logging_out || c->state == CLIENT_DONE ||
-	    peer_outstanding(c->peer) > 0)
+	if (c->state != CLIENT_DRAIN || peer_outstanding(c->peer) > 0)
 		return;
-	c->logging_out = 1;
 	if (c->drain_ev != NULL)
 		event_del(c->drain_ev);
-	if (!conn_is_open(c->conn)) {
-		client_finish(c, c->failed);
-		return;
-	}
-	log_debug("client: logging out");
-	conn_logout(c->conn);
+	client_logout(c, CLIENT_LOGOUT);
 }
 
 /* The drain time is over: what is still waiting has failed. */
@@ -1013,25 +1064,38 @@ client_drain_cb(evutil_socket_t fd, short what, void *arg)
 	client_drain_check(c);
 }
 
-/* Quits: drain, log out, end the loop. */
+/*
+ * Quits: once logged in, waits (at most drain_timeout) for the messages in
+ * flight, then logs out and ends the loop.  A command still waiting is
+ * dropped without a word (signals report it first).
+ */
 enum cmd_status
 client_quit(struct client *c)
 {
 	struct timeval	tv;
 
-	if (c->quitting)
+	if (c->state == CLIENT_DONE || client_in(c, S_QUITTING))
 		return (CMD_PENDING);
-	c->quitting = 1;
-	c->op = OP_QUIT;
-	strlcpy(c->op_cmd, "quit", sizeof(c->op_cmd));
 	if (c->state == CLIENT_CONNECTING) {
 		client_finish(c, 1);
 		return (CMD_PENDING);
 	}
+	client_op_clear(c);
+	if (!client_logged_in(c)) {
+		client_logout(c, CLIENT_LEAVING);
+		return (CMD_PENDING);
+	}
+	/* Nothing can be in flight before the login is complete. */
+	if (c->state == CLIENT_LOGIN_LIST) {
+		client_logout(c, CLIENT_LOGOUT_LIST);
+		return (CMD_PENDING);
+	}
+	client_enter_state(c, CLIENT_DRAIN);
 	if (peer_outstanding(c->peer) > 0) {
 		log_debug("client: waiting for %zu acknowledgements",
 		    peer_outstanding(c->peer));
-		c->drain_ev = evtimer_new(c->base, client_drain_cb, c);
+		if (c->drain_ev == NULL)
+			c->drain_ev = evtimer_new(c->base, client_drain_cb, c);
 		if (c->drain_ev != NULL) {
 			tv.tv_sec = c->conf.drain_timeout;
 			tv.tv_usec = 0;

@@ -1,13 +1,15 @@
 /*
  * The client's core: the session with the server (login, the user list,
  * presence, pair keys), the peer table, and the one command that is running.
- * Front ends (script mode in batch.c; a terminal front end likewise) feed
- * command lines through commands_run() and learn through their
- * client_frontend hooks when a command has finished; everything shown goes
- * through the struct output they supply.
+ * Front ends (script mode in script.c, the terminal in repl.c) feed command
+ * lines through commands_run() and learn through their client_frontend
+ * hooks when a command has finished; everything shown goes through the
+ * struct output they supply.  One state says both where the session is and
+ * what the running command waits for; every message from the server goes
+ * through client_input() and its table of handlers.
  */
-#ifndef SEALCHAT_CLIENT_H
-#define SEALCHAT_CLIENT_H
+#ifndef SEALCHAT_CLIENT_CLIENT_H
+#define SEALCHAT_CLIENT_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -15,9 +17,31 @@
 #include <event2/event.h>
 
 #include "sealchat/proto.h"
+#include "sealchat/wire.h"
 
 #include "config.h"
 #include "output.h"
+
+/*
+ * Where the client is.  The states between LOGIN and SLOT are a command
+ * waiting for its outcome; DRAIN, LOGOUT and LEAVING are the way out.
+ */
+enum client_state {
+	CLIENT_CONNECTING,	/* connecting, the handshake */
+	CLIENT_GREETED,		/* channel open, nobody logged in */
+	CLIENT_LOGIN,		/* sign or auth sent: OK or ERROR awaited */
+	CLIENT_LOGIN_LIST,	/* OK came: the initial USERS list awaited */
+	CLIENT_ONLINE,		/* logged in, no command waiting */
+	CLIENT_LIST,		/* list sent: the USERS reply awaited */
+	CLIENT_PAIR,		/* send: the pair key awaited */
+	CLIENT_SLOT,		/* send: room among the messages in flight */
+	CLIENT_DRAIN,		/* quit: the last acknowledgements awaited */
+	CLIENT_LOGOUT,		/* quit after a login: the server's goodbye */
+	CLIENT_LOGOUT_LIST,	/* the same, the initial list still to show */
+	CLIENT_LEAVING,		/* quit before a login: the server's goodbye */
+	CLIENT_DONE,		/* the loop is ending */
+	CLIENT_NSTATES
+};
 
 /* How a command ended, or that it is still running. */
 enum cmd_status {
@@ -62,6 +86,16 @@ void		 client_set_frontend(struct client *,
 int		 client_start(struct client *);
 int		 client_exit_status(const struct client *);
 struct output	*client_output(struct client *);
+
+/*
+ * Handles one decoded message from the server: the connection's callbacks
+ * (WELCOME included) come here, and so may tests and fuzzers.  Its pointers
+ * are not kept.
+ */
+void		 client_input(struct client *, const struct sc_msg *);
+enum client_state client_state(const struct client *);
+/* The state's name, for log lines and tests. */
+const char	*client_state_name(enum client_state);
 
 int		 client_logged_in(const struct client *);
 /* Our canonical name once logged in, else "". */

@@ -4,6 +4,7 @@
  * the client core.  Nothing here echoes a password: errors about sign and
  * auth name the problem, never the line.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "sealchat/crypto.h"
@@ -12,33 +13,35 @@
 
 #include "commands.h"
 
-static enum cmd_status	cmd_login(struct client *, const struct command *,
-			    const struct cmd_args *);
-static enum cmd_status	cmd_send(struct client *, const struct command *,
-			    const struct cmd_args *);
-static enum cmd_status	cmd_list(struct client *, const struct command *,
-			    const struct cmd_args *);
-static enum cmd_status	cmd_help(struct client *, const struct command *,
-			    const struct cmd_args *);
-static enum cmd_status	cmd_quit(struct client *, const struct command *,
-			    const struct cmd_args *);
+static enum cmd_status	commands_do_login(struct client *,
+			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_send(struct client *,
+			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_list(struct client *,
+			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_help(struct client *,
+			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_quit(struct client *,
+			    const struct command *, const struct cmd_args *);
 
 const struct command commands_table[] = {
-	{ "sign", cmd_login, CMD_ARGS_USER_OPT, CMD_TAKES_PASSWORD,
+	{ "sign", NULL, SC_MSG_SIGN, commands_do_login, CMD_ARGS_USER_OPT,
+	    CMD_TAKES_PASSWORD,
 	    "sign USER [PASS]", "create an account and log in" },
-	{ "auth", cmd_login, CMD_ARGS_USER_OPT, CMD_TAKES_PASSWORD,
+	{ "auth", NULL, SC_MSG_AUTH, commands_do_login, CMD_ARGS_USER_OPT,
+	    CMD_TAKES_PASSWORD,
 	    "auth USER [PASS]", "log in" },
-	{ "send", cmd_send, CMD_ARGS_USER_TEXT, CMD_NEEDS_LOGIN,
+	{ "send", NULL, SC_MSG_PAIR, commands_do_send, CMD_ARGS_USER_TEXT,
+	    CMD_NEEDS_LOGIN,
 	    "send USER TEXT...", "send TEXT (the rest of the line) to USER" },
-	{ "list", cmd_list, CMD_ARGS_NONE, CMD_NEEDS_LOGIN,
+	{ "list", NULL, SC_MSG_LIST, commands_do_list, CMD_ARGS_NONE,
+	    CMD_NEEDS_LOGIN,
 	    "list", "the users online now" },
-	{ "help", cmd_help, CMD_ARGS_NONE, 0,
-	    "help", "this list (also ?)" },
-	{ "?", cmd_help, CMD_ARGS_NONE, CMD_ALIAS,
-	    "?", "this list" },
-	{ "quit", cmd_quit, CMD_ARGS_NONE, 0,
+	{ "help", "?", 0, commands_do_help, CMD_ARGS_NONE, 0,
+	    "help", "this list" },
+	{ "quit", NULL, SC_MSG_LOGOUT, commands_do_quit, CMD_ARGS_NONE, 0,
 	    "quit", "log out and exit (end of input does the same)" },
-	{ NULL, NULL, CMD_ARGS_NONE, 0, NULL, NULL },
+	{ NULL, NULL, 0, NULL, CMD_ARGS_NONE, 0, NULL, NULL },
 };
 
 /* A blank between words. */
@@ -84,6 +87,13 @@ commands_split(struct cmd_args *a, const char *line, size_t len)
 	return (0);
 }
 
+/* Tells whether the len bytes of word spell name. */
+static int
+commands_word_is(const char *name, const char *word, size_t len)
+{
+	return (strlen(name) == len && memcmp(name, word, len) == 0);
+}
+
 /* Looks a command word up in the table. */
 const struct command *
 commands_find(const char *word, size_t len)
@@ -91,8 +101,9 @@ commands_find(const char *word, size_t len)
 	const struct command	*cmd;
 
 	for (cmd = commands_table; cmd->name != NULL; cmd++) {
-		if (strlen(cmd->name) == len &&
-		    memcmp(cmd->name, word, len) == 0)
+		if (commands_word_is(cmd->name, word, len) ||
+		    (cmd->alias != NULL &&
+		    commands_word_is(cmd->alias, word, len)))
 			return (cmd);
 	}
 	return (NULL);
@@ -164,17 +175,21 @@ void
 commands_help(struct output *out)
 {
 	const struct command	*cmd;
+	char			 text[128];
 
 	for (cmd = commands_table; cmd->name != NULL; cmd++) {
-		if (cmd->flags & CMD_ALIAS)
-			continue;
-		output_help(out, cmd->usage, cmd->help);
+		if (cmd->alias != NULL) {
+			snprintf(text, sizeof(text), "%s (also %s)", cmd->help,
+			    cmd->alias);
+			output_help(out, cmd->usage, text);
+		} else
+			output_help(out, cmd->usage, cmd->help);
 	}
 }
 
 /* sign USER [PASS], auth USER [PASS] */
 static enum cmd_status
-cmd_login(struct client *c, const struct command *cmd,
+commands_do_login(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	char		name[SC_NAME_MAX + 1];
@@ -182,9 +197,7 @@ cmd_login(struct client *c, const struct command *cmd,
 	char		err[256];
 	size_t		plen;
 	enum cmd_status	st;
-	uint8_t		type;
 
-	type = strcmp(cmd->name, "sign") == 0 ? SC_MSG_SIGN : SC_MSG_AUTH;
 	if (wire_name_canon(name, a->user, a->user_len) != 0) {
 		client_error(c, cmd->name, "%s", wire_err_str(SC_ERR_BAD_NAME));
 		return (CMD_FAILED);
@@ -213,15 +226,15 @@ cmd_login(struct client *c, const struct command *cmd,
 		client_error(c, cmd->name, "%s", wire_err_str(SC_ERR_BAD_PASS));
 		return (CMD_FAILED);
 	}
-	st = client_login(c, cmd->name, type, name, (const uint8_t *)pass,
-	    plen);
+	st = client_login(c, cmd->name, cmd->msg_type, name,
+	    (const uint8_t *)pass, plen);
 	sc_wipe(pass, sizeof(pass));
 	return (st);
 }
 
 /* send USER TEXT... */
 static enum cmd_status
-cmd_send(struct client *c, const struct command *cmd,
+commands_do_send(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	char	name[SC_NAME_MAX + 1];
@@ -246,7 +259,7 @@ cmd_send(struct client *c, const struct command *cmd,
 
 /* list */
 static enum cmd_status
-cmd_list(struct client *c, const struct command *cmd,
+commands_do_list(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	(void)cmd;
@@ -256,7 +269,7 @@ cmd_list(struct client *c, const struct command *cmd,
 
 /* help, ? */
 static enum cmd_status
-cmd_help(struct client *c, const struct command *cmd,
+commands_do_help(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	(void)cmd;
@@ -267,7 +280,7 @@ cmd_help(struct client *c, const struct command *cmd,
 
 /* quit */
 static enum cmd_status
-cmd_quit(struct client *c, const struct command *cmd,
+commands_do_quit(struct client *c, const struct command *cmd,
     const struct cmd_args *a)
 {
 	(void)cmd;

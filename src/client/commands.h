@@ -3,10 +3,11 @@
  * go through it: a line is split once (commands_split), its word looked up,
  * the arguments checked against the command's shape, and the handler run.
  */
-#ifndef SEALCHAT_COMMANDS_H
-#define SEALCHAT_COMMANDS_H
+#ifndef SEALCHAT_CLIENT_COMMANDS_H
+#define SEALCHAT_CLIENT_COMMANDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "client.h"
 #include "output.h"
@@ -14,7 +15,6 @@
 /* Command flags. */
 #define CMD_NEEDS_LOGIN		0x01	/* refused before login */
 #define CMD_TAKES_PASSWORD	0x02	/* its line may carry a password */
-#define CMD_ALIAS		0x04	/* another name for the entry above */
 
 /* The arguments a command takes. */
 enum cmd_shape {
@@ -39,8 +39,15 @@ struct cmd_args {
 	int		 extra;
 };
 
+/*
+ * One command: a row of the table.  A new command is one more row; its
+ * handler gets the row, so one handler may serve several commands (sign
+ * and auth differ only in msg_type).
+ */
 struct command {
 	const char	*name;
+	const char	*alias;		/* another word for it, or NULL */
+	uint8_t		 msg_type;	/* the request it makes, or 0 */
 	enum cmd_status	(*handler)(struct client *, const struct command *,
 			    const struct cmd_args *);
 	enum cmd_shape	 shape;
@@ -58,7 +65,7 @@ extern const struct command commands_table[];
  */
 int		 commands_split(struct cmd_args *, const char *line,
 		    size_t len);
-/* The entry for a command word, or NULL. */
+/* The entry for a command word (its name or its alias), or NULL. */
 const struct command *commands_find(const char *word, size_t len);
 /*
  * Runs one line.  Blank lines and comments are CMD_OK without output.
@@ -67,7 +74,7 @@ const struct command *commands_find(const char *word, size_t len);
 enum cmd_status	 commands_run(struct client *, const char *line, size_t len);
 /* 1 when the line is a command that carries a password (no history). */
 int		 commands_has_password(const char *line, size_t len);
-/* Prints the command list. */
+/* Prints the command list: usage and help of each, with its alias. */
 void		 commands_help(struct output *);
 
 #endif

@@ -574,7 +574,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (r == 0)
 			return;
-		if ((p = evbuffer_pullup(in, SC_FRAME_HDR + blen)) == NULL) {
+		if ((p = evbuffer_pullup(in,
+		    (ev_ssize_t)(SC_FRAME_HDR + blen))) == NULL) {
 			conn_close(c, EXIT_PROTOCOL, "out of memory");
 			return;
 		}

@@ -4,8 +4,8 @@
  * key, then encrypted frames both ways, a PING every ka_interval and a
  * server presumed lost after ka_timeout seconds of silence.
  */
-#ifndef SEALCHAT_CONN_H
-#define SEALCHAT_CONN_H
+#ifndef SEALCHAT_CLIENT_CONN_H
+#define SEALCHAT_CLIENT_CONN_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -22,11 +22,12 @@
 #include "sealchat/log.h"
 #include "sealchat/util.h"
 
-#include "batch.h"
 #include "client.h"
+#include "commands.h"
 #include "config.h"
 #include "output.h"
 #include "repl.h"
+#include "script.h"
 
 struct main_opts {
 	const char	*conf_path;
@@ -37,10 +38,12 @@ struct main_opts {
 	int		 debug;
 };
 
-/* Prints the usage summary. */
+/* Prints the usage summary; the commands come from the command table. */
 static void
 main_usage(FILE *f)
 {
+	struct output	*out;
+
 	fprintf(f,
 	    "usage: sealchat [-dhV] [-c FILE] [--batch | --interactive] "
 	    "[--listen]\n"
@@ -59,8 +62,11 @@ main_usage(FILE *f)
 	    "  -h, --help             this help\n"
 	    "  -V, --version          the version\n"
 	    "\n"
-	    "Commands, one per line: sign USER [PASS], auth USER [PASS],\n"
-	    "send USER TEXT..., list, help, quit.\n");
+	    "Commands, one per line:\n");
+	if ((out = output_script_new(f, f)) != NULL) {
+		commands_help(out);
+		output_free(out);
+	}
 }
 
 /* Parses the command line; exits on --help, --version and usage errors. */
@@ -157,7 +163,7 @@ main(int argc, char **argv)
 	struct event_base	*base = NULL;
 	struct output		*out = NULL;
 	struct client		*client = NULL;
-	struct batch		*batch = NULL;
+	struct script		*script = NULL;
 	struct repl		*repl = NULL;
 	struct output		*rec;
 	const char		*no_color;
@@ -211,7 +217,7 @@ main(int argc, char **argv)
 		goto oom;
 	if (repl != NULL)
 		repl_attach(repl, client);
-	else if ((batch = batch_new(base, client, STDIN_FILENO,
+	else if ((script = script_new(base, client, STDIN_FILENO,
 	    o.password_file)) == NULL)
 		goto oom;
 	if (client_start(client) != 0)
@@ -231,7 +237,7 @@ oom:
 out:
 	fflush(stdout);
 	sc_wipe(pk, sizeof(pk));
-	batch_free(batch);
+	script_free(script);
 	client_free(client);
 	repl_free(repl);
 	output_free(out);

@@ -1,12 +1,12 @@
 /*
- * What the client shows.  Every record (docs: PRODUCT.md, "Script mode")
- * goes through one struct output, whose operations a front end supplies:
- * script mode prints TAB-separated, escaped records on standard output and
- * diagnostics on standard error; a terminal front end supplies its own
- * operations with the same meaning.
+ * What the client shows.  Every record (docs/user-guide.md, "Script mode";
+ * sealchat(1), SCRIPT MODE) goes through one struct output, whose
+ * operations a front end supplies: script mode prints TAB-separated,
+ * escaped records on standard output and diagnostics on standard error; a
+ * terminal front end supplies its own operations with the same meaning.
  */
-#ifndef SEALCHAT_OUTPUT_H
-#define SEALCHAT_OUTPUT_H
+#ifndef SEALCHAT_CLIENT_OUTPUT_H
+#define SEALCHAT_CLIENT_OUTPUT_H
 
 #include <stddef.h>
 #include <stdio.h>

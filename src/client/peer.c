@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,22 @@ peer_out_free(struct peer *p, struct peer_out *o)
 		event_free(o->timer);
 	sc_wipe(o->text, sizeof(o->text));
 	free(o);
+}
+
+/*
+ * Gives up on one waiting message: unlinks and frees it, then tells the
+ * client with the one sentence every such failure prints.
+ */
+static void
+peer_out_fail(struct peer *p, struct peer_out *o)
+{
+	char	to[SC_NAME_MAX + 1];
+	char	why[64 + SC_NAME_MAX];
+
+	strlcpy(to, o->to, sizeof(to));
+	peer_out_free(p, o);
+	snprintf(why, sizeof(why), "no acknowledgement from %s", to);
+	p->cb.failed(p->arg, to, why);
 }
 
 /* Wipes and frees one pair entry (already unlinked). */
@@ -223,6 +240,60 @@ fail:
 	return (-1);
 }
 
+/*
+ * Opens the UDP socket where the configuration says: a numeric address, or
+ * "auto" for the local address of the connection to the server (the
+ * interface that reaches it), and the port (0: any).
+ */
+int
+peer_listen(struct peer *p, const char *address, uint16_t port,
+    const struct sockaddr *local, socklen_t local_len, char *err,
+    size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	struct addrinfo		 hints, *ai = NULL;
+	char			 why[256];
+	int			 rc;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strcmp(address, "auto") == 0) {
+		if (local == NULL || local_len > sizeof(ss)) {
+			snprintf(err, errlen, "cannot find the local address "
+			    "of the connection");
+			return (-1);
+		}
+		memcpy(&ss, local, local_len);
+		sslen = local_len;
+	} else {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_DGRAM;
+		hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+		rc = getaddrinfo(address, NULL, &hints, &ai);
+		if (rc != 0 || ai->ai_addrlen > sizeof(ss)) {
+			snprintf(err, errlen, "bad udp_address %s: %s", address,
+			    rc != 0 ? gai_strerror(rc) : "address too long");
+			if (ai != NULL)
+				freeaddrinfo(ai);
+			return (-1);
+		}
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		sslen = ai->ai_addrlen;
+		freeaddrinfo(ai);
+	}
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	else if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+	if (peer_open(p, (struct sockaddr *)&ss, sslen, why,
+	    sizeof(why)) != 0) {
+		snprintf(err, errlen, "cannot open the UDP socket: %s", why);
+		return (-1);
+	}
+	return (0);
+}
+
 /* The UDP port in use. */
 uint16_t
 peer_port(const struct peer *p)
@@ -261,22 +332,17 @@ peer_find_id(const struct peer *p, uint64_t pair_id)
 	return (NULL);
 }
 
-/* Fails, with the usual sentence, every message waiting under pair_id. */
+/* Fails every message waiting under pair_id. */
 static void
 peer_fail_pair(struct peer *p, uint64_t pair_id)
 {
 	struct peer_out	*o, *next;
-	char		 to[SC_NAME_MAX + 1];
-	char		 why[64 + SC_NAME_MAX];
 
 	for (o = TAILQ_FIRST(&p->outq); o != NULL; o = next) {
 		next = TAILQ_NEXT(o, entry);
 		if (o->pair_id != pair_id)
 			continue;
-		strlcpy(to, o->to, sizeof(to));
-		peer_out_free(p, o);
-		snprintf(why, sizeof(why), "no acknowledgement from %s", to);
-		p->cb.failed(p->arg, to, why);
+		peer_out_fail(p, o);
 		/* The callback may have changed the queue: start over. */
 		next = TAILQ_FIRST(&p->outq);
 	}
@@ -422,19 +488,14 @@ peer_retry_cb(evutil_socket_t fd, short what, void *arg)
 	struct peer		*p = o->peer;
 	struct peer_pair	*pp;
 	struct timeval		 tv;
-	char			 to[SC_NAME_MAX + 1];
-	char			 why[64 + SC_NAME_MAX];
 
 	(void)fd;
 	(void)what;
 	pp = peer_find_id(p, o->pair_id);
 	if (pp == NULL || o->resent >= p->retries) {
-		strlcpy(to, o->to, sizeof(to));
-		log_debug("peer: no ack peer=%s msg_id=%" PRIu64, to,
+		log_debug("peer: no ack peer=%s msg_id=%" PRIu64, o->to,
 		    o->msg_id);
-		peer_out_free(p, o);
-		snprintf(why, sizeof(why), "no acknowledgement from %s", to);
-		p->cb.failed(p->arg, to, why);
+		peer_out_fail(p, o);
 		return;
 	}
 	o->resent++;
@@ -533,15 +594,9 @@ void
 peer_fail_all(struct peer *p)
 {
 	struct peer_out	*o;
-	char		 to[SC_NAME_MAX + 1];
-	char		 why[64 + SC_NAME_MAX];
 
-	while ((o = TAILQ_FIRST(&p->outq)) != NULL) {
-		strlcpy(to, o->to, sizeof(to));
-		peer_out_free(p, o);
-		snprintf(why, sizeof(why), "no acknowledgement from %s", to);
-		p->cb.failed(p->arg, to, why);
-	}
+	while ((o = TAILQ_FIRST(&p->outq)) != NULL)
+		peer_out_fail(p, o);
 }
 
 /* Counts and logs a dropped datagram. */
@@ -554,10 +609,14 @@ peer_drop(uint64_t *counter, const char *reason)
 
 /* An ACK: the first one for a waiting message reports it delivered. */
 static void
-peer_handle_ack(struct peer *p, struct peer_pair *pp, uint64_t msg_id)
+peer_handle_ack(struct peer *p, struct peer_pair *pp, uint64_t msg_id,
+    const uint8_t *body, size_t len)
 {
 	struct peer_out	*o;
 	char		 to[SC_NAME_MAX + 1];
+
+	(void)body;
+	(void)len;
 
 	TAILQ_FOREACH(o, &p->outq, entry) {
 		if (o->pair_id == pp->pair_id && o->msg_id == msg_id)
@@ -600,14 +659,42 @@ peer_handle_msg(struct peer *p, struct peer_pair *pp, uint64_t msg_id,
 		    from, msg_id);
 }
 
+/*
+ * The kinds of payload an opened datagram may carry, each with the most
+ * bytes it takes after its msg_id (a msg_id is never 0).  Anything else is
+ * dropped and counted as a bad payload.
+ */
+static const struct peer_kind {
+	uint8_t	kind;
+	size_t	body_max;
+	void	(*fn)(struct peer *, struct peer_pair *, uint64_t msg_id,
+		    const uint8_t *body, size_t len);
+} peer_kinds[] = {
+	{ SC_DGRAM_MSG, SC_TEXT_MAX, peer_handle_msg },
+	{ SC_DGRAM_ACK, 0, peer_handle_ack },
+};
+
+/* The row of a payload kind, or NULL. */
+static const struct peer_kind *
+peer_kind_find(uint8_t kind)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(peer_kinds) / sizeof(peer_kinds[0]); i++)
+		if (peer_kinds[i].kind == kind)
+			return (&peer_kinds[i]);
+	return (NULL);
+}
+
 /* Checks, opens and handles one datagram. */
 void
 peer_input(struct peer *p, const uint8_t *d, size_t len)
 {
+	const struct peer_kind	*k;
 	struct peer_pair	*pp;
 	uint8_t			 plain[PEER_PAYLOAD_MAX];
 	uint64_t		 pair_id, ctr, msg_id;
-	size_t			 plen;
+	size_t			 plen, blen;
 
 	if (len < PEER_DGRAM_MIN || len > SC_DGRAM_MAX) {
 		peer_drop(&p->stats.drop_size, "size");
@@ -636,14 +723,12 @@ peer_input(struct peer *p, const uint8_t *d, size_t len)
 	replay_update(&pp->rx, ctr);
 	p->stats.rx_ok++;
 	msg_id = util_get_be64(plain + 1);
-	if (plain[0] == SC_DGRAM_MSG && msg_id != 0)
-		peer_handle_msg(p, pp, msg_id, plain + PEER_PAYLOAD_HDR,
-		    plen - PEER_PAYLOAD_HDR);
-	else if (plain[0] == SC_DGRAM_ACK && plen == PEER_PAYLOAD_HDR &&
-	    msg_id != 0)
-		peer_handle_ack(p, pp, msg_id);
-	else
+	blen = plen - PEER_PAYLOAD_HDR;
+	if ((k = peer_kind_find(plain[0])) == NULL || msg_id == 0 ||
+	    blen > k->body_max)
 		peer_drop(&p->stats.drop_payload, "payload");
+	else
+		k->fn(p, pp, msg_id, plain + PEER_PAYLOAD_HDR, blen);
 	sc_wipe(plain, sizeof(plain));
 }
 

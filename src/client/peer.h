@@ -6,8 +6,8 @@
  * and are sent again, same msg_id and a new counter, every retry interval.
  * Every datagram that fails a check is dropped and counted.
  */
-#ifndef SEALCHAT_PEER_H
-#define SEALCHAT_PEER_H
+#ifndef SEALCHAT_CLIENT_PEER_H
+#define SEALCHAT_CLIENT_PEER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +62,14 @@ struct peer	*peer_new(struct event_base *, const struct peer_cb *,
 void		 peer_free(struct peer *);
 /* Opens and binds the UDP socket; err says why on failure. */
 int		 peer_open(struct peer *, const struct sockaddr *, socklen_t,
+		    char *err, size_t errlen);
+/*
+ * Opens the socket as the configuration says: address is numeric, or
+ * "auto" for local (the client's end of its TCP connection; NULL when
+ * unknown); port 0 is any.  -1 with a sentence in err.
+ */
+int		 peer_listen(struct peer *, const char *address, uint16_t port,
+		    const struct sockaddr *local, socklen_t local_len,
 		    char *err, size_t errlen);
 /* The bound port (0 without a socket). */
 uint16_t	 peer_port(const struct peer *);

@@ -67,6 +67,8 @@ struct repl {
 static struct repl	*repl_current;
 
 static void	repl_install(struct repl *);
+static void	repl_print(struct repl *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 /* A colour sequence, or nothing without colour. */
 static const char *
@@ -268,13 +270,17 @@ repl_clean(char *out, size_t cap, const char *s, size_t len)
 static void
 repl_out_ok(void *arg, const char *cmd, const char *user)
 {
-	struct repl	*r = arg;
-	char		 t[8];
+	struct repl		*r = arg;
+	const struct command	*k;
+	char			 t[8];
+	int			 sign;
 
+	k = commands_find(cmd, strlen(cmd));
+	sign = k != NULL && k->msg_type == SC_MSG_SIGN;
 	repl_clock(t);
 	repl_set_prompt(r);
 	repl_print(r, "%s[%s]%s %s%s as %s%s", repl_c(r, C_DIM), t,
-	    repl_c(r, C_RESET), repl_c(r, C_GREEN), strcmp(cmd, "sign") == 0 ?
+	    repl_c(r, C_RESET), repl_c(r, C_GREEN), sign ?
 	    "signed up and logged in" : "logged in", user, repl_c(r, C_RESET));
 }
 
@@ -386,20 +392,25 @@ static const struct output_ops repl_output_ops = {
 	.free = NULL,		/* the repl owns itself */
 };
 
-/* Generator of command names for completion. */
+/*
+ * Generator of command words for completion: each command's name, then its
+ * alias.  i counts words: 2 per row of the table.
+ */
 static char *
 repl_gen_command(const char *text, int state)
 {
-	static size_t	 i;
-	size_t		 len = strlen(text);
-	const char	*name;
+	static size_t		 i;
+	size_t			 len = strlen(text);
+	const struct command	*cmd;
+	const char		*word;
 
 	if (state == 0)
 		i = 0;
-	while ((name = commands_table[i].name) != NULL) {
+	while ((cmd = &commands_table[i / 2])->name != NULL) {
+		word = i % 2 == 0 ? cmd->name : cmd->alias;
 		i++;
-		if (strncmp(name, text, len) == 0)
-			return (strdup(name));
+		if (word != NULL && strncmp(word, text, len) == 0)
+			return (strdup(word));
 	}
 	return (NULL);
 }

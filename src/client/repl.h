@@ -4,10 +4,10 @@
  * completion of commands and online users, a prompt that shows who you are,
  * and incoming notices printed above the line being typed without garbling
  * it.  Used only when standard input and output are a terminal (or with
- * --interactive); script mode (batch.c) serves everything else.
+ * --interactive); script mode (script.c) serves everything else.
  */
-#ifndef SEALCHAT_REPL_H
-#define SEALCHAT_REPL_H
+#ifndef SEALCHAT_CLIENT_REPL_H
+#define SEALCHAT_CLIENT_REPL_H
 
 #include <event2/event.h>
 

@@ -4,8 +4,8 @@
  * code uses one for datagram counters (checked before the MAC, moved only
  * after it) and one for message ids (duplicate suppression).
  */
-#ifndef SEALCHAT_REPLAY_H
-#define SEALCHAT_REPLAY_H
+#ifndef SEALCHAT_CLIENT_REPLAY_H
+#define SEALCHAT_CLIENT_REPLAY_H
 
 #include <stdint.h>
 

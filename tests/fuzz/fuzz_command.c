@@ -1,6 +1,6 @@
 /*
  * Fuzz target: script-mode input through the client's line splitter
- * (src/client/batch.c) and command table (src/client/commands.c), on a
+ * (src/client/script.c) and command table (src/client/commands.c), on a
  * client that is not connected, with records printed (and escaped) to
  * /dev/null.  Every line must end in a clear outcome, never a crash.
  */
@@ -15,10 +15,10 @@
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
 
-#include "batch.h"
 #include "client.h"
 #include "commands.h"
 #include "output.h"
+#include "script.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -44,15 +44,15 @@ fuzz_command_password(void *arg, char *buf, size_t cap, size_t *len,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct batch_lines	 lb;
+	static struct script_lines	 lb;
 	struct client_frontend		 fe;
 	struct client_conf		 conf;
 	struct client_opts		 opts;
 	struct client			*c;
 	uint8_t				 pk[SC_KEY_BYTES];
-	char				 line[BATCH_BUF];
+	char				 line[SCRIPT_BUF];
 	size_t				 off = 0, room, len;
-	enum batch_next			 r;
+	enum script_next			 r;
 	enum cmd_status			 st;
 
 	if (fuzz_base == NULL) {
@@ -74,27 +74,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&fe, 0, sizeof(fe));
 	fe.password = fuzz_command_password;
 	client_set_frontend(c, &fe);
-	batch_lines_init(&lb);
+	script_lines_init(&lb);
 	for (;;) {
-		r = batch_lines_next(&lb, line, &len);
-		if (r == BATCH_END)
+		r = script_lines_next(&lb, line, &len);
+		if (r == SCRIPT_END)
 			break;
-		if (r == BATCH_MORE) {
-			room = batch_lines_room(&lb);
+		if (r == SCRIPT_MORE) {
+			room = script_lines_room(&lb);
 			if (room == 0)
 				__builtin_trap();
 			if (room > size - off)
 				room = size - off;
-			batch_lines_push(&lb, (const char *)data + off, room);
+			script_lines_push(&lb, (const char *)data + off, room);
 			off += room;
 			continue;
 		}
-		if (r == BATCH_TOOLONG) {
-			if (len > BATCH_LINE_MAX + 1)
+		if (r == SCRIPT_TOOLONG) {
+			if (len > SCRIPT_LINE_MAX + 1)
 				__builtin_trap();
 			continue;
 		}
-		if (len > BATCH_LINE_MAX)
+		if (len > SCRIPT_LINE_MAX)
 			__builtin_trap();
 		(void)commands_has_password(line, len);
 		st = commands_run(c, line, len);

@@ -1,7 +1,6 @@
 /*
- * Unit tests for the client's command lines: src/client/commands.c (split,
- * table, argument checks, the records of refused commands) and the line
- * splitter of src/client/batch.c (CR LF, long lines, end of input).
+ * Unit tests for the client's command lines, src/client/commands.c: the
+ * split, the table, argument checks and the records of refused commands.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,109 +17,11 @@
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
 
-#include "batch.h"
 #include "client.h"
 #include "commands.h"
 #include "output.h"
 
-/* Records captured from the client, one per line, fields TAB-separated. */
-struct capture {
-	char	text[16384];
-	size_t	len;
-	int	help_lines;
-};
-
-/* Appends a formatted piece to the capture. */
-static void
-cap_add(struct capture *cap, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cap->text + cap->len, sizeof(cap->text) - cap->len, fmt,
-	    ap);
-	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof(cap->text) - cap->len)
-		cap->len += (size_t)n;
-}
-
-/* Captures an ok record. */
-static void
-cap_ok(void *arg, const char *cmd, const char *user)
-{
-	cap_add(arg, "ok\t%s\t%s\n", cmd, user);
-}
-
-/* Captures a users record. */
-static void
-cap_users(void *arg, const char *const *names, size_t n)
-{
-	size_t	i;
-
-	cap_add(arg, "users");
-	for (i = 0; i < n; i++)
-		cap_add(arg, "\t%s", names[i]);
-	cap_add(arg, "\n");
-}
-
-/* Captures an online or offline record. */
-static void
-cap_presence(void *arg, int online, const char *user)
-{
-	cap_add(arg, "%s\t%s\n", online ? "online" : "offline", user);
-}
-
-/* Captures a msg record. */
-static void
-cap_msg(void *arg, const char *from, const char *text, size_t len)
-{
-	cap_add(arg, "msg\t%s\t%.*s\n", from, (int)len, text);
-}
-
-/* Captures a delivered record. */
-static void
-cap_delivered(void *arg, const char *to)
-{
-	cap_add(arg, "delivered\t%s\n", to);
-}
-
-/* Captures an error record. */
-static void
-cap_error(void *arg, const char *cmd, const char *reason)
-{
-	cap_add(arg, "error\t%s\t%s\n", cmd, reason);
-}
-
-/* Captures and counts a help line. */
-static void
-cap_help(void *arg, const char *usage, const char *text)
-{
-	struct capture	*cap = arg;
-
-	(void)text;
-	cap->help_lines++;
-	cap_add(arg, "help\t%s\n", usage);
-}
-
-/* Captures a diagnostic. */
-static void
-cap_diag(void *arg, const char *text)
-{
-	cap_add(arg, "diag\t%s\n", text);
-}
-
-static const struct output_ops cap_ops = {
-	.ok = cap_ok,
-	.users = cap_users,
-	.presence = cap_presence,
-	.msg = cap_msg,
-	.delivered = cap_delivered,
-	.error = cap_error,
-	.help = cap_help,
-	.diag = cap_diag,
-	.free = NULL,
-};
+#include "capture.h"
 
 /* A client that is not connected, printing into a capture. */
 struct fixture {
@@ -145,7 +46,7 @@ fixture_setup(void **state)
 	assert_non_null(f);
 	f->base = event_base_new();
 	assert_non_null(f->base);
-	f->out = output_new(&cap_ops, &f->cap);
+	f->out = output_new(&capture_ops, &f->cap);
 	assert_non_null(f->out);
 	client_config_defaults(&conf);
 	memset(&opts, 0, sizeof(opts));
@@ -259,6 +160,14 @@ test_table_lookup(void **state)
 	assert_true(cmd->flags & CMD_TAKES_PASSWORD);
 	assert_non_null(cmd = commands_find("?", 1));
 	assert_ptr_equal(cmd->handler, commands_find("help", 4)->handler);
+	/* An alias is the same row, not a row of its own. */
+	assert_ptr_equal(cmd, commands_find("help", 4));
+	assert_string_equal(cmd->alias, "?");
+	/* sign and auth share a handler and differ in their request. */
+	assert_int_equal(commands_find("sign", 4)->msg_type, SC_MSG_SIGN);
+	assert_int_equal(commands_find("auth", 4)->msg_type, SC_MSG_AUTH);
+	assert_ptr_equal(commands_find("sign", 4)->handler,
+	    commands_find("auth", 4)->handler);
 	assert_null(commands_find("HELP", 4));
 	assert_null(commands_find("sen", 3));
 	assert_null(commands_find("sendx", 5));
@@ -341,124 +250,26 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 
 	assert_int_equal(run(f, "help"), CMD_OK);
 	assert_int_equal(f->cap.help_lines, 6);
-	assert_non_null(strstr(f->cap.text, "help\tsend USER TEXT...\n"));
-	assert_non_null(strstr(f->cap.text, "help\tsign USER [PASS]\n"));
-	assert_non_null(strstr(f->cap.text, "help\tquit\n"));
+	assert_non_null(strstr(f->cap.text, "help\tsend USER TEXT...\t"
+	    "send TEXT (the rest of the line) to USER\n"));
+	assert_non_null(strstr(f->cap.text, "help\tsign USER [PASS]\t"
+	    "create an account and log in\n"));
+	assert_non_null(strstr(f->cap.text, "help\tquit\t"
+	    "log out and exit (end of input does the same)\n"));
+	assert_non_null(strstr(f->cap.text,
+	    "help\thelp\tthis list (also ?)\n"));
+	assert_null(strstr(f->cap.text, "help\t?"));
 	assert_int_equal(run(f, "?"), CMD_OK);
 	assert_int_equal(f->cap.help_lines, 12);
 	assert_null(strstr(f->cap.text, "error"));
-	f->cap.len = 0;
-	f->cap.text[0] = '\0';
+	capture_clear(&f->cap);
 	assert_int_equal(run(f, ""), CMD_OK);
 	assert_int_equal(run(f, "   "), CMD_OK);
 	assert_int_equal(run(f, "# comment"), CMD_OK);
 	assert_string_equal(f->cap.text, "");
 }
 
-/* Pushes a NUL-terminated string into a splitter. */
-static void
-push(struct batch_lines *lb, const char *s)
-{
-	batch_lines_push(lb, s, strlen(s));
-}
-
-static void
-test_lines_split_on_lf_and_drop_cr(void **state)
-{
-	struct batch_lines	lb;
-	char			out[BATCH_BUF];
-	size_t			len;
-
-	(void)state;
-	batch_lines_init(&lb);
-	push(&lb, "list\nsend bob hi\r\nsend bob a\rb\n\npartial");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
-	assert_string_equal(out, "list");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
-	assert_string_equal(out, "send bob hi");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
-	assert_string_equal(out, "send bob a\rb");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
-	assert_int_equal(len, 0);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_MORE);
-	/* The last line needs no newline at the end of input. */
-	batch_lines_push(&lb, NULL, 0);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
-	assert_string_equal(out, "partial");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_END);
-}
-
-static void
-test_lines_byte_by_byte(void **state)
-{
-	struct batch_lines	 lb;
-	const char		*s = "auth bob pw\r\nquit\n";
-	char			 out[BATCH_BUF];
-	size_t			 len, i;
-	int			 lines = 0;
-
-	(void)state;
-	batch_lines_init(&lb);
-	for (i = 0; s[i] != '\0'; i++) {
-		batch_lines_push(&lb, s + i, 1);
-		while (batch_lines_next(&lb, out, &len) == BATCH_LINE)
-			lines++;
-	}
-	assert_int_equal(lines, 2);
-	assert_string_equal(out, "quit");
-}
-
-static void
-test_lines_too_long_is_an_error_then_input_goes_on(void **state)
-{
-	struct batch_lines	 lb;
-	char			 out[BATCH_BUF];
-	char			*big;
-	size_t			 len, room, off, n;
-
-	(void)state;
-	/* Exactly the limit, with CR LF: still a line. */
-	big = malloc(3 * BATCH_LINE_MAX);
-	assert_non_null(big);
-	memset(big, 'a', BATCH_LINE_MAX);
-	memcpy(big + BATCH_LINE_MAX, "\r\n", 2);
-	batch_lines_init(&lb);
-	batch_lines_push(&lb, big, BATCH_LINE_MAX + 2);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
-	assert_int_equal(len, BATCH_LINE_MAX);
-
-	/* One byte more is too long. */
-	memset(big, 'a', BATCH_LINE_MAX + 1);
-	big[BATCH_LINE_MAX + 1] = '\n';
-	batch_lines_push(&lb, big, BATCH_LINE_MAX + 2);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_TOOLONG);
-
-	/* Far too long, fed as the reader does, then a good line. */
-	memcpy(big, "send bob ", 9);
-	memset(big + 9, 'x', 3 * BATCH_LINE_MAX - 9);
-	off = 0;
-	n = 3 * BATCH_LINE_MAX;
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_MORE);
-	while (off < n) {
-		room = batch_lines_room(&lb);
-		assert_true(room > 0);
-		if (room > n - off)
-			room = n - off;
-		batch_lines_push(&lb, big + off, room);
-		off += room;
-		if (batch_lines_next(&lb, out, &len) == BATCH_TOOLONG)
-			assert_memory_equal(out, "send bob ", 9);
-	}
-	push(&lb, "xxxx\nlist\n");
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_LINE);
-	assert_string_equal(out, "list");
-	batch_lines_push(&lb, NULL, 0);
-	assert_int_equal(batch_lines_next(&lb, out, &len), BATCH_END);
-	batch_lines_wipe(&lb);
-	free(big);
-}
-
-/* Runs the splitter, table and line-reader tests. */
+/* Runs the splitter and table tests. */
 int
 main(void)
 {
@@ -481,10 +292,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_help_lists_every_command_blank_lines_do_nothing,
 		    fixture_setup, fixture_teardown),
-		cmocka_unit_test(test_lines_split_on_lf_and_drop_cr),
-		cmocka_unit_test(test_lines_byte_by_byte),
-		cmocka_unit_test(
-		    test_lines_too_long_is_an_error_then_input_goes_on),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -18,17 +18,17 @@
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 
-#include "batch.h"
 #include "commands.h"
+#include "script.h"
 
-struct batch {
+struct script {
 	struct event_base	*base;
 	struct client		*client;
 	int			 fd;
 	char			*password_file;
 	struct event		*read_ev;
 	struct event		*pump_ev;
-	struct batch_lines	 lines;
+	struct script_lines	 lines;
 	int			 busy;		/* a command is running */
 	int			 ended;		/* end of input reported */
 	int			 started;
@@ -36,14 +36,14 @@ struct batch {
 
 /* Starts an empty splitter. */
 void
-batch_lines_init(struct batch_lines *lb)
+script_lines_init(struct script_lines *lb)
 {
 	memset(lb, 0, sizeof(*lb));
 }
 
 /* Wipes whatever the splitter holds. */
 void
-batch_lines_wipe(struct batch_lines *lb)
+script_lines_wipe(struct script_lines *lb)
 {
 	sc_wipe(lb->buf, sizeof(lb->buf));
 	lb->len = 0;
@@ -51,7 +51,7 @@ batch_lines_wipe(struct batch_lines *lb)
 
 /* Room left for input; while discarding, a whole buffer's worth. */
 size_t
-batch_lines_room(const struct batch_lines *lb)
+script_lines_room(const struct script_lines *lb)
 {
 	if (lb->eof)
 		return (0);
@@ -62,7 +62,7 @@ batch_lines_room(const struct batch_lines *lb)
 
 /* Adds bytes read from the input (0 bytes: end of input). */
 void
-batch_lines_push(struct batch_lines *lb, const char *data, size_t n)
+script_lines_push(struct script_lines *lb, const char *data, size_t n)
 {
 	const char	*nl;
 	size_t		 take;
@@ -85,7 +85,7 @@ batch_lines_push(struct batch_lines *lb, const char *data, size_t n)
 
 /* Copies the first n bytes out as a line and removes them (and skip more). */
 static void
-batch_lines_take(struct batch_lines *lb, char *out, size_t n, size_t skip,
+script_lines_take(struct script_lines *lb, char *out, size_t n, size_t skip,
     size_t *len)
 {
 	size_t	linelen = n;
@@ -93,7 +93,7 @@ batch_lines_take(struct batch_lines *lb, char *out, size_t n, size_t skip,
 	if (linelen > 0 && lb->buf[linelen - 1] == '\r')
 		linelen--;
 	memcpy(out, lb->buf, linelen);
-	out[linelen < BATCH_BUF ? linelen : BATCH_BUF - 1] = '\0';
+	out[linelen < SCRIPT_BUF ? linelen : SCRIPT_BUF - 1] = '\0';
 	*len = linelen;
 	memmove(lb->buf, lb->buf + n + skip, lb->len - n - skip);
 	lb->len -= n + skip;
@@ -101,8 +101,8 @@ batch_lines_take(struct batch_lines *lb, char *out, size_t n, size_t skip,
 }
 
 /* Returns the next line, a line too long, or what is missing. */
-enum batch_next
-batch_lines_next(struct batch_lines *lb, char *out, size_t *len)
+enum script_next
+script_lines_next(struct script_lines *lb, char *out, size_t *len)
 {
 	const char	*nl;
 	size_t		 n;
@@ -110,28 +110,28 @@ batch_lines_next(struct batch_lines *lb, char *out, size_t *len)
 	*len = 0;
 	if ((nl = memchr(lb->buf, '\n', lb->len)) != NULL) {
 		n = (size_t)(nl - lb->buf);
-		batch_lines_take(lb, out, n, 1, len);
-		return (*len > BATCH_LINE_MAX ? BATCH_TOOLONG : BATCH_LINE);
+		script_lines_take(lb, out, n, 1, len);
+		return (*len > SCRIPT_LINE_MAX ? SCRIPT_TOOLONG : SCRIPT_LINE);
 	}
 	if (lb->len == sizeof(lb->buf)) {
 		/* Full without a newline: report, then skip to the next. */
-		batch_lines_take(lb, out, BATCH_LINE_MAX, lb->len -
-		    BATCH_LINE_MAX, len);
+		script_lines_take(lb, out, SCRIPT_LINE_MAX, lb->len -
+		    SCRIPT_LINE_MAX, len);
 		lb->discarding = !lb->eof;
-		return (BATCH_TOOLONG);
+		return (SCRIPT_TOOLONG);
 	}
 	if (!lb->eof)
-		return (BATCH_MORE);
+		return (SCRIPT_MORE);
 	if (lb->len == 0)
-		return (BATCH_END);
+		return (SCRIPT_END);
 	n = lb->len;
-	batch_lines_take(lb, out, n, 0, len);
-	return (*len > BATCH_LINE_MAX ? BATCH_TOOLONG : BATCH_LINE);
+	script_lines_take(lb, out, n, 0, len);
+	return (*len > SCRIPT_LINE_MAX ? SCRIPT_TOOLONG : SCRIPT_LINE);
 }
 
 /* Reports a line over the limit, naming its command word. */
 static void
-batch_toolong(struct batch *b, const char *line, size_t len)
+script_toolong(struct script *s, const char *line, size_t len)
 {
 	struct cmd_args	a;
 	char		word[64];
@@ -143,110 +143,110 @@ batch_toolong(struct batch *b, const char *line, size_t len)
 		memcpy(word, a.word, n);
 	}
 	word[n] = '\0';
-	client_error(b->client, n > 0 ? word : "-",
-	    "line too long (max %d bytes)", BATCH_LINE_MAX);
+	client_error(s->client, n > 0 ? word : "-",
+	    "line too long (max %d bytes)", SCRIPT_LINE_MAX);
 }
 
 /* Runs buffered lines, one per turn; reads when a line is missing. */
 static void
-batch_pump(struct batch *b)
+script_pump(struct script *s)
 {
-	char		line[BATCH_BUF];
+	char		line[SCRIPT_BUF];
 	size_t		len;
 	enum cmd_status	st;
 
-	if (b->busy || b->ended || !b->started)
+	if (s->busy || s->ended || !s->started)
 		return;
-	switch (batch_lines_next(&b->lines, line, &len)) {
-	case BATCH_LINE:
-		st = commands_run(b->client, line, len);
+	switch (script_lines_next(&s->lines, line, &len)) {
+	case SCRIPT_LINE:
+		st = commands_run(s->client, line, len);
 		sc_wipe(line, sizeof(line));
 		if (st == CMD_PENDING) {
-			b->busy = 1;
+			s->busy = 1;
 			return;
 		}
-		event_active(b->pump_ev, 0, 0);
+		event_active(s->pump_ev, 0, 0);
 		break;
-	case BATCH_TOOLONG:
-		batch_toolong(b, line, len);
+	case SCRIPT_TOOLONG:
+		script_toolong(s, line, len);
 		sc_wipe(line, sizeof(line));
-		event_active(b->pump_ev, 0, 0);
+		event_active(s->pump_ev, 0, 0);
 		break;
-	case BATCH_MORE:
-		event_add(b->read_ev, NULL);
+	case SCRIPT_MORE:
+		event_add(s->read_ev, NULL);
 		break;
-	case BATCH_END:
-		b->ended = 1;
-		log_debug("batch: end of input");
-		client_end_of_input(b->client);
+	case SCRIPT_END:
+		s->ended = 1;
+		log_debug("script: end of input");
+		client_end_of_input(s->client);
 		break;
 	}
 }
 
 /* The loop's turn for the next line. */
 static void
-batch_pump_cb(evutil_socket_t fd, short what, void *arg)
+script_pump_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	batch_pump(arg);
+	script_pump(arg);
 }
 
 /* Input is readable: take one read's worth, then go on. */
 static void
-batch_read_cb(evutil_socket_t fd, short what, void *arg)
+script_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct batch	*b = arg;
-	char		 buf[BATCH_BUF];
+	struct script	*s = arg;
+	char		 buf[SCRIPT_BUF];
 	size_t		 room;
 	ssize_t		 n;
 
 	(void)what;
-	room = batch_lines_room(&b->lines);
+	room = script_lines_room(&s->lines);
 	if (room > sizeof(buf))
 		room = sizeof(buf);
 	if (room == 0) {
-		batch_pump(b);
+		script_pump(s);
 		return;
 	}
 	n = read(fd, buf, room);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-			event_add(b->read_ev, NULL);
+			event_add(s->read_ev, NULL);
 			return;
 		}
-		log_warn("batch: read");
+		log_warn("script: read");
 		n = 0;
 	}
-	batch_lines_push(&b->lines, buf, (size_t)n);
+	script_lines_push(&s->lines, buf, (size_t)n);
 	sc_wipe(buf, (size_t)n);
-	batch_pump(b);
+	script_pump(s);
 }
 
 /* Client hook: the channel is open, start reading commands. */
 static void
-batch_ready(void *arg)
+script_ready(void *arg)
 {
-	struct batch	*b = arg;
+	struct script	*s = arg;
 
-	b->started = 1;
-	batch_pump(b);
+	s->started = 1;
+	script_pump(s);
 }
 
 /* Client hook: the running command finished. */
 static void
-batch_done(void *arg, int failed)
+script_done(void *arg, int failed)
 {
-	struct batch	*b = arg;
+	struct script	*s = arg;
 
 	(void)failed;
-	b->busy = 0;
-	event_active(b->pump_ev, 0, 0);
+	s->busy = 0;
+	event_active(s->pump_ev, 0, 0);
 }
 
 /* Reads the first line of the password file. */
 static int
-batch_password_file(const char *path, char *buf, size_t cap, size_t *len,
+script_password_file(const char *path, char *buf, size_t cap, size_t *len,
     char *err, size_t errlen)
 {
 	char	*nl;
@@ -292,15 +292,15 @@ batch_password_file(const char *path, char *buf, size_t cap, size_t *len,
 
 /* Client hook: a password from --password-file or $SEALCHAT_PASSWORD. */
 static int
-batch_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
+script_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
     size_t errlen)
 {
-	struct batch	*b = arg;
+	struct script	*s = arg;
 	const char	*env;
 	size_t		 n;
 
-	if (b->password_file != NULL)
-		return (batch_password_file(b->password_file, buf, cap, len,
+	if (s->password_file != NULL)
+		return (script_password_file(s->password_file, buf, cap, len,
 		    err, errlen));
 	env = getenv("SEALCHAT_PASSWORD");
 	if (env == NULL || *env == '\0') {
@@ -316,49 +316,49 @@ batch_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
 }
 
 /* Sets up script mode on fd. */
-struct batch *
-batch_new(struct event_base *base, struct client *client, int fd,
+struct script *
+script_new(struct event_base *base, struct client *client, int fd,
     const char *password_file)
 {
 	struct client_frontend	 fe;
-	struct batch		*b;
+	struct script		*s;
 
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (NULL);
-	b->base = base;
-	b->client = client;
-	b->fd = fd;
-	batch_lines_init(&b->lines);
+	s->base = base;
+	s->client = client;
+	s->fd = fd;
+	script_lines_init(&s->lines);
 	if (password_file != NULL &&
-	    (b->password_file = strdup(password_file)) == NULL)
+	    (s->password_file = strdup(password_file)) == NULL)
 		goto fail;
-	b->read_ev = event_new(base, fd, EV_READ, batch_read_cb, b);
-	b->pump_ev = event_new(base, -1, 0, batch_pump_cb, b);
-	if (b->read_ev == NULL || b->pump_ev == NULL)
+	s->read_ev = event_new(base, fd, EV_READ, script_read_cb, s);
+	s->pump_ev = event_new(base, -1, 0, script_pump_cb, s);
+	if (s->read_ev == NULL || s->pump_ev == NULL)
 		goto fail;
 	memset(&fe, 0, sizeof(fe));
-	fe.ready = batch_ready;
-	fe.done = batch_done;
-	fe.password = batch_password;
-	fe.arg = b;
+	fe.ready = script_ready;
+	fe.done = script_done;
+	fe.password = script_password;
+	fe.arg = s;
 	client_set_frontend(client, &fe);
-	return (b);
+	return (s);
 fail:
-	batch_free(b);
+	script_free(s);
 	return (NULL);
 }
 
 /* Frees script mode's state, wiping buffered input. */
 void
-batch_free(struct batch *b)
+script_free(struct script *s)
 {
-	if (b == NULL)
+	if (s == NULL)
 		return;
-	if (b->read_ev != NULL)
-		event_free(b->read_ev);
-	if (b->pump_ev != NULL)
-		event_free(b->pump_ev);
-	batch_lines_wipe(&b->lines);
-	free(b->password_file);
-	free(b);
+	if (s->read_ev != NULL)
+		event_free(s->read_ev);
+	if (s->pump_ev != NULL)
+		event_free(s->pump_ev);
+	script_lines_wipe(&s->lines);
+	free(s->password_file);
+	free(s);
 }

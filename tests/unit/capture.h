@@ -1,0 +1,126 @@
+/*
+ * A printer for the client's unit tests: every record, help line and
+ * diagnostic the client shows is appended to one string, one per line,
+ * fields TAB-separated as in script mode (unescaped, "diag" and "help" as
+ * record types), so a test compares what was shown with one string.
+ * Included by the tests that need it; each test is one program.
+ */
+#ifndef SEALCHAT_TEST_CAPTURE_H
+#define SEALCHAT_TEST_CAPTURE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "output.h"
+
+struct capture {
+	char	text[16384];
+	size_t	len;
+	int	help_lines;
+};
+
+static void	capture_add(struct capture *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* Appends a formatted piece to the capture. */
+static void
+capture_add(struct capture *cap, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cap->text + cap->len, sizeof(cap->text) - cap->len, fmt,
+	    ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(cap->text) - cap->len)
+		cap->len += (size_t)n;
+}
+
+/* Forgets what was captured. */
+static void
+capture_clear(struct capture *cap)
+{
+	cap->len = 0;
+	cap->text[0] = '\0';
+}
+
+/* Captures an ok record. */
+static void
+capture_ok(void *arg, const char *cmd, const char *user)
+{
+	capture_add(arg, "ok\t%s\t%s\n", cmd, user);
+}
+
+/* Captures a users record. */
+static void
+capture_users(void *arg, const char *const *names, size_t n)
+{
+	size_t	i;
+
+	capture_add(arg, "users");
+	for (i = 0; i < n; i++)
+		capture_add(arg, "\t%s", names[i]);
+	capture_add(arg, "\n");
+}
+
+/* Captures an online or offline record. */
+static void
+capture_presence(void *arg, int online, const char *user)
+{
+	capture_add(arg, "%s\t%s\n", online ? "online" : "offline", user);
+}
+
+/* Captures a msg record. */
+static void
+capture_msg(void *arg, const char *from, const char *text, size_t len)
+{
+	capture_add(arg, "msg\t%s\t%.*s\n", from, (int)len, text);
+}
+
+/* Captures a delivered record. */
+static void
+capture_delivered(void *arg, const char *to)
+{
+	capture_add(arg, "delivered\t%s\n", to);
+}
+
+/* Captures an error record. */
+static void
+capture_error(void *arg, const char *cmd, const char *reason)
+{
+	capture_add(arg, "error\t%s\t%s\n", cmd, reason);
+}
+
+/* Captures and counts a help line. */
+static void
+capture_help(void *arg, const char *usage, const char *text)
+{
+	struct capture	*cap = arg;
+
+	cap->help_lines++;
+	capture_add(cap, "help\t%s\t%s\n", usage, text);
+}
+
+/* Captures a diagnostic. */
+static void
+capture_diag(void *arg, const char *text)
+{
+	capture_add(arg, "diag\t%s\n", text);
+}
+
+/* The operations for output_new(ops, struct capture *). */
+static const struct output_ops capture_ops = {
+	.ok = capture_ok,
+	.users = capture_users,
+	.presence = capture_presence,
+	.msg = capture_msg,
+	.delivered = capture_delivered,
+	.error = capture_error,
+	.help = capture_help,
+	.diag = capture_diag,
+	.free = NULL,
+};
+
+#endif

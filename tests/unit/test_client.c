@@ -1,0 +1,906 @@
+/*
+ * Unit tests for src/client/client.c, the client's core: every message the
+ * server may send, in every client state, through client_input() (the seam
+ * the connection feeds), gets the reaction the handler table documents:
+ * the records printed, the state after, the front end told or not, the
+ * exit status.  A small server in the test speaks the real handshake on
+ * 127.0.0.1, so the client reaches each state the way it does in use, and
+ * the requests it sends can be read back off the wire.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "sealchat/conf.h"
+#include "sealchat/crypto.h"
+#include "sealchat/log.h"
+#include "sealchat/proto.h"
+#include "sealchat/util.h"
+#include "sealchat/wire.h"
+
+#include "client/config.h"
+#include "client.h"
+#include "commands.h"
+#include "output.h"
+
+#include "capture.h"
+
+/* The server's end: a listener, then one connection and its channel. */
+struct fake {
+	int			lfd;
+	int			fd;
+	uint16_t		port;
+	struct sc_keypair	kp;
+	struct sc_channel	ch;
+	uint8_t			in[SC_FRAME_HDR + SC_FRAME_DEFAULT];
+	size_t			inlen;
+};
+
+/* A client in a state of the test's choosing, and what it told. */
+struct fixture {
+	struct event_base	*base;
+	struct output		*out;
+	struct capture		 cap;
+	struct client_conf	 conf;
+	struct client		*client;
+	struct fake		 fk;
+	int			 readies;	/* front end: ready calls */
+	int			 dones;		/* front end: done calls */
+	int			 last_failed;	/* the last done's argument */
+	int			 udp_fd;	/* a peer that never answers */
+	uint16_t		 udp_port;
+};
+
+/* Front end: the channel is open. */
+static void
+fe_ready(void *arg)
+{
+	struct fixture	*f = arg;
+
+	f->readies++;
+}
+
+/* Front end: the running command finished. */
+static void
+fe_done(void *arg, int failed)
+{
+	struct fixture	*f = arg;
+
+	f->dones++;
+	f->last_failed = failed;
+}
+
+/* Starts listening on 127.0.0.1 with a fresh server key pair. */
+static void
+fake_listen(struct fake *fk)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+
+	memset(fk, 0, sizeof(*fk));
+	fk->fd = -1;
+	assert_int_equal(sc_keypair_generate(&fk->kp), 0);
+	fk->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fk->lfd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fk->lfd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	assert_int_equal(listen(fk->lfd, 4), 0);
+	assert_int_equal(getsockname(fk->lfd, (struct sockaddr *)&sin, &len),
+	    0);
+	fk->port = ntohs(sin.sin_port);
+}
+
+/* Lets the client's loop turn once without blocking. */
+static void
+turn(struct fixture *f)
+{
+	(void)event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
+/* Sleeps a millisecond. */
+static void
+nap(void)
+{
+	struct timespec	ts = { 0, 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The next frame the client sent, read while its loop runs: its body in
+ * body (at most cap bytes), its length returned.
+ */
+static size_t
+fake_frame(struct fixture *f, uint8_t *body, size_t cap)
+{
+	struct fake	*fk = &f->fk;
+	uint32_t	 blen;
+	ssize_t		 n;
+	int		 i;
+
+	for (i = 0; i < 3000; i++) {
+		if (fk->inlen >= SC_FRAME_HDR) {
+			blen = (uint32_t)fk->in[0] << 24 |
+			    (uint32_t)fk->in[1] << 16 |
+			    (uint32_t)fk->in[2] << 8 | fk->in[3];
+			assert_true(blen <= cap);
+			if (fk->inlen >= SC_FRAME_HDR + blen) {
+				memcpy(body, fk->in + SC_FRAME_HDR, blen);
+				fk->inlen -= SC_FRAME_HDR + blen;
+				memmove(fk->in, fk->in + SC_FRAME_HDR + blen,
+				    fk->inlen);
+				return (blen);
+			}
+		}
+		turn(f);
+		n = recv(fk->fd, fk->in + fk->inlen, sizeof(fk->in) -
+		    fk->inlen, MSG_DONTWAIT);
+		if (n > 0)
+			fk->inlen += (size_t)n;
+		else
+			nap();
+	}
+	fail_msg("no frame from the client");
+	return (0);
+}
+
+/* The next request the client sent, opened and decoded; its type. */
+static uint8_t
+fake_request(struct fixture *f, struct sc_msg *m, uint8_t *plain,
+    size_t cap)
+{
+	uint8_t	body[SC_FRAME_DEFAULT];
+	size_t	len;
+
+	len = fake_frame(f, body, sizeof(body));
+	assert_true(len > SC_MAC_BYTES && len - SC_MAC_BYTES <= cap);
+	assert_int_equal(sc_channel_open(&f->fk.ch, plain, body, len), 0);
+	assert_int_equal(wire_msg_decode(m, plain, len - SC_MAC_BYTES), 0);
+	return (m->type);
+}
+
+/* Accepts the client's connection. */
+static void
+fake_accept(struct fixture *f)
+{
+	f->fk.fd = accept4(f->fk.lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(f->fk.fd >= 0);
+}
+
+/* Answers the client's HELLO with CONFIRM: the channel opens. */
+static void
+fake_handshake(struct fixture *f)
+{
+	uint8_t		hello[SC_HELLO_BODY];
+	uint8_t		frame[SC_FRAME_HDR + SC_KEY_BYTES + 64];
+	uint8_t		*p = frame + SC_FRAME_HDR;
+	struct wbuf	wb;
+	size_t		len;
+	int		i;
+
+	assert_int_equal(fake_frame(f, hello, sizeof(hello)), SC_HELLO_BODY);
+	assert_int_equal(sc_hs_server(&f->fk.ch, p, &f->fk.kp, hello,
+	    sizeof(hello)), 0);
+	wbuf_init(&wb);
+	wire_enc_welcome(&wb, SC_FRAME_DEFAULT, 15, 45);
+	assert_true(wb.len + SC_MAC_BYTES <= 64);
+	assert_int_equal(sc_channel_seal(&f->fk.ch, p + SC_KEY_BYTES,
+	    wb.data, wb.len), 0);
+	len = SC_KEY_BYTES + wb.len + SC_MAC_BYTES;
+	wbuf_free(&wb);
+	wire_frame_header(frame, (uint32_t)len);
+	assert_int_equal(send(f->fk.fd, frame, SC_FRAME_HDR + len, 0),
+	    (ssize_t)(SC_FRAME_HDR + len));
+	for (i = 0; i < 3000 && client_state(f->client) != CLIENT_GREETED;
+	    i++) {
+		turn(f);
+		nap();
+	}
+	assert_int_equal(client_state(f->client), CLIENT_GREETED);
+}
+
+/* (Re)makes the client on f->conf, with the test's front end. */
+static void
+fixture_client(struct fixture *f)
+{
+	struct client_opts	opts;
+	struct client_frontend	fe;
+
+	client_free(f->client);
+	f->conf.server_port = f->fk.port;
+	memset(&opts, 0, sizeof(opts));
+	opts.key_path = "server.pub";
+	f->client = client_new(f->base, &f->conf, f->fk.kp.pk, &opts, f->out);
+	assert_non_null(f->client);
+	memset(&fe, 0, sizeof(fe));
+	fe.ready = fe_ready;
+	fe.done = fe_done;
+	fe.arg = f;
+	client_set_frontend(f->client, &fe);
+}
+
+/* A client and a server, nothing connected yet. */
+static int
+fixture_setup(void **state)
+{
+	struct fixture		*f;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+
+	assert_int_equal(sc_crypto_init(), 0);
+	log_init("test_client", LOG_LVL_ERROR);
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	f->out = output_new(&capture_ops, &f->cap);
+	assert_non_null(f->out);
+	fake_listen(&f->fk);
+	client_config_defaults(&f->conf);
+	fixture_client(f);
+	/* The peer bob: a socket that takes datagrams and never answers. */
+	f->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(f->udp_fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(f->udp_fd, (struct sockaddr *)&sin,
+	    sizeof(sin)), 0);
+	assert_int_equal(getsockname(f->udp_fd, (struct sockaddr *)&sin,
+	    &len), 0);
+	f->udp_port = ntohs(sin.sin_port);
+	*state = f;
+	return (0);
+}
+
+/* Frees the fixture. */
+static int
+fixture_teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	client_free(f->client);
+	output_free(f->out);
+	event_base_free(f->base);
+	if (f->fk.fd != -1)
+		close(f->fk.fd);
+	close(f->fk.lfd);
+	sc_keypair_free(&f->fk.kp);
+	sc_channel_wipe(&f->fk.ch);
+	close(f->udp_fd);
+	free(f);
+	return (0);
+}
+
+/* The messages a server may send, as the test makes them. */
+enum kind {
+	K_WELCOME,
+	K_OK,
+	K_ERR_AUTH,
+	K_ERR_SIGN,
+	K_ERR_LIST,
+	K_ERR_PAIR,		/* for carol, the peer a send waits for */
+	K_ERR_PAIR_OTHER,	/* for dave */
+	K_ERR_UDP,
+	K_ERR_PING,
+	K_USERS,		/* the initial list: bob */
+	K_USERS_REPLY,		/* the answer to list: bob */
+	K_USERS_MORE,		/* the first frame of a longer list */
+	K_PRESENCE,		/* erin online, carol offline */
+	K_PAIRKEY,		/* for carol */
+	K_PAIRKEY_OTHER,	/* for dave */
+	K_PONG,
+	K_BYE_LOGOUT,
+	K_BYE_SHUTDOWN,
+	K_NKINDS
+};
+
+static const char *const kind_names[K_NKINDS] = {
+	"WELCOME", "OK", "ERROR(AUTH)", "ERROR(SIGN)", "ERROR(LIST)",
+	"ERROR(PAIR carol)", "ERROR(PAIR dave)", "ERROR(UDP)", "ERROR(PING)",
+	"USERS", "USERS(REPLY)", "USERS(MORE)", "PRESENCE", "PAIRKEY(carol)",
+	"PAIRKEY(dave)", "PONG", "GOODBYE(logout)", "GOODBYE(shutdown)",
+};
+
+/* Encodes a PAIRKEY for name, pointing at the silent peer socket. */
+static void
+enc_pairkey(struct wbuf *wb, const char *name, uint64_t pair_id,
+    uint16_t port)
+{
+	static const uint8_t	kxy[SC_KEY_BYTES] = { 7, 7, 7 };
+	uint8_t			addr[4] = { 127, 0, 0, 1 };
+
+	wire_enc_pairkey(wb, name, pair_id, kxy, SC_AF_INET, addr, port);
+}
+
+/* Encodes and decodes one message of a kind; m points into wb. */
+static void
+make(struct fixture *f, enum kind k, struct wbuf *wb, struct sc_msg *m)
+{
+	wbuf_init(wb);
+	switch (k) {
+	case K_WELCOME:
+		wire_enc_welcome(wb, SC_FRAME_DEFAULT, 15, 45);
+		break;
+	case K_OK:
+		wire_enc_ok(wb, SC_MSG_AUTH, "alice");
+		break;
+	case K_ERR_AUTH:
+		wire_enc_error(wb, SC_MSG_AUTH, SC_ERR_CREDENTIALS, "");
+		break;
+	case K_ERR_SIGN:
+		wire_enc_error(wb, SC_MSG_SIGN, SC_ERR_TAKEN, "");
+		break;
+	case K_ERR_LIST:
+		wire_enc_error(wb, SC_MSG_LIST, SC_ERR_STATE, "");
+		break;
+	case K_ERR_PAIR:
+		wire_enc_error(wb, SC_MSG_PAIR, SC_ERR_OFFLINE, "carol");
+		break;
+	case K_ERR_PAIR_OTHER:
+		wire_enc_error(wb, SC_MSG_PAIR, SC_ERR_OFFLINE, "dave");
+		break;
+	case K_ERR_UDP:
+		wire_enc_error(wb, SC_MSG_UDP, SC_ERR_STATE, "");
+		break;
+	case K_ERR_PING:
+		wire_enc_error(wb, SC_MSG_PING, SC_ERR_STATE, "");
+		break;
+	case K_USERS:
+		wire_enc_users_begin(wb, 0);
+		wire_enc_users_entry(wb, "bob", 3);
+		break;
+	case K_USERS_REPLY:
+		wire_enc_users_begin(wb, SC_USERS_REPLY);
+		wire_enc_users_entry(wb, "bob", 3);
+		break;
+	case K_USERS_MORE:
+		wire_enc_users_begin(wb, SC_USERS_MORE);
+		wire_enc_users_entry(wb, "bob", 3);
+		break;
+	case K_PRESENCE:
+		wire_enc_presence_begin(wb);
+		wire_enc_presence_entry(wb, 1, "erin", 4);
+		wire_enc_presence_entry(wb, 0, "carol", 5);
+		break;
+	case K_PAIRKEY:
+		enc_pairkey(wb, "carol", 0x77, f->udp_port);
+		break;
+	case K_PAIRKEY_OTHER:
+		enc_pairkey(wb, "dave", 0x78, f->udp_port);
+		break;
+	case K_PONG:
+		wire_enc_ping(wb, SC_MSG_PONG, 1);
+		break;
+	case K_BYE_LOGOUT:
+		wire_enc_goodbye(wb, SC_BYE_LOGOUT);
+		break;
+	case K_BYE_SHUTDOWN:
+	case K_NKINDS:
+		wire_enc_goodbye(wb, SC_BYE_SHUTDOWN);
+		break;
+	}
+	assert_false(wb->oom);
+	assert_int_equal(wire_msg_decode(m, wb->data, wb->len), 0);
+}
+
+/* Hands one message of a kind to the client, as the connection does. */
+static void
+inject(struct fixture *f, enum kind k)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	make(f, k, &wb, &m);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+}
+
+/* Runs one command line; returns its status. */
+static enum cmd_status
+run(struct fixture *f, const char *line)
+{
+	return (commands_run(f->client, line, strlen(line)));
+}
+
+/* Gives the peer bob a pair key, at the silent socket. */
+static void
+give_bob_a_key(struct fixture *f)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	wbuf_init(&wb);
+	enc_pairkey(&wb, "bob", 0x42, f->udp_port);
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+}
+
+/* Brings the client into state st the way use does, then forgets the log. */
+static void
+reach(struct fixture *f, enum client_state st)
+{
+	int	i;
+
+	assert_int_equal(client_start(f->client), 0);
+	fake_accept(f);
+	if (st == CLIENT_CONNECTING)
+		goto out;
+	fake_handshake(f);
+	switch (st) {
+	case CLIENT_GREETED:
+		goto out;
+	case CLIENT_LEAVING:
+		assert_int_equal(run(f, "quit"), CMD_PENDING);
+		goto out;
+	case CLIENT_DONE:
+		inject(f, K_BYE_SHUTDOWN);
+		goto out;
+	default:
+		break;
+	}
+	assert_int_equal(run(f, "auth alice pw"), CMD_PENDING);
+	if (st == CLIENT_LOGIN)
+		goto out;
+	inject(f, K_OK);
+	if (st == CLIENT_LOGIN_LIST)
+		goto out;
+	if (st == CLIENT_LOGOUT_LIST) {
+		/* Interrupted between the login's OK and its list. */
+		assert_int_equal(raise(SIGTERM), 0);
+		for (i = 0; i < 2000 &&
+		    client_state(f->client) == CLIENT_LOGIN_LIST; i++) {
+			turn(f);
+			nap();
+		}
+		assert_string_equal(f->cap.text,
+		    "ok\tauth\talice\nerror\tauth\tinterrupted\n");
+		goto out;
+	}
+	/* The initial list: nobody else. */
+	{
+		struct wbuf	wb;
+		struct sc_msg	m;
+
+		wbuf_init(&wb);
+		wire_enc_users_begin(&wb, 0);
+		assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+		client_input(f->client, &m);
+		wbuf_free(&wb);
+	}
+	switch (st) {
+	case CLIENT_LIST:
+		assert_int_equal(run(f, "list"), CMD_PENDING);
+		break;
+	case CLIENT_PAIR:
+		assert_int_equal(run(f, "send carol hi"), CMD_PENDING);
+		break;
+	case CLIENT_SLOT:
+		give_bob_a_key(f);
+		for (i = 0; i < 64; i++)
+			assert_int_equal(run(f, "send bob m"), CMD_OK);
+		assert_int_equal(run(f, "send bob one too many"),
+		    CMD_PENDING);
+		break;
+	case CLIENT_DRAIN:
+		give_bob_a_key(f);
+		assert_int_equal(run(f, "send bob m"), CMD_OK);
+		assert_int_equal(run(f, "quit"), CMD_PENDING);
+		break;
+	case CLIENT_LOGOUT:
+		assert_int_equal(run(f, "quit"), CMD_PENDING);
+		break;
+	default:
+		break;
+	}
+out:
+	assert_string_equal(client_state_name(client_state(f->client)),
+	    client_state_name(st));
+	capture_clear(&f->cap);
+	f->readies = 0;
+	f->dones = 0;
+	f->last_failed = -1;
+}
+
+/* A reaction other than "nothing visible happens, the state stays". */
+struct reaction {
+	enum kind		 kind;
+	enum client_state	 in;
+	enum client_state	 next;
+	const char		*records;
+	int			 done;		/* -1: not told; else failed */
+	int			 status;	/* exit status, when DONE */
+};
+
+#define LOST(cmd)	"error\t" cmd "\tconnection to the server lost\n"
+#define BYE(why)	"diag\tserver closed the session: " why "\n"
+#define UDP_REFUSED	\
+	"diag\tthe server refused the UDP port: not allowed now\n"
+#define PRESENCE	"online\terin\noffline\tcarol\n"
+
+/*
+ * The documented reactions (the table in client.c): every (message, state)
+ * pair not listed shows nothing, tells the front end nothing and stays.
+ */
+static const struct reaction reactions[] = {
+	{ K_WELCOME, CLIENT_CONNECTING, CLIENT_GREETED, "", -1, 0 },
+
+	{ K_OK, CLIENT_LOGIN, CLIENT_LOGIN_LIST, "ok\tauth\talice\n", -1, 0 },
+
+	{ K_ERR_AUTH, CLIENT_LOGIN, CLIENT_GREETED,
+	    "error\tauth\twrong user or password\n", 1, 0 },
+	{ K_ERR_AUTH, CLIENT_LOGIN_LIST, CLIENT_ONLINE,
+	    "error\tauth\twrong user or password\n", 1, 0 },
+	{ K_ERR_SIGN, CLIENT_LOGIN, CLIENT_GREETED,
+	    "error\tauth\tname taken\n", 1, 0 },
+	{ K_ERR_SIGN, CLIENT_LOGIN_LIST, CLIENT_ONLINE,
+	    "error\tauth\tname taken\n", 1, 0 },
+	{ K_ERR_LIST, CLIENT_LIST, CLIENT_ONLINE,
+	    "error\tlist\tnot allowed now\n", 1, 0 },
+	{ K_ERR_PAIR, CLIENT_PAIR, CLIENT_ONLINE,
+	    "error\tsend\tuser offline: carol\n", 1, 0 },
+
+	{ K_ERR_UDP, CLIENT_CONNECTING, CLIENT_CONNECTING, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_GREETED, CLIENT_GREETED, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_LOGIN, CLIENT_LOGIN, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_LOGIN_LIST, CLIENT_LOGIN_LIST, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_ONLINE, CLIENT_ONLINE, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_LIST, CLIENT_LIST, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_PAIR, CLIENT_PAIR, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_SLOT, CLIENT_SLOT, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_DRAIN, CLIENT_DRAIN, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_LOGOUT, CLIENT_LOGOUT, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_LOGOUT_LIST, CLIENT_LOGOUT_LIST, UDP_REFUSED,
+	    -1, 0 },
+	{ K_ERR_UDP, CLIENT_LEAVING, CLIENT_LEAVING, UDP_REFUSED, -1, 0 },
+
+	{ K_USERS, CLIENT_LOGIN_LIST, CLIENT_ONLINE, "users\tbob\n", 0, 0 },
+	{ K_USERS_REPLY, CLIENT_LIST, CLIENT_ONLINE, "users\tbob\n", 0, 0 },
+	/* A login cut short by a quit still shows its list. */
+	{ K_USERS, CLIENT_LOGOUT_LIST, CLIENT_LOGOUT, "users\tbob\n", -1, 0 },
+
+	{ K_PRESENCE, CLIENT_LOGIN_LIST, CLIENT_LOGIN_LIST, PRESENCE, -1, 0 },
+	{ K_PRESENCE, CLIENT_ONLINE, CLIENT_ONLINE, PRESENCE, -1, 0 },
+	{ K_PRESENCE, CLIENT_LIST, CLIENT_LIST, PRESENCE, -1, 0 },
+	{ K_PRESENCE, CLIENT_PAIR, CLIENT_PAIR, PRESENCE, -1, 0 },
+	{ K_PRESENCE, CLIENT_SLOT, CLIENT_SLOT, PRESENCE, -1, 0 },
+	{ K_PRESENCE, CLIENT_DRAIN, CLIENT_DRAIN, PRESENCE, -1, 0 },
+	{ K_PRESENCE, CLIENT_LOGOUT, CLIENT_LOGOUT, PRESENCE, -1, 0 },
+	{ K_PRESENCE, CLIENT_LOGOUT_LIST, CLIENT_LOGOUT_LIST, PRESENCE, -1, 0 },
+
+	/* The key lets the waiting message go: the send is over. */
+	{ K_PAIRKEY, CLIENT_PAIR, CLIENT_ONLINE, "", 0, 0 },
+
+	{ K_BYE_LOGOUT, CLIENT_CONNECTING, CLIENT_DONE, BYE("logged out"),
+	    -1, EXIT_UNAVAIL },
+	{ K_BYE_LOGOUT, CLIENT_GREETED, CLIENT_DONE, BYE("logged out"),
+	    -1, EXIT_UNAVAIL },
+	{ K_BYE_LOGOUT, CLIENT_LOGIN, CLIENT_DONE,
+	    LOST("auth") BYE("logged out"), -1, EXIT_UNAVAIL },
+	{ K_BYE_LOGOUT, CLIENT_LOGIN_LIST, CLIENT_DONE,
+	    LOST("auth") BYE("logged out"), -1, EXIT_UNAVAIL },
+	{ K_BYE_LOGOUT, CLIENT_ONLINE, CLIENT_DONE, BYE("logged out"),
+	    -1, EXIT_UNAVAIL },
+	{ K_BYE_LOGOUT, CLIENT_LIST, CLIENT_DONE,
+	    LOST("list") BYE("logged out"), -1, EXIT_UNAVAIL },
+	{ K_BYE_LOGOUT, CLIENT_PAIR, CLIENT_DONE,
+	    LOST("send") BYE("logged out"), -1, EXIT_UNAVAIL },
+	{ K_BYE_LOGOUT, CLIENT_SLOT, CLIENT_DONE,
+	    LOST("send") BYE("logged out"), -1, EXIT_UNAVAIL },
+	/* On the way out, the goodbye for our LOGOUT: as planned. */
+	{ K_BYE_LOGOUT, CLIENT_DRAIN, CLIENT_DONE, "", -1, 0 },
+	{ K_BYE_LOGOUT, CLIENT_LOGOUT, CLIENT_DONE, "", -1, 0 },
+	{ K_BYE_LOGOUT, CLIENT_LOGOUT_LIST, CLIENT_DONE, "", -1, 1 },
+	{ K_BYE_LOGOUT, CLIENT_LEAVING, CLIENT_DONE, "", -1, 0 },
+
+	{ K_BYE_SHUTDOWN, CLIENT_CONNECTING, CLIENT_DONE,
+	    BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_GREETED, CLIENT_DONE,
+	    BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_LOGIN, CLIENT_DONE,
+	    LOST("auth") BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_LOGIN_LIST, CLIENT_DONE,
+	    LOST("auth") BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_ONLINE, CLIENT_DONE,
+	    BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_LIST, CLIENT_DONE,
+	    LOST("list") BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_PAIR, CLIENT_DONE,
+	    LOST("send") BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_SLOT, CLIENT_DONE,
+	    LOST("send") BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_DRAIN, CLIENT_DONE,
+	    BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_LOGOUT, CLIENT_DONE,
+	    BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_LOGOUT_LIST, CLIENT_DONE,
+	    BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_LEAVING, CLIENT_DONE,
+	    BYE("server shutting down"), -1, EXIT_UNAVAIL },
+};
+
+/* The documented reaction to kind k in state st. */
+static struct reaction
+expected(enum kind k, enum client_state st)
+{
+	struct reaction	r = { k, st, st, "", -1, 0 };
+	size_t		i;
+
+	for (i = 0; i < sizeof(reactions) / sizeof(reactions[0]); i++)
+		if (reactions[i].kind == k && reactions[i].in == st)
+			return (reactions[i]);
+	return (r);
+}
+
+/* The users online as one string, names separated by spaces. */
+static void
+online_str(struct client *c, char *out, size_t len)
+{
+	const char *const	*v;
+	size_t			 n, i;
+
+	out[0] = '\0';
+	v = client_online(c, &n);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strlcat(out, " ", len);
+		strlcat(out, v[i], len);
+	}
+}
+
+/* Checks one message kind in one state against the documentation. */
+static void
+check_one(enum kind k, enum client_state st)
+{
+	void		*state;
+	struct fixture	*f;
+	struct reaction	 r = expected(k, st);
+	char		 online[128];
+	const char	*want_online;
+
+	assert_int_equal(fixture_setup(&state), 0);
+	f = state;
+	reach(f, st);
+	inject(f, k);
+	if (strcmp(f->cap.text, r.records) != 0 ||
+	    client_state(f->client) != r.next)
+		fail_msg("%s in %s: got state %s and\n%s\nwant state %s "
+		    "and\n%s",
+		    kind_names[k], client_state_name(st),
+		    client_state_name(client_state(f->client)), f->cap.text,
+		    client_state_name(r.next), r.records);
+	if (r.done == -1)
+		assert_int_equal(f->dones, 0);
+	else {
+		assert_int_equal(f->dones, 1);
+		assert_int_equal(f->last_failed, r.done);
+	}
+	assert_int_equal(f->readies, k == K_WELCOME &&
+	    st == CLIENT_CONNECTING);
+	if (r.next == CLIENT_DONE && st != CLIENT_DONE)
+		assert_int_equal(client_exit_status(f->client), r.status);
+	/*
+	 * Logged in, a complete list becomes the set whoever asked for it,
+	 * and presence changes it; nothing else does.
+	 */
+	online_str(f->client, online, sizeof(online));
+	want_online = "";
+	if ((k == K_USERS || k == K_USERS_REPLY) &&
+	    client_logged_in(f->client))
+		want_online = "bob";
+	if (k == K_PRESENCE && client_logged_in(f->client))
+		want_online = "erin";
+	if (strcmp(online, want_online) != 0)
+		fail_msg("%s in %s: online \"%s\", want \"%s\"", kind_names[k],
+		    client_state_name(st), online, want_online);
+	assert_int_equal(fixture_teardown(&state), 0);
+}
+
+static void
+test_client_every_message_in_every_state(void **state)
+{
+	int	k, st;
+
+	(void)state;
+	for (st = 0; st < CLIENT_NSTATES; st++)
+		for (k = 0; k < K_NKINDS; k++)
+			check_one((enum kind)k, (enum client_state)st);
+}
+
+static void
+test_client_login_sends_credentials_then_registers_udp(void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_msg	 m;
+	uint8_t		 plain[512];
+
+	reach(f, CLIENT_LOGIN_LIST);
+	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
+	    SC_MSG_AUTH);
+	assert_string_equal(m.name, "alice");
+	assert_int_equal(m.pass_len, 2);
+	assert_memory_equal(m.pass, "pw", 2);
+	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
+	    SC_MSG_UDP);
+	assert_true(m.port != 0);
+	assert_string_equal(client_self(f->client), "alice");
+}
+
+static void
+test_client_pair_asked_again_while_the_peer_has_no_udp(void **state)
+{
+	struct fixture	*f = *state;
+	struct wbuf	 wb;
+	struct sc_msg	 m;
+	uint8_t		 plain[512];
+	int		 i;
+
+	reach(f, CLIENT_PAIR);
+	wbuf_init(&wb);
+	wire_enc_error(&wb, SC_MSG_PAIR, SC_ERR_NO_UDP, "carol");
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+	assert_int_equal(client_state(f->client), CLIENT_PAIR);
+	assert_string_equal(f->cap.text, "");
+	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
+	    SC_MSG_AUTH);
+	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
+	    SC_MSG_UDP);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
+		    SC_MSG_PAIR);
+		assert_string_equal(m.name, "carol");
+	}
+	inject(f, K_PAIRKEY);
+	assert_int_equal(client_state(f->client), CLIENT_ONLINE);
+	assert_int_equal(f->dones, 1);
+	assert_int_equal(f->last_failed, 0);
+}
+
+/* Runs the loop until the client is done or about two seconds pass. */
+static void
+run_until_done(struct fixture *f)
+{
+	int	i;
+
+	for (i = 0; i < 2000 && client_state(f->client) != CLIENT_DONE;
+	    i++) {
+		turn(f);
+		nap();
+	}
+}
+
+static void
+test_client_quit_drains_then_logs_out(void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_msg	 m;
+	uint8_t		 plain[512];
+	int		 i;
+
+	f->conf.send_retries = 1;
+	f->conf.retry_interval_ms = 10;
+	fixture_client(f);
+	reach(f, CLIENT_DRAIN);
+	for (i = 0; i < 2000 && client_state(f->client) == CLIENT_DRAIN;
+	    i++) {
+		turn(f);
+		nap();
+	}
+	assert_string_equal(f->cap.text,
+	    "error\tsend\tno acknowledgement from bob\n");
+	assert_int_equal(client_state(f->client), CLIENT_LOGOUT);
+	do {
+		assert_true(fake_request(f, &m, plain, sizeof(plain)) !=
+		    SC_MSG_PING);
+	} while (m.type != SC_MSG_LOGOUT);
+	inject(f, K_BYE_LOGOUT);
+	assert_int_equal(client_state(f->client), CLIENT_DONE);
+	assert_int_equal(client_exit_status(f->client), 1);
+}
+
+static void
+test_client_deadlines_give_up(void **state)
+{
+	struct fixture	*f = *state;
+	char		 want[256];
+	int		 i;
+
+	f->conf.reply_timeout = 1;
+	f->conf.pair_timeout = 1;
+	fixture_client(f);
+	reach(f, CLIENT_PAIR);
+	for (i = 0; i < 3000 && client_state(f->client) == CLIENT_PAIR;
+	    i++) {
+		turn(f);
+		nap();
+	}
+	assert_string_equal(f->cap.text,
+	    "error\tsend\tno pair key for carol\n");
+	assert_int_equal(client_state(f->client), CLIENT_ONLINE);
+	assert_int_equal(f->dones, 1);
+	assert_int_equal(f->last_failed, 1);
+	capture_clear(&f->cap);
+	assert_int_equal(run(f, "list"), CMD_PENDING);
+	run_until_done(f);
+	snprintf(want, sizeof(want), "error\tlist\tno answer from the "
+	    "server\ndiag\tthe server 127.0.0.1:%u did not answer within "
+	    "1 s\n", f->fk.port);
+	assert_string_equal(f->cap.text, want);
+	assert_int_equal(client_exit_status(f->client), EXIT_UNAVAIL);
+}
+
+static void
+test_client_signal_interrupts_then_ends(void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_msg	 m;
+	uint8_t		 plain[512];
+	int		 i;
+
+	reach(f, CLIENT_LIST);
+	assert_int_equal(raise(SIGTERM), 0);
+	for (i = 0; i < 2000 && client_state(f->client) == CLIENT_LIST;
+	    i++) {
+		turn(f);
+		nap();
+	}
+	assert_string_equal(f->cap.text, "error\tlist\tinterrupted\n");
+	assert_int_equal(client_state(f->client), CLIENT_LOGOUT);
+	assert_int_equal(f->dones, 0);
+	do {
+		(void)fake_request(f, &m, plain, sizeof(plain));
+	} while (m.type != SC_MSG_LOGOUT);
+	/* A second signal ends at once. */
+	assert_int_equal(raise(SIGINT), 0);
+	run_until_done(f);
+	assert_int_equal(client_exit_status(f->client), 1);
+}
+
+/* Runs the dispatch-table test, then the paths with timers and wire. */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_client_every_message_in_every_state),
+		cmocka_unit_test_setup_teardown(
+		    test_client_login_sends_credentials_then_registers_udp,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_pair_asked_again_while_the_peer_has_no_udp,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_quit_drains_then_logs_out,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_deadlines_give_up,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_signal_interrupts_then_ends,
+		    fixture_setup, fixture_teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
