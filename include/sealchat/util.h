@@ -31,4 +31,34 @@ void		util_put_be64(uint8_t *, uint64_t);
 /* Escapes a field for script output: \t \n \\ \xHH for control bytes. */
 void		util_escape(char *out, size_t out_len, const char *, size_t);
 
+/*
+ * Reads fd into buf until the end of the file or until cap bytes are in
+ * buf, retrying after EINTR.  Returns 0 when the whole file is in buf
+ * (*len bytes), 1 when buf filled first, -1 with errno on failure.
+ */
+int		util_read_fd(int fd, void *buf, size_t cap, size_t *len);
+/* Opens path read-only (O_CLOEXEC | O_NOCTTY) and does util_read_fd(). */
+int		util_read_file(const char *path, void *buf, size_t cap,
+		    size_t *len);
+/* The folders of the XDG base directory specification. */
+enum util_xdg {
+	UTIL_XDG_CONFIG,	/* $XDG_CONFIG_HOME or ~/.config */
+	UTIL_XDG_STATE,		/* $XDG_STATE_HOME or ~/.local/state */
+	UTIL_XDG_DATA,		/* $XDG_DATA_HOME or ~/.local/share */
+};
+/*
+ * The program's folder of that kind: "<base>/sealchat".  A base that is
+ * not an absolute path is ignored, as the specification says; without
+ * $HOME the password database names the home folder.  -1 when there is
+ * none or it does not fit.
+ */
+int		util_xdg_dir(char *out, size_t len, enum util_xdg);
+/*
+ * Makes the folder dir when it is missing, with mode 0700 (the XDG rule
+ * for the folders a program makes), and with parents set every missing
+ * folder above it too (else a missing parent is ENOENT).  0, or -1 with
+ * errno (ENOTDIR when something on the way is not a folder).
+ */
+int		util_mkdirs(const char *dir, int parents);
+
 #endif

@@ -6,7 +6,6 @@
  */
 #include <sys/types.h>
 
-#include <pwd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 
 #include "sealchat/conf.h"
 #include "sealchat/log.h"
+#include "sealchat/util.h"
 #include "config.h"
 
 #define CLIENT_CONFIG_FIELD(f)	offsetof(struct client_conf, f)
@@ -72,42 +72,16 @@ const struct conf_key client_config_rows[] = {
 	{ .name = NULL }
 };
 
-/* The user's configuration folder ($XDG_CONFIG_HOME or ~/.config). */
-static int
-client_config_home(char out[PATH_MAX])
-{
-	const char	*env, *home = NULL;
-	struct passwd	*pw;
-	int		 n;
-
-	env = getenv("XDG_CONFIG_HOME");
-	if (env != NULL && env[0] == '/') {
-		n = snprintf(out, PATH_MAX, "%s", env);
-		return (n < 0 || n >= PATH_MAX ? -1 : 0);
-	}
-	env = getenv("HOME");
-	if (env != NULL && env[0] == '/')
-		home = env;
-	else if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL &&
-	    pw->pw_dir[0] == '/')
-		home = pw->pw_dir;
-	if (home == NULL)
-		return (-1);
-	n = snprintf(out, PATH_MAX, "%s/.config", home);
-	return (n < 0 || n >= PATH_MAX ? -1 : 0);
-}
-
 /* Fills the client's embedded defaults. */
 void
 client_config_defaults(struct client_conf *c)
 {
-	char		 home[PATH_MAX], dir[PATH_MAX], cwd[PATH_MAX];
+	char		 dir[PATH_MAX], cwd[PATH_MAX];
 	const char	*dirs[3];
 	size_t		 n = 0;
 
 	memset(c, 0, sizeof(*c));
-	if (client_config_home(home) == 0 &&
-	    conf_join(dir, sizeof(dir), home, "sealchat") == 0)
+	if (util_xdg_dir(dir, sizeof(dir), UTIL_XDG_CONFIG) == 0)
 		dirs[n++] = dir;
 	if (conf_absdir(cwd, NULL) == 0)
 		dirs[n++] = cwd;

@@ -32,6 +32,7 @@
 
 #include "sealchat/crypto.h"
 #include "sealchat/proto.h"
+#include "sealchat/util.h"
 
 #include "commands.h"
 #include "repl.h"
@@ -472,40 +473,17 @@ repl_complete(const char *text, int start, int end)
 	return (rl_completion_matches(text, repl_gen_user));
 }
 
-/*
- * Makes every missing folder on the way to the file path with mode 0700
- * (XDG: a missing state folder is made private to the user).
- */
-static int
-repl_mkdirs(const char *path)
-{
-	char	 dir[PATH_MAX];
-	char	*p, *end;
-
-	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir) ||
-	    (end = strrchr(dir, '/')) == NULL)
-		return (-1);
-	*end = '\0';		/* the file's folder */
-	for (p = dir + 1; p <= end; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-			return (-1);
-		if (p != end)
-			*p = '/';
-	}
-	return (0);
-}
-
 /* Reads the history file, if any, making its folders when missing. */
 static void
 repl_history_load(struct repl *r)
 {
+	char	dir[PATH_MAX];
+
 	using_history();
 	stifle_history(REPL_HISTORY_MAX);
 	if (repl_history_path(r->history, sizeof(r->history)) != 0 ||
-	    repl_mkdirs(r->history) != 0)
+	    util_dirname(dir, sizeof(dir), r->history) != 0 ||
+	    util_mkdirs(dir, 1) != 0)
 		return;
 	r->history_ok = 1;
 	(void)read_history(r->history);
@@ -525,21 +503,16 @@ repl_history_save(struct repl *r)
 	umask(old);
 }
 
-/* The path of the history file. */
+/* The path of the history file: $XDG_STATE_HOME/sealchat/history. */
 int
 repl_history_path(char *out, size_t len)
 {
-	const char	*xdg = getenv("XDG_STATE_HOME");
-	const char	*home = getenv("HOME");
-	int		 n;
+	char	dir[PATH_MAX];
+	int	n;
 
-	if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(out, len, "%s/sealchat/history", xdg);
-	else if (home != NULL && home[0] == '/')
-		n = snprintf(out, len, "%s/.local/state/sealchat/history",
-		    home);
-	else
+	if (util_xdg_dir(dir, sizeof(dir), UTIL_XDG_STATE) != 0)
 		return (-1);
+	n = snprintf(out, len, "%s/history", dir);
 	return (n < 0 || (size_t)n >= len ? -1 : 0);
 }
 

@@ -17,6 +17,7 @@
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
+#include "sealchat/util.h"
 
 #include "commands.h"
 #include "script.h"
@@ -250,33 +251,14 @@ script_password_file(const char *path, char *buf, size_t cap, size_t *len,
     char *err, size_t errlen)
 {
 	char	*nl;
-	size_t	 have = 0;
-	ssize_t	 n;
-	int	 fd;
+	size_t	 have;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if (util_read_file(path, buf, cap, &have) == -1) {
 		snprintf(err, errlen, "cannot read the password file %s: %s",
 		    path, strerror(errno));
+		sc_wipe(buf, cap);
 		return (-1);
 	}
-	while (have < cap) {
-		n = read(fd, buf + have, cap - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "cannot read the password file "
-			    "%s: %s", path, strerror(errno));
-			close(fd);
-			sc_wipe(buf, cap);
-			return (-1);
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-		if (memchr(buf, '\n', have) != NULL)
-			break;
-	}
-	close(fd);
 	if ((nl = memchr(buf, '\n', have)) != NULL)
 		have = (size_t)(nl - buf);
 	if (have > 0 && buf[have - 1] == '\r')

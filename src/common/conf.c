@@ -648,51 +648,25 @@ conf_load_buf(const char *name, const char *dir, const char *buf,
 static int
 conf_read(const char *path, char **bufp, size_t *lenp, char *err)
 {
-	char	*buf = NULL, *nbuf;
-	size_t	 cap = 0, len = 0;
-	ssize_t	 n;
-	int	 fd, rc = -1;
+	char	*buf;
+	int	 rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	if ((buf = malloc(CONF_FILE_MAX + 1)) == NULL) {
 		snprintf(err, CONF_ERR_MAX, "%s: %s", path, strerror(errno));
 		return (-1);
 	}
-	for (;;) {
-		if (len == cap) {
-			if (cap > CONF_FILE_MAX) {
-				snprintf(err, CONF_ERR_MAX, "%s: file is too "
-				    "large (more than %d bytes)", path,
-				    CONF_FILE_MAX);
-				goto out;
-			}
-			cap = cap == 0 ? 4096 : cap * 2;
-			if ((nbuf = realloc(buf, cap)) == NULL) {
-				snprintf(err, CONF_ERR_MAX, "%s: %s", path,
-				    strerror(errno));
-				goto out;
-			}
-			buf = nbuf;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, CONF_ERR_MAX, "%s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	rc = util_read_file(path, buf, CONF_FILE_MAX + 1, lenp);
+	if (rc == -1)
+		snprintf(err, CONF_ERR_MAX, "%s: %s", path, strerror(errno));
+	else if (rc == 1)
+		snprintf(err, CONF_ERR_MAX, "%s: file is too large (more "
+		    "than %d bytes)", path, CONF_FILE_MAX);
+	if (rc != 0) {
+		free(buf);
+		return (-1);
 	}
 	*bufp = buf;
-	*lenp = len;
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	close(fd);
-	return (rc);
+	return (0);
 }
 
 /* Loads path into out according to the rows; see conf.h. */

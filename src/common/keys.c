@@ -124,7 +124,6 @@ keys_read(const char *path, int private, char *buf, size_t *lenp,
 {
 	struct stat	sb;
 	size_t		len = 0;
-	ssize_t		n;
 	int		fd, rc = -1;
 
 	/* O_NONBLOCK: opening a FIFO must not hang start-up. */
@@ -153,18 +152,9 @@ keys_read(const char *path, int private, char *buf, size_t *lenp,
 		    KEYS_FILE_MAX);
 		goto out;
 	}
-	while (len <= KEYS_FILE_MAX) {
-		n = read(fd, buf + len, KEYS_FILE_MAX + 1 - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			keys_error(err, "%s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	if (util_read_fd(fd, buf, KEYS_FILE_MAX + 1, &len) == -1) {
+		keys_error(err, "%s: %s", path, strerror(errno));
+		goto out;
 	}
 	if (len > KEYS_FILE_MAX) {
 		keys_error(err, "%s: too large for a key file "
@@ -239,24 +229,19 @@ keys_dirname(char dir[PATH_MAX], const char *path)
 static int
 keys_mkparent(const char *path, char err[KEYS_ERR_MAX])
 {
-	char		dir[PATH_MAX];
-	struct stat	sb;
+	char	dir[PATH_MAX];
 
 	if (keys_dirname(dir, path) == -1) {
 		keys_error(err, "%s: %s", path,
 		    strerror(ENAMETOOLONG));
 		return (-1);
 	}
-	if (stat(dir, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode)) {
+	if (util_mkdirs(dir, 0) == -1) {
+		if (errno == ENOTDIR)
 			keys_error(err, "%s: not a folder", dir);
-			return (-1);
-		}
-		return (0);
-	}
-	if (errno != ENOENT || (mkdir(dir, 0700) == -1 && errno != EEXIST)) {
-		keys_error(err, "%s: cannot create the folder: %s",
-		    dir, strerror(errno));
+		else
+			keys_error(err, "%s: cannot create the folder: %s",
+			    dir, strerror(errno));
 		return (-1);
 	}
 	return (0);

@@ -2,6 +2,7 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 
@@ -9,9 +10,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sealchat/util.h"
 
@@ -221,5 +225,114 @@ util_dirname(char *out, size_t out_len, const char *path)
 		return (-1);
 	memcpy(out, path, n);
 	out[n] = '\0';
+	return (0);
+}
+
+/* Reads fd to its end, or until buf is full; see util.h. */
+int
+util_read_fd(int fd, void *buf, size_t cap, size_t *len)
+{
+	uint8_t	*p = buf;
+	ssize_t	 n;
+
+	*len = 0;
+	for (;;) {
+		if (*len == cap)
+			return (1);
+		n = read(fd, p + *len, cap - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return (-1);
+		if (n == 0)
+			return (0);
+		*len += (size_t)n;
+	}
+}
+
+/* Reads a small whole file; see util.h. */
+int
+util_read_file(const char *path, void *buf, size_t cap, size_t *len)
+{
+	int	fd, rc, saved;
+
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return (-1);
+	rc = util_read_fd(fd, buf, cap, len);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return (rc);
+}
+
+/* The program's XDG folder of a kind; see util.h. */
+int
+util_xdg_dir(char *out, size_t len, enum util_xdg which)
+{
+	static const struct {
+		const char	*env;
+		const char	*fallback;
+	} kinds[] = {
+		[UTIL_XDG_CONFIG] = { "XDG_CONFIG_HOME", ".config" },
+		[UTIL_XDG_STATE] = { "XDG_STATE_HOME", ".local/state" },
+		[UTIL_XDG_DATA] = { "XDG_DATA_HOME", ".local/share" },
+	};
+	const char	*base, *home = NULL;
+	struct passwd	*pw;
+	int		 n;
+
+	base = getenv(kinds[which].env);
+	if (base != NULL && base[0] == '/') {
+		n = snprintf(out, len, "%s/sealchat", base);
+		return (n < 0 || (size_t)n >= len ? -1 : 0);
+	}
+	base = getenv("HOME");
+	if (base != NULL && base[0] == '/')
+		home = base;
+	else if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL &&
+	    pw->pw_dir[0] == '/')
+		home = pw->pw_dir;
+	if (home == NULL)
+		return (-1);
+	n = snprintf(out, len, "%s/%s/sealchat", home,
+	    kinds[which].fallback);
+	return (n < 0 || (size_t)n >= len ? -1 : 0);
+}
+
+/* Makes dir (and with parents, the folders above it), mode 0700. */
+int
+util_mkdirs(const char *dir, int parents)
+{
+	char		 path[PATH_MAX];
+	char		*p;
+	struct stat	 sb;
+	size_t		 n;
+	int		 last;
+
+	if ((n = strlen(dir)) == 0 || n >= sizeof(path)) {
+		errno = n == 0 ? ENOENT : ENAMETOOLONG;
+		return (-1);
+	}
+	memcpy(path, dir, n + 1);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	for (p = parents ? path + 1 : path + n; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		last = *p == '\0';
+		*p = '\0';
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+			return (-1);
+		if (stat(path, &sb) == -1)
+			return (-1);
+		if (!S_ISDIR(sb.st_mode)) {
+			errno = ENOTDIR;
+			return (-1);
+		}
+		if (last)
+			break;
+		*p = '/';
+	}
 	return (0);
 }

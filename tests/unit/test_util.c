@@ -5,12 +5,14 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -243,6 +245,100 @@ test_dirname_edges(void **state)
 	    "a-very-long-folder-name/c"), -1);
 }
 
+/* Makes a fresh temporary folder for a test. */
+static void
+tmpdir(char out[PATH_MAX])
+{
+	snprintf(out, PATH_MAX, "%s/sealchat-util-XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(out));
+}
+
+static void
+test_read_file_whole_full_and_missing(void **state)
+{
+	char	dir[PATH_MAX], path[PATH_MAX + 16], buf[16];
+	size_t	len;
+	FILE	*f;
+
+	(void)state;
+	tmpdir(dir);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("hello\n", f);
+	fclose(f);
+	assert_int_equal(util_read_file(path, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 6);
+	assert_memory_equal(buf, "hello\n", 6);
+	/* Exactly full: more may follow, so 1. */
+	assert_int_equal(util_read_file(path, buf, 6, &len), 1);
+	assert_int_equal(len, 6);
+	assert_int_equal(util_read_file(path, buf, 3, &len), 1);
+	assert_int_equal(len, 3);
+	unlink(path);
+	errno = 0;
+	assert_int_equal(util_read_file(path, buf, sizeof(buf), &len), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(len, 0);
+	rmdir(dir);
+}
+
+static void
+test_xdg_dir_absolute_base_else_home(void **state)
+{
+	char	out[PATH_MAX];
+
+	(void)state;
+	setenv("XDG_STATE_HOME", "/x/state", 1);
+	setenv("HOME", "/home/h", 1);
+	assert_int_equal(util_xdg_dir(out, sizeof(out), UTIL_XDG_STATE), 0);
+	assert_string_equal(out, "/x/state/sealchat");
+	/* A relative base is ignored, as the specification says. */
+	setenv("XDG_STATE_HOME", "rel", 1);
+	assert_int_equal(util_xdg_dir(out, sizeof(out), UTIL_XDG_STATE), 0);
+	assert_string_equal(out, "/home/h/.local/state/sealchat");
+	unsetenv("XDG_CONFIG_HOME");
+	assert_int_equal(util_xdg_dir(out, sizeof(out), UTIL_XDG_CONFIG), 0);
+	assert_string_equal(out, "/home/h/.config/sealchat");
+	unsetenv("XDG_DATA_HOME");
+	assert_int_equal(util_xdg_dir(out, sizeof(out), UTIL_XDG_DATA), 0);
+	assert_string_equal(out, "/home/h/.local/share/sealchat");
+	assert_int_equal(util_xdg_dir(out, 8, UTIL_XDG_DATA), -1);
+}
+
+static void
+test_mkdirs_private_parents_and_refusals(void **state)
+{
+	char		dir[PATH_MAX], path[PATH_MAX + 32];
+	struct stat	sb;
+	FILE		*f;
+
+	(void)state;
+	tmpdir(dir);
+	/* Without parents, a missing parent is ENOENT and nothing is made. */
+	snprintf(path, sizeof(path), "%s/a/b/c/", dir);
+	errno = 0;
+	assert_int_equal(util_mkdirs(path, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(util_mkdirs(path, 1), 0);
+	assert_int_equal(util_mkdirs(path, 1), 0);	/* already there */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	snprintf(path, sizeof(path), "%s/a/b/c/d", dir);
+	assert_int_equal(util_mkdirs(path, 0), 0);
+	/* A file in the way. */
+	snprintf(path, sizeof(path), "%s/file", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/file/sub", dir);
+	errno = 0;
+	assert_int_equal(util_mkdirs(path, 1), -1);
+	assert_int_equal(errno, ENOTDIR);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -260,6 +356,9 @@ main(void)
 		cmocka_unit_test(test_now_ms_is_monotonic_and_advances),
 		cmocka_unit_test(test_set_nonblock_sets_both_flags),
 		cmocka_unit_test(test_raise_nofile_reaches_the_hard_limit),
+		cmocka_unit_test(test_read_file_whole_full_and_missing),
+		cmocka_unit_test(test_xdg_dir_absolute_base_else_home),
+		cmocka_unit_test(test_mkdirs_private_parents_and_refusals),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
