@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "sealchat/conf.h"
+#include "sealchat/handshake.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
 #include "auth.h"
@@ -142,11 +143,11 @@ server_timeouts(struct server *srv)
 static void
 server_refuse(struct server *srv, int fd, const char *why)
 {
-	static const uint8_t	reject[] = { 0, 0, 0, SC_REJECT_BODY, 0x00,
-				    SC_REJECT_BUSY };
-	uint8_t			sink[512];
-	uint64_t		now;
+	uint8_t		reject[HANDSHAKE_REJECT_FRAME];
+	uint8_t		sink[512];
+	uint64_t	now;
 
+	handshake_reject(reject, SC_REJECT_BUSY);
 	(void)send(fd, reject, sizeof(reject), MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
 	close(fd);

@@ -46,6 +46,7 @@
 #include <event2/event_struct.h>
 
 #include "sealchat/crypto.h"
+#include "sealchat/handshake.h"
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
@@ -533,11 +534,9 @@ session_write_queued(struct server *srv)
 static void
 session_reject(struct session *s, uint8_t reason)
 {
-	uint8_t	frame[SC_FRAME_HDR + SC_REJECT_BODY];
+	uint8_t	frame[HANDSHAKE_REJECT_FRAME];
 
-	wire_frame_header(frame, SC_REJECT_BODY);
-	frame[SC_FRAME_HDR] = 0x00;
-	frame[SC_FRAME_HDR + 1] = reason;
+	handshake_reject(frame, reason);
 	log_info("handshake sid=%llu rejected reason=%u",
 	    (unsigned long long)s->id, reason);
 	if (evbuffer_add(s->out, frame, sizeof(frame)) != 0) {
@@ -560,7 +559,7 @@ session_on_hello(struct session *s, const uint8_t *body, size_t len)
 	size_t			 wlen, body_len;
 	int			 rc;
 
-	rc = sc_hs_server(&s->ch, e_pk, srv->kp, body, len);
+	rc = handshake_server(&s->ch, e_pk, srv->kp, body, len);
 	if (rc == -SC_REJECT_VERSION) {
 		session_reject(s, SC_REJECT_VERSION);
 		return;
@@ -578,15 +577,14 @@ session_on_hello(struct session *s, const uint8_t *body, size_t len)
 	if (srv->enc.oom)
 		goto fail;
 	wlen = srv->enc.len;
-	body_len = SC_KEY_BYTES + wlen + SC_MAC_BYTES;
+	body_len = HANDSHAKE_CONFIRM_LEN(wlen);
 	if (evbuffer_reserve_space(s->out, (ev_ssize_t)(SC_FRAME_HDR +
 	    body_len), &iov, 1) < 1 || iov.iov_len < SC_FRAME_HDR + body_len)
 		goto fail;
 	p = iov.iov_base;
 	wire_frame_header(p, (uint32_t)body_len);
-	memcpy(p + SC_FRAME_HDR, e_pk, SC_KEY_BYTES);
-	if (sc_channel_seal(&s->ch, p + SC_FRAME_HDR + SC_KEY_BYTES,
-	    srv->enc.data, wlen) != 0)
+	if (handshake_confirm(p + SC_FRAME_HDR, &s->ch, e_pk, srv->enc.data,
+	    wlen) != 0)
 		goto fail;
 	iov.iov_len = SC_FRAME_HDR + body_len;
 	if (evbuffer_commit_space(s->out, &iov, 1) != 0)
