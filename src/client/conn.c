@@ -552,38 +552,32 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	const uint8_t	*p;
-	size_t		 have, blen;
-	int		 n, r;
+	const uint8_t	*body;
+	size_t		 blen;
+	int		 n;
 
 	for (n = 0; n < CONN_FRAMES_PER_WAKE; n++) {
 		if (c->state != CONN_HELLO && c->state != CONN_OPEN &&
 		    c->state != CONN_LOGOUT)
 			return;
-		have = evbuffer_get_length(in);
-		if (have < SC_FRAME_HDR)
+		switch (wire_frame_pull(in, 1, c->max_body, &body, &blen)) {
+		case WIRE_FRAME_PARTIAL:
 			return;
-		if ((p = evbuffer_pullup(in, SC_FRAME_HDR)) == NULL)
-			return;
-		r = wire_frame_peek(p, have, c->max_body, &blen);
-		if (r < 0) {
+		case WIRE_FRAME_BAD:
 			conn_close(c, EXIT_PROTOCOL, "bad frame length from %s",
 			    c->server_str);
 			return;
-		}
-		if (r == 0)
-			return;
-		if ((p = evbuffer_pullup(in, SC_FRAME_HDR + blen)) == NULL) {
+		case WIRE_FRAME_NOMEM:
 			conn_close(c, EXIT_PROTOCOL, "out of memory");
 			return;
 		}
 		if (c->state == CONN_HELLO)
-			conn_handle_confirm(c, p + SC_FRAME_HDR, blen);
+			conn_handle_confirm(c, body, blen);
 		else
-			conn_handle_frame(c, p + SC_FRAME_HDR, blen);
+			conn_handle_frame(c, body, blen);
 		if (c->state == CONN_DEAD)
 			return;
-		evbuffer_drain(in, SC_FRAME_HDR + blen);
+		wire_frame_drop(in, blen);
 	}
 	if (evbuffer_get_length(in) >= SC_FRAME_HDR)
 		event_active(c->more_ev, 0, 0);

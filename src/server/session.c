@@ -598,34 +598,6 @@ fail:
 	session_lost(s, "cannot answer handshake");
 }
 
-/*
- * After a SIGN or AUTH that wire_msg_decode() refused: tells a rule broken
- * inside a well-formed message (ERROR 4 for the password length, ERROR 3
- * for the name) from a malformed one (0: the session ends).
- */
-static uint8_t
-session_cred_rule_error(const uint8_t *msg, size_t len)
-{
-	struct rbuf	 rb;
-	const uint8_t	*name;
-	char		 canon[SC_NAME_MAX + 1];
-	size_t		 nlen, plen;
-
-	rbuf_init(&rb, msg, len);
-	(void)rbuf_u8(&rb);
-	nlen = rbuf_u8(&rb);
-	name = rbuf_bytes(&rb, nlen);
-	plen = rbuf_u16(&rb);
-	(void)rbuf_bytes(&rb, plen);
-	if (rb.err || rbuf_left(&rb) != 0)
-		return (0);
-	if (plen < SC_PASS_MIN || plen > SC_PASS_MAX)
-		return (SC_ERR_BAD_PASS);
-	if (wire_name_canon(canon, (const char *)name, nlen) != 0)
-		return (SC_ERR_BAD_NAME);
-	return (0);
-}
-
 /* Finds the handler of a client message type. */
 static const struct session_handler *
 session_handler_find(uint8_t type)
@@ -652,6 +624,7 @@ session_on_frame(struct session *s, const uint8_t *body, size_t len)
 	struct sc_msg			 m;
 	size_t				 plen;
 	uint8_t				 code;
+	int				 rc;
 
 	if (len < SC_MAC_BYTES + 1) {
 		session_lost(s, "short frame");
@@ -666,11 +639,12 @@ session_on_frame(struct session *s, const uint8_t *body, size_t len)
 		session_lost(s, "unexpected message type");
 		goto out;
 	}
-	if (wire_msg_decode(&m, srv->plain, plen) != 0) {
-		code = 0;
-		if (h->type == SC_MSG_SIGN || h->type == SC_MSG_AUTH)
-			code = session_cred_rule_error(srv->plain, plen);
-		if (code == 0) {
+	if ((rc = wire_msg_decode(&m, srv->plain, plen)) != WIRE_MSG_OK) {
+		if (rc == WIRE_MSG_BAD_PASS)
+			code = SC_ERR_BAD_PASS;
+		else if (rc == WIRE_MSG_BAD_NAME)
+			code = SC_ERR_BAD_NAME;
+		else {
 			session_lost(s, "malformed message");
 			goto out;
 		}
@@ -910,69 +884,47 @@ session_in_limit(const struct session *s)
 static int
 session_process(struct session *s)
 {
-	const uint8_t	*p;
-	size_t		 have, blen, max;
-	uint32_t	 announced;
-	int		 n = 0, rc;
+	const uint8_t	*body;
+	size_t		 blen, min, max;
+	int		 n = 0, hello;
 
 	while (n < SESSION_FRAMES_PER_WAKE) {
 		if (s->state == SESSION_CLOSING || (s->flags & SF_DEAD))
 			return (-1);
-		have = evbuffer_get_length(s->in);
-		if (have < SC_FRAME_HDR)
-			break;
-		if ((p = evbuffer_pullup(s->in, SC_FRAME_HDR)) == NULL) {
+		hello = s->state == SESSION_HANDSHAKE;
+		min = hello ? SC_HELLO_BODY : 1;
+		max = hello ? SC_HELLO_BODY : (size_t)s->srv->conf.max_frame;
+		switch (wire_frame_pull(s->in, min, max, &body, &blen)) {
+		case WIRE_FRAME_PARTIAL:
+			return (n);
+		case WIRE_FRAME_BAD:
+			session_lost(s, hello ? "bad hello length" :
+			    "bad frame length");
+			return (-1);
+		case WIRE_FRAME_NOMEM:
 			session_lost(s, "out of memory");
 			return (-1);
 		}
-		if (s->state == SESSION_HANDSHAKE) {
-			announced = ((uint32_t)p[0] << 24) |
-			    ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
-			    (uint32_t)p[3];
-			if (announced != SC_HELLO_BODY) {
-				session_lost(s, "bad hello length");
-				return (-1);
-			}
-			max = SC_HELLO_BODY;
-		} else
-			max = (size_t)s->srv->conf.max_frame;
-		rc = wire_frame_peek(p, have, max, &blen);
-		if (rc < 0) {
-			session_lost(s, "bad frame length");
-			return (-1);
-		}
-		if (rc == 0)
-			break;
-		if ((p = evbuffer_pullup(s->in,
-		    (ev_ssize_t)(SC_FRAME_HDR + blen))) == NULL) {
-			session_lost(s, "out of memory");
-			return (-1);
-		}
-		if (s->state == SESSION_HANDSHAKE)
-			session_on_hello(s, p + SC_FRAME_HDR, blen);
+		if (hello)
+			session_on_hello(s, body, blen);
 		else
-			session_on_frame(s, p + SC_FRAME_HDR, blen);
+			session_on_frame(s, body, blen);
 		n++;
 		if (s->flags & SF_DEAD)
 			return (-1);
-		evbuffer_drain(s->in, SC_FRAME_HDR + blen);
+		wire_frame_drop(s->in, blen);
 	}
 	return (n);
 }
 
-/* True when the input holds at least one whole frame. */
+/* True when the input holds at least one whole frame, or a bad one. */
 static int
 session_frame_waiting(struct session *s)
 {
-	const uint8_t	*p;
-	size_t		 have, blen;
+	size_t	blen;
 
-	have = evbuffer_get_length(s->in);
-	if (have < SC_FRAME_HDR ||
-	    (p = evbuffer_pullup(s->in, SC_FRAME_HDR)) == NULL)
-		return (0);
-	return (wire_frame_peek(p, have, (size_t)s->srv->conf.max_frame,
-	    &blen) != 0);
+	return (wire_frame_pull(s->in, 1, (size_t)s->srv->conf.max_frame,
+	    NULL, &blen) != WIRE_FRAME_PARTIAL);
 }
 
 /*
