@@ -26,7 +26,7 @@ int	wire_frame_peek(const uint8_t *buf, size_t have, size_t max_body,
 void	wire_frame_header(uint8_t hdr[SC_FRAME_HDR], uint32_t body_len);
 
 /* What wire_frame_pull() found at the front of an input buffer. */
-#define WIRE_FRAME_NOMEM	(-2)	/* could not make the frame contiguous */
+#define WIRE_FRAME_NOMEM	(-2)	/* no memory to make it contiguous */
 #define WIRE_FRAME_BAD		(-1)	/* length out of bounds: close */
 #define WIRE_FRAME_PARTIAL	0	/* more bytes needed */
 #define WIRE_FRAME_READY	1	/* a whole frame is there */
