@@ -585,10 +585,80 @@ test_handshake_rejects_version_and_key(void **state)
 	wait_count(f, 0);
 }
 
+/* What a request gets, as docs/protocol.md names it. */
+enum answer {
+	ANS_HASHED,	/* handed to the hash workers: nothing yet */
+	ANS_STATE,	/* ERROR 6; PAIR's names the peer */
+	ANS_USERS,	/* the USERS list marked REPLY */
+	ANS_UDP,	/* nothing; a PAIRKEY to oneself then carries the port */
+	ANS_OFFLINE,	/* ERROR 7 naming the peer */
+	ANS_PONG,
+	ANS_BYE,	/* GOODBYE 5, then the close */
+};
+
+/* The answers in GREETED, HASHING and ONLINE, in the order of requests. */
+static const enum answer in_greeted[] = { ANS_HASHED, ANS_HASHED, ANS_STATE,
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE };
+static const enum answer in_hashing[] = { ANS_STATE, ANS_STATE, ANS_STATE,
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE };
+static const enum answer in_online[] = { ANS_STATE, ANS_STATE, ANS_USERS,
+    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE };
+
+/*
+ * Checks that request t, just sent, got its answer; the jobs were emptied
+ * before it was sent.
+ */
+static void
+expect_answer(struct fixture *f, struct client *c, uint8_t t,
+    enum answer ans)
+{
+	struct sc_msg	m;
+	struct wbuf	msg;
+
+	switch (ans) {
+	case ANS_HASHED:
+		client_send(f, c, SC_MSG_PING);
+		expect_pong(f, c);	/* nothing came before */
+		assert_int_equal(f->njobs, 1);
+		assert_int_equal(f->jobs[0].op, t);
+		assert_string_equal(f->jobs[0].name, "alice");
+		break;
+	case ANS_STATE:
+		expect_error(f, c, t, SC_ERR_STATE,
+		    t == SC_MSG_PAIR ? "bob" : "");
+		break;
+	case ANS_USERS:
+		expect(f, c, &m, SC_MSG_USERS);
+		assert_int_equal(m.flags, SC_USERS_REPLY);
+		assert_int_equal(m.list_len, 0);
+		break;
+	case ANS_UDP:
+		wbuf_init(&msg);
+		wire_enc_pair(&msg, "alice");
+		client_send_msg(f, c, &msg);
+		wbuf_free(&msg);
+		expect(f, c, &m, SC_MSG_PAIRKEY);
+		assert_string_equal(m.name, "alice");
+		assert_int_equal(m.port, UDP_PORT);
+		assert_int_equal(m.af, SC_AF_INET);
+		assert_memory_equal(m.addr, "\x7f\x00\x00\x01", 4);
+		break;
+	case ANS_OFFLINE:
+		expect_error(f, c, t, SC_ERR_OFFLINE, "bob");
+		break;
+	case ANS_PONG:
+		expect_pong(f, c);
+		break;
+	case ANS_BYE:
+		expect_goodbye(f, c, SC_BYE_LOGOUT);
+		break;
+	}
+}
+
 /*
  * GREETED: SIGN and AUTH go to the hash workers (no answer yet), LIST,
- * UDP and PAIR get ERROR 6 (PAIR's names the peer), PING gets PONG,
- * LOGOUT gets GOODBYE 5 and the close.
+ * UDP and PAIR get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5 and the
+ * close.
  */
 static void
 test_greeted_answers_each_request(void **state)
@@ -596,37 +666,13 @@ test_greeted_answers_each_request(void **state)
 	struct fixture	*f = *state;
 	struct client	*c;
 	size_t		 i;
-	uint8_t		 t;
 
 	for (i = 0; i < sizeof(requests); i++) {
-		t = requests[i];
 		c = client_new(f);
 		client_hello(f, c);
 		f->njobs = 0;
-		client_send(f, c, t);
-		switch (t) {
-		case SC_MSG_SIGN:
-		case SC_MSG_AUTH:
-			client_send(f, c, SC_MSG_PING);
-			expect_pong(f, c);	/* nothing came before */
-			assert_int_equal(f->njobs, 1);
-			assert_int_equal(f->jobs[0].op, t);
-			assert_string_equal(f->jobs[0].name, "alice");
-			break;
-		case SC_MSG_LIST:
-		case SC_MSG_UDP:
-			expect_error(f, c, t, SC_ERR_STATE, "");
-			break;
-		case SC_MSG_PAIR:
-			expect_error(f, c, t, SC_ERR_STATE, "bob");
-			break;
-		case SC_MSG_PING:
-			expect_pong(f, c);
-			break;
-		case SC_MSG_LOGOUT:
-			expect_goodbye(f, c, SC_BYE_LOGOUT);
-			break;
-		}
+		client_send(f, c, requests[i]);
+		expect_answer(f, c, requests[i], in_greeted[i]);
 		client_free(c);
 	}
 	wait_count(f, 0);
@@ -644,34 +690,16 @@ test_hashing_answers_each_request(void **state)
 	struct client	*c;
 	struct wbuf	 out;
 	size_t		 i;
-	uint8_t		 t;
 
 	wbuf_init(&out);
 	for (i = 0; i < sizeof(requests); i++) {
-		t = requests[i];
 		c = client_new(f);
 		client_hello(f, c);
 		f->njobs = 0;
 		client_request(c, &out, SC_MSG_SIGN);
-		client_request(c, &out, t);
+		client_request(c, &out, requests[i]);
 		client_flush(f, c, &out);
-		switch (t) {
-		case SC_MSG_SIGN:
-		case SC_MSG_AUTH:
-		case SC_MSG_LIST:
-		case SC_MSG_UDP:
-			expect_error(f, c, t, SC_ERR_STATE, "");
-			break;
-		case SC_MSG_PAIR:
-			expect_error(f, c, t, SC_ERR_STATE, "bob");
-			break;
-		case SC_MSG_PING:
-			expect_pong(f, c);
-			break;
-		case SC_MSG_LOGOUT:
-			expect_goodbye(f, c, SC_BYE_LOGOUT);
-			break;
-		}
+		expect_answer(f, c, requests[i], in_hashing[i]);
 		assert_int_equal(f->njobs, 1);
 		client_free(c);
 	}
@@ -689,52 +717,18 @@ test_online_answers_each_request(void **state)
 {
 	struct fixture	*f = *state;
 	struct client	*c;
-	struct sc_msg	 m;
-	struct wbuf	 msg;
 	size_t		 i;
-	uint8_t		 t;
 
-	wbuf_init(&msg);
 	for (i = 0; i < sizeof(requests); i++) {
-		t = requests[i];
 		c = client_new(f);
 		client_hello(f, c);
 		client_login(f, c, "alice");
-		client_send(f, c, t);
-		switch (t) {
-		case SC_MSG_SIGN:
-		case SC_MSG_AUTH:
-			expect_error(f, c, t, SC_ERR_STATE, "");
-			break;
-		case SC_MSG_LIST:
-			expect(f, c, &m, SC_MSG_USERS);
-			assert_int_equal(m.flags, SC_USERS_REPLY);
-			assert_int_equal(m.list_len, 0);
-			break;
-		case SC_MSG_UDP:
-			wire_enc_pair(&msg, "alice");
-			client_send_msg(f, c, &msg);
-			expect(f, c, &m, SC_MSG_PAIRKEY);
-			assert_string_equal(m.name, "alice");
-			assert_int_equal(m.port, UDP_PORT);
-			assert_int_equal(m.af, SC_AF_INET);
-			assert_memory_equal(m.addr, "\x7f\x00\x00\x01", 4);
-			break;
-		case SC_MSG_PAIR:
-			expect_error(f, c, t, SC_ERR_OFFLINE, "bob");
-			break;
-		case SC_MSG_PING:
-			expect_pong(f, c);
-			break;
-		case SC_MSG_LOGOUT:
-			expect_goodbye(f, c, SC_BYE_LOGOUT);
-			break;
-		}
+		client_send(f, c, requests[i]);
+		expect_answer(f, c, requests[i], in_online[i]);
 		client_free(c);
 		wait_count(f, 0);
 		assert_null(presence_lookup(f->presence, "alice"));
 	}
-	wbuf_free(&msg);
 }
 
 /*
