@@ -65,32 +65,37 @@ int	sc_channel_open(struct sc_channel *, uint8_t *out, const uint8_t *in,
 void	sc_channel_wipe(struct sc_channel *);
 
 /*
- * Handshake (docs/protocol.md, "Handshake"): NK-style, keeping the seed's
- * sealed-box key wrap.  The client seals K || e_c to the pinned server key;
- * the server answers e_s and a first frame under keys derived from K, the
- * ephemeral-ephemeral secret and the transcript hash.
+ * The primitives of the handshake (include/sealchat/handshake.h builds
+ * HELLO, CONFIRM and the channel keys from them).
  */
-struct sc_hs_client {
-	uint8_t	k[SC_KEY_BYTES];
-	uint8_t	e_sk[SC_KEY_BYTES];
-	uint8_t	server_pk[SC_KEY_BYTES];
-	uint8_t	hello[SC_HELLO_BODY];
+/* A fresh X25519 key pair (crypto_box_keypair). */
+int	sc_dh_keypair(uint8_t pk[SC_KEY_BYTES], uint8_t sk[SC_KEY_BYTES])
+	    SC_WUR;
+/* X25519(sk, pk); fails on an all-zero result (a small-order pk). */
+int	sc_dh(uint8_t out[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES],
+	    const uint8_t pk[SC_KEY_BYTES]) SC_WUR;
+/* Sealed box of len bytes to pk; out holds len + SC_SEAL_BYTES. */
+int	sc_seal(uint8_t *out, const uint8_t *in, size_t len,
+	    const uint8_t pk[SC_KEY_BYTES]) SC_WUR;
+/* Opens a sealed box with the key pair; out holds len - SC_SEAL_BYTES. */
+int	sc_seal_open(uint8_t *out, const uint8_t *in, size_t len,
+	    const struct sc_keypair *) SC_WUR;
+
+/* One piece of a hashed message. */
+struct sc_hash_part {
+	const void	*p;
+	size_t		 len;
 };
 
-/* Fills hs and writes the HELLO frame body (SC_HELLO_BODY bytes). */
-int	sc_hs_client_hello(struct sc_hs_client *,
-	    const uint8_t server_pk[SC_KEY_BYTES]) SC_WUR;
 /*
- * Server side: opens a HELLO body, makes e_s, derives the channel.  Writes
- * e_s public key to e_s_pk.  Returns 0, or -SC_REJECT_VERSION /
- * -SC_REJECT_KEY.  Wipes every intermediate secret.
+ * BLAKE2b-256 of the parts back to back (crypto_generichash), keyed with
+ * the SC_KEY_BYTES of key unless key is NULL.
  */
-int	sc_hs_server(struct sc_channel *, uint8_t e_s_pk[SC_KEY_BYTES],
-	    const struct sc_keypair *, const uint8_t *hello, size_t len) SC_WUR;
-/* Client side: derives the channel from the server's e_s; wipes hs. */
-int	sc_hs_client_finish(struct sc_channel *, struct sc_hs_client *,
-	    const uint8_t e_s_pk[SC_KEY_BYTES]) SC_WUR;
-void	sc_hs_client_wipe(struct sc_hs_client *);
+int	sc_hash(uint8_t out[SC_KEY_BYTES], const uint8_t *key,
+	    const struct sc_hash_part *, size_t nparts) SC_WUR;
+/* Subkey id of key in the 8-byte context ctx (crypto_kdf_derive_from_key). */
+int	sc_kdf(uint8_t out[SC_KEY_BYTES], const uint8_t key[SC_KEY_BYTES],
+	    uint64_t id, const char ctx[8]) SC_WUR;
 
 /* Passwords: argon2id via crypto_pwhash_str. */
 #define SC_PWHASH_LEN	128	/* crypto_pwhash_STRBYTES */

@@ -55,6 +55,7 @@ enum sc_msg_type {
 	SC_MSG_PAIR = 0x05,
 	SC_MSG_PING = 0x06,
 	SC_MSG_LOGOUT = 0x07,
+	SC_MSG_CLIENT_LAST = SC_MSG_LOGOUT,	/* client requests end here */
 
 	SC_MSG_WELCOME = 0x81,
 	SC_MSG_OK = 0x82,

@@ -1,7 +1,8 @@
 /*
- * Wire codec: TCP frames and the messages inside them.  Pure functions on
- * byte buffers, no I/O and no crypto, so both programs, the tests and the
- * fuzz targets share one decoder.  Layouts are in docs/protocol.md.
+ * Wire codec: TCP frames and the messages inside them.  Functions on byte
+ * buffers (and on the evbuffers the programs read into), no socket I/O and
+ * no crypto, so both programs, the tests and the fuzz targets share one
+ * frame reader and one decoder.  Layouts are in docs/protocol.md.
  */
 #ifndef SEALCHAT_WIRE_H
 #define SEALCHAT_WIRE_H
@@ -10,6 +11,8 @@
 #include <stdint.h>
 
 #include "sealchat/proto.h"
+
+struct evbuffer;
 
 /*
  * Frame decoding.  wire_frame_peek() looks at the bytes received so far:
@@ -21,6 +24,26 @@ int	wire_frame_peek(const uint8_t *buf, size_t have, size_t max_body,
 	    size_t *body_len);
 /* Writes the 4-byte big-endian header for a body of body_len bytes. */
 void	wire_frame_header(uint8_t hdr[SC_FRAME_HDR], uint32_t body_len);
+
+/* What wire_frame_pull() found at the front of an input buffer. */
+#define WIRE_FRAME_NOMEM	(-2)	/* no memory to make it contiguous */
+#define WIRE_FRAME_BAD		(-1)	/* length out of bounds: close */
+#define WIRE_FRAME_PARTIAL	0	/* more bytes needed */
+#define WIRE_FRAME_READY	1	/* a whole frame is there */
+
+/*
+ * Takes the frame at the front of in, the one frame reader of a session
+ * and of the client's connection.  The announced length is checked from
+ * the header alone, before any of the body is gathered: below min_body
+ * (at least 1) or above max_body is WIRE_FRAME_BAD.  Once the whole frame
+ * is there its body is made contiguous, *body points at it until in
+ * changes, and *body_len is set.  body may be NULL: then nothing is moved
+ * and the answer only says whether a whole frame waits.
+ */
+int	wire_frame_pull(struct evbuffer *in, size_t min_body, size_t max_body,
+	    const uint8_t **body, size_t *body_len);
+/* Drops the frame of body_len bytes just handled from the front of in. */
+void	wire_frame_drop(struct evbuffer *in, size_t body_len);
 
 /* Growable output buffer used by the encoders. */
 struct wbuf {
@@ -91,9 +114,19 @@ struct sc_msg {
 #define SC_USERS_MORE	0x01	/* more USERS frames of this list follow */
 #define SC_USERS_REPLY	0x02	/* answers LIST (else: sent after login) */
 
+/* Why wire_msg_decode() refused a message. */
+#define WIRE_MSG_OK		0
+#define WIRE_MSG_MALFORMED	(-1)	/* unknown type, layout, a value */
+#define WIRE_MSG_BAD_NAME	(-2)	/* SIGN, AUTH: ERROR 3 */
+#define WIRE_MSG_BAD_PASS	(-3)	/* SIGN, AUTH: ERROR 4 */
+
 /*
  * Decodes and fully validates one message (type byte + payload): every
- * length, every name, trailing bytes, list entries.  Returns 0 or -1.
+ * length, every name, trailing bytes, list entries.  Returns WIRE_MSG_OK,
+ * or why not: a SIGN or AUTH whose layout is right (docs/protocol.md,
+ * section 4) but whose password breaks the rules is WIRE_MSG_BAD_PASS,
+ * else one whose name breaks them is WIRE_MSG_BAD_NAME; anything else
+ * wrong is WIRE_MSG_MALFORMED.
  */
 int	wire_msg_decode(struct sc_msg *, const uint8_t *, size_t);
 

@@ -23,6 +23,7 @@
 #include <event2/util.h>
 
 #include "sealchat/crypto.h"
+#include "sealchat/handshake.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
 
@@ -33,8 +34,6 @@
 /* Queued output past which the server is taken as not reading. */
 #define CONN_OUTPUT_CAP		(1024 * 1024)
 #define CONN_WHY_MAX		512
-/* Smallest CONFIRM: E_s and a sealed WELCOME of at least one byte. */
-#define CONN_CONFIRM_MIN	(SC_KEY_BYTES + 1 + SC_MAC_BYTES)
 
 enum conn_state {
 	CONN_IDLE,
@@ -61,7 +60,7 @@ struct conn {
 
 	enum conn_state		 state;
 	struct bufferevent	*bev;
-	struct sc_hs_client	 hs;
+	struct handshake_client	 hs;
 	struct sc_channel	 chan;
 	size_t			 max_body;	/* largest frame body accepted */
 	size_t			 peer_max;	/* server's max_frame */
@@ -138,7 +137,7 @@ conn_free(struct conn *c)
 		sc_wipe(c->plain, c->plain_cap);
 		free(c->plain);
 	}
-	sc_hs_client_wipe(&c->hs);
+	handshake_client_wipe(&c->hs);
 	sc_channel_wipe(&c->chan);
 	free(c);
 }
@@ -177,7 +176,7 @@ conn_close(struct conn *c, int status, const char *fmt, ...)
 	event_del(c->more_ev);
 	if (c->bev != NULL)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	sc_hs_client_wipe(&c->hs);
+	handshake_client_wipe(&c->hs);
 	sc_channel_wipe(&c->chan);
 	c->cb.closed(c->arg, status, why);
 }
@@ -335,7 +334,7 @@ static void
 conn_connected(struct conn *c)
 {
 	log_debug("conn: connected server=%s", c->server_str);
-	if (sc_hs_client_hello(&c->hs, c->server_pk) != 0 ||
+	if (handshake_client_hello(&c->hs, c->server_pk) != 0 ||
 	    conn_write_frame(c, c->hs.hello, SC_HELLO_BODY) != 0) {
 		conn_close(c, EXIT_PROTOCOL, "cannot start the handshake");
 		return;
@@ -452,12 +451,13 @@ conn_handle_confirm(struct conn *c, const uint8_t *body, size_t len)
 	struct timeval	 tv;
 	char		 fpr[SC_FPR_LEN];
 	size_t		 plen;
+	int		 reason;
 
-	if (len == SC_REJECT_BODY && body[0] == 0x00) {
-		conn_rejected(c, body[1]);
+	if ((reason = handshake_reject_reason(body, len)) >= 0) {
+		conn_rejected(c, (uint8_t)reason);
 		return;
 	}
-	if (len < CONN_CONFIRM_MIN) {
+	if (len < HANDSHAKE_CONFIRM_MIN) {
 		conn_close(c, EXIT_PROTOCOL, "malformed handshake answer from "
 		    "%s", c->server_str);
 		return;
@@ -467,9 +467,8 @@ conn_handle_confirm(struct conn *c, const uint8_t *body, size_t len)
 		conn_close(c, EXIT_PROTOCOL, "out of memory");
 		return;
 	}
-	if (sc_hs_client_finish(&c->chan, &c->hs, body) != 0 ||
-	    sc_channel_open(&c->chan, c->plain, body + SC_KEY_BYTES,
-	    len - SC_KEY_BYTES) != 0) {
+	if (handshake_client_confirm(&c->chan, &c->hs, c->plain, body,
+	    len) != 0) {
 		sc_fingerprint(fpr, c->server_pk);
 		conn_close(c, EXIT_PROTOCOL, "the server %s did not prove it "
 		    "holds the pinned key %s (%s); no credentials were sent",
@@ -553,39 +552,32 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	const uint8_t	*p;
-	size_t		 have, blen;
-	int		 n, r;
+	const uint8_t	*body;
+	size_t		 blen;
+	int		 n;
 
 	for (n = 0; n < CONN_FRAMES_PER_WAKE; n++) {
 		if (c->state != CONN_HELLO && c->state != CONN_OPEN &&
 		    c->state != CONN_LOGOUT)
 			return;
-		have = evbuffer_get_length(in);
-		if (have < SC_FRAME_HDR)
+		switch (wire_frame_pull(in, 1, c->max_body, &body, &blen)) {
+		case WIRE_FRAME_PARTIAL:
 			return;
-		if ((p = evbuffer_pullup(in, SC_FRAME_HDR)) == NULL)
-			return;
-		r = wire_frame_peek(p, have, c->max_body, &blen);
-		if (r < 0) {
+		case WIRE_FRAME_BAD:
 			conn_close(c, EXIT_PROTOCOL, "bad frame length from %s",
 			    c->server_str);
 			return;
-		}
-		if (r == 0)
-			return;
-		if ((p = evbuffer_pullup(in,
-		    (ev_ssize_t)(SC_FRAME_HDR + blen))) == NULL) {
+		case WIRE_FRAME_NOMEM:
 			conn_close(c, EXIT_PROTOCOL, "out of memory");
 			return;
 		}
 		if (c->state == CONN_HELLO)
-			conn_handle_confirm(c, p + SC_FRAME_HDR, blen);
+			conn_handle_confirm(c, body, blen);
 		else
-			conn_handle_frame(c, p + SC_FRAME_HDR, blen);
+			conn_handle_frame(c, body, blen);
 		if (c->state == CONN_DEAD)
 			return;
-		evbuffer_drain(in, SC_FRAME_HDR + blen);
+		wire_frame_drop(in, blen);
 	}
 	if (evbuffer_get_length(in) >= SC_FRAME_HDR)
 		event_active(c->more_ev, 0, 0);

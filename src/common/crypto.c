@@ -1,8 +1,10 @@
 /*
  * Every libsodium call of the project: random bytes, wiping, guarded memory,
- * the server key pair, fingerprints, base64, the handshake and channel of
- * docs/protocol.md sections 2 and 3, password hashing, and the peer datagram
- * keys and seal of section 8.  This is the only file that includes sodium.h.
+ * the server key pair, fingerprints, base64, the primitives the handshake of
+ * docs/protocol.md section 2 is made of (src/common/handshake.c puts them
+ * together), the channel of section 3, password hashing, and the peer
+ * datagram keys and seal of section 8.  This is the only file that includes
+ * sodium.h.
  */
 #include <sys/mman.h>
 
@@ -37,10 +39,6 @@ _Static_assert(SC_HELLO_BODY == 1 + crypto_box_SEALBYTES + 2 * SC_KEY_BYTES,
     "hello size");
 
 #define SC_NONCE_BYTES	crypto_aead_chacha20poly1305_ietf_NPUBBYTES
-
-/* Transcript label of the handshake hash: 20 bytes, no NUL. */
-static const char sc_hs_label[] = "sealchat/1 handshake";
-_Static_assert(sizeof(sc_hs_label) - 1 == 20, "handshake label size");
 
 /* Initialises libsodium; safe to call more than once. */
 int
@@ -279,154 +277,77 @@ sc_channel_wipe(struct sc_channel *ch)
 	sodium_memzero(ch, sizeof(*ch));
 }
 
-/*
- * Derives the channel keys of protocol.md 2.3:
- *   h      = BLAKE2b-256(label || S || hello || E_s)
- *   master = BLAKE2b-256(key = K, dh || h)
- *   k_c2s  = KDF(master, 1, "SCchanv1"), k_s2c = KDF(master, 2, "SCchanv1")
- * The server sends with k_s2c, the client with k_c2s.
- */
-static int
-sc_hs_derive(struct sc_channel *ch, int server,
-    const uint8_t s_pk[SC_KEY_BYTES], const uint8_t hello[SC_HELLO_BODY],
-    const uint8_t e_s_pk[SC_KEY_BYTES], const uint8_t k[SC_KEY_BYTES],
-    const uint8_t dh[SC_KEY_BYTES])
+/* A fresh X25519 key pair. */
+int
+sc_dh_keypair(uint8_t pk[SC_KEY_BYTES], uint8_t sk[SC_KEY_BYTES])
+{
+	return (crypto_box_keypair(pk, sk) != 0 ? -1 : 0);
+}
+
+/* X25519 of a secret and a public key; an all-zero result is refused. */
+int
+sc_dh(uint8_t out[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES],
+    const uint8_t pk[SC_KEY_BYTES])
+{
+	if (crypto_scalarmult(out, sk, pk) != 0 ||
+	    sodium_is_zero(out, SC_KEY_BYTES))
+		return (-1);
+	return (0);
+}
+
+/* Seals len bytes to pk with an anonymous ephemeral key. */
+int
+sc_seal(uint8_t *out, const uint8_t *in, size_t len,
+    const uint8_t pk[SC_KEY_BYTES])
+{
+	return (crypto_box_seal(out, in, len, pk) != 0 ? -1 : 0);
+}
+
+/* Opens a sealed box addressed to the key pair. */
+int
+sc_seal_open(uint8_t *out, const uint8_t *in, size_t len,
+    const struct sc_keypair *kp)
+{
+	if (kp == NULL || kp->sk == NULL || len < SC_SEAL_BYTES)
+		return (-1);
+	if (crypto_box_seal_open(out, in, len, kp->pk, kp->sk) != 0)
+		return (-1);
+	return (0);
+}
+
+/* BLAKE2b-256 of the parts, keyed or not; the state is wiped after use. */
+int
+sc_hash(uint8_t out[SC_KEY_BYTES], const uint8_t *key,
+    const struct sc_hash_part *parts, size_t nparts)
 {
 	crypto_generichash_state	st;
-	uint8_t				h[SC_KEY_BYTES];
-	uint8_t				master[SC_KEY_BYTES];
-	uint8_t				c2s[SC_KEY_BYTES], s2c[SC_KEY_BYTES];
+	size_t				i;
 	int				rc = -1;
 
-	if (crypto_generichash_init(&st, NULL, 0, sizeof(h)) != 0 ||
-	    crypto_generichash_update(&st, (const uint8_t *)sc_hs_label,
-	    sizeof(sc_hs_label) - 1) != 0 ||
-	    crypto_generichash_update(&st, s_pk, SC_KEY_BYTES) != 0 ||
-	    crypto_generichash_update(&st, hello, SC_HELLO_BODY) != 0 ||
-	    crypto_generichash_update(&st, e_s_pk, SC_KEY_BYTES) != 0 ||
-	    crypto_generichash_final(&st, h, sizeof(h)) != 0)
+	if (crypto_generichash_init(&st, key, key != NULL ? SC_KEY_BYTES : 0,
+	    SC_KEY_BYTES) != 0)
 		goto out;
-	if (crypto_generichash_init(&st, k, SC_KEY_BYTES, sizeof(master)) != 0 ||
-	    crypto_generichash_update(&st, dh, SC_KEY_BYTES) != 0 ||
-	    crypto_generichash_update(&st, h, sizeof(h)) != 0 ||
-	    crypto_generichash_final(&st, master, sizeof(master)) != 0)
+	for (i = 0; i < nparts; i++) {
+		if (crypto_generichash_update(&st, parts[i].p,
+		    parts[i].len) != 0)
+			goto out;
+	}
+	if (crypto_generichash_final(&st, out, SC_KEY_BYTES) != 0)
 		goto out;
-	if (crypto_kdf_derive_from_key(c2s, sizeof(c2s), 1, "SCchanv1",
-	    master) != 0 ||
-	    crypto_kdf_derive_from_key(s2c, sizeof(s2c), 2, "SCchanv1",
-	    master) != 0)
-		goto out;
-	memset(ch, 0, sizeof(*ch));
-	memcpy(ch->tx_key, server ? s2c : c2s, SC_KEY_BYTES);
-	memcpy(ch->rx_key, server ? c2s : s2c, SC_KEY_BYTES);
 	rc = 0;
 out:
 	sodium_memzero(&st, sizeof(st));
-	sodium_memzero(master, sizeof(master));
-	sodium_memzero(c2s, sizeof(c2s));
-	sodium_memzero(s2c, sizeof(s2c));
-	sodium_memzero(h, sizeof(h));
 	return (rc);
 }
 
-/* Makes K and the client's ephemeral key and seals K || E_c to the server. */
+/* One subkey of key. */
 int
-sc_hs_client_hello(struct sc_hs_client *hs,
-    const uint8_t server_pk[SC_KEY_BYTES])
+sc_kdf(uint8_t out[SC_KEY_BYTES], const uint8_t key[SC_KEY_BYTES],
+    uint64_t id, const char ctx[8])
 {
-	uint8_t	plain[SC_HELLO_PLAIN];
-	int	rc = -1;
-
-	memset(hs, 0, sizeof(*hs));
-	memcpy(hs->server_pk, server_pk, SC_KEY_BYTES);
-	randombytes_buf(hs->k, sizeof(hs->k));
-	memcpy(plain, hs->k, SC_KEY_BYTES);
-	if (crypto_box_keypair(plain + SC_KEY_BYTES, hs->e_sk) != 0)
-		goto out;
-	hs->hello[0] = SC_PROTO_VERSION;
-	if (crypto_box_seal(hs->hello + 1, plain, sizeof(plain),
-	    hs->server_pk) != 0)
-		goto out;
-	rc = 0;
-out:
-	sodium_memzero(plain, sizeof(plain));
-	if (rc != 0)
-		sc_hs_client_wipe(hs);
-	return (rc);
-}
-
-/*
- * Server side of the handshake.  The version byte is checked first (so a
- * future version gets a REJECT that names the version), then the length;
- * a body that is not exactly SC_HELLO_BODY bytes or whose sealed box does
- * not open is -SC_REJECT_KEY.  K, E_c, dh and e_s are wiped on every path.
- */
-int
-sc_hs_server(struct sc_channel *ch, uint8_t e_s_pk[SC_KEY_BYTES],
-    const struct sc_keypair *kp, const uint8_t *hello, size_t len)
-{
-	uint8_t	plain[SC_HELLO_PLAIN];
-	uint8_t	e_s[SC_KEY_BYTES], dh[SC_KEY_BYTES];
-	int	rc = -SC_REJECT_KEY;
-
-	memset(ch, 0, sizeof(*ch));
-	memset(plain, 0, sizeof(plain));
-	memset(e_s, 0, sizeof(e_s));
-	memset(dh, 0, sizeof(dh));
-	if (len < 1 || hello[0] != SC_PROTO_VERSION)
-		return (-SC_REJECT_VERSION);
-	if (len != SC_HELLO_BODY || kp == NULL || kp->sk == NULL)
-		return (-SC_REJECT_KEY);
-	if (crypto_box_seal_open(plain, hello + 1, SC_HELLO_BODY - 1, kp->pk,
-	    kp->sk) != 0)
-		goto out;
-	if (crypto_box_keypair(e_s_pk, e_s) != 0)
-		goto out;
-	if (crypto_scalarmult(dh, e_s, plain + SC_KEY_BYTES) != 0 ||
-	    sodium_is_zero(dh, sizeof(dh)))
-		goto out;
-	if (sc_hs_derive(ch, 1, kp->pk, hello, e_s_pk, plain, dh) != 0)
-		goto out;
-	rc = 0;
-out:
-	sodium_memzero(plain, sizeof(plain));
-	sodium_memzero(e_s, sizeof(e_s));
-	sodium_memzero(dh, sizeof(dh));
-	if (rc != 0)
-		sodium_memzero(ch, sizeof(*ch));
-	return (rc);
-}
-
-/* Client side: dh with the server's ephemeral key, then the channel keys. */
-int
-sc_hs_client_finish(struct sc_channel *ch, struct sc_hs_client *hs,
-    const uint8_t e_s_pk[SC_KEY_BYTES])
-{
-	uint8_t	dh[SC_KEY_BYTES];
-	int	rc = -1;
-
-	memset(ch, 0, sizeof(*ch));
-	memset(dh, 0, sizeof(dh));
-	if (crypto_scalarmult(dh, hs->e_sk, e_s_pk) != 0 ||
-	    sodium_is_zero(dh, sizeof(dh)))
-		goto out;
-	if (sc_hs_derive(ch, 0, hs->server_pk, hs->hello, e_s_pk, hs->k,
-	    dh) != 0)
-		goto out;
-	rc = 0;
-out:
-	sodium_memzero(dh, sizeof(dh));
-	sc_hs_client_wipe(hs);
-	if (rc != 0)
-		sodium_memzero(ch, sizeof(*ch));
-	return (rc);
-}
-
-/* Wipes the client's handshake state. */
-void
-sc_hs_client_wipe(struct sc_hs_client *hs)
-{
-	sodium_memzero(hs, sizeof(*hs));
+	if (crypto_kdf_derive_from_key(out, SC_KEY_BYTES, id, ctx, key) != 0)
+		return (-1);
+	return (0);
 }
 
 /* argon2id limits of a cost level; -1 for an unknown level. */
@@ -526,10 +447,8 @@ sc_pair_derive(struct sc_pair_keys *pk, const uint8_t kxy[SC_KEY_BYTES],
 	uint8_t	low[SC_KEY_BYTES], high[SC_KEY_BYTES];
 	int	cmp;
 
-	if (crypto_kdf_derive_from_key(low, sizeof(low), 1, "SCpeerv1",
-	    kxy) != 0 ||
-	    crypto_kdf_derive_from_key(high, sizeof(high), 2, "SCpeerv1",
-	    kxy) != 0) {
+	if (sc_kdf(low, kxy, 1, "SCpeerv1") != 0 ||
+	    sc_kdf(high, kxy, 2, "SCpeerv1") != 0) {
 		/* Cannot happen (sizes are fixed); fail closed all the same. */
 		randombytes_buf(pk->tx, SC_KEY_BYTES);
 		randombytes_buf(pk->rx, SC_KEY_BYTES);

@@ -1,12 +1,16 @@
 /*
  * Wire codec: TCP frames and the messages inside them (docs/protocol.md,
- * sections 1, 4, 5 and 6).  No I/O and no crypto: the decoder checks every
- * byte it is given and never trusts a length it has not bounded.
+ * sections 1, 4, 5 and 6).  No socket I/O and no crypto: the frame reader
+ * and the decoder check every byte they are given and never trust a length
+ * they have not bounded.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "sealchat/crypto.h"
+#include "sealchat/util.h"
 #include "sealchat/wire.h"
 
 /* Largest buffer an encoder may grow to; a larger need is treated as oom. */
@@ -21,22 +25,72 @@ wire_be32(const uint8_t *p)
 	    ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
-/* Looks for one whole frame at the start of buf. */
-int
-wire_frame_peek(const uint8_t *buf, size_t have, size_t max_body,
-    size_t *body_len)
+/*
+ * Checks the header at hdr of a frame of which have bytes arrived: -1 when
+ * the announced length is outside [min_body, max_body] (and never 0), 0
+ * when the body is not all there yet, 1 (and *body_len) when it is.
+ */
+static int
+wire_frame_check(const uint8_t hdr[SC_FRAME_HDR], size_t have,
+    size_t min_body, size_t max_body, size_t *body_len)
 {
 	uint32_t	len;
 
-	if (have < SC_FRAME_HDR)
-		return (0);
-	len = wire_be32(buf);
-	if (len == 0 || len > max_body)
+	len = wire_be32(hdr);
+	if (len == 0 || len < min_body || len > max_body)
 		return (-1);
 	if (have - SC_FRAME_HDR < len)
 		return (0);
 	*body_len = len;
 	return (1);
+}
+
+/* Looks for one whole frame at the start of buf. */
+int
+wire_frame_peek(const uint8_t *buf, size_t have, size_t max_body,
+    size_t *body_len)
+{
+	if (have < SC_FRAME_HDR)
+		return (0);
+	return (wire_frame_check(buf, have, 1, max_body, body_len));
+}
+
+/*
+ * Takes the frame at the front of an input buffer.  The header is copied
+ * out, so checking a length never moves or allocates; only a whole frame
+ * is made contiguous.
+ */
+int
+wire_frame_pull(struct evbuffer *in, size_t min_body, size_t max_body,
+    const uint8_t **body, size_t *body_len)
+{
+	uint8_t		 hdr[SC_FRAME_HDR];
+	const uint8_t	*p;
+	size_t		 have, len;
+	int		 rc;
+
+	have = evbuffer_get_length(in);
+	if (have < SC_FRAME_HDR ||
+	    evbuffer_copyout(in, hdr, sizeof(hdr)) != (ev_ssize_t)sizeof(hdr))
+		return (WIRE_FRAME_PARTIAL);
+	if ((rc = wire_frame_check(hdr, have, min_body, max_body, &len)) < 0)
+		return (WIRE_FRAME_BAD);
+	if (rc == 0)
+		return (WIRE_FRAME_PARTIAL);
+	*body_len = len;
+	if (body == NULL)
+		return (WIRE_FRAME_READY);
+	if ((p = evbuffer_pullup(in, (ev_ssize_t)(SC_FRAME_HDR + len))) == NULL)
+		return (WIRE_FRAME_NOMEM);
+	*body = p + SC_FRAME_HDR;
+	return (WIRE_FRAME_READY);
+}
+
+/* Drops a handled frame, header and body, from the input. */
+void
+wire_frame_drop(struct evbuffer *in, size_t body_len)
+{
+	evbuffer_drain(in, SC_FRAME_HDR + body_len);
 }
 
 /* Writes the frame header for a body of body_len bytes. */
@@ -156,8 +210,10 @@ wbuf_u32(struct wbuf *wb, uint32_t v)
 void
 wbuf_u64(struct wbuf *wb, uint64_t v)
 {
-	wbuf_u32(wb, (uint32_t)(v >> 32));
-	wbuf_u32(wb, (uint32_t)v);
+	uint8_t	b[8];
+
+	util_put_be64(b, v);
+	wbuf_put(wb, b, sizeof(b));
 }
 
 /* Appends a str8; a string longer than 255 bytes cannot be encoded (oom). */
@@ -245,7 +301,7 @@ rbuf_u64(struct rbuf *rb)
 
 	if ((p = rbuf_bytes(rb, 8)) == NULL)
 		return (0);
-	return (((uint64_t)wire_be32(p) << 32) | wire_be32(p + 4));
+	return (util_get_be64(p));
 }
 
 /* True for a byte allowed anywhere in a canonical name. */
@@ -304,13 +360,9 @@ wire_name_canon(char out[SC_NAME_MAX + 1], const char *s, size_t len)
 	return (0);
 }
 
-/*
- * Reads a str8 name into out.  fold accepts upper case and stores the
- * canonical form; otherwise only the canonical form is accepted.
- */
+/* Reads a str8 name into out; only the canonical form is accepted. */
 static int
-wire_get_name(struct rbuf *rb, char out[SC_NAME_MAX + 1], size_t *out_len,
-    int fold)
+wire_get_name(struct rbuf *rb, char out[SC_NAME_MAX + 1], size_t *out_len)
 {
 	const uint8_t	*p;
 	size_t		 n;
@@ -318,31 +370,38 @@ wire_get_name(struct rbuf *rb, char out[SC_NAME_MAX + 1], size_t *out_len,
 	n = rbuf_u8(rb);
 	if ((p = rbuf_bytes(rb, n)) == NULL)
 		return (-1);
-	if (fold) {
-		if (wire_name_canon(out, (const char *)p, n) != 0)
-			return (-1);
-	} else {
-		if (!wire_name_valid((const char *)p, n))
-			return (-1);
-		memcpy(out, p, n);
-		out[n] = '\0';
-	}
+	if (!wire_name_valid((const char *)p, n))
+		return (-1);
+	memcpy(out, p, n);
+	out[n] = '\0';
 	*out_len = n;
 	return (0);
 }
 
-/* SIGN, AUTH: str8 name (folded), u16 pass_len, password. */
+/*
+ * SIGN, AUTH: str8 name (folded), u16 pass_len, password.  The layout is
+ * checked whole first, trailing bytes included: only a message that is
+ * well formed gets the reason a rule was broken, the password's before the
+ * name's (docs/protocol.md, section 5).
+ */
 static int
 wire_dec_cred(struct sc_msg *m, struct rbuf *rb)
 {
-	if (wire_get_name(rb, m->name, &m->name_len, 1) != 0)
-		return (-1);
+	const uint8_t	*name;
+	size_t		 nlen;
+
+	nlen = rbuf_u8(rb);
+	name = rbuf_bytes(rb, nlen);
 	m->pass_len = rbuf_u16(rb);
-	if (rb->err || m->pass_len < SC_PASS_MIN || m->pass_len > SC_PASS_MAX)
-		return (-1);
-	if ((m->pass = rbuf_bytes(rb, m->pass_len)) == NULL)
-		return (-1);
-	return (0);
+	m->pass = rbuf_bytes(rb, m->pass_len);
+	if (rb->err || rbuf_left(rb) != 0)
+		return (WIRE_MSG_MALFORMED);
+	if (m->pass_len < SC_PASS_MIN || m->pass_len > SC_PASS_MAX)
+		return (WIRE_MSG_BAD_PASS);
+	if (wire_name_canon(m->name, (const char *)name, nlen) != 0)
+		return (WIRE_MSG_BAD_NAME);
+	m->name_len = nlen;
+	return (WIRE_MSG_OK);
 }
 
 /* UDP: u16 port, not 0. */
@@ -357,7 +416,7 @@ wire_dec_udp(struct sc_msg *m, struct rbuf *rb)
 static int
 wire_dec_pair(struct sc_msg *m, struct rbuf *rb)
 {
-	return (wire_get_name(rb, m->name, &m->name_len, 0));
+	return (wire_get_name(rb, m->name, &m->name_len));
 }
 
 /* PING, PONG: u64 token. */
@@ -392,7 +451,7 @@ wire_dec_ok(struct sc_msg *m, struct rbuf *rb)
 	m->req = rbuf_u8(rb);
 	if (m->req != SC_MSG_SIGN && m->req != SC_MSG_AUTH)
 		return (-1);
-	return (wire_get_name(rb, m->name, &m->name_len, 0));
+	return (wire_get_name(rb, m->name, &m->name_len));
 }
 
 /*
@@ -404,12 +463,12 @@ wire_dec_error(struct sc_msg *m, struct rbuf *rb)
 {
 	m->req = rbuf_u8(rb);
 	m->code = rbuf_u8(rb);
-	if (rb->err || m->req < SC_MSG_SIGN || m->req > SC_MSG_LOGOUT)
+	if (rb->err || m->req < SC_MSG_SIGN || m->req > SC_MSG_CLIENT_LAST)
 		return (-1);
 	if (m->code < 1 || m->code > SC_ERR_MAX)
 		return (-1);
 	if (m->req == SC_MSG_PAIR)
-		return (wire_get_name(rb, m->name, &m->name_len, 0));
+		return (wire_get_name(rb, m->name, &m->name_len));
 	return (rbuf_u8(rb) == 0 && !rb->err ? 0 : -1);
 }
 
@@ -425,7 +484,7 @@ wire_check_list(struct sc_msg *m, struct rbuf *rb, int events)
 	while (rbuf_left(rb) > 0) {
 		if (events && rbuf_u8(rb) > SC_PRESENCE_ONLINE)
 			return (-1);
-		if (wire_get_name(rb, name, &n, 0) != 0)
+		if (wire_get_name(rb, name, &n) != 0)
 			return (-1);
 		count++;
 	}
@@ -458,7 +517,7 @@ wire_dec_pairkey(struct sc_msg *m, struct rbuf *rb)
 	const uint8_t	*p;
 	size_t		 alen;
 
-	if (wire_get_name(rb, m->name, &m->name_len, 0) != 0)
+	if (wire_get_name(rb, m->name, &m->name_len) != 0)
 		return (-1);
 	m->pair_id = rbuf_u64(rb);
 	if ((m->key = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL)
@@ -529,26 +588,29 @@ wire_msg_decode(struct sc_msg *m, const uint8_t *buf, size_t len)
 	struct rbuf	rb;
 	size_t		i;
 	uint8_t		type;
+	int		rc;
 
 	memset(m, 0, sizeof(*m));
 	rbuf_init(&rb, buf, len);
 	type = rbuf_u8(&rb);
 	if (rb.err)
-		return (-1);
+		return (WIRE_MSG_MALFORMED);
 	for (i = 0; i < sizeof(wire_decoders) / sizeof(wire_decoders[0]); i++) {
 		if (wire_decoders[i].type != type)
 			continue;
 		m->type = type;
-		if (wire_decoders[i].dec(m, &rb) != 0 || rb.err ||
-		    rbuf_left(&rb) != 0)
+		rc = wire_decoders[i].dec(m, &rb);
+		if (rc == WIRE_MSG_OK && (rb.err || rbuf_left(&rb) != 0))
+			rc = WIRE_MSG_MALFORMED;
+		if (rc != WIRE_MSG_OK)
 			goto fail;
-		return (0);
+		return (WIRE_MSG_OK);
 	}
-	return (-1);
+	return (WIRE_MSG_MALFORMED);
 fail:
 	memset(m, 0, sizeof(*m));
 	m->type = type;
-	return (-1);
+	return (rc);
 }
 
 /* Reads the next str8 name of a decoded list; 0 at the end or on damage. */

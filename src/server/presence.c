@@ -439,18 +439,29 @@ static int	presence_deliver_range(struct presence *,
 		    struct presence_member *, uint64_t);
 
 /*
- * Hands a message to the member's owner, after the presence events still
- * owed to it: a PAIRKEY must never overtake the "online" of its peer, nor
- * a stale "offline" arrive after the key of a new login.
+ * Delivers the presence events still owed to a member, before anything
+ * else reaches it: a PAIRKEY must never overtake the "online" of its peer,
+ * nor a stale "offline" arrive after the key of a new login, nor a USERS
+ * list be older than what the member was told.  Returns 0, or -1 when the
+ * member is not online or left during delivery.
  */
-int
-presence_send(struct presence *p, struct presence_member *m,
-    const uint8_t *msg, size_t len)
+static int
+presence_catch_up(struct presence *p, struct presence_member *m)
 {
 	if (!m->joined)
 		return (-1);
 	if (m->cursor < presence_end(p) &&
 	    presence_deliver_range(p, m, presence_end(p)) != 0)
+		return (-1);
+	return (0);
+}
+
+/* Hands a message to the member's owner, after the events owed to it. */
+int
+presence_send(struct presence *p, struct presence_member *m,
+    const uint8_t *msg, size_t len)
+{
+	if (presence_catch_up(p, m) != 0)
 		return (-1);
 	return (p->deliver(m, msg, len, p->arg));
 }
@@ -617,10 +628,7 @@ presence_send_users(struct presence *p, struct presence_member *m,
 	long		 total = 0;
 	int		 found;
 
-	if (!m->joined)
-		return (-1);
-	if (m->cursor < presence_end(p) &&
-	    presence_deliver_range(p, m, presence_end(p)) != 0)
+	if (presence_catch_up(p, m) != 0)
 		return (-1);
 	flags &= (uint8_t)~SC_USERS_MORE;
 	self = presence_list_find(p, m->name, m->name_len, &found);

@@ -1,7 +1,8 @@
 /*
  * The daemon's event loop: the listening socket and its accept policy,
- * signals (stop, reload), the systemd status line, and the server-wide
- * events that write queued output and free closed sessions.
+ * signals (stop, reload), the systemd status line, and the wiring of the
+ * modules: the set of sessions (session.c) gets the hash pool, presence,
+ * pair keys and throttle through its environment, and hash results back.
  *
  * Priorities: the base gets two.  Every event runs at priority 0 (the hash
  * pool and the systemd watchdog set it themselves) except the presence
@@ -26,6 +27,7 @@
 #include <event2/event.h>
 
 #include "sealchat/conf.h"
+#include "sealchat/handshake.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
 #include "hashpool.h"
@@ -59,58 +61,32 @@ server_event(struct server *srv, int fd, short what, event_callback_fn cb,
 	return (ev);
 }
 
-/* Asks for the write queue to be written after the running callbacks. */
-void
-server_kick_writer(struct server *srv)
+/* Hands a SIGN or AUTH to the hash pool (none once stopping: busy). */
+static int
+server_hash(void *arg, uint64_t sid, uint8_t op, const char *name,
+    const uint8_t *pass, size_t pass_len)
 {
-	event_active(srv->write_ev, EV_TIMEOUT, 0);
+	struct server	*srv = arg;
+
+	return (hashpool_submit(srv->hashpool, sid, op, name, pass,
+	    pass_len));
 }
 
-/* Writes the queued output of every session. */
+/* A finished hash job goes to its session, found by id. */
 static void
-server_write_cb(evutil_socket_t fd, short what, void *arg)
+server_hash_done(const struct hashpool_result *res, void *arg)
 {
-	(void)fd;
-	(void)what;
-	session_write_queued(arg);
+	struct server	*srv = arg;
+
+	session_set_hash_done(srv->sessions, res->session_id, res->op,
+	    res->status, res->name);
 }
 
-/* Frees the sessions closed during the callbacks that ran. */
-static void
-server_reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	session_reap(arg);
-}
-
-/*
- * One session timeout of sec seconds: a common timeout when libevent has
- * one left (it keeps at most 256 durations), else a plain one in buf.
- */
-static const struct timeval *
-server_timeout(struct server *srv, long long sec, struct timeval *buf)
-{
-	const struct timeval	*tv;
-
-	buf->tv_sec = (time_t)sec;
-	buf->tv_usec = 0;
-	if ((tv = event_base_init_common_timeout(srv->base, buf)) != NULL)
-		return (tv);
-	log_debug("no common timeout left for %llds", sec);
-	return (buf);
-}
-
-/* Makes the session timeouts from the configuration. */
+/* The session timeouts follow the configuration (at start and reload). */
 static void
 server_timeouts(struct server *srv)
 {
-	srv->tv_login = server_timeout(srv, srv->conf.login_timeout,
-	    &srv->tv_login_buf);
-	srv->tv_keepalive = server_timeout(srv, srv->conf.keepalive_timeout,
-	    &srv->tv_keepalive_buf);
-	srv->tv_linger = server_timeout(srv, SESSION_LINGER_SEC,
-	    &srv->tv_linger_buf);
+	session_set_timeouts(srv->sessions);
 }
 
 /*
@@ -121,11 +97,11 @@ server_timeouts(struct server *srv)
 static void
 server_refuse(struct server *srv, int fd, const char *why)
 {
-	static const uint8_t	reject[] = { 0, 0, 0, SC_REJECT_BODY, 0x00,
-				    SC_REJECT_BUSY };
-	uint8_t			sink[512];
-	uint64_t		now;
+	uint8_t		reject[HANDSHAKE_REJECT_FRAME];
+	uint8_t		sink[512];
+	uint64_t	now;
 
+	handshake_reject(reject, SC_REJECT_BUSY);
 	(void)send(fd, reject, sizeof(reject), MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
 	close(fd);
@@ -135,8 +111,10 @@ server_refuse(struct server *srv, int fd, const char *why)
 	    now - srv->refused_logged_ms >= SERVER_REFUSED_LOG_MS) {
 		srv->refused_logged_ms = now;
 		log_warnx("refusing connections reason=%s sessions=%zu "
-		    "unauth=%zu refused_total=%llu", why, srv->nsessions,
-		    srv->nunauth, (unsigned long long)srv->refused);
+		    "unauth=%zu refused_total=%llu", why,
+		    session_set_count(srv->sessions),
+		    session_set_unauth(srv->sessions),
+		    (unsigned long long)srv->refused);
 	} else
 		log_debug("refused connection reason=%s", why);
 }
@@ -164,11 +142,13 @@ server_take(struct server *srv, int fd, const struct sockaddr *sa,
 	/* accept4() made fd non-blocking and close-on-exec. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		log_debug("accept: TCP_NODELAY: %s", strerror(errno));
-	if (srv->nsessions >= (size_t)srv->conf.max_sessions) {
+	if (session_set_count(srv->sessions) >=
+	    (size_t)srv->conf.max_sessions) {
 		server_refuse(srv, fd, "max_sessions");
 		return;
 	}
-	if (srv->nunauth >= (size_t)srv->conf.max_unauth) {
+	if (session_set_unauth(srv->sessions) >=
+	    (size_t)srv->conf.max_unauth) {
 		server_refuse(srv, fd, "max_unauth");
 		return;
 	}
@@ -178,7 +158,7 @@ server_take(struct server *srv, int fd, const struct sockaddr *sa,
 		server_refuse(srv, fd, "max_unauth_per_addr");
 		return;
 	}
-	(void)session_accept(srv, fd, sa, salen);
+	(void)session_set_accept(srv->sessions, fd, sa, salen);
 }
 
 /* New connections: a bounded number per wake-up. */
@@ -298,13 +278,14 @@ static void
 server_status(struct server *srv, int force)
 {
 	size_t	online = presence_online(srv->presence);
+	size_t	sessions = session_set_count(srv->sessions);
 
 	if (!force && online == srv->shown_online &&
-	    srv->nsessions == srv->shown_sessions)
+	    sessions == srv->shown_sessions)
 		return;
 	srv->shown_online = online;
-	srv->shown_sessions = srv->nsessions;
-	notify_status("%zu sessions, %zu online", srv->nsessions, online);
+	srv->shown_sessions = sessions;
+	notify_status("%zu sessions, %zu online", sessions, online);
 }
 
 /*
@@ -342,7 +323,16 @@ server_stop_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_info("stop: closing %zu sessions whose output did not drain",
-	    srv->nsessions);
+	    session_set_count(srv->sessions));
+	event_base_loopbreak(srv->base);
+}
+
+/* The last session closed during the shutdown flush: leave the loop. */
+static void
+server_drained(void *arg)
+{
+	struct server	*srv = arg;
+
 	event_base_loopbreak(srv->base);
 }
 
@@ -363,11 +353,12 @@ server_stop(struct server *srv, const char *signame)
 	}
 	srv->stopping = 1;
 	log_info("stopping signal=%s sessions=%zu online=%zu", signame,
-	    srv->nsessions, presence_online(srv->presence));
+	    session_set_count(srv->sessions), presence_online(srv->presence));
 	notify_stopping();
 	server_unlisten(srv);
 	event_del(srv->status_ev);
-	session_goodbye_all(srv, SC_BYE_SHUTDOWN);
+	session_set_goodbye_all(srv->sessions, SC_BYE_SHUTDOWN, server_drained,
+	    srv);
 	/*
 	 * Queued hash jobs are dropped and running ones finish (at most one
 	 * hash time); their results are not delivered: the sessions have had
@@ -375,7 +366,7 @@ server_stop(struct server *srv, const char *signame)
 	 */
 	hashpool_free(srv->hashpool);
 	srv->hashpool = NULL;
-	if (srv->nsessions == 0) {
+	if (session_set_count(srv->sessions) == 0) {
 		event_base_loopbreak(srv->base);
 		return;
 	}
@@ -476,15 +467,14 @@ static void
 server_free(struct server *srv)
 {
 	struct event	**evs[] = { &srv->sigterm_ev, &srv->sigint_ev,
-			    &srv->sighup_ev, &srv->status_ev, &srv->stop_ev,
-			    &srv->reap_ev, &srv->write_ev };
+			    &srv->sighup_ev, &srv->status_ev, &srv->stop_ev };
 	size_t		  i;
 
 	server_unlisten(srv);
 	hashpool_free(srv->hashpool);
 	srv->hashpool = NULL;
-	if (srv->reap_ev != NULL)
-		session_close_all(srv);
+	session_set_free(srv->sessions);
+	srv->sessions = NULL;
 	pairkey_free(srv->pairkey);
 	presence_free(srv->presence);
 	throttle_free(srv->throttle);
@@ -495,11 +485,6 @@ server_free(struct server *srv)
 		}
 	}
 	notify_free();
-	wbuf_free(&srv->enc);
-	if (srv->plain != NULL) {
-		sc_wipe(srv->plain, (size_t)srv->conf.max_frame);
-		free(srv->plain);
-	}
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 }
@@ -509,10 +494,11 @@ int
 server_run(const struct server_conf *conf, const char *conf_path,
     const struct sc_keypair *kp, int debug)
 {
-	struct server	 srv;
-	struct timeval	 one = { 1, 0 };
-	char		 err[256];
-	int		 rc = EXIT_SOFTWARE;
+	struct server		 srv;
+	struct session_env	 env;
+	struct timeval		 one = { 1, 0 };
+	char			 err[256];
+	int			 rc = EXIT_SOFTWARE;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.conf = *conf;
@@ -520,10 +506,6 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	srv.debug = debug;
 	srv.kp = kp;
 	srv.lfd = -1;
-	RB_INIT(&srv.sessions);
-	TAILQ_INIT(&srv.dead);
-	TAILQ_INIT(&srv.writeq);
-	wbuf_init(&srv.enc);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		log_warn("SIGPIPE");
 	server_nofile(&srv);
@@ -540,7 +522,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 		log_warnx("systemd notification disabled");
 	srv.hashpool = hashpool_new(srv.base, srv.conf.data_base,
 	    (int)srv.conf.hash_workers, (int)srv.conf.hash_queue,
-	    (enum sc_cost)srv.conf.hash_cost, session_auth_done, &srv, err,
+	    (enum sc_cost)srv.conf.hash_cost, server_hash_done, &srv, err,
 	    sizeof(err));
 	if (srv.hashpool == NULL) {
 		log_errorx("%s", err);
@@ -551,9 +533,19 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	    (size_t)srv.conf.max_frame - SC_MAC_BYTES, session_deliver, &srv);
 	srv.pairkey = srv.presence != NULL ? pairkey_new(srv.presence) : NULL;
 	srv.throttle = throttle_new(THROTTLE_ENTRIES_MAX);
-	srv.plain = malloc((size_t)srv.conf.max_frame);
-	srv.reap_ev = server_event(&srv, -1, 0, server_reap_cb, &srv);
-	srv.write_ev = server_event(&srv, -1, 0, server_write_cb, &srv);
+	if (srv.presence != NULL && srv.pairkey != NULL &&
+	    srv.throttle != NULL) {
+		memset(&env, 0, sizeof(env));
+		env.base = srv.base;
+		env.conf = &srv.conf;
+		env.kp = srv.kp;
+		env.presence = srv.presence;
+		env.pairkey = srv.pairkey;
+		env.throttle = srv.throttle;
+		env.hash = server_hash;
+		env.hash_arg = &srv;
+		srv.sessions = session_set_new(&env);
+	}
 	srv.stop_ev = server_event(&srv, -1, 0, server_stop_cb, &srv);
 	srv.status_ev = server_event(&srv, -1, EV_PERSIST, server_status_cb,
 	    &srv);
@@ -564,8 +556,8 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	srv.sighup_ev = server_event(&srv, SIGHUP, EV_SIGNAL | EV_PERSIST,
 	    server_signal_cb, &srv);
 	if (srv.presence == NULL || srv.pairkey == NULL ||
-	    srv.throttle == NULL || srv.plain == NULL || srv.reap_ev == NULL ||
-	    srv.write_ev == NULL || srv.stop_ev == NULL ||
+	    srv.throttle == NULL || srv.sessions == NULL ||
+	    srv.stop_ev == NULL ||
 	    srv.status_ev == NULL || srv.sigterm_ev == NULL ||
 	    srv.sigint_ev == NULL || srv.sighup_ev == NULL) {
 		log_errorx("out of memory");
@@ -573,7 +565,6 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	}
 	throttle_configure(srv.throttle, (uint64_t)srv.conf.fail_delay_ms,
 	    (unsigned)srv.conf.fail_free);
-	server_timeouts(&srv);
 	if (event_add(srv.sigterm_ev, NULL) != 0 ||
 	    event_add(srv.sigint_ev, NULL) != 0 ||
 	    event_add(srv.sighup_ev, NULL) != 0 ||
@@ -591,7 +582,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 		rc = EXIT_SOFTWARE;
 		goto out;
 	}
-	log_info("stopped sessions_left=%zu", srv.nsessions);
+	log_info("stopped sessions_left=%zu", session_set_count(srv.sessions));
 	rc = 0;
 out:
 	server_free(&srv);

@@ -10,9 +10,9 @@
  *
  * Output: every message is sealed straight into the output evbuffer as one
  * frame (space reserved in place, no copy of the ciphertext).  Sessions
- * with output join the server's write queue, written by one priority-0
- * event after the callbacks already running: one write per session and
- * loop turn.  Output beyond output_cap drops the session (GOODBYE 4), so a
+ * with output join the set's write queue, written by one priority-0 event
+ * after the callbacks already running: one write per session and loop
+ * turn.  Output beyond output_cap drops the session (GOODBYE 4), so a
  * slow reader costs bounded memory.  A USERS list is the one exception: the
  * list just queued does not count against the cap until it drains.
  *
@@ -28,9 +28,18 @@
  * still on its way.
  *
  * Lifetime: a closed session is unlinked from everything at once (roster,
- * pairs, limits, id tree, events, socket) and freed later by the server's
+ * pairs, throttle, id tree, events, socket) and freed later by the set's
  * reap event, so no callback ever runs on freed memory, and a hash result
  * that arrives for it finds no session by its id.
+ *
+ * The encode buffer: every session of the set encodes its answers into the
+ * set's one wbuf (enc), so that no session holds a buffer of its own.  The
+ * rule that keeps it sound: session_enc() empties enc and hands it out for
+ * exactly one message, which session_send_enc() seals at once and empties
+ * again; nothing that runs in between may encode.  Sealing never encodes
+ * (the GOODBYE of a session dropped for its output cap is built on the
+ * stack), and presence and pair keys encode into buffers of their own, so a
+ * send that drops its session or reaches other sessions leaves enc alone.
  */
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -41,29 +50,40 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
 #include "sealchat/crypto.h"
+#include "sealchat/handshake.h"
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
-#include "hashpool.h"
 #include "throttle.h"
 #include "pairkey.h"
 #include "presence.h"
-#include "server.h"
 #include "session.h"
 
 #define SESSION_FRAMES_PER_WAKE	32
 #define SESSION_READS_PER_WAKE	16
+#define SESSION_LINGER_SEC	2	/* bound on the final flush */
+
+enum session_state {
+	SESSION_HANDSHAKE = 0,	/* waiting for HELLO */
+	SESSION_GREETED,	/* CONFIRM sent; SIGN or AUTH may come */
+	SESSION_HASHING,	/* a SIGN or AUTH is delayed or being hashed */
+	SESSION_ONLINE,		/* logged in */
+	SESSION_CLOSING,	/* flushing its last output, then gone */
+};
 
 enum session_flag {
 	SF_UNAUTH = 0x01,	/* counted among the unauthenticated */
 	SF_CHANNEL = 0x02,	/* channel keys made: frames are sealed */
-	SF_WRITEQ = 0x04,	/* in the server's write queue */
+	SF_WRITEQ = 0x04,	/* in the set's write queue */
 	SF_DEAD = 0x08,		/* unlinked; waiting to be freed */
 	SF_BULK = 0x10,		/* queuing a USERS list: cap after it */
 	SF_SHUTWR = 0x20,	/* output done, FIN sent, waiting for EOF */
@@ -79,9 +99,9 @@ struct session_delay {
 };
 
 struct session {
-	RB_ENTRY(session)	 entry;		/* server's id tree */
+	RB_ENTRY(session)	 entry;		/* the set's id tree */
 	TAILQ_ENTRY(session)	 qentry;	/* write queue or dead list */
-	struct server		*srv;
+	struct session_set	*set;
 	uint64_t		 id;
 	int			 fd;
 	uint8_t			 state;		/* session_state */
@@ -95,6 +115,38 @@ struct session {
 	struct sc_channel	 ch;
 	struct session_delay	*delay;
 	struct presence_member	 pm;
+};
+
+RB_HEAD(session_tree, session);
+TAILQ_HEAD(session_list, session);
+
+struct session_set {
+	struct session_env	 env;
+	size_t			 max_frame;	/* fixed when made */
+	struct session_tree	 tree;		/* open sessions, by id */
+	struct session_list	 writeq;	/* with output to write */
+	struct session_list	 dead;		/* closed, to be freed */
+	size_t			 count;		/* open */
+	size_t			 unauth;	/* open, not logged in */
+	uint64_t		 next_id;
+	struct event		*write_ev;	/* writes writeq */
+	struct event		*reap_ev;	/* frees dead */
+	void			(*empty)(void *); /* the last one closed */
+	void			*empty_arg;
+
+	/*
+	 * Session timeouts: libevent common timeouts (O(1) re-arming) when
+	 * it has some left, else plain ones (the *_buf).
+	 */
+	const struct timeval	*tv_login;
+	const struct timeval	*tv_keepalive;
+	const struct timeval	*tv_linger;
+	struct timeval		 tv_login_buf;
+	struct timeval		 tv_keepalive_buf;
+	struct timeval		 tv_linger_buf;
+
+	struct wbuf		 enc;		/* the encode buffer */
+	uint8_t			*plain;		/* max_frame bytes */
 };
 
 /* Orders sessions by id. */
@@ -143,7 +195,7 @@ static const struct session_handler {
 };
 
 /* Name of a state for log lines. */
-const char *
+static const char *
 session_state_name(enum session_state st)
 {
 	static const char *const names[] = {
@@ -178,7 +230,7 @@ session_of(struct presence_member *m)
 	    offsetof(struct session, pm)));
 }
 
-/* The session's address as the limits count it. */
+/* The session's address as the throttle counts it. */
 static void
 session_laddr(const struct session *s, struct throttle_addr *la)
 {
@@ -194,8 +246,8 @@ session_want_write(struct session *s)
 	if (s->flags & (SF_WRITEQ | SF_DEAD))
 		return;
 	s->flags |= SF_WRITEQ;
-	TAILQ_INSERT_TAIL(&s->srv->writeq, s, qentry);
-	server_kick_writer(s->srv);
+	TAILQ_INSERT_TAIL(&s->set->writeq, s, qentry);
+	event_active(s->set->write_ev, EV_TIMEOUT, 0);
 }
 
 /* Gives back the unauthenticated slot (login done or session gone). */
@@ -208,8 +260,8 @@ session_unauth_release(struct session *s)
 		return;
 	s->flags &= (uint8_t)~SF_UNAUTH;
 	session_laddr(s, &la);
-	throttle_unauth_del(s->srv->throttle, &la);
-	s->srv->nunauth--;
+	throttle_unauth_del(s->set->env.throttle, &la);
+	s->set->unauth--;
 }
 
 /* Cancels a delayed SIGN or AUTH, wiping the password it held. */
@@ -226,17 +278,17 @@ session_delay_free(struct session *s)
 
 /*
  * Unlinks the session from everything other sessions can see: its pairs
- * die, its user goes offline, its limits slot is returned.  Idempotent.
+ * die, its user goes offline, its throttle slot is returned.  Idempotent.
  */
 static void
 session_detach(struct session *s)
 {
-	struct server	*srv = s->srv;
+	struct session_env	*env = &s->set->env;
 
 	session_delay_free(s);
 	if (s->pm.joined) {
-		pairkey_forget(srv->pairkey, &s->pm);
-		presence_leave(srv->presence, &s->pm);
+		pairkey_forget(env->pairkey, &s->pm);
+		presence_leave(env->presence, &s->pm);
 		log_info("offline sid=%llu user=%s",
 		    (unsigned long long)s->id, s->pm.name);
 	}
@@ -250,7 +302,7 @@ session_detach(struct session *s)
 static void
 session_finish(struct session *s)
 {
-	struct server	*srv = s->srv;
+	struct session_set	*set = s->set;
 
 	if (s->flags & SF_DEAD)
 		return;
@@ -258,7 +310,7 @@ session_finish(struct session *s)
 	if (s->state != SESSION_CLOSING)
 		session_enter_state(s, SESSION_CLOSING);
 	if (s->flags & SF_WRITEQ) {
-		TAILQ_REMOVE(&srv->writeq, s, qentry);
+		TAILQ_REMOVE(&set->writeq, s, qentry);
 		s->flags &= (uint8_t)~SF_WRITEQ;
 	}
 	s->flags |= SF_DEAD;
@@ -270,14 +322,14 @@ session_finish(struct session *s)
 		s->fd = -1;
 	}
 	sc_channel_wipe(&s->ch);
-	RB_REMOVE(session_tree, &srv->sessions, s);
-	srv->nsessions--;
-	TAILQ_INSERT_TAIL(&srv->dead, s, qentry);
-	event_active(srv->reap_ev, EV_TIMEOUT, 0);
+	RB_REMOVE(session_tree, &set->tree, s);
+	set->count--;
+	TAILQ_INSERT_TAIL(&set->dead, s, qentry);
+	event_active(set->reap_ev, EV_TIMEOUT, 0);
 	log_debug("session sid=%llu closed sessions=%zu",
-	    (unsigned long long)s->id, srv->nsessions);
-	if (srv->stopping && srv->nsessions == 0)
-		event_base_loopbreak(srv->base);
+	    (unsigned long long)s->id, set->count);
+	if (set->empty != NULL && set->count == 0)
+		set->empty(set->empty_arg);
 }
 
 /* Ends a session whose peer is gone: nothing more can be sent. */
@@ -310,7 +362,7 @@ session_seal(struct session *s, const uint8_t *msg, size_t len)
 
 	if (!(s->flags & SF_CHANNEL) || (s->flags & SF_DEAD) || len == 0)
 		return (-1);
-	if (body > (size_t)s->srv->conf.max_frame) {
+	if (body > s->set->max_frame) {
 		log_warnx("session sid=%llu message type=0x%02x len=%zu over "
 		    "max_frame", (unsigned long long)s->id, msg[0], len);
 		return (-1);
@@ -352,7 +404,7 @@ session_close_with(struct session *s, uint8_t bye, const char *why)
 	event_del(&s->rd_ev);
 	session_enter_state(s, SESSION_CLOSING);
 	evbuffer_drain(s->in, evbuffer_get_length(s->in));
-	event_add(&s->tm_ev, s->srv->tv_linger);
+	event_add(&s->tm_ev, s->set->tv_linger);
 	session_want_write(s);
 }
 
@@ -360,15 +412,16 @@ session_close_with(struct session *s, uint8_t bye, const char *why)
 static int
 session_check_cap(struct session *s)
 {
-	size_t	pending;
+	long long	cap = s->set->env.conf->output_cap;
+	size_t		pending;
 
 	if (s->state == SESSION_CLOSING || (s->flags & SF_DEAD))
 		return (-1);
 	pending = evbuffer_get_length(s->out);
-	if (pending <= (size_t)s->srv->conf.output_cap + s->bulk_left)
+	if (pending <= (size_t)cap + s->bulk_left)
 		return (0);
 	log_info("session sid=%llu output over cap pending=%zu cap=%lld",
-	    (unsigned long long)s->id, pending, s->srv->conf.output_cap);
+	    (unsigned long long)s->id, pending, cap);
 	session_close_with(s, SC_BYE_SLOW, "output cap");
 	return (-1);
 }
@@ -388,11 +441,19 @@ session_send(struct session *s, const uint8_t *msg, size_t len)
 	return (session_check_cap(s));
 }
 
-/* Sends the message encoded in the server's scratch buffer. */
+/* The encode buffer, emptied, for one message (see the rule above). */
+static struct wbuf *
+session_enc(struct session *s)
+{
+	wbuf_reset(&s->set->enc);
+	return (&s->set->enc);
+}
+
+/* Sends the message in the encode buffer and empties it. */
 static int
 session_send_enc(struct session *s)
 {
-	struct wbuf	*wb = &s->srv->enc;
+	struct wbuf	*wb = &s->set->enc;
 	int		 rc = -1;
 
 	if (!wb->oom)
@@ -406,8 +467,7 @@ static void
 session_error(struct session *s, uint8_t req, uint8_t code,
     const char *subject)
 {
-	wbuf_reset(&s->srv->enc);
-	wire_enc_error(&s->srv->enc, req, code, subject);
+	wire_enc_error(session_enc(s), req, code, subject);
 	(void)session_send_enc(s);
 }
 
@@ -433,7 +493,7 @@ session_send_users(struct session *s, uint8_t flags)
 
 	before = evbuffer_get_length(s->out);
 	s->flags |= SF_BULK;
-	rc = presence_send_users(s->srv->presence, &s->pm, flags);
+	rc = presence_send_users(s->set->env.presence, &s->pm, flags);
 	s->flags &= (uint8_t)~SF_BULK;
 	if (rc < 0 || s->state == SESSION_CLOSING)
 		return;
@@ -516,14 +576,17 @@ session_write_cb(evutil_socket_t fd, short what, void *arg)
 	session_output(arg);
 }
 
-/* Writes every session in the server's write queue. */
-void
-session_write_queued(struct server *srv)
+/* Writes every session in the write queue, after the running callbacks. */
+static void
+session_set_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session	*s;
+	struct session_set	*set = arg;
+	struct session		*s;
 
-	while ((s = TAILQ_FIRST(&srv->writeq)) != NULL) {
-		TAILQ_REMOVE(&srv->writeq, s, qentry);
+	(void)fd;
+	(void)what;
+	while ((s = TAILQ_FIRST(&set->writeq)) != NULL) {
+		TAILQ_REMOVE(&set->writeq, s, qentry);
 		s->flags &= (uint8_t)~SF_WRITEQ;
 		session_output(s);
 	}
@@ -533,11 +596,9 @@ session_write_queued(struct server *srv)
 static void
 session_reject(struct session *s, uint8_t reason)
 {
-	uint8_t	frame[SC_FRAME_HDR + SC_REJECT_BODY];
+	uint8_t	frame[HANDSHAKE_REJECT_FRAME];
 
-	wire_frame_header(frame, SC_REJECT_BODY);
-	frame[SC_FRAME_HDR] = 0x00;
-	frame[SC_FRAME_HDR + 1] = reason;
+	handshake_reject(frame, reason);
 	log_info("handshake sid=%llu rejected reason=%u",
 	    (unsigned long long)s->id, reason);
 	if (evbuffer_add(s->out, frame, sizeof(frame)) != 0) {
@@ -554,13 +615,14 @@ session_reject(struct session *s, uint8_t reason)
 static void
 session_on_hello(struct session *s, const uint8_t *body, size_t len)
 {
-	struct server		*srv = s->srv;
-	struct evbuffer_iovec	 iov;
-	uint8_t			 e_pk[SC_KEY_BYTES], *p;
-	size_t			 wlen, body_len;
-	int			 rc;
+	const struct server_conf	*c = s->set->env.conf;
+	struct evbuffer_iovec		 iov;
+	struct wbuf			*wb;
+	uint8_t				 e_pk[SC_KEY_BYTES], *p;
+	size_t				 body_len;
+	int				 rc;
 
-	rc = sc_hs_server(&s->ch, e_pk, srv->kp, body, len);
+	rc = handshake_server(&s->ch, e_pk, s->set->env.kp, body, len);
 	if (rc == -SC_REJECT_VERSION) {
 		session_reject(s, SC_REJECT_VERSION);
 		return;
@@ -571,61 +633,30 @@ session_on_hello(struct session *s, const uint8_t *body, size_t len)
 	}
 	s->flags |= SF_CHANNEL;
 
-	wbuf_reset(&srv->enc);
-	wire_enc_welcome(&srv->enc, (uint32_t)srv->conf.max_frame,
-	    (uint16_t)srv->conf.keepalive_interval,
-	    (uint16_t)srv->conf.keepalive_timeout);
-	if (srv->enc.oom)
+	wb = session_enc(s);
+	wire_enc_welcome(wb, (uint32_t)s->set->max_frame,
+	    (uint16_t)c->keepalive_interval, (uint16_t)c->keepalive_timeout);
+	if (wb->oom)
 		goto fail;
-	wlen = srv->enc.len;
-	body_len = SC_KEY_BYTES + wlen + SC_MAC_BYTES;
+	body_len = HANDSHAKE_CONFIRM_LEN(wb->len);
 	if (evbuffer_reserve_space(s->out, (ev_ssize_t)(SC_FRAME_HDR +
 	    body_len), &iov, 1) < 1 || iov.iov_len < SC_FRAME_HDR + body_len)
 		goto fail;
 	p = iov.iov_base;
 	wire_frame_header(p, (uint32_t)body_len);
-	memcpy(p + SC_FRAME_HDR, e_pk, SC_KEY_BYTES);
-	if (sc_channel_seal(&s->ch, p + SC_FRAME_HDR + SC_KEY_BYTES,
-	    srv->enc.data, wlen) != 0)
+	if (handshake_confirm(p + SC_FRAME_HDR, &s->ch, e_pk, wb->data,
+	    wb->len) != 0)
 		goto fail;
 	iov.iov_len = SC_FRAME_HDR + body_len;
 	if (evbuffer_commit_space(s->out, &iov, 1) != 0)
 		goto fail;
-	wbuf_reset(&srv->enc);
+	wbuf_reset(wb);
 	session_enter_state(s, SESSION_GREETED);
 	session_want_write(s);
 	return;
 fail:
-	wbuf_reset(&srv->enc);
+	wbuf_reset(wb);
 	session_lost(s, "cannot answer handshake");
-}
-
-/*
- * After a SIGN or AUTH that wire_msg_decode() refused: tells a rule broken
- * inside a well-formed message (ERROR 4 for the password length, ERROR 3
- * for the name) from a malformed one (0: the session ends).
- */
-static uint8_t
-session_cred_rule_error(const uint8_t *msg, size_t len)
-{
-	struct rbuf	 rb;
-	const uint8_t	*name;
-	char		 canon[SC_NAME_MAX + 1];
-	size_t		 nlen, plen;
-
-	rbuf_init(&rb, msg, len);
-	(void)rbuf_u8(&rb);
-	nlen = rbuf_u8(&rb);
-	name = rbuf_bytes(&rb, nlen);
-	plen = rbuf_u16(&rb);
-	(void)rbuf_bytes(&rb, plen);
-	if (rb.err || rbuf_left(&rb) != 0)
-		return (0);
-	if (plen < SC_PASS_MIN || plen > SC_PASS_MAX)
-		return (SC_ERR_BAD_PASS);
-	if (wire_name_canon(canon, (const char *)name, nlen) != 0)
-		return (SC_ERR_BAD_NAME);
-	return (0);
 }
 
 /* Finds the handler of a client message type. */
@@ -649,30 +680,32 @@ session_handler_find(uint8_t type)
 static void
 session_on_frame(struct session *s, const uint8_t *body, size_t len)
 {
-	struct server			*srv = s->srv;
+	uint8_t				*plain = s->set->plain;
 	const struct session_handler	*h;
 	struct sc_msg			 m;
 	size_t				 plen;
 	uint8_t				 code;
+	int				 rc;
 
 	if (len < SC_MAC_BYTES + 1) {
 		session_lost(s, "short frame");
 		return;
 	}
 	plen = len - SC_MAC_BYTES;
-	if (sc_channel_open(&s->ch, srv->plain, body, len) != 0) {
+	if (sc_channel_open(&s->ch, plain, body, len) != 0) {
 		session_lost(s, "frame did not open");
 		return;
 	}
-	if ((h = session_handler_find(srv->plain[0])) == NULL) {
+	if ((h = session_handler_find(plain[0])) == NULL) {
 		session_lost(s, "unexpected message type");
 		goto out;
 	}
-	if (wire_msg_decode(&m, srv->plain, plen) != 0) {
-		code = 0;
-		if (h->type == SC_MSG_SIGN || h->type == SC_MSG_AUTH)
-			code = session_cred_rule_error(srv->plain, plen);
-		if (code == 0) {
+	if ((rc = wire_msg_decode(&m, plain, plen)) != WIRE_MSG_OK) {
+		if (rc == WIRE_MSG_BAD_PASS)
+			code = SC_ERR_BAD_PASS;
+		else if (rc == WIRE_MSG_BAD_NAME)
+			code = SC_ERR_BAD_NAME;
+		else {
 			session_lost(s, "malformed message");
 			goto out;
 		}
@@ -692,7 +725,7 @@ session_on_frame(struct session *s, const uint8_t *body, size_t len)
 	h->fn(s, &m);
 out:
 	sc_wipe(&m, sizeof(m));
-	sc_wipe(srv->plain, plen);
+	sc_wipe(plain, plen);
 }
 
 /* Hands a SIGN or AUTH to the hash workers; ERROR 5 when they are full. */
@@ -700,8 +733,9 @@ static void
 session_submit(struct session *s, uint8_t op, const char *name,
     const uint8_t *pass, size_t pass_len)
 {
-	if (hashpool_submit(s->srv->hashpool, s->id, op, name, pass,
-	    pass_len) != 0) {
+	struct session_env	*env = &s->set->env;
+
+	if (env->hash(env->hash_arg, s->id, op, name, pass, pass_len) != 0) {
 		log_info("login busy sid=%llu user=%s",
 		    (unsigned long long)s->id, name);
 		session_error(s, op, SC_ERR_BUSY, NULL);
@@ -743,7 +777,7 @@ session_delay_start(struct session *s, const struct sc_msg *m,
 	memcpy(d->name, m->name, sizeof(d->name));
 	memcpy(d->pass, m->pass, m->pass_len);
 	d->pass_len = m->pass_len;
-	evtimer_assign(&d->ev, s->srv->base, session_delay_cb, s);
+	evtimer_assign(&d->ev, s->set->env.base, session_delay_cb, s);
 	tv.tv_sec = (time_t)(delay_ms / 1000);
 	tv.tv_usec = (suseconds_t)((delay_ms % 1000) * 1000);
 	if (event_priority_set(&d->ev, 0) != 0 ||
@@ -764,7 +798,7 @@ session_on_cred(struct session *s, const struct sc_msg *m)
 	uint64_t		delay;
 
 	session_laddr(s, &la);
-	delay = throttle_fail_delay(s->srv->throttle, &la, m->name,
+	delay = throttle_fail_delay(s->set->env.throttle, &la, m->name,
 	    util_now_ms());
 	session_enter_state(s, SESSION_HASHING);
 	if (delay > 0) {
@@ -785,17 +819,17 @@ session_on_cred(struct session *s, const struct sc_msg *m)
 static void
 session_login(struct session *s, uint8_t op, const char *name)
 {
-	struct server		*srv = s->srv;
+	struct session_env	*env = &s->set->env;
 	struct presence_member	*old;
 
-	if ((old = presence_lookup(srv->presence, name)) != NULL) {
+	if ((old = presence_lookup(env->presence, name)) != NULL) {
 		log_info("login replaces sid=%llu user=%s old_sid=%llu",
 		    (unsigned long long)s->id, name,
 		    (unsigned long long)old->sid);
 		session_close_with(session_of(old), SC_BYE_REPLACED,
 		    "logged in elsewhere");
 	}
-	if (presence_join(srv->presence, &s->pm, name) != 0) {
+	if (presence_join(env->presence, &s->pm, name) != 0) {
 		log_warnx("login sid=%llu user=%s cannot join roster",
 		    (unsigned long long)s->id, name);
 		session_error(s, op, SC_ERR_INTERNAL, NULL);
@@ -804,14 +838,13 @@ session_login(struct session *s, uint8_t op, const char *name)
 	}
 	session_unauth_release(s);
 	if (op == SC_MSG_AUTH)
-		throttle_fail_forget(srv->throttle, name);
+		throttle_fail_forget(env->throttle, name);
 	session_enter_state(s, SESSION_ONLINE);
-	event_add(&s->tm_ev, srv->tv_keepalive);
+	event_add(&s->tm_ev, s->set->tv_keepalive);
 	log_info("login sid=%llu user=%s op=%s", (unsigned long long)s->id,
 	    name, op == SC_MSG_SIGN ? "sign" : "auth");
 
-	wbuf_reset(&srv->enc);
-	wire_enc_ok(&srv->enc, op, name);
+	wire_enc_ok(session_enc(s), op, name);
 	if (session_send_enc(s) != 0)
 		return;
 	session_send_users(s, 0);
@@ -819,36 +852,36 @@ session_login(struct session *s, uint8_t op, const char *name)
 
 /* Result of a hash job, found by session id (a closed session is gone). */
 void
-session_auth_done(const struct hashpool_result *res, void *arg)
+session_set_hash_done(struct session_set *set, uint64_t sid, uint8_t op,
+    int status, const char *name)
 {
-	struct server		*srv = arg;
 	struct session		 key, *s;
 	struct throttle_addr	 la;
 	uint8_t			 code;
 
-	key.id = res->session_id;
-	s = RB_FIND(session_tree, &srv->sessions, &key);
+	key.id = sid;
+	s = RB_FIND(session_tree, &set->tree, &key);
 	if (s == NULL || s->state != SESSION_HASHING || s->delay != NULL) {
 		log_debug("auth result for sid=%llu dropped: session gone",
-		    (unsigned long long)res->session_id);
+		    (unsigned long long)sid);
 		return;
 	}
-	if (res->status == 0) {
-		session_login(s, res->op, res->name);
+	if (status == 0) {
+		session_login(s, op, name);
 		return;
 	}
-	code = res->status > 0 && res->status <= SC_ERR_MAX ?
-	    (uint8_t)res->status : SC_ERR_INTERNAL;
+	code = status > 0 && status <= SC_ERR_MAX ? (uint8_t)status :
+	    SC_ERR_INTERNAL;
 	if (code == SC_ERR_CREDENTIALS) {
 		session_laddr(s, &la);
-		throttle_fail_record(srv->throttle, &la, res->name,
+		throttle_fail_record(set->env.throttle, &la, name,
 		    util_now_ms());
 	}
 	log_info("login failed sid=%llu user=%s op=%s code=%u",
-	    (unsigned long long)s->id, res->name,
-	    res->op == SC_MSG_SIGN ? "sign" : "auth", code);
+	    (unsigned long long)s->id, name,
+	    op == SC_MSG_SIGN ? "sign" : "auth", code);
 	session_enter_state(s, SESSION_GREETED);
-	session_error(s, res->op, code, NULL);
+	session_error(s, op, code, NULL);
 }
 
 /* LIST: everyone else online. */
@@ -874,7 +907,7 @@ session_on_pair(struct session *s, const struct sc_msg *m)
 {
 	int	rc;
 
-	rc = pairkey_request(s->srv->pairkey, &s->pm, m->name);
+	rc = pairkey_request(s->set->env.pairkey, &s->pm, m->name);
 	if (rc != 0)
 		session_error(s, SC_MSG_PAIR, (uint8_t)rc, m->name);
 }
@@ -883,8 +916,7 @@ session_on_pair(struct session *s, const struct sc_msg *m)
 static void
 session_on_ping(struct session *s, const struct sc_msg *m)
 {
-	wbuf_reset(&s->srv->enc);
-	wire_enc_ping(&s->srv->enc, SC_MSG_PONG, m->token);
+	wire_enc_ping(session_enc(s), SC_MSG_PONG, m->token);
 	(void)session_send_enc(s);
 }
 
@@ -902,7 +934,7 @@ session_in_limit(const struct session *s)
 {
 	if (s->state == SESSION_HANDSHAKE)
 		return (SC_FRAME_HDR + SC_HELLO_BODY);
-	return (SC_FRAME_HDR + (size_t)s->srv->conf.max_frame);
+	return (SC_FRAME_HDR + s->set->max_frame);
 }
 
 /*
@@ -913,69 +945,47 @@ session_in_limit(const struct session *s)
 static int
 session_process(struct session *s)
 {
-	const uint8_t	*p;
-	size_t		 have, blen, max;
-	uint32_t	 announced;
-	int		 n = 0, rc;
+	const uint8_t	*body;
+	size_t		 blen, min, max;
+	int		 n = 0, hello;
 
 	while (n < SESSION_FRAMES_PER_WAKE) {
 		if (s->state == SESSION_CLOSING || (s->flags & SF_DEAD))
 			return (-1);
-		have = evbuffer_get_length(s->in);
-		if (have < SC_FRAME_HDR)
-			break;
-		if ((p = evbuffer_pullup(s->in, SC_FRAME_HDR)) == NULL) {
+		hello = s->state == SESSION_HANDSHAKE;
+		min = hello ? SC_HELLO_BODY : 1;
+		max = hello ? SC_HELLO_BODY : s->set->max_frame;
+		switch (wire_frame_pull(s->in, min, max, &body, &blen)) {
+		case WIRE_FRAME_PARTIAL:
+			return (n);
+		case WIRE_FRAME_BAD:
+			session_lost(s, hello ? "bad hello length" :
+			    "bad frame length");
+			return (-1);
+		case WIRE_FRAME_NOMEM:
 			session_lost(s, "out of memory");
 			return (-1);
 		}
-		if (s->state == SESSION_HANDSHAKE) {
-			announced = ((uint32_t)p[0] << 24) |
-			    ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
-			    (uint32_t)p[3];
-			if (announced != SC_HELLO_BODY) {
-				session_lost(s, "bad hello length");
-				return (-1);
-			}
-			max = SC_HELLO_BODY;
-		} else
-			max = (size_t)s->srv->conf.max_frame;
-		rc = wire_frame_peek(p, have, max, &blen);
-		if (rc < 0) {
-			session_lost(s, "bad frame length");
-			return (-1);
-		}
-		if (rc == 0)
-			break;
-		if ((p = evbuffer_pullup(s->in,
-		    (ev_ssize_t)(SC_FRAME_HDR + blen))) == NULL) {
-			session_lost(s, "out of memory");
-			return (-1);
-		}
-		if (s->state == SESSION_HANDSHAKE)
-			session_on_hello(s, p + SC_FRAME_HDR, blen);
+		if (hello)
+			session_on_hello(s, body, blen);
 		else
-			session_on_frame(s, p + SC_FRAME_HDR, blen);
+			session_on_frame(s, body, blen);
 		n++;
 		if (s->flags & SF_DEAD)
 			return (-1);
-		evbuffer_drain(s->in, SC_FRAME_HDR + blen);
+		wire_frame_drop(s->in, blen);
 	}
 	return (n);
 }
 
-/* True when the input holds at least one whole frame. */
+/* True when the input holds at least one whole frame, or a bad one. */
 static int
 session_frame_waiting(struct session *s)
 {
-	const uint8_t	*p;
-	size_t		 have, blen;
+	size_t	blen;
 
-	have = evbuffer_get_length(s->in);
-	if (have < SC_FRAME_HDR ||
-	    (p = evbuffer_pullup(s->in, SC_FRAME_HDR)) == NULL)
-		return (0);
-	return (wire_frame_peek(p, have, (size_t)s->srv->conf.max_frame,
-	    &blen) != 0);
+	return (wire_frame_pull(s->in, 1, s->set->max_frame, NULL, &blen) !=
+	    WIRE_FRAME_PARTIAL);
 }
 
 /*
@@ -1016,7 +1026,7 @@ session_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (frames < 0)
 		return;
 	if (frames > 0 && s->state == SESSION_ONLINE)
-		event_add(&s->tm_ev, s->srv->tv_keepalive);
+		event_add(&s->tm_ev, s->set->tv_keepalive);
 	if (gone) {
 		session_lost(s, "peer gone");
 		return;
@@ -1058,9 +1068,10 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Takes a new connection. */
 int
-session_accept(struct server *srv, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+session_set_accept(struct session_set *set, int fd,
+    const struct sockaddr *sa, socklen_t salen)
 {
+	struct event_base	*base = set->env.base;
 	struct session		*s;
 	struct throttle_addr	 la;
 	char			 addr[128];
@@ -1069,33 +1080,33 @@ session_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	throttle_addr_from(&la, sa);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto fail;
-	s->srv = srv;
+	s->set = set;
 	s->fd = fd;
-	s->id = ++srv->next_id;
+	s->id = ++set->next_id;
 	presence_member_init(&s->pm, s->id, la.af, la.b);
 	if ((s->in = evbuffer_new()) == NULL ||
 	    (s->out = evbuffer_new()) == NULL)
 		goto fail;
-	event_assign(&s->rd_ev, srv->base, fd, EV_READ | EV_PERSIST,
+	event_assign(&s->rd_ev, base, fd, EV_READ | EV_PERSIST,
 	    session_read_cb, s);
-	event_assign(&s->wr_ev, srv->base, fd, EV_WRITE | EV_PERSIST,
+	event_assign(&s->wr_ev, base, fd, EV_WRITE | EV_PERSIST,
 	    session_write_cb, s);
-	evtimer_assign(&s->tm_ev, srv->base, session_timer_cb, s);
+	evtimer_assign(&s->tm_ev, base, session_timer_cb, s);
 	if (event_priority_set(&s->rd_ev, 0) != 0 ||
 	    event_priority_set(&s->wr_ev, 0) != 0 ||
 	    event_priority_set(&s->tm_ev, 0) != 0 ||
 	    event_add(&s->rd_ev, NULL) != 0 ||
-	    event_add(&s->tm_ev, srv->tv_login) != 0) {
+	    event_add(&s->tm_ev, set->tv_login) != 0) {
 		event_del(&s->rd_ev);
 		goto fail;
 	}
 	s->flags |= SF_UNAUTH;
-	srv->nunauth++;
-	RB_INSERT(session_tree, &srv->sessions, s);
-	srv->nsessions++;
+	set->unauth++;
+	RB_INSERT(session_tree, &set->tree, s);
+	set->count++;
 	util_addr_str(addr, sizeof(addr), sa);
 	log_debug("accept sid=%llu addr=%s sessions=%zu",
-	    (unsigned long long)s->id, addr, srv->nsessions);
+	    (unsigned long long)s->id, addr, set->count);
 	return (0);
 fail:
 	log_warnx("accept: cannot set up a session: out of memory");
@@ -1106,19 +1117,19 @@ fail:
 			evbuffer_free(s->out);
 		free(s);
 	}
-	throttle_unauth_del(srv->throttle, &la);
+	throttle_unauth_del(set->env.throttle, &la);
 	close(fd);
 	return (-1);
 }
 
 /* Frees the sessions closed so far. */
-void
-session_reap(struct server *srv)
+static void
+session_set_reap(struct session_set *set)
 {
 	struct session	*s;
 
-	while ((s = TAILQ_FIRST(&srv->dead)) != NULL) {
-		TAILQ_REMOVE(&srv->dead, s, qentry);
+	while ((s = TAILQ_FIRST(&set->dead)) != NULL) {
+		TAILQ_REMOVE(&set->dead, s, qentry);
 		evbuffer_free(s->in);
 		evbuffer_free(s->out);
 		sc_wipe(s, sizeof(*s));
@@ -1126,13 +1137,25 @@ session_reap(struct server *srv)
 	}
 }
 
+/* Frees the sessions closed during the callbacks that ran. */
+static void
+session_set_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_set_reap(arg);
+}
+
 /* Shutdown: every session is told and left to flush (bounded). */
 void
-session_goodbye_all(struct server *srv, uint8_t reason)
+session_set_goodbye_all(struct session_set *set, uint8_t reason,
+    void (*empty)(void *), void *arg)
 {
 	struct session	*s, *next;
 
-	RB_FOREACH_SAFE(s, session_tree, &srv->sessions, next) {
+	set->empty = empty;
+	set->empty_arg = arg;
+	RB_FOREACH_SAFE(s, session_tree, &set->tree, next) {
 		if (s->state == SESSION_HANDSHAKE)
 			session_lost(s, "shutdown");
 		else
@@ -1140,13 +1163,100 @@ session_goodbye_all(struct server *srv, uint8_t reason)
 	}
 }
 
-/* End of shutdown: whatever is left is closed now, and everything freed. */
+/* Open sessions. */
+size_t
+session_set_count(const struct session_set *set)
+{
+	return (set->count);
+}
+
+/* Open sessions not logged in yet. */
+size_t
+session_set_unauth(const struct session_set *set)
+{
+	return (set->unauth);
+}
+
+/*
+ * One session timeout of sec seconds: a common timeout when libevent has
+ * one left (it keeps at most 256 durations), else a plain one in buf.
+ */
+static const struct timeval *
+session_set_timeout(struct session_set *set, long long sec,
+    struct timeval *buf)
+{
+	const struct timeval	*tv;
+
+	buf->tv_sec = (time_t)sec;
+	buf->tv_usec = 0;
+	if ((tv = event_base_init_common_timeout(set->env.base, buf)) != NULL)
+		return (tv);
+	log_debug("no common timeout left for %llds", sec);
+	return (buf);
+}
+
+/* Makes the session timeouts from the configuration. */
 void
-session_close_all(struct server *srv)
+session_set_timeouts(struct session_set *set)
+{
+	const struct server_conf	*c = set->env.conf;
+
+	set->tv_login = session_set_timeout(set, c->login_timeout,
+	    &set->tv_login_buf);
+	set->tv_keepalive = session_set_timeout(set, c->keepalive_timeout,
+	    &set->tv_keepalive_buf);
+	set->tv_linger = session_set_timeout(set, SESSION_LINGER_SEC,
+	    &set->tv_linger_buf);
+}
+
+/* Makes an empty set of sessions. */
+struct session_set *
+session_set_new(const struct session_env *env)
+{
+	struct session_set	*set;
+
+	if ((set = calloc(1, sizeof(*set))) == NULL)
+		return (NULL);
+	set->env = *env;
+	set->max_frame = (size_t)env->conf->max_frame;
+	RB_INIT(&set->tree);
+	TAILQ_INIT(&set->writeq);
+	TAILQ_INIT(&set->dead);
+	wbuf_init(&set->enc);
+	set->plain = malloc(set->max_frame);
+	set->write_ev = event_new(env->base, -1, 0, session_set_write_cb, set);
+	set->reap_ev = event_new(env->base, -1, 0, session_set_reap_cb, set);
+	if (set->plain == NULL || set->write_ev == NULL ||
+	    set->reap_ev == NULL ||
+	    event_priority_set(set->write_ev, 0) != 0 ||
+	    event_priority_set(set->reap_ev, 0) != 0) {
+		session_set_free(set);
+		return (NULL);
+	}
+	session_set_timeouts(set);
+	return (set);
+}
+
+/* Closes whatever is left at once, frees every session and the set. */
+void
+session_set_free(struct session_set *set)
 {
 	struct session	*s;
 
-	while ((s = RB_MIN(session_tree, &srv->sessions)) != NULL)
+	if (set == NULL)
+		return;
+	set->empty = NULL;
+	while ((s = RB_MIN(session_tree, &set->tree)) != NULL)
 		session_finish(s);
-	session_reap(srv);
+	session_set_reap(set);
+	if (set->write_ev != NULL)
+		event_free(set->write_ev);
+	if (set->reap_ev != NULL)
+		event_free(set->reap_ev);
+	wbuf_free(&set->enc);
+	if (set->plain != NULL) {
+		sc_wipe(set->plain, set->max_frame);
+		free(set->plain);
+	}
+	free(set);
 }

@@ -1,6 +1,14 @@
 /*
- * One client connection: its state machine, its encrypted channel, its
- * input reassembly and its output queue.  See session.c for the flow.
+ * The daemon's client connections: each session's state machine, its
+ * encrypted channel, its input reassembly and its output queue, and the
+ * set that owns them all (by id, the write queue, the closed ones waiting
+ * to be freed).  See session.c for the flow.
+ *
+ * The set knows the rest of the daemon only through struct session_env:
+ * an event base, the configuration, the key pair, the presence seam, pair
+ * keys, the throttle, and one function that takes password-hash jobs.
+ * It calls nothing in server.c, so a test or a fuzz target can make a set
+ * of its own and drive sessions over socketpairs.
  */
 #ifndef SEALCHATD_SESSION_H
 #define SEALCHATD_SESSION_H
@@ -11,42 +19,71 @@
 
 #include <event2/event.h>
 
-#include "hashpool.h"
+#include "sealchat/crypto.h"
+#include "config.h"
 #include "presence.h"
-#include "server.h"
 
-enum session_state {
-	SESSION_HANDSHAKE = 0,	/* waiting for HELLO */
-	SESSION_GREETED,	/* CONFIRM sent; SIGN or AUTH may come */
-	SESSION_HASHING,	/* a SIGN or AUTH is delayed or being hashed */
-	SESSION_ONLINE,		/* logged in */
-	SESSION_CLOSING,	/* flushing its last output, then gone */
-};
-
-/* Bound on the flush of a closing session's last output, in seconds. */
-#define SESSION_LINGER_SEC	2
+struct throttle;
+struct pairkey;
 
 /*
- * Takes an accepted connection (fd non-blocking, limits already checked
- * and its unauthenticated slot counted by the caller).  On failure the fd
- * is closed, the slot released, and -1 returned.
+ * Hands a SIGN or AUTH (op) for the session sid to the password hashing.
+ * 0 when taken: the outcome comes back through session_set_hash_done().
+ * -1 when it cannot be taken now: the client gets ERROR 5.
  */
-int	session_accept(struct server *, int fd, const struct sockaddr *,
-	    socklen_t);
-/* hashpool.c's result callback (arg: the server); finds the session by id. */
-void	session_auth_done(const struct hashpool_result *, void *arg);
+typedef int	(*session_hash_fn)(void *arg, uint64_t sid, uint8_t op,
+		    const char *name, const uint8_t *pass, size_t pass_len);
+
+/* What a set of sessions works with; the caller owns it all. */
+struct session_env {
+	struct event_base	 *base;		/* two priorities */
+	const struct server_conf *conf;		/* read at each use */
+	const struct sc_keypair	 *kp;
+	struct presence		 *presence;
+	struct pairkey		 *pairkey;
+	struct throttle		 *throttle;
+	session_hash_fn		  hash;
+	void			 *hash_arg;
+};
+
+struct session_set;
+
+/*
+ * Makes an empty set.  conf's max_frame is taken now (it sizes a buffer
+ * and cannot change while the set lives); the other values are read where
+ * they are used, so a reload that rewrites *conf reaches every session.
+ * Events run at priority 0.  NULL when out of memory.
+ */
+struct session_set *session_set_new(const struct session_env *);
+/* Closes every session at once and frees the set; NULL-safe. */
+void		 session_set_free(struct session_set *);
+/* Makes the session timeouts again after the configuration changed. */
+void		 session_set_timeouts(struct session_set *);
+/*
+ * Takes an accepted connection (fd non-blocking, caps already checked and
+ * its unauthenticated slot counted in the throttle by the caller).  On
+ * failure the fd is closed, the slot released, and -1 returned.
+ */
+int		 session_set_accept(struct session_set *, int fd,
+		    const struct sockaddr *, socklen_t);
+/*
+ * The outcome of a hash job: status 0 logs the session in as name, else
+ * it is the ERROR code to send.  A session that is gone, or no longer
+ * waiting for it, is not touched.
+ */
+void		 session_set_hash_done(struct session_set *, uint64_t sid,
+		    uint8_t op, int status, const char *name);
+/*
+ * Shutdown: GOODBYE reason to every session, which then flushes and
+ * closes.  empty(arg) runs when the last session has closed.
+ */
+void		 session_set_goodbye_all(struct session_set *, uint8_t reason,
+		    void (*empty)(void *), void *arg);
+/* Open sessions, and those among them not logged in. */
+size_t		 session_set_count(const struct session_set *);
+size_t		 session_set_unauth(const struct session_set *);
 /* presence.c's delivery callback: seals one message for the member. */
-int	session_deliver(struct presence_member *, const uint8_t *msg,
-	    size_t len, void *arg);
-/* Writes the queued output of every session in the write queue. */
-void	session_write_queued(struct server *);
-/* Frees the sessions closed since the last call. */
-void	session_reap(struct server *);
-/* Shutdown: GOODBYE reason to every session, which then flush and close. */
-void	session_goodbye_all(struct server *, uint8_t reason);
-/* Closes every session at once (end of shutdown) and frees them. */
-void	session_close_all(struct server *);
-/* Name of a state for log lines. */
-const char *session_state_name(enum session_state);
+int		 session_deliver(struct presence_member *, const uint8_t *msg,
+		    size_t len, void *arg);
 
 #endif

@@ -230,7 +230,7 @@ lgconn_connected(struct lgconn *c)
  * caller keeps it; it is wiped when the CONFIRM is handled); NULL for lines.
  */
 int
-lgconn_connect(struct lgconn *c, struct sc_hs_client *hs, int lines)
+lgconn_connect(struct lgconn *c, struct handshake_client *hs, int lines)
 {
 	struct lg	*lg = c->lg;
 	int		 fd, one = 1;
@@ -310,7 +310,7 @@ lgconn_confirm(struct lgconn *c, uint8_t *body, size_t len, const char **why)
 		*why = "short CONFIRM";
 		return (-1);
 	}
-	if (sc_hs_client_finish(&c->ch, c->hs, body) != 0) {
+	if (handshake_client_finish(&c->ch, c->hs, body) != 0) {
 		*why = "handshake failed";
 		return (-1);
 	}

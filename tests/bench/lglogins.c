@@ -26,7 +26,7 @@ struct lglogins;
 struct lglogins_client {
 	struct lgconn		*c;
 	struct lglogins		*l;
-	struct sc_hs_client	 hs;
+	struct handshake_client	 hs;
 	int			 idx;
 	uint64_t		 t_connect;
 };
@@ -92,7 +92,7 @@ lglogins_start(struct lglogins_client *cl)
 {
 	struct lg	*lg = cl->l->lg;
 
-	if (sc_hs_client_hello(&cl->hs, lg->server_pk) != 0) {
+	if (handshake_client_hello(&cl->hs, lg->server_pk) != 0) {
 		loadgen_fail(lg, "cannot make a HELLO");
 		return;
 	}
@@ -342,10 +342,10 @@ lglogins_logins(struct lg *lg)
 out:
 	for (i = 0; l.cl != NULL && i < l.m; i++) {
 		lgconn_free(l.cl[i].c);
-		sc_hs_client_wipe(&l.cl[i].hs);
+		handshake_client_wipe(&l.cl[i].hs);
 	}
 	lgconn_free(l.probe.c);
-	sc_hs_client_wipe(&l.probe.hs);
+	handshake_client_wipe(&l.probe.hs);
 	if (l.list_ev != NULL)
 		event_free(l.list_ev);
 	if (l.end_ev != NULL)

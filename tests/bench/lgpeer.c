@@ -42,7 +42,7 @@ struct lgpeer;
 struct lgpeer_side {
 	struct lgconn		*c;
 	struct lgpeer		*p;
-	struct sc_hs_client	 hs;
+	struct handshake_client	 hs;
 	int			 idx;
 	char			 name[SC_NAME_MAX + 1];
 	char			 peer[SC_NAME_MAX + 1];
@@ -495,7 +495,7 @@ lgpeer_side_init(struct lgpeer *p, struct lgpeer_side *s, int idx,
 	loadgen_user_name(p->lg, s->peer, sizeof(s->peer), peer_idx);
 	if ((s->c = lgconn_new(p->lg, &ops, s)) == NULL)
 		return (-1);
-	if (sc_hs_client_hello(&s->hs, p->lg->server_pk) != 0)
+	if (handshake_client_hello(&s->hs, p->lg->server_pk) != 0)
 		return (-1);
 	return (lgconn_connect(s->c, &s->hs, 0));
 }
@@ -509,7 +509,7 @@ lgpeer_side_free(struct lgpeer_side *s)
 		event_free(s->udp_ev);
 	if (s->udp_fd != -1)
 		close(s->udp_fd);
-	sc_hs_client_wipe(&s->hs);
+	handshake_client_wipe(&s->hs);
 	sc_wipe(&s->keys, sizeof(s->keys));
 }
 

@@ -40,7 +40,7 @@ struct lgstorm {
 	int			 n;
 	int			 irc;
 	struct lgstorm_client	*cl;
-	struct sc_hs_client	*hs;		/* one prepared HELLO each */
+	struct handshake_client	*hs;		/* one prepared HELLO each */
 	uint8_t			*bits;		/* n rows of row bytes */
 	size_t			 row;
 	int			 next;
@@ -65,7 +65,7 @@ struct lgstorm_mk;
 struct lgstorm_slot {
 	struct lgconn		*c;
 	struct lgstorm_mk	*mk;
-	struct sc_hs_client	 hs;
+	struct handshake_client	 hs;
 	int			 idx;
 	int			 busy;
 };
@@ -472,7 +472,7 @@ lgstorm_free(struct lgstorm *s)
 			lgconn_free(s->cl[i].c);
 	if (s->hs != NULL) {
 		for (i = 0; i < s->n; i++)
-			sc_hs_client_wipe(&s->hs[i]);
+			handshake_client_wipe(&s->hs[i]);
 		free(s->hs);
 	}
 	if (s->ka_ev != NULL)
@@ -526,7 +526,8 @@ lgstorm_run(struct lg *lg, int irc)
 			goto out;
 		}
 		/* A client's HELLO does not depend on its connection. */
-		if (!irc && sc_hs_client_hello(&s.hs[i], lg->server_pk) != 0) {
+		if (!irc && handshake_client_hello(&s.hs[i],
+		    lg->server_pk) != 0) {
 			loadgen_fail(lg, "cannot make a HELLO");
 			goto out;
 		}
@@ -692,7 +693,7 @@ lgstorm_mk_next(struct lgstorm_slot *sl)
 		return;
 	}
 	sl->idx = mk->next++;
-	if (sc_hs_client_hello(&sl->hs, mk->lg->server_pk) != 0) {
+	if (handshake_client_hello(&sl->hs, mk->lg->server_pk) != 0) {
 		loadgen_fail(mk->lg, "cannot make a HELLO");
 		return;
 	}
@@ -745,7 +746,7 @@ lgstorm_mkusers(struct lg *lg)
 out:
 	for (i = 0; i < mk.nslots; i++) {
 		lgconn_free(mk.slots[i].c);
-		sc_hs_client_wipe(&mk.slots[i].hs);
+		handshake_client_wipe(&mk.slots[i].hs);
 	}
 	free(mk.slots);
 	return (rc);

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "sealchat/crypto.h"
+#include "sealchat/handshake.h"
 #include "sealchat/proto.h"
 #include "sealchat/wire.h"
 
@@ -100,7 +101,7 @@ struct lgconn {
 	const struct lgconn_ops	*ops;
 	void			*arg;
 	struct lg		*lg;
-	struct sc_hs_client	*hs;		/* until CONFIRM */
+	struct handshake_client	*hs;		/* until CONFIRM */
 	struct sc_channel	 ch;
 	uint32_t		 max_frame;
 	uint16_t		 ka_interval;
@@ -131,7 +132,7 @@ int		 loadgen_settle(struct lg *, double max_s);
 /* lgconn.c */
 struct lgconn	*lgconn_new(struct lg *, const struct lgconn_ops *, void *arg);
 void		 lgconn_free(struct lgconn *);
-int		 lgconn_connect(struct lgconn *, struct sc_hs_client *,
+int		 lgconn_connect(struct lgconn *, struct handshake_client *,
 		    int lines);
 void		 lgconn_close(struct lgconn *);
 int		 lgconn_send_msg(struct lgconn *, const struct wbuf *);

@@ -1,12 +1,15 @@
 /*
- * Fuzz target: arbitrary bytes as a TCP stream through the frame reader and
- * the message decoder, the way a session reads them.  The first input byte
- * picks the size of each read; the rest is the stream.  A small maximum
- * frame keeps oversize announcements frequent.
+ * Fuzz target: arbitrary bytes as a TCP stream through the frame reader
+ * (wire_frame_pull() on an evbuffer) and the message decoder, the way a
+ * session and the client read them.  The first input byte picks the size of
+ * each read; the rest is the stream.  A small maximum frame keeps oversize
+ * announcements frequent.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <event2/buffer.h>
 
 #include "sealchat/wire.h"
 
@@ -32,23 +35,34 @@ fuzz_frame_walk(const struct sc_msg *m)
 		__builtin_trap();
 }
 
-/* Takes every whole frame off the front of buf; -1 when the stream is bad. */
+/*
+ * Takes every whole frame off the front of in; WIRE_FRAME_BAD when the
+ * stream is bad.
+ */
 static int
-fuzz_frame_drain(uint8_t *buf, size_t *have)
+fuzz_frame_drain(struct evbuffer *in)
 {
-	struct sc_msg	m;
-	size_t		body;
-	int		rc;
+	struct sc_msg	 m;
+	const uint8_t	*body;
+	size_t		 have, len, peeked;
+	int		 rc;
 
-	while ((rc = wire_frame_peek(buf, *have, FUZZ_MAX_BODY, &body)) == 1) {
-		if (body == 0 || body > FUZZ_MAX_BODY ||
-		    body > *have - SC_FRAME_HDR)
+	for (;;) {
+		have = evbuffer_get_length(in);
+		if ((rc = wire_frame_pull(in, 1, FUZZ_MAX_BODY, NULL,
+		    &peeked)) != WIRE_FRAME_READY)
+			break;
+		if (wire_frame_pull(in, 1, FUZZ_MAX_BODY, &body, &len) !=
+		    WIRE_FRAME_READY || len != peeked)
 			__builtin_trap();
-		if (wire_msg_decode(&m, buf + SC_FRAME_HDR, body) == 0)
+		if (len == 0 || len > FUZZ_MAX_BODY ||
+		    len > have - SC_FRAME_HDR)
+			__builtin_trap();
+		if (wire_msg_decode(&m, body, len) == WIRE_MSG_OK)
 			fuzz_frame_walk(&m);
-		memmove(buf, buf + SC_FRAME_HDR + body,
-		    *have - SC_FRAME_HDR - body);
-		*have -= SC_FRAME_HDR + body;
+		wire_frame_drop(in, len);
+		if (evbuffer_get_length(in) != have - SC_FRAME_HDR - len)
+			__builtin_trap();
 	}
 	return (rc);
 }
@@ -57,23 +71,25 @@ fuzz_frame_drain(uint8_t *buf, size_t *have)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t	buf[SC_FRAME_HDR + FUZZ_MAX_BODY];
-	size_t	have = 0, step, n, i;
+	struct evbuffer	*in;
+	size_t		 step, n, i;
+	int		 rc;
 
-	if (size < 1)
+	if (size < 1 || (in = evbuffer_new()) == NULL)
 		return (0);
 	step = 1 + data[0] % 97;
 	for (i = 1; i < size; i += n) {
 		n = size - i < step ? size - i : step;
-		if (n > sizeof(buf) - have)
-			n = sizeof(buf) - have;
-		memcpy(buf + have, data + i, n);
-		have += n;
-		if (fuzz_frame_drain(buf, &have) == -1)
+		if (evbuffer_add(in, data + i, n) != 0)
+			break;
+		rc = fuzz_frame_drain(in);
+		if (rc == WIRE_FRAME_BAD)
 			break;	/* the connection would be closed */
-		/* a pending partial frame always fits in the buffer */
-		if (have >= sizeof(buf))
+		/* what waits is a partial frame: less than one whole frame */
+		if (rc != WIRE_FRAME_PARTIAL ||
+		    evbuffer_get_length(in) >= SC_FRAME_HDR + FUZZ_MAX_BODY)
 			__builtin_trap();
 	}
+	evbuffer_free(in);
 	return (0);
 }

@@ -2,7 +2,8 @@
  * Fuzz target: wire_msg_decode() and the list iterators on arbitrary bytes.
  * Whatever decodes is encoded again from the decoded fields and must give
  * the same bytes (SIGN and AUTH names compared after case folding), so the
- * decoder accepts only what the encoders produce.
+ * decoder accepts only what the encoders produce.  A refusal says why, and
+ * only a SIGN or AUTH may be refused for its name or its password.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -107,9 +108,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sc_msg	m, m2;
 	struct wbuf	wb;
+	int		rc;
 
-	if (wire_msg_decode(&m, data, size) != 0)
+	rc = wire_msg_decode(&m, data, size);
+	if (rc == WIRE_MSG_BAD_NAME || rc == WIRE_MSG_BAD_PASS) {
+		if (size < 1 || (data[0] != SC_MSG_SIGN &&
+		    data[0] != SC_MSG_AUTH) || m.pass != NULL ||
+		    m.name_len != 0 || m.type != data[0])
+			__builtin_trap();
 		return (0);
+	}
+	if (rc == WIRE_MSG_MALFORMED)
+		return (0);
+	if (rc != WIRE_MSG_OK)
+		__builtin_trap();
 	if (m.name[m.name_len] != '\0' || strlen(m.name) != m.name_len)
 		__builtin_trap();
 	wbuf_init(&wb);

@@ -30,6 +30,7 @@
 
 #include "sealchat/conf.h"
 #include "sealchat/crypto.h"
+#include "sealchat/handshake.h"
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
@@ -199,7 +200,7 @@ fake_handshake(struct fixture *f)
 	int		i;
 
 	assert_int_equal(fake_frame(f, hello, sizeof(hello)), SC_HELLO_BODY);
-	assert_int_equal(sc_hs_server(&f->fk.ch, p, &f->fk.kp, hello,
+	assert_int_equal(handshake_server(&f->fk.ch, p, &f->fk.kp, hello,
 	    sizeof(hello)), 0);
 	wbuf_init(&wb);
 	wire_enc_welcome(&wb, SC_FRAME_DEFAULT, 15, 45);

@@ -1,8 +1,7 @@
 /*
- * Unit tests for src/server/presence.c (roster, journal, cursors, trim,
- * batching, USERS lists) and src/server/pairkey.c (pair keys routed through
- * the roster).  Messages are captured by a delivery callback and decoded
- * with the wire codec.
+ * Unit tests for src/server/presence.c: roster, journal, cursors, trim,
+ * batching, USERS lists.  Messages are captured by a delivery callback and
+ * decoded with the wire codec.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +19,6 @@
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 #include "sealchat/wire.h"
-#include "pairkey.h"
 #include "presence.h"
 
 #define CAP_MAX		512
@@ -419,130 +417,6 @@ test_flush_runs_from_the_loop_after_a_join(void **state)
 	fixture_free(f);
 }
 
-/* Finds the PAIRKEY captured for a member. */
-static int
-pairkey_of(struct presence_member *to, struct sc_msg *m)
-{
-	size_t	i;
-
-	for (i = 0; i < ncaps; i++) {
-		if (caps[i].to == to && caps[i].msg[0] == SC_MSG_PAIRKEY) {
-			assert_int_equal(wire_msg_decode(m, caps[i].msg,
-			    caps[i].len), 0);
-			return (1);
-		}
-	}
-	return (0);
-}
-
-static void
-test_pair_gives_both_sides_one_key_and_the_other_endpoint(void **state)
-{
-	struct fixture	*f = fixture_new(1024);
-	struct pairkey	*pk = pairkey_new(f->p);
-	struct sc_msg	 ma, mb;
-
-	(void)state;
-	presence_join(f->p, &f->m[0], "ann");
-	presence_join(f->p, &f->m[1], "ben");
-	assert_int_equal(pairkey_request(pk, &f->m[0], "cat"), SC_ERR_OFFLINE);
-	assert_int_equal(pairkey_request(pk, &f->m[0], "ben"), SC_ERR_NO_UDP);
-	presence_set_udp(&f->m[0], 1111);
-	assert_int_equal(pairkey_request(pk, &f->m[0], "ben"), SC_ERR_NO_UDP);
-	presence_set_udp(&f->m[1], 2222);
-	ncaps = 0;
-	assert_int_equal(pairkey_request(pk, &f->m[0], "ben"), 0);
-	assert_true(pairkey_of(&f->m[0], &ma));
-	assert_true(pairkey_of(&f->m[1], &mb));
-	assert_string_equal(ma.name, "ben");
-	assert_string_equal(mb.name, "ann");
-	assert_int_equal(ma.pair_id, mb.pair_id);
-	assert_memory_equal(ma.key, mb.key, SC_KEY_BYTES);
-	assert_int_equal(ma.port, 2222);
-	assert_int_equal(mb.port, 1111);
-	assert_int_equal(ma.af, 4);
-	assert_int_equal(pairkey_count(pk), 1);
-	assert_int_equal(f->m[0].npairs, 1);
-	assert_int_equal(f->m[1].npairs, 1);
-
-	/* Asked again, from the other side: the same key, to it alone. */
-	ncaps = 0;
-	assert_int_equal(pairkey_request(pk, &f->m[1], "ann"), 0);
-	assert_int_equal(ncaps, 1);
-	assert_true(pairkey_of(&f->m[1], &mb));
-	assert_int_equal(ma.pair_id, mb.pair_id);
-	assert_int_equal(pairkey_count(pk), 1);
-
-	/* The pair dies with either member. */
-	pairkey_forget(pk, &f->m[1]);
-	presence_leave(f->p, &f->m[1]);
-	assert_int_equal(pairkey_count(pk), 0);
-	assert_int_equal(f->m[0].npairs, 0);
-	assert_true(TAILQ_EMPTY(&f->m[0].pairs));
-	pairkey_free(pk);
-	fixture_free(f);
-}
-
-static void
-test_self_pair_is_one_message_with_own_endpoint(void **state)
-{
-	struct fixture	*f = fixture_new(1024);
-	struct pairkey	*pk = pairkey_new(f->p);
-	struct sc_msg	 m;
-
-	(void)state;
-	presence_join(f->p, &f->m[0], "solo");
-	presence_set_udp(&f->m[0], 3333);
-	ncaps = 0;
-	assert_int_equal(pairkey_request(pk, &f->m[0], "solo"), 0);
-	assert_int_equal(ncaps, 1);
-	assert_true(pairkey_of(&f->m[0], &m));
-	assert_string_equal(m.name, "solo");
-	assert_int_equal(m.port, 3333);
-	assert_int_equal(f->m[0].npairs, 1);
-	pairkey_forget(pk, &f->m[0]);
-	assert_int_equal(pairkey_count(pk), 0);
-	pairkey_free(pk);
-	fixture_free(f);
-}
-
-static void
-test_pairs_per_member_bounded_oldest_ends(void **state)
-{
-	struct fixture		*f = fixture_new(1024);
-	struct pairkey		*pk = pairkey_new(f->p);
-	struct presence_member	*peers;
-	uint8_t			 ip[4] = { 127, 0, 0, 1 };
-	char			 name[16];
-	size_t			 i, n = PAIRKEY_PER_MEMBER + 4;
-
-	(void)state;
-	peers = calloc(n, sizeof(*peers));
-	assert_non_null(peers);
-	presence_join(f->p, &f->m[0], "hub");
-	presence_set_udp(&f->m[0], 1);
-	for (i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "p%zu", i);
-		presence_member_init(&peers[i], 1000 + i, 4, ip);
-		assert_int_equal(presence_join(f->p, &peers[i], name), 0);
-		presence_set_udp(&peers[i], (uint16_t)(1000 + i));
-		assert_int_equal(pairkey_request(pk, &f->m[0], name), 0);
-		ncaps = 0;
-	}
-	assert_int_equal(f->m[0].npairs, PAIRKEY_PER_MEMBER);
-	assert_int_equal(pairkey_count(pk), PAIRKEY_PER_MEMBER);
-	for (i = 0; i < 4; i++)
-		assert_int_equal(peers[i].npairs, 0);	/* oldest ended */
-	assert_int_equal(peers[n - 1].npairs, 1);
-	pairkey_forget(pk, &f->m[0]);
-	for (i = 0; i < n; i++)
-		assert_int_equal(peers[i].npairs, 0);
-	assert_int_equal(pairkey_count(pk), 0);
-	pairkey_free(pk);
-	free(peers);
-	fixture_free(f);
-}
-
 /*
  * The USERS list against a reference: the names of the joined members
  * other than the receiver, sorted with strcmp and cut greedily at max_msg,
@@ -927,11 +801,6 @@ main(void)
 		cmocka_unit_test(test_list_reply_delivers_owed_events_first),
 		cmocka_unit_test(test_sent_message_never_overtakes_owed_events),
 		cmocka_unit_test(test_flush_runs_from_the_loop_after_a_join),
-		cmocka_unit_test(
-		    test_pair_gives_both_sides_one_key_and_the_other_endpoint),
-		cmocka_unit_test(
-		    test_self_pair_is_one_message_with_own_endpoint),
-		cmocka_unit_test(test_pairs_per_member_bounded_oldest_ends),
 		cmocka_unit_test(
     test_users_list_equals_reference_walk_after_random_joins_and_leaves),
 		cmocka_unit_test(

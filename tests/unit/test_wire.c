@@ -1,7 +1,8 @@
 /*
- * Unit tests of src/common/wire.c: frames (docs/protocol.md section 1),
- * every message of section 4 encoded and decoded, every malformed payload
- * refused, the name rules of section 6, and the error texts of section 5.
+ * Unit tests of src/common/wire.c: frames (docs/protocol.md section 1) and
+ * the frame reader on evbuffers, every message of section 4 encoded and
+ * decoded, every malformed payload refused, why a SIGN or AUTH is refused,
+ * the name rules of section 6, and the error texts of section 5.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <event2/buffer.h>
 
 #include "sealchat/proto.h"
 #include "sealchat/wire.h"
@@ -103,6 +106,75 @@ test_frame_partial_header_and_body(void **state)
 	assert_int_equal(wire_frame_peek(buf, sizeof(buf), 299, &n), -1);
 	wire_frame_header(buf, 0x01020304);
 	assert_memory_equal(buf, "\x01\x02\x03\x04", 4);
+}
+
+/*
+ * The evbuffer reader: bounds come from the header alone (no body bytes
+ * needed to refuse), a partial frame waits, a whole one is contiguous even
+ * when it arrived in pieces, and dropping it leaves the next one in front.
+ */
+static void
+test_frame_pull_bounds_partial_and_whole(void **state)
+{
+	struct evbuffer	*in;
+	uint8_t		 frame[4 + 300], hdr[4];
+	const uint8_t	*body;
+	size_t		 n = 0, i;
+
+	(void)state;
+	assert_non_null(in = evbuffer_new());
+	assert_int_equal(wire_frame_pull(in, 1, 1024, &body, &n),
+	    WIRE_FRAME_PARTIAL);
+	wire_frame_header(hdr, 1025);
+	assert_int_equal(evbuffer_add(in, hdr, 3), 0);
+	assert_int_equal(wire_frame_pull(in, 1, 1024, &body, &n),
+	    WIRE_FRAME_PARTIAL);
+	assert_int_equal(evbuffer_add(in, hdr + 3, 1), 0);
+	assert_int_equal(wire_frame_pull(in, 1, 1024, &body, &n),
+	    WIRE_FRAME_BAD);
+	assert_int_equal(wire_frame_pull(in, 1, 1025, NULL, &n),
+	    WIRE_FRAME_PARTIAL);
+	assert_int_equal(evbuffer_drain(in, 4), 0);
+
+	/* zero is refused even when the caller's minimum says 0 */
+	wire_frame_header(hdr, 0);
+	assert_int_equal(evbuffer_add(in, hdr, 4), 0);
+	assert_int_equal(wire_frame_pull(in, 0, 1024, &body, &n),
+	    WIRE_FRAME_BAD);
+	assert_int_equal(evbuffer_drain(in, 4), 0);
+
+	/* a HELLO's bounds: exactly SC_HELLO_BODY */
+	wire_frame_header(hdr, SC_HELLO_BODY - 1);
+	assert_int_equal(evbuffer_add(in, hdr, 4), 0);
+	assert_int_equal(wire_frame_pull(in, SC_HELLO_BODY, SC_HELLO_BODY,
+	    &body, &n), WIRE_FRAME_BAD);
+	assert_int_equal(evbuffer_drain(in, 4), 0);
+
+	/* two frames, the first added in pieces */
+	wire_frame_header(frame, 300);
+	for (i = 0; i < 300; i++)
+		frame[4 + i] = (uint8_t)i;
+	for (i = 0; i < sizeof(frame); i += 38) {
+		assert_int_equal(wire_frame_pull(in, 1, 300, &body, &n),
+		    WIRE_FRAME_PARTIAL);
+		assert_int_equal(evbuffer_add(in, frame + i, 38), 0);
+	}
+	assert_int_equal(evbuffer_add(in, frame, 4), 0);
+	assert_int_equal(evbuffer_add(in, "\x07", 1), 0);
+	n = 0;
+	assert_int_equal(wire_frame_pull(in, 1, 300, NULL, &n),
+	    WIRE_FRAME_READY);
+	assert_int_equal(n, 300);
+	assert_int_equal(evbuffer_get_length(in), sizeof(frame) + 5);
+	assert_int_equal(wire_frame_pull(in, 1, 300, &body, &n),
+	    WIRE_FRAME_READY);
+	assert_int_equal(n, 300);
+	assert_memory_equal(body, frame + 4, 300);
+	wire_frame_drop(in, n);
+	assert_int_equal(evbuffer_get_length(in), 5);
+	assert_int_equal(wire_frame_pull(in, 1, 300, &body, &n),
+	    WIRE_FRAME_PARTIAL);
+	evbuffer_free(in);
 }
 
 /* wbuf: big-endian writers, growth, reset, str8 limit, oom is sticky. */
@@ -287,22 +359,73 @@ test_cred_malformed_rejected(void **state)
 	memset(pw, 'p', sizeof(pw));
 	wbuf_init(&wb);
 	wire_enc_cred(&wb, SC_MSG_SIGN, "alice", pw, 0);
-	assert_int_equal(decode_wb(&m, &wb), -1);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_PASS);
 	wbuf_reset(&wb);
 	wire_enc_cred(&wb, SC_MSG_AUTH, "alice", pw, SC_PASS_MAX + 1);
-	assert_int_equal(decode_wb(&m, &wb), -1);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_PASS);
 	wbuf_reset(&wb);
 	wire_enc_cred(&wb, SC_MSG_AUTH, "_alice", pw, 3);
-	assert_int_equal(decode_wb(&m, &wb), -1);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_NAME);
 	wbuf_reset(&wb);
 	wire_enc_cred(&wb, SC_MSG_AUTH, "", pw, 3);
-	assert_int_equal(decode_wb(&m, &wb), -1);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_NAME);
 	wbuf_reset(&wb);
 	wire_enc_cred(&wb, SC_MSG_AUTH, "abcdefghijklmnopqrstuvwxyz0123456",
 	    pw, 3);
-	assert_int_equal(decode_wb(&m, &wb), -1);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_NAME);
 	/* name length byte pointing past the end */
-	assert_int_equal(DEC("\x01\x20" "ab"), -1);
+	assert_int_equal(DEC("\x01\x20" "ab"), WIRE_MSG_MALFORMED);
+	wbuf_free(&wb);
+}
+
+/*
+ * A broken rule is told apart only in a well-formed SIGN or AUTH: the
+ * password before the name; any layout fault, trailing bytes included,
+ * makes the message malformed whatever else is wrong; a failed decode
+ * leaves nothing but the type.
+ */
+static void
+test_cred_rule_reasons_only_when_well_formed(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		pw[SC_PASS_MAX + 1];
+
+	(void)state;
+	memset(pw, 'p', sizeof(pw));
+	wbuf_init(&wb);
+	wire_enc_cred(&wb, SC_MSG_SIGN, "_bad", pw, 0);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_PASS);
+	assert_int_equal(m.type, SC_MSG_SIGN);
+	assert_null(m.pass);
+	assert_int_equal(m.name_len, 0);
+	assert_string_equal(m.name, "");
+	wbuf_reset(&wb);
+	wire_enc_cred(&wb, SC_MSG_AUTH, "_bad", pw, SC_PASS_MAX + 1);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_PASS);
+	wbuf_reset(&wb);
+	wire_enc_cred(&wb, SC_MSG_AUTH, "_bad", pw, SC_PASS_MAX);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_NAME);
+	assert_int_equal(m.type, SC_MSG_AUTH);
+	assert_null(m.pass);
+	wbuf_u8(&wb, 0);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_MALFORMED);
+	wbuf_reset(&wb);
+	wire_enc_cred(&wb, SC_MSG_SIGN, "alice", pw, 0);
+	wbuf_u8(&wb, 0);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_MALFORMED);
+	/* a password length past the end, with a bad name and no password */
+	assert_int_equal(DEC("\x02\x01_\x01\x2c" "pp"), WIRE_MSG_MALFORMED);
+	assert_int_equal(DEC("\x02\x01_\x00\x00"), WIRE_MSG_BAD_PASS);
+	assert_int_equal(DEC("\x02\x01_\x00\x01p"), WIRE_MSG_BAD_NAME);
+	assert_int_equal(DEC("\x02\x01" "A\x00\x01p"), WIRE_MSG_OK);
+	/* other messages with a bad name are only malformed */
+	wbuf_reset(&wb);
+	wire_enc_pair(&wb, "Erin");
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_MALFORMED);
+	wbuf_reset(&wb);
+	wire_enc_ok(&wb, SC_MSG_AUTH, "_x");
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_MALFORMED);
 	wbuf_free(&wb);
 }
 
@@ -797,23 +920,37 @@ stream_build(struct wbuf *stream)
 }
 
 /*
- * A reader as the programs have one: append what arrived, then take every
- * whole frame off the front.  Records decoded types in got.
+ * Two readers fed the same bytes: one on a flat buffer with
+ * wire_frame_peek(), and the programs' own, an evbuffer with
+ * wire_frame_pull().  Each appends what arrived, then takes every whole
+ * frame off the front, and records the decoded types.
  */
 struct reader {
-	uint8_t	buf[8192];
-	size_t	have;
-	uint8_t	got[16];
-	size_t	ngot;
+	uint8_t		 buf[8192];
+	size_t		 have;
+	uint8_t		 got[16];
+	size_t		 ngot;
+	struct evbuffer	*in;
+	uint8_t		 ev_got[16];
+	size_t		 ev_ngot;
 };
 
-/* Appends n received bytes and decodes every whole frame. */
+/* Starts both readers empty. */
+static void
+reader_init(struct reader *r)
+{
+	memset(r, 0, sizeof(*r));
+	assert_non_null(r->in = evbuffer_new());
+}
+
+/* Appends n received bytes and decodes every whole frame, both ways. */
 static void
 reader_feed(struct reader *r, const uint8_t *p, size_t n)
 {
-	struct sc_msg	m;
-	size_t		body;
-	int		rc;
+	struct sc_msg	 m;
+	const uint8_t	*b;
+	size_t		 body;
+	int		 rc;
 
 	assert_true(r->have + n <= sizeof(r->buf));
 	memcpy(r->buf + r->have, p, n);
@@ -828,11 +965,21 @@ reader_feed(struct reader *r, const uint8_t *p, size_t n)
 		r->have -= SC_FRAME_HDR + body;
 	}
 	assert_int_equal(rc, 0);
+
+	assert_int_equal(evbuffer_add(r->in, p, n), 0);
+	while ((rc = wire_frame_pull(r->in, 1, 4096, &b, &body)) ==
+	    WIRE_FRAME_READY) {
+		assert_int_equal(wire_msg_decode(&m, b, body), 0);
+		assert_true(r->ev_ngot < sizeof(r->ev_got));
+		r->ev_got[r->ev_ngot++] = m.type;
+		wire_frame_drop(r->in, body);
+	}
+	assert_int_equal(rc, WIRE_FRAME_PARTIAL);
 }
 
-/* All six frames came out, in order, and nothing is left over. */
+/* All six frames came out of both, in order, and nothing is left over. */
 static void
-reader_check(const struct reader *r)
+reader_check(struct reader *r)
 {
 	const uint8_t	want[] = { SC_MSG_WELCOME, SC_MSG_OK, SC_MSG_USERS,
 			    SC_MSG_PRESENCE, SC_MSG_PONG, SC_MSG_GOODBYE };
@@ -840,6 +987,11 @@ reader_check(const struct reader *r)
 	assert_int_equal(r->ngot, sizeof(want));
 	assert_memory_equal(r->got, want, sizeof(want));
 	assert_int_equal(r->have, 0);
+	assert_int_equal(r->ev_ngot, sizeof(want));
+	assert_memory_equal(r->ev_got, want, sizeof(want));
+	assert_int_equal(evbuffer_get_length(r->in), 0);
+	evbuffer_free(r->in);
+	r->in = NULL;
 }
 
 /* Several frames fed one byte per read decode in order. */
@@ -851,7 +1003,7 @@ test_stream_byte_by_byte(void **state)
 	size_t		i;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
+	reader_init(&r);
 	wbuf_init(&stream);
 	stream_build(&stream);
 	for (i = 0; i < stream.len; i++)
@@ -871,11 +1023,11 @@ test_stream_merged_and_chunked(void **state)
 	(void)state;
 	wbuf_init(&stream);
 	stream_build(&stream);
-	memset(&r, 0, sizeof(r));
+	reader_init(&r);
 	reader_feed(&r, stream.data, stream.len);
 	reader_check(&r);
 	for (step = 2; step < 20; step += 3) {
-		memset(&r, 0, sizeof(r));
+		reader_init(&r);
 		for (i = 0; i < stream.len; i += n) {
 			n = stream.len - i < step ? stream.len - i : step;
 			reader_feed(&r, stream.data + i, n);
@@ -893,6 +1045,7 @@ main(void)
 		cmocka_unit_test(test_frame_zero_length_rejected),
 		cmocka_unit_test(test_frame_oversize_rejected_before_body),
 		cmocka_unit_test(test_frame_partial_header_and_body),
+		cmocka_unit_test(test_frame_pull_bounds_partial_and_whole),
 		cmocka_unit_test(test_wbuf_writes_and_limits),
 		cmocka_unit_test(test_wbuf_grows_to_limit_then_oom),
 		cmocka_unit_test(test_rbuf_short_reads),
@@ -900,6 +1053,7 @@ main(void)
 		cmocka_unit_test(test_name_canon_folds_case),
 		cmocka_unit_test(test_cred_round_trip),
 		cmocka_unit_test(test_cred_malformed_rejected),
+		cmocka_unit_test(test_cred_rule_reasons_only_when_well_formed),
 		cmocka_unit_test(test_empty_messages_round_trip),
 		cmocka_unit_test(test_udp_round_trip_and_port_zero),
 		cmocka_unit_test(test_pair_round_trip),

@@ -1,0 +1,1147 @@
+/*
+ * Unit tests of src/server/session.c through its seam: a set of sessions
+ * made here with a real presence roster, pair keys and throttle, and a hash
+ * function that only records the jobs (their results are handed back with
+ * session_set_hash_done(), as server.c does for the hash pool).  Each
+ * client is the far end of a socketpair that speaks the protocol with the
+ * real handshake and channel, and the event loop runs between its steps.
+ *
+ * The state table of docs/protocol.md section 7 is checked whole: every
+ * client request in every state gets the answer the document names,
+ * ERROR 6, or the close; then the frame limits, the output cap, the
+ * linger, the deadlines, and the shutdown.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "server/config.h"
+#include "sealchat/crypto.h"
+#include "sealchat/handshake.h"
+#include "sealchat/log.h"
+#include "sealchat/proto.h"
+#include "sealchat/wire.h"
+#include "pairkey.h"
+#include "presence.h"
+#include "throttle.h"
+#include "session.h"
+
+#define JOBS_MAX	16
+#define WAIT_MS		5000	/* longest wait for an answer */
+#define UDP_PORT	4000
+#define PING_TOKEN	0x0102030405060708ULL
+
+/* A hash job the set handed over. */
+struct job {
+	uint64_t	sid;
+	uint8_t		op;
+	char		name[SC_NAME_MAX + 1];
+};
+
+struct fixture {
+	struct event_base	*base;
+	struct server_conf	 conf;
+	struct sc_keypair	 kp;
+	struct presence		*presence;
+	struct pairkey		*pairkey;
+	struct throttle		*throttle;
+	struct session_set	*set;
+	struct job		 jobs[JOBS_MAX];
+	size_t			 njobs;
+	int			 busy;		/* refuse jobs */
+	int			 emptied;	/* empty callback ran */
+	int			 sndbuf;	/* server ends' SO_SNDBUF */
+};
+
+/* The test's end of one connection. */
+struct client {
+	int			 fd;
+	struct sc_channel	 ch;
+	struct evbuffer		*in;
+	uint8_t			 plain[SC_FRAME_DEFAULT];
+};
+
+/* Milliseconds on the monotonic clock. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* The hash function of the set: records the job, or refuses when busy. */
+static int
+hash_record(void *arg, uint64_t sid, uint8_t op, const char *name,
+    const uint8_t *pass, size_t pass_len)
+{
+	struct fixture	*f = arg;
+	struct job	*j;
+
+	assert_true(pass_len >= SC_PASS_MIN && pass_len <= SC_PASS_MAX);
+	assert_non_null(pass);
+	if (f->busy)
+		return (-1);
+	assert_true(f->njobs < JOBS_MAX);
+	j = &f->jobs[f->njobs++];
+	j->sid = sid;
+	j->op = op;
+	strcpy(j->name, name);
+	return (0);
+}
+
+/* The set's empty callback: counts that it ran. */
+static void
+emptied(void *arg)
+{
+	struct fixture	*f = arg;
+
+	f->emptied++;
+}
+
+/* A set with the default configuration. */
+static int
+setup(void **state)
+{
+	struct fixture		*f;
+	struct session_env	 env;
+
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	server_config_defaults(&f->conf);
+	assert_non_null(f->base = event_base_new());
+	assert_int_equal(event_base_priority_init(f->base, 2), 0);
+	assert_int_equal(sc_keypair_generate(&f->kp), 0);
+	f->presence = presence_new(f->base, (size_t)f->conf.max_frame -
+	    SC_MAC_BYTES, session_deliver, NULL);
+	assert_non_null(f->presence);
+	assert_non_null(f->pairkey = pairkey_new(f->presence));
+	assert_non_null(f->throttle = throttle_new(0));
+	throttle_configure(f->throttle, (uint64_t)f->conf.fail_delay_ms,
+	    (unsigned)f->conf.fail_free);
+	memset(&env, 0, sizeof(env));
+	env.base = f->base;
+	env.conf = &f->conf;
+	env.kp = &f->kp;
+	env.presence = f->presence;
+	env.pairkey = f->pairkey;
+	env.throttle = f->throttle;
+	env.hash = hash_record;
+	env.hash_arg = f;
+	assert_non_null(f->set = session_set_new(&env));
+	*state = f;
+	return (0);
+}
+
+/* Frees the set first: its sessions leave the roster and the throttle. */
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	session_set_free(f->set);
+	pairkey_free(f->pairkey);
+	presence_free(f->presence);
+	throttle_free(f->throttle);
+	sc_keypair_free(&f->kp);
+	event_base_free(f->base);
+	free(f);
+	return (0);
+}
+
+/* Runs the loop once without waiting, then waits a little for fd. */
+static void
+pump(struct fixture *f, int fd)
+{
+	struct pollfd	pfd;
+	int		i;
+
+	for (i = 0; i < 4; i++)
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	if (fd < 0)
+		return;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	(void)poll(&pfd, 1, 5);
+}
+
+/* Opens a connection to the set, accepted as server.c would. */
+static struct client *
+client_new(struct fixture *f)
+{
+	struct client		*c;
+	struct sockaddr_in	 sin;
+	struct throttle_addr	 la;
+	int			 sv[2];
+
+	assert_non_null(c = calloc(1, sizeof(*c)));
+	assert_non_null(c->in = evbuffer_new());
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0, sv), 0);
+	if (f->sndbuf != 0)
+		assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF,
+		    &f->sndbuf, sizeof(f->sndbuf)), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	throttle_addr_from(&la, (struct sockaddr *)&sin);
+	assert_int_equal(throttle_unauth_add(f->throttle, &la, 1000), 0);
+	assert_int_equal(session_set_accept(f->set, sv[0],
+	    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	c->fd = sv[1];
+	return (c);
+}
+
+/* Closes the test's end. */
+static void
+client_free(struct client *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	evbuffer_free(c->in);
+	sc_channel_wipe(&c->ch);
+	free(c);
+}
+
+/* Writes all of buf, letting the loop read whenever the socket is full. */
+static void
+client_write(struct fixture *f, struct client *c, const void *buf,
+    size_t len)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 n;
+	uint64_t	 deadline = now_ms() + WAIT_MS;
+
+	while (len > 0) {
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		assert_true(n < 0 && (errno == EAGAIN || errno == EINTR));
+		assert_true(now_ms() < deadline);
+		pump(f, -1);
+	}
+}
+
+/* Writes one frame with the given body. */
+static void
+client_frame(struct fixture *f, struct client *c, const uint8_t *body,
+    size_t len)
+{
+	uint8_t	hdr[SC_FRAME_HDR];
+
+	wire_frame_header(hdr, (uint32_t)len);
+	client_write(f, c, hdr, sizeof(hdr));
+	client_write(f, c, body, len);
+}
+
+/* Appends one sealed frame of msg to out (sent later in one write). */
+static void
+client_seal(struct client *c, struct wbuf *out, const uint8_t *msg,
+    size_t len)
+{
+	uint8_t	body[256];
+
+	assert_true(len + SC_MAC_BYTES <= sizeof(body));
+	assert_int_equal(sc_channel_seal(&c->ch, body, msg, len), 0);
+	wbuf_u32(out, (uint32_t)(len + SC_MAC_BYTES));
+	wbuf_put(out, body, len + SC_MAC_BYTES);
+}
+
+/* Writes what client_seal() gathered, in one write. */
+static void
+client_flush(struct fixture *f, struct client *c, struct wbuf *out)
+{
+	assert_false(out->oom);
+	client_write(f, c, out->data, out->len);
+	wbuf_reset(out);
+}
+
+/*
+ * Waits for the next frame from the server: 1 with its body in *body and
+ * *len (valid until the next call), 0 at end of stream.
+ */
+static int
+client_next(struct fixture *f, struct client *c, const uint8_t **body,
+    size_t *len)
+{
+	uint8_t		buf[4096];
+	uint64_t	deadline = now_ms() + WAIT_MS;
+	ssize_t		n;
+	int		rc;
+
+	for (;;) {
+		rc = wire_frame_pull(c->in, 1, SC_FRAME_LIMIT, body, len);
+		assert_int_not_equal(rc, WIRE_FRAME_BAD);
+		assert_int_not_equal(rc, WIRE_FRAME_NOMEM);
+		if (rc == WIRE_FRAME_READY) {
+			assert_true(*len <= sizeof(c->plain) + SC_KEY_BYTES);
+			return (1);
+		}
+		n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n > 0) {
+			assert_int_equal(evbuffer_add(c->in, buf, (size_t)n),
+			    0);
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			assert_int_equal(evbuffer_get_length(c->in), 0);
+			return (0);
+		}
+		assert_true(now_ms() < deadline);
+		pump(f, c->fd);
+	}
+}
+
+/* Waits for the next message and decodes it; 0 at end of stream. */
+static int
+client_recv(struct fixture *f, struct client *c, struct sc_msg *m)
+{
+	const uint8_t	*body;
+	size_t		 len;
+
+	if (!client_next(f, c, &body, &len))
+		return (0);
+	assert_true(len > SC_MAC_BYTES);
+	assert_int_equal(sc_channel_open(&c->ch, c->plain, body, len), 0);
+	wire_frame_drop(c->in, len);
+	assert_int_equal(wire_msg_decode(m, c->plain, len - SC_MAC_BYTES),
+	    WIRE_MSG_OK);
+	return (1);
+}
+
+/* The next message is of that type. */
+static void
+expect(struct fixture *f, struct client *c, struct sc_msg *m, uint8_t type)
+{
+	assert_int_equal(client_recv(f, c, m), 1);
+	assert_int_equal(m->type, type);
+}
+
+/* The next message is ERROR req code, with that subject ("" for none). */
+static void
+expect_error(struct fixture *f, struct client *c, uint8_t req, uint8_t code,
+    const char *subject)
+{
+	struct sc_msg	m;
+
+	expect(f, c, &m, SC_MSG_ERROR);
+	assert_int_equal(m.req, req);
+	assert_int_equal(m.code, code);
+	assert_string_equal(m.name, subject);
+}
+
+/* The next message is PONG with the test's token. */
+static void
+expect_pong(struct fixture *f, struct client *c)
+{
+	struct sc_msg	m;
+
+	expect(f, c, &m, SC_MSG_PONG);
+	assert_true(m.token == PING_TOKEN);
+}
+
+/* The server closes without sending anything more. */
+static void
+expect_closed(struct fixture *f, struct client *c)
+{
+	const uint8_t	*body;
+	size_t		 len;
+
+	assert_int_equal(client_next(f, c, &body, &len), 0);
+}
+
+/* GOODBYE with that reason, then the end of the stream. */
+static void
+expect_goodbye(struct fixture *f, struct client *c, uint8_t reason)
+{
+	struct sc_msg	m;
+
+	expect(f, c, &m, SC_MSG_GOODBYE);
+	assert_int_equal(m.code, reason);
+	expect_closed(f, c);
+}
+
+/* Encodes a well-formed request of each client type. */
+static void
+request(struct wbuf *wb, uint8_t type)
+{
+	switch (type) {
+	case SC_MSG_SIGN:
+	case SC_MSG_AUTH:
+		wire_enc_cred(wb, type, "Alice", (const uint8_t *)"pw", 2);
+		break;
+	case SC_MSG_UDP:
+		wire_enc_udp(wb, UDP_PORT);
+		break;
+	case SC_MSG_PAIR:
+		wire_enc_pair(wb, "bob");
+		break;
+	case SC_MSG_PING:
+		wire_enc_ping(wb, SC_MSG_PING, PING_TOKEN);
+		break;
+	default:
+		wire_enc_empty(wb, type);
+		break;
+	}
+	assert_false(wb->oom);
+}
+
+/* Seals a request of that type into out. */
+static void
+client_request(struct client *c, struct wbuf *out, uint8_t type)
+{
+	struct wbuf	msg;
+
+	wbuf_init(&msg);
+	request(&msg, type);
+	client_seal(c, out, msg.data, msg.len);
+	wbuf_free(&msg);
+}
+
+/* Sends the message encoded in msg, and empties msg. */
+static void
+client_send_msg(struct fixture *f, struct client *c, struct wbuf *msg)
+{
+	struct wbuf	out;
+
+	assert_false(msg->oom);
+	wbuf_init(&out);
+	client_seal(c, &out, msg->data, msg->len);
+	client_flush(f, c, &out);
+	wbuf_free(&out);
+	wbuf_reset(msg);
+}
+
+/* Sends one request of that type. */
+static void
+client_send(struct fixture *f, struct client *c, uint8_t type)
+{
+	struct wbuf	out;
+
+	wbuf_init(&out);
+	client_request(c, &out, type);
+	client_flush(f, c, &out);
+	wbuf_free(&out);
+}
+
+/* The handshake: HELLO, then a CONFIRM whose WELCOME opens. */
+static void
+client_hello(struct fixture *f, struct client *c)
+{
+	struct handshake_client	 hs;
+	struct sc_msg		 m;
+	const uint8_t		*body;
+	size_t			 len;
+
+	assert_int_equal(handshake_client_hello(&hs, f->kp.pk), 0);
+	client_frame(f, c, hs.hello, SC_HELLO_BODY);
+	assert_int_equal(client_next(f, c, &body, &len), 1);
+	assert_true(len >= HANDSHAKE_CONFIRM_MIN);
+	assert_int_equal(handshake_client_confirm(&c->ch, &hs, c->plain, body,
+	    len), 0);
+	assert_int_equal(wire_msg_decode(&m, c->plain, len - SC_KEY_BYTES -
+	    SC_MAC_BYTES), WIRE_MSG_OK);
+	wire_frame_drop(c->in, len);
+	assert_int_equal(m.type, SC_MSG_WELCOME);
+	assert_int_equal(m.max_frame, f->conf.max_frame);
+	assert_int_equal(m.ka_interval, f->conf.keepalive_interval);
+	assert_int_equal(m.ka_timeout, f->conf.keepalive_timeout);
+}
+
+/* Sends a SIGN as name; the set hands the job over: returns it. */
+static struct job *
+client_sign(struct fixture *f, struct client *c, const char *name)
+{
+	struct wbuf	msg;
+	size_t		before = f->njobs;
+	uint64_t	deadline = now_ms() + WAIT_MS;
+
+	wbuf_init(&msg);
+	wire_enc_cred(&msg, SC_MSG_SIGN, name, (const uint8_t *)"pw", 2);
+	client_send_msg(f, c, &msg);
+	wbuf_free(&msg);
+	while (f->njobs == before) {
+		assert_true(now_ms() < deadline);
+		pump(f, -1);
+	}
+	assert_int_equal(f->njobs, before + 1);
+	return (&f->jobs[before]);
+}
+
+/* Logs in as name: SIGN, the job succeeds, OK and the first USERS. */
+static void
+client_login(struct fixture *f, struct client *c, const char *name)
+{
+	struct job	*j;
+	struct sc_msg	 m;
+
+	j = client_sign(f, c, name);
+	session_set_hash_done(f->set, j->sid, j->op, 0, j->name);
+	expect(f, c, &m, SC_MSG_OK);
+	assert_int_equal(m.req, SC_MSG_SIGN);
+	assert_string_equal(m.name, name);
+	expect(f, c, &m, SC_MSG_USERS);
+	assert_int_equal(m.flags, 0);
+}
+
+/* Runs the loop until the set holds n sessions (bounded). */
+static void
+wait_count(struct fixture *f, size_t n)
+{
+	uint64_t	deadline = now_ms() + WAIT_MS;
+
+	while (session_set_count(f->set) != n) {
+		assert_true(now_ms() < deadline);
+		pump(f, -1);
+		usleep(1000);
+	}
+}
+
+/* The client requests, in the order of docs/protocol.md section 4. */
+static const uint8_t requests[] = { SC_MSG_SIGN, SC_MSG_AUTH, SC_MSG_LIST,
+    SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT };
+
+/*
+ * HANDSHAKE: only a HELLO of 113 bytes is a frame at all; any message in
+ * its place closes the connection without a word.
+ */
+static void
+test_handshake_closes_on_any_request(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	struct wbuf	 msg;
+	size_t		 i;
+
+	wbuf_init(&msg);
+	for (i = 0; i < sizeof(requests); i++) {
+		c = client_new(f);
+		request(&msg, requests[i]);
+		client_frame(f, c, msg.data, msg.len);
+		wbuf_reset(&msg);
+		expect_closed(f, c);
+		client_free(c);
+	}
+	wbuf_free(&msg);
+	wait_count(f, 0);
+	assert_int_equal(session_set_unauth(f->set), 0);
+}
+
+/* HANDSHAKE: a bad version or the wrong key gets REJECT 1 or 2. */
+static void
+test_handshake_rejects_version_and_key(void **state)
+{
+	struct fixture		*f = *state;
+	struct client		*c;
+	struct handshake_client	 hs;
+	struct sc_keypair	 other;
+	const uint8_t		*body;
+	size_t			 len;
+
+	c = client_new(f);
+	assert_int_equal(handshake_client_hello(&hs, f->kp.pk), 0);
+	hs.hello[0] = 2;
+	client_frame(f, c, hs.hello, SC_HELLO_BODY);
+	assert_int_equal(client_next(f, c, &body, &len), 1);
+	assert_int_equal(handshake_reject_reason(body, len),
+	    SC_REJECT_VERSION);
+	wire_frame_drop(c->in, len);
+	expect_closed(f, c);
+	client_free(c);
+
+	assert_int_equal(sc_keypair_generate(&other), 0);
+	c = client_new(f);
+	assert_int_equal(handshake_client_hello(&hs, other.pk), 0);
+	client_frame(f, c, hs.hello, SC_HELLO_BODY);
+	assert_int_equal(client_next(f, c, &body, &len), 1);
+	assert_int_equal(handshake_reject_reason(body, len), SC_REJECT_KEY);
+	wire_frame_drop(c->in, len);
+	expect_closed(f, c);
+	client_free(c);
+	handshake_client_wipe(&hs);
+	sc_keypair_free(&other);
+	wait_count(f, 0);
+}
+
+/* What a request gets, as docs/protocol.md names it. */
+enum answer {
+	ANS_HASHED,	/* handed to the hash workers: nothing yet */
+	ANS_STATE,	/* ERROR 6; PAIR's names the peer */
+	ANS_USERS,	/* the USERS list marked REPLY */
+	ANS_UDP,	/* nothing; a PAIRKEY to oneself then carries the port */
+	ANS_OFFLINE,	/* ERROR 7 naming the peer */
+	ANS_PONG,
+	ANS_BYE,	/* GOODBYE 5, then the close */
+};
+
+/* The answers in GREETED, HASHING and ONLINE, in the order of requests. */
+static const enum answer in_greeted[] = { ANS_HASHED, ANS_HASHED, ANS_STATE,
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE };
+static const enum answer in_hashing[] = { ANS_STATE, ANS_STATE, ANS_STATE,
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE };
+static const enum answer in_online[] = { ANS_STATE, ANS_STATE, ANS_USERS,
+    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE };
+
+/*
+ * Checks that request t, just sent, got its answer; the jobs were emptied
+ * before it was sent.
+ */
+static void
+expect_answer(struct fixture *f, struct client *c, uint8_t t,
+    enum answer ans)
+{
+	struct sc_msg	m;
+	struct wbuf	msg;
+
+	switch (ans) {
+	case ANS_HASHED:
+		client_send(f, c, SC_MSG_PING);
+		expect_pong(f, c);	/* nothing came before */
+		assert_int_equal(f->njobs, 1);
+		assert_int_equal(f->jobs[0].op, t);
+		assert_string_equal(f->jobs[0].name, "alice");
+		break;
+	case ANS_STATE:
+		expect_error(f, c, t, SC_ERR_STATE,
+		    t == SC_MSG_PAIR ? "bob" : "");
+		break;
+	case ANS_USERS:
+		expect(f, c, &m, SC_MSG_USERS);
+		assert_int_equal(m.flags, SC_USERS_REPLY);
+		assert_int_equal(m.list_len, 0);
+		break;
+	case ANS_UDP:
+		wbuf_init(&msg);
+		wire_enc_pair(&msg, "alice");
+		client_send_msg(f, c, &msg);
+		wbuf_free(&msg);
+		expect(f, c, &m, SC_MSG_PAIRKEY);
+		assert_string_equal(m.name, "alice");
+		assert_int_equal(m.port, UDP_PORT);
+		assert_int_equal(m.af, SC_AF_INET);
+		assert_memory_equal(m.addr, "\x7f\x00\x00\x01", 4);
+		break;
+	case ANS_OFFLINE:
+		expect_error(f, c, t, SC_ERR_OFFLINE, "bob");
+		break;
+	case ANS_PONG:
+		expect_pong(f, c);
+		break;
+	case ANS_BYE:
+		expect_goodbye(f, c, SC_BYE_LOGOUT);
+		break;
+	}
+}
+
+/*
+ * GREETED: SIGN and AUTH go to the hash workers (no answer yet), LIST,
+ * UDP and PAIR get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5 and the
+ * close.
+ */
+static void
+test_greeted_answers_each_request(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(requests); i++) {
+		c = client_new(f);
+		client_hello(f, c);
+		f->njobs = 0;
+		client_send(f, c, requests[i]);
+		expect_answer(f, c, requests[i], in_greeted[i]);
+		client_free(c);
+	}
+	wait_count(f, 0);
+}
+
+/*
+ * HASHING (a SIGN just handed over): a second SIGN or AUTH, LIST, UDP and
+ * PAIR get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5.  Both requests
+ * go in one write, so the second is handled before any result can come.
+ */
+static void
+test_hashing_answers_each_request(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	struct wbuf	 out;
+	size_t		 i;
+
+	wbuf_init(&out);
+	for (i = 0; i < sizeof(requests); i++) {
+		c = client_new(f);
+		client_hello(f, c);
+		f->njobs = 0;
+		client_request(c, &out, SC_MSG_SIGN);
+		client_request(c, &out, requests[i]);
+		client_flush(f, c, &out);
+		expect_answer(f, c, requests[i], in_hashing[i]);
+		assert_int_equal(f->njobs, 1);
+		client_free(c);
+	}
+	wbuf_free(&out);
+	wait_count(f, 0);
+}
+
+/*
+ * ONLINE: SIGN and AUTH get ERROR 6, LIST the USERS list marked REPLY,
+ * UDP nothing (the PAIRKEY to oneself then carries the port), PAIR with a
+ * user offline ERROR 7, PING PONG, LOGOUT GOODBYE 5.
+ */
+static void
+test_online_answers_each_request(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(requests); i++) {
+		c = client_new(f);
+		client_hello(f, c);
+		client_login(f, c, "alice");
+		client_send(f, c, requests[i]);
+		expect_answer(f, c, requests[i], in_online[i]);
+		client_free(c);
+		wait_count(f, 0);
+		assert_null(presence_lookup(f->presence, "alice"));
+	}
+}
+
+/*
+ * CLOSING: after LOGOUT nothing is read any more; the requests sent with
+ * it get no answer, only the GOODBYE and the close.
+ */
+static void
+test_closing_answers_nothing(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	struct wbuf	 out;
+	size_t		 i;
+
+	wbuf_init(&out);
+	c = client_new(f);
+	client_hello(f, c);
+	f->njobs = 0;
+	client_request(c, &out, SC_MSG_LOGOUT);
+	for (i = 0; i < sizeof(requests); i++)
+		client_request(c, &out, requests[i]);
+	client_flush(f, c, &out);
+	expect_goodbye(f, c, SC_BYE_LOGOUT);
+	assert_int_equal(f->njobs, 0);
+	client_free(c);
+	wbuf_free(&out);
+	wait_count(f, 0);
+}
+
+/*
+ * A well-formed SIGN or AUTH that breaks a rule gets ERROR 4 (password,
+ * checked first) or ERROR 3 (name) and the session goes on; once online
+ * the same gets ERROR 6.
+ */
+static void
+test_rule_breaks_get_error_3_or_4_then_6_online(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	struct wbuf	 out, msg;
+
+	wbuf_init(&out);
+	wbuf_init(&msg);
+	c = client_new(f);
+	client_hello(f, c);
+	wire_enc_cred(&msg, SC_MSG_SIGN, "_alice", (const uint8_t *)"pw", 2);
+	client_seal(c, &out, msg.data, msg.len);
+	wbuf_reset(&msg);
+	wire_enc_cred(&msg, SC_MSG_AUTH, "alice", (const uint8_t *)"", 0);
+	client_seal(c, &out, msg.data, msg.len);
+	wbuf_reset(&msg);
+	wire_enc_cred(&msg, SC_MSG_AUTH, "_alice", (const uint8_t *)"", 0);
+	client_seal(c, &out, msg.data, msg.len);
+	wbuf_reset(&msg);
+	client_flush(f, c, &out);
+	expect_error(f, c, SC_MSG_SIGN, SC_ERR_BAD_NAME, "");
+	expect_error(f, c, SC_MSG_AUTH, SC_ERR_BAD_PASS, "");
+	expect_error(f, c, SC_MSG_AUTH, SC_ERR_BAD_PASS, "");
+	assert_int_equal(f->njobs, 0);
+
+	client_login(f, c, "alice");
+	wire_enc_cred(&msg, SC_MSG_SIGN, "_alice", (const uint8_t *)"pw", 2);
+	client_seal(c, &out, msg.data, msg.len);
+	wbuf_reset(&msg);
+	wire_enc_cred(&msg, SC_MSG_AUTH, "alice", (const uint8_t *)"", 0);
+	client_seal(c, &out, msg.data, msg.len);
+	client_flush(f, c, &out);
+	expect_error(f, c, SC_MSG_SIGN, SC_ERR_STATE, "");
+	expect_error(f, c, SC_MSG_AUTH, SC_ERR_STATE, "");
+	client_send(f, c, SC_MSG_PING);
+	expect_pong(f, c);
+	client_free(c);
+	wbuf_free(&msg);
+	wbuf_free(&out);
+}
+
+/*
+ * A malformed message, an unknown or server-side type, a frame that does
+ * not open, and one too short to hold a message each end the session
+ * without an answer.
+ */
+static void
+test_bad_frames_close_without_answer(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	struct wbuf	 out, msg;
+	uint8_t		 body[64];
+	size_t		 i;
+
+	wbuf_init(&out);
+	wbuf_init(&msg);
+	for (i = 0; i < 6; i++) {
+		c = client_new(f);
+		client_hello(f, c);
+		switch (i) {
+		case 0:		/* LIST with a trailing byte */
+			wire_enc_empty(&msg, SC_MSG_LIST);
+			wbuf_u8(&msg, 0);
+			break;
+		case 1:		/* PAIR with a name not canonical */
+			wire_enc_pair(&msg, "Bob");
+			break;
+		case 2:		/* the first type past the client's */
+			wire_enc_empty(&msg, SC_MSG_CLIENT_LAST + 1);
+			break;
+		case 3:		/* a server message */
+			wire_enc_goodbye(&msg, SC_BYE_LOGOUT);
+			break;
+		default:
+			wire_enc_ping(&msg, SC_MSG_PING, PING_TOKEN);
+			break;
+		}
+		client_seal(c, &out, msg.data, msg.len);
+		wbuf_reset(&msg);
+		if (i == 4)		/* one bit flipped in the tag */
+			out.data[out.len - 1] ^= 0x01;
+		if (i == 5) {		/* 16 bytes: a tag and no message */
+			memset(body, 0, sizeof(body));
+			wbuf_reset(&out);
+			wbuf_u32(&out, SC_MAC_BYTES);
+			wbuf_put(&out, body, SC_MAC_BYTES);
+		}
+		client_flush(f, c, &out);
+		expect_closed(f, c);
+		client_free(c);
+	}
+	wbuf_free(&msg);
+	wbuf_free(&out);
+	wait_count(f, 0);
+}
+
+/*
+ * Frame lengths are judged from the header alone: a HELLO announced at
+ * any length but 113, a frame over max_frame, or a zero length closes the
+ * connection before a byte of the body is sent.
+ */
+static void
+test_frame_lengths_closed_from_the_header(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	uint8_t		 hdr[SC_FRAME_HDR];
+	uint32_t	 lens[] = { SC_HELLO_BODY + 1, SC_HELLO_BODY - 1,
+			    (uint32_t)f->conf.max_frame + 1, 0 };
+	size_t		 i;
+
+	for (i = 0; i < 4; i++) {
+		c = client_new(f);
+		if (i >= 2)
+			client_hello(f, c);
+		wire_frame_header(hdr, lens[i]);
+		client_write(f, c, hdr, sizeof(hdr));
+		expect_closed(f, c);
+		client_free(c);
+	}
+	wait_count(f, 0);
+}
+
+/*
+ * A client that sends without reading: once its pending output passes
+ * output_cap it gets GOODBYE 4 after what was queued, and the close.
+ */
+static void
+test_output_cap_drops_a_client_that_does_not_read(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	struct sc_msg	 m;
+	struct wbuf	 out;
+	size_t		 i, pongs = 0;
+
+	f->conf.output_cap = 4096;
+	f->sndbuf = 4096;
+	wbuf_init(&out);
+	c = client_new(f);
+	client_hello(f, c);
+	for (i = 0; i < 4000; i++)
+		client_request(c, &out, SC_MSG_PING);
+	client_flush(f, c, &out);
+	for (;;) {
+		assert_int_equal(client_recv(f, c, &m), 1);
+		if (m.type != SC_MSG_PONG)
+			break;
+		pongs++;
+	}
+	assert_int_equal(m.type, SC_MSG_GOODBYE);
+	assert_int_equal(m.code, SC_BYE_SLOW);
+	assert_true(pongs < 4000);
+	expect_closed(f, c);
+	client_free(c);
+	wbuf_free(&out);
+	wait_count(f, 0);
+}
+
+/*
+ * After its GOODBYE a session waits for the client to close, reading and
+ * dropping what still comes; a client that never closes is let go after
+ * the linger bound.
+ */
+static void
+test_linger_waits_for_the_client_then_gives_up(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	uint64_t	 start;
+
+	c = client_new(f);
+	client_hello(f, c);
+	client_send(f, c, SC_MSG_LOGOUT);
+	expect_goodbye(f, c, SC_BYE_LOGOUT);
+	pump(f, -1);
+	assert_int_equal(session_set_count(f->set), 1);
+	client_write(f, c, "late bytes", 10);
+	pump(f, -1);
+	assert_int_equal(session_set_count(f->set), 1);
+	close(c->fd);
+	c->fd = -1;
+	wait_count(f, 0);
+	client_free(c);
+
+	c = client_new(f);
+	client_hello(f, c);
+	client_send(f, c, SC_MSG_LOGOUT);
+	expect_goodbye(f, c, SC_BYE_LOGOUT);
+	start = now_ms();
+	wait_count(f, 0);
+	assert_true(now_ms() - start >= 1000);
+	client_free(c);
+}
+
+/*
+ * The login deadline: a connection that says nothing is closed without a
+ * word, one that shook hands but did not log in gets GOODBYE 6.
+ */
+static void
+test_login_deadline(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*quiet, *greeted;
+
+	f->conf.login_timeout = 1;
+	session_set_timeouts(f->set);
+	quiet = client_new(f);
+	greeted = client_new(f);
+	client_hello(f, greeted);
+	expect_goodbye(f, greeted, SC_BYE_DEADLINE);
+	expect_closed(f, quiet);
+	client_free(quiet);
+	client_free(greeted);
+	wait_count(f, 0);
+}
+
+/*
+ * A failed login answers with the hash job's code and the session may try
+ * again; a full hash queue is ERROR 5; results for sessions gone or not
+ * waiting are dropped.
+ */
+static void
+test_hash_results_failure_busy_and_stale(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	struct job	*j;
+	uint64_t	 sid;
+
+	c = client_new(f);
+	client_hello(f, c);
+	j = client_sign(f, c, "alice");
+	sid = j->sid;
+	session_set_hash_done(f->set, sid, SC_MSG_SIGN, SC_ERR_TAKEN, "alice");
+	expect_error(f, c, SC_MSG_SIGN, SC_ERR_TAKEN, "");
+	/* GREETED again: the same result once more is not waited for */
+	session_set_hash_done(f->set, sid, SC_MSG_SIGN, 0, "alice");
+	session_set_hash_done(f->set, sid + 100, SC_MSG_SIGN, 0, "alice");
+	client_send(f, c, SC_MSG_PING);
+	expect_pong(f, c);
+	assert_null(presence_lookup(f->presence, "alice"));
+
+	f->busy = 1;
+	client_send(f, c, SC_MSG_AUTH);
+	expect_error(f, c, SC_MSG_AUTH, SC_ERR_BUSY, "");
+	f->busy = 0;
+	j = client_sign(f, c, "alice");
+	session_set_hash_done(f->set, j->sid, SC_MSG_SIGN, 77, "alice");
+	expect_error(f, c, SC_MSG_SIGN, SC_ERR_INTERNAL, "");
+	client_login(f, c, "alice");
+	assert_non_null(presence_lookup(f->presence, "alice"));
+	client_free(c);
+	wait_count(f, 0);
+}
+
+/*
+ * The newer login wins: the older session of the same user gets GOODBYE 2,
+ * and a third user sees the name go offline and come back.
+ */
+static void
+test_newer_login_replaces_the_older(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*old, *new, *watch;
+	struct sc_msg	 m;
+	char		 name[SC_NAME_MAX + 1];
+	size_t		 off = 0;
+	int		 online;
+
+	old = client_new(f);
+	client_hello(f, old);
+	client_login(f, old, "alice");
+	watch = client_new(f);
+	client_hello(f, watch);
+	client_login(f, watch, "carol");
+	new = client_new(f);
+	client_hello(f, new);
+	client_login(f, new, "alice");
+	do	/* carol's arrival may or may not have reached it */
+		assert_int_equal(client_recv(f, old, &m), 1);
+	while (m.type == SC_MSG_PRESENCE);
+	assert_int_equal(m.type, SC_MSG_GOODBYE);
+	assert_int_equal(m.code, SC_BYE_REPLACED);
+	expect_closed(f, old);
+	expect(f, watch, &m, SC_MSG_PRESENCE);
+	assert_true(wire_presence_next(&m, &off, &online, name));
+	assert_false(online);
+	assert_string_equal(name, "alice");
+	assert_true(wire_presence_next(&m, &off, &online, name));
+	assert_true(online);
+	assert_string_equal(name, "alice");
+	client_free(old);
+	client_free(new);
+	client_free(watch);
+	wait_count(f, 0);
+}
+
+/*
+ * Shutdown: a session still in its handshake is closed, the others get
+ * GOODBYE 1; the empty callback runs once the last has closed.
+ */
+static void
+test_goodbye_all_then_empty(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*hs, *greeted, *online;
+
+	hs = client_new(f);
+	greeted = client_new(f);
+	client_hello(f, greeted);
+	online = client_new(f);
+	client_hello(f, online);
+	client_login(f, online, "alice");
+	session_set_goodbye_all(f->set, SC_BYE_SHUTDOWN, emptied, f);
+	expect_closed(f, hs);
+	expect_goodbye(f, greeted, SC_BYE_SHUTDOWN);
+	expect_goodbye(f, online, SC_BYE_SHUTDOWN);
+	assert_int_equal(f->emptied, 0);
+	client_free(hs);
+	client_free(greeted);
+	client_free(online);
+	wait_count(f, 0);
+	assert_int_equal(f->emptied, 1);
+}
+
+/* SIGPIPE must not end the test when a client has gone. */
+static int
+group_setup(void **state)
+{
+	(void)state;
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return (-1);
+	log_set_level(LOG_LVL_WARN);
+	return (sc_crypto_init());
+}
+
+/* Runs every test of this file. */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_handshake_closes_on_any_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_handshake_rejects_version_and_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_greeted_answers_each_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashing_answers_each_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_online_answers_each_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_closing_answers_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rule_breaks_get_error_3_or_4_then_6_online, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_frames_close_without_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_frame_lengths_closed_from_the_header, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_output_cap_drops_a_client_that_does_not_read, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_linger_waits_for_the_client_then_gives_up, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_login_deadline, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hash_results_failure_busy_and_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_newer_login_replaces_the_older, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_goodbye_all_then_empty,
+		    setup, teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, group_setup, NULL));
+}
