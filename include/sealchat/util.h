@@ -13,7 +13,11 @@
 #define EXIT_PROTOCOL	76
 #define EXIT_CONFIG	78
 
-#define SC_VERSION_STR	"0.1.0"
+/* The version, from the one in CMakeLists.txt's project(). */
+#ifndef SEALCHAT_VERSION
+#error "SEALCHAT_VERSION is set by the build (CMakeLists.txt)"
+#endif
+#define SC_VERSION_STR	SEALCHAT_VERSION
 
 /* Monotonic clock in milliseconds. */
 uint64_t	util_now_ms(void);

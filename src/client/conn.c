@@ -157,6 +157,9 @@ conn_arm(struct event *ev, long long secs)
  * Ends the connection and reports why, once.  Timers stop and the socket
  * stops being read; the caller's closed callback decides what follows.
  */
+static void	conn_close(struct conn *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 static void
 conn_close(struct conn *c, int status, const char *fmt, ...)
 {

@@ -23,6 +23,7 @@ import functools
 import itertools
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -50,6 +51,14 @@ BUILD = os.environ.get("SEALCHAT_BUILD", os.path.join(SRC, "build"))
 SEALCHATD = os.environ.get("SEALCHATD", os.path.join(BUILD, "sealchatd"))
 SEALCHAT = os.environ.get("SEALCHAT", os.path.join(BUILD, "sealchat"))
 KEEP = bool(os.environ.get("SEALCHAT_KEEP"))    # keep daemon folders
+
+
+def project_version():
+    """The version of CMakeLists.txt's project(), the one number."""
+    with open(os.path.join(SRC, "CMakeLists.txt")) as f:
+        m = re.search(r"project\(sealchat VERSION ([0-9.]+)", f.read())
+    assert m, "no version in CMakeLists.txt"
+    return m.group(1)
 
 WAIT = 10.0          # seconds for any one expected event
 TEST_TIMEOUT = 120   # seconds a test may take before the runner fails it

@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
                               uname, main, signed, listener, Client,
+                              project_version,
                               Daemon, FakeServer, RawClient, RawPeer,
                               free_port, run_script, write_yaml, MSG_AUTH,
                               MSG_OK, MSG_PAIR, MSG_SIGN, MSG_USERS,
@@ -190,7 +191,7 @@ class ExitStatus(unittest.TestCase):
     def test_help_and_version(self):
         rc, recs, err = run_script(None, "", args=("--version",))
         self.assertEqual(rc, 0)
-        self.assertEqual(recs, [("sealchat 0.1.0",)])
+        self.assertEqual(recs, [("sealchat " + project_version(),)])
         rc, recs, err = run_script(None, "", args=("-h",))
         self.assertEqual(rc, 0)
 

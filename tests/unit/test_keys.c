@@ -188,8 +188,9 @@ test_parse_accepts_one_line_of_base64(void **state)
 {
 	uint8_t		 key[SC_KEY_BYTES], out[SC_KEY_BYTES];
 	char		 b64[64], text[128];
-	const char	*forms[] = { "%s\n", "%s", "  %s \r\n", "\n%s\n\n",
-	    "\t%s\t" };
+	/* What goes before and after the key on its line. */
+	const char	*forms[][2] = { { "", "\n" }, { "", "" },
+	    { "  ", " \r\n" }, { "\n", "\n\n" }, { "\t", "\t" } };
 	size_t		 i;
 
 	(void)state;
@@ -199,7 +200,8 @@ test_parse_accepts_one_line_of_base64(void **state)
 	assert_int_equal(strlen(b64), 44);
 	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		memset(out, 0, sizeof(out));
-		snprintf(text, sizeof(text), forms[i], b64);
+		snprintf(text, sizeof(text), "%s%s%s", forms[i][0], b64,
+		    forms[i][1]);
 		assert_int_equal(keys_parse(out, text, strlen(text)), 0);
 		assert_memory_equal(out, key, sizeof(key));
 	}
