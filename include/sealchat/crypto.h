@@ -137,4 +137,27 @@ int	sc_dgram_seal(uint8_t *out, const uint8_t tx[SC_KEY_BYTES],
 int	sc_dgram_open(uint8_t *out, const uint8_t rx[SC_KEY_BYTES],
 	    const uint8_t *dgram, size_t len) SC_WUR;
 
+
+/*
+ * UDP endpoint registration (docs/protocol.md, section 9).  The 32-byte
+ * key of a UDPREG gives one key per direction through crypto_kdf with the
+ * context "SCregv1_"; REGISTER and REGISTERED have the peer datagram's
+ * shape (byte 0, u64 reg_id, u64 counter in clear and authenticated) with
+ * SC_REG_PLAIN sealed bytes, SC_REG_LEN in all.
+ */
+#define SC_REG_KDF_CTX	"SCregv1_"
+
+struct sc_reg_keys {
+	uint8_t	c2s[SC_KEY_BYTES];	/* REGISTER */
+	uint8_t	s2c[SC_KEY_BYTES];	/* REGISTERED */
+};
+
+void	sc_reg_derive(struct sc_reg_keys *, const uint8_t k_reg[SC_KEY_BYTES]);
+/* first is SC_UDP_REGISTER or SC_UDP_REGISTERED. */
+int	sc_reg_seal(uint8_t out[SC_REG_LEN], uint8_t first,
+	    const uint8_t key[SC_KEY_BYTES], uint64_t reg_id, uint64_t counter,
+	    const uint8_t plain[SC_REG_PLAIN]) SC_WUR;
+/* Refuses any other length or first byte; the caller reads the header. */
+int	sc_reg_open(uint8_t plain[SC_REG_PLAIN], const uint8_t key[SC_KEY_BYTES],
+	    const uint8_t *dgram, size_t len) SC_WUR;
 #endif

@@ -55,7 +55,8 @@ enum sc_msg_type {
 	SC_MSG_PAIR = 0x05,
 	SC_MSG_PING = 0x06,
 	SC_MSG_LOGOUT = 0x07,
-	SC_MSG_CLIENT_LAST = SC_MSG_LOGOUT,	/* client requests end here */
+	SC_MSG_RECHECK = 0x08,
+	SC_MSG_CLIENT_LAST = SC_MSG_RECHECK,	/* client requests end here */
 
 	SC_MSG_WELCOME = 0x81,
 	SC_MSG_OK = 0x82,
@@ -65,6 +66,8 @@ enum sc_msg_type {
 	SC_MSG_PAIRKEY = 0x86,
 	SC_MSG_PONG = 0x87,
 	SC_MSG_GOODBYE = 0x88,
+	SC_MSG_UDPREG = 0x89,
+	SC_MSG_CANDIDATES = 0x8a,
 };
 
 /* Error codes carried by SC_MSG_ERROR. */
@@ -101,10 +104,39 @@ enum sc_goodbye {
 enum sc_dgram_kind {
 	SC_DGRAM_MSG = 1,
 	SC_DGRAM_ACK = 2,
+	SC_DGRAM_PROBE = 3,	/* connectivity check, answered at its source */
+	SC_DGRAM_PROBE_ACK = 4,	/* the answer: where the probe came from */
 };
 
-/* Address families in SC_MSG_PAIRKEY. */
+/* Address families in endpoints (UDP, PAIRKEY, CANDIDATES, REGISTERED). */
 #define SC_AF_INET	4
 #define SC_AF_INET6	6
+/* An endpoint on the wire: af, 16 address bytes (IPv4: 4, then zeros), port. */
+#define SC_ENDPOINT_BYTES	19
+
+/*
+ * Candidates: where a peer may be reached.  A UDP request carries the
+ * client's local addresses (HOST); the server adds the address and port it
+ * saw on the client's REGISTER (SRFLX) and hands both to the peer.
+ */
+enum sc_cand_kind {
+	SC_CAND_HOST = 1,
+	SC_CAND_SRFLX = 2,
+};
+#define SC_HOST_MAX		8	/* local addresses in one UDP request */
+#define SC_CAND_MAX		(SC_HOST_MAX + 1)
+
+/* Flags of PAIRKEY and CANDIDATES, and of UDPREG. */
+#define SC_PAIR_RELAY		0x01	/* the server relays this pair */
+#define SC_UDPREG_RELAY		0x01	/* the server relays */
+
+/*
+ * The first byte of every UDP datagram says what it is: a peer datagram
+ * (SC_DGRAM_VERSION), or endpoint registration with the server.
+ */
+#define SC_UDP_REGISTER		0x02	/* client to server */
+#define SC_UDP_REGISTERED	0x03	/* server to client */
+#define SC_REG_PLAIN		20	/* sealed bytes of either */
+#define SC_REG_LEN		(SC_DGRAM_HDR + SC_REG_PLAIN + SC_MAC_BYTES)
 
 #endif

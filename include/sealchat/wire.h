@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "sealchat/proto.h"
 
@@ -87,6 +88,17 @@ size_t		 rbuf_left(const struct rbuf *);
 int	wire_name_valid(const char *, size_t);		/* canonical form */
 int	wire_name_canon(char out[SC_NAME_MAX + 1], const char *, size_t);
 
+/*
+ * An endpoint candidate.  In a UDP request the entries are the client's
+ * local addresses (kind HOST) and port is the request's port.
+ */
+struct sc_cand {
+	uint8_t		kind;		/* enum sc_cand_kind */
+	uint8_t		af;		/* SC_AF_INET or SC_AF_INET6 */
+	uint8_t		addr[16];	/* 4 or 16 bytes used */
+	uint16_t	port;
+};
+
 /* One decoded message.  Pointers refer into the decoded buffer. */
 struct sc_msg {
 	uint8_t		 type;
@@ -94,19 +106,20 @@ struct sc_msg {
 	size_t		 name_len;
 	const uint8_t	*pass;			/* SIGN AUTH */
 	size_t		 pass_len;
-	uint16_t	 port;			/* UDP PAIRKEY */
+	uint16_t	 port;			/* UDP; UDPREG: server's */
 	uint64_t	 token;			/* PING PONG */
 	uint8_t		 req;			/* OK ERROR: request type */
 	uint8_t		 code;			/* ERROR code, GOODBYE reason */
-	uint8_t		 flags;			/* USERS */
+	uint8_t		 flags;	/* USERS PAIRKEY CANDIDATES UDPREG */
 	uint8_t		 version;		/* WELCOME */
 	uint32_t	 max_frame;		/* WELCOME */
 	uint16_t	 ka_interval;		/* WELCOME, seconds */
 	uint16_t	 ka_timeout;		/* WELCOME, seconds */
-	uint64_t	 pair_id;		/* PAIRKEY */
-	const uint8_t	*key;			/* PAIRKEY, SC_KEY_BYTES */
-	uint8_t		 af;			/* PAIRKEY: SC_AF_INET[6] */
-	uint8_t		 addr[16];		/* PAIRKEY: 4 or 16 bytes used */
+	uint64_t	 pair_id;		/* PAIRKEY CANDIDATES RECHECK */
+	const uint8_t	*key;			/* PAIRKEY, UDPREG: 32 bytes */
+	uint64_t	 reg_id;		/* UDPREG */
+	struct sc_cand	 cand[SC_CAND_MAX];	/* UDP PAIRKEY CANDIDATES */
+	size_t		 ncand;
 	const uint8_t	*list;			/* USERS PRESENCE entries */
 	size_t		 list_len;
 };
@@ -144,7 +157,10 @@ int	wire_presence_next(const struct sc_msg *, size_t *off, int *online,
 void	wire_enc_cred(struct wbuf *, uint8_t type, const char *name,
 	    const uint8_t *pass, size_t pass_len);	/* SIGN, AUTH */
 void	wire_enc_empty(struct wbuf *, uint8_t type);	/* LIST, LOGOUT */
-void	wire_enc_udp(struct wbuf *, uint16_t port);
+/* UDP: port, then the local addresses of hosts[0..n) (n <= SC_HOST_MAX). */
+void	wire_enc_udp(struct wbuf *, uint16_t port, const struct sc_cand *hosts,
+	    size_t n);
+void	wire_enc_recheck(struct wbuf *, uint64_t pair_id);
 void	wire_enc_pair(struct wbuf *, const char *name);
 void	wire_enc_ping(struct wbuf *, uint8_t type, uint64_t token); /* PING PONG */
 void	wire_enc_welcome(struct wbuf *, uint32_t max_frame,
@@ -157,10 +173,31 @@ void	wire_enc_presence_begin(struct wbuf *);
 void	wire_enc_users_entry(struct wbuf *, const char *name, size_t len);
 void	wire_enc_presence_entry(struct wbuf *, int online, const char *name,
 	    size_t len);
+/*
+ * PAIRKEY and CANDIDATES carry the peer's candidates c[0..n): at most
+ * SC_HOST_MAX HOST and one SRFLX, each with a port.  Anything else sets
+ * the wbuf's oom flag (the message is not sent).
+ */
 void	wire_enc_pairkey(struct wbuf *, const char *peer, uint64_t pair_id,
-	    const uint8_t key[SC_KEY_BYTES], uint8_t af, const uint8_t *addr,
-	    uint16_t port);
+	    const uint8_t key[SC_KEY_BYTES], uint8_t flags,
+	    const struct sc_cand *c, size_t n);
+void	wire_enc_candidates(struct wbuf *, uint64_t pair_id, uint8_t flags,
+	    const struct sc_cand *c, size_t n);
+void	wire_enc_udpreg(struct wbuf *, uint16_t udp_port, uint8_t flags,
+	    uint64_t reg_id, const uint8_t key[SC_KEY_BYTES]);
 void	wire_enc_goodbye(struct wbuf *, uint8_t reason);
+
+/*
+ * Endpoints as 19 bytes (af, 16 address bytes, port) in REGISTERED and
+ * PROBE_ACK.  wire_endpoint_get() refuses an unknown af and an IPv4 address
+ * with non-zero padding.
+ */
+void	wire_endpoint_put(uint8_t out[SC_ENDPOINT_BYTES], const struct sc_cand *);
+int	wire_endpoint_get(struct sc_cand *, const uint8_t in[SC_ENDPOINT_BYTES]);
+/* A socket address from a candidate (and back: -1 for other families). */
+socklen_t wire_cand_to_sa(struct sockaddr_storage *, const struct sc_cand *);
+int	wire_cand_from_sa(struct sc_cand *, uint8_t kind,
+	    const struct sockaddr *);
 
 /* Short stable text for an error code, as printed in `error CMD REASON`. */
 const char *wire_err_str(uint8_t code);

@@ -604,7 +604,7 @@ client_open_udp(struct client *c)
 		}
 	}
 	wbuf_init(&wb);
-	wire_enc_udp(&wb, peer_port(c->peer));
+	wire_enc_udp(&wb, peer_port(c->peer), NULL, 0);
 	if (client_send_msg(c, &wb) != 0)
 		log_warnx("client: cannot register the UDP port");
 }
@@ -839,24 +839,14 @@ static void
 client_on_pairkey(struct client *c, const struct sc_msg *m)
 {
 	struct sockaddr_storage	ss;
-	struct sockaddr_in	*sin;
-	struct sockaddr_in6	*sin6;
-	socklen_t		 sslen;
+	socklen_t		sslen;
 
-	memset(&ss, 0, sizeof(ss));
-	if (m->af == SC_AF_INET) {
-		sin = (struct sockaddr_in *)&ss;
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, m->addr, 4);
-		sin->sin_port = htons(m->port);
-		sslen = sizeof(*sin);
-	} else {
-		sin6 = (struct sockaddr_in6 *)&ss;
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, m->addr, 16);
-		sin6->sin6_port = htons(m->port);
-		sslen = sizeof(*sin6);
+	if (m->ncand == 0) {
+		log_warnx("client: pair key for %s without an endpoint",
+		    m->name);
+		return;
 	}
+	sslen = wire_cand_to_sa(&ss, &m->cand[0]);
 	(void)peer_pair_set(c->peer, m->name, m->pair_id, m->key,
 	    (struct sockaddr *)&ss, sslen);
 }

@@ -471,48 +471,102 @@ out:
 }
 
 /*
- * Seals a datagram: the 17-byte header (version, pair id, counter) stays in
- * clear and is the AEAD's associated data; the counter is the nonce.
+ * Seals a UDP datagram of the shape every kind shares: byte 0 says what it
+ * is, then an id and the sender's counter (big-endian), all three in clear
+ * and the AEAD's associated data; the counter is the nonce.
  */
-int
-sc_dgram_seal(uint8_t *out, const uint8_t tx[SC_KEY_BYTES], uint64_t pair_id,
-    uint64_t counter, const uint8_t *in, size_t len)
+static int
+sc_udp_seal(uint8_t *out, uint8_t first, const uint8_t key[SC_KEY_BYTES],
+    uint64_t id, uint64_t counter, const uint8_t *in, size_t len)
 {
 	uint8_t			nonce[SC_NONCE_BYTES];
 	unsigned long long	clen;
 
-	if (len > SC_DGRAM_MAX - SC_DGRAM_HDR - SC_MAC_BYTES)
-		return (-1);
-	out[0] = SC_DGRAM_VERSION;
-	util_put_be64(out + 1, pair_id);
+	out[0] = first;
+	util_put_be64(out + 1, id);
 	util_put_be64(out + 9, counter);
 	sc_nonce(nonce, counter);
 	if (crypto_aead_chacha20poly1305_ietf_encrypt(out + SC_DGRAM_HDR, &clen,
-	    in, len, out, SC_DGRAM_HDR, NULL, nonce, tx) != 0)
+	    in, len, out, SC_DGRAM_HDR, NULL, nonce, key) != 0)
 		return (-1);
 	return (0);
 }
 
 /*
- * Opens a datagram's payload into out (len - SC_DGRAM_HDR - SC_MAC_BYTES
- * bytes), taking the counter from its header.  Any change to the header or
- * the body makes it fail.
+ * Opens the body of a UDP datagram of that shape into out (len -
+ * SC_DGRAM_HDR - SC_MAC_BYTES bytes).  Any change to the header or the body
+ * makes it fail.
  */
-int
-sc_dgram_open(uint8_t *out, const uint8_t rx[SC_KEY_BYTES],
+static int
+sc_udp_open(uint8_t *out, const uint8_t key[SC_KEY_BYTES],
     const uint8_t *dgram, size_t len)
 {
 	uint8_t			nonce[SC_NONCE_BYTES];
 	unsigned long long	mlen;
 
-	if (len < SC_DGRAM_HDR + SC_MAC_BYTES || len > SC_DGRAM_MAX)
-		return (-1);
-	if (dgram[0] != SC_DGRAM_VERSION)
+	if (len < SC_DGRAM_HDR + SC_MAC_BYTES)
 		return (-1);
 	sc_nonce(nonce, util_get_be64(dgram + 9));
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &mlen, NULL,
 	    dgram + SC_DGRAM_HDR, len - SC_DGRAM_HDR, dgram, SC_DGRAM_HDR,
-	    nonce, rx) != 0)
+	    nonce, key) != 0)
 		return (-1);
 	return (0);
+}
+
+/* Seals a peer datagram (docs/protocol.md, section 8). */
+int
+sc_dgram_seal(uint8_t *out, const uint8_t tx[SC_KEY_BYTES], uint64_t pair_id,
+    uint64_t counter, const uint8_t *in, size_t len)
+{
+	if (len > SC_DGRAM_MAX - SC_DGRAM_HDR - SC_MAC_BYTES)
+		return (-1);
+	return (sc_udp_seal(out, SC_DGRAM_VERSION, tx, pair_id, counter, in,
+	    len));
+}
+
+/* Opens a peer datagram's payload, taking the counter from its header. */
+int
+sc_dgram_open(uint8_t *out, const uint8_t rx[SC_KEY_BYTES],
+    const uint8_t *dgram, size_t len)
+{
+	if (len < SC_DGRAM_HDR + SC_MAC_BYTES || len > SC_DGRAM_MAX ||
+	    dgram[0] != SC_DGRAM_VERSION)
+		return (-1);
+	return (sc_udp_open(out, rx, dgram, len));
+}
+
+/* The two registration keys of a UDPREG key: client to server, and back. */
+void
+sc_reg_derive(struct sc_reg_keys *rk, const uint8_t k_reg[SC_KEY_BYTES])
+{
+	if (sc_kdf(rk->c2s, k_reg, 1, SC_REG_KDF_CTX) != 0 ||
+	    sc_kdf(rk->s2c, k_reg, 2, SC_REG_KDF_CTX) != 0) {
+		/* Cannot happen (sizes are fixed); fail closed all the same. */
+		randombytes_buf(rk->c2s, SC_KEY_BYTES);
+		randombytes_buf(rk->s2c, SC_KEY_BYTES);
+	}
+}
+
+/* Seals a REGISTER or REGISTERED datagram (SC_REG_LEN bytes). */
+int
+sc_reg_seal(uint8_t out[SC_REG_LEN], uint8_t first,
+    const uint8_t key[SC_KEY_BYTES], uint64_t reg_id, uint64_t counter,
+    const uint8_t plain[SC_REG_PLAIN])
+{
+	if (first != SC_UDP_REGISTER && first != SC_UDP_REGISTERED)
+		return (-1);
+	return (sc_udp_seal(out, first, key, reg_id, counter, plain,
+	    SC_REG_PLAIN));
+}
+
+/* Opens a REGISTER or REGISTERED datagram of exactly SC_REG_LEN bytes. */
+int
+sc_reg_open(uint8_t plain[SC_REG_PLAIN], const uint8_t key[SC_KEY_BYTES],
+    const uint8_t *dgram, size_t len)
+{
+	if (len != SC_REG_LEN || (dgram[0] != SC_UDP_REGISTER &&
+	    dgram[0] != SC_UDP_REGISTERED))
+		return (-1);
+	return (sc_udp_open(plain, key, dgram, len));
 }

@@ -4,6 +4,11 @@
  * and the decoder check every byte they are given and never trust a length
  * they have not bounded.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -404,12 +409,85 @@ wire_dec_cred(struct sc_msg *m, struct rbuf *rb)
 	return (WIRE_MSG_OK);
 }
 
+/* An address: u8 af, then 4 or 16 bytes. */
+static int
+wire_get_addr(struct rbuf *rb, struct sc_cand *c)
+{
+	const uint8_t	*p;
+	size_t		 alen;
+
+	c->af = rbuf_u8(rb);
+	if (c->af == SC_AF_INET)
+		alen = 4;
+	else if (c->af == SC_AF_INET6)
+		alen = 16;
+	else
+		return (-1);
+	if ((p = rbuf_bytes(rb, alen)) == NULL)
+		return (-1);
+	memset(c->addr, 0, sizeof(c->addr));
+	memcpy(c->addr, p, alen);
+	return (0);
+}
+
+/*
+ * Candidate entries to the end of the payload: u8 kind, an address, u16
+ * port (not 0); at most SC_HOST_MAX HOST and one SRFLX.
+ */
+static int
+wire_get_cands(struct sc_msg *m, struct rbuf *rb)
+{
+	struct sc_cand	*c;
+	size_t		 hosts = 0, srflx = 0;
+
+	while (rbuf_left(rb) > 0) {
+		if (m->ncand == SC_CAND_MAX)
+			return (-1);
+		c = &m->cand[m->ncand++];
+		c->kind = rbuf_u8(rb);
+		if (c->kind == SC_CAND_HOST)
+			hosts++;
+		else if (c->kind == SC_CAND_SRFLX)
+			srflx++;
+		else
+			return (-1);
+		if (hosts > SC_HOST_MAX || srflx > 1 ||
+		    wire_get_addr(rb, c) != 0)
+			return (-1);
+		c->port = rbuf_u16(rb);
+		if (rb->err || c->port == 0)
+			return (-1);
+	}
+	return (0);
+}
+
 /* UDP: u16 port, not 0. */
 static int
 wire_dec_udp(struct sc_msg *m, struct rbuf *rb)
 {
+	struct sc_cand	*c;
+
 	m->port = rbuf_u16(rb);
-	return (rb->err || m->port == 0 ? -1 : 0);
+	if (rb->err || m->port == 0)
+		return (-1);
+	while (rbuf_left(rb) > 0) {
+		if (m->ncand == SC_HOST_MAX)
+			return (-1);
+		c = &m->cand[m->ncand++];
+		c->kind = SC_CAND_HOST;
+		c->port = m->port;
+		if (wire_get_addr(rb, c) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/* RECHECK: u64 pair_id. */
+static int
+wire_dec_recheck(struct sc_msg *m, struct rbuf *rb)
+{
+	m->pair_id = rbuf_u64(rb);
+	return (rb->err ? -1 : 0);
 }
 
 /* PAIR: str8 canonical name. */
@@ -514,26 +592,40 @@ wire_dec_presence(struct sc_msg *m, struct rbuf *rb)
 static int
 wire_dec_pairkey(struct sc_msg *m, struct rbuf *rb)
 {
-	const uint8_t	*p;
-	size_t		 alen;
-
 	if (wire_get_name(rb, m->name, &m->name_len) != 0)
 		return (-1);
 	m->pair_id = rbuf_u64(rb);
 	if ((m->key = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL)
 		return (-1);
-	m->af = rbuf_u8(rb);
-	if (m->af == SC_AF_INET)
-		alen = 4;
-	else if (m->af == SC_AF_INET6)
-		alen = 16;
-	else
+	m->flags = rbuf_u8(rb);
+	if (rb->err || (m->flags & ~SC_PAIR_RELAY) != 0)
 		return (-1);
-	if ((p = rbuf_bytes(rb, alen)) == NULL)
+	return (wire_get_cands(m, rb));
+}
+
+/* CANDIDATES: u64 pair_id, u8 flags, candidate entries. */
+static int
+wire_dec_candidates(struct sc_msg *m, struct rbuf *rb)
+{
+	m->pair_id = rbuf_u64(rb);
+	m->flags = rbuf_u8(rb);
+	if (rb->err || (m->flags & ~SC_PAIR_RELAY) != 0)
 		return (-1);
-	memcpy(m->addr, p, alen);
+	return (wire_get_cands(m, rb));
+}
+
+/* UDPREG: u16 udp_port, u8 flags, u64 reg_id, 32-byte key. */
+static int
+wire_dec_udpreg(struct sc_msg *m, struct rbuf *rb)
+{
 	m->port = rbuf_u16(rb);
-	return (rb->err || m->port == 0 ? -1 : 0);
+	m->flags = rbuf_u8(rb);
+	m->reg_id = rbuf_u64(rb);
+	if ((m->key = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL)
+		return (-1);
+	if (rb->err || m->port == 0 || (m->flags & ~SC_UDPREG_RELAY) != 0)
+		return (-1);
+	return (0);
 }
 
 /* GOODBYE: reason 1 to 6. */
@@ -567,6 +659,7 @@ static const struct wire_decoder {
 	{ SC_MSG_PAIR, wire_dec_pair },
 	{ SC_MSG_PING, wire_dec_token },
 	{ SC_MSG_LOGOUT, wire_dec_empty },
+	{ SC_MSG_RECHECK, wire_dec_recheck },
 	{ SC_MSG_WELCOME, wire_dec_welcome },
 	{ SC_MSG_OK, wire_dec_ok },
 	{ SC_MSG_ERROR, wire_dec_error },
@@ -575,6 +668,8 @@ static const struct wire_decoder {
 	{ SC_MSG_PAIRKEY, wire_dec_pairkey },
 	{ SC_MSG_PONG, wire_dec_token },
 	{ SC_MSG_GOODBYE, wire_dec_goodbye },
+	{ SC_MSG_UDPREG, wire_dec_udpreg },
+	{ SC_MSG_CANDIDATES, wire_dec_candidates },
 };
 
 /*
@@ -694,10 +789,34 @@ wire_enc_empty(struct wbuf *wb, uint8_t type)
 
 /* UDP port registration. */
 void
-wire_enc_udp(struct wbuf *wb, uint16_t port)
+wire_enc_udp(struct wbuf *wb, uint16_t port, const struct sc_cand *hosts,
+    size_t n)
 {
+	size_t	i;
+
+	if (n > SC_HOST_MAX) {
+		wb->oom = 1;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (hosts[i].af != SC_AF_INET && hosts[i].af != SC_AF_INET6) {
+			wb->oom = 1;
+			return;
+		}
 	wbuf_u8(wb, SC_MSG_UDP);
 	wbuf_u16(wb, port);
+	for (i = 0; i < n; i++) {
+		wbuf_u8(wb, hosts[i].af);
+		wbuf_put(wb, hosts[i].addr, hosts[i].af == SC_AF_INET ? 4 : 16);
+	}
+}
+
+/* RECHECK for a pair. */
+void
+wire_enc_recheck(struct wbuf *wb, uint64_t pair_id)
+{
+	wbuf_u8(wb, SC_MSG_RECHECK);
+	wbuf_u64(wb, pair_id);
 }
 
 /* PAIR request for a peer. */
@@ -779,23 +898,71 @@ wire_enc_presence_entry(struct wbuf *wb, int online, const char *name,
 	wbuf_str8(wb, name, len);
 }
 
-/* PAIRKEY; an address family other than 4 or 6 cannot be encoded (oom). */
+/*
+ * Appends candidate entries, or sets oom when they break the rules that
+ * the decoder checks.
+ */
+static void
+wire_put_cands(struct wbuf *wb, const struct sc_cand *c, size_t n)
+{
+	size_t	i, hosts = 0, srflx = 0;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].kind == SC_CAND_HOST)
+			hosts++;
+		else if (c[i].kind == SC_CAND_SRFLX)
+			srflx++;
+		else
+			hosts = SC_CAND_MAX;
+		if ((c[i].af != SC_AF_INET && c[i].af != SC_AF_INET6) ||
+		    c[i].port == 0 || hosts > SC_HOST_MAX || srflx > 1) {
+			wb->oom = 1;
+			return;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		wbuf_u8(wb, c[i].kind);
+		wbuf_u8(wb, c[i].af);
+		wbuf_put(wb, c[i].addr, c[i].af == SC_AF_INET ? 4 : 16);
+		wbuf_u16(wb, c[i].port);
+	}
+}
+
+/* PAIRKEY: the peer, the pair's id and key, flags, the peer's candidates. */
 void
 wire_enc_pairkey(struct wbuf *wb, const char *peer, uint64_t pair_id,
-    const uint8_t key[SC_KEY_BYTES], uint8_t af, const uint8_t *addr,
-    uint16_t port)
+    const uint8_t key[SC_KEY_BYTES], uint8_t flags, const struct sc_cand *c,
+    size_t n)
 {
-	if (af != SC_AF_INET && af != SC_AF_INET6) {
-		wb->oom = 1;
-		return;
-	}
 	wbuf_u8(wb, SC_MSG_PAIRKEY);
 	wbuf_str8(wb, peer, wire_strlen(peer));
 	wbuf_u64(wb, pair_id);
 	wbuf_put(wb, key, SC_KEY_BYTES);
-	wbuf_u8(wb, af);
-	wbuf_put(wb, addr, af == SC_AF_INET ? 4 : 16);
-	wbuf_u16(wb, port);
+	wbuf_u8(wb, flags);
+	wire_put_cands(wb, c, n);
+}
+
+/* CANDIDATES: a pair's id, flags, the peer's current candidates. */
+void
+wire_enc_candidates(struct wbuf *wb, uint64_t pair_id, uint8_t flags,
+    const struct sc_cand *c, size_t n)
+{
+	wbuf_u8(wb, SC_MSG_CANDIDATES);
+	wbuf_u64(wb, pair_id);
+	wbuf_u8(wb, flags);
+	wire_put_cands(wb, c, n);
+}
+
+/* UDPREG: where and how to register the client's UDP endpoint. */
+void
+wire_enc_udpreg(struct wbuf *wb, uint16_t udp_port, uint8_t flags,
+    uint64_t reg_id, const uint8_t key[SC_KEY_BYTES])
+{
+	wbuf_u8(wb, SC_MSG_UDPREG);
+	wbuf_u16(wb, udp_port);
+	wbuf_u8(wb, flags);
+	wbuf_u64(wb, reg_id);
+	wbuf_put(wb, key, SC_KEY_BYTES);
 }
 
 /* GOODBYE with its reason. */
@@ -804,6 +971,90 @@ wire_enc_goodbye(struct wbuf *wb, uint8_t reason)
 {
 	wbuf_u8(wb, SC_MSG_GOODBYE);
 	wbuf_u8(wb, reason);
+}
+
+/* An endpoint as 19 bytes: af, 16 address bytes, big-endian port. */
+void
+wire_endpoint_put(uint8_t out[SC_ENDPOINT_BYTES], const struct sc_cand *c)
+{
+	memset(out, 0, SC_ENDPOINT_BYTES);
+	out[0] = c->af;
+	memcpy(out + 1, c->addr, c->af == SC_AF_INET ? 4 : 16);
+	out[17] = (uint8_t)(c->port >> 8);
+	out[18] = (uint8_t)c->port;
+}
+
+/* Reads a 19-byte endpoint; -1 for an unknown af or non-zero padding. */
+int
+wire_endpoint_get(struct sc_cand *c, const uint8_t in[SC_ENDPOINT_BYTES])
+{
+	static const uint8_t	zero[12];
+
+	memset(c, 0, sizeof(*c));
+	c->af = in[0];
+	if (c->af == SC_AF_INET) {
+		if (memcmp(in + 5, zero, sizeof(zero)) != 0)
+			return (-1);
+	} else if (c->af != SC_AF_INET6)
+		return (-1);
+	memcpy(c->addr, in + 1, 16);
+	c->port = (uint16_t)(in[17] << 8 | in[18]);
+	return (0);
+}
+
+/* The socket address of a candidate; 0 for an unknown family. */
+socklen_t
+wire_cand_to_sa(struct sockaddr_storage *ss, const struct sc_cand *c)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (c->af == SC_AF_INET) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, c->addr, 4);
+		sin->sin_port = htons(c->port);
+		return (sizeof(*sin));
+	}
+	if (c->af == SC_AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, c->addr, 16);
+		sin6->sin6_port = htons(c->port);
+		return (sizeof(*sin6));
+	}
+	return (0);
+}
+
+/*
+ * The candidate of a socket address; an IPv4-mapped IPv6 address (a
+ * dual-stack socket's view of an IPv4 peer) becomes IPv4.  -1 for other
+ * families.
+ */
+int
+wire_cand_from_sa(struct sc_cand *c, uint8_t kind, const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	if (sa->sa_family == AF_INET) {
+		c->af = SC_AF_INET;
+		memcpy(c->addr, &sin->sin_addr, 4);
+		c->port = ntohs(sin->sin_port);
+		return (0);
+	}
+	if (sa->sa_family != AF_INET6)
+		return (-1);
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		c->af = SC_AF_INET;
+		memcpy(c->addr, sin6->sin6_addr.s6_addr + 12, 4);
+	} else {
+		c->af = SC_AF_INET6;
+		memcpy(c->addr, &sin6->sin6_addr, 16);
+	}
+	c->port = ntohs(sin6->sin6_port);
+	return (0);
 }
 
 /* Reason text of an ERROR code, as docs/protocol.md section 5 lists it. */

@@ -135,11 +135,17 @@ static int
 pairkey_send(struct pairkey *pk, const struct pairkey_pair *pair,
     struct presence_member *to, const struct presence_member *peer)
 {
-	int	rc;
+	struct sc_cand	c;
+	int		rc;
 
+	memset(&c, 0, sizeof(c));
+	c.kind = SC_CAND_HOST;
+	c.af = peer->af;
+	memcpy(c.addr, peer->addr, sizeof(c.addr));
+	c.port = peer->udp_port;
 	wbuf_reset(&pk->msg);
-	wire_enc_pairkey(&pk->msg, peer->name, pair->pair_id, pair->key,
-	    peer->af, peer->addr, peer->udp_port);
+	wire_enc_pairkey(&pk->msg, peer->name, pair->pair_id, pair->key, 0,
+	    &c, 1);
 	if (pk->msg.oom) {
 		wbuf_reset(&pk->msg);
 		return (-1);

@@ -368,7 +368,7 @@ lgpeer_logged(struct lgpeer_side *s)
 		return;
 	}
 	wbuf_init(&wb);
-	wire_enc_udp(&wb, port);
+	wire_enc_udp(&wb, port, NULL, 0);
 	if (lgconn_send_msg(s->c, &wb) == -1)
 		loadgen_fail(p->lg, "cannot send UDP");
 	wbuf_free(&wb);
@@ -381,25 +381,17 @@ static void
 lgpeer_keyed(struct lgpeer_side *s, const struct sc_msg *m)
 {
 	struct lgpeer		*p = s->p;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&s->to;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&s->to;
 
 	if (strcmp(m->name, s->peer) != 0) {
 		loadgen_fail(p->lg, "PAIRKEY for %s, not %s", m->name,
 		    s->peer);
 		return;
 	}
-	memset(&s->to, 0, sizeof(s->to));
-	if (m->af == SC_AF_INET) {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, m->addr, 4);
-		sin->sin_port = htons(m->port);
-		s->to_len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, m->addr, 16);
-		sin6->sin6_port = htons(m->port);
-		s->to_len = sizeof(*sin6);
+	if (m->ncand == 0 ||
+	    (s->to_len = wire_cand_to_sa(&s->to, &m->cand[0])) == 0) {
+		loadgen_fail(p->lg, "PAIRKEY for %s without an endpoint",
+		    m->name);
+		return;
 	}
 	sc_pair_derive(&s->keys, m->key, s->name, s->peer);
 	s->pair_id = m->pair_id;

@@ -48,7 +48,10 @@ fuzz_msg_encode(struct wbuf *wb, const struct sc_msg *m)
 		wire_enc_empty(wb, m->type);
 		break;
 	case SC_MSG_UDP:
-		wire_enc_udp(wb, m->port);
+		wire_enc_udp(wb, m->port, m->cand, m->ncand);
+		break;
+	case SC_MSG_RECHECK:
+		wire_enc_recheck(wb, m->pair_id);
 		break;
 	case SC_MSG_PAIR:
 		wire_enc_pair(wb, m->name);
@@ -72,8 +75,15 @@ fuzz_msg_encode(struct wbuf *wb, const struct sc_msg *m)
 		fuzz_msg_list(wb, m);
 		break;
 	case SC_MSG_PAIRKEY:
-		wire_enc_pairkey(wb, m->name, m->pair_id, m->key, m->af,
-		    m->addr, m->port);
+		wire_enc_pairkey(wb, m->name, m->pair_id, m->key, m->flags,
+		    m->cand, m->ncand);
+		break;
+	case SC_MSG_CANDIDATES:
+		wire_enc_candidates(wb, m->pair_id, m->flags, m->cand,
+		    m->ncand);
+		break;
+	case SC_MSG_UDPREG:
+		wire_enc_udpreg(wb, m->port, m->flags, m->reg_id, m->key);
 		break;
 	case SC_MSG_GOODBYE:
 		wire_enc_goodbye(wb, m->code);

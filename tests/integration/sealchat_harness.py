@@ -674,10 +674,11 @@ class RawClient:
             off = 2 + n
             pair_id = struct.unpack(">Q", m[off:off + 8])[0]
             kxy = m[off + 8:off + 40]
-            af = m[off + 40]
+            # flags at off + 40, then candidates: kind, af, address, port
+            af = m[off + 42]
             alen = 4 if af == 4 else 16
-            addr = m[off + 41:off + 41 + alen]
-            port = struct.unpack(">H", m[off + 41 + alen:off + 43 + alen])[0]
+            addr = m[off + 43:off + 43 + alen]
+            port = struct.unpack(">H", m[off + 43 + alen:off + 45 + alen])[0]
             host = socket.inet_ntop(socket.AF_INET if af == 4 else
                                     socket.AF_INET6, addr)
             if name == peer:

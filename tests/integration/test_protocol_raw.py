@@ -105,6 +105,22 @@ def enc_cred(op, name, password):
     return bytes([op]) + str8(name) + struct.pack(">H", len(p)) + p
 
 
+def read_cands(msg, off):
+    """Candidate entries to the end: (kind, af, address bytes, port)."""
+    cands = []
+    while off < len(msg):
+        kind, af = msg[off], msg[off + 1]
+        check(kind in (1, 2) and af in (4, 6), "candidate kind and family")
+        alen = 4 if af == 4 else 16
+        addr = msg[off + 2:off + 2 + alen]
+        port, = struct.unpack(">H", msg[off + 2 + alen:off + 4 + alen])
+        check(len(addr) == alen and port != 0, "candidate length and port")
+        cands.append((kind, af, addr, port))
+        off += 4 + alen
+    check(off == len(msg), "candidate entries length")
+    return cands
+
+
 def read_str8(b, off):
     n = b[off]
     return b[off + 1:off + 1 + n].decode(), off + 1 + n
@@ -139,12 +155,11 @@ def decode(msg):
         peer, off = read_str8(msg, 1)
         pair_id, = struct.unpack(">Q", msg[off:off + 8])
         key = msg[off + 8:off + 40]
-        af = msg[off + 40]
-        alen = 4 if af == 4 else 16
-        addr = msg[off + 41:off + 41 + alen]
-        port, = struct.unpack(">H", msg[off + 41 + alen:off + 43 + alen])
-        check(off + 43 + alen == len(msg), "PAIRKEY length")
-        return ("PAIRKEY", peer, pair_id, key, af, addr, port)
+        flags = msg[off + 40]
+        cands = read_cands(msg, off + 41)
+        check(cands, "PAIRKEY without a candidate")
+        kind, af, addr, port = cands[0]
+        return ("PAIRKEY", peer, pair_id, key, af, addr, port, flags, cands)
     if t == PONG:
         check(len(msg) == 9, "PONG length")
         return ("PONG", struct.unpack(">Q", msg[1:])[0])

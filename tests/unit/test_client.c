@@ -329,9 +329,15 @@ enc_pairkey(struct wbuf *wb, const char *name, uint64_t pair_id,
     uint16_t port)
 {
 	static const uint8_t	kxy[SC_KEY_BYTES] = { 7, 7, 7 };
-	uint8_t			addr[4] = { 127, 0, 0, 1 };
+	struct sc_cand		c;
 
-	wire_enc_pairkey(wb, name, pair_id, kxy, SC_AF_INET, addr, port);
+	memset(&c, 0, sizeof(c));
+	c.kind = SC_CAND_HOST;
+	c.af = SC_AF_INET;
+	c.addr[0] = 127;
+	c.addr[3] = 1;
+	c.port = port;
+	wire_enc_pairkey(wb, name, pair_id, kxy, 0, &c, 1);
 }
 
 /* Encodes and decodes one message of a kind; m points into wb. */

@@ -486,6 +486,78 @@ test_helpers(void **state)
 }
 
 /* Runs every test of this file. */
+/*
+ * REGISTER and REGISTERED (docs/protocol.md, section 9), known answers
+ * computed with PyNaCl and hashlib from the document: k_reg = 00 01 .. 1f,
+ * reg_id 0x0102030405060708, counter 5; REGISTER seals 20 zero bytes,
+ * REGISTERED the endpoint 203.0.113.7 port 40000.
+ */
+static const uint8_t kat_register[SC_REG_LEN] = {
+	0x02, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x29, 0x41, 0x2f, 0xbe, 0x42,
+	0xee, 0x9a, 0xd5, 0x66, 0x02, 0x66, 0xfa, 0xfa, 0x9c, 0xfb, 0x5f,
+	0x5e, 0x85, 0xe2, 0xc3, 0xc1, 0x27, 0x2d, 0x49, 0x14, 0x7d, 0x91,
+	0x00, 0xdb, 0xad, 0x88, 0xbb, 0xe5, 0xbd, 0x1f, 0x9f,
+};
+static const uint8_t kat_registered[SC_REG_LEN] = {
+	0x03, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x7f, 0x95, 0x55, 0xe8, 0x0b,
+	0xc9, 0xe6, 0x19, 0x50, 0xc1, 0x7c, 0xa0, 0xdb, 0x7e, 0xb6, 0x98,
+	0x71, 0xff, 0x6f, 0x7a, 0xa9, 0xdf, 0xe7, 0xe7, 0xfc, 0x95, 0x29,
+	0x95, 0xc3, 0x75, 0xe2, 0xb9, 0x18, 0x70, 0xf6, 0x51,
+};
+
+static void
+test_register_known_answers_and_tampering(void **state)
+{
+	struct sc_reg_keys	rk;
+	uint8_t			k[SC_KEY_BYTES], d[SC_REG_LEN];
+	uint8_t			zero[SC_REG_PLAIN], plain[SC_REG_PLAIN];
+	uint8_t			ep[SC_REG_PLAIN];
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < sizeof(k); i++)
+		k[i] = (uint8_t)i;
+	memset(zero, 0, sizeof(zero));
+	memset(ep, 0, sizeof(ep));
+	ep[0] = SC_AF_INET;
+	ep[1] = 203;
+	ep[3] = 113;
+	ep[4] = 7;
+	ep[17] = 40000 >> 8;
+	ep[18] = 40000 & 0xff;
+	sc_reg_derive(&rk, k);
+	assert_int_equal(sc_reg_seal(d, SC_UDP_REGISTER, rk.c2s,
+	    0x0102030405060708ULL, 5, zero), 0);
+	assert_memory_equal(d, kat_register, SC_REG_LEN);
+	assert_int_equal(sc_reg_seal(d, SC_UDP_REGISTERED, rk.s2c,
+	    0x0102030405060708ULL, 5, ep), 0);
+	assert_memory_equal(d, kat_registered, SC_REG_LEN);
+
+	assert_int_equal(sc_reg_open(plain, rk.c2s, kat_register,
+	    SC_REG_LEN), 0);
+	assert_memory_equal(plain, zero, SC_REG_PLAIN);
+	assert_int_equal(sc_reg_open(plain, rk.s2c, kat_registered,
+	    SC_REG_LEN), 0);
+	assert_memory_equal(plain, ep, SC_REG_PLAIN);
+	/* The other direction's key, a flipped bit anywhere, a wrong length. */
+	assert_int_equal(sc_reg_open(plain, rk.s2c, kat_register,
+	    SC_REG_LEN), -1);
+	for (i = 0; i < SC_REG_LEN; i++) {
+		memcpy(d, kat_register, SC_REG_LEN);
+		d[i] ^= 0x04;
+		assert_int_equal(sc_reg_open(plain, rk.c2s, d, SC_REG_LEN), -1);
+	}
+	assert_int_equal(sc_reg_open(plain, rk.c2s, kat_register,
+	    SC_REG_LEN - 1), -1);
+	assert_int_equal(sc_reg_seal(d, SC_DGRAM_VERSION, rk.c2s, 1, 1, zero),
+	    -1);
+	/* A peer datagram never opens as a registration, nor the reverse. */
+	assert_int_equal(sc_dgram_open(plain, rk.c2s, kat_register,
+	    SC_REG_LEN), -1);
+}
+
 int
 main(void)
 {
@@ -504,6 +576,7 @@ main(void)
 		cmocka_unit_test(test_pair_keys_per_direction),
 		cmocka_unit_test(test_dgram_seal_open),
 		cmocka_unit_test(test_dgram_tamper_rejected),
+		cmocka_unit_test(test_register_known_answers_and_tampering),
 		cmocka_unit_test(test_fingerprint_format),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_helpers),

@@ -127,9 +127,9 @@ test_pair_gives_both_sides_one_key_and_the_other_endpoint(void **state)
 	assert_string_equal(mb.name, "ann");
 	assert_int_equal(ma.pair_id, mb.pair_id);
 	assert_memory_equal(ma.key, mb.key, SC_KEY_BYTES);
-	assert_int_equal(ma.port, 2222);
-	assert_int_equal(mb.port, 1111);
-	assert_int_equal(ma.af, 4);
+	assert_int_equal(ma.cand[0].port, 2222);
+	assert_int_equal(mb.cand[0].port, 1111);
+	assert_int_equal(ma.cand[0].af, 4);
 	assert_int_equal(pairkey_count(pk), 1);
 	assert_int_equal(f->m[0].npairs, 1);
 	assert_int_equal(f->m[1].npairs, 1);
@@ -167,7 +167,7 @@ test_self_pair_is_one_message_with_own_endpoint(void **state)
 	assert_int_equal(ncaps, 1);
 	assert_true(pairkey_of(&f->m[0], &m));
 	assert_string_equal(m.name, "solo");
-	assert_int_equal(m.port, 3333);
+	assert_int_equal(m.cand[0].port, 3333);
 	assert_int_equal(f->m[0].npairs, 1);
 	pairkey_forget(pk, &f->m[0]);
 	assert_int_equal(pairkey_count(pk), 0);

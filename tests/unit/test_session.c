@@ -393,7 +393,7 @@ request(struct wbuf *wb, uint8_t type)
 		wire_enc_cred(wb, type, "Alice", (const uint8_t *)"pw", 2);
 		break;
 	case SC_MSG_UDP:
-		wire_enc_udp(wb, UDP_PORT);
+		wire_enc_udp(wb, UDP_PORT, NULL, 0);
 		break;
 	case SC_MSG_PAIR:
 		wire_enc_pair(wb, "bob");
@@ -639,9 +639,10 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 		wbuf_free(&msg);
 		expect(f, c, &m, SC_MSG_PAIRKEY);
 		assert_string_equal(m.name, "alice");
-		assert_int_equal(m.port, UDP_PORT);
-		assert_int_equal(m.af, SC_AF_INET);
-		assert_memory_equal(m.addr, "\x7f\x00\x00\x01", 4);
+		assert_int_equal(m.ncand, 1);
+		assert_int_equal(m.cand[0].port, UDP_PORT);
+		assert_int_equal(m.cand[0].af, SC_AF_INET);
+		assert_memory_equal(m.cand[0].addr, "\x7f\x00\x00\x01", 4);
 		break;
 	case ANS_OFFLINE:
 		expect_error(f, c, t, SC_ERR_OFFLINE, "bob");

@@ -4,6 +4,12 @@
  * decoded, every malformed payload refused, why a SIGN or AUTH is refused,
  * the name rules of section 6, and the error texts of section 5.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -450,23 +456,83 @@ test_empty_messages_round_trip(void **state)
 	wbuf_free(&wb);
 }
 
-/* UDP: the port round-trips; port 0 fails. */
+/* Fills a candidate. */
+static void
+cand(struct sc_cand *c, uint8_t kind, uint8_t af, uint8_t fill,
+    uint16_t port)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->af = af;
+	memset(c->addr, fill, af == SC_AF_INET ? 4 : 16);
+	c->port = port;
+}
+
+/* UDP: the port, then local addresses; port 0 and a ninth address fail. */
 static void
 test_udp_round_trip_and_port_zero(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	struct sc_cand	h[SC_HOST_MAX + 1];
+	size_t		i;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_udp(&wb, 40001, NULL, 0);
+	assert_int_equal(wb.len, 3);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_UDP);
+	assert_int_equal(m.port, 40001);
+	assert_int_equal(m.ncand, 0);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	wire_enc_udp(&wb, 0, NULL, 0);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+
+	for (i = 0; i < SC_HOST_MAX + 1; i++)
+		cand(&h[i], SC_CAND_HOST, i % 2 ? SC_AF_INET6 : SC_AF_INET,
+		    (uint8_t)(i + 1), 0);
+	wbuf_reset(&wb);
+	wire_enc_udp(&wb, 40002, h, SC_HOST_MAX);
+	assert_int_equal(wb.len, 3 + 4 * 5 + 4 * 17);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.ncand, SC_HOST_MAX);
+	for (i = 0; i < SC_HOST_MAX; i++) {
+		assert_int_equal(m.cand[i].kind, SC_CAND_HOST);
+		assert_int_equal(m.cand[i].af, h[i].af);
+		assert_memory_equal(m.cand[i].addr, h[i].addr, 16);
+		assert_int_equal(m.cand[i].port, 40002);
+	}
+	wbuf_reset(&wb);
+	wire_enc_udp(&wb, 40002, h, SC_HOST_MAX + 1);
+	assert_true(wb.oom);
+	/* a ninth address written by hand, a bad family, a cut address */
+	assert_int_equal(DEC("\x04\x9c\x42\x04\x01\x01\x01\x01"
+	    "\x04\x01\x01\x01\x02\x04\x01\x01\x01\x03"
+	    "\x04\x01\x01\x01\x04\x04\x01\x01\x01\x05"
+	    "\x04\x01\x01\x01\x06\x04\x01\x01\x01\x07"
+	    "\x04\x01\x01\x01\x08\x04\x01\x01\x01\x09"), -1);
+	assert_int_equal(DEC("\x04\x9c\x42\x05\x01\x01\x01\x01"), -1);
+	assert_int_equal(DEC("\x04\x9c\x42\x06\x01\x01\x01\x01"), -1);
+	wbuf_free(&wb);
+}
+
+/* RECHECK: a u64 pair id, nothing more. */
+static void
+test_recheck_round_trip(void **state)
 {
 	struct wbuf	wb;
 	struct sc_msg	m;
 
 	(void)state;
 	wbuf_init(&wb);
-	wire_enc_udp(&wb, 40001);
+	wire_enc_recheck(&wb, 0x0102030405060708ULL);
+	assert_int_equal(wb.len, 9);
 	assert_int_equal(decode_wb(&m, &wb), 0);
-	assert_int_equal(m.type, SC_MSG_UDP);
-	assert_int_equal(m.port, 40001);
+	assert_int_equal(m.type, SC_MSG_RECHECK);
+	assert_true(m.pair_id == 0x0102030405060708ULL);
 	assert_exact_length(&wb);
-	wbuf_reset(&wb);
-	wire_enc_udp(&wb, 0);
-	assert_int_equal(decode_wb(&m, &wb), -1);
 	wbuf_free(&wb);
 }
 
@@ -619,7 +685,7 @@ test_error_round_trip_and_bounds(void **state)
 	wire_enc_error(&wb, SC_MSG_AUTH, SC_ERR_MAX + 1, NULL);
 	assert_int_equal(decode_wb(&m, &wb), -1);
 	wbuf_reset(&wb);
-	wire_enc_error(&wb, 0x08, SC_ERR_STATE, NULL);
+	wire_enc_error(&wb, SC_MSG_CLIENT_LAST + 1, SC_ERR_STATE, NULL);
 	assert_int_equal(decode_wb(&m, &wb), -1);
 	wbuf_reset(&wb);
 	wire_enc_error(&wb, 0, SC_ERR_STATE, NULL);
@@ -743,82 +809,264 @@ test_presence_malformed_rejected(void **state)
 	assert_int_equal(DEC("\x85\x01\x02" "a"), -1);
 }
 
-/* PAIRKEY over IPv4 and IPv6 round-trips. */
+/* PAIRKEY: name, id, key, flags, candidates of both kinds round-trip. */
 static void
 test_pairkey_round_trip(void **state)
 {
 	struct wbuf	wb;
 	struct sc_msg	m;
-	uint8_t		key[SC_KEY_BYTES], a4[4] = { 127, 0, 0, 1 }, a6[16];
+	struct sc_cand	c[SC_CAND_MAX];
+	uint8_t		key[SC_KEY_BYTES];
+	size_t		i;
 
 	(void)state;
 	memset(key, 0x5a, sizeof(key));
-	memset(a6, 0, sizeof(a6));
-	a6[15] = 1;
+	cand(&c[0], SC_CAND_SRFLX, SC_AF_INET, 203, 5555);
+	cand(&c[1], SC_CAND_HOST, SC_AF_INET6, 0xfe, 65535);
 	wbuf_init(&wb);
-	wire_enc_pairkey(&wb, "frank", 0x1122334455667788ULL, key, SC_AF_INET,
-	    a4, 5555);
-	assert_int_equal(wb.len, 1 + 6 + 8 + 32 + 1 + 4 + 2);
+	wire_enc_pairkey(&wb, "frank", 0x1122334455667788ULL, key,
+	    SC_PAIR_RELAY, c, 2);
+	assert_int_equal(wb.len, 1 + 6 + 8 + 32 + 1 + (1 + 1 + 4 + 2) +
+	    (1 + 1 + 16 + 2));
 	assert_int_equal(decode_wb(&m, &wb), 0);
 	assert_int_equal(m.type, SC_MSG_PAIRKEY);
 	assert_string_equal(m.name, "frank");
 	assert_true(m.pair_id == 0x1122334455667788ULL);
 	assert_memory_equal(m.key, key, SC_KEY_BYTES);
-	assert_int_equal(m.af, SC_AF_INET);
-	assert_memory_equal(m.addr, a4, 4);
-	assert_int_equal(m.port, 5555);
-	assert_exact_length(&wb);
+	assert_int_equal(m.flags, SC_PAIR_RELAY);
+	assert_int_equal(m.ncand, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(m.cand[i].kind, c[i].kind);
+		assert_int_equal(m.cand[i].af, c[i].af);
+		assert_memory_equal(m.cand[i].addr, c[i].addr, 16);
+		assert_int_equal(m.cand[i].port, c[i].port);
+	}
+	/* a byte more is a cut entry */
+	wb.data[wb.len] = 1;
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len + 1), -1);
 
+	/* no candidate at all is a valid PAIRKEY (none known yet) */
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, SC_AF_INET6, a6, 65535);
+	wire_enc_pairkey(&wb, "frank", 1, key, 0, NULL, 0);
 	assert_int_equal(decode_wb(&m, &wb), 0);
-	assert_int_equal(m.af, SC_AF_INET6);
-	assert_memory_equal(m.addr, a6, 16);
-	assert_int_equal(m.port, 65535);
+	assert_int_equal(m.ncand, 0);
+	assert_int_equal(m.flags, 0);
 	assert_exact_length(&wb);
 
-	/* an unknown family cannot be encoded */
+	/* eight HOST and one SRFLX fit; a second SRFLX or ninth HOST not */
+	for (i = 0; i < SC_HOST_MAX; i++)
+		cand(&c[i], SC_CAND_HOST, SC_AF_INET, (uint8_t)i, 1000);
+	cand(&c[SC_HOST_MAX], SC_CAND_SRFLX, SC_AF_INET, 9, 1000);
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, 5, a6, 1);
+	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, SC_CAND_MAX);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.ncand, SC_CAND_MAX);
+	c[0].kind = SC_CAND_SRFLX;
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, SC_CAND_MAX);
+	assert_true(wb.oom);
+	c[0].kind = SC_CAND_HOST;
+	c[SC_HOST_MAX].kind = SC_CAND_HOST;
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, SC_CAND_MAX);
+	assert_true(wb.oom);
+
+	/* an unknown family or kind, or port 0, cannot be encoded */
+	cand(&c[0], SC_CAND_HOST, 5, 1, 1);
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, 1);
+	assert_true(wb.oom);
+	cand(&c[0], 3, SC_AF_INET, 1, 1);
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, 1);
+	assert_true(wb.oom);
+	cand(&c[0], SC_CAND_HOST, SC_AF_INET, 1, 0);
+	wbuf_reset(&wb);
+	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, 1);
 	assert_true(wb.oom);
 	wbuf_free(&wb);
 }
 
-/* PAIRKEY with port 0, a bad family, a wrong address length or name fails. */
+/*
+ * PAIRKEY with a bad name, unknown flag bits, a candidate with port 0, an
+ * unknown kind or family, a wrong address length, or cut short fails.
+ */
 static void
 test_pairkey_malformed_rejected(void **state)
 {
-	struct wbuf	wb;
-	struct sc_msg	m;
-	uint8_t		key[SC_KEY_BYTES], a6[16], *af;
+	struct wbuf	 wb;
+	struct sc_msg	 m;
+	struct sc_cand	 c;
+	uint8_t		 key[SC_KEY_BYTES], *p;
 
 	(void)state;
 	memset(key, 1, sizeof(key));
-	memset(a6, 2, sizeof(a6));
+	cand(&c, SC_CAND_SRFLX, SC_AF_INET, 2, 9);
 	wbuf_init(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, SC_AF_INET, a6, 0);
-	assert_int_equal(decode_wb(&m, &wb), -1);
-	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "Frank", 1, key, SC_AF_INET, a6, 9);
+	wire_enc_pairkey(&wb, "Frank", 1, key, 0, &c, 1);
 	assert_int_equal(decode_wb(&m, &wb), -1);
 
-	/* af byte rewritten: 6 with 4 address bytes, 4 with 16, 5, 0 */
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, SC_AF_INET, a6, 9);
-	af = wb.data + 1 + 6 + 8 + 32;
-	assert_int_equal(*af, 4);
-	*af = SC_AF_INET6;
+	wire_enc_pairkey(&wb, "frank", 1, key, 0, &c, 1);
+	p = wb.data + 1 + 6 + 8 + 32;		/* flags */
+	*p = 0x02;
 	assert_int_equal(decode_wb(&m, &wb), -1);
-	*af = 5;
+	*p = 0;
+	p++;					/* kind */
+	*p = 0;
 	assert_int_equal(decode_wb(&m, &wb), -1);
-	*af = 0;
+	*p = 3;
 	assert_int_equal(decode_wb(&m, &wb), -1);
+	*p = SC_CAND_SRFLX;
+	p++;					/* af: 6 with 4 bytes, 5, 0 */
+	*p = SC_AF_INET6;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	*p = 5;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	*p = 0;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	*p = SC_AF_INET;
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	wb.data[wb.len - 1] = 0;		/* port 0 */
+	wb.data[wb.len - 2] = 0;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wb.len--;				/* cut short */
+	assert_int_equal(decode_wb(&m, &wb), -1);
+
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, SC_AF_INET6, a6, 9);
-	af = wb.data + 1 + 6 + 8 + 32;
-	*af = SC_AF_INET;
+	cand(&c, SC_CAND_HOST, SC_AF_INET6, 2, 9);
+	wire_enc_pairkey(&wb, "frank", 1, key, 0, &c, 1);
+	p = wb.data + 1 + 6 + 8 + 32 + 2;	/* af: 4 with 16 bytes */
+	*p = SC_AF_INET;
 	assert_int_equal(decode_wb(&m, &wb), -1);
 	wbuf_free(&wb);
+}
+
+/* CANDIDATES: id, flags and candidates round-trip; bad flags fail. */
+static void
+test_candidates_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	struct sc_cand	c[2];
+
+	(void)state;
+	cand(&c[0], SC_CAND_HOST, SC_AF_INET, 10, 4000);
+	cand(&c[1], SC_CAND_SRFLX, SC_AF_INET, 198, 4001);
+	wbuf_init(&wb);
+	wire_enc_candidates(&wb, 77, SC_PAIR_RELAY, c, 2);
+	assert_int_equal(wb.len, 1 + 8 + 1 + 2 * 8);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_CANDIDATES);
+	assert_true(m.pair_id == 77);
+	assert_int_equal(m.flags, SC_PAIR_RELAY);
+	assert_int_equal(m.ncand, 2);
+	assert_int_equal(m.cand[1].kind, SC_CAND_SRFLX);
+	assert_int_equal(m.cand[1].port, 4001);
+	wb.data[9] = 0x80;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_candidates(&wb, 77, 0, NULL, 0);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.ncand, 0);
+	assert_exact_length(&wb);
+	wbuf_free(&wb);
+}
+
+/* UDPREG: port, flags, reg_id and key; port 0, bad flags, short fail. */
+static void
+test_udpreg_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		key[SC_KEY_BYTES];
+
+	(void)state;
+	memset(key, 0x33, sizeof(key));
+	wbuf_init(&wb);
+	wire_enc_udpreg(&wb, 10000, SC_UDPREG_RELAY, 0xaabbULL, key);
+	assert_int_equal(wb.len, 1 + 2 + 1 + 8 + 32);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_UDPREG);
+	assert_int_equal(m.port, 10000);
+	assert_int_equal(m.flags, SC_UDPREG_RELAY);
+	assert_true(m.reg_id == 0xaabbULL);
+	assert_memory_equal(m.key, key, SC_KEY_BYTES);
+	assert_exact_length(&wb);
+	wb.data[3] = 0x02;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_udpreg(&wb, 0, 0, 1, key);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_udpreg(&wb, 1, 0, 1, key);
+	wb.len--;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_free(&wb);
+}
+
+/* Endpoints: 19 bytes both ways; IPv4 padding must be zero. */
+static void
+test_endpoint_bytes_and_socket_addresses(void **state)
+{
+	struct sc_cand		c, d;
+	struct sockaddr_storage	ss;
+	struct sockaddr_in6	sin6;
+	uint8_t			e[SC_ENDPOINT_BYTES];
+
+	(void)state;
+	cand(&c, SC_CAND_SRFLX, SC_AF_INET, 7, 0x1234);
+	wire_endpoint_put(e, &c);
+	assert_int_equal(e[0], SC_AF_INET);
+	assert_int_equal(e[1], 7);
+	assert_int_equal(e[5], 0);
+	assert_int_equal(e[17], 0x12);
+	assert_int_equal(e[18], 0x34);
+	assert_int_equal(wire_endpoint_get(&d, e), 0);
+	assert_int_equal(d.af, SC_AF_INET);
+	assert_memory_equal(d.addr, c.addr, 16);
+	assert_int_equal(d.port, 0x1234);
+	e[16] = 1;
+	assert_int_equal(wire_endpoint_get(&d, e), -1);
+	e[16] = 0;
+	e[0] = 5;
+	assert_int_equal(wire_endpoint_get(&d, e), -1);
+
+	/* to a socket address and back */
+	assert_int_equal(wire_cand_to_sa(&ss, &c), sizeof(struct sockaddr_in));
+	assert_int_equal(wire_cand_from_sa(&d, SC_CAND_HOST,
+	    (struct sockaddr *)&ss), 0);
+	assert_int_equal(d.kind, SC_CAND_HOST);
+	assert_memory_equal(d.addr, c.addr, 16);
+	assert_int_equal(d.port, c.port);
+	cand(&c, SC_CAND_HOST, SC_AF_INET6, 0x20, 80);
+	assert_int_equal(wire_cand_to_sa(&ss, &c),
+	    sizeof(struct sockaddr_in6));
+	assert_int_equal(wire_cand_from_sa(&d, SC_CAND_HOST,
+	    (struct sockaddr *)&ss), 0);
+	assert_int_equal(d.af, SC_AF_INET6);
+	assert_memory_equal(d.addr, c.addr, 16);
+	c.af = 5;
+	assert_int_equal(wire_cand_to_sa(&ss, &c), 0);
+
+	/* an IPv4-mapped IPv6 address is IPv4 */
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr.s6_addr[10] = 0xff;
+	sin6.sin6_addr.s6_addr[11] = 0xff;
+	sin6.sin6_addr.s6_addr[12] = 192;
+	sin6.sin6_addr.s6_addr[15] = 9;
+	sin6.sin6_port = htons(7);
+	assert_int_equal(wire_cand_from_sa(&d, SC_CAND_SRFLX,
+	    (struct sockaddr *)&sin6), 0);
+	assert_int_equal(d.af, SC_AF_INET);
+	assert_int_equal(d.addr[0], 192);
+	assert_int_equal(d.addr[3], 9);
+	assert_int_equal(d.addr[4], 0);
+	assert_int_equal(d.port, 7);
+	ss.ss_family = AF_UNIX;
+	assert_int_equal(wire_cand_from_sa(&d, SC_CAND_HOST,
+	    (struct sockaddr *)&ss), -1);
 }
 
 /* GOODBYE reasons 1..6 round-trip; 0 and 7 fail. */
@@ -848,7 +1096,7 @@ test_goodbye_round_trip_and_bounds(void **state)
 static void
 test_unknown_type_rejected(void **state)
 {
-	const uint8_t	types[] = { 0x00, 0x08, 0x7f, 0x80, 0x89, 0xff };
+	const uint8_t	types[] = { 0x00, 0x09, 0x7f, 0x80, 0x8b, 0xff };
 	struct sc_msg	m;
 	uint8_t		buf[2];
 	size_t		i;
@@ -1056,6 +1304,7 @@ main(void)
 		cmocka_unit_test(test_cred_rule_reasons_only_when_well_formed),
 		cmocka_unit_test(test_empty_messages_round_trip),
 		cmocka_unit_test(test_udp_round_trip_and_port_zero),
+		cmocka_unit_test(test_recheck_round_trip),
 		cmocka_unit_test(test_pair_round_trip),
 		cmocka_unit_test(test_ping_pong_round_trip),
 		cmocka_unit_test(test_welcome_round_trip_and_bounds),
@@ -1067,6 +1316,9 @@ main(void)
 		cmocka_unit_test(test_presence_malformed_rejected),
 		cmocka_unit_test(test_pairkey_round_trip),
 		cmocka_unit_test(test_pairkey_malformed_rejected),
+		cmocka_unit_test(test_candidates_round_trip),
+		cmocka_unit_test(test_udpreg_round_trip),
+		cmocka_unit_test(test_endpoint_bytes_and_socket_addresses),
 		cmocka_unit_test(test_goodbye_round_trip_and_bounds),
 		cmocka_unit_test(test_unknown_type_rejected),
 		cmocka_unit_test(test_error_and_goodbye_texts),
