@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Checks that the service configuration shipped in dist/ is accepted by
 # `sealchatd -t`, and that -t prints the fingerprint of the key pair the file
 # names.  The file's /var/lib/sealchat paths are moved to a temporary folder

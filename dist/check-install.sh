@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Checks `cmake --install` into a temporary DESTDIR: every expected file is
 # in place with a fitting mode, the installed unit starts the installed
 # daemon on the installed configuration, and a second install keeps an

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Checks that each man page renders: man -l formats it, the output has the
 # usual sections, and groff has no warning about the source.
 # Usage: check-man.sh PAGE...   (exit 77, a skip, when man or groff is missing)

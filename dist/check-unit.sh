@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Checks the sealchatd unit with systemd-analyze.  The unit is checked as it
 # is installed, except that ExecStart points at the built binary: verify
 # wants the program to exist.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Runs the benchmarks of docs/performance.md on this machine and prints a
 # table: the login storm (presence fan-out) against sealchatd and, side by
 # side in the same run, against InspIRCd with every client joining one

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Installs the Debian 12 packages sealchat needs, only those missing.
 # Usage: scripts/deps.sh [build|test]   (build: to build and run; test: also
 # what the test suite needs).  Runs apt-get as root (through sudo if needed).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Quick start: installs what is missing, builds, and runs sealchatd in the
 # foreground on conf/sealchatd.yaml (127.0.0.1:10000, key pair and database
 # created on first start in state/).  Extra arguments go to sealchatd.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The whole test suite: installs what is missing, then builds and runs every
 # test twice: a plain build (gcc, -Werror) and a sanitizer build (clang,
 # AddressSanitizer + UndefinedBehaviorSanitizer, plus the libFuzzer targets,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Configuration files (YAML, read with libyaml; src/common/conf.c is its
  * only user).  A file is one mapping of scalar keys to scalar values.  Any

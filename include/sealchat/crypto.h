@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Every use of libsodium goes through this header; src/common/crypto.c is the
  * only file that includes <sodium.h>.  Outputs come first, sizes are named

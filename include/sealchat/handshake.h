@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The handshake of docs/protocol.md section 2, the one way a TCP connection
  * becomes an encrypted channel: the client's HELLO, the server's CONFIRM or

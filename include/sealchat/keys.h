@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Key files.  One line of standard base64 of the 32 key bytes, then a
  * newline (as WireGuard's keys).  The private key file must not be readable

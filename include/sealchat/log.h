@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Logging to standard error.  Human lines with a UTC timestamp, or journald
  * "<N>" priority prefixes when stderr is the journal ($JOURNAL_STREAM matches

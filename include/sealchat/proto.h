@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Protocol constants shared by sealchatd and sealchat.  docs/protocol.md is
  * the normative description; every number here appears there.

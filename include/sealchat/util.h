@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Small helpers shared by both programs. */
 #ifndef SEALCHAT_UTIL_H
 #define SEALCHAT_UTIL_H

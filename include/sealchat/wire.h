@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Wire codec: TCP frames and the messages inside them.  Functions on byte
  * buffers (and on the evbuffers the programs read into), no socket I/O and

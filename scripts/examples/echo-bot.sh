@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # echo-bot.sh: a sealchat user that answers every message it receives.
 #
 #   SEALCHAT_PASSWORD=... echo-bot.sh [-l] [-c CONFIG] [-p PASSWORD_FILE] USER

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # notify.sh: sends one message to a sealchat user, for cron jobs and hooks.
 #
 #   SEALCHAT_PASSWORD=... notify.sh [-c CONFIG] [-p PASSWORD_FILE] FROM TO TEXT...

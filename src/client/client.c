@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client's core.  It owns the connection to the server, the peer table
  * and the users online, turns server messages into records, and runs one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client's core: the session with the server (login, the user list,
  * presence, pair keys), the peer table, and the one command that is running.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Command lines: splitting, the command table and the handlers.  A handler
  * checks what it can locally (names, lengths, login) and hands the rest to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The one command table.  Script mode, `help` and a terminal front end all
  * go through it: a line is split once (commands_split), its word looked up,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client's settings as rows: each key's type, bounds, default and what
  * it sets, in one place.  conf.c reads a file against these rows, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client's settings: struct client_conf, and one row per setting in
  * client_config_rows (name, type, bounds, default, what it sets).  Adding

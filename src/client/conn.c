@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * TCP connection to the server: connect, handshake, encrypted frames,
  * keepalive.  The bytes from the network are checked here (frame sizes,

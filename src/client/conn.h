@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client's TCP connection to sealchatd (docs/protocol.md, sections 1 to
  * 3): connect with a deadline, the NK handshake against the pinned server

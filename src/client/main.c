@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sealchat: the client.  Reads the options and the configuration, pins the
  * server's key, and runs the event loop with a front end: the REPL when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Record printing.  The script printer writes one record per line, fields
  * separated by one TAB; every field after the record type goes through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the client shows.  Every record (docs/user-guide.md, "Script mode";
  * sealchat(1), SCRIPT MODE) goes through one struct output, whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Peer datagrams.  Receiving order of checks: size, version, pair_id, the
  * replay window (a read-only test, cheap), the AEAD open, and only then the

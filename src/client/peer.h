@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Peer-to-peer messages over UDP (docs/protocol.md, section 8).  One socket;
  * one entry per pair key the server handed out, found by pair_id (never by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The terminal front end on libedit's callback interface, driven by the
  * event loop.  PITFALLS met on Debian 12's libedit and handled here:

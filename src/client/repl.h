@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The terminal front end: libedit line editing on the event loop, history
  * under $XDG_STATE_HOME (never a line that carries a password), Tab

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Sliding replay window over 64-bit sequence numbers.  Bit 0 of the bitmap
  * stands for the highest number accepted, bit i for the number i below it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Sliding replay window (docs/protocol.md, section 8): the highest number
  * accepted and a 64-bit bitmap of the 64 numbers at and below it.  The peer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The set of users online.  A USERS list is appended to as its frames come
  * and sorted once when it is complete, so a long list costs O(n log n)

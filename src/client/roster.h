@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The users online, as the server tells them (docs/protocol.md, section 4):
  * USERS lists, each of which may span several frames, and PRESENCE events

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Script mode.  Standard input is read only when the command before has
  * finished and no whole line is buffered, so commands run strictly in

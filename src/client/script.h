@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Script mode: commands from standard input, one per line, each run to its
  * outcome before the next is read.  Lines are read with read(2) and split

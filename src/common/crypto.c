@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Every libsodium call of the project: random bytes, wiping, guarded memory,
  * the server key pair, fingerprints, base64, the primitives the handshake of

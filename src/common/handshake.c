@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The handshake of docs/protocol.md section 2: HELLO, CONFIRM, REJECT and
  * the channel keys of 2.3.  Only the protocol's steps live here; every

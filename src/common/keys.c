@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Key files: one line of standard base64 of the 32 key bytes and a newline.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Small helpers shared by both programs. */
 #include <sys/types.h>
 #include <sys/resource.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Wire codec: TCP frames and the messages inside them (docs/protocol.md,
  * sections 1, 4, 5 and 6).  No socket I/O and no crypto: the frame reader

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's settings as rows: each key's type, bounds, default, whether
  * a SIGHUP applies it, and what it sets, in one place.  conf.c reads a file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's settings: struct server_conf, and one row per setting in
  * server_config_rows (name, type, bounds, default, whether SIGHUP applies it,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The hash helper process.  Argon2id maps, faults in and unmaps its whole
  * memory (64 MiB at the interactive cost) for every hash, holding the

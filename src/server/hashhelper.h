@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The hash helper process, forked by the hash pool (hashpool.c): a few
  * worker threads, each with its own store handle, that take jobs from one

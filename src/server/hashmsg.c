@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Messages between the hash pool and its helper process: one encoder, one
  * decoder and one range check per message (the layouts are in hashmsg.h).

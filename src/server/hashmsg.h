@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Messages between the daemon's hash pool (hashpool.c) and its helper
  * process (hashhelper.c).  They travel over one socketpair(AF_UNIX,

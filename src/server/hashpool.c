@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Password-hash pool, the daemon's side: the queue of jobs, the helper
  * process that runs them (hashhelper.c), and the results that come back.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Password-hash pool, the daemon's side.  SIGN and AUTH are the only heavy
  * work: each job (look up, argon2id hash or verify, store) runs on one of a

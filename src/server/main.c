@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sealchatd: options, configuration, keys, then the event loop.  -t and -T
  * stop after the configuration: -t checks the key pair too, -T prints the

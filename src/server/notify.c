@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The sd_notify protocol spoken directly: one AF_UNIX datagram per state
  * change, of newline-separated VARIABLE=value assignments, sent to the socket

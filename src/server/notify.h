@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * systemd service notification (sd_notify) without libsystemd: each call is
  * one datagram to $NOTIFY_SOCKET.  Everything is a no-op when the variable is

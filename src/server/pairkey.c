@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Pair keys (see pairkey.h).  Pairs are found by the ids of their two
  * members in a red-black tree, and each member lists its pairs (oldest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Pair keys: when user Y asks to talk to X, the server makes a fresh
  * symmetric key Kxy and a random pair id, ties them to the two members

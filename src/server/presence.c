@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Presence: the roster, the shared journal of presence events, and the
  * batched fan-out (see presence.h for the design).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Presence: who is online, and telling every online client who comes and
  * goes.  This is the one seam between a connection and everybody else: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's event loop: the listening socket and its accept policy,
  * signals (stop, reload), the systemd status line, and the wiring of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's one event loop: listener, signals, reload, status, and the
  * modules it wires together (the set of sessions, the hash pool, presence,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One client connection (docs/protocol.md, sections 2, 3 and 7).
  *

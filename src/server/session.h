@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's client connections: each session's state machine, its
  * encrypted channel, its input reassembly and its output queue, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Account store on SQLite.  One handle per thread (opened without SQLite's
  * own mutexes, since no handle is ever shared), statements prepared once per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Account store: the one interface behind which accounts live.  SQLite is
  * the backend (store.c is the only file that includes sqlite3.h).  Each

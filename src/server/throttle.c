@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Throttle, the abuse limits: unauthenticated connections per address, and
  * failed logins per address and per account.

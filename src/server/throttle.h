@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Throttle (throttle.c): the abuse limits.  Connections not yet logged in,
  * counted per address, and failed logins, counted per address and per

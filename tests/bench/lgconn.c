@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One client TCP connection of the load generator: non-blocking connect,
  * the sealchat handshake (HELLO, CONFIRM) and encrypted channel, or plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Logins per second at the server's configured hash cost, and how fast the
  * event loop answers a logged-in user meanwhile; and, as the yardstick, how

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Peer datagrams (docs/protocol.md, section 8) between two clients that the
  * load generator plays itself: both log in, register a UDP port, and one

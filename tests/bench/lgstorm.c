@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The login storm, against sealchatd or an IRC server, and the sign-up of
  * the accounts it uses.  N clients connect and log in; at most `window`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sealchat-loadgen: the benchmark load generator (docs/performance.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sealchat-loadgen: a load generator that speaks the real sealchat protocol
  * (docs/protocol.md) and, for comparison, enough IRC to run the same presence

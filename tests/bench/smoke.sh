@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Smoke run of the benchmark load generator, so that it never rots: starts
 # the built sealchatd on an ephemeral 127.0.0.1 port with a temporary
 # configuration (hash_cost min), then runs mkusers and storm with N=50,

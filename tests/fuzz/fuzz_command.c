@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: script-mode input through the client's line splitter
  * (src/client/script.c) and command table (src/client/commands.c), on a

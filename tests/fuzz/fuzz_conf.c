@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: arbitrary bytes as a configuration file, read with both the
  * daemon's and the client's rows.  Whatever the input, conf_load_buf()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: peer datagrams through the client's receive path
  * (src/client/peer.c: size, version, pair_id, replay window, AEAD open,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: arbitrary bytes as a TCP stream through the frame reader
  * (wire_frame_pull() on an evbuffer) and the message decoder, the way a

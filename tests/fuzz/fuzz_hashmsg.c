@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the messages between the hash pool and its helper
  * (src/server/hashmsg.c).  The first input byte picks the decoder (job or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: arbitrary bytes as the text of a key file.  keys_parse()
  * accepts only one line of padded base64 of 32 bytes with whitespace

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: wire_msg_decode() and the list iterators on arbitrary bytes.
  * Whatever decodes is encoded again from the decoded fields and must give

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the daemon's sessions behind a completed handshake, so that
  * the fuzzer reaches the message handlers and the state table, not only

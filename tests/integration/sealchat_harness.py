@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What the integration tests share.
 
 - Daemon: a real sealchatd on 127.0.0.1 (or ::1) in a temporary folder of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """sealchat in script mode against the real sealchatd: the records it prints,
 its exit statuses, passwords from the environment and a file, escaping,
 waiting for deliveries at the end of input, and --listen.

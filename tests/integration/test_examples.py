@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The shell examples of docs/user-guide.md, scripts/examples/notify.sh and
 scripts/examples/echo-bot.sh, run against the real sealchatd with real
 sealchat clients.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Messaging between real sealchat clients through the real sealchatd:
 presence in order, messages both ways with delivery reports, messaging
 yourself, dead clients and a dead server found by the keepalive, a fresh

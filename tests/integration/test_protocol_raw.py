@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Speaks the sealchat wire protocol, written from docs/protocol.md alone,
 with PyNaCl and the standard library, against the real sealchatd.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The sealchat REPL in a real terminal: tmux runs it in an 80x24 pane, keys
 are typed with send-keys and the screen is read with capture-pane.  The
 daemon is the real sealchatd on 127.0.0.1; the other users are real

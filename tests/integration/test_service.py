@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """The daemon under load and at its end, against the real sealchatd, with the
 protocol client of test_protocol_raw.py:
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """sealchatd -T against the real binary: it prints one "key: value" line for
 every server key that sealchat.yaml(5) describes, in that order, with the
 defaults and absolute paths; its output is a configuration file that gives

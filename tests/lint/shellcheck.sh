@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Runs shellcheck over every shell script of the source tree: each file
 # named *.sh or whose first line starts sh or bash (#!/bin/sh,
 # #!/usr/bin/env bash...), wherever it is, outside .git and build folders

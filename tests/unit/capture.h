@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A printer for the client's unit tests: every record, help line and
  * diagnostic the client shows is appended to one string, one per line,

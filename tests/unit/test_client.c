@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/client/client.c, the client's core: every message the
  * server may send, in every client state, through client_input() (the seam

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the client's command lines, src/client/commands.c: the
  * split, the table, argument checks and the records of refused commands.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/common/conf.c, the loader: relative paths, every kind
  * of bad file (each refused with "FILE:LINE: what is wrong" and leaving the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the rows of both programs (src/server/config.c,
  * src/client/config.c): the embedded defaults, every key read, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/common/crypto.c: the primitives the handshake is made
  * of, the channel of docs/protocol.md section 3, password hashing, pair keys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/common/handshake.c (docs/protocol.md section 2): HELLO,
  * CONFIRM and REJECT, the keys both sides derive, and known answers made by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Messages between the hash pool and its helper: the exact bytes of each
  * message, every field's bounds on both the encoder and the decoder (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Password-hash pool with a real helper process and its worker threads, a
  * real event loop and a real database in a temporary folder, at the minimum

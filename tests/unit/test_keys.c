@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/common/keys.c: the key file format, the first start
  * that makes the server's pair, and every kind of bad key file, each refused

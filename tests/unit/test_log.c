@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/common/log.c: the human line (UTC time, name, pid,
  * level), strerror appended, levels filtering, journal priority prefixes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * systemd notification: a datagram socket bound in a temporary folder (and
  * one in the abstract namespace) stands in for the service manager, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/server/pairkey.c: pair keys made for two members,
  * routed through a real presence roster, ended with either member and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/client/peer.c: the receive path (the replay window
  * moves only after a datagram opened, and every bad datagram is dropped and

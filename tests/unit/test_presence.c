@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/server/presence.c: roster, journal, cursors, trim,
  * batching, USERS lists.  Messages are captured by a delivery callback and

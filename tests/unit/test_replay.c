@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/client/replay.c, the sliding replay window: in-order
  * and out-of-order numbers, duplicates, the edge 63 and 64 below the top,

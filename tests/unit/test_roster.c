@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/client/roster.c, the users online: USERS lists over
  * several frames, shown in the server's order and kept as a sorted set

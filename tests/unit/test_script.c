@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for script mode's line splitter, src/client/script.c: LF and
  * CR LF, input in any pieces, the last line without a newline, and a line

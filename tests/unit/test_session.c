@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/server/session.c through its seam: a set of sessions
  * made here with a real presence roster, pair keys and throttle, and a hash

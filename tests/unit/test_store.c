@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Account store on a real SQLite file in a fresh temporary folder: adding,
  * reading and replacing hashes, the UNIQUE name, durability across reopen,

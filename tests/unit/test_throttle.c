@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/server/throttle.c: unauthenticated connections per
  * address, failed-login backoff per address and per account, decay, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/common/util.c: escaping, addresses, clock,
  * descriptors, file limit, the big-endian codec, dirname.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/common/wire.c: frames (docs/protocol.md section 1) and
  * the frame reader on evbuffers, every message of section 4 encoded and
