@@ -48,8 +48,9 @@ struct conf_key {
 	const char *const	*choices;	/* CONF_ENUM, NULL-terminated */
 	long long		 def;		/* default: CONF_INT, CONF_BOOL,
 						   CONF_ENUM (an index) */
-	const char		*def_str;	/* default: CONF_STRING; CONF_PATH
-						   a name in the default folder */
+	const char		*def_str;	/* default: CONF_STRING;
+						   CONF_PATH a name in the
+						   default folder */
 	enum conf_reload	 reload;
 	const char		*help;		/* one line: what it sets */
 };

@@ -19,11 +19,11 @@ int	sc_crypto_init(void) SC_WUR;
 
 void	sc_random(void *, size_t);
 uint64_t sc_random_u64(void);
-void	sc_wipe(void *, size_t);			/* sodium_memzero */
+void	sc_wipe(void *, size_t);		/* sodium_memzero */
 int	sc_memeq(const void *, const void *, size_t) SC_WUR; /* 1 if equal */
-void	*sc_secure_alloc(size_t);			/* sodium_malloc */
-void	sc_secure_free(void *);				/* sodium_free, NULL-safe */
-int	sc_secure_readonly(void *) SC_WUR;		/* sodium_mprotect_readonly */
+void	*sc_secure_alloc(size_t);		/* sodium_malloc */
+void	sc_secure_free(void *);			/* sodium_free, NULL-safe */
+int	sc_secure_readonly(void *) SC_WUR;	/* sodium_mprotect_readonly */
 
 /* The server's long-term X25519 key pair. sk lives in guarded memory. */
 struct sc_keypair {
@@ -33,7 +33,7 @@ struct sc_keypair {
 
 int	sc_keypair_generate(struct sc_keypair *) SC_WUR;
 int	sc_keypair_from_sk(struct sc_keypair *, const uint8_t sk[SC_KEY_BYTES])
-	    SC_WUR;			/* derives pk; copies sk to guarded memory */
+	    SC_WUR;	/* derives pk; copies sk to guarded memory */
 void	sc_keypair_free(struct sc_keypair *);	/* wipes; NULL-safe */
 
 /* "SHA256:" + unpadded base64 of SHA-256(pk), as ssh prints. */
@@ -43,7 +43,7 @@ void	sc_fingerprint(char out[SC_FPR_LEN], const uint8_t pk[SC_KEY_BYTES]);
 size_t	sc_b64_len(size_t bin_len);		/* incl. the NUL */
 void	sc_b64_encode(char *out, size_t out_len, const uint8_t *, size_t);
 int	sc_b64_decode(uint8_t *out, size_t out_max, size_t *out_len,
-	    const char *, size_t) SC_WUR;	/* rejects anything not base64 */
+	    const char *, size_t) SC_WUR; /* rejects anything not base64 */
 
 /*
  * Secure channel: one AEAD key and one frame counter per direction.  The
@@ -159,6 +159,7 @@ int	sc_reg_seal(uint8_t out[SC_REG_LEN], uint8_t first,
 	    const uint8_t key[SC_KEY_BYTES], uint64_t reg_id, uint64_t counter,
 	    const uint8_t plain[SC_REG_PLAIN]) SC_WUR;
 /* Refuses any other length or first byte; the caller reads the header. */
-int	sc_reg_open(uint8_t plain[SC_REG_PLAIN], const uint8_t key[SC_KEY_BYTES],
-	    const uint8_t *dgram, size_t len) SC_WUR;
+int	sc_reg_open(uint8_t plain[SC_REG_PLAIN],
+	    const uint8_t key[SC_KEY_BYTES], const uint8_t *dgram,
+	    size_t len) SC_WUR;
 #endif

@@ -15,17 +15,18 @@
 #define SC_KEY_BYTES		32	/* X25519 keys, symmetric keys */
 #define SC_MAC_BYTES		16	/* Poly1305 tag */
 #define SC_SEAL_BYTES		48	/* crypto_box_SEALBYTES */
-#define SC_FPR_LEN		52	/* "SHA256:" + 43 base64 chars + NUL, rounded */
+/* "SHA256:" + 43 base64 chars + NUL, rounded */
+#define SC_FPR_LEN		52
 
 /* TCP framing: 4-byte big-endian body length, then the body. */
 #define SC_FRAME_HDR		4
-#define SC_FRAME_MIN		1024	/* smallest max_frame a server may set */
+#define SC_FRAME_MIN		1024 /* smallest max_frame a server may set */
 #define SC_FRAME_DEFAULT	65536
 #define SC_FRAME_LIMIT		1048576	/* largest max_frame a server may set */
 
 /* Handshake. */
 #define SC_HELLO_PLAIN		(2 * SC_KEY_BYTES)		/* K || e_c */
-#define SC_HELLO_BODY		(1 + SC_SEAL_BYTES + SC_HELLO_PLAIN)	/* 113 */
+#define SC_HELLO_BODY		(1 + SC_SEAL_BYTES + SC_HELLO_PLAIN) /* 113 */
 #define SC_REJECT_BODY		2	/* 0x00, reason */
 
 /* Names and passwords. */

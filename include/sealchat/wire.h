@@ -163,7 +163,8 @@ void	wire_enc_udp(struct wbuf *, uint16_t port, const struct sc_cand *hosts,
 	    size_t n);
 void	wire_enc_recheck(struct wbuf *, uint64_t pair_id);
 void	wire_enc_pair(struct wbuf *, const char *name);
-void	wire_enc_ping(struct wbuf *, uint8_t type, uint64_t token); /* PING PONG */
+void	wire_enc_ping(struct wbuf *, uint8_t type,
+	    uint64_t token);	/* PING PONG */
 void	wire_enc_welcome(struct wbuf *, uint32_t max_frame,
 	    uint16_t ka_interval, uint16_t ka_timeout);
 void	wire_enc_ok(struct wbuf *, uint8_t req, const char *name);
@@ -193,8 +194,10 @@ void	wire_enc_goodbye(struct wbuf *, uint8_t reason);
  * PROBE_ACK.  wire_endpoint_get() refuses an unknown af and an IPv4 address
  * with non-zero padding.
  */
-void	wire_endpoint_put(uint8_t out[SC_ENDPOINT_BYTES], const struct sc_cand *);
-int	wire_endpoint_get(struct sc_cand *, const uint8_t in[SC_ENDPOINT_BYTES]);
+void	wire_endpoint_put(uint8_t out[SC_ENDPOINT_BYTES],
+	    const struct sc_cand *);
+int	wire_endpoint_get(struct sc_cand *,
+	    const uint8_t in[SC_ENDPOINT_BYTES]);
 /* A socket address from a candidate (and back: -1 for other families). */
 socklen_t wire_cand_to_sa(struct sockaddr_storage *, const struct sc_cand *);
 int	wire_cand_from_sa(struct sc_cand *, uint8_t kind,

@@ -19,11 +19,11 @@ struct client_conf {
 	char		udp_address[CONF_STR_MAX];
 	long long	udp_port;		/* 0: ephemeral */
 	long long	connect_timeout;	/* seconds */
-	long long	reply_timeout;		/* seconds to wait for the server */
+	long long	reply_timeout;	/* seconds to wait for the server */
 	long long	send_retries;		/* datagram retransmissions */
 	long long	retry_interval_ms;
-	long long	pair_timeout;		/* seconds to wait for a pair key */
-	long long	drain_timeout;		/* seconds to wait at end of input */
+	long long	pair_timeout;	/* seconds to wait for a pair key */
+	long long	drain_timeout;	/* seconds to wait at end of input */
 	int		log_level;		/* enum log_level */
 };
 

@@ -63,13 +63,13 @@ struct conn {
 	struct bufferevent	*bev;
 	struct handshake_client	 hs;
 	struct sc_channel	 chan;
-	size_t			 max_body;	/* largest frame body accepted */
+	size_t			 max_body; /* largest frame body accepted */
 	size_t			 peer_max;	/* server's max_frame */
 
 	struct event		*deadline_ev;	/* connect, handshake, logout */
 	struct event		*ping_ev;
 	struct event		*lost_ev;
-	struct event		*more_ev;	/* frames left after a wake-up */
+	struct event		*more_ev; /* frames left after a wake-up */
 	unsigned		 ka_interval;
 	unsigned		 ka_timeout;
 	uint64_t		 ping_token;

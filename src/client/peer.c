@@ -182,7 +182,8 @@ peer_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
-				log_debug("peer: recvfrom: %s", strerror(errno));
+				log_debug("peer: recvfrom: %s",
+				    strerror(errno));
 			return;
 		}
 		/* MSG_TRUNC reports the real length of an oversize one. */

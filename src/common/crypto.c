@@ -429,7 +429,8 @@ sc_pwhash_needs_rehash(const char hash[SC_PWHASH_LEN], enum sc_cost cost)
 	size_t			mem;
 	int			r;
 
-	if (!sc_pwhash_terminated(hash) || sc_cost_limits(cost, &ops, &mem) != 0)
+	if (!sc_pwhash_terminated(hash) ||
+	    sc_cost_limits(cost, &ops, &mem) != 0)
 		return (-1);
 	r = crypto_pwhash_str_needs_rehash(hash, ops, mem);
 	return (r < 0 ? -1 : (r > 0 ? 1 : 0));

@@ -59,8 +59,9 @@ store_create_file(const char *path, char *err, size_t errlen)
 		return (-1);
 	}
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-		log_warnx("store: path=%s mode=%04o readable by group or others",
-		    path, (unsigned int)(st.st_mode & 07777));
+		log_warnx("store: path=%s mode=%04o "
+		    "readable by group or others", path,
+		    (unsigned int)(st.st_mode & 07777));
 	close(fd);
 	return (0);
 }

@@ -212,7 +212,8 @@ lglogins_probe_msg(struct lglogins *l, const struct sc_msg *m)
 		return;
 	case SC_MSG_ERROR:
 		loadgen_fail(l->lg, "probe: %s%s", wire_err_str(m->code),
-		    m->code == SC_ERR_CREDENTIALS ? " (run mkusers first)" : "");
+		    m->code == SC_ERR_CREDENTIALS ?
+		    " (run mkusers first)" : "");
 		return;
 	case SC_MSG_GOODBYE:
 		loadgen_fail(l->lg, "probe: GOODBYE: %s",

@@ -6,9 +6,9 @@
  * the handshake; IRC: the first line, which the PING sent after NICK and
  * USER provokes at once), so the listen backlog never overflows into SYN
  * retransmissions.  Each client tracks which of the N users it has been
- * told about, in one bit per user.  The storm ends when every client knows all N: its
- * initial list plus the online events cover everyone (N(N-1)/2 presence
- * deliveries in all, plus the initial lists).
+ * told about, in one bit per user.  The storm ends when every client knows
+ * all N: its initial list plus the online events cover everyone (N(N-1)/2
+ * presence deliveries in all, plus the initial lists).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -534,7 +534,8 @@ lgstorm_run(struct lg *lg, int irc)
 		}
 	}
 	if (!irc) {
-		s.ka_ev = event_new(lg->base, -1, EV_PERSIST, lgstorm_ka_cb, &s);
+		s.ka_ev = event_new(lg->base, -1, EV_PERSIST, lgstorm_ka_cb,
+		    &s);
 		if (s.ka_ev == NULL || event_add(s.ka_ev, &tv) == -1) {
 			loadgen_fail(lg, "cannot arm the keepalive timer");
 			goto out;

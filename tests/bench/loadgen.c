@@ -44,6 +44,7 @@
 static void __attribute__((noreturn))
 loadgen_usage(void)
 {
+	/* *INDENT-OFF* */
 	fprintf(stderr,
 "usage: loadgen MODE [options]\n"
 "modes: mkusers storm irc logins pwhash peer\n"
@@ -63,6 +64,7 @@ loadgen_usage(void)
 "  --count K            peer: round trips measured (default 2000)\n"
 "  --size B             peer: bytes of text per message (default 64)\n"
 "  --peer-window W      peer: messages in flight (default 32)\n");
+	/* *INDENT-ON* */
 	exit(EXIT_USAGE);
 }
 
@@ -350,7 +352,10 @@ loadgen_nofile(long want)
 	return (util_raise_nofile());
 }
 
-/* Parses the options, sets up limits, the loop and the deadline, runs a mode. */
+/*
+ * Parses the options, sets up limits, the loop and the deadline, runs a
+ * mode.
+ */
 int
 main(int argc, char **argv)
 {
@@ -405,7 +410,8 @@ main(int argc, char **argv)
 			snprintf(lg.o.host, sizeof(lg.o.host), "%s", optarg);
 			break;
 		case 'p':
-			lg.o.port = (int)loadgen_num("--port", optarg, 1, 65535);
+			lg.o.port = (int)loadgen_num("--port", optarg, 1,
+			    65535);
 			break;
 		case 'k':
 			if (strlen(optarg) >= sizeof(lg.o.key_path))

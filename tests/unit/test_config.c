@@ -127,7 +127,8 @@ test_server_defaults_use_state_directory(void **state)
 	unsetenv("STATE_DIRECTORY");
 	assert_string_equal(c.server_address, "127.0.0.1");
 	assert_int_equal(c.server_port, 10000);
-	assert_string_equal(c.server_public_key, "/var/lib/sealchat/server.pub");
+	assert_string_equal(c.server_public_key,
+	    "/var/lib/sealchat/server.pub");
 	assert_string_equal(c.server_private_key,
 	    "/var/lib/sealchat/server.key");
 	assert_string_equal(c.data_base, "/var/lib/sealchat/sealchat.db");
@@ -249,7 +250,8 @@ test_example_files_show_the_true_defaults(void **state)
 {
 	struct fixture		*f = *state;
 	const char		*src = getenv("SEALCHAT_SRC");
-	const char		*names[] = { "sealchatd.yaml", "sealchat.yaml" };
+	const char		*names[] = { "sealchatd.yaml",
+				    "sealchat.yaml" };
 	char			 path[PATH_MAX + 32], line[512], *text;
 	size_t			 i, len, cap = 65536;
 	FILE			*fp;
@@ -323,7 +325,8 @@ test_every_server_key_is_read(void **state)
 		fail_msg("%s", f->err);
 	assert_string_equal(f->sc.server_address, "::1");
 	assert_int_equal(f->sc.server_port, 4242);
-	assert_string_equal(f->sc.server_public_key, "/etc/sealchat/server.pub");
+	assert_string_equal(f->sc.server_public_key,
+	    "/etc/sealchat/server.pub");
 	assert_string_equal(f->sc.server_private_key,
 	    "/etc/sealchat/server.key");
 	assert_string_equal(f->sc.data_base, "/var/lib/sealchat/db.sqlite");

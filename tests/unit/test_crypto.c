@@ -277,7 +277,8 @@ test_reordered_frames_rejected(void **state)
 static void
 test_pwhash_verify_and_rehash(void **state)
 {
-	char		h[SC_PWHASH_LEN], h2[SC_PWHASH_LEN], junk[SC_PWHASH_LEN];
+	char		h[SC_PWHASH_LEN], h2[SC_PWHASH_LEN],
+			    junk[SC_PWHASH_LEN];
 	uint8_t		big[SC_PASS_MAX + 1];
 	const uint8_t	*pw = (const uint8_t *)"correct horse";
 
@@ -413,8 +414,8 @@ static void
 test_fingerprint_format(void **state)
 {
 	char		fpr[SC_FPR_LEN];
-	const char	*b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789+/";
+	const char	*b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t		i;
 
 	(void)state;

@@ -144,7 +144,8 @@ test_log_journal_stream_gives_priority_prefixes(void **state)
 
 	(void)state;
 	out = capture(log_journal_lines);
-	if (!matches(out, "^<3>e\n<4>w\n<6>i\n<7>d\n[0-9]{4}-.* info: human\n$"))
+	if (!matches(out,
+	    "^<3>e\n<4>w\n<6>i\n<7>d\n[0-9]{4}-.* info: human\n$"))
 		fail_msg("unexpected log output: %s", out);
 }
 

@@ -599,7 +599,8 @@ random_roster_run(size_t max_msg, uint64_t seed)
 	for (op = 0; op < REF_OPS; op++) {
 		i = ref_rand(&seed) % REF_MEMBERS;
 		/* Joins win two to one until the roster is big, then even. */
-		if (mm[i].joined && (online < 150 || ref_rand(&seed) % 3 == 0)) {
+		if (mm[i].joined &&
+		    (online < 150 || ref_rand(&seed) % 3 == 0)) {
 			presence_leave(p, &mm[i]);
 			assert_false(mm[i].joined);
 			online--;

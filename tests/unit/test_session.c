@@ -591,7 +591,8 @@ enum answer {
 	ANS_HASHED,	/* handed to the hash workers: nothing yet */
 	ANS_STATE,	/* ERROR 6; PAIR's names the peer */
 	ANS_USERS,	/* the USERS list marked REPLY */
-	ANS_UDP,	/* nothing; a PAIRKEY to oneself then carries the port */
+	ANS_UDP,	/* nothing; a PAIRKEY to oneself then carries the
+			   port */
 	ANS_OFFLINE,	/* ERROR 7 naming the peer */
 	ANS_PONG,
 	ANS_BYE,	/* GOODBYE 5, then the close */

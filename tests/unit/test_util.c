@@ -350,7 +350,8 @@ main(void)
 		cmocka_unit_test(test_escape_control_bytes_as_lowercase_hex),
 		cmocka_unit_test(test_escape_passes_utf8_through),
 		cmocka_unit_test(test_escape_worst_case_fits_4x_plus_1),
-		cmocka_unit_test(test_escape_truncates_without_cutting_an_escape),
+		cmocka_unit_test(
+		    test_escape_truncates_without_cutting_an_escape),
 		cmocka_unit_test(
 		    test_escape_truncates_without_cutting_a_utf8_character),
 		cmocka_unit_test(test_addr_str_ipv4_and_ipv6),

@@ -284,7 +284,8 @@ static void
 test_name_rules(void **state)
 {
 	const char	*good[] = { "a", "0", "alice", "bob.smith", "x_y-z",
-			    "9lives", "a.", "abcdefghijklmnopqrstuvwxyz012345" };
+			    "9lives", "a.",
+			    "abcdefghijklmnopqrstuvwxyz012345" };
 	const char	*bad[] = { "", ".a", "_a", "-a", "Alice", "al ice",
 			    "al\tice", "al/ice", "al@ice", "\xc3\xa9t\xc3\xa9",
 			    "abcdefghijklmnopqrstuvwxyz0123456" };
@@ -308,11 +309,11 @@ test_name_canon_folds_case(void **state)
 	(void)state;
 	assert_int_equal(wire_name_canon(out, "Alice.B_7-Z", 11), 0);
 	assert_string_equal(out, "alice.b_7-z");
-	assert_int_equal(wire_name_canon(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
-	    32), 0);
+	assert_int_equal(wire_name_canon(out,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", 32), 0);
 	assert_string_equal(out, "abcdefghijklmnopqrstuvwxyz012345");
-	assert_int_equal(wire_name_canon(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456",
-	    33), -1);
+	assert_int_equal(wire_name_canon(out,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456", 33), -1);
 	assert_string_equal(out, "");
 	assert_int_equal(wire_name_canon(out, "_Alice", 6), -1);
 	assert_int_equal(wire_name_canon(out, "Al ice", 6), -1);
@@ -777,7 +778,7 @@ test_presence_round_trip(void **state)
 	wire_enc_presence_begin(&wb);
 	wire_enc_presence_entry(&wb, 1, "alice", 5);
 	wire_enc_presence_entry(&wb, 0, "bob", 3);
-	wire_enc_presence_entry(&wb, 7, "carol", 5);	/* any nonzero: online */
+	wire_enc_presence_entry(&wb, 7, "carol", 5); /* any nonzero: online */
 	assert_int_equal(decode_wb(&m, &wb), 0);
 	assert_int_equal(m.type, SC_MSG_PRESENCE);
 	assert_int_equal(wire_presence_next(&m, &off, &online, name), 1);
