@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,9 +24,11 @@
 #include "sealchat/log.h"
 #include "notify.h"
 
+#include "tmpdir.h"
+
 struct fixture {
-	char			 dir[64];
-	char			 path[128];
+	char			 dir[PATH_MAX];
+	char			 path[PATH_MAX + 16];	/* dir/notify */
 	int			 fd;
 	struct event_base	*base;
 };
@@ -39,8 +42,7 @@ setup_path(void **state)
 
 	f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/sealchat-notify-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	tmpdir_make(f->dir, "notify");
 	snprintf(f->path, sizeof f->path, "%s/notify", f->dir);
 	f->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	assert_true(f->fd >= 0);
@@ -69,8 +71,7 @@ teardown_path(void **state)
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
 	close(f->fd);
-	unlink(f->path);
-	rmdir(f->dir);
+	tmpdir_remove(f->dir);
 	event_base_free(f->base);
 	free(f);
 	return (0);
@@ -194,7 +195,7 @@ static void
 test_notify_missing_listener_not_fatal(void **state)
 {
 	struct fixture	*f = *state;
-	char		 gone[160];
+	char		 gone[PATH_MAX + 32];
 
 	snprintf(gone, sizeof gone, "%s/nobody-here", f->dir);
 	assert_int_equal(setenv("NOTIFY_SOCKET", gone, 1), 0);

@@ -54,12 +54,12 @@ tmpdir_remove_entry(const char *path, const struct stat *sb, int flag,
 	return (remove(path) == 0 ? 0 : -1);
 }
 
-/* Removes dir and everything in it. */
+/* Removes dir and everything in it; fails the test when it cannot. */
 static void
 tmpdir_remove(const char *dir)
 {
 	if (nftw(dir, tmpdir_remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+		fail_msg("could not remove %s", dir);
 }
 
 /* Writes len bytes of text to path, a new file with the given mode. */
