@@ -10,8 +10,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,101 +26,18 @@
 #include "sealchat/log.h"
 #include "server/config.h"
 
-/* A temporary folder (canonical path) holding the files of one test. */
-struct fixture {
-	char	dir[PATH_MAX];
-	char	file[PATH_MAX + 32];	/* dir/sealchatd.yaml */
-	char	err[CONF_ERR_MAX];
-	struct server_conf sc;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture	*f;
-	char		 tmpl[] = "/tmp/sealchat-test-conf-XXXXXX";
-
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return (-1);
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, f->dir) == NULL) {
-		free(f);
-		return (-1);
-	}
-	snprintf(f->file, sizeof(f->file), "%s/sealchatd.yaml", f->dir);
-	server_config_defaults(&f->sc);
-	*state = f;
-	return (0);
-}
-
-/* Removes one entry during the walk of rm_tree(). */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path) == 0 ? 0 : -1);
-}
-
-/* Removes dir and everything in it. */
-static void
-rm_tree(const char *dir)
-{
-	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture	*f = *state;
-
-	rm_tree(f->dir);
-	free(f);
-	return (0);
-}
-
-/* Writes text to path. */
-static void
-write_file(const char *path, const char *text, size_t len)
-{
-	int	fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd != -1);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	close(fd);
-}
-
-/* Writes text as the fixture's file and loads it with the server rows. */
-static int
-load(struct fixture *f, const char *text)
-{
-	write_file(f->file, text, strlen(text));
-	return (conf_load(f->file, server_config_rows, &f->sc, f->err));
-}
-
-/* Asserts err is exactly "FILE:LINE: " followed by text starting with msg. */
-static void
-assert_error(struct fixture *f, int line, const char *msg)
-{
-	char	want[CONF_ERR_MAX + PATH_MAX];
-
-	snprintf(want, sizeof(want), "%s:%d: %s", f->file, line, msg);
-	if (strncmp(f->err, want, strlen(want)) != 0)
-		fail_msg("error is\n  %s\nexpected it to start with\n  %s",
-		    f->err, want);
-}
+#include "conf_fixture.h"
 
 /* Loads text, expects failure with the given line and message. */
 static void
-expect_bad(struct fixture *f, const char *text, int line, const char *msg)
+expect_bad(struct conf_fixture *f, const char *text, int line,
+    const char *msg)
 {
 	struct server_conf	before = f->sc;
 
-	if (load(f, text) != -1)
+	if (conf_fixture_load(f, text) != -1)
 		fail_msg("accepted: %s", text);
-	assert_error(f, line, msg);
+	conf_fixture_assert_error(f, line, msg);
 	/* A refused file leaves every setting as it was. */
 	assert_memory_equal(&before, &f->sc, sizeof(before));
 }
@@ -130,11 +45,11 @@ expect_bad(struct fixture *f, const char *text, int line, const char *msg)
 static void
 test_absent_keys_keep_their_values(void **state)
 {
-	struct fixture		*f = *state;
+	struct conf_fixture	*f = *state;
 	struct server_conf	 d;
 
 	server_config_defaults(&d);
-	if (load(f, "# only the port\nserver_port: 10001\n") != 0)
+	if (conf_fixture_load(f, "# only the port\nserver_port: 10001\n") != 0)
 		fail_msg("%s", f->err);
 	assert_int_equal(f->sc.server_port, 10001);
 	d.server_port = 10001;
@@ -144,7 +59,7 @@ test_absent_keys_keep_their_values(void **state)
 static void
 test_relative_paths_are_relative_to_the_file_folder(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 	char		 sub[PATH_MAX + 8], file[PATH_MAX + 32];
 	char		 want[PATH_MAX + 64], old[PATH_MAX];
 	const char	*text = "server_public_key: keys/server.pub\n"
@@ -154,7 +69,7 @@ test_relative_paths_are_relative_to_the_file_folder(void **state)
 	snprintf(sub, sizeof(sub), "%s/conf", f->dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
 	snprintf(file, sizeof(file), "%s/sealchatd.yaml", sub);
-	write_file(file, text, strlen(text));
+	tmpdir_write(file, text, strlen(text), 0644);
 
 	/* The working directory plays no part. */
 	assert_non_null(getcwd(old, sizeof(old)));
@@ -184,7 +99,7 @@ test_relative_paths_are_relative_to_the_file_folder(void **state)
 static void
 test_unknown_key_is_refused_with_its_line(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "server_port: 10000\n\nlisten_port: 5\n", 3,
 	    "unknown key 'listen_port'");
@@ -195,7 +110,7 @@ test_unknown_key_is_refused_with_its_line(void **state)
 static void
 test_wrong_type_is_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "server_address: x\nserver_port: abc\n", 2,
 	    "server_port: expected an integer, got 'abc'");
@@ -220,7 +135,7 @@ test_wrong_type_is_refused(void **state)
 static void
 test_out_of_range_is_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "server_port: 70000\n", 1,
 	    "server_port: 70000 is out of range 1..65535");
@@ -246,7 +161,7 @@ test_out_of_range_is_refused(void **state)
 static void
 test_integer_limits_of_long_long(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "fail_free: 9223372036854775807\n", 1,
 	    "fail_free: 9223372036854775807 is out of range 0..1000");
@@ -261,7 +176,7 @@ test_integer_limits_of_long_long(void **state)
 static void
 test_malformed_yaml_is_refused_with_its_line(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "server_port: 1\nserver_address: a: b\n", 2,
 	    "malformed YAML: mapping values are not allowed");
@@ -281,7 +196,7 @@ test_malformed_yaml_is_refused_with_its_line(void **state)
 static void
 test_empty_file_is_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "", 1, "the file is empty");
 	expect_bad(f, "\n\n", 1, "the file is empty");
@@ -294,7 +209,7 @@ test_empty_file_is_refused(void **state)
 static void
 test_second_document_is_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "server_port: 1\n---\nserver_port: 2\n", 2,
 	    "a second document is not allowed");
@@ -305,7 +220,7 @@ test_second_document_is_refused(void **state)
 static void
 test_anchors_and_aliases_are_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "server_port: 1\nserver_address: &host x\n", 2,
 	    "server_address: anchors (&host) are not allowed");
@@ -322,7 +237,7 @@ test_anchors_and_aliases_are_refused(void **state)
 static void
 test_tags_are_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "server_port: !!int 5\n", 1, "server_port: tags (");
 	expect_bad(f, "server_address: !local x\n", 1,
@@ -333,7 +248,7 @@ test_tags_are_refused(void **state)
 static void
 test_structure_other_than_a_mapping_of_scalars_is_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "- server_port\n- 5\n", 1,
 	    "expected a mapping of 'key: value' lines, got a list");
@@ -350,7 +265,7 @@ test_structure_other_than_a_mapping_of_scalars_is_refused(void **state)
 static void
 test_repeated_key_is_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "server_port: 1\nhash_workers: 2\nserver_port: 1\n", 3,
 	    "server_port: key given twice");
@@ -359,7 +274,7 @@ test_repeated_key_is_refused(void **state)
 static void
 test_empty_and_null_values_are_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	expect_bad(f, "server_address: ''\n", 1, "server_address: value is "
 	    "empty");
@@ -373,14 +288,14 @@ test_empty_and_null_values_are_refused(void **state)
 static void
 test_too_long_values_are_refused(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 	char		*text;
 	size_t		 n = PATH_MAX + 64;
 
 	assert_non_null(text = malloc(n + 64));
 	/* 255 bytes fit in a string, 256 do not. */
 	snprintf(text, n, "server_address: %0255d\n", 7);
-	if (load(f, text) != 0)
+	if (conf_fixture_load(f, text) != 0)
 		fail_msg("%s", f->err);
 	assert_int_equal(strlen(f->sc.server_address), 255);
 	server_config_defaults(&f->sc);
@@ -399,7 +314,7 @@ test_too_long_values_are_refused(void **state)
 static void
 test_missing_file_names_the_file(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 	char		 path[PATH_MAX + 16], want[PATH_MAX + 64];
 
 	snprintf(path, sizeof(path), "%s/absent.yaml", f->dir);
@@ -417,16 +332,17 @@ test_missing_file_names_the_file(void **state)
 static void
 test_accepted_yaml_spellings(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
 	/* Quoting, comments, directives and an explicit document. */
-	if (load(f, "%YAML 1.1\n---\n# comment\n'server_port': \"7\"  # x\n"
-	    "server_address: 'a b'\n...\n") != 0)
+	if (conf_fixture_load(f, "%YAML 1.1\n---\n# comment\n"
+	    "'server_port': \"7\"  # x\nserver_address: 'a b'\n...\n") != 0)
 		fail_msg("%s", f->err);
 	assert_int_equal(f->sc.server_port, 7);
 	assert_string_equal(f->sc.server_address, "a b");
 	/* Flow mapping at the root and a UTF-8 value. */
-	if (load(f, "{server_port: 8, server_address: \"h\xc3\xb4te\"}") != 0)
+	if (conf_fixture_load(f,
+	    "{server_port: 8, server_address: \"h\xc3\xb4te\"}") != 0)
 		fail_msg("%s", f->err);
 	assert_int_equal(f->sc.server_port, 8);
 	assert_string_equal(f->sc.server_address, "h\xc3\xb4te");
@@ -534,20 +450,6 @@ print_rc(const struct conf_key *rows, const void *conf)
 	return (rc);
 }
 
-/* What conf_print() writes of conf (malloc'd, NUL-terminated). */
-static char *
-print_rows(const struct conf_key *rows, const void *conf)
-{
-	char	*text = NULL;
-	size_t	 len = 0;
-	FILE	*f;
-
-	assert_non_null(f = open_memstream(&text, &len));
-	assert_int_equal(conf_print(f, rows, conf), 0);
-	fclose(f);
-	return (text);
-}
-
 static void
 test_defaults_put_paths_in_the_first_folder_that_fits(void **state)
 {
@@ -623,7 +525,7 @@ test_print_writes_one_line_per_row_that_loads_back(void **state)
 	(void)state;
 	memset(&a, 0, sizeof(a));
 	conf_defaults(sample_rows, &a, dirs);
-	text = print_rows(sample_rows, &a);
+	text = conf_fixture_print(sample_rows, &a);
 	assert_string_equal(text, "name: \"a b\"\n"
 	    "file: /srv/chat/x.db\n"
 	    "abs: /etc/x\n"
@@ -641,7 +543,7 @@ test_print_writes_one_line_per_row_that_loads_back(void **state)
 	a.on = 0;
 	a.colour = 0;
 	a.n = 10;
-	text = print_rows(sample_rows, &a);
+	text = conf_fixture_print(sample_rows, &a);
 	assert_non_null(strstr(text, "\nn: 10\non: false\ncolour: red\n"));
 	free(text);
 
@@ -700,7 +602,7 @@ test_print_quotes_strings_only_where_yaml_needs_it(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&a, 0, sizeof(a));
 		snprintf(a.name, sizeof(a.name), "%s", cases[i].value);
-		text = print_rows(name_rows, &a);
+		text = conf_fixture_print(name_rows, &a);
 		if (strcmp(text, cases[i].line) != 0)
 			fail_msg("'%s' printed as '%s', expected '%s'",
 			    cases[i].value, text, cases[i].line);
@@ -737,43 +639,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_absent_keys_keep_their_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_relative_paths_are_relative_to_the_file_folder,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_unknown_key_is_refused_with_its_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_type_is_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_out_of_range_is_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_integer_limits_of_long_long, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_malformed_yaml_is_refused_with_its_line, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_empty_file_is_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_second_document_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_anchors_and_aliases_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tags_are_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_structure_other_than_a_mapping_of_scalars_is_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_repeated_key_is_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_empty_and_null_values_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_too_long_values_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_missing_file_names_the_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_accepted_yaml_spellings,
-		    setup, teardown),
+		CONF_FIXTURE_TEST(test_absent_keys_keep_their_values),
+		CONF_FIXTURE_TEST(
+		    test_relative_paths_are_relative_to_the_file_folder),
+		CONF_FIXTURE_TEST(test_unknown_key_is_refused_with_its_line),
+		CONF_FIXTURE_TEST(test_wrong_type_is_refused),
+		CONF_FIXTURE_TEST(test_out_of_range_is_refused),
+		CONF_FIXTURE_TEST(test_integer_limits_of_long_long),
+		CONF_FIXTURE_TEST(test_malformed_yaml_is_refused_with_its_line),
+		CONF_FIXTURE_TEST(test_empty_file_is_refused),
+		CONF_FIXTURE_TEST(test_second_document_is_refused),
+		CONF_FIXTURE_TEST(test_anchors_and_aliases_are_refused),
+		CONF_FIXTURE_TEST(test_tags_are_refused),
+		CONF_FIXTURE_TEST(
+		    test_structure_other_than_a_mapping_of_scalars_is_refused),
+		CONF_FIXTURE_TEST(test_repeated_key_is_refused),
+		CONF_FIXTURE_TEST(test_empty_and_null_values_are_refused),
+		CONF_FIXTURE_TEST(test_too_long_values_are_refused),
+		CONF_FIXTURE_TEST(test_missing_file_names_the_file),
+		CONF_FIXTURE_TEST(test_accepted_yaml_spellings),
 		cmocka_unit_test(test_booleans_and_buffers),
 		cmocka_unit_test(
 		    test_defaults_put_paths_in_the_first_folder_that_fits),

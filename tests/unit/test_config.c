@@ -6,11 +6,7 @@
  * that the manual pages and the example files describe every row with the
  * row's own default, bounds and reload class.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,91 +26,7 @@
 #include "client/config.h"
 #include "server/config.h"
 
-/* A temporary folder (canonical path) holding the files of one test. */
-struct fixture {
-	char	dir[PATH_MAX];
-	char	file[PATH_MAX + 32];	/* dir/sealchatd.yaml */
-	char	err[CONF_ERR_MAX];
-	struct server_conf sc;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture	*f;
-	char		 tmpl[] = "/tmp/sealchat-test-config-XXXXXX";
-
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return (-1);
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, f->dir) == NULL) {
-		free(f);
-		return (-1);
-	}
-	snprintf(f->file, sizeof(f->file), "%s/sealchatd.yaml", f->dir);
-	server_config_defaults(&f->sc);
-	*state = f;
-	return (0);
-}
-
-/* Removes one entry during the walk of rm_tree(). */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path) == 0 ? 0 : -1);
-}
-
-/* Removes dir and everything in it. */
-static void
-rm_tree(const char *dir)
-{
-	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture	*f = *state;
-
-	rm_tree(f->dir);
-	free(f);
-	return (0);
-}
-
-/* Writes text to path. */
-static void
-write_file(const char *path, const char *text, size_t len)
-{
-	int	fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd != -1);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	close(fd);
-}
-
-/* Writes text as the fixture's file and loads it with the server rows. */
-static int
-load(struct fixture *f, const char *text)
-{
-	write_file(f->file, text, strlen(text));
-	return (conf_load(f->file, server_config_rows, &f->sc, f->err));
-}
-
-/* Asserts err is exactly "FILE:LINE: " followed by text starting with msg. */
-static void
-assert_error(struct fixture *f, int line, const char *msg)
-{
-	char	want[CONF_ERR_MAX + PATH_MAX];
-
-	snprintf(want, sizeof(want), "%s:%d: %s", f->file, line, msg);
-	if (strncmp(f->err, want, strlen(want)) != 0)
-		fail_msg("error is\n  %s\nexpected it to start with\n  %s",
-		    f->err, want);
-}
+#include "conf_fixture.h"
 
 static void
 test_server_defaults_use_state_directory(void **state)
@@ -151,7 +63,7 @@ test_server_defaults_use_state_directory(void **state)
 static void
 test_server_defaults_without_state_directory_use_cwd(void **state)
 {
-	struct fixture		*f = *state;
+	struct conf_fixture	*f = *state;
 	struct server_conf	 c;
 	char			 old[PATH_MAX], want[PATH_MAX + 16];
 
@@ -248,7 +160,7 @@ test_example_files_load_with_paths_in_state(void **state)
 static void
 test_example_files_show_the_true_defaults(void **state)
 {
-	struct fixture		*f = *state;
+	struct conf_fixture	*f = *state;
 	const char		*src = getenv("SEALCHAT_SRC");
 	const char		*names[] = { "sealchatd.yaml",
 				    "sealchat.yaml" };
@@ -282,14 +194,14 @@ test_example_files_show_the_true_defaults(void **state)
 		if (i == 0) {
 			server_config_defaults(&sc);
 			server_config_defaults(&sd);
-			write_file(f->file, text, len);
+			tmpdir_write(f->file, text, len, 0644);
 			if (conf_load(f->file, server_config_rows, &sc, f->err))
 				fail_msg("%s", f->err);
 			assert_memory_equal(&sc, &sd, sizeof(sc));
 		} else {
 			client_config_defaults(&cc);
 			client_config_defaults(&cd);
-			write_file(f->file, text, len);
+			tmpdir_write(f->file, text, len, 0644);
 			if (conf_load(f->file, client_config_rows, &cc, f->err))
 				fail_msg("%s", f->err);
 			assert_memory_equal(&cc, &cd, sizeof(cc));
@@ -301,9 +213,9 @@ test_example_files_show_the_true_defaults(void **state)
 static void
 test_every_server_key_is_read(void **state)
 {
-	struct fixture	*f = *state;
+	struct conf_fixture	*f = *state;
 
-	if (load(f, "server_address: \"::1\"\n"
+	if (conf_fixture_load(f, "server_address: \"::1\"\n"
 	    "server_port: 4242\n"
 	    "server_public_key: /etc/sealchat/server.pub\n"
 	    "server_private_key: /etc/sealchat/server.key\n"
@@ -349,7 +261,7 @@ test_every_server_key_is_read(void **state)
 static void
 test_client_rows_read_their_keys(void **state)
 {
-	struct fixture		*f = *state;
+	struct conf_fixture	*f = *state;
 	struct client_conf	 c;
 	const char		*text = "server_address: chat.example.org\n"
 	    "server_port: 443\n"
@@ -366,7 +278,7 @@ test_client_rows_read_their_keys(void **state)
 	char			 want[PATH_MAX + 16];
 
 	client_config_defaults(&c);
-	write_file(f->file, text, strlen(text));
+	tmpdir_write(f->file, text, strlen(text), 0644);
 	if (conf_load(f->file, client_config_rows, &c, f->err) != 0)
 		fail_msg("%s", f->err);
 	assert_string_equal(c.server_address, "chat.example.org");
@@ -385,10 +297,10 @@ test_client_rows_read_their_keys(void **state)
 
 	/* The server's keys are unknown to the client. */
 	text = "server_port: 1\nmax_frame: 2048\n";
-	write_file(f->file, text, strlen(text));
+	tmpdir_write(f->file, text, strlen(text), 0644);
 	assert_int_equal(conf_load(f->file, client_config_rows, &c, f->err),
 	    -1);
-	assert_error(f, 2, "unknown key 'max_frame'");
+	conf_fixture_assert_error(f, 2, "unknown key 'max_frame'");
 }
 
 /* The row called name, or NULL. */
@@ -542,7 +454,7 @@ test_rows_are_well_formed_and_give_the_defaults(void **state)
 static void
 test_keepalive_interval_must_be_below_the_timeout(void **state)
 {
-	struct fixture		*f = *state;
+	struct conf_fixture	*f = *state;
 	struct server_conf	 c;
 	const char		*text;
 	char			 want[PATH_MAX + 128];
@@ -558,13 +470,13 @@ test_keepalive_interval_must_be_below_the_timeout(void **state)
 
 	/* server_config_load() is defaults, file and checks together. */
 	text = "keepalive_interval: 30\nkeepalive_timeout: 20\n";
-	write_file(f->file, text, strlen(text));
+	tmpdir_write(f->file, text, strlen(text), 0644);
 	assert_int_equal(server_config_load(&c, f->file, f->err), -1);
 	snprintf(want, sizeof(want), "%s: keepalive_interval (30) must be "
 	    "less than keepalive_timeout (20)", f->file);
 	assert_string_equal(f->err, want);
 	text = "keepalive_interval: 30\nkeepalive_timeout: 31\n";
-	write_file(f->file, text, strlen(text));
+	tmpdir_write(f->file, text, strlen(text), 0644);
 	if (server_config_load(&c, f->file, f->err) != 0)
 		fail_msg("%s", f->err);
 	assert_int_equal(c.keepalive_interval, 30);
@@ -572,26 +484,13 @@ test_keepalive_interval_must_be_below_the_timeout(void **state)
 	assert_int_equal(c.max_frame, SC_FRAME_DEFAULT);
 	/* A bad file: the loader's message, with its line. */
 	text = "max_frame: 1\n";
-	write_file(f->file, text, strlen(text));
+	tmpdir_write(f->file, text, strlen(text), 0644);
 	assert_int_equal(server_config_load(&c, f->file, f->err), -1);
-	assert_error(f, 1, "max_frame: 1 is out of range 1024..1048576");
+	conf_fixture_assert_error(f, 1,
+	    "max_frame: 1 is out of range 1024..1048576");
 	/* No file: the defaults, which pass the checks. */
 	assert_int_equal(server_config_load(&c, NULL, f->err), 0);
 	assert_int_equal(c.keepalive_interval, 15);
-}
-
-/* What conf_print() writes of conf (malloc'd, NUL-terminated). */
-static char *
-print_rows(const struct conf_key *rows, const void *conf)
-{
-	char	*text = NULL;
-	size_t	 len = 0;
-	FILE	*f;
-
-	assert_non_null(f = open_memstream(&text, &len));
-	assert_int_equal(conf_print(f, rows, conf), 0);
-	fclose(f);
-	return (text);
 }
 
 /*
@@ -607,7 +506,7 @@ check_round_trip(const struct conf_key *rows, const void *conf,
 	const char	*p;
 	size_t		 i, n;
 
-	text = print_rows(rows, conf);
+	text = conf_fixture_print(rows, conf);
 	for (p = text, i = 0; rows[i].name != NULL; i++) {
 		n = strlen(rows[i].name);
 		if (strncmp(p, rows[i].name, n) != 0 || p[n] != ':' ||
@@ -627,7 +526,7 @@ check_round_trip(const struct conf_key *rows, const void *conf,
 		if (!conf_equal(&rows[i], conf, again))
 			fail_msg("%s did not come back", rows[i].name);
 	}
-	text2 = print_rows(rows, again);
+	text2 = conf_fixture_print(rows, again);
 	assert_string_equal(text, text2);
 	free(text);
 	free(text2);
@@ -645,7 +544,7 @@ test_printed_configuration_names_every_row_and_loads_back(void **state)
 	server_config_defaults(&sc);
 	unsetenv("STATE_DIRECTORY");
 	check_round_trip(server_config_rows, &sc, &sc2, sizeof(sc));
-	text = print_rows(server_config_rows, &sc);
+	text = conf_fixture_print(server_config_rows, &sc);
 	assert_string_equal(text,
 	    "server_address: 127.0.0.1\n"
 	    "server_port: 10000\n"
@@ -980,22 +879,17 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_defaults_use_state_directory),
-		cmocka_unit_test_setup_teardown(
-		    test_server_defaults_without_state_directory_use_cwd,
-		    setup, teardown),
+		CONF_FIXTURE_TEST(
+		    test_server_defaults_without_state_directory_use_cwd),
 		cmocka_unit_test(test_client_defaults_pin_key_in_config_home),
 		cmocka_unit_test(
 		    test_rows_are_well_formed_and_give_the_defaults),
 		cmocka_unit_test(test_example_files_load_with_paths_in_state),
-		cmocka_unit_test_setup_teardown(
-		    test_example_files_show_the_true_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_every_server_key_is_read,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_client_rows_read_their_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_keepalive_interval_must_be_below_the_timeout, setup,
-		    teardown),
+		CONF_FIXTURE_TEST(test_example_files_show_the_true_defaults),
+		CONF_FIXTURE_TEST(test_every_server_key_is_read),
+		CONF_FIXTURE_TEST(test_client_rows_read_their_keys),
+		CONF_FIXTURE_TEST(
+		    test_keepalive_interval_must_be_below_the_timeout),
 		cmocka_unit_test(
 		    test_printed_configuration_names_every_row_and_loads_back),
 		cmocka_unit_test(test_manual_and_examples_describe_every_row),

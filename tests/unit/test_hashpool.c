@@ -33,11 +33,13 @@
 #include "hashpool.h"
 #include "store.h"
 
+#include "tmpdir.h"
+
 #define MAX_RESULTS	64
 
 struct fixture {
-	char			 dir[64];
-	char			 path[128];
+	char			 dir[PATH_MAX];
+	char			 path[PATH_MAX + 16];	/* dir/accounts.db */
 	struct event_base	*base;
 	struct event		*tick;
 	struct hashpool_result	 res[MAX_RESULTS];
@@ -64,8 +66,7 @@ setup(void **state)
 
 	f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/sealchat-hashpool-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	tmpdir_make(f->dir, "hashpool");
 	snprintf(f->path, sizeof f->path, "%s/accounts.db", f->dir);
 	f->base = event_base_new();
 	assert_non_null(f->base);
@@ -77,21 +78,15 @@ setup(void **state)
 	return (0);
 }
 
-/* Removes the database and frees the loop. */
+/* Removes the folder with the database and frees the loop. */
 static int
 teardown(void **state)
 {
 	struct fixture	*f = *state;
-	char		 p[160];
 
 	event_free(f->tick);
 	event_base_free(f->base);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	tmpdir_remove(f->dir);
 	free(f);
 	return (0);
 }
@@ -394,7 +389,7 @@ test_hashpool_new_reports_store_error(void **state)
 {
 	struct fixture		*f = *state;
 	struct hashpool	*pool;
-	char			 path[160], err[256];
+	char			 path[PATH_MAX + 32], err[256];
 
 	snprintf(path, sizeof path, "%s/missing/accounts.db", f->dir);
 	err[0] = '\0';

@@ -9,8 +9,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +24,8 @@
 #include "sealchat/crypto.h"
 #include "sealchat/keys.h"
 
+#include "tmpdir.h"
+
 /* A temporary folder and the key paths of one test. */
 struct fixture {
 	char	dir[PATH_MAX];
@@ -36,18 +36,14 @@ struct fixture {
 	struct sc_keypair kp;
 };
 
+/* Makes the folder; the key paths are in a folder not made yet. */
 static int
 setup(void **state)
 {
 	struct fixture	*f;
-	char		 tmpl[] = "/tmp/sealchat-test-keys-XXXXXX";
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return (-1);
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, f->dir) == NULL) {
-		free(f);
-		return (-1);
-	}
+	assert_non_null(f = calloc(1, sizeof(*f)));
+	tmpdir_make(f->dir, "keys");
 	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
 	snprintf(f->pub, sizeof(f->pub), "%s/server.pub", f->state);
 	snprintf(f->priv, sizeof(f->priv), "%s/server.key", f->state);
@@ -55,24 +51,14 @@ setup(void **state)
 	return (0);
 }
 
-/* Removes one entry during the walk of teardown(). */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path) == 0 ? 0 : -1);
-}
-
+/* Frees the key pair and removes the folder. */
 static int
 teardown(void **state)
 {
 	struct fixture	*f = *state;
 
 	sc_keypair_free(&f->kp);
-	if (nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "could not remove %s\n", f->dir);
+	tmpdir_remove(f->dir);
 	free(f);
 	return (0);
 }
@@ -93,20 +79,6 @@ format(char *out, size_t len, const char *fmt, ...)
 	assert_true(n >= 0 && (size_t)n < len);
 }
 
-/* Writes text to path with the given mode. */
-static void
-write_file(const char *path, const char *text, size_t len, mode_t mode)
-{
-	int	fd;
-
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
-	assert_true(fd != -1);
-	assert_int_equal(fchmod(fd, mode), 0);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	close(fd);
-}
-
 /* Writes the key file text of len bytes of key material to path. */
 static void
 write_key(const char *path, const uint8_t *key, size_t len, mode_t mode)
@@ -116,7 +88,7 @@ write_key(const char *path, const uint8_t *key, size_t len, mode_t mode)
 	assert_true(sc_b64_len(len) + 1 < sizeof(text));
 	sc_b64_encode(text, sizeof(text), key, len);
 	strcat(text, "\n");
-	write_file(path, text, strlen(text), mode);
+	tmpdir_write(path, text, strlen(text), mode);
 }
 
 /* Returns the permission bits of path. */
@@ -413,14 +385,14 @@ test_not_base64_is_refused(void **state)
 	char		 want[PATH_MAX + 64];
 
 	make_pair(f);
-	write_file(f->priv, "not a key at all\n", 17, 0600);
+	tmpdir_write(f->priv, "not a key at all\n", 17, 0600);
 	format(want, sizeof(want), "%s: not a key file (expected one line "
 	    "of base64)", f->priv);
 	expect_refused(f, want);
-	write_file(f->priv, "", 0, 0600);
+	tmpdir_write(f->priv, "", 0, 0600);
 	format(want, sizeof(want), "%s: key file is empty", f->priv);
 	expect_refused(f, want);
-	write_file(f->pub, "-----BEGIN PUBLIC KEY-----\n", 27, 0644);
+	tmpdir_write(f->pub, "-----BEGIN PUBLIC KEY-----\n", 27, 0644);
 	assert_int_equal(keys_public_load(pk, f->pub, f->err), -1);
 	format(want, sizeof(want), "%s: not a key file", f->pub);
 	assert_prefix(f->err, want);
@@ -470,7 +442,7 @@ test_too_large_file_is_refused(void **state)
 
 	make_pair(f);
 	memset(big, 'A', sizeof(big));
-	write_file(f->priv, big, sizeof(big), 0600);
+	tmpdir_write(f->priv, big, sizeof(big), 0600);
 	format(want, sizeof(want), "%s: too large for a key file", f->priv);
 	expect_refused(f, want);
 }

@@ -63,6 +63,21 @@ matches(const char *s, const char *re)
 	return (rc);
 }
 
+/*
+ * Runs fn with stderr captured and fails the test unless what it wrote
+ * matches re; returns what it wrote.
+ */
+static const char *
+expect_log(void (*fn)(void), const char *re)
+{
+	const char	*out;
+
+	out = capture(fn);
+	if (!matches(out, re))
+		fail_msg("unexpected log output: %s", out);
+	return (out);
+}
+
 static void
 log_info_line(void)
 {
@@ -75,16 +90,13 @@ log_info_line(void)
 static void
 test_log_human_line_has_utc_time_name_pid_level(void **state)
 {
-	const char	*out;
-	char		 re[256];
+	char	re[256];
 
 	(void)state;
-	out = capture(log_info_line);
 	snprintf(re, sizeof(re), "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:"
 	    "[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z sealchatd\\[%ld\\]: info: "
 	    "started port=10000\n$", (long)getpid());
-	if (!matches(out, re))
-		fail_msg("unexpected log output: %s", out);
+	expect_log(log_info_line, re);
 }
 
 static void
@@ -106,10 +118,9 @@ test_log_warn_appends_strerror_and_levels_filter(void **state)
 	const char	*out;
 
 	(void)state;
-	out = capture(log_warn_errno);
-	if (!matches(out, "warn: open x: No such file or directory\n"
-	    ".*warn: plain\n.*error: bad\\?line\n$") ||
-	    strstr(out, "not shown") != NULL)
+	out = expect_log(log_warn_errno, "warn: open x: No such file or "
+	    "directory\n.*warn: plain\n.*error: bad\\?line\n$");
+	if (strstr(out, "not shown") != NULL)
 		fail_msg("unexpected log output: %s", out);
 }
 
@@ -140,13 +151,9 @@ log_journal_lines(void)
 static void
 test_log_journal_stream_gives_priority_prefixes(void **state)
 {
-	const char	*out;
-
 	(void)state;
-	out = capture(log_journal_lines);
-	if (!matches(out,
-	    "^<3>e\n<4>w\n<6>i\n<7>d\n[0-9]{4}-.* info: human\n$"))
-		fail_msg("unexpected log output: %s", out);
+	expect_log(log_journal_lines,
+	    "^<3>e\n<4>w\n<6>i\n<7>d\n[0-9]{4}-.* info: human\n$");
 }
 
 static void

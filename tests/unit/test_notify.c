@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,9 +24,11 @@
 #include "sealchat/log.h"
 #include "notify.h"
 
+#include "tmpdir.h"
+
 struct fixture {
-	char			 dir[64];
-	char			 path[128];
+	char			 dir[PATH_MAX];
+	char			 path[PATH_MAX + 16];	/* dir/notify */
 	int			 fd;
 	struct event_base	*base;
 };
@@ -39,8 +42,7 @@ setup_path(void **state)
 
 	f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/sealchat-notify-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	tmpdir_make(f->dir, "notify");
 	snprintf(f->path, sizeof f->path, "%s/notify", f->dir);
 	f->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	assert_true(f->fd >= 0);
@@ -69,8 +71,7 @@ teardown_path(void **state)
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
 	close(f->fd);
-	unlink(f->path);
-	rmdir(f->dir);
+	tmpdir_remove(f->dir);
 	event_base_free(f->base);
 	free(f);
 	return (0);
@@ -194,7 +195,7 @@ static void
 test_notify_missing_listener_not_fatal(void **state)
 {
 	struct fixture	*f = *state;
-	char		 gone[160];
+	char		 gone[PATH_MAX + 32];
 
 	snprintf(gone, sizeof gone, "%s/nobody-here", f->dir);
 	assert_int_equal(setenv("NOTIFY_SOCKET", gone, 1), 0);
@@ -213,24 +214,37 @@ stop_cb(evutil_socket_t fd, short events, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/*
+ * Starts notify with a watchdog of usec microseconds meant for process pid,
+ * then runs the loop for run_us microseconds.
+ */
+static void
+run_watchdog(struct fixture *f, const char *usec, long pid, long run_us)
+{
+	struct timeval	 tv;
+	struct event	*stop;
+	char		 text[32];
+
+	assert_int_equal(setenv("WATCHDOG_USEC", usec, 1), 0);
+	snprintf(text, sizeof text, "%ld", pid);
+	assert_int_equal(setenv("WATCHDOG_PID", text, 1), 0);
+	assert_int_equal(notify_init(f->base), 0);
+	stop = evtimer_new(f->base, stop_cb, f->base);
+	assert_non_null(stop);
+	tv.tv_sec = 0;
+	tv.tv_usec = run_us;
+	assert_int_equal(evtimer_add(stop, &tv), 0);
+	assert_int_equal(event_base_dispatch(f->base), 0);
+	event_free(stop);
+}
+
 /* With WATCHDOG_USEC the loop sends WATCHDOG=1 at half the interval. */
 static void
 test_notify_watchdog_pings_from_loop(void **state)
 {
 	struct fixture	*f = *state;
-	struct timeval	 tv = { 0, 230000 };
-	struct event	*stop;
-	char		 pid[32];
 
-	assert_int_equal(setenv("WATCHDOG_USEC", "100000", 1), 0);
-	snprintf(pid, sizeof pid, "%ld", (long)getpid());
-	assert_int_equal(setenv("WATCHDOG_PID", pid, 1), 0);
-	assert_int_equal(notify_init(f->base), 0);
-	stop = evtimer_new(f->base, stop_cb, f->base);
-	assert_non_null(stop);
-	assert_int_equal(evtimer_add(stop, &tv), 0);
-	assert_int_equal(event_base_dispatch(f->base), 0);
-	event_free(stop);
+	run_watchdog(f, "100000", (long)getpid(), 230000);
 	/* 230 ms at a 50 ms period: at least three pings. */
 	expect_datagram(f->fd, "WATCHDOG=1");
 	expect_datagram(f->fd, "WATCHDOG=1");
@@ -243,19 +257,8 @@ static void
 test_notify_watchdog_other_pid_ignored(void **state)
 {
 	struct fixture	*f = *state;
-	struct timeval	 tv = { 0, 150000 };
-	struct event	*stop;
-	char		 pid[32];
 
-	assert_int_equal(setenv("WATCHDOG_USEC", "20000", 1), 0);
-	snprintf(pid, sizeof pid, "%ld", (long)getpid() + 1);
-	assert_int_equal(setenv("WATCHDOG_PID", pid, 1), 0);
-	assert_int_equal(notify_init(f->base), 0);
-	stop = evtimer_new(f->base, stop_cb, f->base);
-	assert_non_null(stop);
-	assert_int_equal(evtimer_add(stop, &tv), 0);
-	assert_int_equal(event_base_dispatch(f->base), 0);
-	event_free(stop);
+	run_watchdog(f, "20000", (long)getpid() + 1, 150000);
 	expect_silence(f->fd);
 }
 

@@ -13,6 +13,8 @@
 
 #include "replay.h"
 
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
 /* Accepts n the way the peer does: check, then update. */
 static int
 take(struct replay *r, uint64_t n)
@@ -21,6 +23,28 @@ take(struct replay *r, uint64_t n)
 		return (0);
 	replay_update(r, n);
 	return (1);
+}
+
+/* A number offered to the window and whether take() accepts it. */
+struct step {
+	uint64_t	n;
+	int		taken;
+};
+
+/* Offers the numbers of steps[0..count) in turn to a fresh window. */
+static void
+expect_steps(const struct step *steps, size_t count)
+{
+	struct replay	r;
+	size_t		i;
+
+	replay_init(&r);
+	for (i = 0; i < count; i++) {
+		if (take(&r, steps[i].n) != steps[i].taken)
+			fail_msg("step %zu: %llu was %s", i,
+			    (unsigned long long)steps[i].n,
+			    steps[i].taken ? "refused" : "accepted");
+	}
 }
 
 static void
@@ -42,21 +66,15 @@ test_window_accepts_in_order_and_refuses_duplicates(void **state)
 static void
 test_window_accepts_out_of_order_inside_the_window(void **state)
 {
-	struct replay	r;
+	static const struct step	steps[] = {
+		{ 10, 1 }, { 5, 1 }, { 9, 1 }, { 0, 1 },
+		{ 5, 0 }, { 9, 0 }, { 10, 0 },
+		{ 7, 1 }, { 12, 1 }, { 11, 1 },
+		{ 11, 0 },
+	};
 
 	(void)state;
-	replay_init(&r);
-	assert_int_equal(take(&r, 10), 1);
-	assert_int_equal(take(&r, 5), 1);
-	assert_int_equal(take(&r, 9), 1);
-	assert_int_equal(take(&r, 0), 1);
-	assert_int_equal(take(&r, 5), 0);
-	assert_int_equal(take(&r, 9), 0);
-	assert_int_equal(take(&r, 10), 0);
-	assert_int_equal(take(&r, 7), 1);
-	assert_int_equal(take(&r, 12), 1);
-	assert_int_equal(take(&r, 11), 1);
-	assert_int_equal(take(&r, 11), 0);
+	expect_steps(steps, nitems(steps));
 }
 
 static void
@@ -77,39 +95,37 @@ test_window_63_behind_accepted_64_behind_refused(void **state)
 static void
 test_window_far_ahead_jump_clears_the_old_window(void **state)
 {
-	struct replay	r;
+	static const struct step	steps[] = {
+		{ 5, 1 }, { 4, 1 }, { 1000, 1 },
+		{ 5, 0 },	/* now stale */
+		{ 999, 1 },
+		{ 937, 1 },	/* 63 below */
+		{ 936, 0 },	/* 64 below */
+		{ 1000, 0 },
+	};
 
 	(void)state;
-	replay_init(&r);
-	assert_int_equal(take(&r, 5), 1);
-	assert_int_equal(take(&r, 4), 1);
-	assert_int_equal(take(&r, 1000), 1);
-	assert_int_equal(take(&r, 5), 0);	/* now stale */
-	assert_int_equal(take(&r, 999), 1);
-	assert_int_equal(take(&r, 937), 1);	/* 63 below */
-	assert_int_equal(take(&r, 936), 0);	/* 64 below */
-	assert_int_equal(take(&r, 1000), 0);
+	expect_steps(steps, nitems(steps));
 }
 
 static void
 test_window_jump_of_exactly_64_forgets_marks(void **state)
 {
-	struct replay	r;
+	static const struct step	by_64[] = {
+		{ 10, 1 }, { 11, 1 },
+		{ 75, 1 },	/* 11 is now 64 below */
+		{ 11, 0 },
+		{ 12, 1 },	/* 63 below, never seen */
+		{ 12, 0 },
+	};
+	/* A jump of 63 keeps the mark of the old top. */
+	static const struct step	by_63[] = {
+		{ 0, 1 }, { 63, 1 }, { 0, 0 }, { 1, 1 },
+	};
 
 	(void)state;
-	replay_init(&r);
-	assert_int_equal(take(&r, 10), 1);
-	assert_int_equal(take(&r, 11), 1);
-	assert_int_equal(take(&r, 75), 1);	/* 11 is now 64 below */
-	assert_int_equal(take(&r, 11), 0);
-	assert_int_equal(take(&r, 12), 1);	/* 63 below, never seen */
-	assert_int_equal(take(&r, 12), 0);
-	/* A jump of 63 keeps the mark of the old top. */
-	replay_init(&r);
-	assert_int_equal(take(&r, 0), 1);
-	assert_int_equal(take(&r, 63), 1);
-	assert_int_equal(take(&r, 0), 0);
-	assert_int_equal(take(&r, 1), 1);
+	expect_steps(by_64, nitems(by_64));
+	expect_steps(by_63, nitems(by_63));
 }
 
 static void
@@ -130,16 +146,13 @@ test_window_check_changes_nothing(void **state)
 static void
 test_window_extreme_numbers(void **state)
 {
-	struct replay	r;
+	static const struct step	steps[] = {
+		{ UINT64_MAX - 1, 1 }, { UINT64_MAX, 1 }, { UINT64_MAX, 0 },
+		{ UINT64_MAX - 63, 1 }, { UINT64_MAX - 64, 0 }, { 0, 0 },
+	};
 
 	(void)state;
-	replay_init(&r);
-	assert_int_equal(take(&r, UINT64_MAX - 1), 1);
-	assert_int_equal(take(&r, UINT64_MAX), 1);
-	assert_int_equal(take(&r, UINT64_MAX), 0);
-	assert_int_equal(take(&r, UINT64_MAX - 63), 1);
-	assert_int_equal(take(&r, UINT64_MAX - 64), 0);
-	assert_int_equal(take(&r, 0), 0);
+	expect_steps(steps, nitems(steps));
 }
 
 /* Runs the window tests. */

@@ -52,13 +52,19 @@ feed(struct roster *r, uint8_t flags, const char *const *names, size_t n)
 	return (rc);
 }
 
-/* Checks a list of names against the expected ones. */
+/*
+ * Checks the names that list (roster_names or roster_received) gives of r
+ * against the wn expected ones.
+ */
 static void
-expect(const char *const *got, size_t n, const char *const *want,
-    size_t wn)
+expect(const struct roster *r,
+    const char *const *(*list)(const struct roster *, size_t *),
+    const char *const *want, size_t wn)
 {
-	size_t	i;
+	const char *const	*got;
+	size_t			 i, n;
 
+	got = list(r, &n);
 	assert_int_equal(n, wn);
 	for (i = 0; i < n; i++)
 		assert_string_equal(got[i], want[i]);
@@ -72,22 +78,16 @@ test_roster_list_over_frames_shown_as_sent_then_sorted(void **state)
 	static const char *const	 sent[] = { "carol", "alice", "bob" };
 	static const char *const	 sorted[] = { "alice", "bob", "carol" };
 	struct roster			*r;
-	const char *const		*v;
-	size_t				 n;
 
 	(void)state;
 	assert_non_null(r = roster_new());
 	assert_int_equal(feed(r, SC_USERS_MORE, one, 2), 0);
-	v = roster_names(r, &n);
-	assert_int_equal(n, 0);
+	expect(r, roster_names, NULL, 0);
 	assert_int_equal(feed(r, 0, two, 1), 1);
-	v = roster_received(r, &n);
-	expect(v, n, sent, 3);
+	expect(r, roster_received, sent, 3);
 	roster_commit(r);
-	v = roster_names(r, &n);
-	expect(v, n, sorted, 3);
-	v = roster_received(r, &n);
-	assert_int_equal(n, 0);
+	expect(r, roster_names, sorted, 3);
+	expect(r, roster_received, NULL, 0);
 	roster_free(r);
 	roster_free(NULL);
 }
@@ -101,29 +101,22 @@ test_roster_commit_drops_repeats_and_replaces_the_set(void **state)
 	static const char *const	 abc[] = { "a", "b", "c" };
 	static const char *const	 next[] = { "z" };
 	struct roster			*r;
-	const char *const		*v;
-	size_t				 n;
 
 	(void)state;
 	assert_non_null(r = roster_new());
 	assert_int_equal(feed(r, SC_USERS_REPLY, rep, 6), 1);
-	v = roster_received(r, &n);
-	assert_int_equal(n, 6);
+	expect(r, roster_received, rep, 6);
 	roster_commit(r);
-	v = roster_names(r, &n);
-	expect(v, n, abc, 3);
+	expect(r, roster_names, abc, 3);
 	/* A later list replaces the set; it does not add to it. */
 	assert_int_equal(feed(r, 0, next, 1), 1);
 	roster_commit(r);
-	v = roster_names(r, &n);
-	expect(v, n, next, 1);
+	expect(r, roster_names, next, 1);
 	/* An empty list empties the set. */
 	assert_int_equal(feed(r, SC_USERS_REPLY, NULL, 0), 1);
-	v = roster_received(r, &n);
-	assert_int_equal(n, 0);
+	expect(r, roster_received, NULL, 0);
 	roster_commit(r);
-	v = roster_names(r, &n);
-	assert_int_equal(n, 0);
+	expect(r, roster_names, NULL, 0);
 	roster_free(r);
 }
 
@@ -135,8 +128,6 @@ test_roster_frame_of_the_other_list_starts_it_again(void **state)
 	static const char *const	 last[] = { "w" };
 	static const char *const	 zw[] = { "z", "w" };
 	struct roster			*r;
-	const char *const		*v;
-	size_t				 n;
 
 	(void)state;
 	assert_non_null(r = roster_new());
@@ -145,15 +136,13 @@ test_roster_frame_of_the_other_list_starts_it_again(void **state)
 	assert_int_equal(feed(r, SC_USERS_MORE | SC_USERS_REPLY, other, 1),
 	    0);
 	assert_int_equal(feed(r, SC_USERS_REPLY, last, 1), 1);
-	v = roster_received(r, &n);
-	expect(v, n, zw, 2);
+	expect(r, roster_received, zw, 2);
 	roster_commit(r);
 	/* And the other way round. */
 	assert_int_equal(feed(r, SC_USERS_MORE | SC_USERS_REPLY, first, 2),
 	    0);
 	assert_int_equal(feed(r, 0, other, 1), 1);
-	v = roster_received(r, &n);
-	expect(v, n, other, 1);
+	expect(r, roster_received, other, 1);
 	roster_free(r);
 }
 
@@ -161,9 +150,8 @@ static void
 test_roster_presence_inserts_in_order_once_and_removes(void **state)
 {
 	static const char *const	 want[] = { "bob", "dave", "erin" };
+	static const char *const	 alice[] = { "alice" };
 	struct roster			*r;
-	const char *const		*v;
-	size_t				 n;
 
 	(void)state;
 	assert_non_null(r = roster_new());
@@ -174,17 +162,13 @@ test_roster_presence_inserts_in_order_once_and_removes(void **state)
 	roster_insert(r, "bob");
 	roster_remove(r, "carol");
 	roster_remove(r, "nobody");
-	v = roster_names(r, &n);
-	expect(v, n, want, 3);
+	expect(r, roster_names, want, 3);
 	roster_remove(r, "bob");
 	roster_remove(r, "erin");
 	roster_remove(r, "dave");
-	v = roster_names(r, &n);
-	assert_int_equal(n, 0);
+	expect(r, roster_names, NULL, 0);
 	roster_insert(r, "alice");
-	v = roster_names(r, &n);
-	assert_int_equal(n, 1);
-	assert_string_equal(v[0], "alice");
+	expect(r, roster_names, alice, 1);
 	roster_free(r);
 }
 

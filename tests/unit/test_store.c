@@ -6,6 +6,7 @@
  */
 #include <sys/stat.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,9 +22,11 @@
 #include "sealchat/log.h"
 #include "store.h"
 
+#include "tmpdir.h"
+
 struct fixture {
-	char	dir[64];
-	char	path[128];
+	char	dir[PATH_MAX];
+	char	path[PATH_MAX + 16];	/* dir/accounts.db */
 };
 
 static const char hash_a[SC_PWHASH_LEN] =
@@ -39,26 +42,19 @@ setup(void **state)
 
 	f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/sealchat-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	tmpdir_make(f->dir, "store");
 	snprintf(f->path, sizeof f->path, "%s/accounts.db", f->dir);
 	*state = f;
 	return (0);
 }
 
-/* Removes the database files and the folder. */
+/* Removes the folder with the database files. */
 static int
 teardown(void **state)
 {
 	struct fixture	*f = *state;
-	char		 p[160];
 
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	tmpdir_remove(f->dir);
 	free(f);
 	return (0);
 }
@@ -175,7 +171,7 @@ test_store_file_mode_is_0600(void **state)
 	struct store	*st;
 	struct stat	 sb;
 	mode_t		 old;
-	char		 wal[160];
+	char		 wal[PATH_MAX + 32];
 
 	old = umask(0);		/* even with a permissive umask */
 	st = open_store(f);

@@ -28,6 +28,8 @@
 
 #include "sealchat/util.h"
 
+#include "tmpdir.h"
+
 /* Escapes len bytes of in into a buffer big enough never to truncate. */
 static const char *
 escape(const char *in, size_t len)
@@ -246,28 +248,16 @@ test_dirname_edges(void **state)
 	    "a-very-long-folder-name/c"), -1);
 }
 
-/* Makes a fresh temporary folder for a test. */
-static void
-tmpdir(char out[PATH_MAX])
-{
-	snprintf(out, PATH_MAX, "%s/sealchat-util-XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(out));
-}
-
 static void
 test_read_file_whole_full_and_missing(void **state)
 {
 	char	dir[PATH_MAX], path[PATH_MAX + 16], buf[16];
 	size_t	len;
-	FILE	*f;
 
 	(void)state;
-	tmpdir(dir);
+	tmpdir_make(dir, "util");
 	snprintf(path, sizeof(path), "%s/f", dir);
-	assert_non_null(f = fopen(path, "w"));
-	fputs("hello\n", f);
-	fclose(f);
+	tmpdir_write(path, "hello\n", 6, 0644);
 	assert_int_equal(util_read_file(path, buf, sizeof(buf), &len), 0);
 	assert_int_equal(len, 6);
 	assert_memory_equal(buf, "hello\n", 6);
@@ -281,7 +271,7 @@ test_read_file_whole_full_and_missing(void **state)
 	assert_int_equal(util_read_file(path, buf, sizeof(buf), &len), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(len, 0);
-	rmdir(dir);
+	tmpdir_remove(dir);
 }
 
 static void
@@ -312,10 +302,9 @@ test_mkdirs_private_parents_and_refusals(void **state)
 {
 	char		dir[PATH_MAX], path[PATH_MAX + 32];
 	struct stat	sb;
-	FILE		*f;
 
 	(void)state;
-	tmpdir(dir);
+	tmpdir_make(dir, "util");
 	/* Without parents, a missing parent is ENOENT and nothing is made. */
 	snprintf(path, sizeof(path), "%s/a/b/c/", dir);
 	errno = 0;
@@ -330,14 +319,12 @@ test_mkdirs_private_parents_and_refusals(void **state)
 	assert_int_equal(util_mkdirs(path, 0), 0);
 	/* A file in the way. */
 	snprintf(path, sizeof(path), "%s/file", dir);
-	assert_non_null(f = fopen(path, "w"));
-	fclose(f);
+	tmpdir_write(path, "", 0, 0644);
 	snprintf(path, sizeof(path), "%s/file/sub", dir);
 	errno = 0;
 	assert_int_equal(util_mkdirs(path, 1), -1);
 	assert_int_equal(errno, ENOTDIR);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	assert_int_equal(system(path), 0);
+	tmpdir_remove(dir);
 }
 
 int

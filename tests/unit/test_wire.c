@@ -323,6 +323,23 @@ test_name_canon_folds_case(void **state)
 	assert_int_equal(wire_name_canon(out, "@", 1), -1);	/* 'A' - 1 */
 }
 
+/*
+ * Encodes afresh in wb a SIGN or AUTH of name with a password of pass_len
+ * bytes 'p' (one more than the longest at most), and decodes it into m.
+ */
+static int
+cred_decode(struct wbuf *wb, struct sc_msg *m, uint8_t type,
+    const char *name, size_t pass_len)
+{
+	uint8_t	pw[SC_PASS_MAX + 1];
+
+	assert_true(pass_len <= sizeof(pw));
+	memset(pw, 'p', sizeof(pw));
+	wbuf_reset(wb);
+	wire_enc_cred(wb, type, name, pw, pass_len);
+	return (decode_wb(m, wb));
+}
+
 /* SIGN and AUTH round-trip; upper case is folded into m->name. */
 static void
 test_cred_round_trip(void **state)
@@ -361,26 +378,19 @@ test_cred_malformed_rejected(void **state)
 {
 	struct wbuf	wb;
 	struct sc_msg	m;
-	uint8_t		pw[SC_PASS_MAX + 1];
 
 	(void)state;
-	memset(pw, 'p', sizeof(pw));
 	wbuf_init(&wb);
-	wire_enc_cred(&wb, SC_MSG_SIGN, "alice", pw, 0);
-	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_PASS);
-	wbuf_reset(&wb);
-	wire_enc_cred(&wb, SC_MSG_AUTH, "alice", pw, SC_PASS_MAX + 1);
-	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_PASS);
-	wbuf_reset(&wb);
-	wire_enc_cred(&wb, SC_MSG_AUTH, "_alice", pw, 3);
-	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_NAME);
-	wbuf_reset(&wb);
-	wire_enc_cred(&wb, SC_MSG_AUTH, "", pw, 3);
-	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_NAME);
-	wbuf_reset(&wb);
-	wire_enc_cred(&wb, SC_MSG_AUTH, "abcdefghijklmnopqrstuvwxyz0123456",
-	    pw, 3);
-	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_NAME);
+	assert_int_equal(cred_decode(&wb, &m, SC_MSG_SIGN, "alice", 0),
+	    WIRE_MSG_BAD_PASS);
+	assert_int_equal(cred_decode(&wb, &m, SC_MSG_AUTH, "alice",
+	    SC_PASS_MAX + 1), WIRE_MSG_BAD_PASS);
+	assert_int_equal(cred_decode(&wb, &m, SC_MSG_AUTH, "_alice", 3),
+	    WIRE_MSG_BAD_NAME);
+	assert_int_equal(cred_decode(&wb, &m, SC_MSG_AUTH, "", 3),
+	    WIRE_MSG_BAD_NAME);
+	assert_int_equal(cred_decode(&wb, &m, SC_MSG_AUTH,
+	    "abcdefghijklmnopqrstuvwxyz0123456", 3), WIRE_MSG_BAD_NAME);
 	/* name length byte pointing past the end */
 	assert_int_equal(DEC("\x01\x20" "ab"), WIRE_MSG_MALFORMED);
 	wbuf_free(&wb);
@@ -397,29 +407,25 @@ test_cred_rule_reasons_only_when_well_formed(void **state)
 {
 	struct wbuf	wb;
 	struct sc_msg	m;
-	uint8_t		pw[SC_PASS_MAX + 1];
 
 	(void)state;
-	memset(pw, 'p', sizeof(pw));
 	wbuf_init(&wb);
-	wire_enc_cred(&wb, SC_MSG_SIGN, "_bad", pw, 0);
-	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_PASS);
+	assert_int_equal(cred_decode(&wb, &m, SC_MSG_SIGN, "_bad", 0),
+	    WIRE_MSG_BAD_PASS);
 	assert_int_equal(m.type, SC_MSG_SIGN);
 	assert_null(m.pass);
 	assert_int_equal(m.name_len, 0);
 	assert_string_equal(m.name, "");
-	wbuf_reset(&wb);
-	wire_enc_cred(&wb, SC_MSG_AUTH, "_bad", pw, SC_PASS_MAX + 1);
-	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_PASS);
-	wbuf_reset(&wb);
-	wire_enc_cred(&wb, SC_MSG_AUTH, "_bad", pw, SC_PASS_MAX);
-	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_BAD_NAME);
+	assert_int_equal(cred_decode(&wb, &m, SC_MSG_AUTH, "_bad",
+	    SC_PASS_MAX + 1), WIRE_MSG_BAD_PASS);
+	assert_int_equal(cred_decode(&wb, &m, SC_MSG_AUTH, "_bad", SC_PASS_MAX),
+	    WIRE_MSG_BAD_NAME);
 	assert_int_equal(m.type, SC_MSG_AUTH);
 	assert_null(m.pass);
 	wbuf_u8(&wb, 0);
 	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_MALFORMED);
-	wbuf_reset(&wb);
-	wire_enc_cred(&wb, SC_MSG_SIGN, "alice", pw, 0);
+	assert_int_equal(cred_decode(&wb, &m, SC_MSG_SIGN, "alice", 0),
+	    WIRE_MSG_BAD_PASS);
 	wbuf_u8(&wb, 0);
 	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_MALFORMED);
 	/* a password length past the end, with a bad name and no password */
