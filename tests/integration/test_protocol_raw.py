@@ -37,9 +37,12 @@ TEST_TIMEOUT = 40          # seconds per test, so a bug cannot hang ctest
 HOST = "127.0.0.1"
 
 # Message types (section 4).
-SIGN, AUTH, LIST, UDP, PAIR, PING, LOGOUT = range(1, 8)
-WELCOME, OK, ERROR, USERS, PRESENCE, PAIRKEY, PONG, GOODBYE = range(0x81, 0x89)
+SIGN, AUTH, LIST, UDP, PAIR, PING, LOGOUT, RECHECK = range(1, 9)
+WELCOME, OK, ERROR, USERS, PRESENCE, PAIRKEY, PONG, GOODBYE, UDPREG, \
+    CANDIDATES = range(0x81, 0x8b)
 MORE, REPLY = 0x01, 0x02
+RELAY = 0x01                # PAIRKEY, CANDIDATES and UDPREG flag
+CAND_HOST, CAND_SRFLX = 1, 2   # candidate kinds
 HELLO_BODY = 113
 
 
@@ -167,6 +170,15 @@ def decode(msg):
     if t == GOODBYE:
         check(len(msg) == 2, "GOODBYE length")
         return ("GOODBYE", msg[1])
+    if t == UDPREG:
+        check(len(msg) == 44, "UDPREG length")
+        port, flags, reg_id = struct.unpack(">HBQ", msg[1:12])
+        check(port != 0 and flags & ~RELAY == 0, "UDPREG port and flags")
+        return ("UDPREG", port, flags, reg_id, msg[12:44])
+    if t == CANDIDATES:
+        pair_id, flags = struct.unpack(">QB", msg[1:10])
+        check(flags & ~RELAY == 0, "CANDIDATES flags")
+        return ("CANDIDATES", pair_id, flags, read_cands(msg, 10))
     if t == WELCOME:
         check(len(msg) == 10, "WELCOME length")
         ver, maxf, kai, kat = struct.unpack(">BIHH", msg[1:])
@@ -313,8 +325,14 @@ class Client(Conn):
     def list(self):
         self.send_msg(bytes([LIST]))
 
-    def udp(self, port):
-        self.send_msg(bytes([UDP]) + struct.pack(">H", port))
+    def udp(self, port, hosts=()):
+        """UDP with the port and local addresses [(af, address bytes)];
+        returns the UDPREG that answers it."""
+        body = bytes([UDP]) + struct.pack(">H", port)
+        for af, addr in hosts:
+            body += bytes([af]) + addr
+        self.send_msg(body)
+        return self.expect("UDPREG")
 
     def pair(self, name):
         self.send_msg(bytes([PAIR]) + str8(name))

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/server/session.c through its seam: a set of sessions
- * made here with a real presence roster, pair keys and throttle, and a hash
+ * made here with a real presence roster, pair keys, a UDP side (without a
+ * socket: the sessions only register in it) and throttle, and a hash
  * function that only records the jobs (their results are handed back with
  * session_set_hash_done(), as server.c does for the hash pool).  Each
  * client is the far end of a socketpair that speaks the protocol with the
@@ -44,11 +45,13 @@
 #include "presence.h"
 #include "throttle.h"
 #include "session.h"
+#include "udp.h"
 
 #define JOBS_MAX	16
 #define WAIT_MS		5000	/* longest wait for an answer */
 #define UDP_PORT	4000
 #define PING_TOKEN	0x0102030405060708ULL
+#define NO_PAIR		0x1122334455667788ULL	/* a pair id nobody has */
 
 /* A hash job the set handed over. */
 struct job {
@@ -64,6 +67,7 @@ struct fixture {
 	struct presence		*presence;
 	struct pairkey		*pairkey;
 	struct throttle		*throttle;
+	struct udp		*udp;
 	struct session_set	*set;
 	struct job		 jobs[JOBS_MAX];
 	size_t			 njobs;
@@ -125,6 +129,7 @@ setup(void **state)
 {
 	struct fixture		*f;
 	struct session_env	 env;
+	struct udp_env		 uenv;
 
 	f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -139,12 +144,20 @@ setup(void **state)
 	assert_non_null(f->throttle = throttle_new(0));
 	throttle_configure(f->throttle, (uint64_t)f->conf.fail_delay_ms,
 	    (unsigned)f->conf.fail_free);
+	pairkey_set_relay(f->pairkey, f->conf.relay);
+	memset(&uenv, 0, sizeof(uenv));
+	uenv.base = f->base;
+	uenv.conf = &f->conf;
+	uenv.pairkey = f->pairkey;
+	uenv.throttle = f->throttle;
+	assert_non_null(f->udp = udp_new(&uenv));
 	memset(&env, 0, sizeof(env));
 	env.base = f->base;
 	env.conf = &f->conf;
 	env.kp = &f->kp;
 	env.presence = f->presence;
 	env.pairkey = f->pairkey;
+	env.udp = f->udp;
 	env.throttle = f->throttle;
 	env.hash = hash_record;
 	env.hash_arg = f;
@@ -160,6 +173,7 @@ teardown(void **state)
 	struct fixture	*f = *state;
 
 	session_set_free(f->set);
+	udp_free(f->udp);
 	pairkey_free(f->pairkey);
 	presence_free(f->presence);
 	throttle_free(f->throttle);
@@ -402,6 +416,9 @@ request(struct wbuf *wb, uint8_t type)
 	case SC_MSG_PING:
 		wire_enc_ping(wb, SC_MSG_PING, PING_TOKEN);
 		break;
+	case SC_MSG_RECHECK:
+		wire_enc_recheck(wb, NO_PAIR);
+		break;
 	default:
 		wire_enc_empty(wb, type);
 		break;
@@ -522,7 +539,7 @@ wait_count(struct fixture *f, size_t n)
 
 /* The client requests, in the order of docs/protocol.md section 4. */
 static const uint8_t requests[] = { SC_MSG_SIGN, SC_MSG_AUTH, SC_MSG_LIST,
-    SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT };
+    SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT, SC_MSG_RECHECK };
 
 /*
  * HANDSHAKE: only a HELLO of 113 bytes is a frame at all; any message in
@@ -591,19 +608,20 @@ enum answer {
 	ANS_HASHED,	/* handed to the hash workers: nothing yet */
 	ANS_STATE,	/* ERROR 6; PAIR's names the peer */
 	ANS_USERS,	/* the USERS list marked REPLY */
-	ANS_UDP,	/* nothing; a PAIRKEY to oneself then carries the port */
+	ANS_UDP,	/* UDPREG; a PAIRKEY to oneself then carries the port */
 	ANS_OFFLINE,	/* ERROR 7 naming the peer */
+	ANS_NO_PAIR,	/* ERROR 7, no subject: not a pair of the session */
 	ANS_PONG,
 	ANS_BYE,	/* GOODBYE 5, then the close */
 };
 
 /* The answers in GREETED, HASHING and ONLINE, in the order of requests. */
 static const enum answer in_greeted[] = { ANS_HASHED, ANS_HASHED, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE };
 static const enum answer in_hashing[] = { ANS_STATE, ANS_STATE, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE };
 static const enum answer in_online[] = { ANS_STATE, ANS_STATE, ANS_USERS,
-    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE };
+    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE, ANS_NO_PAIR };
 
 /*
  * Checks that request t, just sent, got its answer; the jobs were emptied
@@ -634,19 +652,27 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 		assert_int_equal(m.list_len, 0);
 		break;
 	case ANS_UDP:
+		expect(f, c, &m, SC_MSG_UDPREG);
+		assert_int_equal(m.port, udp_port(f->udp));
+		assert_int_equal(m.flags, SC_UDPREG_RELAY);
 		wbuf_init(&msg);
 		wire_enc_pair(&msg, "alice");
 		client_send_msg(f, c, &msg);
 		wbuf_free(&msg);
 		expect(f, c, &m, SC_MSG_PAIRKEY);
 		assert_string_equal(m.name, "alice");
+		assert_int_equal(m.flags, 0);		/* never for oneself */
 		assert_int_equal(m.ncand, 1);
+		assert_int_equal(m.cand[0].kind, SC_CAND_HOST);
 		assert_int_equal(m.cand[0].port, UDP_PORT);
 		assert_int_equal(m.cand[0].af, SC_AF_INET);
 		assert_memory_equal(m.cand[0].addr, "\x7f\x00\x00\x01", 4);
 		break;
 	case ANS_OFFLINE:
 		expect_error(f, c, t, SC_ERR_OFFLINE, "bob");
+		break;
+	case ANS_NO_PAIR:
+		expect_error(f, c, t, SC_ERR_OFFLINE, "");
 		break;
 	case ANS_PONG:
 		expect_pong(f, c);
@@ -659,8 +685,8 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 
 /*
  * GREETED: SIGN and AUTH go to the hash workers (no answer yet), LIST,
- * UDP and PAIR get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5 and the
- * close.
+ * UDP, PAIR and RECHECK get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5
+ * and the close.
  */
 static void
 test_greeted_answers_each_request(void **state)
@@ -681,9 +707,10 @@ test_greeted_answers_each_request(void **state)
 }
 
 /*
- * HASHING (a SIGN just handed over): a second SIGN or AUTH, LIST, UDP and
- * PAIR get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5.  Both requests
- * go in one write, so the second is handled before any result can come.
+ * HASHING (a SIGN just handed over): a second SIGN or AUTH, LIST, UDP,
+ * PAIR and RECHECK get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5.
+ * Both requests go in one write, so the second is handled before any
+ * result can come.
  */
 static void
 test_hashing_answers_each_request(void **state)
@@ -711,8 +738,9 @@ test_hashing_answers_each_request(void **state)
 
 /*
  * ONLINE: SIGN and AUTH get ERROR 6, LIST the USERS list marked REPLY,
- * UDP nothing (the PAIRKEY to oneself then carries the port), PAIR with a
- * user offline ERROR 7, PING PONG, LOGOUT GOODBYE 5.
+ * UDP its UDPREG (the PAIRKEY to oneself then carries the port), PAIR with
+ * a user offline ERROR 7 naming the user, PING PONG, LOGOUT GOODBYE 5,
+ * RECHECK of a pair the session does not have ERROR 7 without a subject.
  */
 static void
 test_online_answers_each_request(void **state)
