@@ -353,10 +353,13 @@ udp_hosts(const struct udp *u, struct sc_cand *out, const struct sc_cand *in,
 int
 udp_reg_add(struct udp *u, struct udp_reg *r, struct presence_member *m)
 {
+	struct udp_reg	key;
+
+	key.member = m;
+	if (r->linked || RB_FIND(udp_sids, &u->sids, &key) != NULL)
+		return (-1);
 	memset(r, 0, sizeof(*r));
 	r->member = m;
-	if (RB_FIND(udp_sids, &u->sids, r) != NULL)
-		return (-1);
 	sc_random(r->k_reg, sizeof(r->k_reg));
 	do
 		r->reg_id = sc_random_u64();

@@ -126,7 +126,7 @@ size_t		 udp_hosts(const struct udp *, struct sc_cand *out,
 		    const struct sc_cand *in, size_t n);
 /*
  * Adds a registration for member m: a fresh random reg_id and k_reg.
- * -1 when m's owner already has one.
+ * -1, and nothing changed, when it is added already or m has one.
  */
 int		 udp_reg_add(struct udp *, struct udp_reg *,
 		    struct presence_member *m);

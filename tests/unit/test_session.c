@@ -1121,6 +1121,193 @@ test_goodbye_all_then_empty(void **state)
 	assert_int_equal(f->emptied, 1);
 }
 
+/* The next message that is not PRESENCE is of that type. */
+static void
+expect_past_presence(struct fixture *f, struct client *c, struct sc_msg *m,
+    uint8_t type)
+{
+	do
+		assert_int_equal(client_recv(f, c, m), 1);
+	while (m->type == SC_MSG_PRESENCE);
+	assert_int_equal(m->type, type);
+}
+
+/* Nothing but PRESENCE waits for the client: a PING gets its PONG next. */
+static void
+expect_nothing(struct fixture *f, struct client *c)
+{
+	struct sc_msg	m;
+
+	client_send(f, c, SC_MSG_PING);
+	expect_past_presence(f, c, &m, SC_MSG_PONG);
+	assert_true(m.token == PING_TOKEN);
+}
+
+/* Sends UDP with port and hosts[0..n); returns the UDPREG in *m. */
+static void
+client_udp(struct fixture *f, struct client *c, uint16_t port,
+    const struct sc_cand *hosts, size_t n, struct sc_msg *m)
+{
+	struct wbuf	msg;
+
+	wbuf_init(&msg);
+	wire_enc_udp(&msg, port, hosts, n);
+	client_send_msg(f, c, &msg);
+	wbuf_free(&msg);
+	expect_past_presence(f, c, m, SC_MSG_UDPREG);
+}
+
+/* A logged-in client that sent UDP from UDP_PORT with no address. */
+static struct client *
+client_online(struct fixture *f, const char *name)
+{
+	struct client	*c = client_new(f);
+	struct sc_msg	 m;
+
+	client_hello(f, c);
+	client_login(f, c, name);
+	client_udp(f, c, UDP_PORT, NULL, 0, &m);
+	return (c);
+}
+
+/* a asks for the pair with b (named bname): both get PAIRKEY; its id. */
+static uint64_t
+client_pair(struct fixture *f, struct client *a, struct client *b,
+    const char *bname)
+{
+	struct sc_msg	m, mb;
+	struct wbuf	msg;
+
+	wbuf_init(&msg);
+	wire_enc_pair(&msg, bname);
+	client_send_msg(f, a, &msg);
+	wbuf_free(&msg);
+	expect_past_presence(f, a, &m, SC_MSG_PAIRKEY);
+	expect_past_presence(f, b, &mb, SC_MSG_PAIRKEY);
+	assert_true(m.pair_id == mb.pair_id);
+	return (m.pair_id);
+}
+
+/* An address candidate (af 4 or 6) from text. */
+static struct sc_cand
+host(uint8_t af, const char *text)
+{
+	struct sc_cand	c;
+
+	memset(&c, 0, sizeof(c));
+	c.kind = SC_CAND_HOST;
+	c.af = af;
+	assert_int_equal(inet_pton(af == SC_AF_INET ? AF_INET : AF_INET6,
+	    text, c.addr), 1);
+	return (c);
+}
+
+/*
+ * UDP is answered with UDPREG: the daemon's UDP port, RELAY, and the same
+ * reg_id and k_reg for the whole session.  The addresses reported become
+ * HOST candidates, less those of no use to peers (loopback when the
+ * daemon does not listen there, link-local, multicast; IPv4-mapped folded,
+ * each once); a change goes to both sides of the session's pairs in
+ * CANDIDATES, and the same list again to nobody.
+ */
+static void
+test_udp_answered_by_udpreg_and_host_changes_told_to_pairs(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a, *b;
+	struct sc_cand	 hosts[6];
+	struct sc_msg	 m, r1, r2;
+	uint64_t	 id;
+
+	a = client_online(f, "alice");
+	b = client_online(f, "bob");
+	client_udp(f, a, UDP_PORT, NULL, 0, &r1);
+	assert_int_equal(r1.port, udp_port(f->udp));
+	assert_int_equal(r1.flags, SC_UDPREG_RELAY);
+	client_udp(f, a, UDP_PORT, NULL, 0, &r2);
+	assert_true(r1.reg_id == r2.reg_id);
+	expect_nothing(f, b);
+	id = client_pair(f, a, b, "bob");
+
+	hosts[0] = host(SC_AF_INET, "10.1.2.3");
+	hosts[1] = host(SC_AF_INET, "127.0.0.1");
+	hosts[2] = host(SC_AF_INET, "169.254.0.1");
+	hosts[3] = host(SC_AF_INET6, "ff02::1");
+	hosts[4] = host(SC_AF_INET6, "::ffff:192.0.2.7");
+	hosts[5] = host(SC_AF_INET, "10.1.2.3");
+	client_udp(f, a, 4001, hosts, 6, &r2);
+	assert_true(r1.reg_id == r2.reg_id);
+	expect_past_presence(f, a, &m, SC_MSG_CANDIDATES);
+	assert_true(m.pair_id == id);
+	assert_int_equal(m.flags, SC_PAIR_RELAY);
+	assert_int_equal(m.ncand, 1);		/* bob's: as observed */
+	assert_int_equal(m.cand[0].port, UDP_PORT);
+	expect_past_presence(f, b, &m, SC_MSG_CANDIDATES);
+	assert_true(m.pair_id == id);
+	assert_int_equal(m.ncand, 2);
+	assert_int_equal(m.cand[0].af, SC_AF_INET);
+	assert_memory_equal(m.cand[0].addr, hosts[0].addr, 4);
+	assert_int_equal(m.cand[0].port, 4001);
+	assert_int_equal(m.cand[1].af, SC_AF_INET);
+	assert_memory_equal(m.cand[1].addr, "\xc0\x00\x02\x07", 4);
+
+	client_udp(f, a, 4001, hosts, 6, &r2);
+	expect_nothing(f, a);
+	expect_nothing(f, b);
+	client_free(a);
+	client_free(b);
+	wait_count(f, 0);
+}
+
+/*
+ * RECHECK of a live pair: CANDIDATES of the peer to the requester, its own
+ * to the peer; again within the second, nothing; a pair of others gets
+ * ERROR 7 without a subject; a second later it is answered again.
+ */
+static void
+test_recheck_answers_both_sides_once_a_second(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a, *b, *c;
+	struct sc_msg	 m;
+	struct wbuf	 msg;
+	uint64_t	 ab, bc;
+
+	a = client_online(f, "alice");
+	b = client_online(f, "bob");
+	c = client_online(f, "carol");
+	ab = client_pair(f, a, b, "bob");
+	bc = client_pair(f, b, c, "carol");
+	wbuf_init(&msg);
+	wire_enc_recheck(&msg, ab);
+	client_send_msg(f, a, &msg);
+	expect_past_presence(f, a, &m, SC_MSG_CANDIDATES);
+	assert_true(m.pair_id == ab);
+	expect_past_presence(f, b, &m, SC_MSG_CANDIDATES);
+	assert_true(m.pair_id == ab);
+
+	wire_enc_recheck(&msg, ab);
+	client_send_msg(f, a, &msg);
+	wire_enc_recheck(&msg, ab);
+	client_send_msg(f, b, &msg);
+	expect_nothing(f, a);
+	expect_nothing(f, b);
+	wire_enc_recheck(&msg, bc);
+	client_send_msg(f, a, &msg);
+	expect_error(f, a, SC_MSG_RECHECK, SC_ERR_OFFLINE, "");
+
+	usleep(1000 * (PAIRKEY_RECHECK_MS + 50));
+	wire_enc_recheck(&msg, ab);
+	client_send_msg(f, b, &msg);
+	expect_past_presence(f, b, &m, SC_MSG_CANDIDATES);
+	expect_past_presence(f, a, &m, SC_MSG_CANDIDATES);
+	wbuf_free(&msg);
+	client_free(a);
+	client_free(b);
+	client_free(c);
+	wait_count(f, 0);
+}
+
 /* SIGPIPE must not end the test when a client has gone. */
 static int
 group_setup(void **state)
@@ -1171,6 +1358,12 @@ main(void)
 		    test_newer_login_replaces_the_older, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_goodbye_all_then_empty,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_udp_answered_by_udpreg_and_host_changes_told_to_pairs,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_recheck_answers_both_sides_once_a_second, setup,
+		    teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, NULL));
