@@ -214,16 +214,17 @@ pairkey_exchange(struct pairkey *pk, uint64_t pair_id,
 	struct presence_member	*to, *peer;
 	struct sc_cand		 c[SC_CAND_MAX];
 	size_t			 n;
-	int			 i, start;
+	int			 i, start, sides;
 
 	if ((pair = pairkey_by_id(pk, pair_id)) == NULL)
 		return;
-	start = pair->nsides == 2 && pair->side[1].member == first;
-	for (i = 0; i < pair->nsides; i++) {
+	sides = pair->nsides;
+	start = sides == 2 && pair->side[1].member == first;
+	for (i = 0; i < sides; i++) {
 		if (i > 0 && (pair = pairkey_by_id(pk, pair_id)) == NULL)
 			return;
-		to = pair->side[(start + i) % pair->nsides].member;
-		peer = pair->side[(start + i + 1) % pair->nsides].member;
+		to = pair->side[(start + i) % sides].member;
+		peer = pair->side[(start + i + 1) % sides].member;
 		n = presence_cands(peer, c);
 		wbuf_reset(&pk->msg);
 		wire_enc_candidates(&pk->msg, pair_id, pairkey_flags(pk, pair),
