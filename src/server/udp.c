@@ -467,6 +467,20 @@ udp_dest(struct sockaddr_storage *ss, int family, const struct sc_cand *c)
 	return (sizeof(*sin6));
 }
 
+/* Puts one control message in ctl; returns the control data's length. */
+static size_t
+udp_cmsg(union udp_ctl *ctl, int level, int type, const void *data,
+    size_t len)
+{
+	struct cmsghdr	*cm = (struct cmsghdr *)(void *)ctl->buf;
+
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+	return (CMSG_SPACE(len));
+}
+
 /*
  * Sends one datagram to an endpoint from socket si, from the local
  * address local (16 bytes in the socket's form) when the socket is a
@@ -480,7 +494,6 @@ udp_send(struct udp *u, size_t si, const uint8_t *local,
 	struct sockaddr_storage	 ss;
 	struct msghdr		 mh;
 	struct iovec		 iov;
-	struct cmsghdr		*cm;
 	struct in_pktinfo	 pi;
 	struct in6_pktinfo	 pi6;
 	union udp_ctl		 ctl;
@@ -499,23 +512,16 @@ udp_send(struct udp *u, size_t si, const uint8_t *local,
 	if (us->wild && local != NULL) {
 		memset(&ctl, 0, sizeof(ctl));
 		mh.msg_control = ctl.buf;
-		cm = (struct cmsghdr *)(void *)ctl.buf;
 		if (us->family == AF_INET) {
 			memset(&pi, 0, sizeof(pi));
 			memcpy(&pi.ipi_spec_dst, local, 4);
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			mh.msg_controllen = udp_cmsg(&ctl, IPPROTO_IP,
+			    IP_PKTINFO, &pi, sizeof(pi));
 		} else {
 			memset(&pi6, 0, sizeof(pi6));
 			memcpy(&pi6.ipi6_addr, local, 16);
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi6));
-			memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi6));
+			mh.msg_controllen = udp_cmsg(&ctl, IPPROTO_IPV6,
+			    IPV6_PKTINFO, &pi6, sizeof(pi6));
 		}
 	}
 	if (sendmsg(us->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) ==

@@ -243,6 +243,22 @@ fate(struct fixture *f, enum udp_fate which)
 	return (udp_stats(f->u)->fate[which]);
 }
 
+/* Another UDP side with the fixture's roster, pairs and throttle. */
+static struct udp *
+udp_beside(struct fixture *f)
+{
+	struct udp_env	 env;
+	struct udp	*u;
+
+	memset(&env, 0, sizeof(env));
+	env.base = f->base;
+	env.conf = &f->conf;
+	env.pairkey = f->pk;
+	env.throttle = f->t;
+	assert_non_null(u = udp_new(&env));
+	return (u);
+}
+
 /*
  * The UDP side on 127.0.0.1 (a free port), relay on, and four members
  * online, each with UDP from port 1000 + i and a registration: ann, ben,
@@ -252,7 +268,6 @@ static int
 setup(void **state)
 {
 	struct fixture		*f;
-	struct udp_env		 env;
 	struct sockaddr_in	 sin = sa4("127.0.0.1", 0);
 	struct sc_cand		 h;
 	const char		*names[MEMBERS] = { "ann", "ben", "cat",
@@ -268,12 +283,7 @@ setup(void **state)
 	assert_non_null(f->pk = pairkey_new(f->p));
 	pairkey_set_relay(f->pk, 1);
 	assert_non_null(f->t = throttle_new(0));
-	memset(&env, 0, sizeof(env));
-	env.base = f->base;
-	env.conf = &f->conf;
-	env.pairkey = f->pk;
-	env.throttle = f->t;
-	assert_non_null(f->u = udp_new(&env));
+	f->u = udp_beside(f);
 	assert_int_equal(udp_listen(f->u, (struct sockaddr *)&sin,
 	    sizeof(sin)), 0);
 	f->srv = sa4("127.0.0.1", udp_port(f->u));
@@ -643,7 +653,6 @@ static void
 test_hosts_keep_only_addresses_worth_giving(void **state)
 {
 	struct fixture	*f = *state;
-	struct udp_env	 env;
 	struct udp	*none;
 	struct sc_cand	 in[12], out[12];
 	const char	*texts[12] = { "10.0.0.1", "0.0.0.0", "127.0.0.5",
@@ -666,12 +675,7 @@ test_hosts_keep_only_addresses_worth_giving(void **state)
 	for (i = 0; i < 4; i++)
 		assert_int_equal(out[i].kind, SC_CAND_HOST);
 
-	memset(&env, 0, sizeof(env));
-	env.base = f->base;
-	env.conf = &f->conf;
-	env.pairkey = f->pk;
-	env.throttle = f->t;
-	assert_non_null(none = udp_new(&env));
+	none = udp_beside(f);
 	assert_int_equal(udp_hosts(none, out, in, 12), 2);
 	assert_memory_equal(out[0].addr, in[0].addr, 4);
 	assert_memory_equal(out[1].addr, in[11].addr, 16);
@@ -689,7 +693,6 @@ static void
 test_wildcard_socket_answers_from_the_address_written_to(void **state)
 {
 	struct fixture		*f = *state;
-	struct udp_env		 env;
 	struct udp		*w;
 	struct sockaddr_in	 any = sa4("0.0.0.0", 0), from;
 	uint8_t			 d[SC_REG_LEN], a[SC_DGRAM_MAX + 1];
@@ -697,12 +700,7 @@ test_wildcard_socket_answers_from_the_address_written_to(void **state)
 	int			 fa = sock_at("127.0.0.2");
 	int			 fb = sock_at("127.0.0.3");
 
-	memset(&env, 0, sizeof(env));
-	env.base = f->base;
-	env.conf = &f->conf;
-	env.pairkey = f->pk;
-	env.throttle = f->t;
-	assert_non_null(w = udp_new(&env));
+	w = udp_beside(f);
 	if (udp_listen(w, (struct sockaddr *)&any, sizeof(any)) != 0) {
 		udp_free(w);
 		close(fa);
@@ -750,19 +748,13 @@ test_dual_stack_socket_answers_ipv4_from_the_address_written_to(
     void **state)
 {
 	struct fixture		*f = *state;
-	struct udp_env		 env;
 	struct udp		*w;
 	struct sockaddr_in6	 any;
 	struct sockaddr_in	 from;
 	uint8_t			 d[SC_REG_LEN], a[SC_DGRAM_MAX + 1];
 	int			 fa = sock_at("127.0.0.2");
 
-	memset(&env, 0, sizeof(env));
-	env.base = f->base;
-	env.conf = &f->conf;
-	env.pairkey = f->pk;
-	env.throttle = f->t;
-	assert_non_null(w = udp_new(&env));
+	w = udp_beside(f);
 	memset(&any, 0, sizeof(any));
 	any.sin6_family = AF_INET6;
 	if (udp_listen(w, (struct sockaddr *)&any, sizeof(any)) != 0) {
