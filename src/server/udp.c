@@ -616,7 +616,7 @@ udp_on_relay(struct udp *u, size_t si, const uint8_t *d, size_t len,
     const struct sc_cand *from, const uint8_t *local)
 {
 	const struct server_conf	*c = u->env.conf;
-	struct presence_member		*side[2], *src, *dst;
+	struct presence_member		*side[2], *dst;
 	struct udp_reg			*rs, *rd;
 	uint64_t			 now, rate, bytes;
 	int				 a, b;
@@ -641,7 +641,6 @@ udp_on_relay(struct udp *u, size_t si, const uint8_t *d, size_t len,
 		u->stats.fate[UDP_RELAY_SOURCE]++;
 		return;
 	}
-	src = side[a ? 0 : 1];
 	dst = side[a ? 1 : 0];
 	if (dst->srflx.port == 0 || (rd = udp_reg_of(u, dst)) == NULL) {
 		u->stats.fate[UDP_RELAY_UNREGISTERED]++;
@@ -652,9 +651,7 @@ udp_on_relay(struct udp *u, size_t si, const uint8_t *d, size_t len,
 	bytes = (uint64_t)c->relay_bytes;
 	if (throttle_bucket_room(&rs->relay_dgrams, rate, rate, now) < 1 ||
 	    throttle_bucket_room(&rs->relay_bytes, bytes, bytes, now) < len) {
-		u->stats.fate[UDP_RELAY_LIMITED]++;
-		log_debug("udp: relay limited sid=%llu user=%s",
-		    (unsigned long long)src->sid, src->name);
+		u->stats.fate[UDP_RELAY_LIMITED]++;	/* no line per datagram */
 		return;
 	}
 	throttle_bucket_take(&rs->relay_dgrams, 1);
