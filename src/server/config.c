@@ -28,6 +28,9 @@ static const char *const server_config_costs[] = {
 	NULL
 };
 
+/* Off or on, as the relay key says it. */
+static const char *const server_config_switch[] = { "off", "on", NULL };
+
 #define SERVER_CONFIG_FIELD(f)	offsetof(struct server_conf, f)
 
 const struct conf_key server_config_rows[] = {
@@ -40,6 +43,11 @@ const struct conf_key server_config_rows[] = {
 	    .min = 1, .max = UINT16_MAX, .def = 10000,
 	    .reload = CONF_RESTART,
 	    .help = "TCP port to listen on" },
+	{ .name = "udp_port", .type = CONF_INT,
+	    .offset = SERVER_CONFIG_FIELD(udp_port),
+	    .min = 0, .max = UINT16_MAX, .def = 0, .reload = CONF_RESTART,
+	    .help = "UDP port for endpoint registration and the relay; "
+	    "0: server_port" },
 	{ .name = "server_public_key", .type = CONF_PATH,
 	    .offset = SERVER_CONFIG_FIELD(server_public_key),
 	    .def_str = "server.pub", .reload = CONF_RESTART,
@@ -113,6 +121,20 @@ const struct conf_key server_config_rows[] = {
 	    .offset = SERVER_CONFIG_FIELD(fail_free),
 	    .min = 0, .max = 1000, .def = 3, .reload = CONF_LIVE,
 	    .help = "failed logins that are not slowed" },
+	{ .name = "relay", .type = CONF_ENUM,
+	    .offset = SERVER_CONFIG_FIELD(relay),
+	    .choices = server_config_switch, .def = 1, .reload = CONF_LIVE,
+	    .help = "relay datagrams of clients that find no direct path" },
+	{ .name = "relay_rate", .type = CONF_INT,
+	    .offset = SERVER_CONFIG_FIELD(relay_rate),
+	    .min = 1, .max = 100000, .def = 200, .reload = CONF_LIVE,
+	    .help = "datagrams a second one session may have relayed" },
+	/* At least one datagram of the largest size. */
+	{ .name = "relay_bytes", .type = CONF_INT,
+	    .offset = SERVER_CONFIG_FIELD(relay_bytes),
+	    .min = SC_DGRAM_MAX, .max = 1073741824, .def = 262144,
+	    .reload = CONF_LIVE,
+	    .help = "bytes a second one session may have relayed" },
 	{ .name = NULL }
 };
 
@@ -171,7 +193,7 @@ server_config_check(const struct server_conf *c, const char *path,
 	return (0);
 }
 
-/* The defaults, the file, the checks: what the daemon runs with. */
+/* The defaults, the file, the checks, the UDP port: what the daemon uses. */
 int
 server_config_load(struct server_conf *c, const char *path,
     char err[CONF_ERR_MAX])
@@ -179,5 +201,9 @@ server_config_load(struct server_conf *c, const char *path,
 	server_config_defaults(c);
 	if (path != NULL && conf_load(path, server_config_rows, c, err) != 0)
 		return (-1);
-	return (server_config_check(c, path, err));
+	if (server_config_check(c, path, err) != 0)
+		return (-1);
+	if (c->udp_port == 0)
+		c->udp_port = c->server_port;
+	return (0);
 }

@@ -15,6 +15,7 @@
 struct server_conf {
 	char		server_address[CONF_STR_MAX];
 	long long	server_port;
+	long long	udp_port;		/* 0 in a file: server_port */
 	char		server_public_key[PATH_MAX];
 	char		server_private_key[PATH_MAX];
 	char		data_base[PATH_MAX];
@@ -32,6 +33,9 @@ struct server_conf {
 	long long	output_cap;		/* bytes pending per client */
 	long long	fail_delay_ms;		/* base delay after failures */
 	long long	fail_free;		/* failures before slowing */
+	int		relay;			/* 0 off, 1 on */
+	long long	relay_rate;		/* datagrams a second */
+	long long	relay_bytes;		/* bytes a second */
 };
 
 /* One row per setting, in the order sealchatd -T prints them. */
@@ -51,7 +55,8 @@ int	server_config_check(const struct server_conf *, const char *path,
 	    char err[CONF_ERR_MAX]);
 /*
  * The defaults, then path when it is not NULL, then the checks: what the
- * daemon runs with.  -1 with err filled when the file cannot be used.
+ * daemon runs with, udp_port 0 made the number of server_port.  -1 with
+ * err filled when the file cannot be used.
  */
 int	server_config_load(struct server_conf *, const char *path,
 	    char err[CONF_ERR_MAX]);

@@ -37,7 +37,9 @@ main_usage(FILE *f, int full)
 		return;
 	fprintf(f, "\n"
 	    "The sealchat server: accounts, login, presence and pair keys\n"
-	    "over an encrypted channel.  Runs in the foreground.\n\n"
+	    "over an encrypted channel; on UDP, endpoint registration and a\n"
+	    "relay for clients that find no direct path.  Runs in the\n"
+	    "foreground.\n\n"
 	    "  -c, --config FILE  read the configuration from FILE\n"
 	    "                     (default: the embedded defaults)\n"
 	    "  -t, --test         check the configuration and the key files,\n"
@@ -51,7 +53,7 @@ main_usage(FILE *f, int full)
 	    "  -V, --version      show the version\n\n"
 	    "Signals: TERM or INT stop (clients are told), HUP reloads the\n"
 	    "configuration file.  Exit status: 0 stopped cleanly, 64 usage,\n"
-	    "69 cannot listen, 78 configuration or key files.\n");
+	    "69 cannot listen (TCP or UDP), 78 configuration or key files.\n");
 }
 
 /* -t: checks the key pair without creating anything. */

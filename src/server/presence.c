@@ -126,22 +126,75 @@ presence_free(struct presence *p)
 
 /* Sets up a member that is not online yet. */
 void
-presence_member_init(struct presence_member *m, uint64_t sid, uint8_t af,
-    const uint8_t *addr)
+presence_member_init(struct presence_member *m, uint64_t sid)
 {
 	memset(m, 0, sizeof(*m));
 	TAILQ_INIT(&m->pairs);
 	m->sid = sid;
-	m->af = af;
-	if (addr != NULL && (af == 4 || af == 6))
-		memcpy(m->addr, addr, af == 4 ? 4 : 16);
 }
 
-/* Records the member's UDP port. */
-void
-presence_set_udp(struct presence_member *m, uint16_t port)
+/* Tells whether two candidates are the same kind, address and port. */
+static int
+presence_cand_same(const struct sc_cand *a, const struct sc_cand *b)
 {
+	return (a->kind == b->kind && a->af == b->af && a->port == b->port &&
+	    memcmp(a->addr, b->addr, sizeof(a->addr)) == 0);
+}
+
+/* Records the UDP port and the HOST candidates. */
+int
+presence_set_hosts(struct presence_member *m, uint16_t port,
+    const struct sc_cand *hosts, size_t n)
+{
+	struct sc_cand	c;
+	size_t		i;
+	int		changed;
+
+	if (n > SC_HOST_MAX)
+		n = SC_HOST_MAX;
+	changed = m->udp_port != port || m->nhosts != n;
+	for (i = 0; i < n; i++) {
+		memset(&c, 0, sizeof(c));
+		c.kind = SC_CAND_HOST;
+		c.af = hosts[i].af;
+		memcpy(c.addr, hosts[i].addr, sizeof(c.addr));
+		c.port = port;
+		if (!presence_cand_same(&m->hosts[i], &c))
+			changed = 1;
+		m->hosts[i] = c;
+	}
+	for (; i < SC_HOST_MAX; i++)
+		memset(&m->hosts[i], 0, sizeof(m->hosts[i]));
 	m->udp_port = port;
+	m->nhosts = (uint8_t)n;
+	return (changed);
+}
+
+/* Records the SRFLX endpoint. */
+int
+presence_set_srflx(struct presence_member *m, const struct sc_cand *c)
+{
+	struct sc_cand	e = *c;
+
+	e.kind = SC_CAND_SRFLX;
+	if (presence_cand_same(&m->srflx, &e))
+		return (0);
+	m->srflx = e;
+	return (1);
+}
+
+/* The candidates: HOST entries, then SRFLX. */
+size_t
+presence_cands(const struct presence_member *m,
+    struct sc_cand out[SC_CAND_MAX])
+{
+	size_t	n;
+
+	for (n = 0; n < m->nhosts; n++)
+		out[n] = m->hosts[n];
+	if (m->srflx.port != 0)
+		out[n++] = m->srflx;
+	return (n);
 }
 
 /* Absolute offset of the journal's end. */

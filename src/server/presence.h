@@ -34,6 +34,7 @@
 #include <event2/event.h>
 
 #include "sealchat/proto.h"
+#include "sealchat/wire.h"
 
 struct pairkey_link;
 TAILQ_HEAD(presence_pairs, pairkey_link);
@@ -42,6 +43,12 @@ TAILQ_HEAD(presence_pairs, pairkey_link);
  * One online user, embedded in its owner (the session).  The owner sets it
  * up with presence_member_init(); the fields are read-only outside
  * presence.c, except pairs and npairs, which belong to pairkey.c.
+ *
+ * Its candidates are where peers may reach it over UDP: the HOST
+ * addresses its owner accepted from its UDP request (presence_set_hosts),
+ * each with the request's port, and the SRFLX endpoint its last REGISTER
+ * came from (presence_set_srflx, by udp.c).  They are what PAIRKEY and
+ * CANDIDATES carry to its peers, and the relay's routing.
  */
 struct presence_member {
 	RB_ENTRY(presence_member) entry;	/* roster, by name */
@@ -49,12 +56,13 @@ struct presence_member {
 	uint64_t		 cursor;	/* journal offset */
 	struct presence_pairs	 pairs;		/* its pair keys */
 	uint32_t		 npairs;
-	uint16_t		 udp_port;	/* 0: no UDP endpoint yet */
-	uint8_t			 af;		/* 4 or 6 */
-	uint8_t			 addr[16];
+	uint16_t		 udp_port;	/* 0: no UDP request yet */
+	uint8_t			 nhosts;
 	uint8_t			 joined;
 	uint8_t			 name_len;
 	char			 name[SC_NAME_MAX + 1];
+	struct sc_cand		 hosts[SC_HOST_MAX];
+	struct sc_cand		 srflx;		/* port 0: none */
 };
 
 /*
@@ -76,11 +84,25 @@ struct presence	*presence_new(struct event_base *, size_t max_msg,
 		    presence_deliver_cb, void *arg);
 void		 presence_free(struct presence *);	/* NULL-safe */
 
-/* Sets up a member: owner id and the address observed on its connection. */
+/* Sets up a member, not online yet, for the owner of id sid. */
 void		 presence_member_init(struct presence_member *,
-		    uint64_t sid, uint8_t af, const uint8_t *addr);
-/* Registers the member's UDP port (the address stays the observed one). */
-void		 presence_set_udp(struct presence_member *, uint16_t port);
+		    uint64_t sid);
+/*
+ * The member's UDP port (not 0) and HOST addresses (hosts[0..n), n at
+ * most SC_HOST_MAX), which become HOST candidates with that port.
+ * Returns 1 when the port or the list changed, else 0.
+ */
+int		 presence_set_hosts(struct presence_member *, uint16_t port,
+		    const struct sc_cand *hosts, size_t n);
+/* The member's SRFLX endpoint; 1 when it is new or changed, else 0. */
+int		 presence_set_srflx(struct presence_member *,
+		    const struct sc_cand *);
+/*
+ * The member's candidates as PAIRKEY and CANDIDATES carry them: the HOST
+ * entries in the order given, then the SRFLX one.  Returns how many.
+ */
+size_t		 presence_cands(const struct presence_member *,
+		    struct sc_cand out[SC_CAND_MAX]);
 
 /*
  * Puts the member online under name (canonical), appends its "online"

@@ -3,7 +3,9 @@
  * The daemon's event loop: the listening socket and its accept policy,
  * signals (stop, reload), the systemd status line, and the wiring of the
  * modules: the set of sessions (session.c) gets the hash pool, presence,
- * pair keys and throttle through its environment, and hash results back.
+ * pair keys, the UDP side and throttle through its environment, and hash
+ * results back.  The UDP side (udp.c) listens on the address of the TCP
+ * listener, on udp_port.
  *
  * Priorities: the base gets two.  Every event runs at priority 0 (the hash
  * pool and the systemd watchdog set it themselves) except the presence
@@ -38,6 +40,7 @@
 #include "presence.h"
 #include "server.h"
 #include "session.h"
+#include "udp.h"
 
 #define SERVER_ACCEPTS_PER_WAKE	64
 #define SERVER_BACKLOG		1024
@@ -45,6 +48,7 @@
 #define SERVER_REFUSED_LOG_MS	10000	/* one refusal line per */
 #define SERVER_FD_RESERVE	32	/* descriptors not for sessions */
 #define SERVER_TRIM_MIN		(4 << 20)	/* free heap worth a trim */
+#define SERVER_UDP_LOG_SEC	60	/* UDP totals logged at most per */
 
 /* Makes an event at priority 0. */
 static struct event *
@@ -196,8 +200,38 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 }
 
 /*
+ * The UDP socket on the address of the TCP listener (sa), on udp_port.
+ * Returns 0, or the exit code.
+ */
+static int
+server_listen_udp(struct server *srv, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	uint16_t		 port = (uint16_t)srv->conf.udp_port;
+
+	if (len > sizeof(ss))
+		return (EXIT_SOFTWARE);
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, sa, len);
+	if (ss.ss_family == AF_INET)
+		sin->sin_port = htons(port);
+	else
+		sin6->sin6_port = htons(port);
+	if (udp_listen(srv->udp, (struct sockaddr *)&ss, len) != 0) {
+		log_warn("listen on %s udp port %u", srv->conf.server_address,
+		    port);
+		return (EXIT_UNAVAIL);
+	}
+	return (0);
+}
+
+/*
  * Opens the listening socket on server_address (an IPv4 or IPv6 literal,
- * or a name) and server_port.  Returns 0, or the exit code.
+ * or a name) and server_port, and the UDP socket beside it.  Returns 0,
+ * or the exit code.
  */
 static int
 server_listen(struct server *srv)
@@ -240,9 +274,12 @@ server_listen(struct server *srv)
 		freeaddrinfo(res);
 		return (EXIT_UNAVAIL);
 	}
-	util_addr_str(addr, sizeof(addr), ai->ai_addr);
-	freeaddrinfo(res);
 	srv->lfd = fd;
+	util_addr_str(addr, sizeof(addr), ai->ai_addr);
+	rc = server_listen_udp(srv, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(res);
+	if (rc != 0)
+		return (rc);
 	srv->listen_ev = server_event(srv, fd, EV_READ | EV_PERSIST,
 	    server_accept_cb, srv);
 	srv->listen_retry_ev = server_event(srv, -1, 0,
@@ -252,7 +289,8 @@ server_listen(struct server *srv)
 		log_errorx("cannot watch the listening socket");
 		return (EXIT_SOFTWARE);
 	}
-	log_info("listening address=%s", addr);
+	log_info("listening address=%s udp_port=%u relay=%s", addr,
+	    udp_port(srv->udp), srv->conf.relay ? "on" : "off");
 	return (0);
 }
 
@@ -278,15 +316,18 @@ server_unlisten(struct server *srv)
 static void
 server_status(struct server *srv, int force)
 {
-	size_t	online = presence_online(srv->presence);
-	size_t	sessions = session_set_count(srv->sessions);
+	size_t		online = presence_online(srv->presence);
+	size_t		sessions = session_set_count(srv->sessions);
+	uint64_t	relayed = udp_stats(srv->udp)->fate[UDP_RELAYED];
 
 	if (!force && online == srv->shown_online &&
-	    sessions == srv->shown_sessions)
+	    sessions == srv->shown_sessions && relayed == srv->shown_relayed)
 		return;
 	srv->shown_online = online;
 	srv->shown_sessions = sessions;
-	notify_status("%zu sessions, %zu online", sessions, online);
+	srv->shown_relayed = relayed;
+	notify_status("%zu sessions, %zu online, %llu relayed", sessions,
+	    online, (unsigned long long)relayed);
 }
 
 /*
@@ -305,14 +346,21 @@ server_trim(void)
 		(void)malloc_trim(0);
 }
 
-/* Once a second: the status line, at most, and the memory trim. */
+/*
+ * Once a second: the status line, at most, and the memory trim; every
+ * SERVER_UDP_LOG_SEC the UDP totals, when they changed.
+ */
 static void
 server_status_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct server	*srv = arg;
+
 	(void)fd;
 	(void)what;
-	server_status(arg, 0);
+	server_status(srv, 0);
 	server_trim();
+	if (++srv->ticks % SERVER_UDP_LOG_SEC == 0)
+		udp_log_stats(srv->udp);
 }
 
 /* The shutdown flush took too long: stop now. */
@@ -417,6 +465,7 @@ server_reload(struct server *srv)
 	server_timeouts(srv);
 	throttle_configure(srv->throttle, (uint64_t)c->fail_delay_ms,
 	    (unsigned)c->fail_free);
+	pairkey_set_relay(srv->pairkey, c->relay);
 	log_info("reload: configuration applied file=%s", srv->conf_path);
 	sc_wipe(&nc, sizeof(nc));
 	notify_ready();
@@ -476,6 +525,7 @@ server_free(struct server *srv)
 	srv->hashpool = NULL;
 	session_set_free(srv->sessions);
 	srv->sessions = NULL;
+	udp_free(srv->udp);
 	pairkey_free(srv->pairkey);
 	presence_free(srv->presence);
 	throttle_free(srv->throttle);
@@ -497,6 +547,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 {
 	struct server		 srv;
 	struct session_env	 env;
+	struct udp_env		 uenv;
 	struct timeval		 one = { 1, 0 };
 	char			 err[256];
 	int			 rc = EXIT_SOFTWARE;
@@ -534,14 +585,22 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	    (size_t)srv.conf.max_frame - SC_MAC_BYTES, session_deliver, &srv);
 	srv.pairkey = srv.presence != NULL ? pairkey_new(srv.presence) : NULL;
 	srv.throttle = throttle_new(THROTTLE_ENTRIES_MAX);
-	if (srv.presence != NULL && srv.pairkey != NULL &&
-	    srv.throttle != NULL) {
+	if (srv.pairkey != NULL && srv.throttle != NULL) {
+		memset(&uenv, 0, sizeof(uenv));
+		uenv.base = srv.base;
+		uenv.conf = &srv.conf;
+		uenv.pairkey = srv.pairkey;
+		uenv.throttle = srv.throttle;
+		srv.udp = udp_new(&uenv);
+	}
+	if (srv.udp != NULL) {
 		memset(&env, 0, sizeof(env));
 		env.base = srv.base;
 		env.conf = &srv.conf;
 		env.kp = srv.kp;
 		env.presence = srv.presence;
 		env.pairkey = srv.pairkey;
+		env.udp = srv.udp;
 		env.throttle = srv.throttle;
 		env.hash = server_hash;
 		env.hash_arg = &srv;
@@ -557,7 +616,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	srv.sighup_ev = server_event(&srv, SIGHUP, EV_SIGNAL | EV_PERSIST,
 	    server_signal_cb, &srv);
 	if (srv.presence == NULL || srv.pairkey == NULL ||
-	    srv.throttle == NULL || srv.sessions == NULL ||
+	    srv.throttle == NULL || srv.udp == NULL || srv.sessions == NULL ||
 	    srv.stop_ev == NULL ||
 	    srv.status_ev == NULL || srv.sigterm_ev == NULL ||
 	    srv.sigint_ev == NULL || srv.sighup_ev == NULL) {
@@ -566,6 +625,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	}
 	throttle_configure(srv.throttle, (uint64_t)srv.conf.fail_delay_ms,
 	    (unsigned)srv.conf.fail_free);
+	pairkey_set_relay(srv.pairkey, srv.conf.relay);
 	if (event_add(srv.sigterm_ev, NULL) != 0 ||
 	    event_add(srv.sigint_ev, NULL) != 0 ||
 	    event_add(srv.sighup_ev, NULL) != 0 ||
@@ -584,6 +644,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 		goto out;
 	}
 	log_info("stopped sessions_left=%zu", session_set_count(srv.sessions));
+	udp_log_stats(srv.udp);
 	rc = 0;
 out:
 	server_free(&srv);

@@ -2,8 +2,9 @@
 /*
  * The daemon's one event loop: listener, signals, reload, status, and the
  * modules it wires together (the set of sessions, the hash pool, presence,
- * pair keys, throttle).  Single-threaded: only the hash workers in
- * hashhelper.c run elsewhere, and their results come back through the loop.
+ * pair keys, the UDP side, throttle).  Single-threaded: only the hash
+ * workers in hashhelper.c run elsewhere, and their results come back
+ * through the loop.
  *
  * Event priorities: the base has two.  Everything runs at priority 0
  * except the presence flush (priority 1), which therefore runs after the
@@ -25,6 +26,7 @@ struct presence;
 struct pairkey;
 struct throttle;
 struct session_set;
+struct udp;
 
 struct server {
 	struct event_base	*base;
@@ -46,11 +48,14 @@ struct server {
 	struct presence		*presence;
 	struct pairkey		*pairkey;
 	struct throttle		*throttle;
+	struct udp		*udp;
 	struct session_set	*sessions;
 	int			 stopping;
+	unsigned		 ticks;		/* of the status timer */
 
 	size_t			 shown_sessions; /* last status sent */
 	size_t			 shown_online;
+	uint64_t		 shown_relayed;
 	uint64_t		 refused;	/* at accept */
 	uint64_t		 refused_logged_ms;
 };

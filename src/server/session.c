@@ -115,7 +115,9 @@ struct session {
 	size_t			 bulk_left;	/* USERS bytes queued */
 	struct sc_channel	 ch;
 	struct session_delay	*delay;
+	struct throttle_addr	 la;		/* observed peer address */
 	struct presence_member	 pm;
+	struct udp_reg		 reg;		/* after its first UDP */
 };
 
 RB_HEAD(session_tree, session);
@@ -171,6 +173,7 @@ static void	session_on_udp(struct session *, const struct sc_msg *);
 static void	session_on_pair(struct session *, const struct sc_msg *);
 static void	session_on_ping(struct session *, const struct sc_msg *);
 static void	session_on_logout(struct session *, const struct sc_msg *);
+static void	session_on_recheck(struct session *, const struct sc_msg *);
 
 #define S(st)	(1U << (st))
 
@@ -193,6 +196,7 @@ static const struct session_handler {
 	    S(SESSION_ONLINE), session_on_ping },
 	{ SC_MSG_LOGOUT, S(SESSION_GREETED) | S(SESSION_HASHING) |
 	    S(SESSION_ONLINE), session_on_logout },
+	{ SC_MSG_RECHECK, S(SESSION_ONLINE), session_on_recheck },
 };
 
 /* Name of a state for log lines. */
@@ -231,15 +235,6 @@ session_of(struct presence_member *m)
 	    offsetof(struct session, pm)));
 }
 
-/* The session's address as the throttle counts it. */
-static void
-session_laddr(const struct session *s, struct throttle_addr *la)
-{
-	memset(la, 0, sizeof(*la));
-	la->af = s->pm.af;
-	memcpy(la->b, s->pm.addr, sizeof(la->b));
-}
-
 /* Puts the session in the write queue (written after current callbacks). */
 static void
 session_want_write(struct session *s)
@@ -255,13 +250,10 @@ session_want_write(struct session *s)
 static void
 session_unauth_release(struct session *s)
 {
-	struct throttle_addr	la;
-
 	if (!(s->flags & SF_UNAUTH))
 		return;
 	s->flags &= (uint8_t)~SF_UNAUTH;
-	session_laddr(s, &la);
-	throttle_unauth_del(s->set->env.throttle, &la);
+	throttle_unauth_del(s->set->env.throttle, &s->la);
 	s->set->unauth--;
 }
 
@@ -278,8 +270,9 @@ session_delay_free(struct session *s)
 }
 
 /*
- * Unlinks the session from everything other sessions can see: its pairs
- * die, its user goes offline, its throttle slot is returned.  Idempotent.
+ * Unlinks the session from everything other sessions can see: its UDP
+ * registration ends, its pairs die, its user goes offline, its throttle
+ * slot is returned.  Idempotent.
  */
 static void
 session_detach(struct session *s)
@@ -287,6 +280,7 @@ session_detach(struct session *s)
 	struct session_env	*env = &s->set->env;
 
 	session_delay_free(s);
+	udp_reg_del(env->udp, &s->reg);
 	if (s->pm.joined) {
 		pairkey_forget(env->pairkey, &s->pm);
 		presence_leave(env->presence, &s->pm);
@@ -795,11 +789,9 @@ session_delay_start(struct session *s, const struct sc_msg *m,
 static void
 session_on_cred(struct session *s, const struct sc_msg *m)
 {
-	struct throttle_addr	la;
-	uint64_t		delay;
+	uint64_t	delay;
 
-	session_laddr(s, &la);
-	delay = throttle_fail_delay(s->set->env.throttle, &la, m->name,
+	delay = throttle_fail_delay(s->set->env.throttle, &s->la, m->name,
 	    util_now_ms());
 	session_enter_state(s, SESSION_HASHING);
 	if (delay > 0) {
@@ -857,7 +849,6 @@ session_set_hash_done(struct session_set *set, uint64_t sid, uint8_t op,
     int status, const char *name)
 {
 	struct session		 key, *s;
-	struct throttle_addr	 la;
 	uint8_t			 code;
 
 	key.id = sid;
@@ -873,11 +864,9 @@ session_set_hash_done(struct session_set *set, uint64_t sid, uint8_t op,
 	}
 	code = status > 0 && status <= SC_ERR_MAX ? (uint8_t)status :
 	    SC_ERR_INTERNAL;
-	if (code == SC_ERR_CREDENTIALS) {
-		session_laddr(s, &la);
-		throttle_fail_record(set->env.throttle, &la, name,
+	if (code == SC_ERR_CREDENTIALS)
+		throttle_fail_record(set->env.throttle, &s->la, name,
 		    util_now_ms());
-	}
 	log_info("login failed sid=%llu user=%s op=%s code=%u",
 	    (unsigned long long)s->id, name,
 	    op == SC_MSG_SIGN ? "sign" : "auth", code);
@@ -893,13 +882,59 @@ session_on_list(struct session *s, const struct sc_msg *m)
 	session_send_users(s, SC_USERS_REPLY);
 }
 
-/* UDP: the port is the client's; the address is the one we observed. */
+/*
+ * UDP: the client's port and local addresses become its HOST candidates
+ * (those worth giving to peers); a client that reports no address gets
+ * the one observed on its connection, with the port.  The answer is
+ * UDPREG, with the same reg_id and k_reg for the whole session (the
+ * registration is made at the first UDP).  A changed list goes to the
+ * session's pairs in CANDIDATES.
+ */
 static void
 session_on_udp(struct session *s, const struct sc_msg *m)
 {
-	presence_set_udp(&s->pm, m->port);
-	log_debug("udp sid=%llu user=%s port=%u", (unsigned long long)s->id,
-	    s->pm.name, m->port);
+	struct session_env	*env = &s->set->env;
+	struct sc_cand		 hosts[SC_HOST_MAX];
+	size_t			 n;
+	int			 changed;
+
+	if (m->ncand > 0)
+		n = udp_hosts(env->udp, hosts, m->cand, m->ncand);
+	else if (s->la.af != SC_AF_INET && s->la.af != SC_AF_INET6)
+		n = 0;
+	else {
+		memset(&hosts[0], 0, sizeof(hosts[0]));
+		hosts[0].kind = SC_CAND_HOST;
+		hosts[0].af = s->la.af;
+		memcpy(hosts[0].addr, s->la.b, sizeof(hosts[0].addr));
+		n = 1;
+	}
+	changed = presence_set_hosts(&s->pm, m->port, hosts, n);
+	if (!s->reg.linked && udp_reg_add(env->udp, &s->reg, &s->pm) != 0) {
+		session_error(s, SC_MSG_UDP, SC_ERR_INTERNAL, NULL);
+		return;
+	}
+	log_debug("udp sid=%llu user=%s port=%u hosts=%zu reported=%zu",
+	    (unsigned long long)s->id, s->pm.name, m->port, n, m->ncand);
+	wire_enc_udpreg(session_enc(s), udp_port(env->udp),
+	    env->conf->relay ? SC_UDPREG_RELAY : 0, s->reg.reg_id,
+	    s->reg.k_reg);
+	if (session_send_enc(s) != 0)
+		return;
+	if (changed && s->pm.npairs > 0)
+		pairkey_announce(env->pairkey, &s->pm);
+}
+
+/* RECHECK: the candidates of a pair again, to both of its sides. */
+static void
+session_on_recheck(struct session *s, const struct sc_msg *m)
+{
+	int	rc;
+
+	rc = pairkey_recheck(s->set->env.pairkey, &s->pm, m->pair_id,
+	    util_now_ms());
+	if (rc != 0)
+		session_error(s, SC_MSG_RECHECK, (uint8_t)rc, NULL);
 }
 
 /* PAIR: a pair key for the requester and the peer. */
@@ -1084,7 +1119,8 @@ session_set_accept(struct session_set *set, int fd,
 	s->set = set;
 	s->fd = fd;
 	s->id = ++set->next_id;
-	presence_member_init(&s->pm, s->id, la.af, la.b);
+	s->la = la;
+	presence_member_init(&s->pm, s->id);
 	if ((s->in = evbuffer_new()) == NULL ||
 	    (s->out = evbuffer_new()) == NULL)
 		goto fail;

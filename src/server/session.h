@@ -7,7 +7,8 @@
  *
  * The set knows the rest of the daemon only through struct session_env:
  * an event base, the configuration, the key pair, the presence seam, pair
- * keys, the throttle, and one function that takes password-hash jobs.
+ * keys, the UDP side (where sessions register for REGISTER), the
+ * throttle, and one function that takes password-hash jobs.
  * It calls nothing in server.c, so a test or a fuzz target can make a set
  * of its own and drive sessions over socketpairs.
  */
@@ -23,6 +24,7 @@
 #include "sealchat/crypto.h"
 #include "config.h"
 #include "presence.h"
+#include "udp.h"
 
 struct throttle;
 struct pairkey;
@@ -42,6 +44,7 @@ struct session_env {
 	const struct sc_keypair	 *kp;
 	struct presence		 *presence;
 	struct pairkey		 *pairkey;
+	struct udp		 *udp;
 	struct throttle		 *throttle;
 	session_hash_fn		  hash;
 	void			 *hash_arg;

@@ -10,6 +10,11 @@
  * for good.  The failure table is a red-black tree for lookup plus a queue
  * in order of last use; when it is full the least recently used entry is
  * evicted, so a flood of addresses or names cannot grow memory.
+ *
+ * Rates: token buckets.  The rate table is an array of buckets indexed by
+ * a keyed hash of the address, fixed in size; its rule for two addresses
+ * in one slot is in throttle.h.  The key is secret so that nobody can pick
+ * addresses that land in the slot of someone else.
  */
 #include <netinet/in.h>
 
@@ -19,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sealchat/crypto.h"
 #include "sealchat/proto.h"
+#include "sealchat/util.h"
 #include "throttle.h"
 
 enum throttle_kind {
@@ -48,6 +55,12 @@ struct throttle_conn {
 	size_t			 count;
 };
 
+/* One slot of the rate table: whose it is, and its bucket. */
+struct throttle_slot {
+	uint8_t			 key[16];	/* the address as counted */
+	struct throttle_bucket	 bucket;
+};
+
 RB_HEAD(throttle_fails, throttle_fail);
 TAILQ_HEAD(throttle_lru, throttle_fail);
 RB_HEAD(throttle_conns, throttle_conn);
@@ -60,6 +73,8 @@ struct throttle {
 	struct throttle_conns	 conns;
 	uint64_t		 delay_ms;
 	unsigned		 fail_free;
+	struct throttle_slot	*slots;		/* THROTTLE_RATE_SLOTS */
+	uint8_t			 hash_key[SC_KEY_BYTES];
 };
 
 /* Orders failure entries by kind, then length, then bytes. */
@@ -136,6 +151,12 @@ throttle_new(size_t max_entries)
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return (NULL);
+	if ((l->slots = calloc(THROTTLE_RATE_SLOTS, sizeof(*l->slots))) ==
+	    NULL) {
+		free(l);
+		return (NULL);
+	}
+	sc_random(l->hash_key, sizeof(l->hash_key));
 	RB_INIT(&l->fails);
 	TAILQ_INIT(&l->lru);
 	RB_INIT(&l->conns);
@@ -163,6 +184,8 @@ throttle_free(struct throttle *l)
 		RB_REMOVE(throttle_conns, &l->conns, c);
 		free(c);
 	}
+	free(l->slots);
+	sc_wipe(l->hash_key, sizeof(l->hash_key));
 	free(l);
 }
 
@@ -400,4 +423,79 @@ size_t
 throttle_fail_entries(const struct throttle *l)
 {
 	return (l->nfails);
+}
+
+/* Refills a bucket for the time gone by, up to burst tokens. */
+uint64_t
+throttle_bucket_room(struct throttle_bucket *b, uint64_t rate,
+    uint64_t burst, uint64_t now_ms)
+{
+	uint64_t	cap = burst * 1000, dt;
+
+	if (b->last_ms == 0) {
+		b->level = cap;
+		b->last_ms = now_ms;
+	} else if (now_ms > b->last_ms) {
+		/* rate thousandths of a token per millisecond */
+		dt = now_ms - b->last_ms;
+		b->level += dt >= cap / rate ? cap : dt * rate;
+		b->last_ms = now_ms;
+	}
+	if (b->level > cap)
+		b->level = cap;
+	return (b->level / 1000);
+}
+
+/* Takes tokens known to be there. */
+void
+throttle_bucket_take(struct throttle_bucket *b, uint64_t cost)
+{
+	uint64_t	t = cost * 1000;
+
+	b->level = b->level > t ? b->level - t : 0;
+}
+
+/* The slot of an address: a keyed hash of it as counted (IPv6: /64). */
+static struct throttle_slot *
+throttle_slot_of(struct throttle *l, const struct throttle_addr *a,
+    uint8_t key[16])
+{
+	struct throttle_addr	g;
+	struct sc_hash_part	part;
+	uint8_t			h[SC_KEY_BYTES];
+	uint64_t		i = 0;
+
+	throttle_addr_group(&g, a);
+	memset(key, 0, 16);
+	if (g.af == 4) {
+		key[10] = key[11] = 0xff;	/* as IPv4-mapped IPv6 */
+		memcpy(key + 12, g.b, 4);
+	} else
+		memcpy(key, g.b, 16);
+	part.p = key;
+	part.len = 16;
+	if (sc_hash(h, l->hash_key, &part, 1) == 0)
+		i = util_get_be64(h);
+	return (&l->slots[i % THROTTLE_RATE_SLOTS]);
+}
+
+/* One event from an address against its rate. */
+int
+throttle_rate_take(struct throttle *l, const struct throttle_addr *a,
+    uint64_t rate, uint64_t burst, uint64_t now_ms)
+{
+	struct throttle_slot	*s;
+	uint8_t			 key[16];
+
+	s = throttle_slot_of(l, a, key);
+	if (memcmp(s->key, key, sizeof(key)) != 0 &&
+	    (s->bucket.last_ms == 0 ||
+	    throttle_bucket_room(&s->bucket, rate, burst, now_ms) >= burst)) {
+		memcpy(s->key, key, sizeof(key));
+		s->bucket.last_ms = 0;
+	}
+	if (throttle_bucket_room(&s->bucket, rate, burst, now_ms) < 1)
+		return (-1);
+	throttle_bucket_take(&s->bucket, 1);
+	return (0);
 }

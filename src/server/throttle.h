@@ -3,13 +3,17 @@
  * Throttle (throttle.c): the abuse limits.  Connections not yet logged in,
  * counted per address, and failed logins, counted per address and per
  * account with a decay, which turn into a delay before the next attempt is
- * checked.
+ * checked.  Token buckets for rates: one per address in a fixed table
+ * (the UDP registrations of udp.c), and the bucket itself for limits kept
+ * elsewhere (each session's relay allowance).
  *
  * An IPv6 address counts as its /64 prefix (one host usually holds a whole
  * /64); an IPv4-mapped IPv6 address counts as the IPv4 address.  Every
  * table is bounded: the failure table evicts its least recently touched
  * entry when full; the unauthenticated table holds one entry per address
- * with a connection open, so it is bounded by the connection caps.
+ * with a connection open, so it is bounded by the connection caps; the
+ * rate table has THROTTLE_RATE_SLOTS slots made at start (512 KiB) and
+ * never grows.
  */
 #ifndef SEALCHATD_THROTTLE_H
 #define SEALCHATD_THROTTLE_H
@@ -21,6 +25,7 @@
 #define THROTTLE_ENTRIES_MAX	65536	/* failure entries, at most */
 #define THROTTLE_DELAY_MAX_MS	8000	/* longest wait */
 #define THROTTLE_DECAY_MS	30000	/* one failure forgotten per */
+#define THROTTLE_RATE_SLOTS	16384	/* rate buckets by address */
 
 /* An address as the throttle sees it: 4 or 16 bytes. */
 struct throttle_addr {
@@ -74,5 +79,33 @@ void		 throttle_fail_record(struct throttle *,
 void		 throttle_fail_forget(struct throttle *, const char *name);
 /* Failure entries held (address and account entries together). */
 size_t		 throttle_fail_entries(const struct throttle *);
+
+/*
+ * A token bucket: at most burst tokens, refilled at rate tokens a second
+ * (rate and burst at least 1).  All zero, it is full.  The level is kept
+ * in thousandths of a token, so that a refill of one millisecond counts.
+ */
+struct throttle_bucket {
+	uint64_t	level;		/* thousandths of a token */
+	uint64_t	last_ms;	/* refilled up to; 0: never used */
+};
+
+/* Refills the bucket up to now_ms; returns the whole tokens it holds. */
+uint64_t	 throttle_bucket_room(struct throttle_bucket *, uint64_t rate,
+		    uint64_t burst, uint64_t now_ms);
+/* Takes cost tokens, which throttle_bucket_room() has shown are there. */
+void		 throttle_bucket_take(struct throttle_bucket *, uint64_t cost);
+
+/*
+ * Counts one event from the address (IPv6: its /64) against rate a second
+ * with bursts of burst: 0 when it is within, -1 when it is over.  The
+ * addresses share THROTTLE_RATE_SLOTS buckets, chosen by a hash keyed with
+ * a secret made at throttle_new(): an address whose slot holds another
+ * one takes the slot over when that bucket is full again (idle), else it
+ * shares the bucket, so an address never gets more than the rate.
+ */
+int		 throttle_rate_take(struct throttle *,
+		    const struct throttle_addr *, uint64_t rate,
+		    uint64_t burst, uint64_t now_ms);
 
 #endif

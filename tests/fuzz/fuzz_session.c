@@ -3,10 +3,10 @@
  * Fuzz target: the daemon's sessions behind a completed handshake, so that
  * the fuzzer reaches the message handlers and the state table, not only
  * the framing.  Each input gets a fresh set of sessions (with presence,
- * pair keys and throttle) and two clients on socketpairs, each of which
- * first does a real handshake.  The input is then a list of records
- * [op u8][len u16 big-endian][len bytes]; bit 0 of op picks the client
- * and the rest what it does:
+ * pair keys, a UDP side without sockets, and throttle) and two clients on
+ * socketpairs, each of which first does a real handshake.  The input is
+ * then a list of records [op u8][len u16 big-endian][len bytes]; bit 0 of
+ * op picks the client and the rest what it does:
  *   0: the bytes are one message, sealed on the client's channel and sent
  *      as a frame (the handlers see it);
  *   1: the bytes go to the server raw (framing faults, forged frames);
@@ -43,6 +43,7 @@
 #include "presence.h"
 #include "throttle.h"
 #include "session.h"
+#include "udp.h"
 
 #define FUZZ_CLIENTS	2
 #define FUZZ_JOBS	8
@@ -293,9 +294,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_client	 cl[FUZZ_CLIENTS];
 	struct session_env	 env;
+	struct udp_env		 uenv;
 	struct presence		*presence;
 	struct pairkey		*pairkey;
 	struct throttle		*throttle;
+	struct udp		*udp;
 	struct fuzz_client	*c;
 	size_t			 off = 0, n, i;
 	uint8_t			 op;
@@ -306,7 +309,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    session_deliver, NULL);
 	pairkey = presence != NULL ? pairkey_new(presence) : NULL;
 	throttle = throttle_new(0);
-	if (presence == NULL || pairkey == NULL || throttle == NULL)
+	if (pairkey != NULL)
+		pairkey_set_relay(pairkey, fuzz_conf.relay);
+	memset(&uenv, 0, sizeof(uenv));
+	uenv.base = fuzz_base;
+	uenv.conf = &fuzz_conf;
+	uenv.pairkey = pairkey;
+	uenv.throttle = throttle;
+	udp = pairkey != NULL && throttle != NULL ? udp_new(&uenv) : NULL;
+	if (presence == NULL || pairkey == NULL || throttle == NULL ||
+	    udp == NULL)
 		__builtin_trap();
 	throttle_configure(throttle, (uint64_t)fuzz_conf.fail_delay_ms,
 	    (unsigned)fuzz_conf.fail_free);
@@ -316,6 +328,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.kp = &fuzz_kp;
 	env.presence = presence;
 	env.pairkey = pairkey;
+	env.udp = udp;
 	env.throttle = throttle;
 	env.hash = fuzz_session_hash;
 	if ((fuzz_set = session_set_new(&env)) == NULL)
@@ -359,6 +372,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	session_set_free(fuzz_set);
 	fuzz_set = NULL;
+	udp_free(udp);
 	pairkey_free(pairkey);
 	presence_free(presence);
 	throttle_free(throttle);

@@ -37,9 +37,12 @@ TEST_TIMEOUT = 40          # seconds per test, so a bug cannot hang ctest
 HOST = "127.0.0.1"
 
 # Message types (section 4).
-SIGN, AUTH, LIST, UDP, PAIR, PING, LOGOUT = range(1, 8)
-WELCOME, OK, ERROR, USERS, PRESENCE, PAIRKEY, PONG, GOODBYE = range(0x81, 0x89)
+SIGN, AUTH, LIST, UDP, PAIR, PING, LOGOUT, RECHECK = range(1, 9)
+WELCOME, OK, ERROR, USERS, PRESENCE, PAIRKEY, PONG, GOODBYE, UDPREG, \
+    CANDIDATES = range(0x81, 0x8b)
 MORE, REPLY = 0x01, 0x02
+RELAY = 0x01                # PAIRKEY, CANDIDATES and UDPREG flag
+CAND_HOST, CAND_SRFLX = 1, 2   # candidate kinds
 HELLO_BODY = 113
 
 
@@ -87,6 +90,16 @@ def aead_seal(key, counter, msg):
 
 def aead_open(key, counter, body):
     return nb.crypto_aead_chacha20poly1305_ietf_decrypt(body, None,
+                                                        nonce(counter), key)
+
+
+def aead_seal_ad(key, counter, msg, ad):
+    return nb.crypto_aead_chacha20poly1305_ietf_encrypt(msg, ad,
+                                                        nonce(counter), key)
+
+
+def aead_open_ad(key, counter, body, ad):
+    return nb.crypto_aead_chacha20poly1305_ietf_decrypt(body, ad,
                                                         nonce(counter), key)
 
 
@@ -167,11 +180,111 @@ def decode(msg):
     if t == GOODBYE:
         check(len(msg) == 2, "GOODBYE length")
         return ("GOODBYE", msg[1])
+    if t == UDPREG:
+        check(len(msg) == 44, "UDPREG length")
+        port, flags, reg_id = struct.unpack(">HBQ", msg[1:12])
+        check(port != 0 and flags & ~RELAY == 0, "UDPREG port and flags")
+        return ("UDPREG", port, flags, reg_id, msg[12:44])
+    if t == CANDIDATES:
+        pair_id, flags = struct.unpack(">QB", msg[1:10])
+        check(flags & ~RELAY == 0, "CANDIDATES flags")
+        return ("CANDIDATES", pair_id, flags, read_cands(msg, 10))
     if t == WELCOME:
         check(len(msg) == 10, "WELCOME length")
         ver, maxf, kai, kat = struct.unpack(">BIHH", msg[1:])
         return ("WELCOME", ver, maxf, kai, kat)
     raise TestFailure("unknown server message type 0x%02x" % t)
+
+
+# ---------------------------------------------------------------- UDP
+
+REGISTER, REGISTERED = 0x02, 0x03
+REG_LEN = 53
+
+
+def reg_keys(k_reg):
+    """(k_rc, k_rs) of section 9.1."""
+    return kdf(k_reg, 1, b"SCregv1_"), kdf(k_reg, 2, b"SCregv1_")
+
+
+def enc_register(reg_id, counter, k_rc, plain=b"\0" * 20, first=REGISTER):
+    """A REGISTER of section 9.2 (or, with first, its shape)."""
+    hdr = bytes([first]) + struct.pack(">QQ", reg_id, counter)
+    return hdr + aead_seal_ad(k_rc, counter, plain, hdr)
+
+
+def endpoint(data):
+    """A 19-byte endpoint (section 8): (af, address bytes, port)."""
+    af, port = data[0], struct.unpack(">H", data[17:19])[0]
+    check(af in (4, 6), "endpoint af")
+    if af == 4:
+        check(data[5:17] == b"\0" * 12, "IPv4 endpoint padding")
+        return (4, data[1:5], port)
+    return (6, data[1:17], port)
+
+
+def dec_registered(d, k_rs):
+    """(reg_id, counter, endpoint) of a REGISTERED."""
+    check(len(d) == REG_LEN and d[0] == REGISTERED, "REGISTERED shape")
+    reg_id, counter = struct.unpack(">QQ", d[1:17])
+    plain = aead_open_ad(k_rs, counter, d[17:], d[:17])
+    check(len(plain) == 20 and plain[19] == 0, "REGISTERED plaintext")
+    return reg_id, counter, endpoint(plain[:19])
+
+
+def peer_key(kxy, me, peer):
+    """The key a peer sends with (section 8)."""
+    return kdf(kxy, 1 if me.encode() <= peer.encode() else 2, b"SCpeerv1")
+
+
+def enc_dgram(key, pair_id, counter, kind, msg_id, body=b""):
+    """A peer datagram of section 8."""
+    hdr = bytes([1]) + struct.pack(">QQ", pair_id, counter)
+    payload = bytes([kind]) + struct.pack(">Q", msg_id) + body
+    return hdr + aead_seal_ad(key, counter, payload, hdr)
+
+
+def v4(text):
+    return (4, socket.inet_aton(text))
+
+
+class Udp:
+    """A client's UDP socket on 127.0.0.1."""
+
+    def __init__(self, ip=HOST):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 0))
+        self.addr = self.sock.getsockname()
+        self.counter = 0
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, data, port):
+        self.sock.sendto(data, (HOST, port))
+
+    def recv(self, timeout=2.0):
+        """(datagram, source), or None after timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recvfrom(4096)
+        except socket.timeout:
+            return None
+
+    def register(self, reg, port, counter=None):
+        """Sends a REGISTER for UDPREG reg; returns the REGISTERED's
+        (reg_id, counter, endpoint), checking its source and size."""
+        if counter is None:
+            counter = self.counter
+            self.counter += 1
+        k_rc, k_rs = reg_keys(reg[4])
+        self.send(enc_register(reg[3], counter, k_rc), port)
+        got = self.recv()
+        check(got is not None, "REGISTERED came back")
+        d, src = got
+        check(src == (HOST, port), "REGISTERED from the server's port")
+        check(len(d) == REG_LEN, "REGISTERED as long as REGISTER")
+        return dec_registered(d, k_rs)
 
 
 # ---------------------------------------------------------------- connections
@@ -313,11 +426,34 @@ class Client(Conn):
     def list(self):
         self.send_msg(bytes([LIST]))
 
-    def udp(self, port):
-        self.send_msg(bytes([UDP]) + struct.pack(">H", port))
+    def udp(self, port, hosts=()):
+        """UDP with the port and local addresses [(af, address bytes)];
+        returns the UDPREG that answers it (PRESENCE before it is
+        dropped)."""
+        body = bytes([UDP]) + struct.pack(">H", port)
+        for af, addr in hosts:
+            body += bytes([af]) + addr
+        self.send_msg(body)
+        return self.expect_past("UDPREG")
 
     def pair(self, name):
         self.send_msg(bytes([PAIR]) + str8(name))
+
+    def recheck(self, pair_id):
+        self.send_msg(bytes([RECHECK]) + struct.pack(">Q", pair_id))
+
+    def expect_past(self, kind, timeout=5.0):
+        """The next message that is not PRESENCE, which must be kind."""
+        m = self.recv_msg(timeout)
+        while m[0] == "PRESENCE":
+            m = self.recv_msg(timeout)
+        check(m[0] == kind, "expected %s, got %r" % (kind, m))
+        return m
+
+    def quiet(self):
+        """Nothing but PRESENCE is waiting: a PING's PONG comes next."""
+        self.ping(77)
+        check(self.expect_past("PONG") == ("PONG", 77), "nothing else came")
 
     def read_users(self, timeout=5.0):
         """Reads one whole USERS list (frames up to the one without MORE)."""
@@ -361,6 +497,7 @@ class Daemon(harness.Daemon):
         c = self.client()
         m = c.login(op, name, password)
         check(m == ("OK", op, name.lower()), "login of %s: %r" % (name, m))
+        c.name = name.lower()
         c.initial, _ = c.read_users()
         return c
 
@@ -728,8 +865,9 @@ class PresenceAndPairs(unittest.TestCase):
 
     def test_pair_keys(self):
         """PAIR gives both sides the same key and pair id, each with the
-        other's address as observed (127.0.0.1) and registered UDP port; asking
-        again returns the same key to the requester only; errors 7 and 8."""
+        other's address as observed (127.0.0.1) and the UDP port it sent
+        (a client that reports no address); asking again returns the same
+        key to the requester only; errors 7 and 8."""
         s = D.user("sam")
         t = D.user("tess")
         s.presence_until([(1, "tess")])
@@ -803,6 +941,239 @@ class PresenceAndPairs(unittest.TestCase):
                   m[5] == socket.inet_pton(socket.AF_INET6, "::1"),
                   "af 6, ::1")
             c.close()
+        finally:
+            check(d.cleanup() == 0, "clean stop")
+
+
+class Reach(unittest.TestCase):
+    """The server's UDP side (sections 4, 9): UDPREG, REGISTER and
+    REGISTERED byte for byte, candidates in PAIRKEY and CANDIDATES, the
+    relay, RECHECK."""
+
+    def two_paired(self, d=None):
+        """Two users who sent UDP (no address) and a pair between them:
+        (u, v, UDPREG of u, UDPREG of v, PAIRKEY u got, PAIRKEY v got)."""
+        d = d or D
+        u = d.user(harness.uname("reach"))
+        v = d.user(harness.uname("reach"))
+        ru, rv = u.udp(41000), v.udp(41001)
+        u.pair(v.name)
+        ku, kv = u.expect_past("PAIRKEY"), v.expect_past("PAIRKEY")
+        check(ku[2] == kv[2], "one pair id")
+        return u, v, ru, rv, ku, kv
+
+    def test_udp_answered_with_udpreg_the_same_for_the_session(self):
+        """Every UDP gets UDPREG: the server's UDP port (the TCP port's
+        number by default), RELAY, and one reg_id and k_reg per session;
+        another session gets others."""
+        c = D.user("regone")
+        r1 = c.udp(40100)
+        r2 = c.udp(40101)
+        check(r1[1] == D.port and r1[2] == RELAY, "port and RELAY: %r"
+              % (r1[:3],))
+        check(r1[3:] == r2[3:], "the same reg_id and k_reg")
+        o = D.user("regtwo")
+        r3 = o.udp(40102)
+        check(r3[3] != r1[3] and r3[4] != r1[4], "another session: others")
+        c.close()
+        o.close()
+
+    def test_register_gets_registered_with_the_endpoint_seen(self):
+        """REGISTER (section 9.2) sealed with k_rc gets REGISTERED of the
+        same 53 bytes from the server's UDP port: the same reg_id and
+        counter, sealed with k_rs, holding the endpoint the REGISTER came
+        from and a zero byte."""
+        c = D.user("regbytes")
+        reg = c.udp(40200)
+        s = Udp()
+        reg_id, counter, ep = s.register(reg, D.port, counter=5)
+        check(reg_id == reg[3] and counter == 5, "reg_id and counter")
+        check(ep == (4, socket.inet_aton(HOST), s.addr[1]),
+              "the endpoint seen: %r" % (ep,))
+        s.close()
+        c.close()
+
+    def test_unauthenticated_register_gets_no_answer(self):
+        """No answer, ever, to a REGISTER with another key, an unknown
+        reg_id, a wrong length, one replayed, bytes that are not zero, a
+        REGISTERED sent to the server, an unknown first byte; a good one
+        is still answered after them."""
+        c = D.user("regforged")
+        reg = c.udp(40300)
+        k_rc, k_rs = reg_keys(reg[4])
+        s = Udp()
+        s.register(reg, D.port, counter=1)
+        good = enc_register(reg[3], 1, k_rc)
+        bad = [
+            enc_register(reg[3], 2, os.urandom(32)),
+            enc_register(reg[3] ^ 1, 3, k_rc),
+            enc_register(reg[3], 4, k_rc)[:52],
+            enc_register(reg[3], 4, k_rc) + b"\0",
+            good,
+            enc_register(reg[3], 6, k_rc, plain=b"\1" + b"\0" * 19),
+            enc_register(reg[3], 7, k_rs, first=REGISTERED),
+            b"\x09" + good[1:],
+        ]
+        for d in bad:
+            s.send(d, D.port)
+            check(s.recv(0.3) is None, "no answer to %r" % d[:20])
+        s.register(reg, D.port, counter=8)
+        s.close()
+        c.close()
+
+    def test_pairkey_carries_host_and_srflx_and_relay(self):
+        """After a REGISTER, the peer's PAIRKEY carries RELAY and two
+        candidates: HOST (the address seen on the TCP connection, for a
+        client that reported none, with its UDP port) then SRFLX (where
+        its REGISTER came from)."""
+        u = D.user("cand-u")
+        v = D.user("cand-v")
+        ru = u.udp(41100)
+        v.udp(41101)
+        s = Udp()
+        s.register(ru, D.port)
+        v.pair("cand-u")
+        kv, ku = v.expect_past("PAIRKEY"), u.expect_past("PAIRKEY")
+        ip = socket.inet_aton(HOST)
+        check(kv[7] == RELAY and ku[7] == RELAY, "RELAY")
+        check(kv[8] == [(CAND_HOST, 4, ip, 41100),
+                        (CAND_SRFLX, 4, ip, s.addr[1])],
+              "u's candidates: %r" % (kv[8],))
+        check(ku[8] == [(CAND_HOST, 4, ip, 41101)],
+              "v's candidates: %r" % (ku[8],))
+        u.pair("cand-u")
+        me = u.expect_past("PAIRKEY")
+        check(me[7] == 0, "no RELAY for a pair with oneself")
+        s.close()
+        u.close()
+        v.close()
+
+    def test_reported_addresses_become_host_candidates(self):
+        """The addresses of a UDP request become HOST candidates in their
+        order, with its port, less link-local, multicast and repeats (an
+        IPv4-mapped address is the IPv4 one); loopback stays, since this
+        daemon listens on loopback."""
+        u = D.user("hosts-u")
+        v = D.user("hosts-v")
+        mapped = (6, b"\0" * 10 + b"\xff\xff" +
+                  socket.inet_aton("10.1.2.3"))
+        u.udp(41200, [v4("10.1.2.3"), v4("169.254.9.9"), v4("224.0.0.5"),
+                      v4("127.0.0.1"), mapped,
+                      (6, socket.inet_pton(socket.AF_INET6, "fe80::1"))])
+        v.udp(41201)
+        v.pair("hosts-u")
+        kv = v.expect_past("PAIRKEY")
+        check(kv[8] == [(CAND_HOST, 4, socket.inet_aton("10.1.2.3"), 41200),
+                        (CAND_HOST, 4, socket.inet_aton("127.0.0.1"),
+                         41200)], "hosts: %r" % (kv[8],))
+        u.close()
+        v.close()
+
+    def test_candidates_when_a_registered_endpoint_changes(self):
+        """A first registration and a move to another socket (a higher
+        counter) send CANDIDATES to both sides of the pair, each with the
+        other's list; a late REGISTER (a lower counter) from the old socket
+        is answered and moves nothing."""
+        u, v, ru, rv, ku, kv = self.two_paired()
+        pair_id = ku[2]
+        s1, s2 = Udp(), Udp()
+        ip = socket.inet_aton(HOST)
+        s1.register(ru, D.port, counter=10)
+        cv, cu = v.expect_past("CANDIDATES"), u.expect_past("CANDIDATES")
+        check(cv[1] == pair_id and cu[1] == pair_id, "the pair's id")
+        check(cv[2] == RELAY, "RELAY")
+        check(cv[3][-1] == (CAND_SRFLX, 4, ip, s1.addr[1]), "u's SRFLX")
+        check(cu[3] == [(CAND_HOST, 4, ip, 41001)], "v's list to u")
+        s2.register(ru, D.port, counter=20)
+        cv = v.expect_past("CANDIDATES")
+        check(cv[3][-1] == (CAND_SRFLX, 4, ip, s2.addr[1]), "moved")
+        u.expect_past("CANDIDATES")
+        reg_id, counter, ep = s1.register(ru, D.port, counter=15)
+        check(ep[2] == s1.addr[1], "a late one answered with its source")
+        u.quiet()
+        v.quiet()
+        for x in (s1, s2, u, v):
+            x.close()
+
+    def test_relay_forwards_between_registered_clients_only(self):
+        """A peer datagram sent to the server's UDP port by one registered
+        side comes out unchanged at the other's registered socket, from the
+        server's UDP port, and opens there with the pair's key, both ways;
+        the same bytes from a third socket go nowhere."""
+        u, v, ru, rv, ku, kv = self.two_paired()
+        su, sv, sx = Udp(), Udp(), Udp("127.0.0.2")
+        su.register(ru, D.port)
+        sv.register(rv, D.port)
+        pair_id, kxy = ku[2], ku[3]
+        d = enc_dgram(peer_key(kxy, u.name, v.name), pair_id, 0, 1, 1,
+                      b"through the relay")
+        su.send(d, D.port)
+        got = sv.recv()
+        check(got == (d, (HOST, D.port)), "relayed unchanged: %r" % (got,))
+        body = aead_open_ad(peer_key(kxy, u.name, v.name), 0, d[17:],
+                            d[:17])
+        check(body[9:] == b"through the relay", "opens at the peer")
+        back = enc_dgram(peer_key(kxy, v.name, u.name), pair_id, 0, 2, 1)
+        sv.send(back, D.port)
+        check(su.recv() == (back, (HOST, D.port)), "and back")
+        sx.send(d, D.port)
+        check(sv.recv(0.3) is None and su.recv(0.1) is None,
+              "a third address is not relayed")
+        for x in (su, sv, sx, u, v):
+            x.close()
+
+    def test_recheck(self):
+        """RECHECK of a live pair: CANDIDATES of the peer to the requester,
+        then of the requester to the peer; again within a second, nothing;
+        a pair id not one's own gets ERROR 7 without a subject."""
+        u, v, ru, rv, ku, kv = self.two_paired()
+        u.recheck(ku[2] ^ 1)
+        check(u.expect_past("ERROR") == ("ERROR", RECHECK, 7, ""),
+              "ERROR 7 for a pair not one's own")
+        u.recheck(ku[2])
+        cu, cv = u.expect_past("CANDIDATES"), v.expect_past("CANDIDATES")
+        check(cu[1] == ku[2] and cv[1] == ku[2], "the pair")
+        check(cu[3][0][3] == 41001 and cv[3][0][3] == 41000,
+              "each gets the other's")
+        u.recheck(ku[2])
+        v.recheck(ku[2])
+        u.quiet()
+        v.quiet()
+        time.sleep(1.1)
+        v.recheck(ku[2])
+        v.expect_past("CANDIDATES")
+        u.expect_past("CANDIDATES")
+        u.close()
+        v.close()
+
+    def test_relay_off_then_on_by_reload(self):
+        """With relay: off, UDPREG and PAIRKEY carry no RELAY and nothing is
+        relayed; a reload turning it on tells both sides (CANDIDATES with
+        RELAY) and the relay works.  udp_port sets the UDP port."""
+        udp_port = harness.free_port(socket.SOCK_DGRAM)
+        d = Daemon(relay="off", udp_port=udp_port).start()
+        try:
+            u, v, ru, rv, ku, kv = self.two_paired(d)
+            check(ru[1] == udp_port, "UDPREG names udp_port")
+            check(ru[2] == 0 and ku[7] == 0 and kv[7] == 0, "no RELAY")
+            su, sv = Udp(), Udp()
+            su.register(ru, udp_port)
+            sv.register(rv, udp_port)
+            for c in (u, v):
+                c.expect_past("CANDIDATES")
+                c.expect_past("CANDIDATES")
+            data = enc_dgram(os.urandom(32), ku[2], 0, 1, 1)
+            su.send(data, udp_port)
+            check(sv.recv(0.3) is None, "not relayed while off")
+            d.conf["relay"] = "on"
+            d.write_conf()
+            d.proc.send_signal(signal.SIGHUP)
+            check(u.expect_past("CANDIDATES")[2] == RELAY, "told u")
+            check(v.expect_past("CANDIDATES")[2] == RELAY, "told v")
+            su.send(data, udp_port)
+            check(sv.recv() == (data, (HOST, udp_port)), "relayed when on")
+            for x in (su, sv, u, v):
+                x.close()
         finally:
             check(d.cleanup() == 0, "clean stop")
 

@@ -58,6 +58,10 @@ test_server_defaults_use_state_directory(void **state)
 	assert_int_equal(c.output_cap, 1048576);
 	assert_int_equal(c.fail_delay_ms, 250);
 	assert_int_equal(c.fail_free, 3);
+	assert_int_equal(c.udp_port, 0);
+	assert_int_equal(c.relay, 1);
+	assert_int_equal(c.relay_rate, 200);
+	assert_int_equal(c.relay_bytes, 262144);
 }
 
 static void
@@ -233,7 +237,11 @@ test_every_server_key_is_read(void **state)
 	    "keepalive_timeout: 65535\n"
 	    "output_cap: 4096\n"
 	    "fail_delay_ms: 0\n"
-	    "fail_free: 1000\n") != 0)
+	    "fail_free: 1000\n"
+	    "udp_port: 4343\n"
+	    "relay: off\n"
+	    "relay_rate: 100000\n"
+	    "relay_bytes: 1042\n") != 0)
 		fail_msg("%s", f->err);
 	assert_string_equal(f->sc.server_address, "::1");
 	assert_int_equal(f->sc.server_port, 4242);
@@ -256,6 +264,36 @@ test_every_server_key_is_read(void **state)
 	assert_int_equal(f->sc.output_cap, 4096);
 	assert_int_equal(f->sc.fail_delay_ms, 0);
 	assert_int_equal(f->sc.fail_free, 1000);
+	assert_int_equal(f->sc.udp_port, 4343);
+	assert_int_equal(f->sc.relay, 0);
+	assert_int_equal(f->sc.relay_rate, 100000);
+	assert_int_equal(f->sc.relay_bytes, SC_DGRAM_MAX);
+}
+
+/*
+ * udp_port 0 (the default) is the number of server_port once the file is
+ * loaded, as sealchatd -T prints it; another value stays.
+ */
+static void
+test_udp_port_zero_follows_server_port(void **state)
+{
+	struct conf_fixture	*f = *state;
+	struct server_conf	 c;
+	const char		*text;
+
+	text = "server_port: 4242\n";
+	tmpdir_write(f->file, text, strlen(text), 0644);
+	if (server_config_load(&c, f->file, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_int_equal(c.udp_port, 4242);
+	text = "server_port: 4242\nudp_port: 5353\n";
+	tmpdir_write(f->file, text, strlen(text), 0644);
+	if (server_config_load(&c, f->file, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_int_equal(c.udp_port, 5353);
+	if (server_config_load(&c, NULL, f->err) != 0)
+		fail_msg("%s", f->err);
+	assert_int_equal(c.udp_port, 10000);
 }
 
 static void
@@ -548,6 +586,7 @@ test_printed_configuration_names_every_row_and_loads_back(void **state)
 	assert_string_equal(text,
 	    "server_address: 127.0.0.1\n"
 	    "server_port: 10000\n"
+	    "udp_port: 0\n"
 	    "server_public_key: /var/lib/sealchat/server.pub\n"
 	    "server_private_key: /var/lib/sealchat/server.key\n"
 	    "data_base: /var/lib/sealchat/sealchat.db\n"
@@ -564,7 +603,10 @@ test_printed_configuration_names_every_row_and_loads_back(void **state)
 	    "keepalive_timeout: 45\n"
 	    "output_cap: 1048576\n"
 	    "fail_delay_ms: 250\n"
-	    "fail_free: 3\n");
+	    "fail_free: 3\n"
+	    "relay: \"on\"\n"
+	    "relay_rate: 200\n"
+	    "relay_bytes: 262144\n");
 	free(text);
 
 	/* Values YAML needs quoted, and every other choice. */
@@ -887,6 +929,7 @@ main(void)
 		cmocka_unit_test(test_example_files_load_with_paths_in_state),
 		CONF_FIXTURE_TEST(test_example_files_show_the_true_defaults),
 		CONF_FIXTURE_TEST(test_every_server_key_is_read),
+		CONF_FIXTURE_TEST(test_udp_port_zero_follows_server_port),
 		CONF_FIXTURE_TEST(test_client_rows_read_their_keys),
 		CONF_FIXTURE_TEST(
 		    test_keepalive_interval_must_be_below_the_timeout),

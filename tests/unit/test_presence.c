@@ -77,11 +77,8 @@ fixture_new(size_t max_msg)
 	assert_int_equal(event_base_priority_init(f->base, 2), 0);
 	f->p = presence_new(f->base, max_msg, capture_cb, NULL);
 	assert_non_null(f->p);
-	for (i = 0; i < 64; i++) {
-		uint8_t	addr[4] = { 127, 0, 0, 1 };
-
-		presence_member_init(&f->m[i], 100 + i, 4, addr);
-	}
+	for (i = 0; i < 64; i++)
+		presence_member_init(&f->m[i], 100 + i);
 	ncaps = 0;
 	drop_me = NULL;
 	cur = f->p;
@@ -553,13 +550,12 @@ static struct presence_member *
 list_members(size_t n)
 {
 	struct presence_member	*mm;
-	uint8_t			 addr[4] = { 127, 0, 0, 1 };
 	size_t			 i;
 
 	mm = calloc(n, sizeof(*mm));
 	assert_non_null(mm);
 	for (i = 0; i < n; i++)
-		presence_member_init(&mm[i], 1000 + i, 4, addr);
+		presence_member_init(&mm[i], 1000 + i);
 	return (mm);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/server/session.c through its seam: a set of sessions
- * made here with a real presence roster, pair keys and throttle, and a hash
+ * made here with a real presence roster, pair keys, a UDP side (without a
+ * socket: the sessions only register in it) and throttle, and a hash
  * function that only records the jobs (their results are handed back with
  * session_set_hash_done(), as server.c does for the hash pool).  Each
  * client is the far end of a socketpair that speaks the protocol with the
@@ -44,11 +45,13 @@
 #include "presence.h"
 #include "throttle.h"
 #include "session.h"
+#include "udp.h"
 
 #define JOBS_MAX	16
 #define WAIT_MS		5000	/* longest wait for an answer */
 #define UDP_PORT	4000
 #define PING_TOKEN	0x0102030405060708ULL
+#define NO_PAIR		0x1122334455667788ULL	/* a pair id nobody has */
 
 /* A hash job the set handed over. */
 struct job {
@@ -64,6 +67,7 @@ struct fixture {
 	struct presence		*presence;
 	struct pairkey		*pairkey;
 	struct throttle		*throttle;
+	struct udp		*udp;
 	struct session_set	*set;
 	struct job		 jobs[JOBS_MAX];
 	size_t			 njobs;
@@ -125,6 +129,7 @@ setup(void **state)
 {
 	struct fixture		*f;
 	struct session_env	 env;
+	struct udp_env		 uenv;
 
 	f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -139,12 +144,20 @@ setup(void **state)
 	assert_non_null(f->throttle = throttle_new(0));
 	throttle_configure(f->throttle, (uint64_t)f->conf.fail_delay_ms,
 	    (unsigned)f->conf.fail_free);
+	pairkey_set_relay(f->pairkey, f->conf.relay);
+	memset(&uenv, 0, sizeof(uenv));
+	uenv.base = f->base;
+	uenv.conf = &f->conf;
+	uenv.pairkey = f->pairkey;
+	uenv.throttle = f->throttle;
+	assert_non_null(f->udp = udp_new(&uenv));
 	memset(&env, 0, sizeof(env));
 	env.base = f->base;
 	env.conf = &f->conf;
 	env.kp = &f->kp;
 	env.presence = f->presence;
 	env.pairkey = f->pairkey;
+	env.udp = f->udp;
 	env.throttle = f->throttle;
 	env.hash = hash_record;
 	env.hash_arg = f;
@@ -160,6 +173,7 @@ teardown(void **state)
 	struct fixture	*f = *state;
 
 	session_set_free(f->set);
+	udp_free(f->udp);
 	pairkey_free(f->pairkey);
 	presence_free(f->presence);
 	throttle_free(f->throttle);
@@ -402,6 +416,9 @@ request(struct wbuf *wb, uint8_t type)
 	case SC_MSG_PING:
 		wire_enc_ping(wb, SC_MSG_PING, PING_TOKEN);
 		break;
+	case SC_MSG_RECHECK:
+		wire_enc_recheck(wb, NO_PAIR);
+		break;
 	default:
 		wire_enc_empty(wb, type);
 		break;
@@ -522,7 +539,7 @@ wait_count(struct fixture *f, size_t n)
 
 /* The client requests, in the order of docs/protocol.md section 4. */
 static const uint8_t requests[] = { SC_MSG_SIGN, SC_MSG_AUTH, SC_MSG_LIST,
-    SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT };
+    SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT, SC_MSG_RECHECK };
 
 /*
  * HANDSHAKE: only a HELLO of 113 bytes is a frame at all; any message in
@@ -591,20 +608,21 @@ enum answer {
 	ANS_HASHED,	/* handed to the hash workers: nothing yet */
 	ANS_STATE,	/* ERROR 6; PAIR's names the peer */
 	ANS_USERS,	/* the USERS list marked REPLY */
-	ANS_UDP,	/* nothing; a PAIRKEY to oneself then carries the
+	ANS_UDP,	/* UDPREG; a PAIRKEY to oneself then carries the
 			   port */
 	ANS_OFFLINE,	/* ERROR 7 naming the peer */
+	ANS_NO_PAIR,	/* ERROR 7, no subject: not a pair of the session */
 	ANS_PONG,
 	ANS_BYE,	/* GOODBYE 5, then the close */
 };
 
 /* The answers in GREETED, HASHING and ONLINE, in the order of requests. */
 static const enum answer in_greeted[] = { ANS_HASHED, ANS_HASHED, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE };
 static const enum answer in_hashing[] = { ANS_STATE, ANS_STATE, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE };
 static const enum answer in_online[] = { ANS_STATE, ANS_STATE, ANS_USERS,
-    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE };
+    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE, ANS_NO_PAIR };
 
 /*
  * Checks that request t, just sent, got its answer; the jobs were emptied
@@ -635,19 +653,27 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 		assert_int_equal(m.list_len, 0);
 		break;
 	case ANS_UDP:
+		expect(f, c, &m, SC_MSG_UDPREG);
+		assert_int_equal(m.port, udp_port(f->udp));
+		assert_int_equal(m.flags, SC_UDPREG_RELAY);
 		wbuf_init(&msg);
 		wire_enc_pair(&msg, "alice");
 		client_send_msg(f, c, &msg);
 		wbuf_free(&msg);
 		expect(f, c, &m, SC_MSG_PAIRKEY);
 		assert_string_equal(m.name, "alice");
+		assert_int_equal(m.flags, 0);		/* never for oneself */
 		assert_int_equal(m.ncand, 1);
+		assert_int_equal(m.cand[0].kind, SC_CAND_HOST);
 		assert_int_equal(m.cand[0].port, UDP_PORT);
 		assert_int_equal(m.cand[0].af, SC_AF_INET);
 		assert_memory_equal(m.cand[0].addr, "\x7f\x00\x00\x01", 4);
 		break;
 	case ANS_OFFLINE:
 		expect_error(f, c, t, SC_ERR_OFFLINE, "bob");
+		break;
+	case ANS_NO_PAIR:
+		expect_error(f, c, t, SC_ERR_OFFLINE, "");
 		break;
 	case ANS_PONG:
 		expect_pong(f, c);
@@ -660,8 +686,8 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 
 /*
  * GREETED: SIGN and AUTH go to the hash workers (no answer yet), LIST,
- * UDP and PAIR get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5 and the
- * close.
+ * UDP, PAIR and RECHECK get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5
+ * and the close.
  */
 static void
 test_greeted_answers_each_request(void **state)
@@ -682,9 +708,10 @@ test_greeted_answers_each_request(void **state)
 }
 
 /*
- * HASHING (a SIGN just handed over): a second SIGN or AUTH, LIST, UDP and
- * PAIR get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5.  Both requests
- * go in one write, so the second is handled before any result can come.
+ * HASHING (a SIGN just handed over): a second SIGN or AUTH, LIST, UDP,
+ * PAIR and RECHECK get ERROR 6, PING gets PONG, LOGOUT gets GOODBYE 5.
+ * Both requests go in one write, so the second is handled before any
+ * result can come.
  */
 static void
 test_hashing_answers_each_request(void **state)
@@ -712,8 +739,9 @@ test_hashing_answers_each_request(void **state)
 
 /*
  * ONLINE: SIGN and AUTH get ERROR 6, LIST the USERS list marked REPLY,
- * UDP nothing (the PAIRKEY to oneself then carries the port), PAIR with a
- * user offline ERROR 7, PING PONG, LOGOUT GOODBYE 5.
+ * UDP its UDPREG (the PAIRKEY to oneself then carries the port), PAIR with
+ * a user offline ERROR 7 naming the user, PING PONG, LOGOUT GOODBYE 5,
+ * RECHECK of a pair the session does not have ERROR 7 without a subject.
  */
 static void
 test_online_answers_each_request(void **state)
@@ -1094,6 +1122,193 @@ test_goodbye_all_then_empty(void **state)
 	assert_int_equal(f->emptied, 1);
 }
 
+/* The next message that is not PRESENCE is of that type. */
+static void
+expect_past_presence(struct fixture *f, struct client *c, struct sc_msg *m,
+    uint8_t type)
+{
+	do
+		assert_int_equal(client_recv(f, c, m), 1);
+	while (m->type == SC_MSG_PRESENCE);
+	assert_int_equal(m->type, type);
+}
+
+/* Nothing but PRESENCE waits for the client: a PING gets its PONG next. */
+static void
+expect_nothing(struct fixture *f, struct client *c)
+{
+	struct sc_msg	m;
+
+	client_send(f, c, SC_MSG_PING);
+	expect_past_presence(f, c, &m, SC_MSG_PONG);
+	assert_true(m.token == PING_TOKEN);
+}
+
+/* Sends UDP with port and hosts[0..n); returns the UDPREG in *m. */
+static void
+client_udp(struct fixture *f, struct client *c, uint16_t port,
+    const struct sc_cand *hosts, size_t n, struct sc_msg *m)
+{
+	struct wbuf	msg;
+
+	wbuf_init(&msg);
+	wire_enc_udp(&msg, port, hosts, n);
+	client_send_msg(f, c, &msg);
+	wbuf_free(&msg);
+	expect_past_presence(f, c, m, SC_MSG_UDPREG);
+}
+
+/* A logged-in client that sent UDP from UDP_PORT with no address. */
+static struct client *
+client_online(struct fixture *f, const char *name)
+{
+	struct client	*c = client_new(f);
+	struct sc_msg	 m;
+
+	client_hello(f, c);
+	client_login(f, c, name);
+	client_udp(f, c, UDP_PORT, NULL, 0, &m);
+	return (c);
+}
+
+/* a asks for the pair with b (named bname): both get PAIRKEY; its id. */
+static uint64_t
+client_pair(struct fixture *f, struct client *a, struct client *b,
+    const char *bname)
+{
+	struct sc_msg	m, mb;
+	struct wbuf	msg;
+
+	wbuf_init(&msg);
+	wire_enc_pair(&msg, bname);
+	client_send_msg(f, a, &msg);
+	wbuf_free(&msg);
+	expect_past_presence(f, a, &m, SC_MSG_PAIRKEY);
+	expect_past_presence(f, b, &mb, SC_MSG_PAIRKEY);
+	assert_true(m.pair_id == mb.pair_id);
+	return (m.pair_id);
+}
+
+/* An address candidate (af 4 or 6) from text. */
+static struct sc_cand
+host(uint8_t af, const char *text)
+{
+	struct sc_cand	c;
+
+	memset(&c, 0, sizeof(c));
+	c.kind = SC_CAND_HOST;
+	c.af = af;
+	assert_int_equal(inet_pton(af == SC_AF_INET ? AF_INET : AF_INET6,
+	    text, c.addr), 1);
+	return (c);
+}
+
+/*
+ * UDP is answered with UDPREG: the daemon's UDP port, RELAY, and the same
+ * reg_id and k_reg for the whole session.  The addresses reported become
+ * HOST candidates, less those of no use to peers (loopback when the
+ * daemon does not listen there, link-local, multicast; IPv4-mapped folded,
+ * each once); a change goes to both sides of the session's pairs in
+ * CANDIDATES, and the same list again to nobody.
+ */
+static void
+test_udp_answered_by_udpreg_and_host_changes_told_to_pairs(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a, *b;
+	struct sc_cand	 hosts[6];
+	struct sc_msg	 m, r1, r2;
+	uint64_t	 id;
+
+	a = client_online(f, "alice");
+	b = client_online(f, "bob");
+	client_udp(f, a, UDP_PORT, NULL, 0, &r1);
+	assert_int_equal(r1.port, udp_port(f->udp));
+	assert_int_equal(r1.flags, SC_UDPREG_RELAY);
+	client_udp(f, a, UDP_PORT, NULL, 0, &r2);
+	assert_true(r1.reg_id == r2.reg_id);
+	expect_nothing(f, b);
+	id = client_pair(f, a, b, "bob");
+
+	hosts[0] = host(SC_AF_INET, "10.1.2.3");
+	hosts[1] = host(SC_AF_INET, "127.0.0.1");
+	hosts[2] = host(SC_AF_INET, "169.254.0.1");
+	hosts[3] = host(SC_AF_INET6, "ff02::1");
+	hosts[4] = host(SC_AF_INET6, "::ffff:192.0.2.7");
+	hosts[5] = host(SC_AF_INET, "10.1.2.3");
+	client_udp(f, a, 4001, hosts, 6, &r2);
+	assert_true(r1.reg_id == r2.reg_id);
+	expect_past_presence(f, a, &m, SC_MSG_CANDIDATES);
+	assert_true(m.pair_id == id);
+	assert_int_equal(m.flags, SC_PAIR_RELAY);
+	assert_int_equal(m.ncand, 1);		/* bob's: as observed */
+	assert_int_equal(m.cand[0].port, UDP_PORT);
+	expect_past_presence(f, b, &m, SC_MSG_CANDIDATES);
+	assert_true(m.pair_id == id);
+	assert_int_equal(m.ncand, 2);
+	assert_int_equal(m.cand[0].af, SC_AF_INET);
+	assert_memory_equal(m.cand[0].addr, hosts[0].addr, 4);
+	assert_int_equal(m.cand[0].port, 4001);
+	assert_int_equal(m.cand[1].af, SC_AF_INET);
+	assert_memory_equal(m.cand[1].addr, "\xc0\x00\x02\x07", 4);
+
+	client_udp(f, a, 4001, hosts, 6, &r2);
+	expect_nothing(f, a);
+	expect_nothing(f, b);
+	client_free(a);
+	client_free(b);
+	wait_count(f, 0);
+}
+
+/*
+ * RECHECK of a live pair: CANDIDATES of the peer to the requester, its own
+ * to the peer; again within the second, nothing; a pair of others gets
+ * ERROR 7 without a subject; a second later it is answered again.
+ */
+static void
+test_recheck_answers_both_sides_once_a_second(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a, *b, *c;
+	struct sc_msg	 m;
+	struct wbuf	 msg;
+	uint64_t	 ab, bc;
+
+	a = client_online(f, "alice");
+	b = client_online(f, "bob");
+	c = client_online(f, "carol");
+	ab = client_pair(f, a, b, "bob");
+	bc = client_pair(f, b, c, "carol");
+	wbuf_init(&msg);
+	wire_enc_recheck(&msg, ab);
+	client_send_msg(f, a, &msg);
+	expect_past_presence(f, a, &m, SC_MSG_CANDIDATES);
+	assert_true(m.pair_id == ab);
+	expect_past_presence(f, b, &m, SC_MSG_CANDIDATES);
+	assert_true(m.pair_id == ab);
+
+	wire_enc_recheck(&msg, ab);
+	client_send_msg(f, a, &msg);
+	wire_enc_recheck(&msg, ab);
+	client_send_msg(f, b, &msg);
+	expect_nothing(f, a);
+	expect_nothing(f, b);
+	wire_enc_recheck(&msg, bc);
+	client_send_msg(f, a, &msg);
+	expect_error(f, a, SC_MSG_RECHECK, SC_ERR_OFFLINE, "");
+
+	usleep(1000 * (PAIRKEY_RECHECK_MS + 50));
+	wire_enc_recheck(&msg, ab);
+	client_send_msg(f, b, &msg);
+	expect_past_presence(f, b, &m, SC_MSG_CANDIDATES);
+	expect_past_presence(f, a, &m, SC_MSG_CANDIDATES);
+	wbuf_free(&msg);
+	client_free(a);
+	client_free(b);
+	client_free(c);
+	wait_count(f, 0);
+}
+
 /* SIGPIPE must not end the test when a client has gone. */
 static int
 group_setup(void **state)
@@ -1144,6 +1359,12 @@ main(void)
 		    test_newer_login_replaces_the_older, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_goodbye_all_then_empty,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_udp_answered_by_udpreg_and_host_changes_told_to_pairs,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_recheck_answers_both_sides_once_a_second, setup,
+		    teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, NULL));

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/server/throttle.c: unauthenticated connections per
- * address, failed-login backoff per address and per account, decay, and
- * the bound on the failure table.
+ * address, failed-login backoff per address and per account, decay, the
+ * bound on the failure table, token buckets and the rate per address.
  */
 #include <sys/socket.h>
 
@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "sealchat/crypto.h"
 #include "throttle.h"
 
 /* An address from text (IPv4 or IPv6). */
@@ -204,6 +205,107 @@ test_zero_delay_never_slows(void **state)
 	throttle_free(l);
 }
 
+/* A bucket refills at its rate, never past its burst, and starts full. */
+static void
+test_bucket_refills_at_rate_up_to_burst(void **state)
+{
+	struct throttle_bucket	b;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1000), 20);
+	throttle_bucket_take(&b, 20);
+	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1000), 0);
+	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1099), 0);
+	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1100), 1);
+	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1550), 5);
+	throttle_bucket_take(&b, 5);
+	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1550), 0);
+	assert_int_equal(throttle_bucket_room(&b, 10, 20, 999999), 20);
+	/* A large rate and a long pause do not overflow. */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(throttle_bucket_room(&b, 1073741824, 1073741824, 1),
+	    1073741824);
+	throttle_bucket_take(&b, 1073741824);
+	assert_int_equal(throttle_bucket_room(&b, 1073741824, 1073741824,
+	    UINT64_MAX / 2), 1073741824);
+}
+
+/*
+ * The rate per address: a burst, then one more per 1/rate second; other
+ * addresses are not touched; an IPv6 address counts as its /64.
+ */
+static void
+test_rate_per_address_and_ipv6_per_64(void **state)
+{
+	struct throttle		*l = throttle_new(0);
+	struct throttle_addr	 a = addr("192.0.2.1"), b = addr("192.0.2.2");
+	struct throttle_addr	 v1 = addr("2001:db8:1:2::1");
+	struct throttle_addr	 v2 = addr("2001:db8:1:2:ffff::9");
+	struct throttle_addr	 v3 = addr("2001:db8:1:3::1");
+	int			 i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(throttle_rate_take(l, &a, 2, 4, 1000), 0);
+	assert_int_equal(throttle_rate_take(l, &a, 2, 4, 1000), -1);
+	assert_int_equal(throttle_rate_take(l, &b, 2, 4, 1000), 0);
+	assert_int_equal(throttle_rate_take(l, &a, 2, 4, 1499), -1);
+	assert_int_equal(throttle_rate_take(l, &a, 2, 4, 1500), 0);
+	assert_int_equal(throttle_rate_take(l, &a, 2, 4, 1500), -1);
+
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(throttle_rate_take(l, &v1, 2, 4, 1000), 0);
+		assert_int_equal(throttle_rate_take(l, &v2, 2, 4, 1000), 0);
+	}
+	assert_int_equal(throttle_rate_take(l, &v1, 2, 4, 1000), -1);
+	assert_int_equal(throttle_rate_take(l, &v3, 2, 4, 1000), 0);
+	throttle_free(l);
+}
+
+/*
+ * However many other addresses come (more than the table has slots), an
+ * address never gets more than its rate: its slot is taken over only once
+ * its bucket is full again, and shared meanwhile.
+ */
+static void
+test_rate_table_never_gives_more_than_the_rate(void **state)
+{
+	struct throttle		*l = throttle_new(0);
+	struct throttle_addr	 a = addr("198.51.100.1"), o;
+	uint32_t		 i;
+	int			 got = 0;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(throttle_rate_take(l, &a, 2, 4, 5000), 0);
+	memset(&o, 0, sizeof(o));
+	o.af = 4;
+	for (i = 0; i < 4 * THROTTLE_RATE_SLOTS; i++) {
+		o.b[0] = 10;
+		o.b[1] = (uint8_t)(i >> 16);
+		o.b[2] = (uint8_t)(i >> 8);
+		o.b[3] = (uint8_t)i;
+		(void)throttle_rate_take(l, &o, 2, 4, 5000);
+		if (throttle_rate_take(l, &a, 2, 4, 5000) == 0)
+			got++;
+	}
+	assert_int_equal(got, 0);
+	/* Idle for the burst's refill: the full burst again. */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(throttle_rate_take(l, &a, 2, 4, 7000), 0);
+	throttle_free(l);
+}
+
+/* libsodium first: the rate table's key is random. */
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return (sc_crypto_init());
+}
+
+/* Runs every test of this file. */
 int
 main(void)
 {
@@ -217,7 +319,11 @@ main(void)
 		cmocka_unit_test(test_failures_decay_with_time),
 		cmocka_unit_test(test_failure_table_bounded_oldest_evicted),
 		cmocka_unit_test(test_zero_delay_never_slows),
+		cmocka_unit_test(test_bucket_refills_at_rate_up_to_burst),
+		cmocka_unit_test(test_rate_per_address_and_ipv6_per_64),
+		cmocka_unit_test(
+		    test_rate_table_never_gives_more_than_the_rate),
 	};
 
-	return (cmocka_run_group_tests(tests, NULL, NULL));
+	return (cmocka_run_group_tests(tests, group_setup, NULL));
 }
