@@ -687,9 +687,14 @@ class RawClient:
 
     def udp_recv(self, timeout=WAIT):
         """One datagram, or None after timeout."""
+        got = self.udp_recv_from(timeout)
+        return None if got is None else got[0]
+
+    def udp_recv_from(self, timeout=WAIT):
+        """(datagram, source address), or None after timeout."""
         self.udp.settimeout(timeout)
         try:
-            return self.udp.recv(2048)
+            return self.udp.recvfrom(2048)
         except socket.timeout:
             return None
 
@@ -702,8 +707,24 @@ class RawClient:
                     pass
 
 
+def endpoint(addr):
+    """The 19-byte endpoint of a socket address (section 8)."""
+    host, port = addr[0], addr[1]
+    if ":" in host:
+        packed = socket.inet_pton(socket.AF_INET6, host)
+        if packed.startswith(b"\0" * 10 + b"\xff\xff"):
+            return b"\x04" + packed[12:] + b"\0" * 12 + \
+                struct.pack(">H", port)
+        return b"\x06" + packed + struct.pack(">H", port)
+    return (b"\x04" + socket.inet_aton(host) + b"\0" * 12 +
+            struct.pack(">H", port))
+
+
 class RawPeer:
-    """The raw client's side of one pair key: its counter and keys."""
+    """The raw client's side of one pair key: its counter and keys.  Like
+    any client (section 8) it answers each PROBE that opens with a
+    PROBE_ACK to the PROBE's source, unless answer_probes is cleared: the
+    sealchat client sends messages only on a path so confirmed."""
 
     def __init__(self, raw, me, peer, pair_id, kxy, addr):
         self.raw = raw
@@ -711,6 +732,8 @@ class RawPeer:
         self.pair_id = pair_id
         self.addr = addr
         self.ctr = 0
+        self.answer_probes = True
+        self.probes = 0
 
     def seal(self, kind, msg_id, text=b"", counter=None, key=None):
         """A datagram under the next counter (or the one given)."""
@@ -724,18 +747,25 @@ class RawPeer:
         self.raw.udp.sendto(d, self.addr)
 
     def recv(self, timeout=WAIT):
-        """The next datagram that opens: (datagram, fields) or None."""
+        """The next datagram that opens, PROBEs aside (answered):
+        (datagram, fields) or None."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            d = self.raw.udp_recv(left)
-            if d is None:
+            got = self.raw.udp_recv_from(left)
+            if got is None:
                 return None
+            d, src = got
             f = dgram_open(self.rx, d)
-            if f is not None:
-                return d, f
+            if f is None:
+                continue
+            if f[2] == 3 and self.answer_probes:
+                self.probes += 1
+                self.raw.udp.sendto(self.seal(4, f[3], endpoint(src)), src)
+                continue
+            return d, f
 
     def send_until_ack(self, msg_id, text, tries=20, wait=0.25):
         """Sends a MSG (again, new counter, as a client does) until it is
@@ -751,6 +781,37 @@ class RawPeer:
                 if got[1][2] == 2 and got[1][3] == msg_id:
                     return d, got[0]
         raise AssertionError("no ACK for msg_id %d" % msg_id)
+
+
+class MutePeer:
+    """A raw client's side of a pair, in a thread: it answers PROBEs, so
+    the sealchat client finds a path to it, but never acknowledges a
+    message; it keeps the fields of every MSG that reaches it."""
+
+    def __init__(self, raw, me, peer):
+        self.raw, self.me, self.peer = raw, me, peer
+        self.msgs = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        rp = RawPeer(self.raw, self.me, self.peer,
+                     *self.raw.wait_pairkey(self.peer))
+        while not self.stop.is_set():
+            got = rp.recv(0.1)
+            if got is not None and got[1][2] == 1:
+                self.msgs.append(got[1])
+
+    def finish(self, quiet=0.5):
+        """The messages, once nothing came for a while."""
+        n = -1
+        while n != len(self.msgs):
+            n = len(self.msgs)
+            time.sleep(quiet)
+        self.stop.set()
+        self.thread.join(WAIT)
+        return self.msgs
 
 
 class FakeServer:
