@@ -1085,6 +1085,39 @@ client_send(struct client *c, const char *name, const char *text,
 	return (CMD_PENDING);
 }
 
+/* Shows each pair's path: direct, relay or checking. */
+enum cmd_status
+client_peers(struct client *c)
+{
+	struct peer_path	*paths;
+	struct output_peer	*rows;
+	size_t			 n, i;
+
+	if (!client_logged_in(c)) {
+		client_error(c, "peers", "not logged in");
+		return (CMD_FAILED);
+	}
+	paths = calloc(PEER_PAIRS_MAX, sizeof(*paths));
+	rows = calloc(PEER_PAIRS_MAX, sizeof(*rows));
+	if (paths == NULL || rows == NULL) {
+		free(paths);
+		free(rows);
+		client_error(c, "peers", "out of memory");
+		return (CMD_FAILED);
+	}
+	n = peer_paths(c->peer, paths, PEER_PAIRS_MAX);
+	for (i = 0; i < n; i++) {
+		rows[i].user = paths[i].name;
+		rows[i].path = path_state_name(paths[i].state);
+		rows[i].address = paths[i].addr;
+		rows[i].rtt_ms = paths[i].rtt_ms;
+	}
+	output_peers(c->out, rows, n);
+	free(paths);
+	free(rows);
+	return (CMD_OK);
+}
+
 /*
  * Sends LOGOUT and waits in state st; the server's goodbye or its close
  * ends the run.

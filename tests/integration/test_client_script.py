@@ -254,6 +254,27 @@ class Messaging(unittest.TestCase):
             bc.wait_for("msg", a, "one")
             bc.expect("msg", a, "two")
 
+    def test_peers_shows_the_direct_path_and_its_round_trip(self):
+        # On one machine the host candidate the server hands out answers
+        # at once: the path is direct, to the peer's UDP socket.
+        a, b = uname("a"), uname("b")
+        signed(a)
+        signed(b)
+        with listening(b, "pw-x") as bc:
+            ac = listener(a, "pw-x", conf())
+            try:
+                ac.send("peers")
+                ac.send("send %s hi" % b)
+                ac.expect("delivered", b)
+                ac.send("peers")
+                kind, user, path, address, rtt = ac.next()
+                bc.wait_for("msg", a, "hi")
+            finally:
+                ac.end()
+        self.assertEqual((kind, user, path), ("peer", b, "direct"))
+        self.assertRegex(address, r"^127\.0\.0\.1:[1-9][0-9]*$")
+        self.assertRegex(rtt, r"^[0-9]+$")
+
     def test_received_text_is_escaped(self):
         a, b = uname("a"), uname("b")
         signed(a)

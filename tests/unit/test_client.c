@@ -944,6 +944,34 @@ test_client_udpreg_registers_until_registered(void **state)
 	close(fd);
 }
 
+static void
+test_client_peers_shows_each_pairs_path(void **state)
+{
+	struct fixture	*f = *state;
+	char		 want[128];
+	uint64_t	 ctr = 0;
+	int		 rtt;
+
+	reach(f, CLIENT_ONLINE);
+	/* No pair yet: no record. */
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	assert_string_equal(f->cap.text, "");
+	/* bob silent: checking, nowhere yet. */
+	give_bob_a_key(f);
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	assert_string_equal(f->cap.text, "peer\tbob\tchecking\t-\t-\n");
+	capture_clear(&f->cap);
+	/* bob answers: direct, at his address, with a round trip. */
+	(void)bob_pump(f, 150, &ctr);
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	snprintf(want, sizeof(want), "peer\tbob\tdirect\t127.0.0.1:%u\t",
+	    f->udp_port);
+	assert_memory_equal(f->cap.text, want, strlen(want));
+	assert_int_equal(sscanf(f->cap.text + strlen(want), "%d\n", &rtt), 1);
+	assert_true(rtt >= 0 && rtt < 1000);
+	assert_int_equal(client_state(f->client), CLIENT_ONLINE);
+}
+
 /* Loses bob's direct path with a message he never acknowledges. */
 static void
 lose_bobs_path(struct fixture *f)
@@ -1159,6 +1187,9 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_client_udpreg_registers_until_registered,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_peers_shows_each_pairs_path,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_client_no_recheck_to_a_server_without_udpreg,
