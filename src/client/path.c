@@ -99,6 +99,7 @@ struct path {
 	int			 opened;	/* opening PROBEs sent */
 	uint64_t		 open_next;
 	int			 open_done;
+	int			 go_sent;	/* our go signal went */
 	int			 go_seen;	/* a PROBE of the peer came */
 	int			 full;		/* full checks to SRFLX */
 	uint64_t		 full_at;	/* no go: when they begin */
@@ -408,7 +409,7 @@ path_probe_to(struct path *p, const union path_sa *to, socklen_t len,
 	return (id);
 }
 
-/* Sends a PROBE through the relay. */
+/* Sends the go signal, a PROBE through the relay. */
 static void
 path_probe_relay(struct path *p, uint64_t now)
 {
@@ -417,6 +418,7 @@ path_probe_relay(struct path *p, uint64_t now)
 	if (!p->relay || path_token(p, now) != 0)
 		return;
 	id = path_remember(p, NULL, 1, 0, now);
+	p->go_sent = 1;
 	if (p->ops.probe_relay(p->arg, id) == 0)
 		p->stats.relayed++;
 }
@@ -473,6 +475,7 @@ path_round_begin(struct path *p, uint64_t now)
 	p->opened = 0;
 	p->open_next = now;
 	p->open_done = 0;
+	p->go_sent = 0;
 	p->go_seen = p->peer_probe_ms != 0 && now - p->peer_probe_ms <
 	    (uint64_t)p->conf.direct_timeout_ms;
 	p->full = 0;
@@ -942,6 +945,12 @@ path_set_relay(struct path *p, int usable)
 	} else if (usable && p->state == PATH_CHECKING && !p->in_round &&
 	    p->stats.rounds > 0)
 		path_enter(p, PATH_RELAY);
+	else if (usable && p->in_round && p->open_done && !p->go_sent &&
+	    p->full_at != 0) {
+		/* Opened before the relay could be used: the go goes now. */
+		p->full_at = 0;
+		path_probe_relay(p, now);
+	}
 	path_step(p, now);
 	path_settle(p);
 }

@@ -392,6 +392,28 @@ test_path_without_relay_full_checks_200ms_after_opening(void **state)
 }
 
 static void
+test_path_relay_usable_after_the_opening_sends_the_go_then(void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_cand	 s = cand4(SC_CAND_SRFLX, 203, 0, 113, 7, 40000);
+	union path_sa	 relay_src;
+	uint64_t	 t0 = fake_now;
+
+	make_path(f);
+	path_set_candidates(f->path, &s, 1, 1);
+	advance(f, t0 + 50);
+	assert_int_equal(count_relay(f, t0, t0 + 51), 0);
+	/* Registered now: the go signal, and no more 200 ms shortcut. */
+	path_set_relay(f->path, 1);
+	assert_int_equal(count_relay(f, t0 + 50, t0 + 51), 1);
+	advance(f, t0 + 400);
+	assert_int_equal(count_to(f, s, 0, t0, t0 + 401), 0);
+	memset(&relay_src, 0, sizeof(relay_src));
+	path_probe_in(f->path, &relay_src.sa, sizeof(relay_src), 1);
+	assert_int_equal(count_to(f, s, 0, t0 + 400, t0 + 401), 1);
+}
+
+static void
 test_path_host_wins_over_public_confirmed_just_before(void **state)
 {
 	struct fixture	*f = *state;
@@ -896,6 +918,7 @@ main(void)
 		T(test_path_host_probed_at_once_then_every_100ms),
 		T(test_path_opening_ttl_then_go_then_full_checks_on_peer_probe),
 		T(test_path_without_relay_full_checks_200ms_after_opening),
+		T(test_path_relay_usable_after_the_opening_sends_the_go_then),
 		T(test_path_host_wins_over_public_confirmed_just_before),
 		T(test_path_relay_after_direct_timeout_then_upgrades_doubling),
 		T(test_path_loss_goes_to_relay_or_checks_again_and_tells_owner),
