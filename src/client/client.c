@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,6 +74,7 @@ struct client {
 	char			 self[SC_NAME_MAX + 1];
 	int			 failed;	/* some command failed */
 	int			 status;	/* exit status once done */
+	int			 udpreg;	/* the server sent UDPREG */
 
 	/* The command that waits (states in S_WAITING). */
 	char			 op_cmd[8];	/* "sign", "auth", ... */
@@ -97,6 +99,8 @@ static void	client_on_login_error(struct client *, const struct sc_msg *);
 static void	client_on_list_error(struct client *, const struct sc_msg *);
 static void	client_on_pair_error(struct client *, const struct sc_msg *);
 static void	client_on_udp_error(struct client *, const struct sc_msg *);
+static void	client_on_recheck_error(struct client *,
+		    const struct sc_msg *);
 static void	client_on_error(struct client *, const struct sc_msg *);
 static void	client_on_login_users(struct client *, const struct sc_msg *);
 static void	client_on_quit_users(struct client *, const struct sc_msg *);
@@ -105,6 +109,8 @@ static void	client_on_users(struct client *, const struct sc_msg *);
 static void	client_on_presence(struct client *, const struct sc_msg *);
 static void	client_on_send_pairkey(struct client *, const struct sc_msg *);
 static void	client_on_pairkey(struct client *, const struct sc_msg *);
+static void	client_on_udpreg(struct client *, const struct sc_msg *);
+static void	client_on_candidates(struct client *, const struct sc_msg *);
 static void	client_on_quit_goodbye(struct client *, const struct sc_msg *);
 static void	client_on_goodbye(struct client *, const struct sc_msg *);
 
@@ -115,18 +121,23 @@ static void	client_on_goodbye(struct client *, const struct sc_msg *);
  * type without any row is logged.  In short:
  *
  *   WELCOME   CONNECTING: the channel is open; commands may be read
- *   OK        LOGIN: "ok" record, UDP port registered, LOGIN_LIST;
- *             elsewhere a warning
+ *   OK        LOGIN: "ok" record, the UDP port and local addresses
+ *             sent, LOGIN_LIST; elsewhere a warning
  *   ERROR     of SIGN/AUTH in LOGIN or LOGIN_LIST, of LIST in LIST, of
  *             PAIR for the awaited peer in PAIR: the command's error
  *             record (or, for "user has no udp", PAIR again shortly);
- *             of UDP anywhere: a diagnostic; else a debug line
+ *             of UDP anywhere: a diagnostic; of RECHECK (the pair just
+ *             died) and anything else: a debug line
  *   USERS     logged in: the list is assembled and becomes the set;
  *             shown when it is the initial list in LOGIN_LIST (or
  *             LOGOUT_LIST) or the reply in LIST, which then end
  *   PRESENCE  logged in: records; an offline peer's pair key is forgotten
- *   PAIRKEY   logged in: the key is installed; in PAIR, the awaited
- *             peer's key sends the message
+ *   PAIRKEY   logged in: the key is installed and the checks for a
+ *             path begin; in PAIR, the awaited peer's key sends the
+ *             message (it leaves when the pair has a path)
+ *   UDPREG    logged in: the UDP socket registers with the server
+ *   CANDIDATES logged in: the checks of a held pair begin again; a
+ *             pair not held is ignored
  *   GOODBYE   on the way out, for our LOGOUT: the end as planned;
  *             anywhere else: the waiting command's error, exit 69
  */
@@ -146,6 +157,7 @@ static const struct client_handler {
 	{ SC_MSG_ERROR, SC_MSG_LIST, S(CLIENT_LIST), client_on_list_error },
 	{ SC_MSG_ERROR, SC_MSG_PAIR, S(CLIENT_PAIR), client_on_pair_error },
 	{ SC_MSG_ERROR, SC_MSG_UDP, S_LIVE, client_on_udp_error },
+	{ SC_MSG_ERROR, SC_MSG_RECHECK, S_LIVE, client_on_recheck_error },
 	{ SC_MSG_ERROR, 0, S_LIVE, client_on_error },
 	{ SC_MSG_USERS, 0, S(CLIENT_LOGIN_LIST), client_on_login_users },
 	{ SC_MSG_USERS, 0, S(CLIENT_LIST), client_on_list_users },
@@ -154,6 +166,8 @@ static const struct client_handler {
 	{ SC_MSG_PRESENCE, 0, S_LOGGED_IN, client_on_presence },
 	{ SC_MSG_PAIRKEY, 0, S(CLIENT_PAIR), client_on_send_pairkey },
 	{ SC_MSG_PAIRKEY, 0, S_LOGGED_IN, client_on_pairkey },
+	{ SC_MSG_UDPREG, 0, S_LOGGED_IN, client_on_udpreg },
+	{ SC_MSG_CANDIDATES, 0, S_LOGGED_IN, client_on_candidates },
 	{ SC_MSG_GOODBYE, 0, S_QUITTING, client_on_quit_goodbye },
 	{ SC_MSG_GOODBYE, 0, S_LIVE, client_on_goodbye },
 };
@@ -164,6 +178,7 @@ static void	client_conn_closed(void *, int, const char *);
 static void	client_peer_msg(void *, const char *, const char *, size_t);
 static void	client_peer_delivered(void *, const char *);
 static void	client_peer_failed(void *, const char *, const char *);
+static void	client_peer_recheck(void *, uint64_t);
 static void	client_drain_check(struct client *);
 static int	client_send_msg(struct client *, struct wbuf *);
 
@@ -177,6 +192,7 @@ static const struct peer_cb client_peer_cb = {
 	.msg = client_peer_msg,
 	.delivered = client_peer_delivered,
 	.failed = client_peer_failed,
+	.recheck = client_peer_recheck,
 };
 
 /* The name of a state. */
@@ -226,7 +242,8 @@ client_new(struct event_base *base, const struct client_conf *conf,
     const uint8_t server_pk[SC_KEY_BYTES], const struct client_opts *opts,
     struct output *out)
 {
-	struct client	*c;
+	struct client		*c;
+	struct peer_conf	 pc;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return (NULL);
@@ -240,8 +257,13 @@ client_new(struct event_base *base, const struct client_conf *conf,
 	c->out = out;
 	c->state = CLIENT_CONNECTING;
 	c->status = 0;
-	c->peer = peer_new(base, &client_peer_cb, c, (int)conf->send_retries,
-	    (int)conf->retry_interval_ms);
+	memset(&pc, 0, sizeof(pc));
+	pc.retries = (int)conf->send_retries;
+	pc.retry_ms = (int)conf->retry_interval_ms;
+	pc.direct_timeout_ms = (int)conf->direct_timeout;
+	pc.keepalive_s = (int)conf->udp_keepalive;
+	pc.punch_ttl = (int)conf->punch_ttl;
+	c->peer = peer_new(base, &client_peer_cb, c, &pc);
 	c->conn = conn_new(base, conf, server_pk, c->key_path,
 	    &client_conn_cb, c);
 	c->roster = roster_new();
@@ -582,16 +604,20 @@ client_send_msg(struct client *c, struct wbuf *wb)
 
 /*
  * Opens the UDP socket where the configuration says (peer_listen) and
- * registers its port with the server.
+ * sends the server its port and local addresses (UDP).
  */
 static void
 client_open_udp(struct client *c)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = 0;
+	struct sc_cand		 hosts[SC_HOST_MAX];
+	size_t			 nhosts;
 	struct wbuf		 wb;
 	char			 err[CLIENT_REASON_MAX];
 
+	if (conn_peer_addr(c->conn, &ss, &sslen) == 0)
+		peer_set_server(c->peer, (struct sockaddr *)&ss, sslen);
 	if (peer_port(c->peer) == 0) {
 		memset(&ss, 0, sizeof(ss));
 		if (conn_local_addr(c->conn, &ss, &sslen) != 0)
@@ -604,8 +630,9 @@ client_open_udp(struct client *c)
 			return;
 		}
 	}
+	nhosts = peer_hosts(c->peer, hosts);
 	wbuf_init(&wb);
-	wire_enc_udp(&wb, peer_port(c->peer), NULL, 0);
+	wire_enc_udp(&wb, peer_port(c->peer), hosts, nhosts);
 	if (client_send_msg(c, &wb) != 0)
 		log_warnx("client: cannot register the UDP port");
 }
@@ -688,6 +715,15 @@ static void
 client_on_udp_error(struct client *c, const struct sc_msg *m)
 {
 	output_diag(c->out, "the server refused the UDP port: %s",
+	    wire_err_str(m->code));
+}
+
+/* ERROR for a RECHECK: the pair died meanwhile, or an older server. */
+static void
+client_on_recheck_error(struct client *c, const struct sc_msg *m)
+{
+	(void)c;
+	log_debug("client: recheck refused code=%u (%s)", m->code,
 	    wire_err_str(m->code));
 }
 
@@ -835,21 +871,34 @@ client_send_later(struct client *c)
 	client_op_done(c, r != 0);
 }
 
-/* PAIRKEY: a key for talking with a peer, ours or the peer's request. */
+/*
+ * PAIRKEY: a key for talking with a peer, ours or the peer's request,
+ * with the peer's candidates: the checks for a path begin.
+ */
 static void
 client_on_pairkey(struct client *c, const struct sc_msg *m)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		sslen;
+	(void)peer_pair_set(c->peer, m->name, m->pair_id, m->key, m->flags,
+	    m->cand, m->ncand);
+}
 
-	if (m->ncand == 0) {
-		log_warnx("client: pair key for %s without an endpoint",
-		    m->name);
-		return;
-	}
-	sslen = wire_cand_to_sa(&ss, &m->cand[0]);
-	(void)peer_pair_set(c->peer, m->name, m->pair_id, m->key,
-	    (struct sockaddr *)&ss, sslen);
+/* UDPREG: the server's UDP port; the socket registers with it. */
+static void
+client_on_udpreg(struct client *c, const struct sc_msg *m)
+{
+	c->udpreg = 1;
+	if (peer_register(c->peer, m->port, m->flags, m->reg_id,
+	    m->key) != 0)
+		log_warnx("client: cannot register with the server's UDP "
+		    "port %u from the UDP socket", m->port);
+}
+
+/* CANDIDATES: a held pair's peer, as it is now; checks again. */
+static void
+client_on_candidates(struct client *c, const struct sc_msg *m)
+{
+	(void)peer_candidates(c->peer, m->pair_id, m->flags, m->cand,
+	    m->ncand);
 }
 
 /* PAIRKEY while a send waits for one: the awaited peer's lets it go. */
@@ -927,6 +976,26 @@ client_peer_failed(void *arg, const char *to, const char *why)
 		return;
 	client_error(c, "send", "%s", why);
 	client_peer_slot(c);
+}
+
+/*
+ * A pair lost its path: RECHECK, to a server that registers UDP endpoints
+ * (it sent UDPREG); an older one would end the session for it.
+ */
+static void
+client_peer_recheck(void *arg, uint64_t pair_id)
+{
+	struct client	*c = arg;
+	struct wbuf	 wb;
+
+	if (!c->udpreg || !client_logged_in(c) || !conn_is_open(c->conn))
+		return;
+	wbuf_init(&wb);
+	wire_enc_recheck(&wb, pair_id);
+	if (client_send_msg(c, &wb) != 0)
+		log_debug("client: cannot send RECHECK");
+	else
+		log_debug("client: recheck pair_id=%016" PRIx64, pair_id);
 }
 
 /* Logs in or signs up. */
@@ -1014,6 +1083,39 @@ client_send(struct client *c, const char *name, const char *text,
 	log_debug("client: pair request peer=%s", name);
 	client_op_wait(c, CLIENT_PAIR, c->conf.pair_timeout);
 	return (CMD_PENDING);
+}
+
+/* Shows each pair's path: direct, relay or checking. */
+enum cmd_status
+client_peers(struct client *c)
+{
+	struct peer_path	*paths;
+	struct output_peer	*rows;
+	size_t			 n, i;
+
+	if (!client_logged_in(c)) {
+		client_error(c, "peers", "not logged in");
+		return (CMD_FAILED);
+	}
+	paths = calloc(PEER_PAIRS_MAX, sizeof(*paths));
+	rows = calloc(PEER_PAIRS_MAX, sizeof(*rows));
+	if (paths == NULL || rows == NULL) {
+		free(paths);
+		free(rows);
+		client_error(c, "peers", "out of memory");
+		return (CMD_FAILED);
+	}
+	n = peer_paths(c->peer, paths, PEER_PAIRS_MAX);
+	for (i = 0; i < n; i++) {
+		rows[i].user = paths[i].name;
+		rows[i].path = path_state_name(paths[i].state);
+		rows[i].address = paths[i].addr;
+		rows[i].rtt_ms = paths[i].rtt_ms;
+	}
+	output_peers(c->out, rows, n);
+	free(paths);
+	free(rows);
+	return (CMD_OK);
 }
 
 /*

@@ -121,6 +121,8 @@ enum cmd_status	 client_login(struct client *, const char *cmd, uint8_t type,
 enum cmd_status	 client_list(struct client *);
 enum cmd_status	 client_send(struct client *, const char *name,
 		    const char *text, size_t len);
+/* Shows each peer with its path, address and round trip. */
+enum cmd_status	 client_peers(struct client *);
 /* Waits for outstanding deliveries (bounded), logs out, ends the loop. */
 enum cmd_status	 client_quit(struct client *);
 /* End of the commands: quit, or with --listen keep running. */

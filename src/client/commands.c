@@ -20,6 +20,8 @@ static enum cmd_status	commands_do_send(struct client *,
 			    const struct command *, const struct cmd_args *);
 static enum cmd_status	commands_do_list(struct client *,
 			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_peers(struct client *,
+			    const struct command *, const struct cmd_args *);
 static enum cmd_status	commands_do_help(struct client *,
 			    const struct command *, const struct cmd_args *);
 static enum cmd_status	commands_do_quit(struct client *,
@@ -38,6 +40,9 @@ const struct command commands_table[] = {
 	{ "list", NULL, SC_MSG_LIST, commands_do_list, CMD_ARGS_NONE,
 	    CMD_NEEDS_LOGIN,
 	    "list", "the users online now" },
+	{ "peers", NULL, 0, commands_do_peers, CMD_ARGS_NONE,
+	    CMD_NEEDS_LOGIN,
+	    "peers", "how messages reach each peer: path, address, rtt" },
 	{ "help", "?", 0, commands_do_help, CMD_ARGS_NONE, 0,
 	    "help", "this list" },
 	{ "quit", NULL, SC_MSG_LOGOUT, commands_do_quit, CMD_ARGS_NONE, 0,
@@ -266,6 +271,16 @@ commands_do_list(struct client *c, const struct command *cmd,
 	(void)cmd;
 	(void)a;
 	return (client_list(c));
+}
+
+/* peers */
+static enum cmd_status
+commands_do_peers(struct client *c, const struct command *cmd,
+    const struct cmd_args *a)
+{
+	(void)cmd;
+	(void)a;
+	return (client_peers(c));
 }
 
 /* help, ? */

@@ -24,6 +24,9 @@ struct client_conf {
 	long long	retry_interval_ms;
 	long long	pair_timeout;	/* seconds to wait for a pair key */
 	long long	drain_timeout;	/* seconds to wait at end of input */
+	long long	direct_timeout;	/* ms before the relay */
+	long long	udp_keepalive;	/* seconds of silence */
+	long long	punch_ttl;	/* opening TTL; 0 none */
 	int		log_level;		/* enum log_level */
 };
 

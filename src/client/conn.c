@@ -666,6 +666,22 @@ conn_local_addr(const struct conn *c, struct sockaddr_storage *ss,
 	return (0);
 }
 
+/* The server's address on the TCP connection. */
+int
+conn_peer_addr(const struct conn *c, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	evutil_socket_t	fd;
+
+	if (c == NULL || c->bev == NULL ||
+	    (fd = bufferevent_getfd(c->bev)) < 0)
+		return (-1);
+	*len = sizeof(*ss);
+	if (getpeername(fd, (struct sockaddr *)ss, len) != 0)
+		return (-1);
+	return (0);
+}
+
 /* The server as "host:port". */
 const char *
 conn_server_str(const struct conn *c)

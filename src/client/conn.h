@@ -61,6 +61,9 @@ void		 conn_logout(struct conn *);
 /* The local address of the TCP connection (for udp_address "auto"). */
 int		 conn_local_addr(const struct conn *, struct sockaddr_storage *,
 		    socklen_t *);
+/* The server's address, the far end of the TCP connection. */
+int		 conn_peer_addr(const struct conn *, struct sockaddr_storage *,
+		    socklen_t *);
 /* "host:port" of the server, for messages. */
 const char	*conn_server_str(const struct conn *);
 

@@ -113,6 +113,31 @@ output_script_delivered(void *arg, const char *to)
 	output_script_end(os->rec);
 }
 
+/* peer USER PATH ADDRESS RTT_MS, one record per peer */
+static void
+output_script_peers(void *arg, const struct output_peer *rows, size_t n)
+{
+	struct output_script	*os = arg;
+	char			 rtt[16];
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		if (rows[i].rtt_ms < 0)
+			snprintf(rtt, sizeof(rtt), "-");
+		else
+			snprintf(rtt, sizeof(rtt), "%d", rows[i].rtt_ms);
+		fputs("peer", os->rec);
+		output_script_field(os->rec, rows[i].user,
+		    strlen(rows[i].user));
+		output_script_field(os->rec, rows[i].path,
+		    strlen(rows[i].path));
+		output_script_field(os->rec, rows[i].address,
+		    strlen(rows[i].address));
+		output_script_field(os->rec, rtt, strlen(rtt));
+		output_script_end(os->rec);
+	}
+}
+
 /* error CMD REASON */
 static void
 output_script_error(void *arg, const char *cmd, const char *reason)
@@ -158,6 +183,7 @@ static const struct output_ops output_script_ops = {
 	.presence = output_script_presence,
 	.msg = output_script_msg,
 	.delivered = output_script_delivered,
+	.peers = output_script_peers,
 	.error = output_script_error,
 	.help = output_script_help,
 	.diag = output_script_diag,
@@ -240,6 +266,13 @@ void
 output_delivered(struct output *out, const char *to)
 {
 	out->ops->delivered(out->arg, to);
+}
+
+/* Shows the peers and their paths. */
+void
+output_peers(struct output *out, const struct output_peer *rows, size_t n)
+{
+	out->ops->peers(out->arg, rows, n);
 }
 
 /* Shows a failed command. */

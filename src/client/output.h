@@ -12,6 +12,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* One peer as `peers` shows it. */
+struct output_peer {
+	const char	*user;
+	const char	*path;		/* "direct", "relay" or "checking" */
+	const char	*address;	/* "203.0.113.7:40000", or "-" */
+	int		 rtt_ms;	/* -1: not measured */
+};
+
 struct output_ops {
 	/* "ok CMD USER": a login succeeded. */
 	void	(*ok)(void *, const char *cmd, const char *user);
@@ -23,6 +31,8 @@ struct output_ops {
 	void	(*msg)(void *, const char *from, const char *text, size_t len);
 	/* "delivered TO": the peer acknowledged a message. */
 	void	(*delivered)(void *, const char *to);
+	/* "peer USER PATH ADDRESS RTT_MS", one per peer (the peers list). */
+	void	(*peers)(void *, const struct output_peer *, size_t n);
 	/* "error CMD REASON". */
 	void	(*error)(void *, const char *cmd, const char *reason);
 	/* One line of the command list (help). */
@@ -53,6 +63,7 @@ void	output_presence(struct output *, int online, const char *user);
 void	output_msg(struct output *, const char *from, const char *text,
 	    size_t len);
 void	output_delivered(struct output *, const char *to);
+void	output_peers(struct output *, const struct output_peer *, size_t n);
 void	output_error(struct output *, const char *cmd, const char *reason);
 void	output_help(struct output *, const char *usage, const char *text);
 void	output_diag(struct output *, const char *fmt, ...)

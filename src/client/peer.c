@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Peer datagrams.  Receiving order of checks: size, version, pair_id, the
+ * Peer datagrams.  Receiving order of checks: byte 0 (a REGISTERED goes to
+ * reg.c, and only from the server's endpoint), size, version, pair_id, the
  * replay window (a read-only test, cheap), the AEAD open, and only then the
  * window moves.  So a forged datagram, whatever counter it claims, changes
  * nothing, and a dropped datagram never disturbs the traffic after it.
- * Keys are found by pair_id and answers go to the address the server gave
- * in PAIRKEY, never to the source of a datagram.
+ * Keys are found by pair_id, never by the source address; but answers (ACK,
+ * PROBE_ACK) go to the source of the datagram they answer, which is how a
+ * datagram that came through the relay is answered through it, and a
+ * source that the address rules refuse gets no answer.
+ *
+ * Sending: a message goes on the pair's path (path.c), or waits while it
+ * has none.  Each message has one timer, armed for retry_interval_ms after
+ * each transmission (or, waiting, after each tick): when it fires without
+ * an ACK, the path the message went on, if still the pair's, is lost; then
+ * the message goes again on the path the pair has now, same msg_id and a
+ * new counter, so nothing is lost and the receiver's window of ids shows
+ * it once.  A message is sent at most 1 + send_retries times and lives at
+ * most about twice send_retries + 1 intervals.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -26,8 +38,11 @@
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
+#include "sealchat/wire.h"
 
+#include "path.h"
 #include "peer.h"
+#include "reg.h"
 #include "replay.h"
 
 /* Datagrams read per wake-up before the loop gets a turn. */
@@ -37,16 +52,19 @@
 #define PEER_PAYLOAD_MAX	(PEER_PAYLOAD_HDR + SC_TEXT_MAX)
 #define PEER_DGRAM_MIN		(SC_DGRAM_HDR + PEER_PAYLOAD_HDR + SC_MAC_BYTES)
 
+struct peer;
+
 struct peer_pair {
+	struct peer		*peer;
 	char			 name[SC_NAME_MAX + 1];
 	uint64_t		 pair_id;
+	uint8_t			 flags;		/* PAIRKEY, CANDIDATES */
 	struct sc_pair_keys	 keys;
 	uint64_t		 tx_ctr;	/* next counter to send */
 	struct replay		 rx;		/* counters received */
 	struct replay		 ids;		/* msg_ids shown */
 	uint64_t		 next_id;	/* next msg_id to send */
-	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
+	struct path		*path;
 };
 
 struct peer_out {
@@ -55,7 +73,10 @@ struct peer_out {
 	char			 to[SC_NAME_MAX + 1];
 	uint64_t		 pair_id;
 	uint64_t		 msg_id;
-	int			 resent;
+	int			 tries;		/* resends used up */
+	int			 due;		/* to go on the next path */
+	uint32_t		 sent_gen;	/* the path it last went on */
+	enum path_state		 sent_state;
 	struct event		*timer;
 	size_t			 len;
 	uint8_t			 text[SC_TEXT_MAX];
@@ -63,15 +84,29 @@ struct peer_out {
 
 TAILQ_HEAD(peer_outq, peer_out);
 
+/* Where a datagram came from. */
+struct peer_src {
+	const struct sockaddr	*sa;
+	socklen_t		 len;
+	int			 relayed;	/* the server's endpoint */
+	int			 ok;		/* may be answered */
+};
+
 struct peer {
 	struct event_base	*base;
 	struct peer_cb		 cb;
 	void			*arg;
-	int			 retries;
-	int			 retry_ms;
+	struct peer_conf	 conf;
 	char			 self[SC_NAME_MAX + 1];
 	int			 fd;
 	uint16_t		 port;
+	union path_sa		 bound;		/* the socket's address */
+	int			 map_v4;	/* IPv6 socket reaches IPv4 */
+	union path_sa		 server;	/* the server (TCP) */
+	socklen_t		 serverlen;
+	int			 allow_loopback;
+	struct reg		*reg;
+	struct path_limit	 limit;		/* PROBEs of all pairs */
 	struct event		*read_ev;
 	struct peer_pair	*pairs[PEER_PAIRS_MAX];
 	size_t			 npairs;
@@ -80,10 +115,31 @@ struct peer {
 	struct peer_stats	 stats;
 };
 
+static int	peer_reg_send(void *, const uint8_t *, size_t,
+		    const struct sockaddr *, socklen_t);
+static void	peer_reg_registered(void *);
+static int	peer_path_probe(void *, uint64_t, const struct sockaddr *,
+		    socklen_t, int);
+static int	peer_path_probe_relay(void *, uint64_t);
+static void	peer_path_changed(void *);
+static void	peer_path_lost(void *);
+
+static const struct reg_ops peer_reg_ops = {
+	.send = peer_reg_send,
+	.registered = peer_reg_registered,
+};
+
+static const struct path_ops peer_path_ops = {
+	.probe = peer_path_probe,
+	.probe_relay = peer_path_probe_relay,
+	.changed = peer_path_changed,
+	.lost = peer_path_lost,
+};
+
 /* Makes an empty peer table. */
 struct peer *
 peer_new(struct event_base *base, const struct peer_cb *cb, void *arg,
-    int retries, int retry_ms)
+    const struct peer_conf *conf)
 {
 	struct peer	*p;
 
@@ -92,10 +148,21 @@ peer_new(struct event_base *base, const struct peer_cb *cb, void *arg,
 	p->base = base;
 	p->cb = *cb;
 	p->arg = arg;
-	p->retries = retries < 0 ? 0 : retries;
-	p->retry_ms = retry_ms < 1 ? 1 : retry_ms;
+	p->conf = *conf;
+	if (p->conf.retries < 0)
+		p->conf.retries = 0;
+	if (p->conf.retry_ms < 1)
+		p->conf.retry_ms = 1;
+	if (p->conf.keepalive_s < 1)
+		p->conf.keepalive_s = 1;
 	p->fd = -1;
 	TAILQ_INIT(&p->outq);
+	p->reg = reg_new(base, p->conf.keepalive_s * 1000, util_now_ms,
+	    &peer_reg_ops, p);
+	if (p->reg == NULL) {
+		free(p);
+		return (NULL);
+	}
 	return (p);
 }
 
@@ -131,6 +198,7 @@ peer_out_fail(struct peer *p, struct peer_out *o)
 static void
 peer_pair_free(struct peer_pair *pp)
 {
+	path_free(pp->path);
 	sc_wipe(pp, sizeof(*pp));
 	free(pp);
 }
@@ -147,15 +215,18 @@ peer_free(struct peer *p)
 	log_debug("peer: stats rx=%" PRIu64 " drop_size=%" PRIu64
 	    " drop_version=%" PRIu64 " drop_unknown=%" PRIu64
 	    " drop_replay=%" PRIu64 " drop_mac=%" PRIu64
-	    " drop_payload=%" PRIu64 " dup=%" PRIu64 " tx=%" PRIu64
-	    " tx_err=%" PRIu64 " resent=%" PRIu64, p->stats.rx_ok,
-	    p->stats.drop_size, p->stats.drop_version, p->stats.drop_unknown,
+	    " drop_payload=%" PRIu64 " drop_source=%" PRIu64 " dup=%" PRIu64
+	    " probes=%" PRIu64 " tx=%" PRIu64 " tx_err=%" PRIu64
+	    " resent=%" PRIu64, p->stats.rx_ok, p->stats.drop_size,
+	    p->stats.drop_version, p->stats.drop_unknown,
 	    p->stats.drop_replay, p->stats.drop_mac, p->stats.drop_payload,
-	    p->stats.dup_msgs, p->stats.tx, p->stats.tx_err, p->stats.resent);
+	    p->stats.drop_source, p->stats.dup_msgs, p->stats.probes,
+	    p->stats.tx, p->stats.tx_err, p->stats.resent);
 	while ((o = TAILQ_FIRST(&p->outq)) != NULL)
 		peer_out_free(p, o);
 	for (i = 0; i < p->npairs; i++)
 		peer_pair_free(p->pairs[i]);
+	reg_free(p->reg);
 	if (p->read_ev != NULL)
 		event_free(p->read_ev);
 	if (p->fd != -1)
@@ -163,7 +234,11 @@ peer_free(struct peer *p)
 	free(p);
 }
 
-/* Reads every datagram waiting, up to a bound per wake-up. */
+/*
+ * Reads every datagram waiting, up to a bound per wake-up.  The socket is
+ * not connected, so ICMP errors are not reported on it; an error from one
+ * read does not stop the others.
+ */
 static void
 peer_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -172,7 +247,7 @@ peer_read_cb(evutil_socket_t fd, short what, void *arg)
 	socklen_t		 fromlen;
 	uint8_t			 buf[SC_DGRAM_MAX + 1];
 	ssize_t			 n;
-	int			 i;
+	int			 i, e;
 
 	(void)what;
 	for (i = 0; i < PEER_READS_PER_WAKE; i++) {
@@ -180,15 +255,17 @@ peer_read_cb(evutil_socket_t fd, short what, void *arg)
 		n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC,
 		    (struct sockaddr *)&from, &fromlen);
 		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
-				log_debug("peer: recvfrom: %s",
-				    strerror(errno));
+			if ((e = errno) == EAGAIN || e == EWOULDBLOCK)
+				return;
+			log_debug("peer: recvfrom: %s", strerror(e));
+			if (e == EINTR || e == ECONNREFUSED ||
+			    e == EHOSTUNREACH || e == ENETUNREACH)
+				continue;
 			return;
 		}
 		/* MSG_TRUNC reports the real length of an oversize one. */
 		peer_input(p, buf, (size_t)n > sizeof(buf) ? sizeof(buf) :
-		    (size_t)n);
+		    (size_t)n, (struct sockaddr *)&from, fromlen);
 	}
 }
 
@@ -198,8 +275,8 @@ peer_open(struct peer *p, const struct sockaddr *sa, socklen_t len,
     char *err, size_t errlen)
 {
 	struct sockaddr_storage	ss;
-	socklen_t		sslen = sizeof(ss);
-	int			fd = -1;
+	socklen_t		sslen = sizeof(ss), olen;
+	int			fd = -1, v6only = 1;
 
 	if (p->fd != -1) {
 		snprintf(err, errlen, "the UDP socket is already open");
@@ -214,14 +291,24 @@ peer_open(struct peer *p, const struct sockaddr *sa, socklen_t len,
 		snprintf(err, errlen, "bind: %s", strerror(errno));
 		goto fail;
 	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0 ||
+	    sslen > sizeof(p->bound)) {
 		snprintf(err, errlen, "getsockname: %s", strerror(errno));
 		goto fail;
 	}
+	memset(&p->bound, 0, sizeof(p->bound));
+	memcpy(&p->bound, &ss, sslen);
 	if (ss.ss_family == AF_INET)
-		p->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	else if (ss.ss_family == AF_INET6)
-		p->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		p->port = ntohs(p->bound.sin.sin_port);
+	else if (ss.ss_family == AF_INET6) {
+		p->port = ntohs(p->bound.sin6.sin6_port);
+		olen = sizeof(v6only);
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		    &olen) != 0)
+			v6only = 1;
+		p->map_v4 = !v6only &&
+		    IN6_IS_ADDR_UNSPECIFIED(&p->bound.sin6.sin6_addr);
+	}
 	p->read_ev = event_new(p->base, fd, EV_READ | EV_PERSIST,
 	    peer_read_cb, p);
 	if (p->read_ev == NULL || event_add(p->read_ev, NULL) != 0) {
@@ -310,6 +397,131 @@ peer_set_self(struct peer *p, const char *name)
 	strlcpy(p->self, name, sizeof(p->self));
 }
 
+/* Tells whether sa is a loopback address. */
+static int
+peer_is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET)
+		return ((ntohl(sin->sin_addr.s_addr) >> 24) == 127);
+	if (sa->sa_family == AF_INET6)
+		return (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+		    sin6->sin6_addr.s6_addr[12] == 127));
+	return (0);
+}
+
+/* The server's address; loopback peers are allowed only with it there. */
+void
+peer_set_server(struct peer *p, const struct sockaddr *sa, socklen_t len)
+{
+	if (len == 0 || len > sizeof(p->server))
+		return;
+	memset(&p->server, 0, sizeof(p->server));
+	memcpy(&p->server, sa, len);
+	p->serverlen = len;
+	p->allow_loopback = peer_is_loopback(sa);
+}
+
+/* The local addresses of the socket. */
+size_t
+peer_hosts(const struct peer *p, struct sc_cand out[SC_HOST_MAX])
+{
+	if (p->fd == -1)
+		return (0);
+	return (reg_hosts(&p->bound.sa, p->allow_loopback, out));
+}
+
+/*
+ * Sends one datagram, with a short TTL when ttl > 0.  Errors are counted
+ * and returned (errno), never fatal: ICMP from a dead candidate, a full
+ * buffer.  Anything to the server's endpoint keeps its mapping fresh.
+ */
+static int
+peer_sendto(struct peer *p, const uint8_t *d, size_t len,
+    const struct sockaddr *to, socklen_t tolen, int ttl)
+{
+	union path_sa	srv;
+	socklen_t	srvlen;
+	ssize_t		n;
+	int		rc;
+
+	if (p->fd == -1)
+		return (ENOTCONN);
+	if (ttl > 0)
+		n = path_sendto_ttl(p->fd, d, len, to, tolen, ttl);
+	else
+		n = sendto(p->fd, d, len, 0, to, tolen);
+	if (n < 0) {
+		rc = errno;
+		p->stats.tx_err++;
+		log_debug("peer: sendto: %s", strerror(rc));
+		return (rc);
+	}
+	p->stats.tx++;
+	if ((srvlen = reg_server(p->reg, &srv)) != 0 &&
+	    path_sa_equal(to, &srv.sa))
+		reg_sent(p->reg);
+	return (0);
+}
+
+/* reg.c sends a REGISTER. */
+static int
+peer_reg_send(void *arg, const uint8_t *d, size_t len,
+    const struct sockaddr *to, socklen_t tolen)
+{
+	return (peer_sendto(arg, d, len, to, tolen, 0) == 0 ? 0 : -1);
+}
+
+/* Tells whether the relay may carry the pair. */
+static int
+peer_relay_usable(const struct peer *p, const struct peer_pair *pp)
+{
+	return ((pp->flags & SC_PAIR_RELAY) != 0 && reg_registered(p->reg) &&
+	    strcmp(pp->name, p->self) != 0);
+}
+
+/* The server knows our endpoint: pairs with a relay may use it now. */
+static void
+peer_reg_registered(void *arg)
+{
+	struct peer	*p = arg;
+	size_t		 i;
+
+	for (i = 0; i < p->npairs; i++)
+		path_set_relay(p->pairs[i]->path,
+		    peer_relay_usable(p, p->pairs[i]));
+}
+
+/* UDPREG: register with the server's UDP port. */
+int
+peer_register(struct peer *p, uint16_t udp_port, uint8_t flags,
+    uint64_t reg_id, const uint8_t k_reg[SC_KEY_BYTES])
+{
+	struct sc_cand	c;
+	union path_sa	a;
+	socklen_t	len;
+
+	if (p->fd == -1 || p->serverlen == 0 ||
+	    wire_cand_from_sa(&c, 0, &p->server.sa) != 0)
+		return (-1);
+	c.port = udp_port;
+	if ((len = path_cand_sa(&a, &c, p->bound.sa.sa_family,
+	    p->map_v4)) == 0)
+		return (-1);
+	return (reg_start(p->reg, &a.sa, len, reg_id, k_reg,
+	    (flags & SC_UDPREG_RELAY) != 0));
+}
+
+/* Our public mapping. */
+int
+peer_public(const struct peer *p, struct sc_cand *out)
+{
+	return (reg_public(p->reg, out));
+}
+
 /* Index of name's pair, or -1. */
 static ssize_t
 peer_find_name(const struct peer *p, const char *name)
@@ -364,22 +576,24 @@ peer_remove(struct peer *p, size_t i)
 	peer_fail_pair(p, id);
 }
 
-/* Installs or replaces a pair key. */
+/* Installs or replaces a pair key and begins the checks. */
 int
 peer_pair_set(struct peer *p, const char *name, uint64_t pair_id,
-    const uint8_t kxy[SC_KEY_BYTES], const struct sockaddr *sa,
-    socklen_t salen)
+    const uint8_t kxy[SC_KEY_BYTES], uint8_t flags,
+    const struct sc_cand *cand, size_t ncand)
 {
 	struct peer_pair	*pp;
+	struct path_conf	 pc;
 	ssize_t			 i;
-	char			 addr[64];
 
-	if (salen > sizeof(pp->addr))
-		return (-1);
 	if ((i = peer_find_name(p, name)) != -1) {
-		if (p->pairs[i]->pair_id == pair_id) {
+		pp = p->pairs[i];
+		if (pp->pair_id == pair_id) {
 			log_debug("peer: pairkey again peer=%s "
-			    "pair_id=%016" PRIx64 " ignored", name, pair_id);
+			    "pair_id=%016" PRIx64, name, pair_id);
+			pp->flags = flags;
+			path_set_relay(pp->path, peer_relay_usable(p, pp));
+			path_set_candidates(pp->path, cand, ncand, 0);
 			return (1);
 		}
 		peer_remove(p, (size_t)i);
@@ -396,18 +610,53 @@ peer_pair_set(struct peer *p, const char *name, uint64_t pair_id,
 	}
 	if ((pp = calloc(1, sizeof(*pp))) == NULL)
 		return (-1);
+	memset(&pc, 0, sizeof(pc));
+	pc.direct_timeout_ms = p->conf.direct_timeout_ms;
+	pc.keepalive_ms = p->conf.keepalive_s * 1000;
+	pc.punch_ttl = p->conf.punch_ttl;
+	pc.allow_loopback = p->allow_loopback;
+	pc.family = p->fd == -1 ? AF_UNSPEC : p->bound.sa.sa_family;
+	pc.map_v4 = p->map_v4;
+	pc.limit = &p->limit;
+	pc.now = util_now_ms;
+	if ((pp->path = path_new(p->base, &pc, name, &peer_path_ops,
+	    pp)) == NULL) {
+		free(pp);
+		return (-1);
+	}
+	pp->peer = p;
 	strlcpy(pp->name, name, sizeof(pp->name));
 	pp->pair_id = pair_id;
+	pp->flags = flags;
 	sc_pair_derive(&pp->keys, kxy, p->self, name);
 	replay_init(&pp->rx);
 	replay_init(&pp->ids);
 	pp->next_id = 1;
-	memcpy(&pp->addr, sa, salen);
-	pp->addrlen = salen;
 	p->pairs[p->npairs++] = pp;
-	util_addr_str(addr, sizeof(addr), sa);
-	log_debug("peer: pairkey peer=%s pair_id=%016" PRIx64 " addr=%s",
-	    name, pair_id, addr);
+	log_debug("peer: pairkey peer=%s pair_id=%016" PRIx64 " flags=%u "
+	    "candidates=%zu", name, pair_id, flags, ncand);
+	path_set_relay(pp->path, peer_relay_usable(p, pp));
+	path_set_candidates(pp->path, cand, ncand, 1);
+	return (0);
+}
+
+/* CANDIDATES: the checks of a held pair begin again. */
+int
+peer_candidates(struct peer *p, uint64_t pair_id, uint8_t flags,
+    const struct sc_cand *cand, size_t ncand)
+{
+	struct peer_pair	*pp;
+
+	if ((pp = peer_find_id(p, pair_id)) == NULL) {
+		log_debug("peer: candidates for pair_id=%016" PRIx64
+		    " not held; ignored", pair_id);
+		return (-1);
+	}
+	log_debug("peer: candidates peer=%s flags=%u candidates=%zu",
+	    pp->name, flags, ncand);
+	pp->flags = flags;
+	path_set_relay(pp->path, peer_relay_usable(p, pp));
+	path_set_candidates(pp->path, cand, ncand, 1);
 	return (0);
 }
 
@@ -441,11 +690,12 @@ peer_forget(struct peer *p, const char *name)
 
 /*
  * Seals one payload under the pair's next counter and sends it to the
- * address from PAIRKEY.  Returns 0, or the errno of a refused send.
+ * endpoint given.  Returns 0, or the errno of a refused send.
  */
 static int
 peer_transmit(struct peer *p, struct peer_pair *pp, uint8_t kind,
-    uint64_t msg_id, const uint8_t *text, size_t len)
+    uint64_t msg_id, const uint8_t *body, size_t len,
+    const struct sockaddr *to, socklen_t tolen, int ttl)
 {
 	uint8_t	payload[PEER_PAYLOAD_MAX];
 	uint8_t	dgram[SC_DGRAM_MAX];
@@ -455,59 +705,158 @@ peer_transmit(struct peer *p, struct peer_pair *pp, uint8_t kind,
 
 	if (len > SC_TEXT_MAX || pp->tx_ctr == UINT64_MAX)
 		return (EINVAL);
+	if (p->fd == -1)
+		return (ENOTCONN);
 	payload[0] = kind;
 	util_put_be64(payload + 1, msg_id);
 	if (len > 0)
-		memcpy(payload + PEER_PAYLOAD_HDR, text, len);
+		memcpy(payload + PEER_PAYLOAD_HDR, body, len);
 	if (sc_dgram_seal(dgram, pp->keys.tx, pp->pair_id, pp->tx_ctr,
 	    payload, plen) != 0) {
 		rc = EINVAL;
 		goto out;
 	}
 	pp->tx_ctr++;
-	if (p->fd == -1) {
-		rc = ENOTCONN;
-		goto out;
-	}
-	if (sendto(p->fd, dgram, dlen, 0, (struct sockaddr *)&pp->addr,
-	    pp->addrlen) < 0) {
-		rc = errno;
-		p->stats.tx_err++;
-		log_debug("peer: sendto peer=%s: %s", pp->name, strerror(rc));
-		goto out;
-	}
-	p->stats.tx++;
+	rc = peer_sendto(p, dgram, dlen, to, tolen, ttl);
 out:
 	sc_wipe(payload, sizeof(payload));
 	return (rc);
 }
 
-/* A message's retry timer: send again, or give up after the last try. */
+/* path.c sends a PROBE to a direct endpoint. */
+static int
+peer_path_probe(void *arg, uint64_t id, const struct sockaddr *to,
+    socklen_t tolen, int ttl)
+{
+	struct peer_pair	*pp = arg;
+
+	return (peer_transmit(pp->peer, pp, SC_DGRAM_PROBE, id, NULL, 0, to,
+	    tolen, ttl) == 0 ? 0 : -1);
+}
+
+/* path.c sends a PROBE through the relay. */
+static int
+peer_path_probe_relay(void *arg, uint64_t id)
+{
+	struct peer_pair	*pp = arg;
+	union path_sa		 srv;
+	socklen_t		 len;
+
+	if ((len = reg_server(pp->peer->reg, &srv)) == 0)
+		return (-1);
+	return (peer_transmit(pp->peer, pp, SC_DGRAM_PROBE, id, NULL, 0,
+	    &srv.sa, len, 0) == 0 ? 0 : -1);
+}
+
+/* Arms a message's timer for one retry interval. */
+static void
+peer_out_arm(struct peer *p, struct peer_out *o)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = p->conf.retry_ms / 1000;
+	tv.tv_usec = (p->conf.retry_ms % 1000) * 1000;
+	evtimer_add(o->timer, &tv);
+}
+
+/*
+ * Sends a message that is due on the pair's path, if it has one: 1 when
+ * it went (its timer armed anew), 0 when it waits.
+ */
+static int
+peer_out_go(struct peer *p, struct peer_pair *pp, struct peer_out *o)
+{
+	union path_sa		 to;
+	socklen_t		 len;
+	enum path_state		 st = path_state(pp->path);
+
+	if (st == PATH_DIRECT)
+		len = path_target(pp->path, &to);
+	else if (st == PATH_RELAY)
+		len = reg_server(p->reg, &to);
+	else
+		return (0);
+	if (len == 0)
+		return (0);
+	if (o->sent_gen != 0)
+		p->stats.resent++;
+	(void)peer_transmit(p, pp, SC_DGRAM_MSG, o->msg_id, o->text, o->len,
+	    &to.sa, len, 0);
+	path_sent(pp->path, &to.sa, len, st == PATH_RELAY);
+	o->due = 0;
+	o->sent_gen = path_gen(pp->path);
+	o->sent_state = st;
+	peer_out_arm(p, o);
+	log_debug("peer: sent peer=%s msg_id=%" PRIu64 " path=%s", pp->name,
+	    o->msg_id, path_state_name(st));
+	return (1);
+}
+
+/* The pair has a new path: the messages due go on it. */
+static void
+peer_path_changed(void *arg)
+{
+	struct peer_pair	*pp = arg;
+	struct peer		*p = pp->peer;
+	struct peer_out		*o;
+
+	TAILQ_FOREACH(o, &p->outq, entry) {
+		if (o->pair_id == pp->pair_id && o->due)
+			(void)peer_out_go(p, pp, o);
+	}
+}
+
+/* The pair lost its path: RECHECK (the client decides) and REGISTER. */
+static void
+peer_path_lost(void *arg)
+{
+	struct peer_pair	*pp = arg;
+	struct peer		*p = pp->peer;
+
+	if (p->cb.recheck != NULL)
+		p->cb.recheck(p->arg, pp->pair_id);
+	reg_now(p->reg);
+}
+
+/*
+ * A message's timer: no ACK within the interval.  The path it went on, if
+ * still the pair's, is lost; then it goes again (or waits for a path), or,
+ * its resends used up, fails.
+ */
 static void
 peer_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct peer_out		*o = arg;
 	struct peer		*p = o->peer;
 	struct peer_pair	*pp;
-	struct timeval		 tv;
+	int			 lose;
 
 	(void)fd;
 	(void)what;
-	pp = peer_find_id(p, o->pair_id);
-	if (pp == NULL || o->resent >= p->retries) {
-		log_debug("peer: no ack peer=%s msg_id=%" PRIu64, o->to,
-		    o->msg_id);
+	if ((pp = peer_find_id(p, o->pair_id)) == NULL) {
 		peer_out_fail(p, o);
 		return;
 	}
-	o->resent++;
-	p->stats.resent++;
+	lose = !o->due && o->sent_gen == path_gen(pp->path) &&
+	    o->sent_state == path_state(pp->path) &&
+	    o->sent_state != PATH_CHECKING;
+	if (o->tries >= p->conf.retries) {
+		log_debug("peer: no ack peer=%s msg_id=%" PRIu64, o->to,
+		    o->msg_id);
+		if (lose)
+			path_lose(pp->path);
+		peer_out_fail(p, o);
+		return;
+	}
+	o->tries++;
+	o->due = 1;
 	log_debug("peer: resend peer=%s msg_id=%" PRIu64 " try=%d", o->to,
-	    o->msg_id, o->resent);
-	(void)peer_transmit(p, pp, SC_DGRAM_MSG, o->msg_id, o->text, o->len);
-	tv.tv_sec = p->retry_ms / 1000;
-	tv.tv_usec = (p->retry_ms % 1000) * 1000;
-	evtimer_add(o->timer, &tv);
+	    o->msg_id, o->tries);
+	/* A loss moves the pair to its next path, where o goes at once. */
+	if (lose)
+		path_lose(pp->path);
+	if (o->due && !peer_out_go(p, pp, o))
+		peer_out_arm(p, o);
 }
 
 /* Sends a message and keeps it until acknowledged. */
@@ -517,9 +866,7 @@ peer_send(struct peer *p, const char *name, const char *text, size_t len,
 {
 	struct peer_pair	*pp;
 	struct peer_out		*o;
-	struct timeval		 tv;
 	ssize_t			 i;
-	int			 rc;
 
 	if (len > SC_TEXT_MAX) {
 		snprintf(err, errlen, "message too long (max %d bytes)",
@@ -547,8 +894,9 @@ peer_send(struct peer *p, const char *name, const char *text, size_t len,
 	o->peer = p;
 	strlcpy(o->to, name, sizeof(o->to));
 	o->pair_id = pp->pair_id;
-	o->msg_id = pp->next_id;
+	o->msg_id = pp->next_id++;
 	o->len = len;
+	o->due = 1;
 	if (len > 0)
 		memcpy(o->text, text, len);
 	if ((o->timer = evtimer_new(p->base, peer_retry_cb, o)) == NULL) {
@@ -557,23 +905,13 @@ peer_send(struct peer *p, const char *name, const char *text, size_t len,
 		free(o);
 		return (-1);
 	}
-	rc = peer_transmit(p, pp, SC_DGRAM_MSG, o->msg_id, o->text, len);
-	if (rc != 0 && rc != EAGAIN && rc != EWOULDBLOCK && rc != ENOBUFS) {
-		snprintf(err, errlen, "cannot send to %s: %s", name,
-		    strerror(rc));
-		event_free(o->timer);
-		sc_wipe(o->text, sizeof(o->text));
-		free(o);
-		return (-1);
-	}
-	pp->next_id++;
 	TAILQ_INSERT_TAIL(&p->outq, o, entry);
 	p->nout++;
-	tv.tv_sec = p->retry_ms / 1000;
-	tv.tv_usec = (p->retry_ms % 1000) * 1000;
-	evtimer_add(o->timer, &tv);
-	log_debug("peer: sent peer=%s msg_id=%" PRIu64 " len=%zu", name,
-	    o->msg_id, len);
+	if (!peer_out_go(p, pp, o)) {
+		log_debug("peer: waits for a path peer=%s msg_id=%" PRIu64,
+		    name, o->msg_id);
+		peer_out_arm(p, o);
+	}
 	return (0);
 }
 
@@ -609,17 +947,37 @@ peer_drop(uint64_t *counter, const char *reason)
 	log_debug("peer: dropped datagram reason=%s", reason);
 }
 
+/* Sends an answer to the source of what it answers, if it may be. */
+static void
+peer_answer(struct peer *p, struct peer_pair *pp, uint8_t kind,
+    uint64_t id, const uint8_t *body, size_t len,
+    const struct peer_src *src)
+{
+	if (!src->ok) {
+		p->stats.drop_source++;
+		log_debug("peer: no answer to a refused source peer=%s",
+		    pp->name);
+		return;
+	}
+	if (peer_transmit(p, pp, kind, id, body, len, src->sa, src->len,
+	    0) != 0)
+		log_debug("peer: cannot answer peer=%s id=%" PRIu64, pp->name,
+		    id);
+	else
+		path_sent(pp->path, src->sa, src->len, src->relayed);
+}
+
 /* An ACK: the first one for a waiting message reports it delivered. */
 static void
 peer_handle_ack(struct peer *p, struct peer_pair *pp, uint64_t msg_id,
-    const uint8_t *body, size_t len)
+    const uint8_t *body, size_t len, const struct peer_src *src)
 {
 	struct peer_out	*o;
 	char		 to[SC_NAME_MAX + 1];
 
 	(void)body;
 	(void)len;
-
+	(void)src;
 	TAILQ_FOREACH(o, &p->outq, entry) {
 		if (o->pair_id == pp->pair_id && o->msg_id == msg_id)
 			break;
@@ -638,7 +996,7 @@ peer_handle_ack(struct peer *p, struct peer_pair *pp, uint64_t msg_id,
 /* A MSG: always acknowledged, shown only the first time its id is seen. */
 static void
 peer_handle_msg(struct peer *p, struct peer_pair *pp, uint64_t msg_id,
-    const uint8_t *text, size_t len)
+    const uint8_t *text, size_t len, const struct peer_src *src)
 {
 	char	from[SC_NAME_MAX + 1];
 	int	fresh;
@@ -649,31 +1007,76 @@ peer_handle_msg(struct peer *p, struct peer_pair *pp, uint64_t msg_id,
 	else
 		p->stats.dup_msgs++;
 	strlcpy(from, pp->name, sizeof(from));
-	if (peer_transmit(p, pp, SC_DGRAM_ACK, msg_id, NULL, 0) != 0)
-		log_debug("peer: cannot ack peer=%s msg_id=%" PRIu64, from,
-		    msg_id);
+	peer_answer(p, pp, SC_DGRAM_ACK, msg_id, NULL, 0, src);
 	if (fresh) {
-		log_debug("peer: msg peer=%s msg_id=%" PRIu64 " len=%zu",
-		    from, msg_id, len);
+		log_debug("peer: msg peer=%s msg_id=%" PRIu64 " len=%zu "
+		    "relayed=%d", from, msg_id, len, src->relayed);
 		p->cb.msg(p->arg, from, (const char *)text, len);
 	} else
 		log_debug("peer: duplicate msg peer=%s msg_id=%" PRIu64,
 		    from, msg_id);
 }
 
+/* A PROBE: answered with where it came from; the path learns of it. */
+static void
+peer_handle_probe(struct peer *p, struct peer_pair *pp, uint64_t id,
+    const uint8_t *body, size_t len, const struct peer_src *src)
+{
+	uint8_t		ep[SC_ENDPOINT_BYTES];
+	struct sc_cand	c;
+
+	(void)body;
+	(void)len;
+	if (wire_cand_from_sa(&c, 0, src->sa) != 0)
+		return;
+	wire_endpoint_put(ep, &c);
+	p->stats.probes++;
+	peer_answer(p, pp, SC_DGRAM_PROBE_ACK, id, ep, sizeof(ep), src);
+	path_probe_in(pp->path, src->sa, src->len, src->relayed);
+}
+
+/* A PROBE_ACK: it may confirm the endpoint it came from. */
+static void
+peer_handle_probe_ack(struct peer *p, struct peer_pair *pp, uint64_t id,
+    const uint8_t *body, size_t len, const struct peer_src *src)
+{
+	struct sc_cand	c;
+	union path_sa	a;
+	char		seen[64];
+
+	if (len != SC_ENDPOINT_BYTES || wire_endpoint_get(&c, body) != 0) {
+		peer_drop(&p->stats.drop_payload, "payload");
+		return;
+	}
+	if (path_probe_ack(pp->path, id, src->sa, src->len,
+	    src->relayed) != 0) {
+		log_debug("peer: stray probe ack peer=%s", pp->name);
+		return;
+	}
+	if (path_cand_sa(&a, &c, AF_UNSPEC, 0) != 0) {
+		util_addr_str(seen, sizeof(seen), &a.sa);
+		log_debug("peer: probe ack peer=%s relayed=%d seen_as=%s",
+		    pp->name, src->relayed, seen);
+	}
+}
+
 /*
- * The kinds of payload an opened datagram may carry, each with the most
- * bytes it takes after its msg_id (a msg_id is never 0).  Anything else is
- * dropped and counted as a bad payload.
+ * The kinds of payload an opened datagram may carry, each with the bytes
+ * it takes after its msg_id (a msg_id, or probe id, is never 0).
+ * Anything else is dropped and counted as a bad payload.
  */
 static const struct peer_kind {
 	uint8_t	kind;
+	size_t	body_min;
 	size_t	body_max;
 	void	(*fn)(struct peer *, struct peer_pair *, uint64_t msg_id,
-		    const uint8_t *body, size_t len);
+		    const uint8_t *body, size_t len, const struct peer_src *);
 } peer_kinds[] = {
-	{ SC_DGRAM_MSG, SC_TEXT_MAX, peer_handle_msg },
-	{ SC_DGRAM_ACK, 0, peer_handle_ack },
+	{ SC_DGRAM_MSG, 0, SC_TEXT_MAX, peer_handle_msg },
+	{ SC_DGRAM_ACK, 0, 0, peer_handle_ack },
+	{ SC_DGRAM_PROBE, 0, 0, peer_handle_probe },
+	{ SC_DGRAM_PROBE_ACK, SC_ENDPOINT_BYTES, SC_ENDPOINT_BYTES,
+	    peer_handle_probe_ack },
 };
 
 /* The row of a payload kind, or NULL. */
@@ -690,14 +1093,30 @@ peer_kind_find(uint8_t kind)
 
 /* Checks, opens and handles one datagram. */
 void
-peer_input(struct peer *p, const uint8_t *d, size_t len)
+peer_input(struct peer *p, const uint8_t *d, size_t len,
+    const struct sockaddr *from, socklen_t fromlen)
 {
 	const struct peer_kind	*k;
 	struct peer_pair	*pp;
+	struct peer_src		 src;
+	union path_sa		 srv;
 	uint8_t			 plain[PEER_PAYLOAD_MAX];
 	uint64_t		 pair_id, ctr, msg_id;
 	size_t			 plen, blen;
 
+	memset(&src, 0, sizeof(src));
+	src.sa = from;
+	src.len = fromlen;
+	src.relayed = reg_server(p->reg, &srv) != 0 &&
+	    path_sa_equal(from, &srv.sa);
+	src.ok = src.relayed || path_addr_ok(from, p->allow_loopback);
+	if (len > 0 && d[0] == SC_UDP_REGISTERED) {
+		if (!src.relayed)
+			peer_drop(&p->stats.drop_source, "not-the-server");
+		else
+			(void)reg_input(p->reg, d, len);
+		return;
+	}
 	if (len < PEER_DGRAM_MIN || len > SC_DGRAM_MAX) {
 		peer_drop(&p->stats.drop_size, "size");
 		return;
@@ -727,10 +1146,10 @@ peer_input(struct peer *p, const uint8_t *d, size_t len)
 	msg_id = util_get_be64(plain + 1);
 	blen = plen - PEER_PAYLOAD_HDR;
 	if ((k = peer_kind_find(plain[0])) == NULL || msg_id == 0 ||
-	    blen > k->body_max)
+	    blen < k->body_min || blen > k->body_max)
 		peer_drop(&p->stats.drop_payload, "payload");
 	else
-		k->fn(p, pp, msg_id, plain + PEER_PAYLOAD_HDR, blen);
+		k->fn(p, pp, msg_id, plain + PEER_PAYLOAD_HDR, blen, &src);
 	sc_wipe(plain, sizeof(plain));
 }
 
@@ -739,4 +1158,42 @@ const struct peer_stats *
 peer_stats(const struct peer *p)
 {
 	return (&p->stats);
+}
+
+/* Orders pairs by name. */
+static int
+peer_path_cmp(const void *a, const void *b)
+{
+	const struct peer_path	*x = a, *y = b;
+
+	return (strcmp(x->name, y->name));
+}
+
+/* The pairs' paths, in name order. */
+size_t
+peer_paths(const struct peer *p, struct peer_path *out, size_t max)
+{
+	struct path_info	 info;
+	struct sc_cand		 c;
+	union path_sa		 a;
+	size_t			 i, n = 0;
+
+	for (i = 0; i < p->npairs && n < max; i++, n++) {
+		path_info(p->pairs[i]->path, &info);
+		strlcpy(out[n].name, p->pairs[i]->name, sizeof(out[n].name));
+		out[n].state = info.state;
+		out[n].rtt_ms = info.rtt_ms;
+		strlcpy(out[n].addr, "-", sizeof(out[n].addr));
+		if (info.state == PATH_DIRECT)
+			a = info.addr;
+		else if (info.state != PATH_RELAY ||
+		    reg_server(p->reg, &a) == 0)
+			continue;
+		/* IPv4 as IPv4, even seen through an IPv6 socket. */
+		if (wire_cand_from_sa(&c, 0, &a.sa) == 0 &&
+		    path_cand_sa(&a, &c, AF_UNSPEC, 0) != 0)
+			util_addr_str(out[n].addr, sizeof(out[n].addr), &a.sa);
+	}
+	qsort(out, n, sizeof(*out), peer_path_cmp);
+	return (n);
 }

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Peer-to-peer messages over UDP (docs/protocol.md, section 8).  One socket;
- * one entry per pair key the server handed out, found by pair_id (never by
- * the sender's address); per pair a send counter, a replay window over the
- * counters received and one over message ids.  Messages wait for their ACK
- * and are sent again, same msg_id and a new counter, every retry interval.
- * Every datagram that fails a check is dropped and counted.
+ * Peer-to-peer messages over UDP (docs/protocol.md, sections 8 to 10).  One
+ * socket; one entry per pair key the server handed out, found by pair_id
+ * (never by the sender's address); per pair a send counter, a replay
+ * window over the counters received and one over message ids, and a path
+ * (path.c): how its datagrams travel, direct or through the server's
+ * relay.  Messages wait while a pair has no path, go on the current one,
+ * and are sent again, same msg_id and a new counter, every retry interval;
+ * a message unacknowledged on a path loses that path, and goes again on
+ * the next.  Answers (ACK, PROBE_ACK) go to the source of what they
+ * answer.  The registration of the socket with the server (reg.c) lives
+ * here too, since it uses the same socket.  Every datagram that fails a
+ * check is dropped and counted.
  */
 #ifndef SEALCHAT_CLIENT_PEER_H
 #define SEALCHAT_CLIENT_PEER_H
@@ -18,6 +24,7 @@
 
 #include "sealchat/proto.h"
 
+#include "path.h"
 #include "replay.h"
 
 /*
@@ -29,6 +36,15 @@
 /* Pair keys held at once. */
 #define PEER_PAIRS_MAX	1024
 
+/* The settings of the peer table, from the client's configuration. */
+struct peer_conf {
+	int	retries;		/* send_retries */
+	int	retry_ms;		/* retry_interval_ms */
+	int	direct_timeout_ms;
+	int	keepalive_s;		/* udp_keepalive */
+	int	punch_ttl;
+};
+
 struct peer_cb {
 	/* A new message (shown once per msg_id). */
 	void	(*msg)(void *arg, const char *from, const char *text,
@@ -37,6 +53,8 @@ struct peer_cb {
 	void	(*delivered)(void *arg, const char *to);
 	/* A message will never be acknowledged; why is a sentence. */
 	void	(*failed)(void *arg, const char *to, const char *why);
+	/* The path of a pair was lost: the server may hear RECHECK. */
+	void	(*recheck)(void *arg, uint64_t pair_id);
 };
 
 /* Datagrams counted by fate. */
@@ -47,18 +65,28 @@ struct peer_stats {
 	uint64_t	drop_unknown;	/* unknown pair_id */
 	uint64_t	drop_replay;	/* counter seen before or too old */
 	uint64_t	drop_mac;	/* failed to open */
-	uint64_t	drop_payload;	/* opened, but not a MSG or ACK */
+	uint64_t	drop_payload;	/* opened, but a bad payload */
+	uint64_t	drop_source;	/* from where nothing may be sent */
 	uint64_t	dup_msgs;	/* MSG with a msg_id seen before */
+	uint64_t	probes;		/* PROBEs answered */
 	uint64_t	tx;		/* datagrams sent */
 	uint64_t	tx_err;		/* sends the kernel refused */
 	uint64_t	resent;		/* retransmitted messages */
 };
 
+/* One pair as `peers` shows it. */
+struct peer_path {
+	char		name[SC_NAME_MAX + 1];
+	enum path_state	state;
+	char		addr[64];	/* "203.0.113.7:40000", "-" */
+	int		rtt_ms;		/* -1: not measured */
+};
+
 struct peer;
 
-/* A peer table with no socket yet; retries and retry_ms per protocol.md. */
+/* A peer table with no socket yet. */
 struct peer	*peer_new(struct event_base *, const struct peer_cb *,
-		    void *arg, int retries, int retry_ms);
+		    void *arg, const struct peer_conf *);
 /* Wipes every key; drops waiting messages silently; NULL-safe. */
 void		 peer_free(struct peer *);
 /* Opens and binds the UDP socket; err says why on failure. */
@@ -77,22 +105,48 @@ uint16_t	 peer_port(const struct peer *);
 /* Our own name, which decides the key direction of each pair. */
 void		 peer_set_self(struct peer *, const char *name);
 /*
- * Installs the pair key for name (canonical) from a PAIRKEY.  The same
- * pair_id as the key held: ignored (returns 1).  A new pair_id replaces the
- * old key, wiped, and fails its waiting messages.  0 when installed, -1
- * when the table is full or the address is unusable.
+ * The server's address (the far end of the TCP connection), set before any
+ * pair key: its UDP endpoint is there, and peers may be on loopback only
+ * when it is.
+ */
+void		 peer_set_server(struct peer *, const struct sockaddr *,
+		    socklen_t);
+/* The local addresses for the UDP request (reg_hosts()); their number. */
+size_t		 peer_hosts(const struct peer *,
+		    struct sc_cand out[SC_HOST_MAX]);
+/*
+ * UDPREG: registers the socket with the server's UDP port (protocol.md,
+ * section 9).  -1 when that port cannot be reached from the socket.
+ */
+int		 peer_register(struct peer *, uint16_t udp_port, uint8_t flags,
+		    uint64_t reg_id, const uint8_t k_reg[SC_KEY_BYTES]);
+/* Where the NAT maps the socket, once REGISTERED said: 0, else -1. */
+int		 peer_public(const struct peer *, struct sc_cand *);
+/*
+ * Installs the pair key for name (canonical) from a PAIRKEY, with the
+ * peer's candidates and the pair's flags, and begins the checks.  The
+ * same pair_id as the key held keeps the key (returns 1) and takes the
+ * candidates.  A new pair_id replaces the old key, wiped, and fails its
+ * waiting messages.  0 when installed, -1 when the table is full.
  */
 int		 peer_pair_set(struct peer *, const char *name,
 		    uint64_t pair_id, const uint8_t kxy[SC_KEY_BYTES],
-		    const struct sockaddr *, socklen_t);
+		    uint8_t flags, const struct sc_cand *, size_t ncand);
+/*
+ * CANDIDATES: the peer's candidates now; the pair's checks begin again.
+ * -1 for a pair_id not held (ignored).
+ */
+int		 peer_candidates(struct peer *, uint64_t pair_id,
+		    uint8_t flags, const struct sc_cand *, size_t ncand);
 int		 peer_has_pair(const struct peer *, const char *name);
 /* The pair_id held for name; 0 when none. */
 uint64_t	 peer_pair_id(const struct peer *, const char *name);
 /* Forgets name's key (peer offline) and fails its waiting messages. */
 void		 peer_forget(struct peer *, const char *name);
 /*
- * Sends text to name under its pair key and keeps it until acknowledged.
- * -1 with a sentence in err (no key, too long, refused by the kernel).
+ * Sends text to name under its pair key, now or when the pair has a path,
+ * and keeps it until acknowledged.  -1 with a sentence in err (no key, too
+ * long, too many waiting, no socket).
  */
 int		 peer_send(struct peer *, const char *name, const char *text,
 		    size_t len, char *err, size_t errlen);
@@ -102,8 +156,15 @@ int		 peer_can_send(const struct peer *);
 size_t		 peer_outstanding(const struct peer *);
 /* Fails every waiting message (end of the drain time). */
 void		 peer_fail_all(struct peer *);
-/* Handles one received datagram (the socket's reader; tests; fuzzing). */
-void		 peer_input(struct peer *, const uint8_t *, size_t);
+/*
+ * Handles one received datagram from its source (the socket's reader;
+ * tests; fuzzing).
+ */
+void		 peer_input(struct peer *, const uint8_t *, size_t,
+		    const struct sockaddr *, socklen_t);
 const struct peer_stats *peer_stats(const struct peer *);
+/* The pairs' paths in name order, at most max; their number. */
+size_t		 peer_paths(const struct peer *, struct peer_path *,
+		    size_t max);
 
 #endif

@@ -346,6 +346,38 @@ repl_out_delivered(void *arg, const char *to)
 	    repl_c(r, C_RESET));
 }
 
+/* The peers and their paths, as a table. */
+static void
+repl_out_peers(void *arg, const struct output_peer *rows, size_t n)
+{
+	struct repl	*r = arg;
+	char		 rtt[16];
+	int		 wu = 4, wa = 7, len;
+	size_t		 i;
+
+	if (n == 0) {
+		repl_print(r, "no peers yet: a first message to a user "
+		    "makes one");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if ((len = (int)strlen(rows[i].user)) > wu)
+			wu = len;
+		if ((len = (int)strlen(rows[i].address)) > wa)
+			wa = len;
+	}
+	repl_print(r, "%s%-*s  %-8s  %-*s  %s%s", repl_c(r, C_DIM), wu, "peer",
+	    "path", wa, "address", "rtt", repl_c(r, C_RESET));
+	for (i = 0; i < n; i++) {
+		if (rows[i].rtt_ms < 0)
+			strlcpy(rtt, "-", sizeof(rtt));
+		else
+			snprintf(rtt, sizeof(rtt), "%d ms", rows[i].rtt_ms);
+		repl_print(r, "%-*s  %-8s  %-*s  %s", wu, rows[i].user,
+		    rows[i].path, wa, rows[i].address, rtt);
+	}
+}
+
 /* A command failed. */
 static void
 repl_out_error(void *arg, const char *cmd, const char *reason)
@@ -388,6 +420,7 @@ static const struct output_ops repl_output_ops = {
 	.presence = repl_out_presence,
 	.msg = repl_out_msg,
 	.delivered = repl_out_delivered,
+	.peers = repl_out_peers,
 	.error = repl_out_error,
 	.help = repl_out_help,
 	.diag = repl_out_diag,

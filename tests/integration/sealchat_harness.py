@@ -562,7 +562,7 @@ def dgram_open(key, d):
 MSG_SIGN, MSG_AUTH, MSG_LIST, MSG_UDP, MSG_PAIR, MSG_PING, MSG_LOGOUT = \
     range(1, 8)
 MSG_WELCOME, MSG_OK, MSG_ERROR, MSG_USERS, MSG_PRESENCE, MSG_PAIRKEY, \
-    MSG_PONG, MSG_GOODBYE = range(0x81, 0x89)
+    MSG_PONG, MSG_GOODBYE, MSG_UDPREG, MSG_CANDIDATES = range(0x81, 0x8b)
 
 
 def str8(s):
@@ -652,12 +652,40 @@ class RawClient:
             raise AssertionError("login failed: code %d" % m[2])
         self.name = name
 
-    def open_udp(self):
+    def open_udp(self, register=True):
+        """A UDP socket, announced with UDP; with register, the endpoint
+        is registered with the server (section 9) as a client does, so that
+        the relay can reach it."""
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind(("127.0.0.1", 0))
         self.udp.settimeout(WAIT)
         self.send(bytes([MSG_UDP]) + struct.pack(">H",
                                                  self.udp.getsockname()[1]))
+        if register:
+            self.register()
+
+    def register(self):
+        """Waits for UDPREG, then REGISTER until REGISTERED comes back."""
+        m = self.recv_until(MSG_UDPREG)
+        if m[0] != MSG_UDPREG:
+            raise AssertionError("UDP refused: code %d" % m[2])
+        port, _, reg_id = struct.unpack(">HBQ", m[1:12])
+        k_rc = kdf(m[12:44], 1, b"SCregv1_")
+        k_rs = kdf(m[12:44], 2, b"SCregv1_")
+        server = ("127.0.0.1", port)
+        for counter in range(10):
+            hdr = b"\x02" + struct.pack(">QQ", reg_id, counter)
+            self.udp.sendto(hdr + nb.crypto_aead_chacha20poly1305_ietf_encrypt(
+                bytes(20), hdr, nonce(counter), k_rc), server)
+            got = self.udp_recv_from(0.5)
+            if got is None or got[1][:2] != server or got[0][:17] != \
+                    b"\x03" + hdr[1:]:
+                continue
+            nb.crypto_aead_chacha20poly1305_ietf_decrypt(
+                got[0][17:], got[0][:17], nonce(counter), k_rs)
+            self.server_udp = server
+            return
+        raise AssertionError("no REGISTERED from the server")
 
     def pair(self, peer):
         """Asks for a pair key; returns (pair_id, kxy, (host, port))."""
@@ -687,9 +715,14 @@ class RawClient:
 
     def udp_recv(self, timeout=WAIT):
         """One datagram, or None after timeout."""
+        got = self.udp_recv_from(timeout)
+        return None if got is None else got[0]
+
+    def udp_recv_from(self, timeout=WAIT):
+        """(datagram, source address), or None after timeout."""
         self.udp.settimeout(timeout)
         try:
-            return self.udp.recv(2048)
+            return self.udp.recvfrom(2048)
         except socket.timeout:
             return None
 
@@ -702,8 +735,24 @@ class RawClient:
                     pass
 
 
+def endpoint(addr):
+    """The 19-byte endpoint of a socket address (section 8)."""
+    host, port = addr[0], addr[1]
+    if ":" in host:
+        packed = socket.inet_pton(socket.AF_INET6, host)
+        if packed.startswith(b"\0" * 10 + b"\xff\xff"):
+            return b"\x04" + packed[12:] + b"\0" * 12 + \
+                struct.pack(">H", port)
+        return b"\x06" + packed + struct.pack(">H", port)
+    return (b"\x04" + socket.inet_aton(host) + b"\0" * 12 +
+            struct.pack(">H", port))
+
+
 class RawPeer:
-    """The raw client's side of one pair key: its counter and keys."""
+    """The raw client's side of one pair key: its counter and keys.  Like
+    any client (section 8) it answers each PROBE that opens with a
+    PROBE_ACK to the PROBE's source, unless answer_probes is cleared: the
+    sealchat client sends messages only on a path so confirmed."""
 
     def __init__(self, raw, me, peer, pair_id, kxy, addr):
         self.raw = raw
@@ -711,6 +760,8 @@ class RawPeer:
         self.pair_id = pair_id
         self.addr = addr
         self.ctr = 0
+        self.answer_probes = True
+        self.probes = 0
 
     def seal(self, kind, msg_id, text=b"", counter=None, key=None):
         """A datagram under the next counter (or the one given)."""
@@ -724,18 +775,25 @@ class RawPeer:
         self.raw.udp.sendto(d, self.addr)
 
     def recv(self, timeout=WAIT):
-        """The next datagram that opens: (datagram, fields) or None."""
+        """The next datagram that opens, PROBEs aside (answered):
+        (datagram, fields) or None."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            d = self.raw.udp_recv(left)
-            if d is None:
+            got = self.raw.udp_recv_from(left)
+            if got is None:
                 return None
+            d, src = got
             f = dgram_open(self.rx, d)
-            if f is not None:
-                return d, f
+            if f is None:
+                continue
+            if f[2] == 3 and self.answer_probes:
+                self.probes += 1
+                self.raw.udp.sendto(self.seal(4, f[3], endpoint(src)), src)
+                continue
+            return d, f
 
     def send_until_ack(self, msg_id, text, tries=20, wait=0.25):
         """Sends a MSG (again, new counter, as a client does) until it is
@@ -751,6 +809,37 @@ class RawPeer:
                 if got[1][2] == 2 and got[1][3] == msg_id:
                     return d, got[0]
         raise AssertionError("no ACK for msg_id %d" % msg_id)
+
+
+class MutePeer:
+    """A raw client's side of a pair, in a thread: it answers PROBEs, so
+    the sealchat client finds a path to it, but never acknowledges a
+    message; it keeps the fields of every MSG that reaches it."""
+
+    def __init__(self, raw, me, peer):
+        self.raw, self.me, self.peer = raw, me, peer
+        self.msgs = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        rp = RawPeer(self.raw, self.me, self.peer,
+                     *self.raw.wait_pairkey(self.peer))
+        while not self.stop.is_set():
+            got = rp.recv(0.1)
+            if got is not None and got[1][2] == 1:
+                self.msgs.append(got[1])
+
+    def finish(self, quiet=0.5):
+        """The messages, once nothing came for a while."""
+        n = -1
+        while n != len(self.msgs):
+            n = len(self.msgs)
+            time.sleep(quiet)
+        self.stop.set()
+        self.thread.join(WAIT)
+        return self.msgs
 
 
 class FakeServer:

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -21,10 +20,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
                               uname, main, signed, listener, Client,
                               project_version,
-                              Daemon, FakeServer, RawClient, RawPeer,
-                              free_port, run_script, write_yaml, MSG_AUTH,
-                              MSG_OK, MSG_PAIR, MSG_SIGN, MSG_USERS,
-                              SEALCHAT)
+                              Daemon, FakeServer, MutePeer, RawClient,
+                              RawPeer, free_port, run_script, write_yaml,
+                              MSG_AUTH, MSG_OK, MSG_PAIR, MSG_SIGN,
+                              MSG_USERS, SEALCHAT)
 
 
 def conf(**extra):
@@ -255,6 +254,27 @@ class Messaging(unittest.TestCase):
             bc.wait_for("msg", a, "one")
             bc.expect("msg", a, "two")
 
+    def test_peers_shows_the_direct_path_and_its_round_trip(self):
+        # On one machine the host candidate the server hands out answers
+        # at once: the path is direct, to the peer's UDP socket.
+        a, b = uname("a"), uname("b")
+        signed(a)
+        signed(b)
+        with listening(b, "pw-x") as bc:
+            ac = listener(a, "pw-x", conf())
+            try:
+                ac.send("peers")
+                ac.send("send %s hi" % b)
+                ac.expect("delivered", b)
+                ac.send("peers")
+                kind, user, path, address, rtt = ac.next()
+                bc.wait_for("msg", a, "hi")
+            finally:
+                ac.end()
+        self.assertEqual((kind, user, path), ("peer", b, "direct"))
+        self.assertRegex(address, r"^127\.0\.0\.1:[1-9][0-9]*$")
+        self.assertRegex(rtt, r"^[0-9]+$")
+
     def test_received_text_is_escaped(self):
         a, b = uname("a"), uname("b")
         signed(a)
@@ -313,6 +333,7 @@ class Messaging(unittest.TestCase):
         try:
             raw.login(MSG_SIGN, e, "pw")
             raw.open_udp()
+            mute = MutePeer(raw, e, a)
             path = conf(send_retries=2, retry_interval_ms=100)
             t0 = time.monotonic()
             rc, recs, err = run_script(path, "auth %s pw-x\nsend %s hi\n"
@@ -322,11 +343,40 @@ class Messaging(unittest.TestCase):
             self.assertEqual(recs[-1], ("error", "send",
                                         "no acknowledgement from %s" % e))
             self.assertLess(took, 5)
-            # The first send and two retransmissions reached the peer.
-            got = 0
-            while raw.udp_recv(0.5) is not None:
-                got += 1
-            self.assertEqual(got, 3)
+            # The first send and two retransmissions reached the peer
+            # (each on a path found again after the last was lost): one
+            # msg_id, three counters.
+            msgs = mute.finish()
+            self.assertEqual([(m[2], m[3], m[4]) for m in msgs],
+                             [(1, 1, b"hi")] * 3)
+            self.assertEqual(len({m[1] for m in msgs}), 3)
+        finally:
+            raw.close()
+
+    def test_a_peer_that_never_answers_never_gets_the_text(self):
+        # No PROBE_ACK, no path: the message waits and fails, and only
+        # PROBEs ever reach the peer's address.
+        a, e = uname("a"), uname("mute")
+        signed(a)
+        raw = RawClient(D.port, D.pub)
+        try:
+            raw.login(MSG_SIGN, e, "pw")
+            raw.open_udp()
+            path = conf(send_retries=2, retry_interval_ms=100)
+            rc, recs, err = run_script(path, "auth %s pw-x\nsend %s hi\n"
+                                       % (a, e))
+            self.assertEqual(rc, 1, err)
+            self.assertEqual(recs[-1], ("error", "send",
+                                        "no acknowledgement from %s" % e))
+            peer = RawPeer(raw, e, a, *raw.wait_pairkey(a))
+            peer.answer_probes = False
+            kinds = set()
+            while True:
+                got = peer.recv(0.5)
+                if got is None:
+                    break
+                kinds.add(got[1][2])
+            self.assertEqual(kinds, {3})
         finally:
             raw.close()
 
@@ -339,10 +389,7 @@ class Messaging(unittest.TestCase):
         try:
             raw.login(MSG_SIGN, e, "pw")
             raw.open_udp()
-            got = []
-            reader = threading.Thread(target=lambda: got.extend(
-                iter(lambda: raw.udp_recv(1.0), None)), daemon=True)
-            reader.start()
+            mute = MutePeer(raw, e, a)
             path = conf(send_retries=0, retry_interval_ms=300)
             lines = "".join("send %s n%d\n" % (e, i) for i in range(300))
             rc, recs, err = run_script(path, "auth %s pw-x\n%s" % (a, lines))
@@ -352,8 +399,9 @@ class Messaging(unittest.TestCase):
             self.assertEqual(set(fails), {("error", "send",
                                            "no acknowledgement from %s"
                                            % e)})
-            reader.join(10)
-            self.assertEqual(len(got), 300)
+            got = mute.finish()
+            self.assertEqual(sorted(m[4] for m in got),
+                             sorted(b"n%d" % i for i in range(300)))
         finally:
             raw.close()
 

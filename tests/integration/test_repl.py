@@ -428,6 +428,23 @@ class Completion(ReplCase):
         r.wait_for(lambda s: all(u in s for u in usages))
 
 
+class Peers(ReplCase):
+
+    def test_peers_table_shows_path_address_and_round_trip(self):
+        r, a, bob = self.pair()
+        r.type("peers")
+        r.key("Enter")
+        r.wait_for("no peers yet")
+        r.type("send %s hello" % bob.user)
+        r.key("Enter")
+        r.wait_for("delivered to %s" % bob.user)
+        r.type("peers")
+        r.key("Enter")
+        s = r.wait_for(lambda s: re.search(
+            r"%s +direct +127\.0\.0\.1:[0-9]+ +[0-9]+ ms" % bob.user, s))
+        self.assertRegex(s, r"peer +path +address +rtt")
+
+
 class Passwords(ReplCase):
 
     def test_auth_prompts_with_echo_off_and_prompt_shows_user(self):

@@ -87,6 +87,22 @@ capture_delivered(void *arg, const char *to)
 	capture_add(arg, "delivered\t%s\n", to);
 }
 
+/* Captures peer records. */
+static void
+capture_peers(void *arg, const struct output_peer *rows, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		capture_add(arg, "peer\t%s\t%s\t%s\t", rows[i].user,
+		    rows[i].path, rows[i].address);
+		if (rows[i].rtt_ms < 0)
+			capture_add(arg, "-\n");
+		else
+			capture_add(arg, "%d\n", rows[i].rtt_ms);
+	}
+}
+
 /* Captures an error record. */
 static void
 capture_error(void *arg, const char *cmd, const char *reason)
@@ -118,6 +134,7 @@ static const struct output_ops capture_ops = {
 	.presence = capture_presence,
 	.msg = capture_msg,
 	.delivered = capture_delivered,
+	.peers = capture_peers,
 	.error = capture_error,
 	.help = capture_help,
 	.diag = capture_diag,

@@ -305,6 +305,7 @@ enum kind {
 	K_ERR_PAIR_OTHER,	/* for dave */
 	K_ERR_UDP,
 	K_ERR_PING,
+	K_ERR_RECHECK,		/* the pair died meanwhile */
 	K_USERS,		/* the initial list: bob */
 	K_USERS_REPLY,		/* the answer to list: bob */
 	K_USERS_MORE,		/* the first frame of a longer list */
@@ -312,6 +313,9 @@ enum kind {
 	K_PAIRKEY,		/* for carol */
 	K_PAIRKEY_OTHER,	/* for dave */
 	K_PONG,
+	K_UDPREG,
+	K_CANDIDATES,		/* for bob's pair (held in SLOT, DRAIN) */
+	K_CANDIDATES_OTHER,	/* for a pair never held */
 	K_BYE_LOGOUT,
 	K_BYE_SHUTDOWN,
 	K_NKINDS
@@ -320,8 +324,10 @@ enum kind {
 static const char *const kind_names[K_NKINDS] = {
 	"WELCOME", "OK", "ERROR(AUTH)", "ERROR(SIGN)", "ERROR(LIST)",
 	"ERROR(PAIR carol)", "ERROR(PAIR dave)", "ERROR(UDP)", "ERROR(PING)",
-	"USERS", "USERS(REPLY)", "USERS(MORE)", "PRESENCE", "PAIRKEY(carol)",
-	"PAIRKEY(dave)", "PONG", "GOODBYE(logout)", "GOODBYE(shutdown)",
+	"ERROR(RECHECK)", "USERS", "USERS(REPLY)", "USERS(MORE)", "PRESENCE",
+	"PAIRKEY(carol)", "PAIRKEY(dave)", "PONG", "UDPREG",
+	"CANDIDATES(bob)", "CANDIDATES(unknown)", "GOODBYE(logout)",
+	"GOODBYE(shutdown)",
 };
 
 /* Encodes a PAIRKEY for name, pointing at the silent peer socket. */
@@ -339,6 +345,24 @@ enc_pairkey(struct wbuf *wb, const char *name, uint64_t pair_id,
 	c.addr[3] = 1;
 	c.port = port;
 	wire_enc_pairkey(wb, name, pair_id, kxy, 0, &c, 1);
+}
+
+/* The key of the UDPREG the tests send. */
+static const uint8_t	udpreg_key[SC_KEY_BYTES] = { 9, 9, 9 };
+
+/* Encodes a CANDIDATES for a pair, one host at the silent socket. */
+static void
+enc_candidates(struct wbuf *wb, uint64_t pair_id, uint16_t port)
+{
+	struct sc_cand	c;
+
+	memset(&c, 0, sizeof(c));
+	c.kind = SC_CAND_HOST;
+	c.af = SC_AF_INET;
+	c.addr[0] = 127;
+	c.addr[3] = 1;
+	c.port = port;
+	wire_enc_candidates(wb, pair_id, 0, &c, 1);
 }
 
 /* Encodes and decodes one message of a kind; m points into wb. */
@@ -374,6 +398,9 @@ make(struct fixture *f, enum kind k, struct wbuf *wb, struct sc_msg *m)
 	case K_ERR_PING:
 		wire_enc_error(wb, SC_MSG_PING, SC_ERR_STATE, "");
 		break;
+	case K_ERR_RECHECK:
+		wire_enc_error(wb, SC_MSG_RECHECK, SC_ERR_OFFLINE, "");
+		break;
 	case K_USERS:
 		wire_enc_users_begin(wb, 0);
 		wire_enc_users_entry(wb, "bob", 3);
@@ -399,6 +426,16 @@ make(struct fixture *f, enum kind k, struct wbuf *wb, struct sc_msg *m)
 		break;
 	case K_PONG:
 		wire_enc_ping(wb, SC_MSG_PONG, 1);
+		break;
+	case K_UDPREG:
+		wire_enc_udpreg(wb, f->udp_port, SC_UDPREG_RELAY, 0x99,
+		    udpreg_key);
+		break;
+	case K_CANDIDATES:
+		enc_candidates(wb, 0x42, f->udp_port);
+		break;
+	case K_CANDIDATES_OTHER:
+		enc_candidates(wb, 0x1234, f->udp_port);
 		break;
 	case K_BYE_LOGOUT:
 		wire_enc_goodbye(wb, SC_BYE_LOGOUT);
@@ -752,7 +789,256 @@ test_client_login_sends_credentials_then_registers_udp(void **state)
 	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
 	    SC_MSG_UDP);
 	assert_true(m.port != 0);
+	/* The socket's address, on loopback like the server. */
+	assert_int_equal(m.ncand, 1);
+	assert_int_equal(m.cand[0].af, SC_AF_INET);
+	assert_int_equal(m.cand[0].addr[0], 127);
 	assert_string_equal(client_self(f->client), "alice");
+}
+
+/* bob's keys for the pair give_bob_a_key() makes. */
+static void
+bob_keys(struct sc_pair_keys *k)
+{
+	static const uint8_t	kxy[SC_KEY_BYTES] = { 7, 7, 7 };
+
+	sc_pair_derive(k, kxy, "bob", "alice");
+}
+
+/*
+ * Turns the client's loop for about ms while bob, at the silent socket,
+ * answers PROBEs (never a MSG); returns the MSGs he got.
+ */
+static int
+bob_pump(struct fixture *f, int ms, uint64_t *ctr)
+{
+	struct sc_pair_keys	 k;
+	struct sockaddr_in	 from;
+	socklen_t		 len;
+	uint8_t			 d[SC_DGRAM_MAX], plain[SC_DGRAM_MAX];
+	uint8_t			 pay[9 + SC_ENDPOINT_BYTES];
+	struct sc_cand		 c;
+	ssize_t			 n;
+	int			 i, msgs = 0;
+
+	bob_keys(&k);
+	for (i = 0; i < ms; i++) {
+		turn(f);
+		len = sizeof(from);
+		while ((n = recvfrom(f->udp_fd, d, sizeof(d), MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &len)) > 0) {
+			if (d[0] != SC_DGRAM_VERSION || sc_dgram_open(plain,
+			    k.rx, d, (size_t)n) != 0)
+				continue;
+			if (plain[0] == SC_DGRAM_MSG)
+				msgs++;
+			if (plain[0] != SC_DGRAM_PROBE)
+				continue;
+			memcpy(pay, plain, 9);
+			pay[0] = SC_DGRAM_PROBE_ACK;
+			assert_int_equal(wire_cand_from_sa(&c, 0,
+			    (struct sockaddr *)&from), 0);
+			wire_endpoint_put(pay + 9, &c);
+			assert_int_equal(sc_dgram_seal(d, k.tx, 0x42, (*ctr)++,
+			    pay, sizeof(pay)), 0);
+			(void)sendto(f->udp_fd, d, SC_DGRAM_HDR + sizeof(pay) +
+			    SC_MAC_BYTES, 0, (struct sockaddr *)&from, len);
+		}
+		nap();
+	}
+	return (msgs);
+}
+
+/* A loopback UDP socket; its port in *port. */
+static int
+udp_socket(uint16_t *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return (fd);
+}
+
+/* The next REGISTER at the server's UDP socket, within about 2 s. */
+static uint64_t
+next_register(struct fixture *f, int fd, struct sockaddr_in *from)
+{
+	struct sc_reg_keys	 rk;
+	uint8_t			 d[SC_DGRAM_MAX], plain[SC_REG_PLAIN];
+	static const uint8_t	 zero[SC_REG_PLAIN];
+	socklen_t		 len;
+	ssize_t			 n;
+	int			 i;
+
+	sc_reg_derive(&rk, udpreg_key);
+	for (i = 0; i < 2000; i++) {
+		turn(f);
+		len = sizeof(*from);
+		n = recvfrom(fd, d, sizeof(d), MSG_DONTWAIT,
+		    (struct sockaddr *)from, &len);
+		if (n < 0) {
+			nap();
+			continue;
+		}
+		assert_int_equal(n, SC_REG_LEN);
+		assert_int_equal(d[0], SC_UDP_REGISTER);
+		assert_true(util_get_be64(d + 1) == 0x99);
+		assert_int_equal(sc_reg_open(plain, rk.c2s, d, SC_REG_LEN), 0);
+		assert_memory_equal(plain, zero, sizeof(zero));
+		return (util_get_be64(d + 9));
+	}
+	fail_msg("no REGISTER");
+	return (0);
+}
+
+static void
+test_client_udpreg_registers_until_registered(void **state)
+{
+	struct fixture		*f = *state;
+	struct sc_reg_keys	 rk;
+	struct sockaddr_in	 from;
+	struct sc_cand		 c;
+	struct wbuf		 wb;
+	struct sc_msg		 m;
+	uint8_t			 d[SC_REG_LEN], plain[SC_REG_PLAIN];
+	uint16_t		 port;
+	int			 fd, i;
+	ssize_t			 n;
+
+	fd = udp_socket(&port);
+	reach(f, CLIENT_ONLINE);
+	wbuf_init(&wb);
+	wire_enc_udpreg(&wb, port, SC_UDPREG_RELAY, 0x99, udpreg_key);
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+	/* At once, and again after 500 ms without an answer. */
+	assert_true(next_register(f, fd, &from) == 0);
+	assert_true(next_register(f, fd, &from) == 1);
+	/* REGISTERED for the second: no more retries. */
+	sc_reg_derive(&rk, udpreg_key);
+	assert_int_equal(wire_cand_from_sa(&c, 0, (struct sockaddr *)&from),
+	    0);
+	memset(plain, 0, sizeof(plain));
+	wire_endpoint_put(plain, &c);
+	assert_int_equal(sc_reg_seal(d, SC_UDP_REGISTERED, rk.s2c, 0x99, 1,
+	    plain), 0);
+	assert_int_equal(sendto(fd, d, sizeof(d), 0, (struct sockaddr *)&from,
+	    sizeof(from)), (ssize_t)sizeof(d));
+	for (i = 0; i < 800; i++) {
+		turn(f);
+		n = recv(fd, d, sizeof(d), MSG_DONTWAIT);
+		assert_true(n < 0);
+		nap();
+	}
+	assert_string_equal(f->cap.text, "");
+	close(fd);
+}
+
+static void
+test_client_peers_shows_each_pairs_path(void **state)
+{
+	struct fixture	*f = *state;
+	char		 want[128];
+	uint64_t	 ctr = 0;
+	int		 rtt;
+
+	reach(f, CLIENT_ONLINE);
+	/* No pair yet: no record. */
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	assert_string_equal(f->cap.text, "");
+	/* bob silent: checking, nowhere yet. */
+	give_bob_a_key(f);
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	assert_string_equal(f->cap.text, "peer\tbob\tchecking\t-\t-\n");
+	capture_clear(&f->cap);
+	/* bob answers: direct, at his address, with a round trip. */
+	(void)bob_pump(f, 150, &ctr);
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	snprintf(want, sizeof(want), "peer\tbob\tdirect\t127.0.0.1:%u\t",
+	    f->udp_port);
+	assert_memory_equal(f->cap.text, want, strlen(want));
+	assert_int_equal(sscanf(f->cap.text + strlen(want), "%d\n", &rtt), 1);
+	assert_true(rtt >= 0 && rtt < 1000);
+	assert_int_equal(client_state(f->client), CLIENT_ONLINE);
+}
+
+/* Loses bob's direct path with a message he never acknowledges. */
+static void
+lose_bobs_path(struct fixture *f)
+{
+	uint64_t	ctr = 0;
+	int		msgs = 0, i;
+
+	give_bob_a_key(f);
+	(void)bob_pump(f, 50, &ctr);
+	assert_int_equal(run(f, "send bob hi"), CMD_OK);
+	for (i = 0; i < 20 && f->cap.text[0] == '\0'; i++)
+		msgs += bob_pump(f, 20, &ctr);
+	assert_string_equal(f->cap.text,
+	    "error\tsend\tno acknowledgement from bob\n");
+	/* Sent once, then again on each path found after a loss. */
+	assert_int_equal(msgs, 2);
+}
+
+static void
+test_client_no_recheck_to_a_server_without_udpreg(void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_msg	 m;
+	uint8_t		 plain[512];
+
+	f->conf.send_retries = 1;
+	f->conf.retry_interval_ms = 60;
+	fixture_client(f);
+	reach(f, CLIENT_ONLINE);
+	/* An older server (no UDPREG): no RECHECK, which would end it. */
+	lose_bobs_path(f);
+	assert_int_equal(run(f, "quit"), CMD_PENDING);
+	do {
+		assert_true(fake_request(f, &m, plain, sizeof(plain)) !=
+		    SC_MSG_RECHECK);
+	} while (m.type != SC_MSG_LOGOUT);
+}
+
+static void
+test_client_lost_path_sends_recheck_after_udpreg(void **state)
+{
+	struct fixture	*f = *state;
+	struct wbuf	 wb;
+	struct sc_msg	 m;
+	uint8_t		 plain[512];
+	uint16_t	 port;
+	int		 fd;
+
+	f->conf.send_retries = 1;
+	f->conf.retry_interval_ms = 60;
+	fixture_client(f);
+	fd = udp_socket(&port);
+	reach(f, CLIENT_ONLINE);
+	wbuf_init(&wb);
+	wire_enc_udpreg(&wb, port, 0, 0x99, udpreg_key);
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+	lose_bobs_path(f);
+	do {
+		(void)fake_request(f, &m, plain, sizeof(plain));
+	} while (m.type != SC_MSG_RECHECK);
+	assert_true(m.pair_id == 0x42);
+	/* The server's ERROR for it (the pair died) changes nothing. */
+	inject(f, K_ERR_RECHECK);
+	assert_int_equal(client_state(f->client), CLIENT_ONLINE);
+	close(fd);
 }
 
 static void
@@ -898,6 +1184,18 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_client_pair_asked_again_while_the_peer_has_no_udp,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_udpreg_registers_until_registered,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_peers_shows_each_pairs_path,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_no_recheck_to_a_server_without_udpreg,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_lost_path_sends_recheck_after_udpreg,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_client_quit_drains_then_logs_out,

@@ -202,9 +202,13 @@ test_commands_before_login_are_refused(void **state)
 
 	assert_int_equal(run(f, "list"), CMD_FAILED);
 	assert_int_equal(run(f, "send bob hi there"), CMD_FAILED);
+	assert_int_equal(run(f, "peers"), CMD_FAILED);
+	assert_int_equal(run(f, "peers bob"), CMD_FAILED);
 	assert_string_equal(f->cap.text,
 	    "error\tlist\tnot logged in\n"
-	    "error\tsend\tnot logged in\n");
+	    "error\tsend\tnot logged in\n"
+	    "error\tpeers\tnot logged in\n"
+	    "error\tpeers\tusage: peers\n");
 }
 
 static void
@@ -250,7 +254,7 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 	struct fixture	*f = *state;
 
 	assert_int_equal(run(f, "help"), CMD_OK);
-	assert_int_equal(f->cap.help_lines, 6);
+	assert_int_equal(f->cap.help_lines, 7);
 	assert_non_null(strstr(f->cap.text, "help\tsend USER TEXT...\t"
 	    "send TEXT (the rest of the line) to USER\n"));
 	assert_non_null(strstr(f->cap.text, "help\tsign USER [PASS]\t"
@@ -261,7 +265,7 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 	    "help\thelp\tthis list (also ?)\n"));
 	assert_null(strstr(f->cap.text, "help\t?"));
 	assert_int_equal(run(f, "?"), CMD_OK);
-	assert_int_equal(f->cap.help_lines, 12);
+	assert_int_equal(f->cap.help_lines, 14);
 	assert_null(strstr(f->cap.text, "error"));
 	capture_clear(&f->cap);
 	assert_int_equal(run(f, ""), CMD_OK);
