@@ -66,4 +66,20 @@ int		util_xdg_dir(char *out, size_t len, enum util_xdg);
  */
 int		util_mkdirs(const char *dir, int parents);
 
+/*
+ * A token bucket: at most burst tokens, refilled at rate tokens a second
+ * (rate and burst at least 1).  All zero, it is full.  The level is kept in
+ * thousandths of a token, so that a refill of one millisecond counts.
+ */
+struct util_bucket {
+	uint64_t	level;		/* thousandths of a token */
+	uint64_t	last_ms;	/* refilled up to; 0: never used */
+};
+
+/* Refills the bucket up to now_ms; returns the whole tokens it holds. */
+uint64_t	util_bucket_room(struct util_bucket *, uint64_t rate,
+		    uint64_t burst, uint64_t now_ms);
+/* Takes cost tokens, which util_bucket_room() has shown are there. */
+void		util_bucket_take(struct util_bucket *, uint64_t cost);
+
 #endif

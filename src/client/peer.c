@@ -65,6 +65,7 @@ struct peer_pair {
 	struct replay		 ids;		/* msg_ids shown */
 	uint64_t		 next_id;	/* next msg_id to send */
 	struct path		*path;
+	struct util_bucket	 answers;	/* MSGs and PROBEs taken */
 };
 
 struct peer_out {
@@ -1061,21 +1062,40 @@ peer_handle_probe_ack(struct peer *p, struct peer_pair *pp, uint64_t id,
 }
 
 /*
+ * Whether one more MSG or PROBE of the pair may be taken, and so answered:
+ * at most PEER_ANSWER_RATE a second (bursts of PEER_ANSWER_BURST), so that
+ * neither a flooding peer nor a server that holds the pair key (and can
+ * forge datagrams from any source) can make this client send more than
+ * that, to anyone.  A MSG dropped here is not shown and not acknowledged:
+ * its sender sends it again, and it is shown then.
+ */
+static int
+peer_may_answer(struct peer_pair *pp)
+{
+	if (util_bucket_room(&pp->answers, PEER_ANSWER_RATE,
+	    PEER_ANSWER_BURST, util_now_ms()) < 1)
+		return (0);
+	util_bucket_take(&pp->answers, 1);
+	return (1);
+}
+
+/*
  * The kinds of payload an opened datagram may carry, each with the bytes
  * it takes after its msg_id (a msg_id, or probe id, is never 0).
  * Anything else is dropped and counted as a bad payload.
  */
 static const struct peer_kind {
 	uint8_t	kind;
+	int	answered;	/* within the pair's PEER_ANSWER_RATE */
 	size_t	body_min;
 	size_t	body_max;
 	void	(*fn)(struct peer *, struct peer_pair *, uint64_t msg_id,
 		    const uint8_t *body, size_t len, const struct peer_src *);
 } peer_kinds[] = {
-	{ SC_DGRAM_MSG, 0, SC_TEXT_MAX, peer_handle_msg },
-	{ SC_DGRAM_ACK, 0, 0, peer_handle_ack },
-	{ SC_DGRAM_PROBE, 0, 0, peer_handle_probe },
-	{ SC_DGRAM_PROBE_ACK, SC_ENDPOINT_BYTES, SC_ENDPOINT_BYTES,
+	{ SC_DGRAM_MSG, 1, 0, SC_TEXT_MAX, peer_handle_msg },
+	{ SC_DGRAM_ACK, 0, 0, 0, peer_handle_ack },
+	{ SC_DGRAM_PROBE, 1, 0, 0, peer_handle_probe },
+	{ SC_DGRAM_PROBE_ACK, 0, SC_ENDPOINT_BYTES, SC_ENDPOINT_BYTES,
 	    peer_handle_probe_ack },
 };
 
@@ -1148,6 +1168,8 @@ peer_input(struct peer *p, const uint8_t *d, size_t len,
 	if ((k = peer_kind_find(plain[0])) == NULL || msg_id == 0 ||
 	    blen < k->body_min || blen > k->body_max)
 		peer_drop(&p->stats.drop_payload, "payload");
+	else if (k->answered && !peer_may_answer(pp))
+		peer_drop(&p->stats.drop_rate, "rate");
 	else
 		k->fn(p, pp, msg_id, plain + PEER_PAYLOAD_HDR, blen, &src);
 	sc_wipe(plain, sizeof(plain));

@@ -33,6 +33,9 @@
  * would be taken for a duplicate, acknowledged and never shown.
  */
 #define PEER_OUT_MAX	REPLAY_WIDTH
+/* MSGs and PROBEs taken from one pair a second, and in a burst. */
+#define PEER_ANSWER_RATE	200
+#define PEER_ANSWER_BURST	400
 /* Pair keys held at once. */
 #define PEER_PAIRS_MAX	1024
 
@@ -67,6 +70,7 @@ struct peer_stats {
 	uint64_t	drop_mac;	/* failed to open */
 	uint64_t	drop_payload;	/* opened, but a bad payload */
 	uint64_t	drop_source;	/* from where nothing may be sent */
+	uint64_t	drop_rate;	/* MSG or PROBE over the pair's rate */
 	uint64_t	dup_msgs;	/* MSG with a msg_id seen before */
 	uint64_t	probes;		/* PROBEs answered */
 	uint64_t	tx;		/* datagrams sent */

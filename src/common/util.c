@@ -337,3 +337,33 @@ util_mkdirs(const char *dir, int parents)
 	}
 	return (0);
 }
+
+/* Refills a token bucket; see util.h. */
+uint64_t
+util_bucket_room(struct util_bucket *b, uint64_t rate, uint64_t burst,
+    uint64_t now_ms)
+{
+	uint64_t	cap = burst * 1000, dt;
+
+	if (b->last_ms == 0) {
+		b->level = cap;
+		b->last_ms = now_ms;
+	} else if (now_ms > b->last_ms) {
+		/* rate thousandths of a token per millisecond */
+		dt = now_ms - b->last_ms;
+		b->level += dt >= cap / rate ? cap : dt * rate;
+		b->last_ms = now_ms;
+	}
+	if (b->level > cap)
+		b->level = cap;
+	return (b->level / 1000);
+}
+
+/* Takes tokens known to be there. */
+void
+util_bucket_take(struct util_bucket *b, uint64_t cost)
+{
+	uint64_t	t = cost * 1000;
+
+	b->level = b->level > t ? b->level - t : 0;
+}

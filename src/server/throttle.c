@@ -58,7 +58,7 @@ struct throttle_conn {
 /* One slot of the rate table: whose it is, and its bucket. */
 struct throttle_slot {
 	uint8_t			 key[16];	/* the address as counted */
-	struct throttle_bucket	 bucket;
+	struct util_bucket	 bucket;
 };
 
 RB_HEAD(throttle_fails, throttle_fail);
@@ -425,36 +425,6 @@ throttle_fail_entries(const struct throttle *l)
 	return (l->nfails);
 }
 
-/* Refills a bucket for the time gone by, up to burst tokens. */
-uint64_t
-throttle_bucket_room(struct throttle_bucket *b, uint64_t rate,
-    uint64_t burst, uint64_t now_ms)
-{
-	uint64_t	cap = burst * 1000, dt;
-
-	if (b->last_ms == 0) {
-		b->level = cap;
-		b->last_ms = now_ms;
-	} else if (now_ms > b->last_ms) {
-		/* rate thousandths of a token per millisecond */
-		dt = now_ms - b->last_ms;
-		b->level += dt >= cap / rate ? cap : dt * rate;
-		b->last_ms = now_ms;
-	}
-	if (b->level > cap)
-		b->level = cap;
-	return (b->level / 1000);
-}
-
-/* Takes tokens known to be there. */
-void
-throttle_bucket_take(struct throttle_bucket *b, uint64_t cost)
-{
-	uint64_t	t = cost * 1000;
-
-	b->level = b->level > t ? b->level - t : 0;
-}
-
 /* The slot of an address: a keyed hash of it as counted (IPv6: /64). */
 static struct throttle_slot *
 throttle_slot_of(struct throttle *l, const struct throttle_addr *a,
@@ -490,12 +460,12 @@ throttle_rate_take(struct throttle *l, const struct throttle_addr *a,
 	s = throttle_slot_of(l, a, key);
 	if (memcmp(s->key, key, sizeof(key)) != 0 &&
 	    (s->bucket.last_ms == 0 ||
-	    throttle_bucket_room(&s->bucket, rate, burst, now_ms) >= burst)) {
+	    util_bucket_room(&s->bucket, rate, burst, now_ms) >= burst)) {
 		memcpy(s->key, key, sizeof(key));
 		s->bucket.last_ms = 0;
 	}
-	if (throttle_bucket_room(&s->bucket, rate, burst, now_ms) < 1)
+	if (util_bucket_room(&s->bucket, rate, burst, now_ms) < 1)
 		return (-1);
-	throttle_bucket_take(&s->bucket, 1);
+	util_bucket_take(&s->bucket, 1);
 	return (0);
 }

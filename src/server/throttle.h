@@ -80,21 +80,7 @@ void		 throttle_fail_forget(struct throttle *, const char *name);
 /* Failure entries held (address and account entries together). */
 size_t		 throttle_fail_entries(const struct throttle *);
 
-/*
- * A token bucket: at most burst tokens, refilled at rate tokens a second
- * (rate and burst at least 1).  All zero, it is full.  The level is kept
- * in thousandths of a token, so that a refill of one millisecond counts.
- */
-struct throttle_bucket {
-	uint64_t	level;		/* thousandths of a token */
-	uint64_t	last_ms;	/* refilled up to; 0: never used */
-};
-
-/* Refills the bucket up to now_ms; returns the whole tokens it holds. */
-uint64_t	 throttle_bucket_room(struct throttle_bucket *, uint64_t rate,
-		    uint64_t burst, uint64_t now_ms);
-/* Takes cost tokens, which throttle_bucket_room() has shown are there. */
-void		 throttle_bucket_take(struct throttle_bucket *, uint64_t cost);
+/* Token buckets are util.h's (struct util_bucket). */
 
 /*
  * Counts one event from the address (IPv6: its /64) against rate a second

@@ -649,14 +649,14 @@ udp_on_relay(struct udp *u, size_t si, const uint8_t *d, size_t len,
 	now = util_now_ms();
 	rate = (uint64_t)c->relay_rate;
 	bytes = (uint64_t)c->relay_bytes;
-	if (throttle_bucket_room(&rs->relay_dgrams, rate, rate, now) < 1 ||
-	    throttle_bucket_room(&rs->relay_bytes, bytes, bytes, now) < len) {
+	if (util_bucket_room(&rs->relay_dgrams, rate, rate, now) < 1 ||
+	    util_bucket_room(&rs->relay_bytes, bytes, bytes, now) < len) {
 		/* Counted, with no log line per datagram. */
 		u->stats.fate[UDP_RELAY_LIMITED]++;
 		return;
 	}
-	throttle_bucket_take(&rs->relay_dgrams, 1);
-	throttle_bucket_take(&rs->relay_bytes, len);
+	util_bucket_take(&rs->relay_dgrams, 1);
+	util_bucket_take(&rs->relay_bytes, len);
 	if (udp_send(u, rd->sock, rd->has_local ? rd->local : NULL,
 	    &dst->srflx, d, len) != 0)
 		return;

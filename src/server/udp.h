@@ -30,6 +30,7 @@
 #include <event2/event.h>
 
 #include "sealchat/proto.h"
+#include "sealchat/util.h"
 #include "sealchat/wire.h"
 #include "config.h"
 #include "throttle.h"
@@ -91,8 +92,8 @@ struct udp_reg {
 	uint8_t			 sock;		/* socket of the highest */
 	uint8_t			 has_local;
 	uint8_t			 local[16];	/* daemon address it came to */
-	struct throttle_bucket	 relay_dgrams;	/* relay_rate */
-	struct throttle_bucket	 relay_bytes;	/* relay_bytes */
+	struct util_bucket	 relay_dgrams;	/* relay_rate */
+	struct util_bucket	 relay_bytes;	/* relay_bytes */
 };
 
 /* What the UDP side works with; the caller owns it all. */

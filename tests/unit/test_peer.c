@@ -657,6 +657,45 @@ test_peer_answers_go_to_the_source_of_what_they_answer(void **state)
 	assert_int_equal(peer_stats(f->peer)->drop_source, 1);
 }
 
+/*
+ * A pair floods MSGs: at most PEER_ANSWER_BURST are taken at once (shown
+ * and acknowledged), the rest dropped and counted, and the pair is served
+ * again as its allowance refills.  A server that holds the pair key could
+ * forge such a flood from any source; so the client's answers are bounded.
+ */
+static void
+test_peer_answers_per_pair_bounded_by_the_rate(void **state)
+{
+	struct fixture		*f = *state;
+	struct sockaddr_in	 sink;
+	uint8_t			 d[SC_DGRAM_MAX];
+	size_t			 n, taken;
+	uint64_t		 i, flood = PEER_ANSWER_BURST + 200, tx;
+
+	/* The flood claims a source where nobody reads (discard, port 9). */
+	sink = f->b.addr;
+	sink.sin_port = htons(9);
+	tx = peer_stats(f->peer)->tx;
+	for (i = 0; i < flood; i++) {
+		n = dgram(d, f->bob.tx, PAIR_ID, i, SC_DGRAM_MSG, i + 1, "x");
+		peer_input(f->peer, d, n, (struct sockaddr *)&sink,
+		    sizeof(sink));
+	}
+	taken = (size_t)f->seen.msgs;
+	/* The loop takes a few milliseconds: a token or two may refill. */
+	assert_true(taken >= PEER_ANSWER_BURST);
+	assert_true(taken <= PEER_ANSWER_BURST + 50);
+	assert_int_equal(peer_stats(f->peer)->drop_rate, flood - taken);
+	/* One ACK sent for each message taken, none for the others. */
+	assert_int_equal(peer_stats(f->peer)->tx - tx, taken);
+	/* A second later the pair is served again. */
+	pump(f, 1000);
+	n = dgram(d, f->bob.tx, PAIR_ID, flood, SC_DGRAM_MSG, flood + 1,
+	    "again");
+	peer_input(f->peer, d, n, (struct sockaddr *)&sink, sizeof(sink));
+	assert_int_equal(f->seen.msgs, (int)taken + 1);
+}
+
 static void
 test_peer_message_waits_for_a_path_then_goes_on_it(void **state)
 {
@@ -1001,6 +1040,7 @@ main(void)
 		T(test_peer_resent_msg_id_shown_once_bad_payloads_dropped),
 		T(test_peer_new_pair_id_replaces_key_same_id_ignored),
 		T(test_peer_answers_go_to_the_source_of_what_they_answer),
+		T(test_peer_answers_per_pair_bounded_by_the_rate),
 		T(test_peer_message_waits_for_a_path_then_goes_on_it),
 		T(test_peer_message_to_self_is_shown_and_delivered),
 		T(test_peer_silent_peer_never_gets_the_text_and_it_fails),

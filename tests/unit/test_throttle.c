@@ -205,32 +205,6 @@ test_zero_delay_never_slows(void **state)
 	throttle_free(l);
 }
 
-/* A bucket refills at its rate, never past its burst, and starts full. */
-static void
-test_bucket_refills_at_rate_up_to_burst(void **state)
-{
-	struct throttle_bucket	b;
-
-	(void)state;
-	memset(&b, 0, sizeof(b));
-	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1000), 20);
-	throttle_bucket_take(&b, 20);
-	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1000), 0);
-	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1099), 0);
-	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1100), 1);
-	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1550), 5);
-	throttle_bucket_take(&b, 5);
-	assert_int_equal(throttle_bucket_room(&b, 10, 20, 1550), 0);
-	assert_int_equal(throttle_bucket_room(&b, 10, 20, 999999), 20);
-	/* A large rate and a long pause do not overflow. */
-	memset(&b, 0, sizeof(b));
-	assert_int_equal(throttle_bucket_room(&b, 1073741824, 1073741824, 1),
-	    1073741824);
-	throttle_bucket_take(&b, 1073741824);
-	assert_int_equal(throttle_bucket_room(&b, 1073741824, 1073741824,
-	    UINT64_MAX / 2), 1073741824);
-}
-
 /*
  * The rate per address: a burst, then one more per 1/rate second; other
  * addresses are not touched; an IPv6 address counts as its /64.
@@ -319,7 +293,6 @@ main(void)
 		cmocka_unit_test(test_failures_decay_with_time),
 		cmocka_unit_test(test_failure_table_bounded_oldest_evicted),
 		cmocka_unit_test(test_zero_delay_never_slows),
-		cmocka_unit_test(test_bucket_refills_at_rate_up_to_burst),
 		cmocka_unit_test(test_rate_per_address_and_ipv6_per_64),
 		cmocka_unit_test(
 		    test_rate_table_never_gives_more_than_the_rate),

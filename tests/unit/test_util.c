@@ -327,6 +327,32 @@ test_mkdirs_private_parents_and_refusals(void **state)
 	tmpdir_remove(dir);
 }
 
+/* A bucket refills at its rate, never past its burst, and starts full. */
+static void
+test_bucket_refills_at_rate_up_to_burst(void **state)
+{
+	struct util_bucket	b;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(util_bucket_room(&b, 10, 20, 1000), 20);
+	util_bucket_take(&b, 20);
+	assert_int_equal(util_bucket_room(&b, 10, 20, 1000), 0);
+	assert_int_equal(util_bucket_room(&b, 10, 20, 1099), 0);
+	assert_int_equal(util_bucket_room(&b, 10, 20, 1100), 1);
+	assert_int_equal(util_bucket_room(&b, 10, 20, 1550), 5);
+	util_bucket_take(&b, 5);
+	assert_int_equal(util_bucket_room(&b, 10, 20, 1550), 0);
+	assert_int_equal(util_bucket_room(&b, 10, 20, 999999), 20);
+	/* A large rate and a long pause do not overflow. */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(util_bucket_room(&b, 1073741824, 1073741824, 1),
+	    1073741824);
+	util_bucket_take(&b, 1073741824);
+	assert_int_equal(util_bucket_room(&b, 1073741824, 1073741824,
+	    UINT64_MAX / 2), 1073741824);
+}
+
 int
 main(void)
 {
@@ -348,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_read_file_whole_full_and_missing),
 		cmocka_unit_test(test_xdg_dir_absolute_base_else_home),
 		cmocka_unit_test(test_mkdirs_private_parents_and_refusals),
+		cmocka_unit_test(test_bucket_refills_at_rate_up_to_burst),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
