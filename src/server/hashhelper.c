@@ -98,7 +98,7 @@ hashhelper_sign(struct store *st, const struct hashmsg_job *j)
 	int	rc, status = SC_ERR_INTERNAL;
 
 	/* A taken name needs no hash: answer it without the work. */
-	rc = store_get(st, j->name, hash);
+	rc = store_get(st, j->name, hash, NULL);
 	sc_wipe(hash, sizeof hash);
 	if (rc == STORE_OK) {
 		status = SC_ERR_TAKEN;
@@ -110,7 +110,7 @@ hashhelper_sign(struct store *st, const struct hashmsg_job *j)
 		log_warnx("auth: name=%s password hash failed", j->name);
 		goto out;
 	}
-	rc = store_add(st, j->name, hash);
+	rc = store_add(st, j->name, hash, 1);
 	if (rc == STORE_OK)
 		status = 0;
 	else if (rc == STORE_EXISTS)
@@ -136,7 +136,7 @@ hashhelper_auth(struct hashhelper_worker *w, struct store *st,
 	int		 rc, ok, status = SC_ERR_INTERNAL;
 
 	memset(fresh, 0, sizeof fresh);
-	rc = store_get(st, j->name, hash);
+	rc = store_get(st, j->name, hash, NULL);
 	if (rc == STORE_NOTFOUND) {
 		if ((dummy = hashhelper_dummy(w, j->cost)) != NULL) {
 			memcpy(hash, dummy, sizeof hash);

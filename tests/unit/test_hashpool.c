@@ -322,7 +322,7 @@ test_hashpool_login_rehashes_after_cost_change(void **state)
 
 	st = store_open(f->path, err, sizeof err);
 	assert_non_null(st);
-	assert_int_equal(store_get(st, "frank", hash), STORE_OK);
+	assert_int_equal(store_get(st, "frank", hash, NULL), STORE_OK);
 	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_MIN), 0);
 	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_INTERACTIVE), 1);
 
@@ -331,7 +331,7 @@ test_hashpool_login_rehashes_after_cost_change(void **state)
 	wait_results(f, 2);
 	assert_int_equal(result_of(f, 2)->status, 0);
 
-	assert_int_equal(store_get(st, "frank", hash), STORE_OK);
+	assert_int_equal(store_get(st, "frank", hash, NULL), STORE_OK);
 	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_INTERACTIVE), 0);
 	assert_int_equal(sc_pwhash_verify(hash, (const uint8_t *)"pw", 2), 0);
 	sc_wipe(hash, sizeof hash);
