@@ -3,7 +3,8 @@
  * The daemon's event loop: the listening socket and its accept policy,
  * signals (stop, reload), the systemd status line, and the wiring of the
  * modules: the set of sessions (session.c) gets the hash pool, presence,
- * pair keys and throttle through its environment, and hash results back.
+ * pair keys, throttle and the figures (metrics.c) through its environment,
+ * and hash results back; the figures are served on metrics_address.
  *
  * Priorities: the base gets two.  Every event runs at priority 0 (the hash
  * pool and the systemd watchdog set it themselves) except the presence
@@ -31,7 +32,9 @@
 #include "sealchat/handshake.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
+#include "hashmsg.h"
 #include "hashpool.h"
+#include "metrics.h"
 #include "throttle.h"
 #include "notify.h"
 #include "pairkey.h"
@@ -79,8 +82,22 @@ server_hash_done(const struct hashpool_result *res, void *arg)
 {
 	struct server	*srv = arg;
 
+	if (res->usec > 0 && hashmsg_op_hashes(res->op))
+		metrics_observe(&srv->metrics.hash_time, res->usec);
 	session_set_hash_done(srv->sessions, res->session_id, res->op,
 	    res->status, res->name);
+}
+
+/* The gauges of the figures, just before they are read. */
+static void
+server_sample(struct metrics *m, void *arg)
+{
+	struct server	*srv = arg;
+
+	if (srv->sessions != NULL)
+		session_set_states(srv->sessions, m->sessions);
+	m->users_online = presence_online(srv->presence);
+	m->hash_jobs = hashpool_pending(srv->hashpool);
 }
 
 /* The session timeouts follow the configuration (at start and reload). */
@@ -107,6 +124,7 @@ server_refuse(struct server *srv, int fd, const char *why)
 	(void)recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
 	close(fd);
 	srv->refused++;
+	metrics_refused(&srv->metrics, why);
 	now = util_now_ms();
 	if (srv->refused_logged_ms == 0 ||
 	    now - srv->refused_logged_ms >= SERVER_REFUSED_LOG_MS) {
@@ -357,6 +375,8 @@ server_stop(struct server *srv, const char *signame)
 	    session_set_count(srv->sessions), presence_online(srv->presence));
 	notify_stopping();
 	server_unlisten(srv);
+	metrics_http_free(srv->metrics_http);
+	srv->metrics_http = NULL;
 	event_del(srv->status_ev);
 	session_set_goodbye_all(srv->sessions, SC_BYE_SHUTDOWN, server_drained,
 	    srv);
@@ -472,6 +492,8 @@ server_free(struct server *srv)
 	size_t		  i;
 
 	server_unlisten(srv);
+	metrics_http_free(srv->metrics_http);
+	srv->metrics_http = NULL;
 	hashpool_free(srv->hashpool);
 	srv->hashpool = NULL;
 	session_set_free(srv->sessions);
@@ -507,6 +529,9 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	srv.debug = debug;
 	srv.kp = kp;
 	srv.lfd = -1;
+	metrics_init(&srv.metrics);
+	srv.metrics.sample = server_sample;
+	srv.metrics.sample_arg = &srv;
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		log_warn("SIGPIPE");
 	server_nofile(&srv);
@@ -543,6 +568,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 		env.presence = srv.presence;
 		env.pairkey = srv.pairkey;
 		env.throttle = srv.throttle;
+		env.metrics = &srv.metrics;
 		env.hash = server_hash;
 		env.hash_arg = &srv;
 		srv.sessions = session_set_new(&env);
@@ -575,6 +601,14 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	}
 	if ((rc = server_listen(&srv)) != 0)
 		goto out;
+	if (strcmp(srv.conf.metrics_address, SERVER_CONFIG_OFF) != 0 &&
+	    (srv.metrics_http = metrics_http_new(srv.base,
+	    srv.conf.metrics_address, &srv.metrics, err, sizeof(err))) ==
+	    NULL) {
+		log_errorx("%s", err);
+		rc = EXIT_UNAVAIL;
+		goto out;
+	}
 
 	notify_ready();
 	server_status(&srv, 1);

@@ -19,12 +19,14 @@
 
 #include "sealchat/crypto.h"
 #include "config.h"
+#include "metrics.h"
 
 struct hashpool;
 struct presence;
 struct pairkey;
 struct throttle;
 struct session_set;
+struct metrics_http;
 
 struct server {
 	struct event_base	*base;
@@ -47,6 +49,8 @@ struct server {
 	struct pairkey		*pairkey;
 	struct throttle		*throttle;
 	struct session_set	*sessions;
+	struct metrics		 metrics;
+	struct metrics_http	*metrics_http;	/* NULL: metrics off */
 	int			 stopping;
 
 	size_t			 shown_sessions; /* last status sent */
