@@ -4,7 +4,9 @@
  * signals (stop, reload), the systemd status line, and the wiring of the
  * modules: the set of sessions (session.c) gets the hash pool, presence,
  * pair keys, throttle and the figures (metrics.c) through its environment,
- * and hash results back; the figures are served on metrics_address.
+ * and hash results back; the figures are served on metrics_address; the
+ * control socket (control.c) gets the sessions, the figures, the hash
+ * pool and the reload, and the results of the operator's jobs.
  *
  * Priorities: the base gets two.  Every event runs at priority 0 (the hash
  * pool and the systemd watchdog set it themselves) except the presence
@@ -32,6 +34,7 @@
 #include "sealchat/handshake.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
+#include "control.h"
 #include "hashmsg.h"
 #include "hashpool.h"
 #include "metrics.h"
@@ -84,6 +87,11 @@ server_hash_done(const struct hashpool_result *res, void *arg)
 
 	if (res->usec > 0 && hashmsg_op_hashes(res->op))
 		metrics_observe(&srv->metrics.hash_time, res->usec);
+	if (res->op != SC_MSG_SIGN && res->op != SC_MSG_AUTH) {
+		if (srv->control != NULL)
+			control_hash_done(srv->control, res);
+		return;
+	}
 	session_set_hash_done(srv->sessions, res->session_id, res->op,
 	    res->status, res->name);
 }
@@ -377,6 +385,8 @@ server_stop(struct server *srv, const char *signame)
 	server_unlisten(srv);
 	metrics_http_free(srv->metrics_http);
 	srv->metrics_http = NULL;
+	control_free(srv->control);
+	srv->control = NULL;
 	event_del(srv->status_ev);
 	session_set_goodbye_all(srv->sessions, SC_BYE_SHUTDOWN, server_drained,
 	    srv);
@@ -395,38 +405,46 @@ server_stop(struct server *srv, const char *signame)
 }
 
 /*
- * SIGHUP: reads the file again and walks the rows.  A changed key is
- * applied when its row says CONF_LIVE, else named in a warning: only a
- * restart changes it.  A file that does not load changes nothing.
+ * SIGHUP and sealchatctl reload: reads the file again and walks the rows.
+ * A changed key is applied when its row says CONF_LIVE, else named in a
+ * warning: only a restart changes it.  A file that does not load changes
+ * nothing: then -1.  msg (len bytes) says what happened.
  */
-static void
-server_reload(struct server *srv)
+static int
+server_reload(struct server *srv, char *msg, size_t len)
 {
 	struct server_conf	 nc;
 	struct server_conf	*c = &srv->conf;
 	const struct conf_key	*key;
 	char			 err[CONF_ERR_MAX];
-	int			 cost = c->hash_cost;
+	size_t			 n;
+	int			 cost = c->hash_cost, restart = 0;
 
 	notify_reloading();
 	if (srv->conf_path == NULL) {
 		log_info("reload: no configuration file, nothing to read");
+		snprintf(msg, len, "no configuration file: nothing to read");
 		notify_ready();
-		return;
+		return (0);
 	}
 	if (server_config_load(&nc, srv->conf_path, err) != 0) {
 		log_warnx("reload: %s; configuration unchanged", err);
+		snprintf(msg, len, "%s; configuration unchanged", err);
 		notify_ready();
-		return;
+		return (-1);
 	}
+	snprintf(msg, len, "configuration applied");
 	for (key = server_config_rows; key->name != NULL; key++) {
 		if (conf_equal(key, &nc, c))
 			continue;
-		if (key->reload == CONF_LIVE)
+		if (key->reload == CONF_LIVE) {
 			conf_copy(key, c, &nc);
-		else
-			log_warnx("reload: %s changed, restart to apply",
-			    key->name);
+			continue;
+		}
+		log_warnx("reload: %s changed, restart to apply", key->name);
+		n = strlen(msg);
+		snprintf(msg + n, len - n, "%s%s", restart++ ? ", " :
+		    "; restart to apply: ", key->name);
 	}
 
 	/* What the live keys drive outside srv->conf. */
@@ -440,6 +458,14 @@ server_reload(struct server *srv)
 	log_info("reload: configuration applied file=%s", srv->conf_path);
 	sc_wipe(&nc, sizeof(nc));
 	notify_ready();
+	return (0);
+}
+
+/* sealchatctl reload: as SIGHUP, with the outcome in msg. */
+static int
+server_control_reload(void *arg, char *msg, size_t len)
+{
+	return (server_reload(arg, msg, len));
 }
 
 /* Signal events. */
@@ -447,11 +473,12 @@ static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*srv = arg;
+	char		 msg[CONF_ERR_MAX + 64];
 
 	(void)what;
 	switch (sig) {
 	case SIGHUP:
-		server_reload(srv);
+		(void)server_reload(srv, msg, sizeof(msg));
 		break;
 	case SIGTERM:
 		server_stop(srv, "TERM");
@@ -494,6 +521,8 @@ server_free(struct server *srv)
 	server_unlisten(srv);
 	metrics_http_free(srv->metrics_http);
 	srv->metrics_http = NULL;
+	control_free(srv->control);
+	srv->control = NULL;
 	hashpool_free(srv->hashpool);
 	srv->hashpool = NULL;
 	session_set_free(srv->sessions);
@@ -519,6 +548,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 {
 	struct server		 srv;
 	struct session_env	 env;
+	struct control_env	 cenv;
 	struct timeval		 one = { 1, 0 };
 	char			 err[256];
 	int			 rc = EXIT_SOFTWARE;
@@ -607,6 +637,19 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	    NULL) {
 		log_errorx("%s", err);
 		rc = EXIT_UNAVAIL;
+		goto out;
+	}
+	memset(&cenv, 0, sizeof(cenv));
+	cenv.base = srv.base;
+	cenv.conf = &srv.conf;
+	cenv.sessions = srv.sessions;
+	cenv.metrics = &srv.metrics;
+	cenv.hash = server_hash;
+	cenv.reload = server_control_reload;
+	cenv.arg = &srv;
+	if ((srv.control = control_new(&cenv, err, sizeof(err))) == NULL) {
+		log_errorx("%s", err);
+		rc = EXIT_CONFIG;
 		goto out;
 	}
 

@@ -27,6 +27,7 @@ struct pairkey;
 struct throttle;
 struct session_set;
 struct metrics_http;
+struct control;
 
 struct server {
 	struct event_base	*base;
@@ -51,6 +52,7 @@ struct server {
 	struct session_set	*sessions;
 	struct metrics		 metrics;
 	struct metrics_http	*metrics_http;	/* NULL: metrics off */
+	struct control		*control;	/* sealchatctl's socket */
 	int			 stopping;
 
 	size_t			 shown_sessions; /* last status sent */

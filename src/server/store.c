@@ -37,6 +37,7 @@
 #define STORE_SCHEMA_VERSION	2
 #define STORE_BUSY_MS		5000
 #define STORE_BACKUP_DEST	"file:sealchat-backup?vfs=memdb"
+#define STORE_HEADER_LEN	100	/* an SQLite file's header */
 
 struct store {
 	sqlite3		*db;
@@ -697,11 +698,19 @@ store_backup_step(struct store_backup *b, int pages)
 	(void)sqlite3_backup_finish(b->bk);
 	b->bk = NULL;
 	b->image = sqlite3_serialize(b->dest, "main", &len, 0);
-	if (b->image == NULL || len <= 0) {
+	if (b->image == NULL || len < STORE_HEADER_LEN) {
 		log_warnx("store: backup: cannot serialise the copy");
 		return (-1);
 	}
 	b->len = (size_t)len;
+	/*
+	 * A copy is one file with no write-ahead log beside it: its header
+	 * says so (the file format's read and write versions, 1 for a
+	 * rollback journal, not 2 for WAL), so that it opens anywhere,
+	 * even where no -wal or -shm file can be made.
+	 */
+	b->image[18] = 1;
+	b->image[19] = 1;
 	return (1);
 }
 
