@@ -767,6 +767,7 @@ main(int argc, char **argv)
 	char				 err[CONF_ERR_MAX];
 	char				 pass[SC_PASS_MAX + 2];
 	int				 ch, n = 0, fd, why, rc;
+	int				 loaded;
 
 	while ((ch = getopt_long(argc, argv, "+c:s:hV", main_longopts,
 	    NULL)) != -1) {
@@ -821,12 +822,21 @@ main(int argc, char **argv)
 	if (cmd->command == CTLMSG_BACKUP)
 		file = argv[n];
 
+	/*
+	 * The configuration names the socket and the database; with -s it
+	 * is read only when the database is needed.
+	 */
 	if (conf_path == NULL && access(SEALCHAT_CONFIG_DEFAULT, F_OK) == 0)
 		conf_path = SEALCHAT_CONFIG_DEFAULT;
-	if (server_config_load(&conf, conf_path, err) != 0)
-		return (main_fail(EX_CONFIG, "%s", err));
-	if (sock == NULL)
+	loaded = 0;
+	if (sock == NULL) {
+		if (server_config_load(&conf, conf_path, err) != 0)
+			return (main_fail(EX_CONFIG, "%s%s", err,
+			    cmd->command == CTLMSG_RELOAD ?
+			    "; nothing reloaded" : ""));
 		sock = conf.control_socket;
+		loaded = 1;
+	}
 
 	if (cmd->takes_pass) {
 		if ((rc = main_password(req.name, pass, &req.data_len)) != 0)
@@ -837,6 +847,11 @@ main(int argc, char **argv)
 		if (why == EX_UNAVAILABLE && (cmd->takes_name ||
 		    cmd->command == CTLMSG_USER_LIST) &&
 		    cmd->command != CTLMSG_KICK) {
+			if (!loaded && server_config_load(&conf, conf_path,
+			    err) != 0) {
+				rc = main_fail(EX_CONFIG, "%s", err);
+				goto out;
+			}
 			rc = main_offline(&conf, &req, cmd->words);
 			goto out;
 		}
