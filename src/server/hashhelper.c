@@ -339,6 +339,10 @@ hashhelper_worker_main(void *arg)
 		t0 = hashhelper_now_us();
 		status = hashhelper_run(w, st, &j);
 		us = hashhelper_now_us() - t0;
+		/* The time of a hash: none for a job that made none. */
+		if (!hashmsg_op_hashes(j.op) || status == SC_ERR_TAKEN ||
+		    status == SC_ERR_BAD_NAME)
+			us = 0;
 		hashmsg_result_for(&r, &j, status,
 		    us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
 		sc_wipe(msg, (size_t)n);

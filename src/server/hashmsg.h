@@ -15,7 +15,8 @@
  *     (SC_PASS_MIN..SC_PASS_MAX for an op that hashes, else 0), pass
  *   result, helper -> daemon:
  *     u64 session id, u8 op, u32 status (0 or an enum sc_err), u32 usec
- *     (microseconds the worker spent on the job), u8 text_len
+ *     (microseconds the worker spent on the job's password hash; 0 when it
+ *     made none: a taken or bad name, an op that does not hash), u8 text_len
  *     (1..SC_NAME_MAX), text: the job's id, op and name
  *   start report, helper -> daemon, one per worker before any result:
  *     the result layout with session id 0, op HASHMSG_OP_START and usec 0;
@@ -83,7 +84,7 @@ struct hashmsg_result {
 	uint64_t	session_id;	/* 0 in a start report */
 	uint8_t		op;		/* the job's, or HASHMSG_OP_START */
 	int32_t		status;		/* 0, else an enum sc_err */
-	uint32_t	usec;		/* time the worker spent on it */
+	uint32_t	usec;		/* time of its hash, 0: none */
 	char		text[HASHMSG_TEXT_MAX + 1];	/* NUL-terminated */
 	size_t		text_len;
 };

@@ -25,7 +25,7 @@ struct hashpool_result {
 	uint64_t	session_id;
 	uint8_t		op;		/* SIGN, AUTH or HASHMSG_OP_* */
 	int		status;		/* 0 success, else an enum sc_err */
-	uint32_t	usec;		/* the helper's time on it; 0 if lost */
+	uint32_t	usec;		/* time of its hash; 0: none, lost */
 	char		name[SC_NAME_MAX + 1];
 };
 

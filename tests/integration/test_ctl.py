@@ -512,4 +512,4 @@ class Stopped(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
