@@ -211,7 +211,7 @@ server_config_check(const struct server_conf *c, const char *path,
 		return (-1);
 	}
 	if (strcmp(c->metrics_address, SERVER_CONFIG_OFF) != 0 &&
-	    metrics_address_check(c->metrics_address, why, sizeof(why)) !=
+	    metrics_address_check(c->metrics_address, 0, why, sizeof(why)) !=
 	    0) {
 		snprintf(err, CONF_ERR_MAX, "%s: %s", name, why);
 		return (-1);

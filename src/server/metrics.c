@@ -442,14 +442,31 @@ metrics_parse(const char *address, struct sockaddr_storage *ss, int *sslen,
 	return (0);
 }
 
-/* Checks an address without binding it. */
+/* Checks an address, and with local that it is this machine's. */
 int
-metrics_address_check(const char *address, char *err, size_t errlen)
+metrics_address_check(const char *address, int local, char *err,
+    size_t errlen)
 {
 	struct sockaddr_storage	ss;
-	int			sslen;
+	int			sslen, fd, rc = 0;
 
-	return (metrics_parse(address, &ss, &sslen, err, errlen));
+	if (metrics_parse(address, &ss, &sslen, err, errlen) != 0)
+		return (-1);
+	if (!local)
+		return (0);
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) != 0) {
+		snprintf(err, errlen, "metrics_address %s: %s", address,
+		    strerror(errno));
+		rc = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	return (rc);
 }
 
 /* Opens the listening socket; -1 with a message in err. */

@@ -103,10 +103,11 @@ struct metrics_http *metrics_http_new(struct event_base *,
 		    size_t errlen);
 void		 metrics_http_free(struct metrics_http *);	/* NULL-safe */
 /*
- * Checks an address as metrics_http_new() takes it, without binding:
- * 0, or -1 with a message in err.
+ * Checks an address as metrics_http_new() takes it: 0, or -1 with a
+ * message in err.  With local set, also that the address is one of this
+ * machine's (bound on another port, so a running daemon does not count).
  */
-int		 metrics_address_check(const char *address, char *err,
-		    size_t errlen);
+int		 metrics_address_check(const char *address, int local,
+		    char *err, size_t errlen);
 
 #endif

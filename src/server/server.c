@@ -260,9 +260,9 @@ server_listen(struct server *srv)
 		fd = -1;
 	}
 	if (fd == -1) {
-		errno = saved;
-		log_warn("listen on %s port %lld", srv->conf.server_address,
-		    srv->conf.server_port);
+		log_errorx("listen on %s port %lld: %s",
+		    srv->conf.server_address, srv->conf.server_port,
+		    strerror(saved));
 		freeaddrinfo(res);
 		return (EXIT_UNAVAIL);
 	}

@@ -347,8 +347,13 @@ test_http_serves_metrics_only(void **state)
 	assert_null(metrics_http_new(base, "localhost:1", &m, err,
 	    sizeof(err)));
 	assert_non_null(strstr(err, "metrics_address localhost:1"));
-	assert_int_equal(metrics_address_check("[::1]:9187", err,
+	assert_int_equal(metrics_address_check("[::1]:9187", 0, err,
 	    sizeof(err)), 0);
+	assert_int_equal(metrics_address_check("127.0.0.1:9187", 1, err,
+	    sizeof(err)), 0);
+	assert_int_equal(metrics_address_check("192.0.2.1:9187", 1, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "Cannot assign requested address"));
 	metrics_http_free(NULL);
 	event_base_free(base);
 }
