@@ -908,6 +908,7 @@ test_manual_and_examples_describe_every_row(void **state)
 	check_example("conf/sealchatd.yaml", server_config_rows);
 	check_example("conf/sealchat.yaml", client_config_rows);
 	check_example("dist/sealchatd.yaml", server_config_rows);
+	check_example("dist/sealchat.yaml", client_config_rows);
 }
 
 /*
