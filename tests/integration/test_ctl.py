@@ -18,6 +18,7 @@ import socket
 import sqlite3
 import stat
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,9 +26,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sealchat_harness import (D, Daemon, WAIT, ctl, listener, main,  # noqa
-                              needs_root, project_version, run_script,
-                              setUpModule, signed, tearDownModule, uname)
+from sealchat_harness import (D, SEALCHATCTL, Daemon, WAIT, ctl,  # noqa
+                              listener, main, needs_root, project_version,
+                              run_script, setUpModule, signed,
+                              tearDownModule, uname)
 
 NOBODY = (65534, 65534)
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -188,6 +190,57 @@ class Accounts(unittest.TestCase):
         rc, out, err = add(other, "pw", tty=True)
         self.assertEqual(rc, 0, err)
         self.assertEqual(out.strip(), "%s: added" % other)
+
+    def test_user_add_on_a_terminal_asks_twice_without_echo(self):
+        """On a terminal user add asks for the password twice, with echo
+        off (the password never shows on the terminal); two that differ
+        are exit 65 and make no account."""
+        import fcntl
+        import pty
+        import termios
+
+        def run(user, lines):
+            master, slave = pty.openpty()
+
+            def own_tty():
+                os.setsid()
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            p = subprocess.Popen(
+                [SEALCHATCTL, "-c", D.path, "user", "add", user],
+                stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+                preexec_fn=own_tty)
+            os.close(slave)
+            out = b""
+            for line in lines:
+                while b":" not in out.split(b"\n")[-1]:
+                    out += os.read(master, 4096)
+                os.write(master, line + b"\n")
+                out += b"\n"
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            os.close(master)
+            return p.wait(WAIT), out.decode("utf-8", "replace")
+
+        user = uname("tt")
+        rc, out = run(user, [b"s3cret-typed", b"s3cret-typed"])
+        self.assertEqual(rc, 0, out)
+        self.assertIn("Password for %s: " % user, out)
+        self.assertIn("Again: ", out)
+        self.assertNotIn("s3cret-typed", out)
+        self.assertIn("%s: added" % user, out)
+        self.assertEqual(login(user, "s3cret-typed")[0], 0)
+        other = uname("tt")
+        rc, out = run(other, [b"one", b"two"])
+        self.assertEqual(rc, 65, out)
+        self.assertIn("the passwords differ", out)
+        self.assertNotIn(other, [r[0] for r in tsv(ctl(D, "user",
+                                                       "list")[1])])
 
     def test_user_passwd_sets_a_new_password(self):
         """user passwd: the new password logs in, the old one no longer; an
@@ -491,6 +544,36 @@ class Stopped(unittest.TestCase):
             self.assertEqual(names, [a])
         finally:
             d.cleanup()
+
+    def test_offline_changes_beside_a_daemon_that_starts(self):
+        """user add run while the daemon starts, each one either on the
+        database or through the new daemon: all succeed, and the daemon
+        then knows every account."""
+        d = Daemon()
+        d.start()
+        d.stop()
+        users = [uname("race") for _ in range(6)]
+        try:
+            procs = [subprocess.Popen([SEALCHATCTL, "-c", d.path, "user",
+                                       "add", u], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+                     for u in users[:3]]
+            d.start()
+            procs += [subprocess.Popen([SEALCHATCTL, "-c", d.path, "user",
+                                        "add", u], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE)
+                      for u in users[3:]]
+            for p in procs:
+                out, err = p.communicate(b"pw\n", timeout=60)
+                self.assertEqual(p.returncode, 0, err)
+            names = [r[0] for r in tsv(ctl(d, "user", "list")[1])]
+            for u in users:
+                self.assertIn(u, names)
+                self.assertEqual(login(u, "pw", daemon=d)[0], 0)
+        finally:
+            self.assertEqual(d.cleanup(), 0)
 
     def test_no_database_and_no_daemon(self):
         """With neither a daemon nor a database, user list says so (exit
