@@ -91,6 +91,9 @@ struct main_table {
 	int			  oom;
 };
 
+static int	main_fail(int, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 static const struct option main_longopts[] = {
 	{ "config",	required_argument,	NULL,	'c' },
 	{ "socket",	required_argument,	NULL,	's' },

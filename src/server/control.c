@@ -127,6 +127,8 @@ static void	control_on_reload(struct control_conn *,
 static void	control_on_backup(struct control_conn *,
 		    const struct ctlmsg_req *);
 static void	control_work_cb(evutil_socket_t, short, void *);
+static int	control_row(struct control_conn *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 /* Each command's handler, and its job op for those that are jobs. */
 static const struct control_handler {
