@@ -8,7 +8,7 @@ set -eu
 build_pkgs="build-essential cmake pkg-config scdoc libevent-dev libsodium-dev
 libsqlite3-dev libyaml-dev libedit-dev libbsd-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev llvm-14 python3 python3-nacl
-tmux systemd man-db procps sqlite3
+tmux systemd man-db procps sqlite3 curl
 iproute2 nftables conntrack shellcheck uncrustify"
 
 case "${1:-build}" in

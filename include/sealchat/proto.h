@@ -83,7 +83,9 @@ enum sc_err {
 	SC_ERR_OFFLINE = 7,	/* pair: no such user online */
 	SC_ERR_NO_UDP = 8,	/* pair: a side has not registered UDP */
 	SC_ERR_INTERNAL = 9,	/* server-side failure (database) */
-	SC_ERR_MAX = 9,
+	SC_ERR_CLOSED = 10,	/* sign: the server takes no sign-ups */
+	SC_ERR_LOCKED = 11,	/* auth: right password, account locked */
+	SC_ERR_MAX = 11,
 };
 
 /* Presence events inside SC_MSG_PRESENCE. */
@@ -100,6 +102,10 @@ enum sc_goodbye {
 	SC_BYE_SLOW = 4,	/* output cap exceeded */
 	SC_BYE_LOGOUT = 5,	/* answer to LOGOUT */
 	SC_BYE_DEADLINE = 6,	/* login not finished in time */
+	SC_BYE_KICKED = 7,	/* ended by the server's operator */
+	SC_BYE_DELETED = 8,	/* the account was deleted */
+	SC_BYE_LOCKED = 9,	/* the account was locked */
+	SC_BYE_MAX = 9,
 };
 
 /* Datagram kinds inside the sealed datagram payload. */

@@ -10,8 +10,9 @@
 # when that input ends it logs out and exits, like sealchat itself.  With -l
 # it keeps answering after the end of its input, for running unattended.
 # SIGTERM or SIGINT: logs out and exits.  The exit status is sealchat's: 0
-# after a clean log-out, 69 when the server went away, and so on.
-# $SEALCHAT names the client (default: sealchat).
+# after a clean log-out, 69 when the server went away, and so on; 127 when
+# the client cannot be found.  $SEALCHAT names the client (default:
+# sealchat, found on $PATH).
 
 set -u
 prog=echo-bot.sh
@@ -41,9 +42,16 @@ case $user in
 	;;
 esac
 
+client=${SEALCHAT:-sealchat}
+if ! command -v "$client" >/dev/null 2>&1; then
+	echo "$prog: $client not found: install sealchat, or set SEALCHAT" \
+	    "to the client's path" >&2
+	exit 127
+fi
+
 # sealchat runs beside the script: its records come in on ${SC[0]}, our
 # commands go out on fd $to (a copy that the input forwarder inherits).
-coproc SC { exec "${SEALCHAT:-sealchat}" "${args[@]}"; }
+coproc SC { exec "$client" "${args[@]}"; }
 exec {to}>&"${SC[1]}"
 from=${SC[0]}
 # shellcheck disable=SC2153 # SC_PID is set by coproc

@@ -10,7 +10,8 @@
 # why on standard error and exits with sealchat's status: 1 when a command
 # failed (TO is offline, a wrong password, ...), 69 when the server cannot be
 # reached, 76 when its key does not match, 78 for a bad configuration, 64
-# for a bad command line.  $SEALCHAT names the client (default: sealchat).
+# for a bad command line, 127 when the client cannot be found.  $SEALCHAT
+# names the client (default: sealchat, found on $PATH).
 
 set -u
 prog=notify.sh
@@ -44,6 +45,13 @@ for name in "$from" "$to"; do
 		;;
 	esac
 done
+client=${SEALCHAT:-sealchat}
+if ! command -v "$client" >/dev/null 2>&1; then
+	echo "$prog: $client not found: install sealchat, or set SEALCHAT" \
+	    "to the client's path" >&2
+	exit 127
+fi
+
 # One message is one line: newlines and carriage returns become spaces.
 text=$(printf '%s' "$*" | tr '\r\n' '  ')
 
@@ -53,7 +61,7 @@ set -- --batch
 
 # The records come back on standard output; only errors are shown.
 records=$(printf 'auth %s\nsend %s %s\n' "$from" "$to" "$text" |
-    "${SEALCHAT:-sealchat}" "$@")
+    "$client" "$@")
 status=$?
 printf '%s\n' "$records" |
     awk -F '\t' -v prog="$prog" '$1 == "error" { print prog ": " $2 ": " $3 }' >&2

@@ -462,7 +462,8 @@ keys_server(struct sc_keypair *kp, const char *pub_path,
 	}
 	if (!create) {
 		keys_error(err, "%s: %s (the key pair is made on "
-		    "the daemon's first start)", priv_path, strerror(ENOENT));
+		    "the daemon's first start, or by sealchatd --genkey)",
+		    priv_path, strerror(ENOENT));
 		return (-1);
 	}
 	if (keys_create(kp, pub_path, priv_path, err) == -1)

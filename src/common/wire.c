@@ -629,12 +629,12 @@ wire_dec_udpreg(struct sc_msg *m, struct rbuf *rb)
 	return (0);
 }
 
-/* GOODBYE: reason 1 to 6. */
+/* GOODBYE: reason 1 to SC_BYE_MAX. */
 static int
 wire_dec_goodbye(struct sc_msg *m, struct rbuf *rb)
 {
 	m->code = rbuf_u8(rb);
-	if (rb->err || m->code < SC_BYE_SHUTDOWN || m->code > SC_BYE_DEADLINE)
+	if (rb->err || m->code < SC_BYE_SHUTDOWN || m->code > SC_BYE_MAX)
 		return (-1);
 	return (0);
 }
@@ -1072,6 +1072,8 @@ wire_err_str(uint8_t code)
 		[SC_ERR_OFFLINE] = "user offline",
 		[SC_ERR_NO_UDP] = "user has no udp",
 		[SC_ERR_INTERNAL] = "server error",
+		[SC_ERR_CLOSED] = "sign-up is closed on this server",
+		[SC_ERR_LOCKED] = "account locked",
 	};
 
 	if (code < 1 || code > SC_ERR_MAX)
@@ -1090,9 +1092,12 @@ wire_bye_str(uint8_t reason)
 		[SC_BYE_SLOW] = "reading too slowly",
 		[SC_BYE_LOGOUT] = "logged out",
 		[SC_BYE_DEADLINE] = "login deadline passed",
+		[SC_BYE_KICKED] = "ended by the server's operator",
+		[SC_BYE_DELETED] = "account deleted",
+		[SC_BYE_LOCKED] = "account locked",
 	};
 
-	if (reason < SC_BYE_SHUTDOWN || reason > SC_BYE_DEADLINE)
+	if (reason < SC_BYE_SHUTDOWN || reason > SC_BYE_MAX)
 		return ("unknown reason");
 	return (texts[reason]);
 }

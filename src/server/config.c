@@ -18,6 +18,7 @@
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 #include "config.h"
+#include "metrics.h"
 
 /* The password-hash costs, named as libsodium names its limits. */
 static const char *const server_config_costs[] = {
@@ -31,7 +32,16 @@ static const char *const server_config_costs[] = {
 /* Off or on, as the relay key says it. */
 static const char *const server_config_switch[] = { "off", "on", NULL };
 
+/* Who may sign up, by enum server_signup. */
+static const char *const server_config_signups[] = {
+	[SERVER_SIGNUP_OPEN] = "open",
+	[SERVER_SIGNUP_CLOSED] = "closed",
+	NULL
+};
+
 #define SERVER_CONFIG_FIELD(f)	offsetof(struct server_conf, f)
+/* A UNIX socket's path, NUL included, fits in sun_path. */
+#define SERVER_CONFIG_SUN_PATH	108
 
 const struct conf_key server_config_rows[] = {
 	{ .name = "server_address", .type = CONF_STRING,
@@ -135,21 +145,39 @@ const struct conf_key server_config_rows[] = {
 	    .min = SC_DGRAM_MAX, .max = 1073741824, .def = 262144,
 	    .reload = CONF_LIVE,
 	    .help = "bytes a second one session may have relayed" },
+	{ .name = "sign_up", .type = CONF_ENUM,
+	    .offset = SERVER_CONFIG_FIELD(sign_up),
+	    .choices = server_config_signups, .def = SERVER_SIGNUP_OPEN,
+	    .reload = CONF_LIVE,
+	    .help = "who makes accounts: anyone (open) or the operator" },
+	{ .name = "control_socket", .type = CONF_PATH,
+	    .offset = SERVER_CONFIG_FIELD(control_socket),
+	    .def_str = "sealchatd.sock", .reload = CONF_RESTART,
+	    .help = "UNIX socket that sealchatctl talks to" },
+	{ .name = "control_group", .type = CONF_STRING,
+	    .offset = SERVER_CONFIG_FIELD(control_group),
+	    .def_str = SERVER_CONFIG_NO_GROUP, .reload = CONF_RESTART,
+	    .help = "group also admitted to the control socket, or none" },
+	{ .name = "metrics_address", .type = CONF_STRING,
+	    .offset = SERVER_CONFIG_FIELD(metrics_address),
+	    .def_str = SERVER_CONFIG_OFF, .reload = CONF_RESTART,
+	    .help = "address:port serving Prometheus metrics, or off" },
 	{ .name = NULL }
 };
 
 /*
- * The first folder of $STATE_DIRECTORY (systemd's StateDirectory=), made
- * absolute; -1 when it is not set or not usable.
+ * The first folder of $name ($STATE_DIRECTORY, $RUNTIME_DIRECTORY: what
+ * systemd's StateDirectory= and RuntimeDirectory= make), made absolute;
+ * -1 when it is not set or not usable.
  */
 static int
-server_config_state_dir(char out[PATH_MAX])
+server_config_env_dir(char out[PATH_MAX], const char *name)
 {
 	const char	*env;
 	char		 dir[PATH_MAX];
 	size_t		 n;
 
-	env = getenv("STATE_DIRECTORY");
+	env = getenv(name);
 	if (env == NULL || *env == '\0' || *env == ':')
 		return (-1);
 	n = strcspn(env, ":");
@@ -164,17 +192,22 @@ server_config_state_dir(char out[PATH_MAX])
 void
 server_config_defaults(struct server_conf *c)
 {
-	char		 state[PATH_MAX], cwd[PATH_MAX];
+	char		 state[PATH_MAX], cwd[PATH_MAX], run[PATH_MAX];
+	char		 sock[PATH_MAX];
 	const char	*dirs[3];
 	size_t		 n = 0;
 
 	memset(c, 0, sizeof(*c));
-	if (server_config_state_dir(state) == 0)
+	if (server_config_env_dir(state, "STATE_DIRECTORY") == 0)
 		dirs[n++] = state;
 	if (conf_absdir(cwd, NULL) == 0)
 		dirs[n++] = cwd;
 	dirs[n] = NULL;
 	conf_defaults(server_config_rows, c, dirs);
+	/* The socket is runtime state: in RuntimeDirectory= when there. */
+	if (server_config_env_dir(run, "RUNTIME_DIRECTORY") == 0 &&
+	    conf_join(sock, sizeof(sock), run, "sealchatd.sock") == 0)
+		memcpy(c->control_socket, sock, sizeof(c->control_socket));
 }
 
 /* Checks the relations between keys that the rows cannot express. */
@@ -184,10 +217,25 @@ server_config_check(const struct server_conf *c, const char *path,
 {
 	const char	*name = path != NULL ? path : "defaults";
 
+	char		 why[CONF_ERR_MAX - 64];
+
 	if (c->keepalive_interval >= c->keepalive_timeout) {
 		snprintf(err, CONF_ERR_MAX, "%s: keepalive_interval (%lld) "
 		    "must be less than keepalive_timeout (%lld)", name,
 		    c->keepalive_interval, c->keepalive_timeout);
+		return (-1);
+	}
+	if (strlen(c->control_socket) >= SERVER_CONFIG_SUN_PATH) {
+		snprintf(err, CONF_ERR_MAX, "%s: control_socket %s is too "
+		    "long for a UNIX socket (%zu bytes, at most %d)", name,
+		    c->control_socket, strlen(c->control_socket),
+		    SERVER_CONFIG_SUN_PATH - 1);
+		return (-1);
+	}
+	if (strcmp(c->metrics_address, SERVER_CONFIG_OFF) != 0 &&
+	    metrics_address_check(c->metrics_address, 0, why, sizeof(why)) !=
+	    0) {
+		snprintf(err, CONF_ERR_MAX, "%s: %s", name, why);
 		return (-1);
 	}
 	return (0);

@@ -36,14 +36,30 @@ struct server_conf {
 	int		relay;			/* 0 off, 1 on */
 	long long	relay_rate;		/* datagrams a second */
 	long long	relay_bytes;		/* bytes a second */
+	int		sign_up;		/* enum server_signup */
+	char		control_socket[PATH_MAX];
+	char		control_group[CONF_STR_MAX];	/* "none": owner only */
+	char		metrics_address[CONF_STR_MAX];	/* "off": none */
 };
+
+/* Who may make an account. */
+enum server_signup {
+	SERVER_SIGNUP_OPEN = 0,		/* anyone, with SIGN */
+	SERVER_SIGNUP_CLOSED,		/* only the operator (sealchatctl) */
+};
+
+/* The values of control_group and metrics_address that turn them off. */
+#define SERVER_CONFIG_NO_GROUP		"none"
+#define SERVER_CONFIG_OFF		"off"
 
 /* One row per setting, in the order sealchatd -T prints them. */
 extern const struct conf_key server_config_rows[];
 
 /*
  * Fills the embedded defaults: 127.0.0.1:10000; key and database files in
- * $STATE_DIRECTORY when systemd sets it, else the working directory.
+ * $STATE_DIRECTORY when systemd sets it, else the working directory; the
+ * control socket in $RUNTIME_DIRECTORY when systemd sets it, else as the
+ * other files.
  */
 void	server_config_defaults(struct server_conf *);
 /*

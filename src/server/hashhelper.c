@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sealchat/crypto.h"
@@ -59,7 +60,33 @@ struct hashhelper_worker {
 static const char *
 hashhelper_op_name(uint8_t op)
 {
-	return (op == SC_MSG_SIGN ? "sign" : "auth");
+	switch (op) {
+	case SC_MSG_SIGN:
+		return ("sign");
+	case SC_MSG_AUTH:
+		return ("auth");
+	case HASHMSG_OP_ADD:
+		return ("add");
+	case HASHMSG_OP_PASSWD:
+		return ("passwd");
+	case HASHMSG_OP_DEL:
+		return ("delete");
+	case HASHMSG_OP_LOCK:
+		return ("lock");
+	default:
+		return ("unlock");
+	}
+}
+
+/* Microseconds on the monotonic clock. */
+static uint64_t
+hashhelper_now_us(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return (0);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 }
 
 /* Makes a hash of a random password at cost, for unknown users. */
@@ -90,7 +117,10 @@ hashhelper_dummy(struct hashhelper_worker *w, enum sc_cost cost)
 	return (w->dummy[cost]);
 }
 
-/* SIGN: hashes the password at the job's cost and adds the account. */
+/*
+ * SIGN, and the operator's ADD: hashes the password at the job's cost and
+ * adds the account (a sign-up is a login, an ADD is not).
+ */
 static int
 hashhelper_sign(struct store *st, const struct hashmsg_job *j)
 {
@@ -98,7 +128,7 @@ hashhelper_sign(struct store *st, const struct hashmsg_job *j)
 	int	rc, status = SC_ERR_INTERNAL;
 
 	/* A taken name needs no hash: answer it without the work. */
-	rc = store_get(st, j->name, hash);
+	rc = store_get(st, j->name, hash, NULL);
 	sc_wipe(hash, sizeof hash);
 	if (rc == STORE_OK) {
 		status = SC_ERR_TAKEN;
@@ -110,7 +140,7 @@ hashhelper_sign(struct store *st, const struct hashmsg_job *j)
 		log_warnx("auth: name=%s password hash failed", j->name);
 		goto out;
 	}
-	rc = store_add(st, j->name, hash);
+	rc = store_add(st, j->name, hash, j->op == SC_MSG_SIGN);
 	if (rc == STORE_OK)
 		status = 0;
 	else if (rc == STORE_EXISTS)
@@ -124,7 +154,11 @@ out:
  * AUTH: verifies the password against the stored hash, or, for an unknown
  * name, against a dummy hash of the same cost so that both failures cost
  * the same and look the same.  A hash made at another cost is upgraded
- * after a good login.
+ * after a good login.  A locked account answers SC_ERR_LOCKED, but only to
+ * the right password.  The login is recorded only while the account is
+ * not locked, in the store's own write: a lock that commits before it
+ * fails the login, one that commits after it finds the user online and
+ * ends the session.
  */
 static int
 hashhelper_auth(struct hashhelper_worker *w, struct store *st,
@@ -133,10 +167,10 @@ hashhelper_auth(struct hashhelper_worker *w, struct store *st,
 	char		 hash[SC_PWHASH_LEN];
 	char		 fresh[SC_PWHASH_LEN];
 	const char	*dummy;
-	int		 rc, ok, status = SC_ERR_INTERNAL;
+	int		 rc, ok, locked = 0, status = SC_ERR_INTERNAL;
 
 	memset(fresh, 0, sizeof fresh);
-	rc = store_get(st, j->name, hash);
+	rc = store_get(st, j->name, hash, &locked);
 	if (rc == STORE_NOTFOUND) {
 		if ((dummy = hashhelper_dummy(w, j->cost)) != NULL) {
 			memcpy(hash, dummy, sizeof hash);
@@ -152,22 +186,77 @@ hashhelper_auth(struct hashhelper_worker *w, struct store *st,
 		status = SC_ERR_CREDENTIALS;
 		goto out;
 	}
-	status = 0;
-	if (sc_pwhash_needs_rehash(hash, j->cost) == 0)
-		goto out;
-	if (sc_pwhash(fresh, j->pass, j->pass_len, j->cost) != 0) {
-		log_warnx("auth: name=%s rehash failed", j->name);
+	if (locked) {
+		status = SC_ERR_LOCKED;
 		goto out;
 	}
-	if (store_set(st, j->name, fresh) != STORE_OK)
-		log_warnx("auth: name=%s cost upgrade not stored", j->name);
-	else
-		log_info("auth: name=%s password hash upgraded cost=%d",
-		    j->name, (int)j->cost);
+	if (sc_pwhash_needs_rehash(hash, j->cost) != 0) {
+		if (sc_pwhash(fresh, j->pass, j->pass_len, j->cost) != 0)
+			log_warnx("auth: name=%s rehash failed", j->name);
+		else if (store_set(st, j->name, fresh) != STORE_OK)
+			log_warnx("auth: name=%s cost upgrade not stored",
+			    j->name);
+		else
+			log_info("auth: name=%s password hash upgraded "
+			    "cost=%d", j->name, (int)j->cost);
+	}
+	switch (store_touch(st, j->name)) {
+	case STORE_OK:
+		status = 0;
+		break;
+	case STORE_LOCKED:
+		status = SC_ERR_LOCKED;
+		break;
+	case STORE_NOTFOUND:
+		status = SC_ERR_CREDENTIALS;
+		break;
+	default:
+		break;
+	}
 out:
 	sc_wipe(hash, sizeof hash);
 	sc_wipe(fresh, sizeof fresh);
 	return (status);
+}
+
+/* PASSWD: hashes the new password at the job's cost and stores it. */
+static int
+hashhelper_passwd(struct store *st, const struct hashmsg_job *j)
+{
+	char	hash[SC_PWHASH_LEN];
+	int	rc, status = SC_ERR_INTERNAL;
+
+	if (sc_pwhash(hash, j->pass, j->pass_len, j->cost) != 0) {
+		log_warnx("auth: name=%s password hash failed", j->name);
+		goto out;
+	}
+	rc = store_set(st, j->name, hash);
+	if (rc == STORE_OK)
+		status = 0;
+	else if (rc == STORE_NOTFOUND)
+		status = SC_ERR_CREDENTIALS;
+out:
+	sc_wipe(hash, sizeof hash);
+	return (status);
+}
+
+/* DEL, LOCK, UNLOCK: one write; SC_ERR_CREDENTIALS for no account. */
+static int
+hashhelper_change(struct store *st, const struct hashmsg_job *j)
+{
+	int	rc;
+
+	if (j->op == HASHMSG_OP_DEL)
+		rc = store_del(st, j->name);
+	else
+		rc = store_lock(st, j->name, j->op == HASHMSG_OP_LOCK);
+	if (rc == STORE_OK) {
+		log_info("auth: name=%s account %s", j->name,
+		    j->op == HASHMSG_OP_DEL ? "deleted" :
+		    j->op == HASHMSG_OP_LOCK ? "locked" : "unlocked");
+		return (0);
+	}
+	return (rc == STORE_NOTFOUND ? SC_ERR_CREDENTIALS : SC_ERR_INTERNAL);
 }
 
 /* Runs one job and returns its status. */
@@ -179,10 +268,14 @@ hashhelper_run(struct hashhelper_worker *w, struct store *st,
 
 	if (!wire_name_valid(j->name, j->name_len))
 		status = SC_ERR_BAD_NAME;
-	else if (j->op == SC_MSG_SIGN)
+	else if (j->op == SC_MSG_SIGN || j->op == HASHMSG_OP_ADD)
 		status = hashhelper_sign(st, j);
-	else
+	else if (j->op == SC_MSG_AUTH)
 		status = hashhelper_auth(w, st, j);
+	else if (j->op == HASHMSG_OP_PASSWD)
+		status = hashhelper_passwd(st, j);
+	else
+		status = hashhelper_change(st, j);
 	log_debug("auth: session=%llu op=%s name=%s cost=%d status=%d",
 	    (unsigned long long)j->session_id, hashhelper_op_name(j->op),
 	    j->name, (int)j->cost, status);
@@ -205,6 +298,7 @@ hashhelper_worker_main(void *arg)
 	uint8_t				 msg[HASHMSG_JOB_MAX + 1];
 	char				 err[256];
 	ssize_t				 n;
+	uint64_t			 t0, us;
 	int				 status;
 
 	wbuf_init(&out);
@@ -242,8 +336,15 @@ hashhelper_worker_main(void *arg)
 			sc_wipe(&j, sizeof j);
 			continue;
 		}
+		t0 = hashhelper_now_us();
 		status = hashhelper_run(w, st, &j);
-		hashmsg_result_for(&r, &j, status);
+		us = hashhelper_now_us() - t0;
+		/* The time of a hash: none for a job that made none. */
+		if (!hashmsg_op_hashes(j.op) || status == SC_ERR_TAKEN ||
+		    status == SC_ERR_BAD_NAME)
+			us = 0;
+		hashmsg_result_for(&r, &j, status,
+		    us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
 		sc_wipe(msg, (size_t)n);
 		sc_wipe(&j, sizeof j);
 		wbuf_reset(&out);

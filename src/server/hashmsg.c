@@ -17,11 +17,37 @@
 #include "sealchat/wire.h"
 #include "hashmsg.h"
 
+/* Whether op is the op of a job (a start report's is not). */
+int
+hashmsg_op_valid(uint8_t op)
+{
+	switch (op) {
+	case SC_MSG_SIGN:
+	case SC_MSG_AUTH:
+	case HASHMSG_OP_ADD:
+	case HASHMSG_OP_PASSWD:
+	case HASHMSG_OP_DEL:
+	case HASHMSG_OP_LOCK:
+	case HASHMSG_OP_UNLOCK:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+/* Whether a job of op carries a password to hash or verify. */
+int
+hashmsg_op_hashes(uint8_t op)
+{
+	return (op == SC_MSG_SIGN || op == SC_MSG_AUTH ||
+	    op == HASHMSG_OP_ADD || op == HASHMSG_OP_PASSWD);
+}
+
 /* 0 when every field of the job is in its range. */
 static int
 hashmsg_job_check(const struct hashmsg_job *j)
 {
-	if (j->op != SC_MSG_SIGN && j->op != SC_MSG_AUTH)
+	if (!hashmsg_op_valid(j->op))
 		return (-1);
 	if ((int)j->cost < 0 || (int)j->cost >= HASHMSG_COSTS)
 		return (-1);
@@ -31,6 +57,8 @@ hashmsg_job_check(const struct hashmsg_job *j)
 	if (j->name_len < 1 || j->name_len > SC_NAME_MAX ||
 	    memchr(j->name, '\0', j->name_len) != NULL)
 		return (-1);
+	if (!hashmsg_op_hashes(j->op))
+		return (j->pass_len == 0 ? 0 : -1);
 	if (j->pass == NULL || j->pass_len < SC_PASS_MIN ||
 	    j->pass_len > SC_PASS_MAX)
 		return (-1);
@@ -48,12 +76,12 @@ hashmsg_result_check(const struct hashmsg_result *r)
 	if (r->text_len > HASHMSG_TEXT_MAX)
 		return (-1);
 	if (r->op == HASHMSG_OP_START) {
-		if (r->session_id != 0 ||
+		if (r->session_id != 0 || r->usec != 0 ||
 		    (r->status != 0 && r->status != SC_ERR_INTERNAL))
 			return (-1);
 		return (0);
 	}
-	if (r->op != SC_MSG_SIGN && r->op != SC_MSG_AUTH)
+	if (!hashmsg_op_valid(r->op))
 		return (-1);
 	if (r->text_len < 1 || r->text_len > SC_NAME_MAX ||
 	    memchr(r->text, '\0', r->text_len) != NULL)
@@ -98,21 +126,22 @@ hashmsg_job_get(struct hashmsg_job *j, const uint8_t *msg, size_t len)
 		return (-1);
 	memcpy(j->name, name, j->name_len);
 	j->pass_len = rbuf_u16(&rb);
-	j->pass = rbuf_bytes(&rb, j->pass_len);
+	j->pass = j->pass_len > 0 ? rbuf_bytes(&rb, j->pass_len) : NULL;
 	if (rb.err || rbuf_left(&rb) != 0)
 		return (-1);
 	return (hashmsg_job_check(j));
 }
 
-/* The result of a job: its id, op and name, and the status. */
+/* The result of a job: its id, op and name, the status and the time. */
 void
 hashmsg_result_for(struct hashmsg_result *r, const struct hashmsg_job *j,
-    int32_t status)
+    int32_t status, uint32_t usec)
 {
 	memset(r, 0, sizeof(*r));
 	r->session_id = j->session_id;
 	r->op = j->op;
 	r->status = status;
+	r->usec = usec;
 	r->text_len = j->name_len;
 	memcpy(r->text, j->name, j->name_len);
 }
@@ -138,6 +167,7 @@ hashmsg_result_put(struct wbuf *wb, const struct hashmsg_result *r)
 	wbuf_u64(wb, r->session_id);
 	wbuf_u8(wb, r->op);
 	wbuf_u32(wb, (uint32_t)r->status);
+	wbuf_u32(wb, r->usec);
 	wbuf_str8(wb, r->text, r->text_len);
 	return (wb->oom ? -1 : 0);
 }
@@ -154,6 +184,7 @@ hashmsg_result_get(struct hashmsg_result *r, const uint8_t *msg, size_t len)
 	r->session_id = rbuf_u64(&rb);
 	r->op = rbuf_u8(&rb);
 	r->status = (int32_t)rbuf_u32(&rb);
+	r->usec = rbuf_u32(&rb);
 	r->text_len = rbuf_u8(&rb);
 	if ((text = rbuf_bytes(&rb, r->text_len)) == NULL)
 		return (-1);

@@ -164,7 +164,7 @@ hashpool_job_put(struct hashpool *pool, struct hashpool_job *job)
  */
 static void
 hashpool_deliver(struct hashpool *pool, struct hashpool_job *job,
-    int status)
+    int status, uint32_t usec)
 {
 	struct hashpool_result	res;
 
@@ -172,6 +172,7 @@ hashpool_deliver(struct hashpool *pool, struct hashpool_job *job,
 	res.session_id = job->msg.session_id;
 	res.op = job->msg.op;
 	res.status = status;
+	res.usec = usec;
 	memcpy(res.name, job->msg.name, job->msg.name_len);
 	hashpool_job_put(pool, job);
 	pool->cb(&res, pool->arg);
@@ -282,7 +283,7 @@ hashpool_child_lost(struct hashpool *pool, const char *why)
 	pool->inflight = 0;
 	while ((job = TAILQ_FIRST(&lost)) != NULL) {
 		TAILQ_REMOVE(&lost, job, entry);
-		hashpool_deliver(pool, job, SC_ERR_INTERNAL);
+		hashpool_deliver(pool, job, SC_ERR_INTERNAL, 0);
 	}
 }
 
@@ -361,7 +362,7 @@ hashpool_sock_cb(evutil_socket_t fd, short events, void *arg)
 			hashpool_child_lost(pool, "result for no job");
 			return;
 		}
-		hashpool_deliver(pool, job, r.status);
+		hashpool_deliver(pool, job, r.status, r.usec);
 	}
 	hashpool_dispatch(pool);
 }
@@ -519,7 +520,7 @@ fail:
 	return (NULL);
 }
 
-/* Queues a SIGN or AUTH job; -1 when the queue is full. */
+/* Queues a job; -1 when the queue is full. */
 int
 hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
     const char *name, const uint8_t *pass, size_t pass_len)
@@ -527,12 +528,15 @@ hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
 	struct hashpool_job	*job;
 	size_t			 nlen;
 
-	if (pool == NULL || (op != SC_MSG_SIGN && op != SC_MSG_AUTH))
+	if (pool == NULL || !hashmsg_op_valid(op))
 		return (-1);
 	if (name == NULL || (nlen = strnlen(name, SC_NAME_MAX + 1)) == 0 ||
 	    nlen > SC_NAME_MAX)
 		return (-1);
-	if (pass == NULL || pass_len < SC_PASS_MIN || pass_len > SC_PASS_MAX)
+	if (!hashmsg_op_hashes(op))
+		pass_len = 0;
+	else if (pass == NULL || pass_len < SC_PASS_MIN ||
+	    pass_len > SC_PASS_MAX)
 		return (-1);
 	if (pool->queued >= pool->queue_max ||
 	    (job = hashpool_job_get(pool)) == NULL)
@@ -542,7 +546,8 @@ hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
 	memcpy(job->msg.name, name, nlen);
 	job->msg.name[nlen] = '\0';
 	job->msg.name_len = nlen;
-	memcpy(job->slot, pass, pass_len);
+	if (pass_len > 0)
+		memcpy(job->slot, pass, pass_len);
 	job->msg.pass = job->slot;
 	job->msg.pass_len = pass_len;
 	TAILQ_INSERT_TAIL(&pool->queue, job, entry);

@@ -23,8 +23,9 @@
 
 struct hashpool_result {
 	uint64_t	session_id;
-	uint8_t		op;		/* SC_MSG_SIGN or SC_MSG_AUTH */
+	uint8_t		op;		/* SIGN, AUTH or HASHMSG_OP_* */
 	int		status;		/* 0 success, else an enum sc_err */
+	uint32_t	usec;		/* time of its hash; 0: none, lost */
 	char		name[SC_NAME_MAX + 1];
 };
 
@@ -50,11 +51,12 @@ struct hashpool	*hashpool_new(struct event_base *, const char *db_path,
 		    int workers, int queue_max, enum sc_cost,
 		    hashpool_done_cb, void *arg, char *err, size_t errlen);
 /*
- * Queues a job; copies the password into a guarded slot, made at start, and
- * wipes it once the job is handed to the helper.  -1 when the queue is full
- * or pool is NULL (stopped): the caller answers SC_ERR_BUSY.  An unknown
- * user costs one verification against a dummy hash of the same cost, as
- * much as a wrong password.
+ * Queues a job of op (hashmsg.h: a client's SIGN or AUTH, or one of the
+ * operator's); copies the password, if the op takes one, into a guarded
+ * slot, made at start, and wipes it once the job is handed to the helper.
+ * -1 when the queue is full or pool is NULL (stopped): the caller answers
+ * SC_ERR_BUSY.  An unknown user costs one verification against a dummy
+ * hash of the same cost, as much as a wrong password.
  */
 int		 hashpool_submit(struct hashpool *, uint64_t session_id,
 		    uint8_t op, const char *name, const uint8_t *pass,

@@ -1,13 +1,29 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sealchatd: options, configuration, keys, then the event loop.  -t and -T
- * stop after the configuration: -t checks the key pair too, -T prints the
- * settings the daemon would run with.
+ * sealchatd: options, configuration, keys, then the event loop.  -t, -T
+ * and --genkey stop after the configuration: -t checks what start-up
+ * would (the key pair, the database, the addresses), -T prints the
+ * settings the daemon would run with, --genkey makes the key pair.
+ *
+ * The owner rule of -t and --genkey: a file in a folder that belongs to a
+ * user other than root belongs to that user, who is the one the daemon
+ * runs as there (systemd's StateDirectory= makes the folder its service's).
+ * A file root made there, a key from --genkey say, is given to that user.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sealchat/conf.h"
 #include "sealchat/crypto.h"
@@ -15,12 +31,17 @@
 #include "sealchat/log.h"
 #include "sealchat/util.h"
 #include "config.h"
+#include "metrics.h"
 #include "server.h"
+
+#define MAIN_GENKEY	256	/* --genkey, which has no short form */
+#define MAIN_ERR_MAX	(2 * PATH_MAX + 256)
 
 static const struct option main_longopts[] = {
 	{ "config",	required_argument,	NULL,	'c' },
 	{ "test",	no_argument,		NULL,	't' },
 	{ "show-config", no_argument,		NULL,	'T' },
+	{ "genkey",	no_argument,		NULL,	MAIN_GENKEY },
 	{ "debug",	no_argument,		NULL,	'd' },
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "version",	no_argument,		NULL,	'V' },
@@ -31,7 +52,7 @@ static const struct option main_longopts[] = {
 static void
 main_usage(FILE *f, int full)
 {
-	fprintf(f, "usage: sealchatd [-d] [-t | -T] [-c file]\n"
+	fprintf(f, "usage: sealchatd [-d] [-t | -T | --genkey] [-c file]\n"
 	    "       sealchatd -h | -V\n");
 	if (!full)
 		return;
@@ -42,8 +63,11 @@ main_usage(FILE *f, int full)
 	    "foreground.\n\n"
 	    "  -c, --config FILE  read the configuration from FILE\n"
 	    "                     (default: the embedded defaults)\n"
-	    "  -t, --test         check the configuration and the key files,\n"
-	    "                     print the key fingerprint, and exit\n"
+	    "  -t, --test         check what start-up would (configuration,\n"
+	    "                     key files, database, addresses), print\n"
+	    "                     the key fingerprint, and exit\n"
+	    "      --genkey       make the key pair when there is none, print\n"
+	    "                     its fingerprint, and exit\n"
 	    "  -T, --show-config  check the configuration, print every "
 	    "setting\n"
 	    "                     it gives (as a configuration file), "
@@ -56,22 +80,226 @@ main_usage(FILE *f, int full)
 	    "69 cannot listen (TCP or UDP), 78 configuration or key files.\n");
 }
 
-/* -t: checks the key pair without creating anything. */
+/*
+ * The owner of the folder that holds path when it is a user other than
+ * root; -1 otherwise (root's folder, or none).
+ */
+static int
+main_folder_owner(const char *path, uid_t *uid, gid_t *gid)
+{
+	struct stat	sb;
+	char		dir[PATH_MAX];
+
+	if (util_dirname(dir, sizeof(dir), path) != 0 ||
+	    stat(dir, &sb) != 0 || sb.st_uid == 0)
+		return (-1);
+	*uid = sb.st_uid;
+	*gid = sb.st_gid;
+	return (0);
+}
+
+/* The owner rule for an existing file: 0, or -1 with a message. */
+static int
+main_owner_ok(const char *key, const char *path, char *err, size_t len)
+{
+	struct stat	sb;
+	uid_t		uid;
+	gid_t		gid;
+
+	if (lstat(path, &sb) != 0 || main_folder_owner(path, &uid, &gid) != 0)
+		return (0);
+	if (sb.st_uid == uid)
+		return (0);
+	snprintf(err, len, "%s %s: owned by uid %u, but its folder by uid %u, "
+	    "the user the daemon runs as there (chown %u:%u %s)", key, path,
+	    (unsigned)sb.st_uid, (unsigned)uid, (unsigned)uid, (unsigned)gid,
+	    path);
+	return (-1);
+}
+
+/* Gives a file root just made to the owner of its folder (the rule). */
+static int
+main_give(const char *path)
+{
+	uid_t	uid;
+	gid_t	gid;
+
+	if (geteuid() != 0 || main_folder_owner(path, &uid, &gid) != 0)
+		return (0);
+	if (lchown(path, uid, gid) != 0) {
+		fprintf(stderr, "sealchatd: %s: chown: %s\n", path,
+		    strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * -t: the database as start-up would open it: its folder exists, and the
+ * file is absent (made at start), empty, or an SQLite database.
+ */
+static int
+main_check_db(const char *path, char *err, size_t len)
+{
+	struct stat	sb;
+	char		dir[PATH_MAX], head[16];
+	ssize_t		n;
+	int		fd, rc = -1;
+
+	if (util_dirname(dir, sizeof(dir), path) != 0 || stat(dir, &sb) != 0) {
+		snprintf(err, len, "data_base %s: the folder %s: %s", path,
+		    dir, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, len, "data_base %s: %s is not a folder", path,
+		    dir);
+		return (-1);
+	}
+	if (lstat(path, &sb) != 0 && errno == ENOENT)
+		return (0);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		snprintf(err, len, "data_base %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, len, "data_base %s: not a regular file", path);
+		goto out;
+	}
+	if (sb.st_size > 0 && ((n = read(fd, head, sizeof(head))) !=
+	    (ssize_t)sizeof(head) ||
+	    memcmp(head, "SQLite format 3", sizeof(head)) != 0)) {
+		snprintf(err, len, "data_base %s: not an SQLite database",
+		    path);
+		goto out;
+	}
+	rc = main_owner_ok("data_base", path, err, len);
+out:
+	close(fd);
+	return (rc);
+}
+
+/*
+ * -t: whether address is one of this machine's, by binding it on a port
+ * of the system's choice (the configured one may be the running
+ * daemon's).
+ */
+static int
+main_check_listen(const char *address, char *err, size_t len)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	int		 fd, rc, saved = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(address, "0", &hints, &res)) != 0) {
+		snprintf(err, len, "server_address %s: %s", address,
+		    gai_strerror(rc));
+		return (-1);
+	}
+	rc = -1;
+	for (ai = res; ai != NULL && rc != 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd != -1 && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			rc = 0;
+		else
+			saved = errno;
+		if (fd != -1)
+			close(fd);
+	}
+	freeaddrinfo(res);
+	if (rc != 0)
+		snprintf(err, len, "server_address %s: %s%s", address,
+		    strerror(saved), saved == EADDRNOTAVAIL ?
+		    " (not an address of this machine)" : "");
+	return (rc);
+}
+
+/*
+ * -t: checks what start-up would, creating nothing: the key pair, the
+ * database, the addresses, the control group.  Each problem is printed;
+ * 78 when there was one.
+ */
 static int
 main_test(const struct server_conf *conf)
 {
 	struct sc_keypair	kp;
-	char			err[KEYS_ERR_MAX];
+	char			err[MAIN_ERR_MAX];
 	char			fpr[SC_FPR_LEN];
+	int			bad = 0, keys = 0;
 
 	if (keys_server_check(&kp, conf->server_public_key,
 	    conf->server_private_key, err) != 0) {
+		fprintf(stderr, "sealchatd: %s\n", err);
+		bad = 1;
+	} else {
+		keys = 1;
+		sc_fingerprint(fpr, kp.pk);
+		sc_keypair_free(&kp);
+	}
+	if (keys && (main_owner_ok("server_private_key",
+	    conf->server_private_key, err, sizeof(err)) != 0 ||
+	    main_owner_ok("server_public_key", conf->server_public_key, err,
+	    sizeof(err)) != 0)) {
+		fprintf(stderr, "sealchatd: %s\n", err);
+		bad = 1;
+	}
+	if (main_check_db(conf->data_base, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sealchatd: %s\n", err);
+		bad = 1;
+	}
+	if (main_check_listen(conf->server_address, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sealchatd: %s\n", err);
+		bad = 1;
+	}
+	if (strcmp(conf->metrics_address, SERVER_CONFIG_OFF) != 0 &&
+	    metrics_address_check(conf->metrics_address, 1, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "sealchatd: %s\n", err);
+		bad = 1;
+	}
+	if (strcmp(conf->control_group, SERVER_CONFIG_NO_GROUP) != 0 &&
+	    getgrnam(conf->control_group) == NULL) {
+		fprintf(stderr, "sealchatd: control_group %s: no such group\n",
+		    conf->control_group);
+		bad = 1;
+	}
+	if (bad)
+		return (EXIT_CONFIG);
+	printf("configuration ok\nfingerprint %s\n", fpr);
+	return (0);
+}
+
+/*
+ * --genkey: makes the key pair when neither file exists (as ssh-keygen -A
+ * makes missing host keys), leaves a whole pair alone, refuses half of
+ * one; prints the files and the fingerprint.
+ */
+static int
+main_genkey(const struct server_conf *conf)
+{
+	struct sc_keypair	kp;
+	char			err[KEYS_ERR_MAX];
+	char			fpr[SC_FPR_LEN];
+	int			created = 0;
+
+	if (keys_server_load(&kp, conf->server_public_key,
+	    conf->server_private_key, &created, err) != 0) {
 		fprintf(stderr, "sealchatd: %s\n", err);
 		return (EXIT_CONFIG);
 	}
 	sc_fingerprint(fpr, kp.pk);
 	sc_keypair_free(&kp);
-	printf("configuration ok\nfingerprint %s\n", fpr);
+	if (created && (main_give(conf->server_private_key) != 0 ||
+	    main_give(conf->server_public_key) != 0))
+		return (EXIT_CONFIG);
+	printf("%s\npublic %s\nprivate %s\nfingerprint %s\n", created ?
+	    "new key pair" : "key pair exists, unchanged",
+	    conf->server_public_key, conf->server_private_key, fpr);
 	return (0);
 }
 
@@ -96,6 +324,7 @@ main(int argc, char **argv)
 	char			 err[CONF_ERR_MAX], kerr[KEYS_ERR_MAX];
 	char			 fpr[SC_FPR_LEN];
 	int			 ch, test = 0, show = 0, debug = 0, created, rc;
+	int			 genkey = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:dhtTV", main_longopts,
 	    NULL)) != -1) {
@@ -111,6 +340,9 @@ main(int argc, char **argv)
 			break;
 		case 'T':
 			show = 1;
+			break;
+		case MAIN_GENKEY:
+			genkey = 1;
 			break;
 		case 'h':
 			main_usage(stdout, 1);
@@ -129,8 +361,9 @@ main(int argc, char **argv)
 		main_usage(stderr, 0);
 		return (EXIT_USAGE);
 	}
-	if (test && show) {
-		fprintf(stderr, "sealchatd: -t and -T exclude each other\n");
+	if (test + show + genkey > 1) {
+		fprintf(stderr, "sealchatd: -t, -T and --genkey exclude each "
+		    "other\n");
 		main_usage(stderr, 0);
 		return (EXIT_USAGE);
 	}
@@ -148,6 +381,8 @@ main(int argc, char **argv)
 		return (main_test(&conf));
 	if (show)
 		return (main_show(&conf));
+	if (genkey)
+		return (main_genkey(&conf));
 	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)conf.log_level);
 
 	if (keys_server_load(&kp, conf.server_public_key,

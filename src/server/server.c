@@ -3,9 +3,12 @@
  * The daemon's event loop: the listening socket and its accept policy,
  * signals (stop, reload), the systemd status line, and the wiring of the
  * modules: the set of sessions (session.c) gets the hash pool, presence,
- * pair keys, the UDP side and throttle through its environment, and hash
- * results back.  The UDP side (udp.c) listens on the address of the TCP
- * listener, on udp_port.
+ * pair keys, the UDP side, throttle and the figures (metrics.c) through its
+ * environment, and hash results back.  The UDP side (udp.c) listens on the
+ * address of the TCP listener, on udp_port; the figures are served on
+ * metrics_address; the control socket (control.c) gets the sessions, the
+ * figures, the hash pool and the reload, and the results of the operator's
+ * jobs.
  *
  * Priorities: the base gets two.  Every event runs at priority 0 (the hash
  * pool and the systemd watchdog set it themselves) except the presence
@@ -33,7 +36,10 @@
 #include "sealchat/handshake.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
+#include "control.h"
+#include "hashmsg.h"
 #include "hashpool.h"
+#include "metrics.h"
 #include "throttle.h"
 #include "notify.h"
 #include "pairkey.h"
@@ -83,8 +89,38 @@ server_hash_done(const struct hashpool_result *res, void *arg)
 {
 	struct server	*srv = arg;
 
+	if (res->usec > 0 && hashmsg_op_hashes(res->op))
+		metrics_observe(&srv->metrics.hash_time, res->usec);
+	if (res->op != SC_MSG_SIGN && res->op != SC_MSG_AUTH) {
+		if (srv->control != NULL)
+			control_hash_done(srv->control, res);
+		return;
+	}
 	session_set_hash_done(srv->sessions, res->session_id, res->op,
 	    res->status, res->name);
+}
+
+/* The gauges of the figures, just before they are read. */
+static void
+server_sample(struct metrics *m, void *arg)
+{
+	struct server		*srv = arg;
+	const struct udp_stats	*us;
+	int			 f;
+
+	if (srv->sessions != NULL)
+		session_set_states(srv->sessions, m->sessions);
+	m->users_online = presence_online(srv->presence);
+	m->hash_jobs = hashpool_pending(srv->hashpool);
+	if (srv->udp == NULL)
+		return;
+	us = udp_stats(srv->udp);
+	m->udp_registrations = us->fate[UDP_REGISTERED];
+	m->relay_datagrams = us->fate[UDP_RELAYED];
+	m->relay_bytes = us->relayed_bytes;
+	m->relay_refused = 0;
+	for (f = UDP_RELAY_OFF; f <= UDP_RELAY_LIMITED; f++)
+		m->relay_refused += us->fate[f];
 }
 
 /* The session timeouts follow the configuration (at start and reload). */
@@ -111,6 +147,7 @@ server_refuse(struct server *srv, int fd, const char *why)
 	(void)recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
 	close(fd);
 	srv->refused++;
+	metrics_refused(&srv->metrics, why);
 	now = util_now_ms();
 	if (srv->refused_logged_ms == 0 ||
 	    now - srv->refused_logged_ms >= SERVER_REFUSED_LOG_MS) {
@@ -268,9 +305,9 @@ server_listen(struct server *srv)
 		fd = -1;
 	}
 	if (fd == -1) {
-		errno = saved;
-		log_warn("listen on %s port %lld", srv->conf.server_address,
-		    srv->conf.server_port);
+		log_errorx("listen on %s port %lld: %s",
+		    srv->conf.server_address, srv->conf.server_port,
+		    strerror(saved));
 		freeaddrinfo(res);
 		return (EXIT_UNAVAIL);
 	}
@@ -405,6 +442,10 @@ server_stop(struct server *srv, const char *signame)
 	    session_set_count(srv->sessions), presence_online(srv->presence));
 	notify_stopping();
 	server_unlisten(srv);
+	metrics_http_free(srv->metrics_http);
+	srv->metrics_http = NULL;
+	control_free(srv->control);
+	srv->control = NULL;
 	event_del(srv->status_ev);
 	session_set_goodbye_all(srv->sessions, SC_BYE_SHUTDOWN, server_drained,
 	    srv);
@@ -423,38 +464,46 @@ server_stop(struct server *srv, const char *signame)
 }
 
 /*
- * SIGHUP: reads the file again and walks the rows.  A changed key is
- * applied when its row says CONF_LIVE, else named in a warning: only a
- * restart changes it.  A file that does not load changes nothing.
+ * SIGHUP and sealchatctl reload: reads the file again and walks the rows.
+ * A changed key is applied when its row says CONF_LIVE, else named in a
+ * warning: only a restart changes it.  A file that does not load changes
+ * nothing: then -1.  msg (len bytes) says what happened.
  */
-static void
-server_reload(struct server *srv)
+static int
+server_reload(struct server *srv, char *msg, size_t len)
 {
 	struct server_conf	 nc;
 	struct server_conf	*c = &srv->conf;
 	const struct conf_key	*key;
 	char			 err[CONF_ERR_MAX];
-	int			 cost = c->hash_cost;
+	size_t			 n;
+	int			 cost = c->hash_cost, restart = 0;
 
 	notify_reloading();
 	if (srv->conf_path == NULL) {
 		log_info("reload: no configuration file, nothing to read");
+		snprintf(msg, len, "no configuration file: nothing to read");
 		notify_ready();
-		return;
+		return (0);
 	}
 	if (server_config_load(&nc, srv->conf_path, err) != 0) {
 		log_warnx("reload: %s; configuration unchanged", err);
+		snprintf(msg, len, "%s; configuration unchanged", err);
 		notify_ready();
-		return;
+		return (-1);
 	}
+	snprintf(msg, len, "configuration applied");
 	for (key = server_config_rows; key->name != NULL; key++) {
 		if (conf_equal(key, &nc, c))
 			continue;
-		if (key->reload == CONF_LIVE)
+		if (key->reload == CONF_LIVE) {
 			conf_copy(key, c, &nc);
-		else
-			log_warnx("reload: %s changed, restart to apply",
-			    key->name);
+			continue;
+		}
+		log_warnx("reload: %s changed, restart to apply", key->name);
+		n = strlen(msg);
+		snprintf(msg + n, len - n, "%s%s", restart++ ? ", " :
+		    "; restart to apply: ", key->name);
 	}
 
 	/* What the live keys drive outside srv->conf. */
@@ -469,6 +518,14 @@ server_reload(struct server *srv)
 	log_info("reload: configuration applied file=%s", srv->conf_path);
 	sc_wipe(&nc, sizeof(nc));
 	notify_ready();
+	return (0);
+}
+
+/* sealchatctl reload: as SIGHUP, with the outcome in msg. */
+static int
+server_control_reload(void *arg, char *msg, size_t len)
+{
+	return (server_reload(arg, msg, len));
 }
 
 /* Signal events. */
@@ -476,11 +533,12 @@ static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*srv = arg;
+	char		 msg[CONF_ERR_MAX + 64];
 
 	(void)what;
 	switch (sig) {
 	case SIGHUP:
-		server_reload(srv);
+		(void)server_reload(srv, msg, sizeof(msg));
 		break;
 	case SIGTERM:
 		server_stop(srv, "TERM");
@@ -521,6 +579,10 @@ server_free(struct server *srv)
 	size_t		  i;
 
 	server_unlisten(srv);
+	metrics_http_free(srv->metrics_http);
+	srv->metrics_http = NULL;
+	control_free(srv->control);
+	srv->control = NULL;
 	hashpool_free(srv->hashpool);
 	srv->hashpool = NULL;
 	session_set_free(srv->sessions);
@@ -548,6 +610,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	struct server		 srv;
 	struct session_env	 env;
 	struct udp_env		 uenv;
+	struct control_env	 cenv;
 	struct timeval		 one = { 1, 0 };
 	char			 err[256];
 	int			 rc = EXIT_SOFTWARE;
@@ -558,6 +621,9 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	srv.debug = debug;
 	srv.kp = kp;
 	srv.lfd = -1;
+	metrics_init(&srv.metrics);
+	srv.metrics.sample = server_sample;
+	srv.metrics.sample_arg = &srv;
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		log_warn("SIGPIPE");
 	server_nofile(&srv);
@@ -602,6 +668,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 		env.pairkey = srv.pairkey;
 		env.udp = srv.udp;
 		env.throttle = srv.throttle;
+		env.metrics = &srv.metrics;
 		env.hash = server_hash;
 		env.hash_arg = &srv;
 		srv.sessions = session_set_new(&env);
@@ -635,6 +702,27 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	}
 	if ((rc = server_listen(&srv)) != 0)
 		goto out;
+	if (strcmp(srv.conf.metrics_address, SERVER_CONFIG_OFF) != 0 &&
+	    (srv.metrics_http = metrics_http_new(srv.base,
+	    srv.conf.metrics_address, &srv.metrics, err, sizeof(err))) ==
+	    NULL) {
+		log_errorx("%s", err);
+		rc = EXIT_UNAVAIL;
+		goto out;
+	}
+	memset(&cenv, 0, sizeof(cenv));
+	cenv.base = srv.base;
+	cenv.conf = &srv.conf;
+	cenv.sessions = srv.sessions;
+	cenv.metrics = &srv.metrics;
+	cenv.hash = server_hash;
+	cenv.reload = server_control_reload;
+	cenv.arg = &srv;
+	if ((srv.control = control_new(&cenv, err, sizeof(err))) == NULL) {
+		log_errorx("%s", err);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
 
 	notify_ready();
 	server_status(&srv, 1);

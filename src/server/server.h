@@ -20,6 +20,7 @@
 
 #include "sealchat/crypto.h"
 #include "config.h"
+#include "metrics.h"
 
 struct hashpool;
 struct presence;
@@ -27,6 +28,8 @@ struct pairkey;
 struct throttle;
 struct session_set;
 struct udp;
+struct metrics_http;
+struct control;
 
 struct server {
 	struct event_base	*base;
@@ -50,6 +53,9 @@ struct server {
 	struct throttle		*throttle;
 	struct udp		*udp;
 	struct session_set	*sessions;
+	struct metrics		 metrics;
+	struct metrics_http	*metrics_http;	/* NULL: metrics off */
+	struct control		*control;	/* sealchatctl's socket */
 	int			 stopping;
 	unsigned		 ticks;		/* of the status timer */
 

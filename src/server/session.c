@@ -28,6 +28,11 @@
  * waits would make the kernel send a reset, which can destroy the GOODBYE
  * still on its way.
  *
+ * Figures: every session counts into the environment's struct metrics
+ * (frames and bytes each way, logins and sign-ups by result, the waits
+ * after failures, presence events delivered), and the set keeps the
+ * number of sessions in each state for it.
+ *
  * Lifetime: a closed session is unlinked from everything at once (roster,
  * pairs, throttle, id tree, events, socket) and freed later by the set's
  * reap event, so no callback ever runs on freed memory, and a hash result
@@ -45,10 +50,14 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/sys/queue.h>
@@ -64,6 +73,7 @@
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
+#include "metrics.h"
 #include "throttle.h"
 #include "pairkey.h"
 #include "presence.h"
@@ -118,6 +128,10 @@ struct session {
 	struct throttle_addr	 la;		/* observed peer address */
 	struct presence_member	 pm;
 	struct udp_reg		 reg;		/* after its first UDP */
+	uint64_t		 login_time;	/* Unix time, once online */
+	uint64_t		 active_ms;	/* last request but PING */
+	char			 login[SC_NAME_MAX + 1]; /* SIGN, AUTH */
+	uint8_t			 bar;		/* ERROR for the login */
 };
 
 RB_HEAD(session_tree, session);
@@ -131,6 +145,9 @@ struct session_set {
 	struct session_list	 dead;		/* closed, to be freed */
 	size_t			 count;		/* open */
 	size_t			 unauth;	/* open, not logged in */
+	size_t			 nstate[SESSION_STATES];
+	struct metrics		*m;		/* env's, or own */
+	struct metrics		 own;
 	uint64_t		 next_id;
 	struct event		*write_ev;	/* writes writeq */
 	struct event		*reap_ev;	/* frees dead */
@@ -199,9 +216,9 @@ static const struct session_handler {
 	{ SC_MSG_RECHECK, S(SESSION_ONLINE), session_on_recheck },
 };
 
-/* Name of a state for log lines. */
-static const char *
-session_state_name(enum session_state st)
+/* Name of a state for log lines and metrics. */
+const char *
+session_state_name(int st)
 {
 	static const char *const names[] = {
 		[SESSION_HANDSHAKE] = "handshake",
@@ -211,7 +228,7 @@ session_state_name(enum session_state st)
 		[SESSION_CLOSING] = "closing",
 	};
 
-	if ((unsigned)st > SESSION_CLOSING)
+	if (st < 0 || st > SESSION_CLOSING)
 		return ("unknown");
 	return (names[st]);
 }
@@ -221,9 +238,10 @@ static void
 session_enter_state(struct session *s, enum session_state st)
 {
 	log_debug("session sid=%llu state %s -> %s",
-	    (unsigned long long)s->id,
-	    session_state_name((enum session_state)s->state),
+	    (unsigned long long)s->id, session_state_name(s->state),
 	    session_state_name(st));
+	s->set->nstate[s->state]--;
+	s->set->nstate[st]++;
 	s->state = (uint8_t)st;
 }
 
@@ -319,6 +337,7 @@ session_finish(struct session *s)
 	sc_channel_wipe(&s->ch);
 	RB_REMOVE(session_tree, &set->tree, s);
 	set->count--;
+	set->nstate[s->state]--;
 	TAILQ_INSERT_TAIL(&set->dead, s, qentry);
 	event_active(set->reap_ev, EV_TIMEOUT, 0);
 	log_debug("session sid=%llu closed sessions=%zu",
@@ -372,6 +391,7 @@ session_seal(struct session *s, const uint8_t *msg, size_t len)
 	iov.iov_len = SC_FRAME_HDR + body;
 	if (evbuffer_commit_space(s->out, &iov, 1) != 0)
 		return (-1);
+	s->set->m->frames_out++;
 	session_want_write(s);
 	return (0);
 }
@@ -466,13 +486,26 @@ session_error(struct session *s, uint8_t req, uint8_t code,
 	(void)session_send_enc(s);
 }
 
-/* Delivery callback of presence: a message for a member's session. */
+/*
+ * Delivery callback of presence: a message for a member's session.  The
+ * events of a PRESENCE message (u8 event, str8 name each) are counted.
+ */
 int
 session_deliver(struct presence_member *m, const uint8_t *msg, size_t len,
     void *arg)
 {
+	struct session	*s = session_of(m);
+	size_t		 off, n = 0;
+
 	(void)arg;
-	return (session_send(session_of(m), msg, len));
+	if (session_send(s, msg, len) != 0)
+		return (-1);
+	if (msg[0] == SC_MSG_PRESENCE) {
+		for (off = 1; off + 2 <= len; off += 2 + (size_t)msg[off + 1])
+			n++;
+		s->set->m->presence_deliveries += n;
+	}
+	return (0);
 }
 
 /*
@@ -542,6 +575,8 @@ session_output(struct session *s)
 	len = evbuffer_get_length(s->out);
 	if (len > 0) {
 		n = evbuffer_write(s->out, s->fd);
+		if (n > 0)
+			s->set->m->bytes_out += (uint64_t)n;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
 			session_lost(s, errno == EPIPE || errno == ECONNRESET ?
@@ -600,6 +635,7 @@ session_reject(struct session *s, uint8_t reason)
 		session_lost(s, "out of memory");
 		return;
 	}
+	s->set->m->frames_out++;
 	session_close_with(s, 0, "handshake rejected");
 }
 
@@ -645,6 +681,7 @@ session_on_hello(struct session *s, const uint8_t *body, size_t len)
 	iov.iov_len = SC_FRAME_HDR + body_len;
 	if (evbuffer_commit_space(s->out, &iov, 1) != 0)
 		goto fail;
+	s->set->m->frames_out++;
 	wbuf_reset(wb);
 	session_enter_state(s, SESSION_GREETED);
 	session_want_write(s);
@@ -706,6 +743,8 @@ session_on_frame(struct session *s, const uint8_t *body, size_t len)
 		}
 		if (!(h->states & S(s->state)))
 			code = SC_ERR_STATE;
+		else
+			metrics_login(s->set->m, h->type, code);
 		session_error(s, h->type, code, NULL);
 		goto out;
 	}
@@ -717,6 +756,8 @@ session_on_frame(struct session *s, const uint8_t *body, size_t len)
 		    h->type == SC_MSG_PAIR ? m.name : NULL);
 		goto out;
 	}
+	if (h->type != SC_MSG_PING)
+		s->active_ms = util_now_ms();
 	h->fn(s, &m);
 out:
 	sc_wipe(&m, sizeof(m));
@@ -733,6 +774,7 @@ session_submit(struct session *s, uint8_t op, const char *name,
 	if (env->hash(env->hash_arg, s->id, op, name, pass, pass_len) != 0) {
 		log_info("login busy sid=%llu user=%s",
 		    (unsigned long long)s->id, name);
+		metrics_login(s->set->m, op, SC_ERR_BUSY);
 		session_error(s, op, SC_ERR_BUSY, NULL);
 		if (s->state == SESSION_HASHING)
 			session_enter_state(s, SESSION_GREETED);
@@ -785,19 +827,33 @@ session_delay_start(struct session *s, const struct sc_msg *m,
 	return (0);
 }
 
-/* SIGN or AUTH: slowed if recent logins failed, then hashed off the loop. */
+/*
+ * SIGN or AUTH: a SIGN is refused at once when sign-up is closed; else
+ * slowed if recent logins failed, then hashed off the loop.
+ */
 static void
 session_on_cred(struct session *s, const struct sc_msg *m)
 {
 	uint64_t	delay;
 
+	if (m->type == SC_MSG_SIGN &&
+	    s->set->env.conf->sign_up == SERVER_SIGNUP_CLOSED) {
+		log_info("sign-up refused sid=%llu user=%s reason=closed",
+		    (unsigned long long)s->id, m->name);
+		metrics_login(s->set->m, m->type, SC_ERR_CLOSED);
+		session_error(s, m->type, SC_ERR_CLOSED, NULL);
+		return;
+	}
 	delay = throttle_fail_delay(s->set->env.throttle, &s->la, m->name,
 	    util_now_ms());
+	memcpy(s->login, m->name, sizeof(s->login));
+	s->bar = 0;
 	session_enter_state(s, SESSION_HASHING);
 	if (delay > 0) {
 		log_info("login slowed sid=%llu user=%s delay_ms=%llu",
 		    (unsigned long long)s->id, m->name,
 		    (unsigned long long)delay);
+		metrics_observe(&s->set->m->login_delay, delay * 1000);
 		if (session_delay_start(s, m, delay) == 0)
 			return;
 	}
@@ -825,10 +881,14 @@ session_login(struct session *s, uint8_t op, const char *name)
 	if (presence_join(env->presence, &s->pm, name) != 0) {
 		log_warnx("login sid=%llu user=%s cannot join roster",
 		    (unsigned long long)s->id, name);
+		metrics_login(s->set->m, op, SC_ERR_INTERNAL);
 		session_error(s, op, SC_ERR_INTERNAL, NULL);
 		session_enter_state(s, SESSION_GREETED);
 		return;
 	}
+	metrics_login(s->set->m, op, 0);
+	s->login_time = (uint64_t)time(NULL);
+	s->active_ms = util_now_ms();
 	session_unauth_release(s);
 	if (op == SC_MSG_AUTH)
 		throttle_fail_forget(env->throttle, name);
@@ -858,6 +918,11 @@ session_set_hash_done(struct session_set *set, uint64_t sid, uint8_t op,
 		    (unsigned long long)sid);
 		return;
 	}
+	if (status == 0 && s->bar != 0) {
+		log_info("login sid=%llu user=%s refused: the account "
+		    "changed meanwhile", (unsigned long long)s->id, name);
+		status = s->bar;
+	}
 	if (status == 0) {
 		session_login(s, op, name);
 		return;
@@ -870,6 +935,7 @@ session_set_hash_done(struct session_set *set, uint64_t sid, uint8_t op,
 	log_info("login failed sid=%llu user=%s op=%s code=%u",
 	    (unsigned long long)s->id, name,
 	    op == SC_MSG_SIGN ? "sign" : "auth", code);
+	metrics_login(set->m, op, code);
 	session_enter_state(s, SESSION_GREETED);
 	session_error(s, op, code, NULL);
 }
@@ -1002,6 +1068,7 @@ session_process(struct session *s)
 			session_lost(s, "out of memory");
 			return (-1);
 		}
+		s->set->m->frames_in++;
 		if (hello)
 			session_on_hello(s, body, blen);
 		else
@@ -1050,8 +1117,10 @@ session_read_cb(evutil_socket_t fd, short what, void *arg)
 			if (have >= limit)
 				break;
 			n = evbuffer_read(s->in, fd, (int)(limit - have));
-			if (n > 0)
+			if (n > 0) {
+				s->set->m->bytes_in += (uint64_t)n;
 				continue;
+			}
 			if (n == 0 || (errno != EAGAIN &&
 			    errno != EWOULDBLOCK && errno != EINTR))
 				gone = 1;
@@ -1141,6 +1210,7 @@ session_set_accept(struct session_set *set, int fd,
 	set->unauth++;
 	RB_INSERT(session_tree, &set->tree, s);
 	set->count++;
+	set->nstate[SESSION_HANDSHAKE]++;
 	util_addr_str(addr, sizeof(addr), sa);
 	log_debug("accept sid=%llu addr=%s sessions=%zu",
 	    (unsigned long long)s->id, addr, set->count);
@@ -1214,6 +1284,72 @@ session_set_unauth(const struct session_set *set)
 	return (set->unauth);
 }
 
+/* Open sessions in each state. */
+void
+session_set_states(const struct session_set *set,
+    uint64_t out[SESSION_STATES])
+{
+	int	i;
+
+	for (i = 0; i < SESSION_STATES; i++)
+		out[i] = set->nstate[i];
+}
+
+/* Hands fn the sessions logged in after the id after, at most max. */
+uint64_t
+session_set_walk(struct session_set *set, uint64_t after, size_t max,
+    session_walk_fn fn, void *arg)
+{
+	struct session		 key, *s;
+	struct session_info	 info;
+	uint64_t		 last = 0, now = util_now_ms();
+	size_t			 n = 0;
+
+	key.id = after + 1;
+	for (s = RB_NFIND(session_tree, &set->tree, &key);
+	    s != NULL && n < max; s = RB_NEXT(session_tree, &set->tree, s)) {
+		last = s->id;
+		if (s->state != SESSION_ONLINE || !s->pm.joined)
+			continue;
+		memset(&info, 0, sizeof(info));
+		info.sid = s->id;
+		memcpy(info.name, s->pm.name, sizeof(info.name));
+		info.since = s->login_time;
+		info.idle_ms = now > s->active_ms ? now - s->active_ms : 0;
+		if (inet_ntop(s->la.af == SC_AF_INET6 ? AF_INET6 : AF_INET,
+		    s->la.b, info.addr, sizeof(info.addr)) == NULL)
+			snprintf(info.addr, sizeof(info.addr), "?");
+		fn(&info, arg);
+		n++;
+	}
+	return (s == NULL && n < max ? 0 : last);
+}
+
+/* Ends a user's session; bars a login of that name in progress. */
+int
+session_set_end_user(struct session_set *set, const char *name,
+    uint8_t reason, uint8_t bar)
+{
+	struct presence_member	*pm;
+	struct session		*s;
+
+	if (bar != 0) {
+		RB_FOREACH(s, session_tree, &set->tree) {
+			if (s->state == SESSION_HASHING &&
+			    strcmp(s->login, name) == 0)
+				s->bar = bar;
+		}
+	}
+	if ((pm = presence_lookup(set->env.presence, name)) == NULL)
+		return (0);
+	s = session_of(pm);
+	log_info("session sid=%llu user=%s ended by the operator reason=%u",
+	    (unsigned long long)s->id, name, reason);
+	session_close_with(s, reason, "ended by the operator");
+	set->m->sessions_ended++;
+	return (1);
+}
+
 /*
  * One session timeout of sec seconds: a common timeout when libevent has
  * one left (it keeps at most 256 durations), else a plain one in buf.
@@ -1256,6 +1392,8 @@ session_set_new(const struct session_env *env)
 		return (NULL);
 	set->env = *env;
 	set->max_frame = (size_t)env->conf->max_frame;
+	metrics_init(&set->own);
+	set->m = env->metrics != NULL ? env->metrics : &set->own;
 	RB_INIT(&set->tree);
 	TAILQ_INIT(&set->writeq);
 	TAILQ_INIT(&set->dead);

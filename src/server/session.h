@@ -23,11 +23,15 @@
 
 #include "sealchat/crypto.h"
 #include "config.h"
+#include "metrics.h"
 #include "presence.h"
 #include "udp.h"
 
 struct throttle;
 struct pairkey;
+
+/* Session states, as metrics and logs name them (session_state_name). */
+#define SESSION_STATES	METRICS_STATES
 
 /*
  * Hands a SIGN or AUTH (op) for the session sid to the password hashing.
@@ -46,9 +50,21 @@ struct session_env {
 	struct pairkey		 *pairkey;
 	struct udp		 *udp;
 	struct throttle		 *throttle;
+	struct metrics		 *metrics;	/* NULL: the set's own */
 	session_hash_fn		  hash;
 	void			 *hash_arg;
 };
+
+/* What the operator sees of a session logged in (sealchatctl who). */
+struct session_info {
+	uint64_t	sid;
+	char		name[SC_NAME_MAX + 1];
+	char		addr[64];	/* "192.0.2.1", "2001:db8::1" */
+	uint64_t	since;		/* Unix time of the login */
+	uint64_t	idle_ms;	/* since its last request but PING */
+};
+
+typedef void	(*session_walk_fn)(const struct session_info *, void *arg);
 
 struct session_set;
 
@@ -86,6 +102,27 @@ void		 session_set_goodbye_all(struct session_set *, uint8_t reason,
 /* Open sessions, and those among them not logged in. */
 size_t		 session_set_count(const struct session_set *);
 size_t		 session_set_unauth(const struct session_set *);
+/* Open sessions in each state, indexed as session_state_name() names. */
+void		 session_set_states(const struct session_set *,
+		    uint64_t out[SESSION_STATES]);
+/* The name of a state ("handshake", "greeted"...), "unknown" past them. */
+const char	*session_state_name(int);
+/*
+ * Hands fn the sessions logged in whose id is above after, in the order
+ * of their ids, at most max of them.  Returns the after of the next page,
+ * or 0 when the walk is done.
+ */
+uint64_t	 session_set_walk(struct session_set *, uint64_t after,
+		    size_t max, session_walk_fn fn, void *arg);
+/*
+ * Ends the session of user name (canonical) with GOODBYE reason.  With
+ * bar, not 0, a login of that name still being checked is refused with
+ * the ERROR code bar even if it succeeds: a lock or a deletion that the
+ * store committed must not let a login that raced it in.  Returns 1 when
+ * a session was ended, 0 when the user was not online.
+ */
+int		 session_set_end_user(struct session_set *, const char *name,
+		    uint8_t reason, uint8_t bar);
 /* presence.c's delivery callback: seals one message for the member. */
 int		 session_deliver(struct presence_member *, const uint8_t *msg,
 		    size_t len, void *arg);

@@ -3,12 +3,25 @@
  * Account store on SQLite.  One handle per thread (opened without SQLite's
  * own mutexes, since no handle is ever shared), statements prepared once per
  * handle, writes durable on return: WAL with synchronous=FULL.  The schema
- * version lives in PRAGMA user_version.
+ * version lives in PRAGMA user_version: 1 had name, hash and created; 2
+ * adds last_login (NULL: never) and locked, and a handle that opens a
+ * version 1 file adds the two columns.
+ *
+ * The one write that is not durable on return is the time of a login
+ * (store_touch): it is a hint for the operator, and an fsync per login
+ * would cost more than the hash at the lower costs.  It is committed with
+ * synchronous=NORMAL, which in WAL mode survives a crash of the process
+ * but may be lost with the machine's power.
+ *
+ * A read-only handle (store_open_read) is for the daemon's event loop: it
+ * never writes and never waits for a lock, so listing and copying the
+ * accounts there cannot stall the loop behind a writer.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +31,13 @@
 #include <sqlite3.h>
 
 #include "sealchat/log.h"
+#include "sealchat/util.h"
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 #define STORE_BUSY_MS		5000
+#define STORE_BACKUP_DEST	"file:sealchat-backup?vfs=memdb"
+#define STORE_HEADER_LEN	100	/* an SQLite file's header */
 
 struct store {
 	sqlite3		*db;
@@ -29,35 +45,89 @@ struct store {
 	sqlite3_stmt	*add;
 	sqlite3_stmt	*set;
 	sqlite3_stmt	*count;
+	sqlite3_stmt	*touch;
+	sqlite3_stmt	*del;
+	sqlite3_stmt	*lock;
+	sqlite3_stmt	*list;
+};
+
+/* A copy in progress: the source's pages into an in-memory database. */
+struct store_backup {
+	sqlite3		*dest;
+	sqlite3_backup	*bk;
+	unsigned char	*image;		/* the finished copy */
+	size_t		 len;
 };
 
 static const char store_sql_get[] =
-    "SELECT hash FROM accounts WHERE name = ?1";
+    "SELECT hash, locked FROM accounts WHERE name = ?1";
 static const char store_sql_add[] =
-    "INSERT INTO accounts (name, hash, created) VALUES (?1, ?2, ?3)";
+    "INSERT INTO accounts (name, hash, created, last_login) "
+    "VALUES (?1, ?2, ?3, ?4)";
 static const char store_sql_set[] =
     "UPDATE accounts SET hash = ?2 WHERE name = ?1";
 static const char store_sql_count[] =
     "SELECT count(*) FROM accounts";
+static const char store_sql_touch[] =
+    "UPDATE accounts SET last_login = ?2 WHERE name = ?1 AND locked = 0";
+static const char store_sql_del[] =
+    "DELETE FROM accounts WHERE name = ?1";
+static const char store_sql_lock[] =
+    "UPDATE accounts SET locked = ?2 WHERE name = ?1";
+static const char store_sql_list[] =
+    "SELECT name, created, last_login, locked FROM accounts "
+    "WHERE name > ?1 ORDER BY name LIMIT ?2";
 
+/* The schema of a new file, and what turns version 1 into version 2. */
 static const char store_sql_schema[] =
     "CREATE TABLE IF NOT EXISTS accounts ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " hash TEXT NOT NULL,"
-    " created INTEGER NOT NULL)";
+    " created INTEGER NOT NULL,"
+    " last_login INTEGER,"
+    " locked INTEGER NOT NULL DEFAULT 0)";
+static const char store_sql_v2[] =
+    "ALTER TABLE accounts ADD COLUMN last_login INTEGER;"
+    "ALTER TABLE accounts ADD COLUMN locked INTEGER NOT NULL DEFAULT 0";
+
+/*
+ * Gives a file root just made to the owner of its folder: the database of
+ * a service is its user's, and sealchatctl run by root beside a stopped
+ * daemon must not leave it a file it cannot open.  (SQLite does the same
+ * for the -wal and -shm files it makes.)
+ */
+static void
+store_chown_new(int fd, const char *path)
+{
+	struct stat	dir;
+	char		folder[PATH_MAX];
+
+	if (geteuid() != 0 || util_dirname(folder, sizeof folder, path) == -1 ||
+	    stat(folder, &dir) == -1 || dir.st_uid == 0)
+		return;
+	if (fchown(fd, dir.st_uid, dir.st_gid) == -1)
+		log_warn("store: path=%s chown to the folder's owner", path);
+}
 
 /* Creates the database file with mode 0600 unless it already exists. */
 static int
 store_create_file(const char *path, char *err, size_t errlen)
 {
 	struct stat	st;
-	int		fd;
+	int		fd, made = 1;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
+	    0600);
+	if (fd == -1 && errno == EEXIST) {
+		made = 0;
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	}
 	if (fd == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s", strerror(errno));
 		return (-1);
 	}
+	if (made)
+		store_chown_new(fd, path);
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
 		log_warnx("store: path=%s mode=%04o "
 		    "readable by group or others", path,
@@ -172,8 +242,15 @@ store_schema(struct store *st, char *err, size_t errlen)
 		goto fail;
 	}
 	if (version < STORE_SCHEMA_VERSION) {
-		if (store_exec(st, store_sql_schema, err, errlen) == -1)
+		if (version == 0 &&
+		    store_exec(st, store_sql_schema, err, errlen) == -1)
 			goto fail;
+		if (version == 1 &&
+		    store_exec(st, store_sql_v2, err, errlen) == -1)
+			goto fail;
+		if (version == 1)
+			log_info("store: schema version 1 -> %d",
+			    STORE_SCHEMA_VERSION);
 		snprintf(sql, sizeof sql, "PRAGMA user_version=%d",
 		    STORE_SCHEMA_VERSION);
 		if (store_exec(st, sql, err, errlen) == -1)
@@ -235,7 +312,55 @@ store_open(const char *path, char *err, size_t errlen)
 	if (store_prepare(st, store_sql_get, &st->get, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_add, &st->add, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_set, &st->set, msg, sizeof msg) ||
-	    store_prepare(st, store_sql_count, &st->count, msg, sizeof msg))
+	    store_prepare(st, store_sql_count, &st->count, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_touch, &st->touch, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_del, &st->del, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_lock, &st->lock, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_list, &st->list, msg, sizeof msg))
+		goto fail;
+	return (st);
+fail:
+	snprintf(err, errlen, "database %s: %s", path, msg);
+	store_free(st);
+	return (NULL);
+}
+
+/*
+ * Opens an existing database for reading only: no file is made, no
+ * schema written, no lock waited for.  A file of another schema version
+ * is refused.
+ */
+struct store *
+store_open_read(const char *path, char *err, size_t errlen)
+{
+	struct store	*st;
+	char		 msg[512];
+	long long	 version;
+
+	msg[0] = '\0';
+	if ((st = calloc(1, sizeof *st)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return (NULL);
+	}
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(msg, sizeof msg, "%s", st->db != NULL ?
+		    sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	if (store_query_int(st, "PRAGMA user_version", &version) == -1) {
+		snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (version != STORE_SCHEMA_VERSION) {
+		snprintf(msg, sizeof msg, "schema version %lld, not %d",
+		    version, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (store_prepare(st, store_sql_get, &st->get, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_count, &st->count, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_list, &st->list, msg, sizeof msg))
 		goto fail;
 	return (st);
 fail:
@@ -254,6 +379,10 @@ store_free(struct store *st)
 	sqlite3_finalize(st->add);
 	sqlite3_finalize(st->set);
 	sqlite3_finalize(st->count);
+	sqlite3_finalize(st->touch);
+	sqlite3_finalize(st->del);
+	sqlite3_finalize(st->lock);
+	sqlite3_finalize(st->list);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(st->db));
 	free(st);
@@ -295,9 +424,10 @@ store_reset(sqlite3_stmt *stmt)
 	sqlite3_clear_bindings(stmt);
 }
 
-/* Reads the stored hash of name. */
+/* Reads the stored hash of name, and whether the account is locked. */
 int
-store_get(struct store *st, const char *name, char hash[SC_PWHASH_LEN])
+store_get(struct store *st, const char *name, char hash[SC_PWHASH_LEN],
+    int *locked)
 {
 	const unsigned char	*text;
 	size_t			 nlen;
@@ -326,6 +456,8 @@ store_get(struct store *st, const char *name, char hash[SC_PWHASH_LEN])
 	}
 	memset(hash, 0, SC_PWHASH_LEN);
 	memcpy(hash, text, (size_t)n);
+	if (locked != NULL)
+		*locked = sqlite3_column_int(st->get, 1) != 0;
 	ret = STORE_OK;
 out:
 	store_reset(st->get);
@@ -334,20 +466,23 @@ out:
 
 /* Adds an account; STORE_EXISTS when the name is taken. */
 int
-store_add(struct store *st, const char *name, const char hash[SC_PWHASH_LEN])
+store_add(struct store *st, const char *name, const char hash[SC_PWHASH_LEN],
+    int login)
 {
-	size_t	nlen, hlen;
-	int	rc, xrc, ret = STORE_ERR;
+	sqlite3_int64	now = (sqlite3_int64)time(NULL);
+	size_t		nlen, hlen;
+	int		rc, xrc, ret = STORE_ERR;
 
-	if ((nlen = store_name_len(name)) == 0 ||
+	if (st->add == NULL || (nlen = store_name_len(name)) == 0 ||
 	    (hlen = store_hash_len(hash)) == 0)
 		return (STORE_ERR);
 	if (sqlite3_bind_text(st->add, 1, name, (int)nlen, SQLITE_STATIC) !=
 	    SQLITE_OK ||
 	    sqlite3_bind_text(st->add, 2, hash, (int)hlen, SQLITE_STATIC) !=
 	    SQLITE_OK ||
-	    sqlite3_bind_int64(st->add, 3, (sqlite3_int64)time(NULL)) !=
-	    SQLITE_OK)
+	    sqlite3_bind_int64(st->add, 3, now) != SQLITE_OK ||
+	    (login ? sqlite3_bind_int64(st->add, 4, now) :
+	    sqlite3_bind_null(st->add, 4)) != SQLITE_OK)
 		goto out;
 	rc = sqlite3_step(st->add);
 	if (rc == SQLITE_DONE) {
@@ -373,7 +508,7 @@ store_set(struct store *st, const char *name, const char hash[SC_PWHASH_LEN])
 	size_t	nlen, hlen;
 	int	ret = STORE_ERR;
 
-	if ((nlen = store_name_len(name)) == 0 ||
+	if (st->set == NULL || (nlen = store_name_len(name)) == 0 ||
 	    (hlen = store_hash_len(hash)) == 0)
 		return (STORE_ERR);
 	if (sqlite3_bind_text(st->set, 1, name, (int)nlen, SQLITE_STATIC) !=
@@ -390,6 +525,218 @@ store_set(struct store *st, const char *name, const char hash[SC_PWHASH_LEN])
 out:
 	store_reset(st->set);
 	return (ret);
+}
+
+/*
+ * Runs a prepared UPDATE or DELETE on name (bound as ?1, then the
+ * integer v as ?2 when the statement has it): STORE_OK when a row
+ * changed, STORE_NOTFOUND when none did.
+ */
+static int
+store_change(struct store *st, sqlite3_stmt *stmt, const char *what,
+    const char *name, long long v)
+{
+	size_t	nlen;
+	int	ret = STORE_ERR;
+
+	if (stmt == NULL || (nlen = store_name_len(name)) == 0)
+		return (STORE_ERR);
+	if (sqlite3_bind_text(stmt, 1, name, (int)nlen, SQLITE_STATIC) !=
+	    SQLITE_OK || (sqlite3_bind_parameter_count(stmt) > 1 &&
+	    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)v) != SQLITE_OK))
+		goto out;
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		log_warnx("store: %s name=%s: %s", what, name,
+		    sqlite3_errmsg(st->db));
+		goto out;
+	}
+	ret = sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOTFOUND;
+out:
+	store_reset(stmt);
+	return (ret);
+}
+
+/*
+ * Records a login now: STORE_OK, STORE_LOCKED when the account is locked
+ * (nothing written), STORE_NOTFOUND when it is gone.  Not durable on
+ * return (see the top of the file).
+ */
+int
+store_touch(struct store *st, const char *name)
+{
+	char	hash[SC_PWHASH_LEN], err[128];
+	int	locked = 0, rc;
+
+	if (st->touch == NULL)
+		return (STORE_ERR);
+	if (store_exec(st, "PRAGMA synchronous=NORMAL", err, sizeof err) ==
+	    -1) {
+		log_warnx("store: %s", err);
+		return (STORE_ERR);
+	}
+	rc = store_change(st, st->touch, "touch", name, (long long)time(NULL));
+	if (store_exec(st, "PRAGMA synchronous=FULL", err, sizeof err) ==
+	    -1) {
+		log_warnx("store: %s", err);
+		rc = STORE_ERR;
+	}
+	if (rc != STORE_NOTFOUND)
+		return (rc);
+	rc = store_get(st, name, hash, &locked);
+	sc_wipe(hash, sizeof hash);
+	if (rc == STORE_OK)
+		return (locked ? STORE_LOCKED : STORE_ERR);
+	return (rc);
+}
+
+/* Deletes the account of name. */
+int
+store_del(struct store *st, const char *name)
+{
+	return (store_change(st, st->del, "delete", name, 0));
+}
+
+/* Locks (or unlocks) the account of name. */
+int
+store_lock(struct store *st, const char *name, int locked)
+{
+	return (store_change(st, st->lock, locked ? "lock" : "unlock", name,
+	    locked ? 1 : 0));
+}
+
+/*
+ * Hands cb the accounts after the name after (in byte order of the names),
+ * at most limit of them.  Returns how many, or -1.
+ */
+int
+store_list(struct store *st, const char *after, int limit,
+    store_list_cb cb, void *arg)
+{
+	struct store_account	 a;
+	const unsigned char	*text;
+	int			 rc, n = 0, len;
+
+	if (after == NULL || limit < 1 || sqlite3_bind_text(st->list, 1,
+	    after, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int(st->list, 2, limit) != SQLITE_OK) {
+		n = -1;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st->list)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof a);
+		text = sqlite3_column_text(st->list, 0);
+		len = sqlite3_column_bytes(st->list, 0);
+		if (text == NULL || len < 1 || len > SC_NAME_MAX)
+			continue;
+		memcpy(a.name, text, (size_t)len);
+		a.created = sqlite3_column_int64(st->list, 1);
+		a.last_login = sqlite3_column_int64(st->list, 2);
+		a.locked = sqlite3_column_int(st->list, 3) != 0;
+		cb(&a, arg);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: list: %s", sqlite3_errmsg(st->db));
+		n = -1;
+	}
+out:
+	store_reset(st->list);
+	return (n);
+}
+
+/* Starts a consistent copy of the database (SQLite's online backup). */
+struct store_backup *
+store_backup_new(struct store *st)
+{
+	struct store_backup	*b;
+	int			 flags;
+
+	if ((b = calloc(1, sizeof *b)) == NULL)
+		return (NULL);
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(STORE_BACKUP_DEST, &b->dest, flags, NULL) !=
+	    SQLITE_OK) {
+		log_warnx("store: backup: %s", b->dest != NULL ?
+		    sqlite3_errmsg(b->dest) : "out of memory");
+		goto fail;
+	}
+	if ((b->bk = sqlite3_backup_init(b->dest, "main", st->db,
+	    "main")) == NULL) {
+		log_warnx("store: backup: %s", sqlite3_errmsg(b->dest));
+		goto fail;
+	}
+	return (b);
+fail:
+	store_backup_free(b);
+	return (NULL);
+}
+
+/*
+ * Copies up to pages more pages: 1 when the copy is complete (then
+ * store_backup_image() has it), 0 when pages remain, -1 on failure.  A
+ * write to the source between two steps makes the next step start over,
+ * so that the copy is one consistent state.
+ */
+int
+store_backup_step(struct store_backup *b, int pages)
+{
+	sqlite3_int64	len;
+	int		rc;
+
+	if (b->image != NULL)
+		return (1);
+	if (b->bk == NULL)
+		return (-1);
+	rc = sqlite3_backup_step(b->bk, pages);
+	if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return (0);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: backup: %s", sqlite3_errstr(rc));
+		return (-1);
+	}
+	(void)sqlite3_backup_finish(b->bk);
+	b->bk = NULL;
+	b->image = sqlite3_serialize(b->dest, "main", &len, 0);
+	if (b->image == NULL || len < STORE_HEADER_LEN) {
+		log_warnx("store: backup: cannot serialise the copy");
+		return (-1);
+	}
+	b->len = (size_t)len;
+	/*
+	 * A copy is one file with no write-ahead log beside it: its header
+	 * says so (the file format's read and write versions, 1 for a
+	 * rollback journal, not 2 for WAL), so that it opens anywhere,
+	 * even where no -wal or -shm file can be made.
+	 */
+	b->image[18] = 1;
+	b->image[19] = 1;
+	return (1);
+}
+
+/* The finished copy: a whole SQLite file of *len bytes, or NULL. */
+const unsigned char *
+store_backup_image(const struct store_backup *b, size_t *len)
+{
+	*len = b->image != NULL ? b->len : 0;
+	return (b->image);
+}
+
+/* Drops a copy, finished or not; NULL-safe. */
+void
+store_backup_free(struct store_backup *b)
+{
+	if (b == NULL)
+		return;
+	if (b->bk != NULL)
+		(void)sqlite3_backup_finish(b->bk);
+	if (b->image != NULL) {
+		sc_wipe(b->image, b->len);
+		sqlite3_free(b->image);
+	}
+	if (b->dest != NULL)
+		(void)sqlite3_close(b->dest);
+	free(b);
 }
 
 /* Counts the accounts. */

@@ -8,7 +8,8 @@
   daemon.
 - Real sealchat clients: run_script() for a whole script, Client for one
   driven line by line, listener() for a user kept online, signed() for an
-  account.
+  account; ctl() runs sealchatctl against a daemon, in a pipe or on a
+  terminal, as another user if asked.
 - A raw protocol client built from docs/protocol.md with PyNaCl, which can
   also forge peer datagrams (RawClient, RawPeer), and a fake server for
   what the real daemon never does (FakeServer).
@@ -51,6 +52,8 @@ SRC = os.environ.get("SEALCHAT_SRC", os.path.dirname(os.path.dirname(HERE)))
 BUILD = os.environ.get("SEALCHAT_BUILD", os.path.join(SRC, "build"))
 SEALCHATD = os.environ.get("SEALCHATD", os.path.join(BUILD, "sealchatd"))
 SEALCHAT = os.environ.get("SEALCHAT", os.path.join(BUILD, "sealchat"))
+SEALCHATCTL = os.environ.get("SEALCHATCTL",
+                             os.path.join(BUILD, "sealchatctl"))
 KEEP = bool(os.environ.get("SEALCHAT_KEEP"))    # keep daemon folders
 
 
@@ -139,6 +142,16 @@ class Daemon:
         return os.path.join(self.dir, "server.pub")
 
     @property
+    def sock(self):
+        """The daemon's control socket."""
+        return os.path.join(self.dir, "sealchatd.sock")
+
+    @property
+    def db(self):
+        """The daemon's database."""
+        return os.path.join(self.dir, "sealchat.db")
+
+    @property
     def log_path(self):
         """The daemon's standard output and error, from every start."""
         return os.path.join(self.dir, "sealchatd.log")
@@ -151,6 +164,7 @@ class Daemon:
             "server_public_key": "server.pub",
             "server_private_key": "server.key",
             "data_base": "sealchat.db",
+            "control_socket": "sealchatd.sock",
         }
         items.update(self.conf)
         write_yaml(self.path, items)
@@ -496,6 +510,61 @@ def signed(user, password="pw-x", daemon=D):
     rc, recs, err = run_script(daemon.client_conf(), "sign %s %s\n"
                                % (user, password))
     assert rc == 0 and recs[0] == ("ok", "sign", user), (rc, recs, err)
+
+
+def _ctl_preexec(uid, gid, groups=()):
+    """A function that makes the child run as uid and gid, with the
+    supplementary groups given (for ctl() as another user)."""
+    def become():
+        os.setgroups(list(groups))
+        os.setgid(gid)
+        os.setuid(uid)
+    return become
+
+
+def ctl(daemon, *args, stdin=b"", tty=False, user=None, sock=False,
+        timeout=60):
+    """Runs sealchatctl -c on daemon's configuration (with sock, -s on its
+    socket instead) with args; returns (status, stdout, stderr) as text.
+    stdin is its standard input (a password line); with tty, standard
+    output is a terminal (a pty), else a pipe; user is (uid, gid) or
+    (uid, gid, supplementary groups) to run as."""
+    cmd = [SEALCHATCTL] + (["-s", daemon.sock] if sock else
+                           ["-c", daemon.path]) + list(args)
+    pre = _ctl_preexec(*user) if user is not None else None
+    if not tty:
+        p = subprocess.run(cmd, input=stdin, capture_output=True,
+                           timeout=timeout, preexec_fn=pre)
+        return (p.returncode, p.stdout.decode("utf-8", "replace"),
+                p.stderr.decode("utf-8", "replace"))
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=slave,
+                             stderr=subprocess.PIPE, preexec_fn=pre)
+        os.close(slave)
+        slave = -1
+        p.stdin.write(stdin)
+        p.stdin.close()
+        out = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        err = p.stderr.read()
+        p.stderr.close()
+        rc = p.wait(WAIT)
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    return (rc, out.decode("utf-8", "replace").replace("\r\n", "\n"),
+            err.decode("utf-8", "replace"))
 
 
 def listener(user, password, conf=None, args=()):

@@ -150,6 +150,38 @@ class Notify(unittest.TestCase):
             p = self.notify(*args)
             self.assertEqual(p.returncode, 64, (args, p.stderr))
 
+    def test_runs_as_documented_with_the_client_on_path_or_not(self):
+        """Run as the user guide shows, without SEALCHAT: with sealchat on
+        PATH it delivers; with no client anywhere it says how to name one
+        and exits 127, the shell's status for a command not found."""
+        a, b = uname("cron"), uname("admin")
+        signed(a, "pw-n")
+        signed(b, "pw-b")
+        bindir = tempfile.mkdtemp(prefix="sealchat-bin-")
+        self.addCleanup(lambda: (os.unlink(os.path.join(bindir,
+                                                        "sealchat")),
+                                 os.rmdir(bindir)))
+        os.symlink(SEALCHAT, os.path.join(bindir, "sealchat"))
+        env = script_env("pw-n")
+        del env["SEALCHAT"]
+        bc = listener(b, "pw-b")
+        try:
+            env["PATH"] = bindir + ":/usr/bin:/bin"
+            p = subprocess.run([NOTIFY, "-c", D.client_conf(), a, b,
+                                "on the path"], env=env, capture_output=True,
+                               timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            bc.wait_for("msg", a, "on the path")
+        finally:
+            bc.end()
+        env["PATH"] = "/usr/bin:/bin"
+        p = subprocess.run([NOTIFY, "-c", D.client_conf(), a, b, "hi"],
+                           env=env, capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 127)
+        self.assertEqual(p.stderr, b"notify.sh: sealchat not found: install "
+                         b"sealchat, or set SEALCHAT to the client's "
+                         b"path\n")
+
 
 class EchoBot(unittest.TestCase):
 

@@ -34,9 +34,9 @@ test_server_defaults_use_state_directory(void **state)
 	struct server_conf	c;
 
 	(void)state;
+	unsetenv("RUNTIME_DIRECTORY");
 	setenv("STATE_DIRECTORY", "/var/lib/sealchat:/var/lib/other", 1);
 	server_config_defaults(&c);
-	unsetenv("STATE_DIRECTORY");
 	assert_string_equal(c.server_address, "127.0.0.1");
 	assert_int_equal(c.server_port, 10000);
 	assert_string_equal(c.server_public_key,
@@ -62,6 +62,19 @@ test_server_defaults_use_state_directory(void **state)
 	assert_int_equal(c.relay, 1);
 	assert_int_equal(c.relay_rate, 200);
 	assert_int_equal(c.relay_bytes, 262144);
+	assert_int_equal(c.sign_up, SERVER_SIGNUP_OPEN);
+	assert_string_equal(c.control_socket,
+	    "/var/lib/sealchat/sealchatd.sock");
+	assert_string_equal(c.control_group, "none");
+	assert_string_equal(c.metrics_address, "off");
+
+	/* Under RuntimeDirectory= the socket goes there, the rest stays. */
+	setenv("RUNTIME_DIRECTORY", "/run/sealchat", 1);
+	server_config_defaults(&c);
+	unsetenv("RUNTIME_DIRECTORY");
+	unsetenv("STATE_DIRECTORY");
+	assert_string_equal(c.control_socket, "/run/sealchat/sealchatd.sock");
+	assert_string_equal(c.data_base, "/var/lib/sealchat/sealchat.db");
 }
 
 static void
@@ -72,6 +85,7 @@ test_server_defaults_without_state_directory_use_cwd(void **state)
 	char			 old[PATH_MAX], want[PATH_MAX + 16];
 
 	unsetenv("STATE_DIRECTORY");
+	unsetenv("RUNTIME_DIRECTORY");
 	assert_non_null(getcwd(old, sizeof(old)));
 	assert_int_equal(chdir(f->dir), 0);
 	server_config_defaults(&c);
@@ -241,7 +255,11 @@ test_every_server_key_is_read(void **state)
 	    "udp_port: 4343\n"
 	    "relay: off\n"
 	    "relay_rate: 100000\n"
-	    "relay_bytes: 1042\n") != 0)
+	    "relay_bytes: 1042\n"
+	    "sign_up: closed\n"
+	    "control_socket: /run/x/ctl.sock\n"
+	    "control_group: wheel\n"
+	    "metrics_address: \"[::1]:9187\"\n") != 0)
 		fail_msg("%s", f->err);
 	assert_string_equal(f->sc.server_address, "::1");
 	assert_int_equal(f->sc.server_port, 4242);
@@ -268,6 +286,10 @@ test_every_server_key_is_read(void **state)
 	assert_int_equal(f->sc.relay, 0);
 	assert_int_equal(f->sc.relay_rate, 100000);
 	assert_int_equal(f->sc.relay_bytes, SC_DGRAM_MAX);
+	assert_int_equal(f->sc.sign_up, SERVER_SIGNUP_CLOSED);
+	assert_string_equal(f->sc.control_socket, "/run/x/ctl.sock");
+	assert_string_equal(f->sc.control_group, "wheel");
+	assert_string_equal(f->sc.metrics_address, "[::1]:9187");
 }
 
 /*
@@ -532,6 +554,46 @@ test_keepalive_interval_must_be_below_the_timeout(void **state)
 }
 
 /*
+ * A control socket path that does not fit a UNIX socket's address, and a
+ * metrics address that is not an address and port, are refused by the
+ * check that -t runs too; "off" and literal addresses pass.
+ */
+static void
+test_control_socket_and_metrics_address_are_checked(void **state)
+{
+	struct conf_fixture	*f = *state;
+	struct server_conf	 c;
+	static const char *const bad[] = {
+		"localhost:9187", "127.0.0.1", "127.0.0.1:0", "::1:9187",
+		"127.0.0.1:99999", "on",
+	};
+	size_t			 i;
+
+	server_config_defaults(&c);
+	snprintf(c.control_socket, sizeof(c.control_socket), "/run/%0107d",
+	    0);
+	assert_int_equal(server_config_check(&c, NULL, f->err), -1);
+	assert_non_null(strstr(f->err, "too long for a UNIX socket"));
+	c.control_socket[107] = '\0';
+	assert_int_equal(server_config_check(&c, NULL, f->err), 0);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(c.metrics_address, sizeof(c.metrics_address), "%s",
+		    bad[i]);
+		if (server_config_check(&c, "x.yaml", f->err) != -1)
+			fail_msg("metrics_address %s passed", bad[i]);
+		assert_non_null(strstr(f->err, "x.yaml: metrics_address"));
+	}
+	snprintf(c.metrics_address, sizeof(c.metrics_address), "[::1]:9187");
+	assert_int_equal(server_config_check(&c, NULL, f->err), 0);
+	snprintf(c.metrics_address, sizeof(c.metrics_address),
+	    "127.0.0.1:9187");
+	assert_int_equal(server_config_check(&c, NULL, f->err), 0);
+	snprintf(c.metrics_address, sizeof(c.metrics_address), "off");
+	assert_int_equal(server_config_check(&c, NULL, f->err), 0);
+}
+
+/*
  * The -T round trip: conf printed is one "key: value" line per row in row
  * order; loaded into a zeroed struct it gives every row back, and printed
  * again it is the same text.
@@ -606,7 +668,11 @@ test_printed_configuration_names_every_row_and_loads_back(void **state)
 	    "fail_free: 3\n"
 	    "relay: \"on\"\n"
 	    "relay_rate: 200\n"
-	    "relay_bytes: 262144\n");
+	    "relay_bytes: 262144\n"
+	    "sign_up: open\n"
+	    "control_socket: /var/lib/sealchat/sealchatd.sock\n"
+	    "control_group: none\n"
+	    "metrics_address: \"off\"\n");
 	free(text);
 
 	/* Values YAML needs quoted, and every other choice. */
@@ -884,6 +950,7 @@ test_manual_and_examples_describe_every_row(void **state)
 	check_example("conf/sealchatd.yaml", server_config_rows);
 	check_example("conf/sealchat.yaml", client_config_rows);
 	check_example("dist/sealchatd.yaml", server_config_rows);
+	check_example("dist/sealchat.yaml", client_config_rows);
 }
 
 /*
@@ -933,6 +1000,8 @@ main(void)
 		CONF_FIXTURE_TEST(test_client_rows_read_their_keys),
 		CONF_FIXTURE_TEST(
 		    test_keepalive_interval_must_be_below_the_timeout),
+		CONF_FIXTURE_TEST(
+		    test_control_socket_and_metrics_address_are_checked),
 		cmocka_unit_test(
 		    test_printed_configuration_names_every_row_and_loads_back),
 		cmocka_unit_test(test_manual_and_examples_describe_every_row),

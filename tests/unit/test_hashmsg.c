@@ -37,6 +37,7 @@ struct raw_result {
 	uint64_t	 id;
 	uint8_t		 op;
 	uint32_t	 status;
+	uint32_t	 usec;
 	uint8_t		 text_len;
 	const char	*text;
 };
@@ -89,7 +90,7 @@ raw_job_get(const struct raw_job *r)
 static struct raw_result
 raw_result_ok(void)
 {
-	struct raw_result	r = { 9, SC_MSG_SIGN, 0, 5, "carol" };
+	struct raw_result	r = { 9, SC_MSG_SIGN, 0, 1234, 5, "carol" };
 
 	return (r);
 }
@@ -102,6 +103,7 @@ raw_result_put(struct wbuf *wb, const struct raw_result *r)
 	wbuf_u64(wb, r->id);
 	wbuf_u8(wb, r->op);
 	wbuf_u32(wb, r->status);
+	wbuf_u32(wb, r->usec);
 	wbuf_u8(wb, r->text_len);
 	wbuf_put(wb, r->text, r->text_len);
 	assert_false(wb->oom);
@@ -241,8 +243,13 @@ test_hashmsg_job_put_refuses_each_field_out_of_range(void **state)
 	REFUSED(pass, NULL);
 	REFUSED(pass_len, SC_PASS_MIN - 1);
 	REFUSED(pass_len, SC_PASS_MAX + 1);
+	REFUSED(op, HASHMSG_OP_UNLOCK + 1);
+	/* An op that does not hash carries no password. */
+	ok.op = HASHMSG_OP_DEL;
+	REFUSED(pass_len, 8);
 #undef REFUSED
 
+	ok.op = SC_MSG_AUTH;
 	assert_int_equal(hashmsg_job_put(&wb, &ok), 0);
 	assert_int_equal(wb.len, HASHMSG_JOB_HDR + 4 + 2 + 8);
 	wbuf_free(&wb);
@@ -266,6 +273,27 @@ test_hashmsg_job_get_checks_each_field_bound(void **state)
 	r.op = SC_MSG_AUTH + 1;
 	assert_int_equal(raw_job_get(&r), -1);
 	r.op = 0xff;
+	assert_int_equal(raw_job_get(&r), -1);
+	r.op = HASHMSG_OP_ADD;
+	assert_int_equal(raw_job_get(&r), 0);
+	r.op = HASHMSG_OP_PASSWD;
+	assert_int_equal(raw_job_get(&r), 0);
+	r.op = HASHMSG_OP_ADD - 1;
+	assert_int_equal(raw_job_get(&r), -1);
+	r.op = HASHMSG_OP_UNLOCK + 1;
+	assert_int_equal(raw_job_get(&r), -1);
+
+	/* DEL, LOCK, UNLOCK: no password, and none is the only way. */
+	r = raw_job_ok();
+	r.op = HASHMSG_OP_DEL;
+	assert_int_equal(raw_job_get(&r), -1);
+	r.pass_len = 0;
+	assert_int_equal(raw_job_get(&r), 0);
+	r.op = HASHMSG_OP_LOCK;
+	assert_int_equal(raw_job_get(&r), 0);
+	r.op = HASHMSG_OP_UNLOCK;
+	assert_int_equal(raw_job_get(&r), 0);
+	r.op = HASHMSG_OP_PASSWD;
 	assert_int_equal(raw_job_get(&r), -1);
 
 	r = raw_job_ok();
@@ -363,6 +391,7 @@ test_hashmsg_result_bytes_are_exact_and_decode_back(void **state)
 		0, 0, 0, 0, 0, 0, 0x01, 0x00,
 		SC_MSG_AUTH,
 		0, 0, 0, SC_ERR_CREDENTIALS,
+		0x00, 0x01, 0x86, 0xa0,
 		3, 'b', 'o', 'b',
 	};
 	struct hashmsg_job	j;
@@ -375,10 +404,11 @@ test_hashmsg_result_bytes_are_exact_and_decode_back(void **state)
 	j.op = SC_MSG_AUTH;
 	memcpy(j.name, "bob", 3);
 	j.name_len = 3;
-	hashmsg_result_for(&r, &j, SC_ERR_CREDENTIALS);
+	hashmsg_result_for(&r, &j, SC_ERR_CREDENTIALS, 100000);
 	assert_true(r.session_id == 256);
 	assert_int_equal(r.op, SC_MSG_AUTH);
 	assert_int_equal(r.status, SC_ERR_CREDENTIALS);
+	assert_int_equal(r.usec, 100000);
 	assert_string_equal(r.text, "bob");
 	assert_int_equal(r.text_len, 3);
 
@@ -391,6 +421,7 @@ test_hashmsg_result_bytes_are_exact_and_decode_back(void **state)
 	assert_true(got.session_id == 256);
 	assert_int_equal(got.op, SC_MSG_AUTH);
 	assert_int_equal(got.status, SC_ERR_CREDENTIALS);
+	assert_int_equal(got.usec, 100000);
 	assert_string_equal(got.text, "bob");
 	assert_int_equal(got.text_len, 3);
 	wbuf_free(&wb);
@@ -457,6 +488,7 @@ test_hashmsg_result_put_refuses_each_field_out_of_range(void **state)
 	assert_int_equal(wb.len, 0);					\
 } while (0)
 	REFUSED(ok, op, SC_MSG_AUTH + 1);
+	REFUSED(ok, op, HASHMSG_OP_UNLOCK + 1);
 	REFUSED(ok, status, -1);
 	REFUSED(ok, status, SC_ERR_MAX + 1);
 	REFUSED(ok, text_len, 0);
@@ -466,6 +498,7 @@ test_hashmsg_result_put_refuses_each_field_out_of_range(void **state)
 	REFUSED(start, status, SC_ERR_CREDENTIALS);
 	REFUSED(start, status, -1);
 	REFUSED(start, text_len, HASHMSG_TEXT_MAX + 1);
+	REFUSED(start, usec, 1);
 #undef REFUSED
 
 	r = ok;
@@ -490,6 +523,10 @@ test_hashmsg_result_get_checks_each_field_bound(void **state)
 	assert_int_equal(raw_result_get(&r), -1);
 	r.op = 0xff;
 	assert_int_equal(raw_result_get(&r), -1);
+	r.op = HASHMSG_OP_LOCK;
+	assert_int_equal(raw_result_get(&r), 0);
+	r.usec = UINT32_MAX;
+	assert_int_equal(raw_result_get(&r), 0);
 
 	r = raw_result_ok();
 	r.status = SC_ERR_MAX;
@@ -517,6 +554,7 @@ test_hashmsg_result_get_checks_each_field_bound(void **state)
 	r.id = 0;
 	r.op = HASHMSG_OP_START;
 	r.status = 0;
+	r.usec = 0;
 	r.text = text;
 	r.text_len = HASHMSG_TEXT_MAX;
 	assert_int_equal(raw_result_get(&r), 0);
@@ -530,6 +568,9 @@ test_hashmsg_result_get_checks_each_field_bound(void **state)
 	assert_int_equal(raw_result_get(&r), -1);
 	r.status = 0;
 	r.id = 1;
+	assert_int_equal(raw_result_get(&r), -1);
+	r.id = 0;
+	r.usec = 1;
 	assert_int_equal(raw_result_get(&r), -1);
 }
 

@@ -30,6 +30,7 @@
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
+#include "hashmsg.h"
 #include "hashpool.h"
 #include "store.h"
 
@@ -256,6 +257,92 @@ test_hashpool_bad_name_refused(void **state)
 	hashpool_free(pool);
 }
 
+/* Records the last login of the one account listed. */
+static void
+last_login_cb(const struct store_account *a, void *arg)
+{
+	*(long long *)arg = a->last_login;
+}
+
+/* Submits one of the operator's jobs that take no password. */
+static int
+submit_bare(struct hashpool *pool, uint64_t id, uint8_t op, const char *name)
+{
+	return (hashpool_submit(pool, id, op, name, NULL, 0));
+}
+
+/*
+ * The operator's jobs: ADD makes an account that can log in (and is not
+ * logged in by it), PASSWD replaces the password, LOCK refuses the right
+ * password with SC_ERR_LOCKED and a wrong one as ever, UNLOCK lets it in
+ * again, DEL removes it; each on an unknown name says SC_ERR_CREDENTIALS,
+ * and ADD of a taken name SC_ERR_TAKEN.  Each result that hashed carries
+ * the time of its hash, the others 0.
+ */
+static void
+test_hashpool_operator_jobs_change_accounts(void **state)
+{
+	struct fixture		*f = *state;
+	struct hashpool		*pool = new_pool(f, 2, 8, SC_COST_MIN);
+	struct store		*st;
+	char			 err[256], hash[SC_PWHASH_LEN];
+	long long		 last = -1;
+	int			 n = 0, i;
+	static const struct {
+		uint8_t		 op;
+		const char	*name, *pass;
+		int		 status;
+	} steps[] = {
+		{ HASHMSG_OP_ADD, "gus", "first", 0 },
+		{ HASHMSG_OP_ADD, "gus", "again", SC_ERR_TAKEN },
+		{ SC_MSG_AUTH, "gus", "first", 0 },
+		{ HASHMSG_OP_PASSWD, "gus", "second", 0 },
+		{ SC_MSG_AUTH, "gus", "first", SC_ERR_CREDENTIALS },
+		{ SC_MSG_AUTH, "gus", "second", 0 },
+		{ HASHMSG_OP_LOCK, "gus", NULL, 0 },
+		{ SC_MSG_AUTH, "gus", "second", SC_ERR_LOCKED },
+		{ SC_MSG_AUTH, "gus", "first", SC_ERR_CREDENTIALS },
+		{ HASHMSG_OP_UNLOCK, "gus", NULL, 0 },
+		{ SC_MSG_AUTH, "gus", "second", 0 },
+		{ HASHMSG_OP_DEL, "gus", NULL, 0 },
+		{ SC_MSG_AUTH, "gus", "second", SC_ERR_CREDENTIALS },
+		{ HASHMSG_OP_DEL, "gus", NULL, SC_ERR_CREDENTIALS },
+		{ HASHMSG_OP_LOCK, "nobody", NULL, SC_ERR_CREDENTIALS },
+		{ HASHMSG_OP_UNLOCK, "nobody", NULL, SC_ERR_CREDENTIALS },
+		{ HASHMSG_OP_PASSWD, "nobody", "x", SC_ERR_CREDENTIALS },
+		{ HASHMSG_OP_ADD, "hal", "pw", 0 },
+	};
+
+	for (i = 0; i < (int)(sizeof steps / sizeof steps[0]); i++) {
+		if (steps[i].pass != NULL)
+			assert_int_equal(submit(pool, (uint64_t)i + 1,
+			    steps[i].op, steps[i].name, steps[i].pass), 0);
+		else
+			assert_int_equal(submit_bare(pool, (uint64_t)i + 1,
+			    steps[i].op, steps[i].name), 0);
+		wait_results(f, ++n);
+		if (f->res[n - 1].status != steps[i].status)
+			fail_msg("step %d: status %d, not %d", i,
+			    f->res[n - 1].status, steps[i].status);
+		assert_int_equal(f->res[n - 1].op, steps[i].op);
+		if (hashmsg_op_hashes(steps[i].op) &&
+		    steps[i].status != SC_ERR_TAKEN)
+			assert_true(f->res[n - 1].usec > 0);
+		else
+			assert_int_equal(f->res[n - 1].usec, 0);
+	}
+	hashpool_free(pool);
+
+	/* ADD does not count as a login; an AUTH does. */
+	st = store_open(f->path, err, sizeof err);
+	assert_non_null(st);
+	assert_int_equal(store_get(st, "hal", hash, NULL), STORE_OK);
+	assert_int_equal(store_get(st, "gus", hash, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_list(st, "", 1, last_login_cb, &last), 1);
+	assert_true(last == 0);
+	store_free(st);
+}
+
 /* Bad submissions are refused at once: no job, no result. */
 static void
 test_hashpool_submit_rejects_bad_arguments(void **state)
@@ -273,6 +360,10 @@ test_hashpool_submit_rejects_bad_arguments(void **state)
 	    big, sizeof big), -1);
 	assert_int_equal(hashpool_submit(pool, 4, SC_MSG_AUTH,
 	    "a23456789012345678901234567890123", big, 8), -1);
+	assert_int_equal(hashpool_submit(pool, 5, HASHMSG_OP_PASSWD, "erin",
+	    NULL, 0), -1);
+	assert_int_equal(hashpool_submit(pool, 6, HASHMSG_OP_START, "erin",
+	    NULL, 0), -1);
 	assert_int_equal(hashpool_pending(pool), 0);
 	hashpool_free(pool);
 	assert_int_equal(f->nres, 0);
@@ -322,7 +413,7 @@ test_hashpool_login_rehashes_after_cost_change(void **state)
 
 	st = store_open(f->path, err, sizeof err);
 	assert_non_null(st);
-	assert_int_equal(store_get(st, "frank", hash), STORE_OK);
+	assert_int_equal(store_get(st, "frank", hash, NULL), STORE_OK);
 	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_MIN), 0);
 	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_INTERACTIVE), 1);
 
@@ -331,7 +422,7 @@ test_hashpool_login_rehashes_after_cost_change(void **state)
 	wait_results(f, 2);
 	assert_int_equal(result_of(f, 2)->status, 0);
 
-	assert_int_equal(store_get(st, "frank", hash), STORE_OK);
+	assert_int_equal(store_get(st, "frank", hash, NULL), STORE_OK);
 	assert_int_equal(sc_pwhash_needs_rehash(hash, SC_COST_INTERACTIVE), 0);
 	assert_int_equal(sc_pwhash_verify(hash, (const uint8_t *)"pw", 2), 0);
 	sc_wipe(hash, sizeof hash);
@@ -634,6 +725,9 @@ main(void)
 		    test_hashpool_concurrent_sign_one_winner, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hashpool_bad_name_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_operator_jobs_change_accounts,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hashpool_submit_rejects_bad_arguments,
 		    setup, teardown),

@@ -11,7 +11,9 @@
  * The state table of docs/protocol.md section 7 is checked whole: every
  * client request in every state gets the answer the document names,
  * ERROR 6, or the close; then the frame limits, the output cap, the
- * linger, the deadlines, and the shutdown.
+ * linger, the deadlines, and the shutdown; closed sign-up, the operator's
+ * view of the sessions (states, who is online, ending one, a login that
+ * races a lock), and the figures each session counts.
  */
 #include <sys/socket.h>
 
@@ -41,6 +43,7 @@
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 #include "sealchat/wire.h"
+#include "metrics.h"
 #include "pairkey.h"
 #include "presence.h"
 #include "throttle.h"
@@ -69,6 +72,7 @@ struct fixture {
 	struct throttle		*throttle;
 	struct udp		*udp;
 	struct session_set	*set;
+	struct metrics		 m;
 	struct job		 jobs[JOBS_MAX];
 	size_t			 njobs;
 	int			 busy;		/* refuse jobs */
@@ -159,6 +163,8 @@ setup(void **state)
 	env.pairkey = f->pairkey;
 	env.udp = f->udp;
 	env.throttle = f->throttle;
+	metrics_init(&f->m);
+	env.metrics = &f->m;
 	env.hash = hash_record;
 	env.hash_arg = f;
 	assert_non_null(f->set = session_set_new(&env));
@@ -1320,6 +1326,171 @@ group_setup(void **state)
 	return (sc_crypto_init());
 }
 
+/*
+ * With sign_up closed a SIGN gets ERROR 10 at once, and no job; the
+ * session stays usable, and an AUTH is hashed as ever.  A reload that
+ * opens sign-up again is seen by the next SIGN.
+ */
+static void
+test_closed_sign_up_refuses_sign_only(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c = client_new(f);
+	struct wbuf	 msg;
+
+	f->conf.sign_up = SERVER_SIGNUP_CLOSED;
+	client_hello(f, c);
+	wbuf_init(&msg);
+	wire_enc_cred(&msg, SC_MSG_SIGN, "ann", (const uint8_t *)"pw", 2);
+	client_send_msg(f, c, &msg);
+	expect_error(f, c, SC_MSG_SIGN, SC_ERR_CLOSED, "");
+	assert_int_equal(f->njobs, 0);
+	assert_true(f->m.signups[SC_ERR_CLOSED] == 1);
+	client_send(f, c, SC_MSG_PING);
+	expect_pong(f, c);
+
+	wbuf_reset(&msg);
+	wire_enc_cred(&msg, SC_MSG_AUTH, "ann", (const uint8_t *)"pw", 2);
+	client_send_msg(f, c, &msg);
+	while (f->njobs == 0)
+		pump(f, -1);
+	assert_int_equal(f->jobs[0].op, SC_MSG_AUTH);
+	session_set_hash_done(f->set, f->jobs[0].sid, SC_MSG_AUTH,
+	    SC_ERR_CREDENTIALS, "ann");
+	expect_error(f, c, SC_MSG_AUTH, SC_ERR_CREDENTIALS, "");
+
+	f->conf.sign_up = SERVER_SIGNUP_OPEN;
+	client_login(f, c, "ann");
+	assert_true(f->m.signups[0] == 1);
+	assert_true(f->m.logins[SC_ERR_CREDENTIALS] == 1);
+	wbuf_free(&msg);
+	client_free(c);
+}
+
+/* Collects what session_set_walk() hands out, as "name@addr" words. */
+static void
+walk_collect(const struct session_info *info, void *arg)
+{
+	char	*out = arg;
+
+	assert_true(info->since > 0);
+	assert_true(info->idle_ms < 60000);
+	if (out[0] != '\0')
+		strcat(out, " ");
+	strcat(out, info->name);
+	strcat(out, "@");
+	strcat(out, info->addr);
+}
+
+/*
+ * The states are counted as sessions move; the walk lists the users
+ * online in pages; ending a user's session sends its GOODBYE and counts.
+ */
+static void
+test_operator_sees_states_walks_and_ends_sessions(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a = client_new(f), *b = client_new(f);
+	struct client	*c = client_new(f), *d = client_new(f);
+	uint64_t	 st[SESSION_STATES], after;
+	char		 out[256];
+
+	session_set_states(f->set, st);
+	assert_true(st[0] == 4 && st[1] == 0 && st[3] == 0);
+	client_hello(f, a);
+	client_hello(f, b);
+	client_hello(f, c);
+	client_login(f, a, "amy");
+	client_login(f, b, "bea");
+	(void)client_sign(f, c, "cid");
+	session_set_states(f->set, st);
+	assert_string_equal(session_state_name(0), "handshake");
+	assert_string_equal(session_state_name(2), "hashing");
+	assert_string_equal(session_state_name(3), "online");
+	assert_string_equal(session_state_name(SESSION_STATES), "unknown");
+	assert_true(st[0] == 1 && st[1] == 0 && st[2] == 1 && st[3] == 2);
+
+	out[0] = '\0';
+	after = session_set_walk(f->set, 0, 1, walk_collect, out);
+	assert_true(after != 0);
+	after = session_set_walk(f->set, after, 1, walk_collect, out);
+	assert_true(after != 0);
+	assert_true(session_set_walk(f->set, after, 10, walk_collect, out) ==
+	    0);
+	assert_string_equal(out, "amy@127.0.0.1 bea@127.0.0.1");
+
+	assert_int_equal(session_set_end_user(f->set, "cid", SC_BYE_KICKED,
+	    0), 0);
+	assert_int_equal(session_set_end_user(f->set, "bea", SC_BYE_KICKED,
+	    0), 1);
+	expect_goodbye(f, b, SC_BYE_KICKED);
+	assert_true(f->m.sessions_ended == 1);
+	wait_count(f, 3);
+	out[0] = '\0';
+	assert_true(session_set_walk(f->set, 0, 10, walk_collect, out) == 0);
+	assert_string_equal(out, "amy@127.0.0.1");
+	client_free(a);
+	client_free(b);
+	client_free(c);
+	client_free(d);
+}
+
+/*
+ * A lock that the store committed while a login of that name was being
+ * checked: the login's success comes back after it and is refused with
+ * the bar's code; a login of another name is not touched.
+ */
+static void
+test_login_racing_a_lock_is_refused(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a = client_new(f), *b = client_new(f);
+	struct job	*ja, *jb;
+	struct sc_msg	 m;
+
+	client_hello(f, a);
+	client_hello(f, b);
+	ja = client_sign(f, a, "eve");
+	jb = client_sign(f, b, "fay");
+	assert_int_equal(session_set_end_user(f->set, "eve", SC_BYE_LOCKED,
+	    SC_ERR_LOCKED), 0);
+	session_set_hash_done(f->set, ja->sid, ja->op, 0, ja->name);
+	expect_error(f, a, SC_MSG_SIGN, SC_ERR_LOCKED, "");
+	session_set_hash_done(f->set, jb->sid, jb->op, 0, jb->name);
+	expect(f, b, &m, SC_MSG_OK);
+	assert_string_equal(m.name, "fay");
+	assert_true(f->m.signups[SC_ERR_LOCKED] == 1);
+	client_free(a);
+	client_free(b);
+}
+
+/* Frames and bytes are counted both ways; presence events per client. */
+static void
+test_sessions_count_frames_bytes_and_presence(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a = client_new(f), *b = client_new(f);
+	struct sc_msg	 m;
+
+	client_hello(f, a);
+	assert_true(f->m.frames_in == 1 && f->m.frames_out == 1);
+	assert_true(f->m.bytes_in == SC_FRAME_HDR + SC_HELLO_BODY);
+	client_login(f, a, "gil");
+	client_hello(f, b);
+	client_login(f, b, "hal");
+	presence_flush(f->presence);
+	expect(f, a, &m, SC_MSG_PRESENCE);
+	assert_true(f->m.presence_deliveries == 1);
+	client_send(f, a, SC_MSG_PING);
+	expect_pong(f, a);
+	assert_true(f->m.frames_in == 5);
+	assert_true(f->m.frames_out >= 7);
+	assert_true(f->m.bytes_out > 2 * HANDSHAKE_CONFIRM_MIN);
+	assert_true(f->m.signups[0] == 2);
+	client_free(a);
+	client_free(b);
+}
+
 /* Runs every test of this file. */
 int
 main(void)
@@ -1364,6 +1535,16 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_recheck_answers_both_sides_once_a_second, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_closed_sign_up_refuses_sign_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_operator_sees_states_walks_and_ends_sessions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_login_racing_a_lock_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_sessions_count_frames_bytes_and_presence, setup,
 		    teardown),
 	};
 

@@ -2,7 +2,10 @@
 /*
  * Account store on a real SQLite file in a fresh temporary folder: adding,
  * reading and replacing hashes, the UNIQUE name, durability across reopen,
- * the file's mode, and several handles on one file.
+ * the file's mode, and several handles on one file; the operator's side:
+ * last logins, locks, deletion, listing in pages, the read-only handle,
+ * the online backup; and the upgrade of a version 1 file, which this test
+ * writes with SQLite itself (store.c stays the only user in the programs).
  */
 #include <sys/stat.h>
 
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
@@ -81,12 +85,12 @@ test_store_add_get_set_roundtrip(void **state)
 	struct store	*st = open_store(f);
 	char		 hash[SC_PWHASH_LEN];
 
-	assert_int_equal(store_get(st, "alice", hash), STORE_NOTFOUND);
-	assert_int_equal(store_add(st, "alice", hash_a), STORE_OK);
-	assert_int_equal(store_get(st, "alice", hash), STORE_OK);
+	assert_int_equal(store_get(st, "alice", hash, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_add(st, "alice", hash_a, 0), STORE_OK);
+	assert_int_equal(store_get(st, "alice", hash, NULL), STORE_OK);
 	assert_string_equal(hash, hash_a);
 	assert_int_equal(store_set(st, "alice", hash_b), STORE_OK);
-	assert_int_equal(store_get(st, "alice", hash), STORE_OK);
+	assert_int_equal(store_get(st, "alice", hash, NULL), STORE_OK);
 	assert_string_equal(hash, hash_b);
 	sc_wipe(hash, sizeof hash);
 	store_free(st);
@@ -100,9 +104,9 @@ test_store_taken_name_gives_exists(void **state)
 	struct store	*st = open_store(f);
 	char		 hash[SC_PWHASH_LEN];
 
-	assert_int_equal(store_add(st, "bob", hash_a), STORE_OK);
-	assert_int_equal(store_add(st, "bob", hash_b), STORE_EXISTS);
-	assert_int_equal(store_get(st, "bob", hash), STORE_OK);
+	assert_int_equal(store_add(st, "bob", hash_a, 0), STORE_OK);
+	assert_int_equal(store_add(st, "bob", hash_b, 0), STORE_EXISTS);
+	assert_int_equal(store_get(st, "bob", hash, NULL), STORE_OK);
 	assert_string_equal(hash, hash_a);
 	assert_int_equal(store_count(st), 1);
 	store_free(st);
@@ -135,11 +139,11 @@ test_store_rejects_bad_arguments(void **state)
 	longname[sizeof longname - 1] = '\0';
 	memset(full, 'x', sizeof full);
 	memset(empty, 0, sizeof empty);
-	assert_int_equal(store_add(st, longname, hash_a), STORE_ERR);
-	assert_int_equal(store_add(st, "", hash_a), STORE_ERR);
-	assert_int_equal(store_add(st, "carol", full), STORE_ERR);
-	assert_int_equal(store_add(st, "carol", empty), STORE_ERR);
-	assert_int_equal(store_get(st, longname, hash), STORE_ERR);
+	assert_int_equal(store_add(st, longname, hash_a, 0), STORE_ERR);
+	assert_int_equal(store_add(st, "", hash_a, 0), STORE_ERR);
+	assert_int_equal(store_add(st, "carol", full, 0), STORE_ERR);
+	assert_int_equal(store_add(st, "carol", empty, 0), STORE_ERR);
+	assert_int_equal(store_get(st, longname, hash, NULL), STORE_ERR);
 	assert_int_equal(store_count(st), 0);
 	store_free(st);
 }
@@ -156,7 +160,7 @@ test_store_count_follows_accounts(void **state)
 	assert_int_equal(store_count(st), 0);
 	for (i = 0; i < 5; i++) {
 		snprintf(name, sizeof name, "user%d", i);
-		assert_int_equal(store_add(st, name, hash_a), STORE_OK);
+		assert_int_equal(store_add(st, name, hash_a, 0), STORE_OK);
 	}
 	assert_int_equal(store_count(st), 5);
 	assert_int_equal(store_check(st), 0);
@@ -176,7 +180,7 @@ test_store_file_mode_is_0600(void **state)
 	old = umask(0);		/* even with a permissive umask */
 	st = open_store(f);
 	umask(old);
-	assert_int_equal(store_add(st, "dave", hash_a), STORE_OK);
+	assert_int_equal(store_add(st, "dave", hash_a, 0), STORE_OK);
 	assert_int_equal(stat(f->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* The write-ahead log holds hashes too: SQLite copies the mode. */
@@ -194,11 +198,11 @@ test_store_data_survives_reopen(void **state)
 	struct store	*st = open_store(f);
 	char		 hash[SC_PWHASH_LEN];
 
-	assert_int_equal(store_add(st, "erin", hash_a), STORE_OK);
+	assert_int_equal(store_add(st, "erin", hash_a, 0), STORE_OK);
 	store_free(st);
 	st = open_store(f);
 	assert_int_equal(store_count(st), 1);
-	assert_int_equal(store_get(st, "erin", hash), STORE_OK);
+	assert_int_equal(store_get(st, "erin", hash, NULL), STORE_OK);
 	assert_string_equal(hash, hash_a);
 	assert_int_equal(store_check(st), 0);
 	store_free(st);
@@ -213,12 +217,12 @@ test_store_two_handles_share_accounts(void **state)
 	struct store	*b = open_store(f);
 	char		 hash[SC_PWHASH_LEN];
 
-	assert_int_equal(store_add(a, "frank", hash_a), STORE_OK);
-	assert_int_equal(store_get(b, "frank", hash), STORE_OK);
+	assert_int_equal(store_add(a, "frank", hash_a, 0), STORE_OK);
+	assert_int_equal(store_get(b, "frank", hash, NULL), STORE_OK);
 	assert_string_equal(hash, hash_a);
-	assert_int_equal(store_add(b, "frank", hash_b), STORE_EXISTS);
+	assert_int_equal(store_add(b, "frank", hash_b, 0), STORE_EXISTS);
 	assert_int_equal(store_set(b, "frank", hash_b), STORE_OK);
-	assert_int_equal(store_get(a, "frank", hash), STORE_OK);
+	assert_int_equal(store_get(a, "frank", hash, NULL), STORE_OK);
 	assert_string_equal(hash, hash_b);
 	assert_int_equal(store_count(a), 1);
 	store_free(a);
@@ -245,7 +249,7 @@ opener_main(void *arg)
 		o->rc = STORE_ERR;
 		return (NULL);
 	}
-	o->rc = store_add(o->st, o->name, hash_a);
+	o->rc = store_add(o->st, o->name, hash_a, 0);
 	return (NULL);
 }
 
@@ -298,6 +302,208 @@ test_store_refuses_garbage_file(void **state)
 	assert_non_null(strstr(err, f->path));
 }
 
+/* Collects the names store_list() hands out, comma-separated. */
+static void
+collect(const struct store_account *a, void *arg)
+{
+	char	*out = arg;
+
+	if (out[0] != '\0')
+		strcat(out, ",");
+	strcat(out, a->name);
+	strcat(out, a->locked ? "!" : "");
+	strcat(out, a->last_login != 0 ? "+" : "");
+}
+
+/*
+ * A sign-up's login is its last one; an added account has none until
+ * touched; a locked account is not touched and says so; a deleted one is
+ * gone.
+ */
+static void
+test_store_touch_lock_and_delete(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st = open_store(f);
+	char		 hash[SC_PWHASH_LEN], out[256];
+	int		 locked = -1;
+
+	assert_int_equal(store_add(st, "amy", hash_a, 1), STORE_OK);
+	assert_int_equal(store_add(st, "ben", hash_a, 0), STORE_OK);
+	out[0] = '\0';
+	assert_int_equal(store_list(st, "", 10, collect, out), 2);
+	assert_string_equal(out, "amy+,ben");
+
+	assert_int_equal(store_touch(st, "ben"), STORE_OK);
+	assert_int_equal(store_lock(st, "amy", 1), STORE_OK);
+	assert_int_equal(store_get(st, "amy", hash, &locked), STORE_OK);
+	assert_int_equal(locked, 1);
+	assert_int_equal(store_touch(st, "amy"), STORE_LOCKED);
+	out[0] = '\0';
+	assert_int_equal(store_list(st, "", 10, collect, out), 2);
+	assert_string_equal(out, "amy!+,ben+");
+	assert_int_equal(store_lock(st, "amy", 0), STORE_OK);
+	assert_int_equal(store_get(st, "amy", hash, &locked), STORE_OK);
+	assert_int_equal(locked, 0);
+
+	assert_int_equal(store_del(st, "ben"), STORE_OK);
+	assert_int_equal(store_del(st, "ben"), STORE_NOTFOUND);
+	assert_int_equal(store_lock(st, "ben", 1), STORE_NOTFOUND);
+	assert_int_equal(store_touch(st, "ben"), STORE_NOTFOUND);
+	assert_int_equal(store_get(st, "ben", hash, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_count(st), 1);
+	assert_int_equal(store_del(st, ""), STORE_ERR);
+	store_free(st);
+}
+
+/* Pages of a list follow each other in byte order, without overlap. */
+static void
+test_store_list_pages_in_name_order(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st = open_store(f);
+	char		 out[256], name[16];
+	int		 i;
+
+	for (i = 4; i >= 0; i--) {
+		snprintf(name, sizeof name, "u%d", i);
+		assert_int_equal(store_add(st, name, hash_a, 0), STORE_OK);
+	}
+	out[0] = '\0';
+	assert_int_equal(store_list(st, "", 2, collect, out), 2);
+	assert_int_equal(store_list(st, "u1", 2, collect, out), 2);
+	assert_int_equal(store_list(st, "u3", 2, collect, out), 1);
+	assert_int_equal(store_list(st, "u4", 2, collect, out), 0);
+	assert_string_equal(out, "u0,u1,u2,u3,u4");
+	assert_int_equal(store_list(st, "", 0, collect, out), -1);
+	store_free(st);
+}
+
+/*
+ * The read-only handle reads what a writer stored, lists it, and cannot
+ * write; it refuses a file that does not exist rather than make one.
+ */
+static void
+test_store_read_handle_reads_and_never_writes(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st, *rd;
+	char		 hash[SC_PWHASH_LEN], out[64], err[256];
+
+	rd = store_open_read(f->path, err, sizeof err);
+	assert_null(rd);
+	assert_non_null(strstr(err, f->path));
+	assert_int_equal(access(f->path, F_OK), -1);
+
+	st = open_store(f);
+	assert_int_equal(store_add(st, "cat", hash_a, 0), STORE_OK);
+	rd = store_open_read(f->path, err, sizeof err);
+	if (rd == NULL)
+		fail_msg("store_open_read: %s", err);
+	assert_int_equal(store_get(rd, "cat", hash, NULL), STORE_OK);
+	assert_string_equal(hash, hash_a);
+	assert_int_equal(store_count(rd), 1);
+	out[0] = '\0';
+	assert_int_equal(store_list(rd, "", 5, collect, out), 1);
+	assert_string_equal(out, "cat");
+	assert_int_equal(store_del(rd, "cat"), STORE_ERR);
+	assert_int_equal(store_add(rd, "dog", hash_a, 0), STORE_ERR);
+	assert_int_equal(store_count(st), 1);
+	store_free(rd);
+	store_free(st);
+}
+
+/*
+ * A backup made step by step while another handle writes is a whole
+ * database: opened on its own it passes the check and holds the accounts.
+ */
+static void
+test_store_backup_is_a_consistent_database(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*st, *rd, *copy;
+	struct store_backup	*b;
+	const unsigned char	*img;
+	char			 copy_path[PATH_MAX + 32], name[16];
+	char			 err[256], hash[SC_PWHASH_LEN];
+	size_t			 len;
+	FILE			*fp;
+	int			 i, rc, steps = 0;
+
+	st = open_store(f);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof name, "user%03d", i);
+		assert_int_equal(store_add(st, name, hash_a, 0), STORE_OK);
+	}
+	rd = store_open_read(f->path, err, sizeof err);
+	if (rd == NULL)
+		fail_msg("store_open_read: %s", err);
+	assert_non_null(b = store_backup_new(rd));
+	while ((rc = store_backup_step(b, 1)) == 0) {
+		if (steps++ == 1)
+			assert_int_equal(store_add(st, "late", hash_b, 0),
+			    STORE_OK);
+		assert_true(steps < 10000);
+	}
+	assert_int_equal(rc, 1);
+	assert_non_null(img = store_backup_image(b, &len));
+	assert_true(len >= 4096);
+	assert_memory_equal(img, "SQLite format 3", 16);
+
+	snprintf(copy_path, sizeof copy_path, "%s/copy.db", f->dir);
+	assert_non_null(fp = fopen(copy_path, "w"));
+	assert_int_equal(fwrite(img, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+	store_backup_free(b);
+	store_free(rd);
+
+	copy = store_open(copy_path, err, sizeof err);
+	if (copy == NULL)
+		fail_msg("store_open copy: %s", err);
+	assert_int_equal(store_check(copy), 0);
+	assert_int_equal(store_count(copy), 301);
+	assert_int_equal(store_get(copy, "late", hash, NULL), STORE_OK);
+	assert_string_equal(hash, hash_b);
+	store_free(copy);
+	store_free(st);
+	store_backup_free(NULL);
+}
+
+/*
+ * A file of schema version 1 (name, hash, created) gets the two new
+ * columns when opened: its accounts stay, unlocked and never logged in.
+ */
+static void
+test_store_upgrades_version_1(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	sqlite3		*db;
+	char		 hash[SC_PWHASH_LEN], out[64], sql[512];
+	int		 locked = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	snprintf(sql, sizeof sql, "PRAGMA journal_mode=WAL;"
+	    "CREATE TABLE accounts (name TEXT PRIMARY KEY NOT NULL,"
+	    " hash TEXT NOT NULL, created INTEGER NOT NULL);"
+	    "INSERT INTO accounts VALUES ('old', '%s', 1);"
+	    "PRAGMA user_version=1;", hash_a);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	st = open_store(f);
+	assert_int_equal(store_get(st, "old", hash, &locked), STORE_OK);
+	assert_string_equal(hash, hash_a);
+	assert_int_equal(locked, 0);
+	out[0] = '\0';
+	assert_int_equal(store_list(st, "", 5, collect, out), 1);
+	assert_string_equal(out, "old");
+	assert_int_equal(store_add(st, "new", hash_b, 1), STORE_OK);
+	assert_int_equal(store_lock(st, "old", 1), STORE_OK);
+	assert_int_equal(store_check(st), 0);
+	store_free(st);
+}
+
 int
 main(void)
 {
@@ -322,6 +528,18 @@ main(void)
 		    test_store_concurrent_first_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_refuses_garbage_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_touch_lock_and_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_list_pages_in_name_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_read_handle_reads_and_never_writes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_backup_is_a_consistent_database, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_upgrades_version_1, setup, teardown),
 	};
 
 	log_init("test_store", LOG_LVL_ERROR);

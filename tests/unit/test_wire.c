@@ -658,7 +658,7 @@ test_ok_round_trip(void **state)
 	wbuf_free(&wb);
 }
 
-/* ERROR: req a client request, code 1..9, subject the peer for PAIR. */
+/* ERROR: req a client request, code 1..11, subject the peer for PAIR. */
 static void
 test_error_round_trip_and_bounds(void **state)
 {
@@ -1077,7 +1077,7 @@ test_endpoint_bytes_and_socket_addresses(void **state)
 	    (struct sockaddr *)&ss), -1);
 }
 
-/* GOODBYE reasons 1..6 round-trip; 0 and 7 fail. */
+/* GOODBYE reasons 1..9 round-trip; 0 and 10 fail. */
 static void
 test_goodbye_round_trip_and_bounds(void **state)
 {
@@ -1087,7 +1087,7 @@ test_goodbye_round_trip_and_bounds(void **state)
 
 	(void)state;
 	wbuf_init(&wb);
-	for (r = SC_BYE_SHUTDOWN; r <= SC_BYE_DEADLINE; r++) {
+	for (r = SC_BYE_SHUTDOWN; r <= SC_BYE_MAX; r++) {
 		wbuf_reset(&wb);
 		wire_enc_goodbye(&wb, r);
 		assert_int_equal(decode_wb(&m, &wb), 0);
@@ -1096,7 +1096,7 @@ test_goodbye_round_trip_and_bounds(void **state)
 		assert_exact_length(&wb);
 	}
 	assert_int_equal(DEC("\x88\x00"), -1);
-	assert_int_equal(DEC("\x88\x07"), -1);
+	assert_int_equal(DEC("\x88\x0a"), -1);
 	wbuf_free(&wb);
 }
 
@@ -1134,11 +1134,18 @@ test_error_and_goodbye_texts(void **state)
 	assert_string_equal(wire_err_str(SC_ERR_OFFLINE), "user offline");
 	assert_string_equal(wire_err_str(SC_ERR_NO_UDP), "user has no udp");
 	assert_string_equal(wire_err_str(SC_ERR_INTERNAL), "server error");
+	assert_string_equal(wire_err_str(SC_ERR_CLOSED),
+	    "sign-up is closed on this server");
+	assert_string_equal(wire_err_str(SC_ERR_LOCKED), "account locked");
 	assert_non_null(wire_err_str(0));
 	assert_non_null(wire_err_str(200));
 	assert_non_null(wire_bye_str(0));
 	assert_non_null(wire_bye_str(255));
 	assert_string_equal(wire_bye_str(SC_BYE_LOGOUT), "logged out");
+	assert_string_equal(wire_bye_str(SC_BYE_KICKED),
+	    "ended by the server's operator");
+	assert_string_equal(wire_bye_str(SC_BYE_DELETED), "account deleted");
+	assert_string_equal(wire_bye_str(SC_BYE_LOCKED), "account locked");
 }
 
 /* Appends one framed message to a stream. */
