@@ -641,7 +641,15 @@ peer_pair_set(struct peer *p, const char *name, uint64_t pair_id,
 	return (0);
 }
 
-/* CANDIDATES: the checks of a held pair begin again. */
+/*
+ * CANDIDATES: the checks of a held pair begin again, after a REGISTER.
+ * The peer's RECHECK, which this may answer, is often the first sign that
+ * our NAT forgot its mappings, the one toward the server too: the peer
+ * found the direct path dead, and the relay, which sends to the mapping
+ * the server last saw, is dead as well until we register again.  The
+ * REGISTER goes before the round's go signal, so the server knows the new
+ * mapping by then.
+ */
 int
 peer_candidates(struct peer *p, uint64_t pair_id, uint8_t flags,
     const struct sc_cand *cand, size_t ncand)
@@ -656,6 +664,7 @@ peer_candidates(struct peer *p, uint64_t pair_id, uint8_t flags,
 	log_debug("peer: candidates peer=%s flags=%u candidates=%zu",
 	    pp->name, flags, ncand);
 	pp->flags = flags;
+	reg_now(p->reg);
 	path_set_relay(pp->path, peer_relay_usable(p, pp));
 	path_set_candidates(pp->path, cand, ncand, 1);
 	return (0);

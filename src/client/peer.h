@@ -137,8 +137,8 @@ int		 peer_pair_set(struct peer *, const char *name,
 		    uint64_t pair_id, const uint8_t kxy[SC_KEY_BYTES],
 		    uint8_t flags, const struct sc_cand *, size_t ncand);
 /*
- * CANDIDATES: the peer's candidates now; the pair's checks begin again.
- * -1 for a pair_id not held (ignored).
+ * CANDIDATES: the peer's candidates now; a REGISTER, then the pair's
+ * checks begin again.  -1 for a pair_id not held (ignored).
  */
 int		 peer_candidates(struct peer *, uint64_t pair_id,
 		    uint8_t flags, const struct sc_cand *, size_t ncand);

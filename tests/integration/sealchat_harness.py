@@ -17,7 +17,9 @@
   test that cannot run here says skipped, and a module where nothing could
   run exits with SKIPPED, which ctest shows as skipped.
 
-Every wait is bounded; nothing talks to anything but 127.0.0.1 and ::1.
+Every wait is bounded; nothing talks to anything but 127.0.0.1 and ::1, or
+the addresses of network namespaces a test made (the clients' and the raw
+client's wrap and host arguments, for test_nat.py).
 """
 
 import base64
@@ -333,15 +335,17 @@ def split_record(line):
     return tuple(line.decode("utf-8", "surrogateescape").split("\t"))
 
 
-def run_script(conf, text, args=(), env=None, timeout=30):
-    """Runs sealchat on a script; returns (status, records, stderr)."""
+def run_script(conf, text, args=(), env=None, timeout=30, wrap=()):
+    """Runs sealchat on a script; returns (status, records, stderr).  wrap
+    is put before the command (a network namespace: ip netns exec NS)."""
     if isinstance(text, str):
         text = text.encode()
     full_env = dict(os.environ)
     full_env.pop("SEALCHAT_PASSWORD", None)
     if env:
         full_env.update(env)
-    cmd = [SEALCHAT] + (["-c", conf] if conf else []) + list(args)
+    cmd = list(wrap) + [SEALCHAT] + (["-c", conf] if conf else []) + \
+        list(args)
     p = subprocess.run(cmd, input=text, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env=full_env,
                        timeout=timeout)
@@ -351,14 +355,17 @@ def run_script(conf, text, args=(), env=None, timeout=30):
 
 class Client:
     """A sealchat process in script mode, fed line by line through a pipe;
-    its records are read as they come."""
+    its records are read as they come.  wrap is put before the command (a
+    network namespace: ip netns exec NS, which runs sealchat in the same
+    process, so that signals reach it)."""
 
-    def __init__(self, conf, args=(), env=None, debug=False):
+    def __init__(self, conf, args=(), env=None, debug=False, wrap=()):
         full_env = dict(os.environ)
         full_env.pop("SEALCHAT_PASSWORD", None)
         if env:
             full_env.update(env)
-        cmd = [SEALCHAT, "-c", conf] + (["-d"] if debug else []) + list(args)
+        cmd = list(wrap) + [SEALCHAT, "-c", conf] + \
+            (["-d"] if debug else []) + list(args)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=full_env)
@@ -643,10 +650,11 @@ def str8(s):
 class RawClient:
     """A protocol client in Python: handshake, login, UDP, pair keys."""
 
-    def __init__(self, port, server_pub_path):
+    def __init__(self, port, server_pub_path, host="127.0.0.1"):
         with open(server_pub_path, "rb") as f:
             self.spk = base64.b64decode(f.read().strip())
-        self.sock = socket.create_connection(("127.0.0.1", port), WAIT)
+        self.host = host
+        self.sock = socket.create_connection((host, port), WAIT)
         self.sock.settimeout(WAIT)
         self.buf = b""
         self.tx = 0
@@ -725,8 +733,8 @@ class RawClient:
         """A UDP socket, announced with UDP; with register, the endpoint
         is registered with the server (section 9) as a client does, so that
         the relay can reach it."""
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
+        self.udp = socket.socket(self.sock.family, socket.SOCK_DGRAM)
+        self.udp.bind((self.sock.getsockname()[0], 0))
         self.udp.settimeout(WAIT)
         self.send(bytes([MSG_UDP]) + struct.pack(">H",
                                                  self.udp.getsockname()[1]))
@@ -741,7 +749,7 @@ class RawClient:
         port, _, reg_id = struct.unpack(">HBQ", m[1:12])
         k_rc = kdf(m[12:44], 1, b"SCregv1_")
         k_rs = kdf(m[12:44], 2, b"SCregv1_")
-        server = ("127.0.0.1", port)
+        server = (self.host, port)
         for counter in range(10):
             hdr = b"\x02" + struct.pack(">QQ", reg_id, counter)
             self.udp.sendto(hdr + nb.crypto_aead_chacha20poly1305_ietf_encrypt(

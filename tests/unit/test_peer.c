@@ -7,7 +7,8 @@
  * answer and never to a refused address, messages that wait for a path and
  * go on it, a message unacknowledged on a direct path sent again on the
  * next path with the same msg_id (and shown once), the relay through the
- * server's UDP endpoint after registration, the one sentence of a message
+ * server's UDP endpoint after registration, a REGISTER again on CANDIDATES
+ * (before the checks they begin), the one sentence of a message
  * never acknowledged, and the socket set up from the configuration.
  *
  * alice is the peer table under test, on 127.0.0.1 with a real socket; bob
@@ -41,6 +42,7 @@
 #include "sealchat/wire.h"
 
 #include "peer.h"
+#include "reg.h"
 
 /* What the peer under test reported. */
 struct seen {
@@ -130,6 +132,8 @@ struct end {
 	int			answers;	/* PROBEs get PROBE_ACKs */
 	int			acks;		/* MSGs get ACKs */
 	int			registers;	/* REGISTERs get REGISTERED */
+	int			regs;		/* REGISTERs received */
+	size_t			reg_at;		/* n at the last one */
 };
 
 /* alice's table; bob, a spare socket, and the server. */
@@ -222,6 +226,8 @@ end_take(struct fixture *f, struct end *e, const uint8_t *d, size_t n,
 	size_t		olen;
 
 	if (n == SC_REG_LEN && d[0] == SC_UDP_REGISTER) {
+		e->regs++;
+		e->reg_at = e->n;
 		if (!e->registers)
 			return;
 		assert_int_equal(sc_reg_open(reg, f->reg.c2s, d, n), 0);
@@ -883,6 +889,42 @@ test_peer_lost_direct_path_resends_on_the_relay_same_id(void **state)
 	assert_int_equal(f->seen.failed, 0);
 }
 
+/*
+ * CANDIDATES, which may answer the peer's RECHECK, make alice register
+ * again before her checks: her NAT may have forgotten the mapping the
+ * relay sends to.
+ */
+static void
+test_peer_candidates_register_again_before_the_checks(void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_cand	 c = cand_of(&f->b.addr);
+	size_t		 probes;
+	int		 regs;
+
+	register_alice(f, SC_UDPREG_RELAY);
+	pump(f, REG_NOW_GAP_MS + 50);
+	regs = f->s.regs;
+	probes = end_count(&f->s, SC_DGRAM_PROBE);
+	/* bob's public endpoint: a round opens, then the go signal. */
+	c.kind = SC_CAND_SRFLX;
+	assert_int_equal(peer_candidates(f->peer, PAIR_ID, SC_PAIR_RELAY, &c,
+	    1), 0);
+	pump(f, 100);
+	assert_int_equal(f->s.regs, regs + 1);
+	assert_int_equal(end_count(&f->s, SC_DGRAM_PROBE), probes + 1);
+	/* The REGISTER came first. */
+	assert_int_equal(end_count(&f->s, SC_DGRAM_PROBE), f->s.n);
+	assert_true(f->s.reg_at < f->s.n);
+	assert_int_equal(f->s.log[f->s.reg_at].kind, SC_DGRAM_PROBE);
+	/* A pair not held: nothing. */
+	pump(f, 200);
+	assert_int_equal(peer_candidates(f->peer, PAIR_ID + 1, SC_PAIR_RELAY,
+	    &c, 1), -1);
+	pump(f, 50);
+	assert_int_equal(f->s.regs, regs + 1);
+}
+
 static void
 test_peer_registered_only_from_the_server(void **state)
 {
@@ -1047,6 +1089,7 @@ main(void)
 		T(test_peer_unacked_on_direct_path_goes_again_on_the_next),
 		T(test_peer_relay_after_direct_timeout_and_answers_through_it),
 		T(test_peer_lost_direct_path_resends_on_the_relay_same_id),
+		T(test_peer_candidates_register_again_before_the_checks),
 		T(test_peer_registered_only_from_the_server),
 		T(test_peer_every_lost_message_fails_with_one_sentence),
 		T(test_peer_local_hosts_follow_the_socket_and_the_server),
