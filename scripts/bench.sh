@@ -4,12 +4,16 @@
 # table: the login storm (presence fan-out) against sealchatd and, side by
 # side in the same run, against InspIRCd with every client joining one
 # channel; logins per second at the interactive hash cost with the LIST
-# latency meanwhile; libsodium's own argon2id verification rate; and peer
-# datagrams, direct and through the daemon's relay.  Every process it
-# starts is stopped at the end, and all the traffic stays on 127.0.0.1.
+# latency meanwhile; libsodium's own argon2id verification rate; peer
+# datagrams, direct and through the daemon's relay; and, as root, the time
+# a new pair of real clients takes to its first `delivered`, direct and
+# relayed, between home networks behind NAT routers in network namespaces
+# (tests/bench/reach.py).  Every process it starts is stopped at the end,
+# and all the traffic stays on 127.0.0.1 or between the namespaces it
+# makes.
 #
 # Environment (all optional):
-#   BENCH_PARTS      which parts run (default "storm peer logins")
+#   BENCH_PARTS      which parts run (default "storm peer logins reach")
 #   BENCH_N          storm sizes (default "1000 2000 5000 10000")
 #   BENCH_RUNS       runs per size, the median is shown (default 3)
 #   BENCH_IRC        1: also run InspIRCd (installed when missing); 0: skip
@@ -23,12 +27,14 @@
 #                    peer runs always do (below).
 #   BENCH_PEER_RUNS  peer runs of each kind, direct and relayed alternating,
 #                    the median is shown (default 3)
+#   BENCH_REACH_PAIRS  new pairs of each kind for the time to the first
+#                    `delivered` (default 50; root only)
 #   BENCH_BUILD      build directory (default build-bench)
 #   BENCH_RESULTS    file that also keeps every raw result line
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-parts=${BENCH_PARTS:-"storm peer logins"}
+parts=${BENCH_PARTS:-"storm peer logins reach"}
 sizes=${BENCH_N:-"1000 2000 5000 10000"}
 runs=${BENCH_RUNS:-3}
 irc=${BENCH_IRC:-1}
@@ -39,6 +45,7 @@ window=${BENCH_WINDOW:-256}
 build=${BENCH_BUILD:-$top/build-bench}
 pin=${BENCH_PIN:-0}
 peer_runs=${BENCH_PEER_RUNS:-3}
+reach_pairs=${BENCH_REACH_PAIRS:-50}
 srv_pin=()
 lg_pin=()
 
@@ -154,8 +161,9 @@ inspircd_bin=$(command -v inspircd || echo /usr/sbin/inspircd)
 log "building a release sealchatd and the load generator in $build"
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSEALCHAT_TESTS=ON \
 	>/dev/null
-cmake --build "$build" --target sealchatd loadgen -j2 >/dev/null
+cmake --build "$build" --target sealchatd sealchat loadgen -j2 >/dev/null
 sealchatd=$build/sealchatd
+sealchat=$build/sealchat
 loadgen=$build/tests/bench/loadgen
 
 maxn=0
@@ -367,6 +375,37 @@ if want logins; then
 		--timeout $((duration * 3 + 60))
 fi
 
+# --- time to the first delivered of a new pair ----------------------------
+# The real client between network namespaces (tests/bench/reach.py), which
+# only root can make.
+reach_note=
+if want reach && [ "$reach_pairs" -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		reach_note="skipped: network namespaces need root"
+	else
+		log "time to the first delivered: $reach_pairs new pairs of" \
+			"each kind"
+		rc=0
+		out=$(/usr/bin/python3 "$top/tests/bench/reach.py" \
+			--sealchatd "$sealchatd" --sealchat "$sealchat" \
+			--loadgen "$loadgen" --pairs "$reach_pairs" \
+			--timeout $((reach_pairs * 20 + 120)) \
+			2>>"$work/reach.err") || rc=$?
+		if [ "$rc" -eq 77 ]; then
+			reach_note=$(printf '%s\n' "$out" | grep '^skipped' |
+				head -n 1)
+		elif [ "$rc" -ne 0 ]; then
+			reach_note="failed (exit $rc): $(tail -n 1 "$work/reach.err")"
+			printf '%s\n' "$out" | grep '^reach ' >>"$results" || true
+		else
+			printf '%s\n' "$out" | tee -a "$results" >&2
+		fi
+	fi
+	if [ -n "$reach_note" ]; then
+		log "time to the first delivered: $reach_note"
+	fi
+fi
+
 # --- the table ----------------------------------------------------------
 # median RE KEY: the median of KEY over the result lines that match RE.
 median() {
@@ -438,6 +477,21 @@ share() {	# share A B: A / B with two decimals
 			"$(share "$(median "$r" msgs_per_s)" "$(median "$d" msgs_per_s)") of direct;" \
 			"round trip with ACK p50 $(median "$r" rtt_p50_us) us p99 $(median "$r" rtt_p99_us) us;" \
 			"daemon CPU $(median "$r" server_cpu_pct) % of a core, $(median "$r" server_us_per_msg) us a message"
+	fi
+	if want reach && [ "$reach_pairs" -gt 0 ]; then
+		if [ -n "$reach_note" ]; then
+			echo "time to the first delivered of a new pair: $reach_note"
+		fi
+		if grep -q '^reach ' "$results"; then
+			echo "time to the first delivered of a new pair (the real client, between network namespaces;" \
+				"$(one 'reach path=direct' pairs) new pairs of each kind, alternating):"
+			echo "  direct (two port-keeping NATs): p50 $(one 'reach path=direct' first_delivered_p50_ms) ms" \
+				"p99 $(one 'reach path=direct' first_delivered_p99_ms) ms; paths $(one 'reach path=direct' paths)"
+			echo "  relayed (one symmetric NAT): p50 $(one 'reach path=relay' first_delivered_p50_ms) ms" \
+				"p99 $(one 'reach path=relay' first_delivered_p99_ms) ms, of which" \
+				"$(one 'reach path=relay' direct_timeout_ms) ms are the configured direct_timeout;" \
+				"paths $(one 'reach path=relay' paths)"
+		fi
 	fi
 	echo
 	echo "raw result lines:"
