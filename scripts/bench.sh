@@ -4,11 +4,16 @@
 # table: the login storm (presence fan-out) against sealchatd and, side by
 # side in the same run, against InspIRCd with every client joining one
 # channel; logins per second at the interactive hash cost with the LIST
-# latency meanwhile; libsodium's own argon2id verification rate; and peer
-# datagrams.  Every process it starts is stopped at the end, and all the
-# traffic stays on 127.0.0.1.
+# latency meanwhile; libsodium's own argon2id verification rate; peer
+# datagrams, direct and through the daemon's relay; and, as root, the time
+# a new pair of real clients takes to its first `delivered`, direct and
+# relayed, between home networks behind NAT routers in network namespaces
+# (tests/bench/reach.py).  Every process it starts is stopped at the end,
+# and all the traffic stays on 127.0.0.1 or between the namespaces it
+# makes.
 #
 # Environment (all optional):
+#   BENCH_PARTS      which parts run (default "storm peer logins reach")
 #   BENCH_N          storm sizes (default "1000 2000 5000 10000")
 #   BENCH_RUNS       runs per size, the median is shown (default 3)
 #   BENCH_IRC        1: also run InspIRCd (installed when missing); 0: skip
@@ -18,12 +23,18 @@
 #   BENCH_WINDOW     connections awaiting the server's first answer (256)
 #   BENCH_PIN        1: during the storms, the server on CPU 0 and the load
 #                    generator on CPU 1 (taskset); default 0, the scheduler
-#                    decides.  The logins, pwhash and peer runs never pin.
+#                    decides.  The logins and pwhash runs never pin; the
+#                    peer runs always do (below).
+#   BENCH_PEER_RUNS  peer runs of each kind, direct and relayed alternating,
+#                    the median is shown (default 3)
+#   BENCH_REACH_PAIRS  new pairs of each kind for the time to the first
+#                    `delivered` (default 50; root only)
 #   BENCH_BUILD      build directory (default build-bench)
 #   BENCH_RESULTS    file that also keeps every raw result line
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+parts=${BENCH_PARTS:-"storm peer logins reach"}
 sizes=${BENCH_N:-"1000 2000 5000 10000"}
 runs=${BENCH_RUNS:-3}
 irc=${BENCH_IRC:-1}
@@ -33,14 +44,26 @@ timeout=${BENCH_TIMEOUT:-900}
 window=${BENCH_WINDOW:-256}
 build=${BENCH_BUILD:-$top/build-bench}
 pin=${BENCH_PIN:-0}
+peer_runs=${BENCH_PEER_RUNS:-3}
+reach_pairs=${BENCH_REACH_PAIRS:-50}
 srv_pin=()
 lg_pin=()
 
-# pinning on|off: applies BENCH_PIN to the processes started from now on.
+# want PART: whether BENCH_PARTS names it.
+want() {
+	case " $parts " in
+	*" $1 "*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# pinning on|off|always: applies BENCH_PIN (always: as if it were 1) to
+# the processes started from now on; a machine of one CPU never pins.
 pinning() {
 	srv_pin=()
 	lg_pin=()
-	if [ "$pin" = 1 ] && [ "$1" = on ]; then
+	if [ "$(nproc)" -ge 2 ] && { [ "$1" = always ] ||
+	    { [ "$pin" = 1 ] && [ "$1" = on ]; }; }; then
 		srv_pin=(taskset -c 0)
 		lg_pin=(taskset -c 1)
 	fi
@@ -123,6 +146,9 @@ as_root() {
 
 # --- prerequisites ------------------------------------------------------
 "$top/scripts/deps.sh" test
+if ! want storm; then
+	irc=0
+fi
 if [ "$irc" = 1 ] && ! command -v inspircd >/dev/null 2>&1 &&
     [ ! -x /usr/sbin/inspircd ]; then
 	log "installing inspircd"
@@ -135,8 +161,9 @@ inspircd_bin=$(command -v inspircd || echo /usr/sbin/inspircd)
 log "building a release sealchatd and the load generator in $build"
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSEALCHAT_TESTS=ON \
 	>/dev/null
-cmake --build "$build" --target sealchatd loadgen -j2 >/dev/null
+cmake --build "$build" --target sealchatd sealchat loadgen -j2 >/dev/null
 sealchatd=$build/sealchatd
+sealchat=$build/sealchat
 loadgen=$build/tests/bench/loadgen
 
 maxn=0
@@ -156,9 +183,10 @@ fi
 log "descriptors per process: $(ulimit -Sn)"
 
 # --- sealchatd ----------------------------------------------------------
-# sc_conf DIR COST: a configuration for the benchmark (limits out of the way).
+# sc_conf DIR COST [LEVEL]: a configuration for the benchmark (limits out
+# of the way), logging at LEVEL (default warn).
 sc_conf() {
-	local d=$1 cost=$2
+	local d=$1 cost=$2 level=${3:-warn}
 	mkdir -p "$d"
 	chmod 700 "$d"
 	cat >"$d/sealchatd.yaml" <<EOF
@@ -167,7 +195,7 @@ server_port: $(free_port)
 server_public_key: server.pub
 server_private_key: server.key
 data_base: sealchat.db
-log_level: warn
+log_level: $level
 hash_cost: $cost
 hash_workers: 2
 hash_queue: 100000
@@ -260,107 +288,211 @@ run() {
 } >>"$results"
 
 # --- storms -------------------------------------------------------------
-sc=$work/sc
-sc_conf "$sc" min
-sc_start "$sc"
-log "signing up $maxn users (hash_cost min)"
-run mkusers "$loadgen" mkusers --port "$port" --key "$sc/server.pub" \
-	-n "$maxn" --timeout "$timeout"
-stop "$pid"
+if want storm; then
+	sc=$work/sc
+	sc_conf "$sc" min
+	sc_start "$sc"
+	log "signing up $maxn users (hash_cost min)"
+	run mkusers "$loadgen" mkusers --port "$port" --key "$sc/server.pub" \
+		-n "$maxn" --timeout "$timeout"
+	stop "$pid"
 
-pinning on
-for n in $sizes; do
-	for r in $(seq "$runs"); do
-		log "storm n=$n run $r/$runs: sealchatd"
-		sc_start "$sc"
-		run "storm n=$n" "$loadgen" storm --port "$port" \
-			--key "$sc/server.pub" -n "$n" --server-pid "$pid" \
-			--window "$window" --timeout "$timeout"
-		stop "$pid"
-		if [ "$irc" = 1 ]; then
-			log "storm n=$n run $r/$runs: inspircd"
-			irc_start "$work/irc"
-			run "irc n=$n" "$loadgen" irc --port "$port" -n "$n" \
+	pinning on
+	for n in $sizes; do
+		for r in $(seq "$runs"); do
+			log "storm n=$n run $r/$runs: sealchatd"
+			sc_start "$sc"
+			run "storm n=$n" "$loadgen" storm --port "$port" \
+				--key "$sc/server.pub" -n "$n" \
 				--server-pid "$pid" --window "$window" \
 				--timeout "$timeout"
 			stop "$pid"
-		fi
+			if [ "$irc" = 1 ]; then
+				log "storm n=$n run $r/$runs: inspircd"
+				irc_start "$work/irc"
+				run "irc n=$n" "$loadgen" irc --port "$port" \
+					-n "$n" --server-pid "$pid" \
+					--window "$window" --timeout "$timeout"
+				stop "$pid"
+			fi
+		done
 	done
-done
+	pinning off
+fi
 
-pinning off
-
-# --- peer datagrams (users 0 and 1 of the storm database) ---------------
-log "peer datagrams"
-sc_start "$sc"
-run peer "$loadgen" peer --port "$port" --key "$sc/server.pub" \
-	--duration "$duration" --timeout $((duration * 3 + 60))
-stop "$pid"
+# --- peer datagrams, direct and through the relay ------------------------
+# Always pinned, the daemon on CPU 0 and the load generator on CPU 1: the
+# relay's figure is what one core of the daemon forwards.  The daemon's
+# relay_rate and relay_bytes are at their highest, so that the limits per
+# session never cap the measurement; its totals, logged when it stops,
+# say how many datagrams they refused (relay_rate_limited, to be 0).
+if want peer; then
+	pe=$work/peer
+	sc_conf "$pe" min info
+	cat >>"$pe/sealchatd.yaml" <<EOF
+relay_rate: 100000
+relay_bytes: 1073741824
+EOF
+	pinning always
+	sc_start "$pe"
+	run mkusers "$loadgen" mkusers --port "$port" --key "$pe/server.pub" \
+		-n 2 --timeout 60
+	for r in $(seq "$peer_runs"); do
+		log "peer datagrams run $r/$peer_runs: direct, then relayed"
+		run "peer path=direct" "$loadgen" peer --port "$port" \
+			--key "$pe/server.pub" --duration "$duration" \
+			--server-pid "$pid" --timeout $((duration * 3 + 60))
+		run "peer path=relay" "$loadgen" peer --relay --port "$port" \
+			--key "$pe/server.pub" --duration "$duration" \
+			--server-pid "$pid" --timeout $((duration * 3 + 60))
+	done
+	stop "$pid"
+	pinning off
+	totals=$(grep 'udp: totals' "$pe/sealchatd.log" | tail -n 1 || true)
+	limited=$(printf '%s\n' "$totals" |
+		sed -n 's/.* relay_rate_limited=\([0-9]*\).*/\1/p')
+	relayed=$(printf '%s\n' "$totals" |
+		sed -n 's/.* relayed=\([0-9]*\).*/\1/p')
+	echo "relaytotals relayed=${relayed:-0} relay_rate_limited=${limited:-0}" |
+		tee -a "$results" >&2
+fi
 
 # --- logins at the interactive cost ---------------------------------------
-log "logins at hash_cost interactive ($clients clients)"
-li=$work/logins
-sc_conf "$li" interactive
-sc_start "$li"
-run mkusers "$loadgen" mkusers --port "$port" --key "$li/server.pub" \
-	-n $((clients + 1)) --timeout 120
-run logins "$loadgen" logins --port "$port" --key "$li/server.pub" \
-	--clients "$clients" --duration "$duration" --server-pid "$pid" \
-	--timeout $((duration * 3 + 60))
-stop "$pid"
+if want logins; then
+	log "logins at hash_cost interactive ($clients clients)"
+	li=$work/logins
+	sc_conf "$li" interactive
+	sc_start "$li"
+	run mkusers "$loadgen" mkusers --port "$port" --key "$li/server.pub" \
+		-n $((clients + 1)) --timeout 120
+	run logins "$loadgen" logins --port "$port" --key "$li/server.pub" \
+		--clients "$clients" --duration "$duration" --server-pid "$pid" \
+		--timeout $((duration * 3 + 60))
+	stop "$pid"
 
-log "libsodium argon2id verification rate"
-run pwhash "$loadgen" pwhash --threads 2 --duration "$duration" \
-	--timeout $((duration * 3 + 60))
+	log "libsodium argon2id verification rate"
+	run pwhash "$loadgen" pwhash --threads 2 --duration "$duration" \
+		--timeout $((duration * 3 + 60))
+fi
+
+# --- time to the first delivered of a new pair ----------------------------
+# The real client between network namespaces (tests/bench/reach.py), which
+# only root can make.
+reach_note=
+if want reach && [ "$reach_pairs" -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		reach_note="skipped: network namespaces need root"
+	else
+		log "time to the first delivered: $reach_pairs new pairs of" \
+			"each kind"
+		rc=0
+		out=$(/usr/bin/python3 "$top/tests/bench/reach.py" \
+			--sealchatd "$sealchatd" --sealchat "$sealchat" \
+			--loadgen "$loadgen" --pairs "$reach_pairs" \
+			--timeout $((reach_pairs * 20 + 120)) \
+			2>>"$work/reach.err") || rc=$?
+		if [ "$rc" -eq 77 ]; then
+			reach_note=$(printf '%s\n' "$out" | grep '^skipped' |
+				head -n 1)
+		elif [ "$rc" -ne 0 ]; then
+			reach_note="failed (exit $rc): $(tail -n 1 "$work/reach.err")"
+			printf '%s\n' "$out" | grep '^reach ' >>"$results" || true
+		else
+			printf '%s\n' "$out" | tee -a "$results" >&2
+		fi
+	fi
+	if [ -n "$reach_note" ]; then
+		log "time to the first delivered: $reach_note"
+	fi
+fi
 
 # --- the table ----------------------------------------------------------
-# field MODE N KEY: the median of KEY over the result lines of MODE n=N.
-field() {
+# median RE KEY: the median of KEY over the result lines that match RE.
+median() {
 	local vals
-	vals=$(grep -E "^$1 n=$2 " "$results" |
-		sed -n "s/.* $3=\\([-0-9.]*\\).*/\\1/p" | sort -g)
+	vals=$(grep -E "$1" "$results" |
+		sed -n "s/.* $2=\\([-0-9.]*\\).*/\\1/p" | sort -g)
 	[ -z "$vals" ] && { echo "-"; return; }
 	printf '%s\n' "$vals" | awk '{ v[NR] = $1 } END {
 		if (NR % 2) print v[(NR + 1) / 2];
 		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-one() {	# one MODE KEY: KEY of the single MODE line
+# field MODE N KEY: the median of KEY over the result lines of MODE n=N.
+field() {
+	median "^$1 n=$2 " "$3"
+}
+one() {	# one RE KEY: KEY of the last result line that begins with RE
 	local v
 	v=$(grep -E "^$1 " "$results" | tail -n 1 |
-		sed -n "s/.* $2=\\([-0-9.]*\\).*/\\1/p")
+		sed -n "s/.* $2=\\([^ ]*\\).*/\\1/p")
 	echo "${v:--}"
 }
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0)
 		printf "%.1fx", b / a; else print "-" }'
 }
+share() {	# share A B: A / B with two decimals
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0)
+		printf "%.2f", a / b; else print "-" }'
+}
 
 {
 	echo
 	grep '^# ' "$results" | sed 's/^# //'
-	echo "login storm, medians of $runs runs (seconds from the first connect until every client knows all N)"
-	printf '%-6s %10s %10s %8s %9s %9s %11s %11s %10s %10s\n' N \
-		sealchatd inspircd speedup sc_cpu irc_cpu sc_peak_kb \
-		irc_peak_kb sc_B/sess irc_B/sess
-	for n in $sizes; do
-		s=$(field storm "$n" seconds)
-		i=$(field irc "$n" seconds)
-		printf '%-6s %10s %10s %8s %9s %9s %11s %11s %10s %10s\n' "$n" \
-			"$s" "$i" "$(ratio "$s" "$i")" \
-			"$(field storm "$n" server_cpu)" \
-			"$(field irc "$n" server_cpu)" \
-			"$(field storm "$n" peak_rss_kb)" \
-			"$(field irc "$n" peak_rss_kb)" \
-			"$(field storm "$n" rss_per_session_b)" \
-			"$(field irc "$n" rss_per_session_b)"
-	done
-	echo
-	echo "logins (hash_cost interactive, $clients clients): $(one logins logins_per_s)/s," \
-		"login p50 $(one logins login_p50_ms) ms p99 $(one logins login_p99_ms) ms;" \
-		"LIST meanwhile p50 $(one logins list_p50_ms) ms p99 $(one logins list_p99_ms) ms max $(one logins list_max_ms) ms"
-	echo "pwhash (libsodium, 2 threads, interactive): $(one pwhash verifies_per_s) verifications/s"
-	echo "peer datagrams: round trip with ACK p50 $(one peer rtt_p50_us) us p99 $(one peer rtt_p99_us) us;" \
-		"$(one peer msgs_per_s) messages/s acknowledged (window $(one peer window))"
+	if want storm; then
+		echo "login storm, medians of $runs runs (seconds from the first connect until every client knows all N)"
+		printf '%-6s %10s %10s %8s %9s %9s %11s %11s %10s %10s\n' N \
+			sealchatd inspircd speedup sc_cpu irc_cpu sc_peak_kb \
+			irc_peak_kb sc_B/sess irc_B/sess
+		for n in $sizes; do
+			s=$(field storm "$n" seconds)
+			i=$(field irc "$n" seconds)
+			printf '%-6s %10s %10s %8s %9s %9s %11s %11s %10s %10s\n' \
+				"$n" "$s" "$i" "$(ratio "$s" "$i")" \
+				"$(field storm "$n" server_cpu)" \
+				"$(field irc "$n" server_cpu)" \
+				"$(field storm "$n" peak_rss_kb)" \
+				"$(field irc "$n" peak_rss_kb)" \
+				"$(field storm "$n" rss_per_session_b)" \
+				"$(field irc "$n" rss_per_session_b)"
+		done
+		echo
+	fi
+	if want logins; then
+		echo "logins (hash_cost interactive, $clients clients): $(one logins logins_per_s)/s," \
+			"login p50 $(one logins login_p50_ms) ms p99 $(one logins login_p99_ms) ms;" \
+			"LIST meanwhile p50 $(one logins list_p50_ms) ms p99 $(one logins list_p99_ms) ms max $(one logins list_max_ms) ms"
+		echo "pwhash (libsodium, 2 threads, interactive): $(one pwhash verifies_per_s) verifications/s"
+	fi
+	if want peer; then
+		d='^peer path=direct '
+		r='^peer path=relay '
+		echo "peer datagrams ($(one peer size) B, window $(one peer window)), medians of $peer_runs runs of each, alternating;" \
+			"daemon on CPU 0, load generator on CPU 1; relay_rate 100000/s and relay_bytes 1 GiB/s a session," \
+			"which refused $(one relaytotals relay_rate_limited) datagrams"
+		echo "  direct:  $(median "$d" msgs_per_s) messages/s acknowledged;" \
+			"round trip with ACK p50 $(median "$d" rtt_p50_us) us p99 $(median "$d" rtt_p99_us) us;" \
+			"daemon CPU $(median "$d" server_cpu_pct) % of a core"
+		echo "  relayed: $(median "$r" msgs_per_s) messages/s acknowledged," \
+			"$(share "$(median "$r" msgs_per_s)" "$(median "$d" msgs_per_s)") of direct;" \
+			"round trip with ACK p50 $(median "$r" rtt_p50_us) us p99 $(median "$r" rtt_p99_us) us;" \
+			"daemon CPU $(median "$r" server_cpu_pct) % of a core, $(median "$r" server_us_per_msg) us a message"
+	fi
+	if want reach && [ "$reach_pairs" -gt 0 ]; then
+		if [ -n "$reach_note" ]; then
+			echo "time to the first delivered of a new pair: $reach_note"
+		fi
+		if grep -q '^reach ' "$results"; then
+			echo "time to the first delivered of a new pair (the real client, between network namespaces;" \
+				"$(one 'reach path=direct' pairs) new pairs of each kind, alternating):"
+			echo "  direct (two port-keeping NATs): p50 $(one 'reach path=direct' first_delivered_p50_ms) ms" \
+				"p99 $(one 'reach path=direct' first_delivered_p99_ms) ms; paths $(one 'reach path=direct' paths)"
+			echo "  relayed (one symmetric NAT): p50 $(one 'reach path=relay' first_delivered_p50_ms) ms" \
+				"p99 $(one 'reach path=relay' first_delivered_p99_ms) ms, of which" \
+				"$(one 'reach path=relay' direct_timeout_ms) ms are the configured direct_timeout;" \
+				"paths $(one 'reach path=relay' paths)"
+		fi
+	fi
 	echo
 	echo "raw result lines:"
 	grep -v '^#' "$results"

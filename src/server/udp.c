@@ -8,6 +8,13 @@
  * cannot starve the TCP sessions.  A datagram goes to the row of udp_kinds
  * for its first byte, which checks the length before its handler runs.
  *
+ * Writing: the datagrams the relay forwards wait in a queue, pointing at
+ * their bytes in the read batch, and leave together (sendmmsg) once the
+ * batch is handled, before the next read reuses its buffers: one system
+ * call for a batch instead of one per datagram, which is most of what the
+ * relay costs besides the kernel's own work.  REGISTERED answers go at
+ * once.
+ *
  * REGISTER, in the order of section 9.2: the length, the reg_id, the rate
  * of its source address (before any crypto), the AEAD, the 20 zero bytes,
  * the replay window; then the answer to the source, and only for the
@@ -94,6 +101,14 @@ struct udp {
 	struct sockaddr_storage	 src[UDP_BATCH];
 	union udp_ctl		 ctl[UDP_BATCH];
 	uint8_t			 buf[UDP_BATCH][UDP_BUF];
+
+	/* Relayed datagrams waiting to leave, all from socket out_sock. */
+	struct mmsghdr		 out[UDP_BATCH];
+	struct iovec		 out_iov[UDP_BATCH];
+	struct sockaddr_storage	 out_dst[UDP_BATCH];
+	union udp_ctl		 out_ctl[UDP_BATCH];
+	size_t			 nout;
+	size_t			 out_sock;
 };
 
 typedef void	(*udp_handler_fn)(struct udp *, size_t, const uint8_t *,
@@ -482,52 +497,129 @@ udp_cmsg(union udp_ctl *ctl, int level, int type, const void *data,
 }
 
 /*
- * Sends one datagram to an endpoint from socket si, from the local
- * address local (16 bytes in the socket's form) when the socket is a
- * wildcard one and local is not NULL.  0, or -1 (counted).
+ * Makes mh the message of one datagram of len bytes at data to endpoint
+ * to, from socket us, with its destination in ss and, when the socket is
+ * a wildcard one and local is not NULL, the local address to send from
+ * (16 bytes in the socket's form) in ctl.  -1 when the endpoint cannot
+ * be reached from that socket.
+ */
+static int
+udp_msg_make(const struct udp_sock *us, const uint8_t *local,
+    const struct sc_cand *to, const uint8_t *data, size_t len,
+    struct msghdr *mh, struct iovec *iov, struct sockaddr_storage *ss,
+    union udp_ctl *ctl)
+{
+	struct in_pktinfo	pi;
+	struct in6_pktinfo	pi6;
+
+	memset(mh, 0, sizeof(*mh));
+	if ((mh->msg_namelen = udp_dest(ss, us->family, to)) == 0)
+		return (-1);
+	mh->msg_name = ss;
+	iov->iov_base = (void *)(uintptr_t)data;
+	iov->iov_len = len;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	if (us->wild && local != NULL) {
+		memset(ctl, 0, sizeof(*ctl));
+		mh->msg_control = ctl->buf;
+		if (us->family == AF_INET) {
+			memset(&pi, 0, sizeof(pi));
+			memcpy(&pi.ipi_spec_dst, local, 4);
+			mh->msg_controllen = udp_cmsg(ctl, IPPROTO_IP,
+			    IP_PKTINFO, &pi, sizeof(pi));
+		} else {
+			memset(&pi6, 0, sizeof(pi6));
+			memcpy(&pi6.ipi6_addr, local, 16);
+			mh->msg_controllen = udp_cmsg(ctl, IPPROTO_IPV6,
+			    IPV6_PKTINFO, &pi6, sizeof(pi6));
+		}
+	}
+	return (0);
+}
+
+/*
+ * Sends one datagram to an endpoint from socket si at once, from the
+ * local address local when the socket is a wildcard one and local is not
+ * NULL.  0, or -1 (counted).
  */
 static int
 udp_send(struct udp *u, size_t si, const uint8_t *local,
     const struct sc_cand *to, const uint8_t *data, size_t len)
 {
-	struct udp_sock		*us;
-	struct sockaddr_storage	 ss;
-	struct msghdr		 mh;
-	struct iovec		 iov;
-	struct in_pktinfo	 pi;
-	struct in6_pktinfo	 pi6;
-	union udp_ctl		 ctl;
+	struct sockaddr_storage	ss;
+	struct msghdr		mh;
+	struct iovec		iov;
+	union udp_ctl		ctl;
 
-	if (si >= u->nsocks)
+	if (si >= u->nsocks || udp_msg_make(&u->socks[si], local, to, data,
+	    len, &mh, &iov, &ss, &ctl) != 0)
 		goto fail;
-	us = &u->socks[si];
-	memset(&mh, 0, sizeof(mh));
-	if ((mh.msg_namelen = udp_dest(&ss, us->family, to)) == 0)
-		goto fail;
-	mh.msg_name = &ss;
-	iov.iov_base = (void *)(uintptr_t)data;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (us->wild && local != NULL) {
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		if (us->family == AF_INET) {
-			memset(&pi, 0, sizeof(pi));
-			memcpy(&pi.ipi_spec_dst, local, 4);
-			mh.msg_controllen = udp_cmsg(&ctl, IPPROTO_IP,
-			    IP_PKTINFO, &pi, sizeof(pi));
-		} else {
-			memset(&pi6, 0, sizeof(pi6));
-			memcpy(&pi6.ipi6_addr, local, 16);
-			mh.msg_controllen = udp_cmsg(&ctl, IPPROTO_IPV6,
-			    IPV6_PKTINFO, &pi6, sizeof(pi6));
-		}
-	}
-	if (sendmsg(us->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	if (sendmsg(u->socks[si].fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) ==
 	    (ssize_t)len)
 		return (0);
 	log_debug("udp: send len=%zu: %s", len, strerror(errno));
+fail:
+	u->stats.fate[UDP_SEND_FAILED]++;
+	return (-1);
+}
+
+/*
+ * Sends the queued relayed datagrams, as many per system call as the
+ * kernel takes.  One that fails is counted and skipped, and the rest go
+ * on; one that leaves is counted as relayed.
+ */
+static void
+udp_flush(struct udp *u)
+{
+	size_t	off = 0, i;
+	int	n;
+
+	while (off < u->nout) {
+		n = sendmmsg(u->socks[u->out_sock].fd, u->out + off,
+		    (unsigned int)(u->nout - off), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_debug("udp: send len=%zu: %s",
+			    u->out_iov[off].iov_len, strerror(errno));
+			u->stats.fate[UDP_SEND_FAILED]++;
+			off++;
+			continue;
+		}
+		for (i = off; i < off + (size_t)n; i++) {
+			u->stats.fate[UDP_RELAYED]++;
+			u->stats.relayed_bytes += u->out_iov[i].iov_len;
+		}
+		off += (size_t)n;
+	}
+	u->nout = 0;
+}
+
+/*
+ * Queues one datagram to relay, as udp_send() would send it; its bytes
+ * must stay as they are until udp_flush(), which a full queue or another
+ * socket calls first.  0, or -1 (counted).
+ */
+static int
+udp_queue(struct udp *u, size_t si, const uint8_t *local,
+    const struct sc_cand *to, const uint8_t *data, size_t len)
+{
+	size_t	i;
+
+	if (si >= u->nsocks)
+		goto fail;
+	if (u->nout > 0 && (u->out_sock != si || u->nout == UDP_BATCH))
+		udp_flush(u);
+	i = u->nout;
+	if (udp_msg_make(&u->socks[si], local, to, data, len,
+	    &u->out[i].msg_hdr, &u->out_iov[i], &u->out_dst[i],
+	    &u->out_ctl[i]) != 0)
+		goto fail;
+	u->out[i].msg_len = 0;
+	u->out_sock = si;
+	u->nout++;
+	return (0);
 fail:
 	u->stats.fate[UDP_SEND_FAILED]++;
 	return (-1);
@@ -609,7 +701,8 @@ out:
 
 /*
  * A peer datagram to relay (section 9.3): from one side's endpoint to the
- * other's, within the sender's allowance, unchanged.
+ * other's, within the sender's allowance, unchanged.  It is queued, and
+ * counted as relayed when it leaves (udp_flush()).
  */
 static void
 udp_on_relay(struct udp *u, size_t si, const uint8_t *d, size_t len,
@@ -657,11 +750,8 @@ udp_on_relay(struct udp *u, size_t si, const uint8_t *d, size_t len,
 	}
 	util_bucket_take(&rs->relay_dgrams, 1);
 	util_bucket_take(&rs->relay_bytes, len);
-	if (udp_send(u, rd->sock, rd->has_local ? rd->local : NULL,
-	    &dst->srflx, d, len) != 0)
-		return;
-	u->stats.fate[UDP_RELAYED]++;
-	u->stats.relayed_bytes += len;
+	(void)udp_queue(u, rd->sock, rd->has_local ? rd->local : NULL,
+	    &dst->srflx, d, len);
 }
 
 /* One datagram, from src, that came to the local address local or NULL. */
@@ -691,12 +781,16 @@ udp_dispatch(struct udp *u, size_t si, const uint8_t *d, size_t len,
 	u->stats.fate[UDP_OTHER]++;
 }
 
-/* A datagram from outside the read callback: no local address known. */
+/*
+ * A datagram from outside the read callback: no local address known; what
+ * it relays leaves before the return.
+ */
 void
 udp_input(struct udp *u, size_t sock, const uint8_t *d, size_t len,
     const struct sockaddr *src)
 {
 	udp_dispatch(u, sock, d, len, src, NULL);
+	udp_flush(u);
 }
 
 /*
@@ -785,6 +879,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			udp_dispatch(u, si, u->buf[i], u->msgs[i].msg_len,
 			    (struct sockaddr *)&u->src[i], have ? local : NULL);
 		}
+		udp_flush(u);
 		if (n < UDP_BATCH)
 			return;
 	}

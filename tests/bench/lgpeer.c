@@ -7,6 +7,13 @@
  * trip with acknowledgement), then, for `duration` seconds, with `window`
  * messages in flight (messages per second).  Both sides run on this one
  * thread, so the rate counts the sealing and opening of both.
+ *
+ * With --relay both sides also register their UDP endpoint with the server
+ * (section 9.2: REGISTER under the key of UDPREG, until a REGISTERED that
+ * opens comes back), A asks for the pair key only once both are, and every
+ * datagram, messages and ACKs alike, goes to the server's UDP endpoint,
+ * which relays it to the other side (section 9.3).  The work of the load
+ * generator is the same either way; the difference is the daemon's.
  */
 #include <sys/socket.h>
 
@@ -30,6 +37,8 @@
 #define LGPEER_TICK_US		50000
 #define LGPEER_PAIR_TRIES	100
 #define LGPEER_READS		64	/* datagrams per wake-up */
+#define LGPEER_REG_RETRY_US	500000	/* REGISTER again without an answer */
+#define LGPEER_REG_TRIES	10
 
 enum lgpeer_phase {
 	LGPEER_SETUP = 0,
@@ -51,6 +60,16 @@ struct lgpeer_side {
 	struct event		*udp_ev;
 	int			 logged;
 	int			 keyed;
+	int			 reg_started;	/* UDPREG came (--relay) */
+	int			 registered;	/* a REGISTERED opened */
+	uint64_t		 reg_id;
+	struct sc_reg_keys	 reg_keys;
+	uint64_t		 reg_ctr;	/* the next REGISTER's */
+	int			 reg_tries;
+	uint64_t		 reg_sent_us;
+	struct sockaddr_storage	 srv_udp;	/* the server's UDP side */
+	socklen_t		 srv_udp_len;
+	uint16_t		 udp_port;	/* our own */
 	uint64_t		 pair_id;
 	struct sc_pair_keys	 keys;
 	struct sockaddr_storage	 to;
@@ -84,6 +103,10 @@ struct lgpeer {
 	uint64_t		 acked;
 	uint64_t		 rate_t0;
 	uint64_t		 rate_end;
+	double			 srv_cpu0;	/* at rate_t0, -1 unknown */
+	double			 srv_cpu1;	/* at rate_end */
+	double			 own_cpu0;
+	double			 own_cpu1;
 	uint64_t		 retries;
 	uint64_t		 failed;
 	int			 pair_tries;
@@ -98,6 +121,17 @@ lgpeer_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
+
+/* The server's CPU time (-1 when unknown) and ours, in seconds. */
+static void
+lgpeer_cpu(struct lgpeer *p, double *srv, double *own)
+{
+	*srv = -1;
+	if (p->lg->o.server_pid > 0 &&
+	    loadgen_proc_cpu(p->lg->o.server_pid, srv) == -1)
+		*srv = -1;
+	*own = loadgen_self_cpu();
 }
 
 /* Seals and sends one datagram of the given kind from side s. */
@@ -126,6 +160,28 @@ lgpeer_send(struct lgpeer_side *s, uint8_t kind, uint64_t id,
 	return (0);
 }
 
+/* Sends side s's next REGISTER to the server's UDP side (--relay). */
+static int
+lgpeer_register(struct lgpeer_side *s)
+{
+	static const uint8_t	zero[SC_REG_PLAIN];
+	uint8_t			d[SC_REG_LEN];
+	ssize_t			n;
+
+	if (sc_reg_seal(d, SC_UDP_REGISTER, s->reg_keys.c2s, s->reg_id,
+	    s->reg_ctr, zero) != 0)
+		return (-1);
+	s->reg_ctr++;
+	s->reg_tries++;
+	s->reg_sent_us = lgpeer_now_us();
+	n = sendto(s->udp_fd, d, sizeof(d), 0, (struct sockaddr *)&s->srv_udp,
+	    s->srv_udp_len);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != ENOBUFS)
+		return (-1);
+	return (0);
+}
+
 /* Side A: sends message number id (first try or a retry). */
 static int
 lgpeer_send_msg(struct lgpeer *p, struct lgpeer_msg *m)
@@ -147,6 +203,7 @@ lgpeer_pump(struct lgpeer *p)
 		if (p->phase == LGPEER_RTT) {
 			if (p->nrtt >= p->lg->o.count) {
 				p->phase = LGPEER_RATE;
+				lgpeer_cpu(p, &p->srv_cpu0, &p->own_cpu0);
 				p->rate_t0 = lgpeer_now_us();
 				p->rate_end = p->rate_t0 +
 				    (uint64_t)(p->lg->o.duration * 1e6);
@@ -158,6 +215,7 @@ lgpeer_pump(struct lgpeer *p)
 			if (lgpeer_now_us() >= p->rate_end) {
 				p->phase = LGPEER_DONE;
 				p->rate_end = lgpeer_now_us();
+				lgpeer_cpu(p, &p->srv_cpu1, &p->own_cpu1);
 				event_base_loopbreak(p->lg->base);
 				return;
 			}
@@ -198,6 +256,40 @@ lgpeer_acked(struct lgpeer *p, uint64_t id)
 	lgpeer_pump(p);
 }
 
+static void	lgpeer_pair(struct lgpeer *);
+
+/*
+ * A REGISTERED for side s, taken as the sealchat client takes one
+ * (section 10.7): our reg_id, a counter we sent, the AEAD, an endpoint
+ * and the zero byte; on loopback the endpoint must carry our own port.
+ * Once both sides are registered, A asks for the pair key.
+ */
+static void
+lgpeer_registered(struct lgpeer_side *s, const uint8_t *d, size_t len)
+{
+	struct lgpeer	*p = s->p;
+	uint8_t		 plain[SC_REG_PLAIN];
+	struct sc_cand	 c;
+	int		 ok;
+
+	ok = s->reg_started && len == SC_REG_LEN &&
+	    util_get_be64(d + 1) == s->reg_id &&
+	    util_get_be64(d + 9) < s->reg_ctr &&
+	    sc_reg_open(plain, s->reg_keys.s2c, d, len) == 0 &&
+	    plain[SC_ENDPOINT_BYTES] == 0 &&
+	    wire_endpoint_get(&c, plain) == 0 && c.port == s->udp_port;
+	sc_wipe(plain, sizeof(plain));
+	if (!ok) {
+		s->dropped++;
+		return;
+	}
+	if (s->registered)
+		return;
+	s->registered = 1;
+	if (p->a.registered && p->b.registered)
+		lgpeer_pair(p);
+}
+
 /* Checks, opens and handles one datagram received by side s. */
 static void
 lgpeer_datagram(struct lgpeer_side *s, const uint8_t *dg, size_t len)
@@ -206,6 +298,10 @@ lgpeer_datagram(struct lgpeer_side *s, const uint8_t *dg, size_t len)
 	uint64_t	ctr, id;
 	size_t		plen;
 
+	if (len > 0 && dg[0] == SC_UDP_REGISTERED) {
+		lgpeer_registered(s, dg, len);
+		return;
+	}
 	if (len < SC_DGRAM_HDR + SC_MAC_BYTES + 9 || len > SC_DGRAM_MAX ||
 	    dg[0] != SC_DGRAM_VERSION || !s->keyed ||
 	    util_get_be64(dg + 1) != s->pair_id) {
@@ -268,13 +364,28 @@ lgpeer_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lgpeer		*p = arg;
 	struct lgpeer_msg	*m;
-	struct lgpeer_side	*sides[2] = { &p->a, &p->b };
+	struct lgpeer_side	*sides[2] = { &p->a, &p->b }, *s;
 	struct wbuf		 wb;
 	uint64_t		 now = lgpeer_now_us();
 	int			 i;
 
 	(void)fd;
 	(void)what;
+	for (i = 0; i < 2; i++) {
+		s = sides[i];
+		if (!s->reg_started || s->registered ||
+		    now - s->reg_sent_us < LGPEER_REG_RETRY_US)
+			continue;
+		if (s->reg_tries >= LGPEER_REG_TRIES) {
+			loadgen_fail(p->lg, "%s: no REGISTERED after %d "
+			    "REGISTERs", s->name, s->reg_tries);
+			return;
+		}
+		if (lgpeer_register(s) == -1) {
+			loadgen_fail(p->lg, "sendto: %s", strerror(errno));
+			return;
+		}
+	}
 	for (i = 0; i < LGPEER_SLOTS; i++) {
 		m = &p->out[i];
 		if (!m->live || now - m->sent_us < LGPEER_RETRY_US)
@@ -333,6 +444,32 @@ lgpeer_udp_open(struct lgpeer_side *s, uint16_t *port)
 	return (0);
 }
 
+/* UDPREG to side s: with --relay, register its endpoint. */
+static void
+lgpeer_udpreg(struct lgpeer_side *s, const struct sc_msg *m)
+{
+	struct lg	*lg = s->p->lg;
+
+	if (!lg->o.relay || s->reg_started)
+		return;
+	if ((m->flags & SC_UDPREG_RELAY) == 0) {
+		loadgen_fail(lg, "the server does not relay (relay: off)");
+		return;
+	}
+	memcpy(&s->srv_udp, &lg->addr, lg->addr_len);
+	s->srv_udp_len = lg->addr_len;
+	if (s->srv_udp.ss_family == AF_INET)
+		((struct sockaddr_in *)&s->srv_udp)->sin_port = htons(m->port);
+	else
+		((struct sockaddr_in6 *)&s->srv_udp)->sin6_port =
+		    htons(m->port);
+	s->reg_id = m->reg_id;
+	sc_reg_derive(&s->reg_keys, m->key);
+	s->reg_started = 1;
+	if (lgpeer_register(s) == -1)
+		loadgen_fail(lg, "sendto: %s", strerror(errno));
+}
+
 /* Sends PAIR from side A for side B. */
 static void
 lgpeer_pair(struct lgpeer *p)
@@ -355,7 +492,10 @@ lgpeer_pair_cb(evutil_socket_t fd, short what, void *arg)
 	lgpeer_pair(arg);
 }
 
-/* A side logged in: register its UDP port; A asks for the key once both are. */
+/*
+ * A side logged in: tell the server its UDP port; A asks for the key once
+ * both are (with --relay: once both are registered).
+ */
 static void
 lgpeer_logged(struct lgpeer_side *s)
 {
@@ -368,12 +508,13 @@ lgpeer_logged(struct lgpeer_side *s)
 		loadgen_fail(p->lg, "UDP socket: %s", strerror(errno));
 		return;
 	}
+	s->udp_port = port;
 	wbuf_init(&wb);
 	wire_enc_udp(&wb, port, NULL, 0);
 	if (lgconn_send_msg(s->c, &wb) == -1)
 		loadgen_fail(p->lg, "cannot send UDP");
 	wbuf_free(&wb);
-	if (p->a.logged && p->b.logged)
+	if (!p->lg->o.relay && p->a.logged && p->b.logged)
 		lgpeer_pair(p);
 }
 
@@ -388,7 +529,15 @@ lgpeer_keyed(struct lgpeer_side *s, const struct sc_msg *m)
 		    s->peer);
 		return;
 	}
-	if (m->ncand == 0 ||
+	if (p->lg->o.relay) {
+		if ((m->flags & SC_PAIR_RELAY) == 0) {
+			loadgen_fail(p->lg, "PAIRKEY for %s without RELAY",
+			    m->name);
+			return;
+		}
+		memcpy(&s->to, &s->srv_udp, s->srv_udp_len);
+		s->to_len = s->srv_udp_len;
+	} else if (m->ncand == 0 ||
 	    (s->to_len = wire_cand_to_sa(&s->to, &m->cand[0])) == 0) {
 		loadgen_fail(p->lg, "PAIRKEY for %s without an endpoint",
 		    m->name);
@@ -439,6 +588,9 @@ lgpeer_msg(struct lgconn *c, const struct sc_msg *m)
 		return;
 	case SC_MSG_PAIRKEY:
 		lgpeer_keyed(s, m);
+		return;
+	case SC_MSG_UDPREG:
+		lgpeer_udpreg(s, m);
 		return;
 	case SC_MSG_ERROR:
 		if (m->req == SC_MSG_PAIR && (m->code == SC_ERR_NO_UDP ||
@@ -504,15 +656,20 @@ lgpeer_side_free(struct lgpeer_side *s)
 		close(s->udp_fd);
 	handshake_client_wipe(&s->hs);
 	sc_wipe(&s->keys, sizeof(s->keys));
+	sc_wipe(&s->reg_keys, sizeof(s->reg_keys));
 }
 
-/* peer: round trips and messages per second between users 0 and 1. */
+/*
+ * peer: round trips and messages per second between users 0 and 1, direct
+ * or (--relay) through the server's relay.
+ */
 int
 lgpeer_peer(struct lg *lg)
 {
 	struct lgpeer	*p;
 	struct timeval	 tv = { 0, LGPEER_TICK_US };
-	double		 secs, p50, p99;
+	double		 secs, p50, p99, scpu;
+	char		 srv[96];
 	int		 rc = -1;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
@@ -542,14 +699,26 @@ lgpeer_peer(struct lg *lg)
 	secs = (double)(p->rate_end - p->rate_t0) / 1e6;
 	p50 = loadgen_pct(p->rtt_us, (size_t)p->nrtt, 50);
 	p99 = loadgen_pct(p->rtt_us, (size_t)p->nrtt, 99);
-	printf("peer rtt_n=%d rtt_p50_us=%.0f rtt_p99_us=%.0f msgs=%llu "
-	    "seconds=%.2f msgs_per_s=%.0f size=%d window=%d retries=%llu "
-	    "failed=%llu dropped=%llu\n", p->nrtt, p50, p99,
+	/* The server's CPU over the rate phase, and its share of one core. */
+	if (p->srv_cpu0 >= 0 && p->srv_cpu1 >= 0 && secs > 0) {
+		scpu = p->srv_cpu1 - p->srv_cpu0;
+		snprintf(srv, sizeof(srv), "server_cpu=%.2f "
+		    "server_cpu_pct=%.0f server_us_per_msg=%.2f", scpu,
+		    scpu / secs * 100, p->acked > 0 ?
+		    scpu * 1e6 / (double)p->acked : 0);
+	} else
+		snprintf(srv, sizeof(srv), "server_cpu=- server_cpu_pct=- "
+		    "server_us_per_msg=-");
+	printf("peer path=%s rtt_n=%d rtt_p50_us=%.0f rtt_p99_us=%.0f "
+	    "msgs=%llu seconds=%.2f msgs_per_s=%.0f size=%d window=%d "
+	    "retries=%llu failed=%llu dropped=%llu %s client_cpu=%.2f\n",
+	    lg->o.relay ? "relay" : "direct", p->nrtt, p50, p99,
 	    (unsigned long long)p->acked, secs,
 	    secs > 0 ? (double)p->acked / secs : 0, lg->o.size,
 	    lg->o.peer_window, (unsigned long long)p->retries,
 	    (unsigned long long)p->failed,
-	    (unsigned long long)(p->a.dropped + p->b.dropped));
+	    (unsigned long long)(p->a.dropped + p->b.dropped), srv,
+	    p->own_cpu1 - p->own_cpu0);
 	fflush(stdout);
 	rc = 0;
 out:

@@ -8,6 +8,7 @@
  *   loadgen logins  --port P --key FILE ...      logins/s, LIST latency
  *   loadgen pwhash  [--threads T]                argon2id verifications/s
  *   loadgen peer    --port P --key FILE          peer datagrams
+ *   loadgen peer    --port P --key FILE --relay  ... through the relay
  *
  * Only loopback addresses are accepted, every mode stops at a global
  * deadline, and each prints one "MODE key=value ..." result line on
@@ -63,7 +64,9 @@ loadgen_usage(void)
 "  --list-interval MS   logins: gap between two LISTs (default 10)\n"
 "  --count K            peer: round trips measured (default 2000)\n"
 "  --size B             peer: bytes of text per message (default 64)\n"
-"  --peer-window W      peer: messages in flight (default 32)\n");
+"  --peer-window W      peer: messages in flight (default 32)\n"
+"  --relay              peer: register with the server's UDP side and send\n"
+"                       every datagram through its relay\n");
 	/* *INDENT-ON* */
 	exit(EXIT_USAGE);
 }
@@ -375,6 +378,7 @@ main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "peer-window", required_argument, NULL, 'W' },
+		{ "relay", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -471,6 +475,9 @@ main(int argc, char **argv)
 		case 'W':
 			lg.o.peer_window = (int)loadgen_num("--peer-window",
 			    optarg, 1, 64);
+			break;
+		case 'R':
+			lg.o.relay = 1;
 			break;
 		default:
 			loadgen_usage();

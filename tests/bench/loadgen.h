@@ -41,6 +41,7 @@ struct lg_opts {
 	int		 count;		/* peer: round trips measured */
 	int		 size;		/* peer: bytes of text per message */
 	int		 peer_window;	/* peer: messages in flight */
+	int		 relay;		/* peer: through the server's relay */
 	int		 list_interval_ms; /* logins: gap between LISTs */
 	int		 first;		/* mkusers: first index */
 };

@@ -3,9 +3,9 @@
 # Smoke run of the benchmark load generator, so that it never rots: starts
 # the built sealchatd on an ephemeral 127.0.0.1 port with a temporary
 # configuration (hash_cost min), then runs mkusers and storm with N=50,
-# a short peer exchange, a short logins run and a short pwhash run.  It
-# checks that each mode completes and prints its result line; the figures
-# themselves are not asserted.
+# a short peer exchange, direct and through the daemon's relay, a short
+# logins run and a short pwhash run.  It checks that each mode completes
+# and prints its result line; the figures themselves are not asserted.
 # Environment: SEALCHATD and LOADGEN, the two built programs.
 set -euo pipefail
 
@@ -56,6 +56,8 @@ hash_cost: min
 max_sessions: 1000
 max_unauth: 1000
 max_unauth_per_addr: 1000
+relay_rate: 100000
+relay_bytes: 1073741824
 EOF
 
 "$SEALCHATD" -c "$dir/sealchatd.yaml" </dev/null >"$dir/sealchatd.log" 2>&1 &
@@ -99,8 +101,10 @@ check mkusers '^mkusers n=50 created=50 existed=0 ' \
 	"$LOADGEN" mkusers "${common[@]}" -n 50
 check storm '^storm n=50 seconds=[0-9.]+ server_cpu=[0-9.]+ .*rss_per_session_b=' \
 	"$LOADGEN" storm "${common[@]}" -n 50
-check peer '^peer rtt_n=100 rtt_p50_us=[0-9]+ .*msgs_per_s=[0-9]+ ' \
+check peer '^peer path=direct rtt_n=100 rtt_p50_us=[0-9]+ .*msgs_per_s=[0-9]+ ' \
 	"$LOADGEN" peer "${common[@]}" --count 100 --duration 1
+check 'peer --relay' '^peer path=relay rtt_n=100 rtt_p50_us=[0-9]+ .*msgs_per_s=[0-9]+ .*server_cpu=[0-9.]+ ' \
+	"$LOADGEN" peer "${common[@]}" --count 100 --duration 1 --relay
 check logins '^logins clients=2 seconds=[0-9.]+ logins=[0-9]+ .*list_p99_ms=' \
 	"$LOADGEN" logins "${common[@]}" --clients 2 --duration 1
 check pwhash '^pwhash threads=1 cost=interactive seconds=[0-9.]+ verifies=[0-9]+ ' \

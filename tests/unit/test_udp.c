@@ -9,8 +9,9 @@
  * Registration: the good case byte for byte, every refusal without an
  * answer, the rate per address, the endpoint moved only by the highest
  * counter.  The relay: the bytes forwarded unchanged between the two
- * registered endpoints, every refusal, and a flood cut at the configured
- * rate while another pair keeps its service.  Wildcard sockets answer
+ * registered endpoints, a batch of them whole and in order, every
+ * refusal, and a flood cut at the configured rate while another pair
+ * keeps its service.  Wildcard sockets answer
  * from the address the client wrote to.
  */
 #include <sys/socket.h>
@@ -516,6 +517,73 @@ test_relay_forwards_unchanged_between_the_two_endpoints(void **state)
 	close(fb);
 }
 
+/* Sends a datagram from fd to the UDP side without running the loop. */
+static void
+put_later(struct fixture *f, int fd, const void *d, size_t len)
+{
+	assert_int_equal(sendto(fd, d, len, 0, (struct sockaddr *)&f->srv,
+	    sizeof(f->srv)), (ssize_t)len);
+}
+
+/* The next datagram on fd is peer_dgram(len, pair_id, x). */
+static void
+take_dgram(int fd, size_t len, uint64_t pair_id, uint8_t x)
+{
+	uint8_t	want[SC_DGRAM_MAX], a[SC_DGRAM_MAX + 1];
+
+	peer_dgram(want, len, pair_id, x);
+	assert_int_equal(take(fd, a, sizeof(a), WAIT_MS, NULL), (ssize_t)len);
+	assert_memory_equal(a, want, len);
+}
+
+/*
+ * Datagrams read in one batch leave together: many of two pairs, both
+ * ways, interleaved and of every length, each reach their side whole and
+ * in the order sent, and each is counted once.
+ */
+static void
+test_relay_batch_leaves_whole_and_in_order(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 d[SC_DGRAM_MAX];
+	uint64_t	 ab, cd, bytes = 0;
+	int		 fa = sock_at("127.0.0.2"), fb = sock_at("127.0.0.3");
+	int		 fc = sock_at("127.0.0.4"), fd = sock_at("127.0.0.5");
+	size_t		 i, n = 40;
+
+	ab = pair(f, 0, "ben");
+	cd = pair(f, 2, "dan");
+	reg_ok(f, 0, fa, 0);
+	reg_ok(f, 1, fb, 0);
+	reg_ok(f, 2, fc, 0);
+	reg_ok(f, 3, fd, 0);
+	for (i = 0; i < n; i++) {
+		peer_dgram(d, 42 + i, ab, (uint8_t)i);
+		put_later(f, fa, d, 42 + i);
+		peer_dgram(d, SC_DGRAM_MAX - i, cd, (uint8_t)(0x80 + i));
+		put_later(f, fc, d, SC_DGRAM_MAX - i);
+		peer_dgram(d, 60 + 7 * i, ab, (uint8_t)(0x40 + i));
+		put_later(f, fb, d, 60 + 7 * i);
+		bytes += 42 + i + SC_DGRAM_MAX - i + 60 + 7 * i;
+	}
+	pump(f);
+	for (i = 0; i < n; i++) {
+		take_dgram(fb, 42 + i, ab, (uint8_t)i);
+		take_dgram(fd, SC_DGRAM_MAX - i, cd, (uint8_t)(0x80 + i));
+		take_dgram(fa, 60 + 7 * i, ab, (uint8_t)(0x40 + i));
+	}
+	nothing_on(fa);
+	nothing_on(fb);
+	nothing_on(fd);
+	assert_int_equal(fate(f, UDP_RELAYED), 3 * n);
+	assert_int_equal(fate(f, UDP_SEND_FAILED), 0);
+	assert_int_equal(udp_stats(f->u)->relayed_bytes, bytes);
+	close(fa);
+	close(fb);
+	close(fc);
+	close(fd);
+}
+
 /*
  * Refused, without a byte sent anywhere: an unknown pair, a third address
  * with the pair's id, a side whose peer has not registered, a pair with
@@ -803,6 +871,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_relay_forwards_unchanged_between_the_two_endpoints,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_relay_batch_leaves_whole_and_in_order, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_relay_refusals_send_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(
