@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Key files.  One line of standard base64 of the 32 key bytes, then a
- * newline (as WireGuard's keys).  The private key file must not be readable
- * by group or others.  Functions fill err with a message that names the file.
+ * newline (as WireGuard's keys).  The private key file must be a file of
+ * its own (not a symbolic link), owned by the user that reads it, and not
+ * readable by group or others.  Functions fill err with a message that
+ * names the file.
  */
 #ifndef SEALCHAT_KEYS_H
 #define SEALCHAT_KEYS_H
@@ -17,7 +19,8 @@
  * Server start: loads the key pair, or, when neither file exists, makes a
  * new one and writes both files atomically (private key 0600, written to a
  * temporary file, fsync'd, renamed).  *created is set to 1 then.  Refuses a
- * private key readable by group or others, a file of the wrong length or
+ * private key that is a symbolic link, owned by another user or readable
+ * by group or others, a file of the wrong length or
  * not base64, one of the pair missing, and a public key that does not match
  * the private one.
  */

@@ -117,7 +117,10 @@ keys_parse(uint8_t key[SC_KEY_BYTES], const char *buf, size_t len)
 
 /*
  * Reads a key file into buf (KEYS_FILE_MAX + 1 bytes).  A private key must
- * be a regular file with no permission for group or others.
+ * be a regular file of its own, not a symbolic link (which whoever may
+ * write its folder could point elsewhere), owned by the user that reads it
+ * (another owner could change its mode, or read it already), with no
+ * permission for group or others.
  */
 static int
 keys_read(const char *path, int private, char *buf, size_t *lenp,
@@ -128,7 +131,13 @@ keys_read(const char *path, int private, char *buf, size_t *lenp,
 	int		fd, rc = -1;
 
 	/* O_NONBLOCK: opening a FIFO must not hang start-up. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	    (private ? O_NOFOLLOW : 0));
+	if (fd == -1 && private && errno == ELOOP) {
+		keys_error(err, "%s: private key is a symbolic link; it must "
+		    "be a file of its own", path);
+		return (-1);
+	}
 	if (fd == -1) {
 		keys_error(err, "%s: %s", path, strerror(errno));
 		return (-1);
@@ -139,6 +148,13 @@ keys_read(const char *path, int private, char *buf, size_t *lenp,
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		keys_error(err, "%s: not a regular file", path);
+		goto out;
+	}
+	if (private && sb.st_uid != geteuid()) {
+		keys_error(err, "%s: private key is owned by uid %lu, not by "
+		    "this user (uid %lu); run: chown %lu %s", path,
+		    (unsigned long)sb.st_uid, (unsigned long)geteuid(),
+		    (unsigned long)geteuid(), path);
 		goto out;
 	}
 	if (private && (sb.st_mode & 077) != 0) {
