@@ -9,12 +9,14 @@
  * and the encoders refuse what the decoders would refuse.
  *
  *   job, daemon -> helper:
- *     u64 session id, u8 op (SC_MSG_SIGN or SC_MSG_AUTH), u8 cost (enum
- *     sc_cost), u8 log level (enum log_level: the daemon's, so that a
- *     reload reaches the helper), u8 name_len (1..SC_NAME_MAX), name,
- *     u16 pass_len (SC_PASS_MIN..SC_PASS_MAX), pass
+ *     u64 session id, u32 slot (the job's place in the table of live jobs
+ *     the two processes share), u8 op (SC_MSG_SIGN or SC_MSG_AUTH), u8
+ *     cost (enum sc_cost), u8 log level (enum log_level: the daemon's, so
+ *     that a reload reaches the helper), u8 name_len (1..SC_NAME_MAX),
+ *     name, u16 pass_len (SC_PASS_MIN..SC_PASS_MAX), pass
  *   result, helper -> daemon:
- *     u64 session id, u8 op, u32 status (0 or an enum sc_err), u8 text_len
+ *     u64 session id, u8 op, u32 status (0, an enum sc_err, or
+ *     HASHMSG_WITHDRAWN: the job was withdrawn before it ran), u8 text_len
  *     (1..SC_NAME_MAX), text: the job's id, op and name
  *   start report, helper -> daemon, one per worker before any result:
  *     the result layout with session id 0 and op HASHMSG_OP_START; status 0
@@ -44,8 +46,11 @@
 /* Longest text of a result: a name, or a start report's error. */
 #define HASHMSG_TEXT_MAX	255
 
-/* A job: id, op, cost, log level, name_len; then name, pass_len, pass. */
-#define HASHMSG_JOB_HDR		(8 + 1 + 1 + 1 + 1)
+/* The status of a job withdrawn (its session gone) before it ran. */
+#define HASHMSG_WITHDRAWN	0x100
+
+/* A job: id, slot, op, cost, log level, name_len; then name, pass_len, pass. */
+#define HASHMSG_JOB_HDR		(8 + 4 + 1 + 1 + 1 + 1)
 #define HASHMSG_JOB_MAX		(HASHMSG_JOB_HDR + SC_NAME_MAX + 2 + \
 				    SC_PASS_MAX)
 /* A result: id, op, status, text_len; then text. */
@@ -55,6 +60,7 @@
 /* A job, daemon -> helper. */
 struct hashmsg_job {
 	uint64_t	 session_id;
+	uint32_t	 slot;		/* in the shared table of live jobs */
 	uint8_t		 op;		/* SC_MSG_SIGN or SC_MSG_AUTH */
 	enum sc_cost	 cost;		/* for a new hash, and the rehash */
 	enum log_level	 log_level;	/* the daemon's */
@@ -68,7 +74,7 @@ struct hashmsg_job {
 struct hashmsg_result {
 	uint64_t	session_id;	/* 0 in a start report */
 	uint8_t		op;		/* SIGN, AUTH or HASHMSG_OP_START */
-	int32_t		status;		/* 0, else an enum sc_err */
+	int32_t		status;		/* 0, an enum sc_err, WITHDRAWN */
 	char		text[HASHMSG_TEXT_MAX + 1];	/* NUL-terminated */
 	size_t		text_len;
 };

@@ -4,7 +4,8 @@
  * process that runs them (hashhelper.c), and the results that come back.
  *
  *   daemon, loop thread                  helper process
- *   jobs waiting (at most queue_max)  -> workers threads, each with its own
+ *   jobs held by the failed-login delay
+ *   jobs waiting (queue)              -> workers threads, each with its own
  *   one event on its socket end       <- store handle: recv a job, do it,
  *                                        send the result, wipe, again
  *
@@ -15,12 +16,25 @@
  * in one frame per client (one job at a time per worker made that one
  * frame per login per client); the rest wait in the daemon.
  *
- * Every job is on exactly one of three lists: free, queue (waiting, in
- * order) or flight (sent to the helper, newest first); a result finds its
- * job in flight by session id, op and name.  Passwords waiting in the
- * daemon live in one guarded region made at start (one SC_PASS_MAX slot
- * per job), wiped as soon as the job is sent; nothing on the loop maps or
- * unmaps memory per job.
+ * The bound: jobs waiting and in flight together are at most queue_max
+ * plus one per worker (those being hashed), whichever side of the socket
+ * they wait on; one more is refused, and its client told the server is
+ * busy.  Jobs held by the delay are bounded apart, by queue_max again: a
+ * held job joins the queue when its time comes, or is answered busy if the
+ * queue is full then.
+ *
+ * Every job is on exactly one of four lists: free, held (waiting for its
+ * time), queue (waiting, in order) or flight (sent to the helper, newest
+ * first); a result finds its job in flight by session id, op and name.
+ * Passwords in the daemon, held or queued, live in one guarded region made
+ * at start (one SC_PASS_MAX slot per job), wiped as soon as the job is
+ * sent or dropped; nothing on the loop maps or unmaps memory per job.
+ *
+ * Withdrawal: a job whose session went is dropped at once while held or
+ * queued.  In flight, its slot in a table shared with the helper (the
+ * session id per job slot) is cleared, and a worker that has not started
+ * it answers HASHMSG_WITHDRAWN instead of hashing; one already hashing
+ * finishes, and its result goes to the callback like any other.
  *
  * At hashpool_free the daemon sets a flag in a page shared with the
  * helper, whose workers then skip every job not yet started: the jobs in
@@ -47,6 +61,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
@@ -62,11 +77,22 @@
 #define HASHPOOL_STOP_MS	2000	/* for the helper to end at free */
 #define HASHPOOL_RESPAWN_MS	1000	/* between two forks */
 
-/* A job in the daemon: free, waiting, or in flight. */
+/* Where a job is. */
+enum hashpool_where {
+	HASHPOOL_FREE = 0,
+	HASHPOOL_HELD,
+	HASHPOOL_QUEUED,
+	HASHPOOL_FLIGHT,
+};
+
+/* A job in the daemon: free, held, waiting, or in flight. */
 struct hashpool_job {
 	TAILQ_ENTRY(hashpool_job) entry;
+	struct hashpool		 *pool;
 	struct hashmsg_job	  msg;	/* cost and log level set when sent */
 	uint8_t			 *slot;	/* its slot in the guarded region */
+	enum hashpool_where	  where;
+	struct event		  ev;	/* while held: its time */
 };
 
 TAILQ_HEAD(hashpool_jobs, hashpool_job);
@@ -84,7 +110,10 @@ struct hashpool {
 	size_t			 nslots;
 	size_t			 nused;		/* jobs[] handed out so far */
 	uint8_t			*pass;		/* guarded: nslots slots */
+	uint64_t		*live;		/* shared: session id a slot */
 	struct hashpool_jobs	 free;		/* returned jobs */
+	struct hashpool_jobs	 held;		/* waiting for their time */
+	size_t			 nheld;
 	struct hashpool_jobs	 queue;		/* waiting, oldest first */
 	size_t			 queued;
 	struct hashpool_jobs	 flight;	/* sent, newest first */
@@ -141,20 +170,29 @@ hashpool_job_get(struct hashpool *pool)
 	if (pool->nused >= pool->nslots)
 		return (NULL);
 	job = &pool->jobs[pool->nused];
+	job->pool = pool;
 	job->slot = pool->pass + pool->nused * SC_PASS_MAX;
+	job->msg.slot = (uint32_t)pool->nused;
 	pool->nused++;
 	return (job);
 }
 
-/* Returns a job, on no list, to the free list, wiping its password slot. */
+/*
+ * Returns a job, on no list, to the free list, wiping its password slot
+ * and clearing its place in the shared table.
+ */
 static void
 hashpool_job_put(struct hashpool *pool, struct hashpool_job *job)
 {
-	uint8_t	*slot = job->slot;
+	uint8_t		*slot = job->slot;
+	uint32_t	 index = job->msg.slot;
 
+	__atomic_store_n(&pool->live[index], 0, __ATOMIC_RELEASE);
 	sc_wipe(slot, SC_PASS_MAX);
 	memset(job, 0, sizeof *job);
+	job->pool = pool;
 	job->slot = slot;
+	job->msg.slot = index;
 	TAILQ_INSERT_HEAD(&pool->free, job, entry);
 }
 
@@ -229,6 +267,8 @@ hashpool_spawn(struct hashpool *pool, char *err, size_t errlen)
 	conf.workers = pool->nworkers;
 	conf.cost = pool->cost;
 	conf.stop = pool->stop;
+	conf.live = pool->live;
+	conf.nlive = pool->nslots;
 	conf.slots = pool->pass;
 	conf.slots_len = pool->nslots * SC_PASS_MAX;
 	if ((pid = hashhelper_spawn(&conf, &pool->sock, err, errlen)) == -1)
@@ -361,7 +401,10 @@ hashpool_sock_cb(evutil_socket_t fd, short events, void *arg)
 			hashpool_child_lost(pool, "result for no job");
 			return;
 		}
-		hashpool_deliver(pool, job, r.status);
+		if (r.status == HASHMSG_WITHDRAWN)
+			hashpool_job_put(pool, job);
+		else
+			hashpool_deliver(pool, job, r.status);
 	}
 	hashpool_dispatch(pool);
 }
@@ -383,6 +426,8 @@ hashpool_dispatch(struct hashpool *pool)
 	    pool->inflight < (size_t)pool->ready * HASHPOOL_PIPELINE) {
 		job->msg.cost = pool->cost;
 		job->msg.log_level = log_get_level();
+		__atomic_store_n(&pool->live[job->msg.slot],
+		    job->msg.session_id, __ATOMIC_RELEASE);
 		if (hashmsg_job_put(&pool->out, &job->msg) == -1) {
 			/* Out of memory: the job waits for the next turn. */
 			wbuf_reset(&pool->out);
@@ -405,6 +450,7 @@ hashpool_dispatch(struct hashpool *pool)
 		job->msg.pass = NULL;
 		job->msg.pass_len = 0;
 		TAILQ_INSERT_HEAD(&pool->flight, job, entry);
+		job->where = HASHPOOL_FLIGHT;
 		pool->inflight++;
 	}
 }
@@ -482,8 +528,10 @@ hashpool_new(struct event_base *base, const char *db_path, int workers,
 	pool->cost = cost;
 	pool->child = -1;
 	pool->sock = -1;
-	pool->nslots = (size_t)queue_max + (size_t)workers * HASHPOOL_PIPELINE;
+	/* Waiting or in flight, one per worker more; held, as many again. */
+	pool->nslots = 2 * (size_t)queue_max + (size_t)workers;
 	TAILQ_INIT(&pool->free);
+	TAILQ_INIT(&pool->held);
 	TAILQ_INIT(&pool->queue);
 	TAILQ_INIT(&pool->flight);
 	wbuf_init(&pool->out);
@@ -503,6 +551,14 @@ hashpool_new(struct event_base *base, const char *db_path, int workers,
 		    strerror(errno));
 		goto fail;
 	}
+	pool->live = mmap(NULL, pool->nslots * sizeof(*pool->live),
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pool->live == MAP_FAILED) {
+		pool->live = NULL;
+		snprintf(err, errlen, "hash pool: shared table: %s",
+		    strerror(errno));
+		goto fail;
+	}
 	if ((pool->respawn_ev = evtimer_new(base, hashpool_respawn_cb,
 	    pool)) == NULL) {
 		snprintf(err, errlen, "hash pool: cannot make a timer");
@@ -519,10 +575,84 @@ fail:
 	return (NULL);
 }
 
-/* Queues a SIGN or AUTH job; -1 when the queue is full. */
+/* Whether one more job may wait for a worker (or be hashed) now. */
+static int
+hashpool_room(const struct hashpool *pool)
+{
+	return (pool->queued + pool->inflight <
+	    pool->queue_max + (size_t)pool->nworkers);
+}
+
+/* Appends a job, on no list, to the queue and sends what can be sent. */
+static void
+hashpool_enqueue(struct hashpool *pool, struct hashpool_job *job)
+{
+	TAILQ_INSERT_TAIL(&pool->queue, job, entry);
+	job->where = HASHPOOL_QUEUED;
+	pool->queued++;
+	hashpool_dispatch(pool);
+}
+
+/*
+ * Timer of a held job: its delay is over, so it joins the queue; a full
+ * queue answers it busy, as it would have been answered had it come now.
+ */
+static void
+hashpool_held_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct hashpool_job	*job = arg;
+	struct hashpool		*pool = job->pool;
+
+	(void)fd;
+	(void)events;
+	TAILQ_REMOVE(&pool->held, job, entry);
+	pool->nheld--;
+	job->where = HASHPOOL_FREE;
+	if (!hashpool_room(pool)) {
+		log_info("auth: held job session=%llu found the queue full",
+		    (unsigned long long)job->msg.session_id);
+		hashpool_deliver(pool, job, SC_ERR_BUSY);
+		return;
+	}
+	hashpool_enqueue(pool, job);
+}
+
+/* Holds a job, on no list, for delay_ms; -1 when the timer cannot run. */
+static int
+hashpool_hold(struct hashpool *pool, struct hashpool_job *job,
+    uint64_t delay_ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)((delay_ms % 1000) * 1000);
+	evtimer_assign(&job->ev, pool->base, hashpool_held_cb, job);
+	if (event_priority_set(&job->ev, 0) != 0 ||
+	    evtimer_add(&job->ev, &tv) != 0)
+		return (-1);
+	TAILQ_INSERT_TAIL(&pool->held, job, entry);
+	job->where = HASHPOOL_HELD;
+	pool->nheld++;
+	return (0);
+}
+
+/* Queues a SIGN or AUTH job at once; -1 when the queue is full. */
 int
 hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
     const char *name, const uint8_t *pass, size_t pass_len)
+{
+	return (hashpool_submit_at(pool, session_id, op, name, pass,
+	    pass_len, 0) < 0 ? -1 : 0);
+}
+
+/*
+ * Queues a SIGN or AUTH job, or holds it for delay_ms first; the job's
+ * handle, or -1 when there is no room.
+ */
+int
+hashpool_submit_at(struct hashpool *pool, uint64_t session_id, uint8_t op,
+    const char *name, const uint8_t *pass, size_t pass_len,
+    uint64_t delay_ms)
 {
 	struct hashpool_job	*job;
 	size_t			 nlen;
@@ -534,8 +664,10 @@ hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
 		return (-1);
 	if (pass == NULL || pass_len < SC_PASS_MIN || pass_len > SC_PASS_MAX)
 		return (-1);
-	if (pool->queued >= pool->queue_max ||
-	    (job = hashpool_job_get(pool)) == NULL)
+	if (delay_ms == 0 ? !hashpool_room(pool) :
+	    pool->nheld >= pool->queue_max)
+		return (-1);
+	if ((job = hashpool_job_get(pool)) == NULL)
 		return (-1);
 	job->msg.session_id = session_id;
 	job->msg.op = op;
@@ -545,10 +677,50 @@ hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
 	memcpy(job->slot, pass, pass_len);
 	job->msg.pass = job->slot;
 	job->msg.pass_len = pass_len;
-	TAILQ_INSERT_TAIL(&pool->queue, job, entry);
-	pool->queued++;
-	hashpool_dispatch(pool);
-	return (0);
+	if (delay_ms > 0 && hashpool_hold(pool, job, delay_ms) == -1) {
+		hashpool_job_put(pool, job);
+		return (-1);
+	}
+	if (delay_ms == 0)
+		hashpool_enqueue(pool, job);
+	return ((int)job->msg.slot);
+}
+
+/*
+ * Withdraws the job of handle for session_id (its session went): held or
+ * queued, it is dropped now; in flight, the helper skips it unless it is
+ * already being hashed.  A handle that no longer names that session's job
+ * changes nothing.
+ */
+void
+hashpool_withdraw(struct hashpool *pool, int handle, uint64_t session_id)
+{
+	struct hashpool_job	*job;
+
+	if (pool == NULL || handle < 0 || (size_t)handle >= pool->nused)
+		return;
+	job = &pool->jobs[handle];
+	if (job->msg.session_id != session_id)
+		return;
+	switch (job->where) {
+	case HASHPOOL_HELD:
+		event_del(&job->ev);
+		TAILQ_REMOVE(&pool->held, job, entry);
+		pool->nheld--;
+		hashpool_job_put(pool, job);
+		break;
+	case HASHPOOL_QUEUED:
+		TAILQ_REMOVE(&pool->queue, job, entry);
+		pool->queued--;
+		hashpool_job_put(pool, job);
+		break;
+	case HASHPOOL_FLIGHT:
+		__atomic_store_n(&pool->live[job->msg.slot], 0,
+		    __ATOMIC_RELEASE);
+		break;
+	default:
+		break;
+	}
 }
 
 /* Sets the cost that the next jobs carry to the helper. */
@@ -565,13 +737,13 @@ hashpool_set_cost(struct hashpool *pool, enum sc_cost cost)
 	pool->cost = cost;
 }
 
-/* Jobs waiting or running. */
+/* Jobs held, waiting or running. */
 size_t
 hashpool_pending(struct hashpool *pool)
 {
 	if (pool == NULL)
 		return (0);
-	return (pool->queued + pool->inflight);
+	return (pool->nheld + pool->queued + pool->inflight);
 }
 
 /* The helper process's pid, -1 while there is none. */
@@ -617,6 +789,12 @@ hashpool_free(struct hashpool *pool)
 
 	if (pool == NULL)
 		return;
+	while ((job = TAILQ_FIRST(&pool->held)) != NULL) {
+		event_del(&job->ev);
+		TAILQ_REMOVE(&pool->held, job, entry);
+		hashpool_job_put(pool, job);
+	}
+	pool->nheld = 0;
 	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
 		TAILQ_REMOVE(&pool->queue, job, entry);
 		hashpool_job_put(pool, job);
@@ -633,6 +811,8 @@ hashpool_free(struct hashpool *pool)
 	sc_secure_free(pool->pass);
 	if (pool->stop != NULL)
 		munmap(pool->stop, sizeof(*pool->stop));
+	if (pool->live != NULL)
+		munmap(pool->live, pool->nslots * sizeof(*pool->live));
 	wbuf_free(&pool->out);
 	free(pool->jobs);
 	free(pool->db_path);

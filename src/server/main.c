@@ -3,11 +3,19 @@
  * sealchatd: options, configuration, keys, then the event loop.  -t and -T
  * stop after the configuration: -t checks the key pair too, -T prints the
  * settings the daemon would run with.
+ *
+ * First of all, the daemon makes itself not dumpable: no core file, and no
+ * other process of its user may read its memory (the server's private
+ * key, the channel keys, the passwords of logins) through /proc or
+ * ptrace.  The hash helper it forks is not dumpable either.
  */
+#include <sys/prctl.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sealchat/conf.h"
 #include "sealchat/crypto.h"
@@ -15,6 +23,7 @@
 #include "sealchat/log.h"
 #include "sealchat/util.h"
 #include "config.h"
+#include "hashhelper.h"
 #include "server.h"
 
 static const struct option main_longopts[] = {
@@ -95,6 +104,11 @@ main(int argc, char **argv)
 	char			 fpr[SC_FPR_LEN];
 	int			 ch, test = 0, show = 0, debug = 0, created, rc;
 
+	if (prctl(PR_SET_DUMPABLE, 0) == -1) {
+		perror("sealchatd: prctl(PR_SET_DUMPABLE)");
+		return (EXIT_SOFTWARE);
+	}
+	hashhelper_title_init(argc, argv, environ);
 	while ((ch = getopt_long(argc, argv, "c:dhtTV", main_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
