@@ -174,6 +174,9 @@ hash_queue: 100000
 max_sessions: 1000000
 max_unauth: 1000000
 max_unauth_per_addr: 1000000
+max_sessions_per_addr: 1000000
+max_logins_per_addr: 100000
+signups_per_hour: 1000000
 login_timeout: 3600
 keepalive_interval: 15
 keepalive_timeout: 3600

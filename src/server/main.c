@@ -58,9 +58,10 @@ main_usage(FILE *f, int full)
 	    "  -d, --debug        log at debug level\n"
 	    "  -h, --help         show this help\n"
 	    "  -V, --version      show the version\n\n"
-	    "Signals: TERM or INT stop (clients are told), HUP reloads the\n"
-	    "configuration file.  Exit status: 0 stopped cleanly, 64 usage,\n"
-	    "69 cannot listen, 78 configuration or key files.\n");
+	    "Signals: TERM, INT or QUIT stop (clients are told), HUP reloads\n"
+	    "the configuration file, USR1 logs a status line; the others an\n"
+	    "operator may send are ignored.  Exit status: 0 stopped cleanly,\n"
+	    "64 usage, 69 cannot listen, 78 configuration or key files.\n");
 }
 
 /* -t: checks the key pair without creating anything. */

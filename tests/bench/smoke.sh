@@ -56,6 +56,9 @@ hash_cost: min
 max_sessions: 1000
 max_unauth: 1000
 max_unauth_per_addr: 1000
+max_sessions_per_addr: 1000
+max_logins_per_addr: 100000
+signups_per_hour: 1000000
 EOF
 
 "$SEALCHATD" -c "$dir/sealchatd.yaml" </dev/null >"$dir/sealchatd.log" 2>&1 &
