@@ -131,6 +131,7 @@ class Daemon:
         self.proc = None
         self.logf = None
         self.killed = False         # the test ended it with kill()
+        self.preexec = None         # run in the daemon's process first
 
     @property
     def path(self):
@@ -189,7 +190,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [SEALCHATD, "-c", self.path], stdin=subprocess.DEVNULL,
             stdout=self.logf, stderr=subprocess.STDOUT, cwd=self.dir,
-            env=env)
+            env=env, preexec_fn=self.preexec)
         deadline = time.monotonic() + WAIT
         while True:
             text = self.log_text(offset)
