@@ -10,11 +10,21 @@
  *                                        send the result, wipe, again
  *
  * over one socketpair(AF_UNIX, SOCK_SEQPACKET) in the messages of
- * hashmsg.h.  At most HASHPOOL_PIPELINE jobs per worker are in flight:
- * enough that results come back in bursts when hashes are cheap, so that
- * many logins join the roster in one loop turn and their presence goes out
- * in one frame per client (one job at a time per worker made that one
- * frame per login per client); the rest wait in the daemon.
+ * hashmsg.h.  At the minimum cost, HASHPOOL_PIPELINE jobs per worker are
+ * in flight: enough that results come back in bursts when hashes are
+ * cheap, so that many logins join the roster in one loop turn and their
+ * presence goes out in one frame per client (one job at a time per worker
+ * made that one frame per login per client).  At a real cost one job per
+ * worker is: a hash takes a tenth of a second or more, a burst gains
+ * nothing, and the jobs that wait in the daemon can be taken in a fair
+ * order and withdrawn.
+ *
+ * The order: a job's rank is the number of attempts its client's address
+ * already had in progress when it came (the caller says), and the queue
+ * is taken by rank, then in order of arrival.  So one address's burst
+ * waits behind the first job of every other address, and a host that logs
+ * in (or pretends to) as fast as it may does not make anyone else wait
+ * more than about one hash per worker.
  *
  * The bound: jobs waiting and in flight together are at most queue_max
  * plus one per worker (those being hashed), whichever side of the socket
@@ -23,9 +33,10 @@
  * held job joins the queue when its time comes, or is answered busy if the
  * queue is full then.
  *
- * Every job is on exactly one of four lists: free, held (waiting for its
- * time), queue (waiting, in order) or flight (sent to the helper, newest
- * first); a result finds its job in flight by session id, op and name.
+ * Every job is in exactly one of four places: the free list, the held
+ * list (waiting for its time), the queue (a tree by rank and arrival) or
+ * the flight list (sent to the helper, newest first); a result finds its
+ * job in flight by session id, op and name.
  * Passwords in the daemon, held or queued, live in one guarded region made
  * at start (one SC_PASS_MAX slot per job), wiped as soon as the job is
  * sent or dropped; nothing on the loop maps or unmaps memory per job.
@@ -49,6 +60,7 @@
 #include <sys/wait.h>
 
 #include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -87,7 +99,10 @@ enum hashpool_where {
 
 /* A job in the daemon: free, held, waiting, or in flight. */
 struct hashpool_job {
-	TAILQ_ENTRY(hashpool_job) entry;
+	TAILQ_ENTRY(hashpool_job) entry;	/* free, held or flight */
+	RB_ENTRY(hashpool_job)	  qentry;	/* the queue */
+	unsigned		  rank;
+	uint64_t		  seq;		/* order of arrival */
 	struct hashpool		 *pool;
 	struct hashmsg_job	  msg;	/* cost and log level set when sent */
 	uint8_t			 *slot;	/* its slot in the guarded region */
@@ -96,6 +111,7 @@ struct hashpool_job {
 };
 
 TAILQ_HEAD(hashpool_jobs, hashpool_job);
+RB_HEAD(hashpool_queue, hashpool_job);
 
 struct hashpool {
 	struct event_base	*base;
@@ -114,7 +130,8 @@ struct hashpool {
 	struct hashpool_jobs	 free;		/* returned jobs */
 	struct hashpool_jobs	 held;		/* waiting for their time */
 	size_t			 nheld;
-	struct hashpool_jobs	 queue;		/* waiting, oldest first */
+	struct hashpool_queue	 queue;		/* waiting, by rank */
+	uint64_t		 seq;
 	size_t			 queued;
 	struct hashpool_jobs	 flight;	/* sent, newest first */
 	size_t			 inflight;
@@ -131,6 +148,20 @@ struct hashpool {
 
 static void	hashpool_dispatch(struct hashpool *);
 static void	hashpool_sock_cb(evutil_socket_t, short, void *);
+
+/* Orders the queue: by rank, then by order of arrival. */
+static int
+hashpool_job_cmp(const struct hashpool_job *a, const struct hashpool_job *b)
+{
+	if (a->rank != b->rank)
+		return (a->rank < b->rank ? -1 : 1);
+	if (a->seq != b->seq)
+		return (a->seq < b->seq ? -1 : 1);
+	return (0);
+}
+
+RB_GENERATE_INTERNAL(hashpool_queue, hashpool_job, qentry, hashpool_job_cmp,
+    __attribute__((unused)) static)
 
 /*
  * Reads one message from the helper without blocking: 1 with a checked
@@ -409,6 +440,13 @@ hashpool_sock_cb(evutil_socket_t fd, short events, void *arg)
 	hashpool_dispatch(pool);
 }
 
+/* Jobs the helper may hold per worker: a pipeline only for cheap hashes. */
+static size_t
+hashpool_depth(const struct hashpool *pool)
+{
+	return (pool->cost == SC_COST_MIN ? HASHPOOL_PIPELINE : 1);
+}
+
 /*
  * Sends waiting jobs while a worker is free, with the cost and log level
  * of the moment.  A send that fails leaves the job at the head of the
@@ -422,8 +460,8 @@ hashpool_dispatch(struct hashpool *pool)
 	int			 rc;
 
 	while (pool->sock != -1 &&
-	    (job = TAILQ_FIRST(&pool->queue)) != NULL &&
-	    pool->inflight < (size_t)pool->ready * HASHPOOL_PIPELINE) {
+	    (job = RB_MIN(hashpool_queue, &pool->queue)) != NULL &&
+	    pool->inflight < (size_t)pool->ready * hashpool_depth(pool)) {
 		job->msg.cost = pool->cost;
 		job->msg.log_level = log_get_level();
 		__atomic_store_n(&pool->live[job->msg.slot],
@@ -444,7 +482,7 @@ hashpool_dispatch(struct hashpool *pool)
 				log_warn("auth: send to hash process");
 			break;
 		}
-		TAILQ_REMOVE(&pool->queue, job, entry);
+		RB_REMOVE(hashpool_queue, &pool->queue, job);
 		pool->queued--;
 		sc_wipe(job->slot, job->msg.pass_len);
 		job->msg.pass = NULL;
@@ -532,7 +570,7 @@ hashpool_new(struct event_base *base, const char *db_path, int workers,
 	pool->nslots = 2 * (size_t)queue_max + (size_t)workers;
 	TAILQ_INIT(&pool->free);
 	TAILQ_INIT(&pool->held);
-	TAILQ_INIT(&pool->queue);
+	RB_INIT(&pool->queue);
 	TAILQ_INIT(&pool->flight);
 	wbuf_init(&pool->out);
 
@@ -583,11 +621,12 @@ hashpool_room(const struct hashpool *pool)
 	    pool->queue_max + (size_t)pool->nworkers);
 }
 
-/* Appends a job, on no list, to the queue and sends what can be sent. */
+/* Puts a job, on no list, in the queue and sends what can be sent. */
 static void
 hashpool_enqueue(struct hashpool *pool, struct hashpool_job *job)
 {
-	TAILQ_INSERT_TAIL(&pool->queue, job, entry);
+	job->seq = ++pool->seq;
+	RB_INSERT(hashpool_queue, &pool->queue, job);
 	job->where = HASHPOOL_QUEUED;
 	pool->queued++;
 	hashpool_dispatch(pool);
@@ -642,17 +681,17 @@ hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
     const char *name, const uint8_t *pass, size_t pass_len)
 {
 	return (hashpool_submit_at(pool, session_id, op, name, pass,
-	    pass_len, 0) < 0 ? -1 : 0);
+	    pass_len, 0, 0) < 0 ? -1 : 0);
 }
 
 /*
- * Queues a SIGN or AUTH job, or holds it for delay_ms first; the job's
- * handle, or -1 when there is no room.
+ * Queues a SIGN or AUTH job of rank, or holds it for delay_ms first; the
+ * job's handle, or -1 when there is no room.
  */
 int
 hashpool_submit_at(struct hashpool *pool, uint64_t session_id, uint8_t op,
     const char *name, const uint8_t *pass, size_t pass_len,
-    uint64_t delay_ms)
+    uint64_t delay_ms, unsigned rank)
 {
 	struct hashpool_job	*job;
 	size_t			 nlen;
@@ -671,6 +710,7 @@ hashpool_submit_at(struct hashpool *pool, uint64_t session_id, uint8_t op,
 		return (-1);
 	job->msg.session_id = session_id;
 	job->msg.op = op;
+	job->rank = rank;
 	memcpy(job->msg.name, name, nlen);
 	job->msg.name[nlen] = '\0';
 	job->msg.name_len = nlen;
@@ -710,7 +750,7 @@ hashpool_withdraw(struct hashpool *pool, int handle, uint64_t session_id)
 		hashpool_job_put(pool, job);
 		break;
 	case HASHPOOL_QUEUED:
-		TAILQ_REMOVE(&pool->queue, job, entry);
+		RB_REMOVE(hashpool_queue, &pool->queue, job);
 		pool->queued--;
 		hashpool_job_put(pool, job);
 		break;
@@ -795,8 +835,8 @@ hashpool_free(struct hashpool *pool)
 		hashpool_job_put(pool, job);
 	}
 	pool->nheld = 0;
-	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
-		TAILQ_REMOVE(&pool->queue, job, entry);
+	while ((job = RB_MIN(hashpool_queue, &pool->queue)) != NULL) {
+		RB_REMOVE(hashpool_queue, &pool->queue, job);
 		hashpool_job_put(pool, job);
 	}
 	pool->queued = 0;

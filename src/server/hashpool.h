@@ -36,7 +36,10 @@ typedef void	(*hashpool_done_cb)(const struct hashpool_result *, void *arg);
 
 struct hashpool;
 
-/* Jobs handed to the helper per worker before their results come back. */
+/*
+ * Jobs handed to the helper per worker before their results come back, at
+ * the minimum cost; at any other, one.
+ */
 #define HASHPOOL_PIPELINE	32
 
 /*
@@ -64,12 +67,15 @@ int		 hashpool_submit(struct hashpool *, uint64_t session_id,
 /*
  * As hashpool_submit(), but with delay_ms > 0 the job is first held that
  * long (its password in a guarded slot all the while), then queued; if
- * the queue is full by then, the callback gets SC_ERR_BUSY.  Returns a
- * handle (>= 0) for hashpool_withdraw(), or -1 when there is no room.
+ * the queue is full by then, the callback gets SC_ERR_BUSY.  Waiting jobs
+ * are taken by rank, then in order of arrival: the caller gives the number
+ * of attempts the client's address already has in progress, so that one
+ * address's burst does not delay the others.  Returns a handle (>= 0) for
+ * hashpool_withdraw(), or -1 when there is no room.
  */
 int		 hashpool_submit_at(struct hashpool *, uint64_t session_id,
 		    uint8_t op, const char *name, const uint8_t *pass,
-		    size_t pass_len, uint64_t delay_ms);
+		    size_t pass_len, uint64_t delay_ms, unsigned rank);
 /*
  * The session of the job handle is gone: a held or queued job is dropped
  * (no callback); one in flight is skipped by the helper unless its hash

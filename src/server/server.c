@@ -77,12 +77,12 @@ server_event(struct server *srv, int fd, short what, event_callback_fn cb,
 /* Hands a SIGN or AUTH to the hash pool (none once stopping: busy). */
 static int
 server_hash(void *arg, uint64_t sid, uint8_t op, const char *name,
-    const uint8_t *pass, size_t pass_len, uint64_t delay_ms)
+    const uint8_t *pass, size_t pass_len, uint64_t delay_ms, unsigned rank)
 {
 	struct server	*srv = arg;
 
 	return (hashpool_submit_at(srv->hashpool, sid, op, name, pass,
-	    pass_len, delay_ms));
+	    pass_len, delay_ms, rank));
 }
 
 /* The session of a hash job is gone: its job need not run. */

@@ -833,8 +833,10 @@ session_on_cred(struct session *s, const struct sc_msg *m)
 	s->flags |= SF_ATTEMPT;
 	s->att_op = m->type;
 	memcpy(s->att_name, m->name, sizeof(s->att_name));
+	/* Ranked by the attempts its address already had in progress. */
 	s->job = env->hash(env->hash_arg, s->id, m->type, m->name, m->pass,
-	    m->pass_len, wait);
+	    m->pass_len, wait, (unsigned)(throttle_login_count(env->throttle,
+	    &la) - 1));
 	if (s->job < 0) {
 		session_attempt_end(s, THROTTLE_VOID);
 		session_busy(s, m, "hash_queue");

@@ -30,13 +30,14 @@ struct pairkey;
 /*
  * Hands a SIGN or AUTH (op) for the session sid to the password hashing,
  * to start after delay_ms (the failed-login slowing; the password waits in
- * guarded memory meanwhile).  A handle (>= 0) when taken: the outcome
- * comes back through session_set_hash_done().  -1 when it cannot be taken
- * now: the client gets ERROR 5.
+ * guarded memory meanwhile), with rank the attempts its address already
+ * has in progress (jobs of lower rank are hashed first).  A handle (>= 0)
+ * when taken: the outcome comes back through session_set_hash_done().  -1
+ * when it cannot be taken now: the client gets ERROR 5.
  */
 typedef int	(*session_hash_fn)(void *arg, uint64_t sid, uint8_t op,
 		    const char *name, const uint8_t *pass, size_t pass_len,
-		    uint64_t delay_ms);
+		    uint64_t delay_ms, unsigned rank);
 /*
  * The session sid, whose job has handle, is gone: its job need not run.
  * Its outcome may still come back (a hash already running), and finds no

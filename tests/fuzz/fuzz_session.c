@@ -77,12 +77,13 @@ static uint8_t			 fuzz_plain[FUZZ_MAX_FRAME];
 /* Records a hash job (its handle is its index); a full list is busy. */
 static int
 fuzz_session_hash(void *arg, uint64_t sid, uint8_t op, const char *name,
-    const uint8_t *pass, size_t pass_len, uint64_t delay_ms)
+    const uint8_t *pass, size_t pass_len, uint64_t delay_ms, unsigned rank)
 {
 	struct fuzz_job	*j;
 
 	(void)arg;
 	(void)delay_ms;
+	(void)rank;
 	if (pass == NULL || pass_len < SC_PASS_MIN || pass_len > SC_PASS_MAX ||
 	    (op != SC_MSG_SIGN && op != SC_MSG_AUTH) ||
 	    !wire_name_valid(name, strlen(name)))

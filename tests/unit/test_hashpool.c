@@ -346,7 +346,7 @@ test_hashpool_withdrawn_jobs_never_run(void **state)
 	for (i = 0; i < 8; i++) {
 		snprintf(name, sizeof name, "gone%d", i);
 		handle[i] = hashpool_submit_at(pool, (uint64_t)i + 10,
-		    SC_MSG_SIGN, name, (const uint8_t *)"pw", 2, 0);
+		    SC_MSG_SIGN, name, (const uint8_t *)"pw", 2, 0, 0);
 		assert_true(handle[i] >= 0);
 	}
 	for (i = 0; i < 8; i++)
@@ -384,13 +384,13 @@ test_hashpool_held_jobs_wait_then_run(void **state)
 
 	t0 = util_now_ms();
 	assert_true(hashpool_submit_at(pool, 1, SC_MSG_SIGN, "held",
-	    (const uint8_t *)"pw", 2, 300) >= 0);
+	    (const uint8_t *)"pw", 2, 300, 0) >= 0);
 	h = hashpool_submit_at(pool, 2, SC_MSG_SIGN, "dropped",
-	    (const uint8_t *)"pw", 2, 200);
+	    (const uint8_t *)"pw", 2, 200, 0);
 	assert_true(h >= 0);
 	/* Held jobs have room of their own: queue_max of them. */
 	assert_int_equal(hashpool_submit_at(pool, 3, SC_MSG_SIGN, "third",
-	    (const uint8_t *)"pw", 2, 200), -1);
+	    (const uint8_t *)"pw", 2, 200, 0), -1);
 	assert_int_equal(hashpool_pending(pool), 2);
 	hashpool_withdraw(pool, h, 2);
 	assert_int_equal(hashpool_pending(pool), 1);
@@ -409,7 +409,7 @@ test_hashpool_held_jobs_wait_then_run(void **state)
 	 */
 	pool = new_pool(f, 1, 2, SC_COST_INTERACTIVE);
 	assert_true(hashpool_submit_at(pool, 4, SC_MSG_SIGN, "late",
-	    (const uint8_t *)"pw", 2, 20) >= 0);
+	    (const uint8_t *)"pw", 2, 20, 0) >= 0);
 	assert_int_equal(submit(pool, 5, SC_MSG_SIGN, "now1", "pw"), 0);
 	assert_int_equal(submit(pool, 6, SC_MSG_SIGN, "now2", "pw"), 0);
 	assert_int_equal(submit(pool, 7, SC_MSG_SIGN, "now3", "pw"), 0);
@@ -578,8 +578,8 @@ wait_new_child(struct fixture *f, struct hashpool *pool, pid_t old)
 
 /*
  * A killed helper fails the job it was running with SC_ERR_INTERNAL; the
- * job waiting in the daemon survives and a new helper answers it and the
- * jobs after it, at the cost of the time they are sent.
+ * job waiting in the daemon (at a real cost, one job per worker is sent)
+ * survives and a new helper answers it and the jobs after it.
  */
 static void
 test_hashpool_killed_helper_fails_running_jobs_is_replaced(void **state)
@@ -591,28 +591,26 @@ test_hashpool_killed_helper_fails_running_jobs_is_replaced(void **state)
 
 	old = hashpool_child(pool);
 	assert_true(old > 0);
-	/* One interactive hash running, one job in flight behind it. */
+	/* One interactive hash running, one job waiting behind it. */
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "ivan", "pw"), 0);
 	assert_int_equal(submit(pool, 2, SC_MSG_SIGN, "judy", "pw"), 0);
 	assert_int_equal(hashpool_pending(pool), 2);
 	hashpool_set_cost(pool, SC_COST_MIN);
 	assert_int_equal(kill(old, SIGKILL), 0);
 
-	/* Both were with the helper: both fail, and say so. */
-	wait_results(f, 2);
+	/* The one with the helper fails, and says so. */
+	wait_results(f, 1);
 	assert_int_equal(result_of(f, 1)->status, SC_ERR_INTERNAL);
 	assert_int_equal(result_of(f, 1)->op, SC_MSG_SIGN);
 	assert_string_equal(result_of(f, 1)->name, "ivan");
-	assert_int_equal(result_of(f, 2)->status, SC_ERR_INTERNAL);
-	assert_string_equal(result_of(f, 2)->name, "judy");
 	/* The dead helper was reaped by the pool. */
 	assert_int_equal(waitpid(old, &status, WNOHANG), -1);
 	assert_int_equal(errno, ECHILD);
 
-	/* Jobs waiting for the new helper succeed on it. */
-	assert_int_equal(submit(pool, 5, SC_MSG_SIGN, "judy", "pw"), 0);
-	wait_results(f, 3);
-	assert_int_equal(result_of(f, 5)->status, 0);
+	/* The job that waited, and jobs after it, succeed on the new one. */
+	wait_results(f, 2);
+	assert_int_equal(result_of(f, 2)->status, 0);
+	assert_string_equal(result_of(f, 2)->name, "judy");
 	pid = hashpool_child(pool);
 	assert_true(pid > 0);
 	assert_true(pid != old);
@@ -620,10 +618,39 @@ test_hashpool_killed_helper_fails_running_jobs_is_replaced(void **state)
 
 	assert_int_equal(submit(pool, 3, SC_MSG_AUTH, "judy", "pw"), 0);
 	assert_int_equal(submit(pool, 4, SC_MSG_SIGN, "ivan", "pw"), 0);
-	wait_results(f, 5);
+	wait_results(f, 4);
 	assert_int_equal(result_of(f, 3)->status, 0);
 	assert_int_equal(result_of(f, 4)->status, 0);
 	assert_int_equal(hashpool_pending(pool), 0);
+	hashpool_free(pool);
+}
+
+/*
+ * At a real cost jobs wait in the daemon and are taken by rank, then in
+ * order: one address's burst (ranks 0, 1, 2...) waits behind another
+ * address's first job.
+ */
+static void
+test_hashpool_lower_rank_goes_first(void **state)
+{
+	struct fixture		*f = *state;
+	struct hashpool	*pool = new_pool(f, 1, 16, SC_COST_INTERACTIVE);
+	char			 name[16];
+	int			 i;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "burst%d", i);
+		assert_true(hashpool_submit_at(pool, (uint64_t)i + 1,
+		    SC_MSG_SIGN, name, (const uint8_t *)"pw", 2, 0,
+		    (unsigned)i) >= 0);
+	}
+	assert_true(hashpool_submit_at(pool, 9, SC_MSG_SIGN, "other",
+	    (const uint8_t *)"pw", 2, 0, 0) >= 0);
+	wait_results(f, 5);
+	/* burst0 was sent at once; then other, before burst1. */
+	assert_true(f->res[0].session_id == 1);
+	assert_true(f->res[1].session_id == 9);
+	assert_true(f->res[2].session_id == 2);
 	hashpool_free(pool);
 }
 
@@ -762,6 +789,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hashpool_withdrawn_jobs_never_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_lower_rank_goes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hashpool_held_jobs_wait_then_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(

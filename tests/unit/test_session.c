@@ -56,6 +56,7 @@ struct job {
 	uint8_t		op;
 	char		name[SC_NAME_MAX + 1];
 	uint64_t	delay_ms;
+	unsigned	rank;
 	int		withdrawn;
 };
 
@@ -98,7 +99,7 @@ now_ms(void)
  */
 static int
 hash_record(void *arg, uint64_t sid, uint8_t op, const char *name,
-    const uint8_t *pass, size_t pass_len, uint64_t delay_ms)
+    const uint8_t *pass, size_t pass_len, uint64_t delay_ms, unsigned rank)
 {
 	struct fixture	*f = arg;
 	struct job	*j;
@@ -113,6 +114,7 @@ hash_record(void *arg, uint64_t sid, uint8_t op, const char *name,
 	j->op = op;
 	strcpy(j->name, name);
 	j->delay_ms = delay_ms;
+	j->rank = rank;
 	return ((int)f->njobs++);
 }
 
@@ -1124,6 +1126,27 @@ test_slowed_login_handed_over_at_once_with_its_wait(void **state)
 	wait_count(f, 0);
 }
 
+/* Jobs are ranked by the attempts their address already has in progress. */
+static void
+test_jobs_ranked_by_attempts_in_progress(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a, *b;
+	struct job	*ja, *jb;
+
+	a = client_new(f);
+	b = client_new(f);
+	client_hello(f, a);
+	client_hello(f, b);
+	ja = client_sign(f, a, "first");
+	jb = client_sign(f, b, "second");
+	assert_int_equal(ja->rank, 0);
+	assert_int_equal(jb->rank, 1);
+	client_free(a);
+	client_free(b);
+	wait_count(f, 0);
+}
+
 /* Past max_logins_per_addr logins in progress, ERROR 5 until one ends. */
 static void
 test_logins_in_progress_per_address_busy(void **state)
@@ -1336,6 +1359,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_slowed_login_handed_over_at_once_with_its_wait, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_jobs_ranked_by_attempts_in_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_logins_in_progress_per_address_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(
