@@ -33,12 +33,15 @@
  * bound is on the attempts in progress (logins_per_addr), and the slowing
  * follows the failures.
  *
- * The owner of an account under attack must still get in: an AUTH from an
- * address with no failure on record and no other attempt in progress does
- * not wait in the account's line (its address has a failure as soon as it
- * fails, so an attacker gains one such attempt per address per
- * THROTTLE_DECAY_MS).  Nobody is locked out for good: every wait is
- * bounded and every count decays.  When the failure table is full
+ * The owner of an account under attack must still get in, and two kinds of
+ * AUTH do not wait in the account's line: one from an address the account
+ * has logged in from before (THROTTLE_GOOD_MS at least since; an attacker
+ * cannot make such an entry without the password), and one from an
+ * address with no failure on record and no other attempt in progress (it
+ * has a failure as soon as it fails, so an attacker gains one such attempt
+ * per address per THROTTLE_DECAY_MS).  Either still waits its address's
+ * own line.  Nobody is locked out for good: every wait is bounded and
+ * every count decays.  When the failure table is full
  * the least recently used entry is evicted, so a flood of addresses or
  * names cannot grow memory.
  */
@@ -54,18 +57,23 @@
 #include "throttle.h"
 
 #define THROTTLE_HOUR_MS	3600000ULL
+#define THROTTLE_GOOD_MS	(7 * 24 * THROTTLE_HOUR_MS)
 
 enum throttle_kind {
 	THROTTLE_ADDR = 1,
 	THROTTLE_ACCOUNT = 2,
 	THROTTLE_SIGNUP = 3,
+	THROTTLE_GOOD = 4,	/* an account logged in from an address */
 };
 
-/* Key of a failure entry: an address (17 bytes) or an account name. */
+/*
+ * Key of an entry: an address (17 bytes), an account name, or both (a good
+ * login).
+ */
 struct throttle_key {
 	uint8_t	kind;
 	uint8_t	len;
-	uint8_t	b[SC_NAME_MAX];
+	uint8_t	b[SC_NAME_MAX + sizeof(struct throttle_addr)];
 };
 
 struct throttle_fail {
@@ -463,6 +471,22 @@ throttle_key_account(struct throttle_key *k, const char *name)
 	return (0);
 }
 
+/* Builds the key of a good login: the account's name, then the address. */
+static int
+throttle_key_good(const struct throttle *l, struct throttle_key *k,
+    const char *name, const struct throttle_addr *a)
+{
+	struct throttle_addr	g;
+
+	if (throttle_key_account(k, name) != 0)
+		return (-1);
+	throttle_addr_group(&g, a, l->conf.v6_prefix);
+	k->kind = THROTTLE_GOOD;
+	memcpy(k->b + k->len, &g, sizeof(g));
+	k->len = (uint8_t)(k->len + sizeof(g));
+	return (0);
+}
+
 /* Removes and frees one failure entry. */
 static void
 throttle_fail_remove(struct throttle *l, struct throttle_fail *f)
@@ -480,6 +504,8 @@ throttle_step(const struct throttle *l, uint8_t kind)
 	if (kind == THROTTLE_SIGNUP)
 		return (l->conf.signups_per_hour == 0 ? THROTTLE_HOUR_MS :
 		    THROTTLE_HOUR_MS / l->conf.signups_per_hour);
+	if (kind == THROTTLE_GOOD)
+		return (THROTTLE_GOOD_MS);
 	return (THROTTLE_DECAY_MS);
 }
 
@@ -602,7 +628,9 @@ throttle_plan(struct throttle *l, struct throttle_plan *p,
     size_t inflight, uint64_t now_ms)
 {
 	struct throttle_fail	*fa, *fn = NULL;
+	struct throttle_key	 kg;
 	uint32_t		 ca, cn;
+	int			 good = 0;
 
 	memset(p, 0, sizeof(*p));
 	throttle_key_addr(l, &p->ka, THROTTLE_ADDR, a);
@@ -611,13 +639,16 @@ throttle_plan(struct throttle *l, struct throttle_plan *p,
 	fa = throttle_fail_find(l, &p->ka, now_ms);
 	ca = fa != NULL ? fa->count : 0;
 	p->at_a = throttle_place(fa, throttle_delay_for(l, ca), now_ms);
-	if (p->has_name)
+	if (p->has_name) {
 		fn = throttle_fail_find(l, &p->kn, now_ms);
+		good = throttle_key_good(l, &kg, name, a) == 0 &&
+		    throttle_fail_find(l, &kg, now_ms) != NULL;
+	}
 	/*
-	 * An address with no failure on record, and no other attempt in
-	 * progress, goes past the account's line.
+	 * An address the account logged in from, or one with no failure on
+	 * record and no other attempt in progress, goes past its line.
 	 */
-	if (fn != NULL && (ca > 0 || inflight > 0)) {
+	if (fn != NULL && !good && (ca > 0 || inflight > 0)) {
 		cn = fn->count;
 		p->at_n = throttle_place(fn, throttle_delay_for(l, cn),
 		    now_ms);
@@ -740,6 +771,8 @@ throttle_login_end(struct throttle *l, const struct throttle_addr *a,
 	}
 	if (throttle_key_account(&k, name) == 0)
 		throttle_fail_unbump(l, &k, now_ms);
+	if (outcome == THROTTLE_OK && throttle_key_good(l, &k, name, a) == 0)
+		throttle_fail_bump(l, &k, 0, 1, now_ms);
 }
 
 /* Attempts in progress from an address. */

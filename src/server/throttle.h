@@ -147,8 +147,9 @@ struct throttle_slot *throttle_idle_victim(struct throttle *);
  * each other), a SIGN as a sign-up of the hour.  The wait: an address with
  * failures waits in its own line; an AUTH from such an address (or from
  * one with another attempt in progress) also waits in the account's line,
- * one attempt per delay, while an address with no failure on record goes
- * past it.  Any other verdict counts nothing.
+ * one attempt per delay, unless the account logged in from that address
+ * before; an address with no failure on record goes past it too.  Any
+ * other verdict counts nothing.
  */
 enum throttle_verdict throttle_login_begin(struct throttle *,
 		    const struct throttle_addr *, uint8_t op, const char *name,
@@ -156,7 +157,8 @@ enum throttle_verdict throttle_login_begin(struct throttle *,
 /*
  * Ends an attempt that throttle_login_begin() let go: a failure, or a
  * client gone, counts for the address; a success or a server error takes
- * the account's count back; a SIGN that made no account gives its sign-up
+ * the account's count back, and a success records that the account logs
+ * in from the address; a SIGN that made no account gives its sign-up
  * back.
  */
 void		 throttle_login_end(struct throttle *,
@@ -172,7 +174,7 @@ size_t		 throttle_login_count(struct throttle *,
 uint64_t	 throttle_fail_delay(struct throttle *,
 		    const struct throttle_addr *, const char *name,
 		    uint64_t now_ms);
-/* Failure and sign-up entries held (all kinds together). */
+/* Failure, sign-up and good-login entries held (all kinds together). */
 size_t		 throttle_fail_entries(const struct throttle *);
 
 #endif

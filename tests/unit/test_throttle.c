@@ -373,6 +373,40 @@ test_account_line_spans_addresses_clean_address_goes_past(void **state)
 }
 
 /*
+ * An address the account has logged in from goes past the account's line
+ * even with a failure of its own on record (a typo, a login given up);
+ * another account's good address does not.
+ */
+static void
+test_address_with_a_good_login_goes_past_the_account_line(void **state)
+{
+	struct throttle		*l = throttle(100, 2);
+	struct throttle_addr	 a[4], owner = addr("198.51.100.77");
+	char			 text[32];
+	int			 i;
+
+	(void)state;
+	(void)begin(l, &owner, "victim", NOW);
+	throttle_login_end(l, &owner, SC_MSG_AUTH, "victim", THROTTLE_OK,
+	    NOW);
+	(void)failed(l, &owner, "victim", NOW);
+	for (i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "203.0.113.%d", 40 + i);
+		a[i] = addr(text);
+		(void)failed(l, &a[i], "victim", NOW);
+		(void)begin(l, &a[i], "victim", NOW);
+	}
+	assert_true(throttle_fail_delay(l, &a[0], "victim", NOW) > 1000);
+	assert_int_equal(throttle_fail_delay(l, &owner, "victim", NOW), 0);
+	assert_int_equal(begin(l, &owner, "victim", NOW), 0);
+	/* The good login is the victim's, not every account's. */
+	(void)failed(l, &a[0], "other", NOW);
+	(void)begin(l, &a[1], "other", NOW);
+	assert_true(throttle_fail_delay(l, &owner, "other", NOW) > 0);
+	throttle_free(l);
+}
+
+/*
  * An attempt counts for its account when it begins, for its address when
  * it fails: a success or a server error takes the account's count back, a
  * failure and a client that left count for the address.
@@ -580,6 +614,8 @@ main(void)
 		cmocka_unit_test(test_address_line_after_failures_only),
 		cmocka_unit_test(
 		    test_account_line_spans_addresses_clean_address_goes_past),
+		cmocka_unit_test(
+		    test_address_with_a_good_login_goes_past_the_account_line),
 		cmocka_unit_test(
 		    test_attempt_counts_at_begin_success_takes_it_back),
 		cmocka_unit_test(test_logins_in_progress_capped_per_address),
