@@ -5,8 +5,11 @@
 # side in the same run, against InspIRCd with every client joining one
 # channel; logins per second at the interactive hash cost with the LIST
 # latency meanwhile; libsodium's own argon2id verification rate; and peer
-# datagrams.  Every process it starts is stopped at the end, and all the
-# traffic stays on 127.0.0.1.
+# datagrams; and an honest user's login time at the interactive cost,
+# unattacked and while another host runs each attack of docs/security.md
+# (property 14) at full speed from other addresses of 127.0.0.0/8.  Every
+# process it starts is stopped at the end, and all the traffic stays on
+# 127.0.0.0/8.
 #
 # Environment (all optional):
 #   BENCH_N          storm sizes (default "1000 2000 5000 10000")
@@ -19,6 +22,13 @@
 #   BENCH_PIN        1: during the storms, the server on CPU 0 and the load
 #                    generator on CPU 1 (taskset); default 0, the scheduler
 #                    decides.  The logins, pwhash and peer runs never pin.
+#   BENCH_ATTACKS    1: the user's login under attack (default); 0: skip
+#   BENCH_ATTACK_DURATION  seconds the user's login is measured, each
+#                    time (default 10)
+#   BENCH_ATTACK_RUNS  rounds of all the attacks, the median is shown
+#                    (default 3)
+#   BENCH_RAMP       seconds the sessions attack gets to take its sessions
+#                    before the user is measured (default 60)
 #   BENCH_BUILD      build directory (default build-bench)
 #   BENCH_RESULTS    file that also keeps every raw result line
 set -euo pipefail
@@ -29,6 +39,10 @@ runs=${BENCH_RUNS:-3}
 irc=${BENCH_IRC:-1}
 duration=${BENCH_DURATION:-10}
 clients=${BENCH_CLIENTS:-4}
+attacks=${BENCH_ATTACKS:-1}
+attack_duration=${BENCH_ATTACK_DURATION:-10}
+attack_runs=${BENCH_ATTACK_RUNS:-3}
+ramp=${BENCH_RAMP:-60}
 timeout=${BENCH_TIMEOUT:-900}
 window=${BENCH_WINDOW:-256}
 build=${BENCH_BUILD:-$top/build-bench}
@@ -312,6 +326,103 @@ run logins "$loadgen" logins --port "$port" --key "$li/server.pub" \
 	--timeout $((duration * 3 + 60))
 stop "$pid"
 
+# --- a user's login time under attack -------------------------------------
+# at_conf DIR: DIR's configuration again, with every limit at its default
+# (the defences measured) and the interactive hash cost.
+at_conf() {
+	local d=$1 p
+	p=$(sed -n 's/^server_port: //p' "$d/sealchatd.yaml")
+	cat >"$d/sealchatd.yaml" <<EOF
+server_address: 127.0.0.1
+server_port: $p
+server_public_key: server.pub
+server_private_key: server.key
+data_base: sealchat.db
+log_level: warn
+hash_cost: interactive
+EOF
+}
+
+# attack_args KIND: the load generator's options for one attack.
+attack_args() {
+	case $1 in
+	abandon) echo --attack abandon --source 127.0.0.2 --window 64 ;;
+	guess) echo --attack guess --source 127.0.0.10 --sources 4 \
+		--clients 32 --prefix user --first 0 ;;
+	idle) echo --attack idle --source 127.0.0.20 --sources 16 --window 32 ;;
+	sessions) echo --attack sessions --source 127.0.0.40 -n 300 \
+		--prefix atk ;;
+	esac
+}
+
+# under KIND: the user's logins while attack KIND runs ("none": alone;
+# "cpu": while one thread of argon2id keeps a core busy, for comparison).
+under() {
+	local kind=$1 apid='' lead=2 out args
+	if [ "$kind" = cpu ]; then
+		"$loadgen" pwhash --threads 1 \
+			--duration $((lead + attack_duration + 1)) \
+			>/dev/null 2>>"$work/loadgen.err" &
+		apid=$!
+		started+=("$apid")
+		sleep "$lead"
+	elif [ "$kind" != none ]; then
+		[ "$kind" = sessions ] && lead=$ramp
+		read -r -a args <<<"$(attack_args "$kind")"
+		"$loadgen" attack --port "$port" --key "$at/server.pub" \
+			"${args[@]}" --duration $((lead + attack_duration + 1)) \
+			--timeout $((lead + attack_duration + 60)) \
+			>"$work/attack.out" 2>>"$work/loadgen.err" &
+		apid=$!
+		started+=("$apid")
+		sleep "$lead"
+	fi
+	if out=$("$loadgen" user --port "$port" --key "$at/server.pub" \
+	    --prefix user --first 0 --source 127.0.0.1 \
+	    --duration "$attack_duration" \
+	    --timeout $((attack_duration + 60)) 2>>"$work/loadgen.err"); then
+		printf '%s\n' "$out" | sed "s/^user /user under=$kind /" |
+			tee -a "$results" >&2
+	else
+		log "the user's logins under $kind failed:"
+		tail -n 3 "$work/loadgen.err" >&2
+		echo "user under=$kind failed" >>"$results"
+	fi
+	if [ -n "$apid" ]; then
+		# It ends by itself a second after the user's logins.
+		wait "$apid" || true
+		stop "$apid"
+		[ "$kind" = cpu ] ||
+			sed "s/^attack /attack under=$kind /" \
+			"$work/attack.out" | tee -a "$results" >&2
+	fi
+}
+
+if [ "$attacks" = 1 ]; then
+	log "a user's login time under attack (hash_cost interactive)"
+	at=$work/attack
+	sc_conf "$at" min
+	sc_start "$at"
+	run mkusers "$loadgen" mkusers --port "$port" --key "$at/server.pub" \
+		-n 1 --prefix user --timeout 120
+	run mkusers "$loadgen" mkusers --port "$port" --key "$at/server.pub" \
+		-n 300 --prefix atk --timeout 120
+	stop "$pid"
+	at_conf "$at"
+	sc_start "$at"
+	# The first login moves the user's hash to the interactive cost.
+	"$loadgen" user --port "$port" --key "$at/server.pub" --prefix user \
+		--first 0 --source 127.0.0.1 --duration 2 >/dev/null \
+		2>>"$work/loadgen.err" || true
+	for r in $(seq "$attack_runs"); do
+		for kind in none cpu abandon guess idle sessions; do
+			log "user's logins under $kind, round $r/$attack_runs"
+			under "$kind"
+		done
+	done
+	stop "$pid"
+fi
+
 log "libsodium argon2id verification rate"
 run pwhash "$loadgen" pwhash --threads 2 --duration "$duration" \
 	--timeout $((duration * 3 + 60))
@@ -321,6 +432,15 @@ run pwhash "$loadgen" pwhash --threads 2 --duration "$duration" \
 field() {
 	local vals
 	vals=$(grep -E "^$1 n=$2 " "$results" |
+		sed -n "s/.* $3=\\([-0-9.]*\\).*/\\1/p" | sort -g)
+	[ -z "$vals" ] && { echo "-"; return; }
+	printf '%s\n' "$vals" | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2];
+		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ufield() {	# ufield MODE KIND KEY: median of KEY over "MODE under=KIND"
+	local vals
+	vals=$(grep -E "^$1 under=$2 " "$results" |
 		sed -n "s/.* $3=\\([-0-9.]*\\).*/\\1/p" | sort -g)
 	[ -z "$vals" ] && { echo "-"; return; }
 	printf '%s\n' "$vals" | awk '{ v[NR] = $1 } END {
@@ -362,6 +482,26 @@ ratio() {
 		"login p50 $(one logins login_p50_ms) ms p99 $(one logins login_p99_ms) ms;" \
 		"LIST meanwhile p50 $(one logins list_p50_ms) ms p99 $(one logins list_p99_ms) ms max $(one logins list_max_ms) ms"
 	echo "pwhash (libsodium, 2 threads, interactive): $(one pwhash verifies_per_s) verifications/s"
+	if [ "$attacks" = 1 ]; then
+		echo
+		echo "a user's login (hash_cost interactive, default limits), medians of $attack_runs rounds of $attack_duration s"
+		printf '%-9s %9s %9s %9s %13s %10s %8s %6s\n' under \
+			login_p50 login_p99 p99_ratio attack_conn/s auth_sent \
+			guesses held
+		base=$(ufield user none login_p99_ms)
+		for kind in none cpu abandon guess idle sessions; do
+			p99=$(ufield user "$kind" login_p99_ms)
+			printf '%-9s %9s %9s %9s %13s %10s %8s %6s\n' "$kind" \
+				"$(ufield user "$kind" login_p50_ms)" "$p99" \
+				"$(awk -v a="$p99" -v b="$base" 'BEGIN {
+				    if (a + 0 > 0 && b + 0 > 0)
+					printf "%.1fx", a / b; else print "-" }')" \
+				"$(ufield attack "$kind" opened_per_s)" \
+				"$(ufield attack "$kind" auth_sent)" \
+				"$(ufield attack "$kind" guesses)" \
+				"$(ufield attack "$kind" sessions_held)"
+		done
+	fi
 	echo "peer datagrams: round trip with ACK p50 $(one peer rtt_p50_us) us p99 $(one peer rtt_p99_us) us;" \
 		"$(one peer msgs_per_s) messages/s acknowledged (window $(one peer window))"
 	echo
