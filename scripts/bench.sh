@@ -184,7 +184,7 @@ data_base: sealchat.db
 log_level: warn
 hash_cost: $cost
 hash_workers: 2
-hash_queue: 100000
+hash_queue: 50000
 max_sessions: 1000000
 max_unauth: 1000000
 max_unauth_per_addr: 1000000
@@ -343,20 +343,24 @@ hash_cost: interactive
 EOF
 }
 
-# attack_args KIND: the load generator's options for one attack.
+# attack_args KIND ROUND: the load generator's options for one attack.
+# Each round attacks from addresses of its own, so that what one round's
+# attack leaves counted against its addresses does not weigh on the next.
 attack_args() {
 	case $1 in
-	abandon) echo --attack abandon --source 127.0.0.2 --window 64 ;;
-	guess) echo --attack guess --source 127.0.0.10 --sources 4 \
-		--clients 32 --prefix user --first 0 ;;
-	idle) echo --attack idle --source 127.0.0.20 --sources 16 --window 32 ;;
-	sessions) echo --attack sessions --source 127.0.0.40 -n 300 \
+	abandon) echo --attack abandon --source "127.0.1.$2" --window 64 ;;
+	guess) echo --attack guess --source "127.0.2.$((4 * $2))" \
+		--sources 4 --clients 32 --prefix user --first 0 ;;
+	idle) echo --attack idle --source "127.0.3.$((16 * $2))" --sources 16 \
+		--window 32 ;;
+	sessions) echo --attack sessions --source "127.0.4.$2" -n 300 \
 		--prefix atk ;;
 	esac
 }
 
-# under KIND: the user's logins while attack KIND runs ("none": alone;
-# "cpu": while one thread of argon2id keeps a core busy, for comparison).
+# under KIND ROUND: the user's logins while attack KIND runs ("none":
+# alone; "cpu": while one thread of argon2id keeps a core busy, for
+# comparison).
 under() {
 	local kind=$1 apid='' lead=2 out args
 	if [ "$kind" = cpu ]; then
@@ -368,7 +372,7 @@ under() {
 		sleep "$lead"
 	elif [ "$kind" != none ]; then
 		[ "$kind" = sessions ] && lead=$ramp
-		read -r -a args <<<"$(attack_args "$kind")"
+		read -r -a args <<<"$(attack_args "$kind" "$2")"
 		"$loadgen" attack --port "$port" --key "$at/server.pub" \
 			"${args[@]}" --duration $((lead + attack_duration + 1)) \
 			--timeout $((lead + attack_duration + 60)) \
@@ -401,23 +405,25 @@ under() {
 if [ "$attacks" = 1 ]; then
 	log "a user's login time under attack (hash_cost interactive)"
 	at=$work/attack
-	sc_conf "$at" min
+	# The accounts are made at the interactive cost already, so that the
+	# sessions attack's logins cost what real ones do and no more.
+	sc_conf "$at" interactive
 	sc_start "$at"
 	run mkusers "$loadgen" mkusers --port "$port" --key "$at/server.pub" \
 		-n 1 --prefix user --timeout 120
 	run mkusers "$loadgen" mkusers --port "$port" --key "$at/server.pub" \
-		-n 300 --prefix atk --timeout 120
+		-n 300 --prefix atk --timeout 300
 	stop "$pid"
 	at_conf "$at"
 	sc_start "$at"
-	# The first login moves the user's hash to the interactive cost.
+	# A first login records the user's address as one it logs in from.
 	"$loadgen" user --port "$port" --key "$at/server.pub" --prefix user \
 		--first 0 --source 127.0.0.1 --duration 2 >/dev/null \
 		2>>"$work/loadgen.err" || true
 	for r in $(seq "$attack_runs"); do
 		for kind in none cpu abandon guess idle sessions; do
 			log "user's logins under $kind, round $r/$attack_runs"
-			under "$kind"
+			under "$kind" "$r"
 		done
 	done
 	stop "$pid"

@@ -14,13 +14,16 @@
  *   idle      connect and send nothing, keeping --window connections per
  *             address: a new one as fast as the kernel lets, the oldest
  *             closed
- *   sessions  log in accounts prefix0..N-1 (-n) and hold them; every
- *             connection the server refuses is opened again at once
+ *   sessions  log in accounts prefix0..N-1 (-n) and hold them (with the
+ *             keepalive PINGs); every connection the server refuses is
+ *             opened again at once
  *
  * user logs in account prefix + first again and again for --duration
  * seconds, from --source when given, and prints the login times: from the
  * connect to OK, server busy and refusals included (the client tries again
- * at once).
+ * at once).  The login under way when the time is up is finished, not
+ * given up: a login given up counts as a failure of its address, and would
+ * slow the user's next run.
  */
 #include <sys/socket.h>
 
@@ -41,6 +44,7 @@
 #define LGATTACK_SAMPLES	(1 << 16)
 #define LGATTACK_IDLE_BATCH	32	/* connects per tick */
 #define LGATTACK_IDLE_TICK_US	1000
+#define LGATTACK_PING_SEC	5	/* keepalive of the sessions held */
 
 enum lgattack_kind {
 	LGATTACK_ABANDON = 1,
@@ -81,9 +85,12 @@ struct lgattack {
 	int			*idle_fd;	/* idle: nsrc x window */
 	int			*idle_next;	/* idle: oldest of a source */
 	struct event		*idle_ev;
+	struct event		*ping_ev;	/* sessions: keepalive */
 	struct event		*end_ev;
 	double			*ms;		/* user: login times */
 	size_t			 nms;
+	int			 user;		/* the user, not an attack */
+	int			 ending;	/* user: finish, then stop */
 };
 
 static void	lgattack_start(struct lgattack_conn *);
@@ -176,7 +183,7 @@ lgattack_start(struct lgattack_conn *ac)
 	struct lgattack	*a = ac->a;
 	struct timeval	 tv = { 0, LGATTACK_RETRY_MS * 1000 };
 
-	if (lgattack_over(a) || a->lg->failed)
+	if ((lgattack_over(a) && !a->user) || a->lg->failed)
 		return;
 	if (handshake_client_hello(&ac->hs, a->lg->server_pk) != 0) {
 		loadgen_fail(a->lg, "cannot make a HELLO");
@@ -270,6 +277,10 @@ lgattack_user_done(struct lgattack_conn *ac)
 		a->ms[a->nms++] = (double)(util_now_ms() - ac->t_start);
 	ac->t_start = 0;
 	lgconn_close(ac->c);
+	if (a->ending) {
+		event_base_loopbreak(a->lg->base);
+		return;
+	}
 	lgattack_start(ac);
 }
 
@@ -285,7 +296,7 @@ lgattack_msg(struct lgconn *c, const struct sc_msg *m)
 		if (a->kind == LGATTACK_SESSIONS) {
 			ac->logged = 1;
 			a->logged++;
-		} else if (a->kind != LGATTACK_GUESS)
+		} else if (a->user)
 			lgattack_user_done(ac);
 		return;
 	}
@@ -359,7 +370,30 @@ lgattack_idle_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The attack's time is over. */
+/* sessions: a PING on every session held, so that none times out. */
+static void
+lgattack_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lgattack	*a = arg;
+	struct wbuf	 wb;
+	int		 i;
+
+	(void)fd;
+	(void)what;
+	wbuf_init(&wb);
+	wire_enc_ping(&wb, SC_MSG_PING, 1);
+	for (i = 0; i < a->nconns; i++) {
+		if (a->conns[i].logged &&
+		    lgconn_send_msg(a->conns[i].c, &wb) == -1)
+			loadgen_fail(a->lg, "cannot send PING");
+	}
+	wbuf_free(&wb);
+}
+
+/*
+ * The time is over: an attack stops at once, the user once the login
+ * under way is done.
+ */
 static void
 lgattack_end_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -367,6 +401,10 @@ lgattack_end_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (a->user && a->conns != NULL && a->conns[0].t_start != 0) {
+		a->ending = 1;
+		return;
+	}
 	event_base_loopbreak(a->lg->base);
 }
 
@@ -414,6 +452,8 @@ lgattack_free(struct lgattack *a)
 			close(a->idle_fd[i]);
 	if (a->idle_ev != NULL)
 		event_free(a->idle_ev);
+	if (a->ping_ev != NULL)
+		event_free(a->ping_ev);
 	if (a->end_ev != NULL)
 		event_free(a->end_ev);
 	free(a->conns);
@@ -448,6 +488,7 @@ lgattack_attack(struct lg *lg)
 {
 	struct lgattack	a;
 	struct timeval	tick = { 0, LGATTACK_IDLE_TICK_US };
+	struct timeval	ping = { LGATTACK_PING_SEC, 0 };
 	double		secs;
 	int		i, rc = -1, n;
 
@@ -481,6 +522,12 @@ lgattack_attack(struct lg *lg)
 			goto out;
 		}
 	}
+	if (a.kind == LGATTACK_SESSIONS && ((a.ping_ev = event_new(lg->base,
+	    -1, EV_PERSIST, lgattack_ping_cb, &a)) == NULL ||
+	    event_add(a.ping_ev, &ping) == -1)) {
+		loadgen_fail(lg, "cannot arm a timer");
+		goto out;
+	}
 	if (lgattack_run(&a) == -1)
 		goto out;
 	secs = (double)(util_now_ms() - a.t0) / 1000.0;
@@ -509,6 +556,7 @@ lgattack_user(struct lg *lg)
 
 	memset(&a, 0, sizeof(a));
 	a.lg = lg;
+	a.user = 1;
 	a.t0 = util_now_ms();
 	if (lgattack_sources(&a) == -1)
 		goto out;
