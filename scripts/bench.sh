@@ -5,15 +5,18 @@
 # side in the same run, against InspIRCd with every client joining one
 # channel; logins per second at the interactive hash cost with the LIST
 # latency meanwhile; libsodium's own argon2id verification rate; peer
-# datagrams, direct and through the daemon's relay; and, as root, the time
-# a new pair of real clients takes to its first `delivered`, direct and
-# relayed, between home networks behind NAT routers in network namespaces
-# (tests/bench/reach.py).  Every process it starts is stopped at the end,
-# and all the traffic stays on 127.0.0.1 or between the namespaces it
-# makes.
+# datagrams, direct and through the daemon's relay; an honest user's login
+# time at the interactive cost, unattacked and while another host runs
+# each attack of docs/security.md (property 14) at full speed from other
+# addresses of 127.0.0.0/8; and, as root, the time a new pair of real
+# clients takes to its first `delivered`, direct and relayed, between home
+# networks behind NAT routers in network namespaces (tests/bench/reach.py).
+# Every process it starts is stopped at the end, and all the traffic stays
+# on 127.0.0.0/8 or between the namespaces it makes.
 #
 # Environment (all optional):
-#   BENCH_PARTS      which parts run (default "storm peer logins reach")
+#   BENCH_PARTS      which parts run (default "storm peer logins attack
+#                    reach")
 #   BENCH_N          storm sizes (default "1000 2000 5000 10000")
 #   BENCH_RUNS       runs per size, the median is shown (default 3)
 #   BENCH_IRC        1: also run InspIRCd (installed when missing); 0: skip
@@ -23,10 +26,16 @@
 #   BENCH_WINDOW     connections awaiting the server's first answer (256)
 #   BENCH_PIN        1: during the storms, the server on CPU 0 and the load
 #                    generator on CPU 1 (taskset); default 0, the scheduler
-#                    decides.  The logins and pwhash runs never pin; the
-#                    peer runs always do (below).
+#                    decides.  The logins, pwhash and attack runs never
+#                    pin; the peer runs always do (below).
 #   BENCH_PEER_RUNS  peer runs of each kind, direct and relayed alternating,
 #                    the median is shown (default 3)
+#   BENCH_ATTACK_DURATION  seconds the user's login is measured, each
+#                    time (default 10)
+#   BENCH_ATTACK_RUNS  rounds of all the attacks, the median is shown
+#                    (default 3)
+#   BENCH_RAMP       seconds the sessions attack gets to take its sessions
+#                    before the user is measured (default 60)
 #   BENCH_REACH_PAIRS  new pairs of each kind for the time to the first
 #                    `delivered` (default 50; root only)
 #   BENCH_BUILD      build directory (default build-bench)
@@ -34,12 +43,15 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-parts=${BENCH_PARTS:-"storm peer logins reach"}
+parts=${BENCH_PARTS:-"storm peer logins attack reach"}
 sizes=${BENCH_N:-"1000 2000 5000 10000"}
 runs=${BENCH_RUNS:-3}
 irc=${BENCH_IRC:-1}
 duration=${BENCH_DURATION:-10}
 clients=${BENCH_CLIENTS:-4}
+attack_duration=${BENCH_ATTACK_DURATION:-10}
+attack_runs=${BENCH_ATTACK_RUNS:-3}
+ramp=${BENCH_RAMP:-60}
 timeout=${BENCH_TIMEOUT:-900}
 window=${BENCH_WINDOW:-256}
 build=${BENCH_BUILD:-$top/build-bench}
@@ -198,10 +210,13 @@ data_base: sealchat.db
 log_level: $level
 hash_cost: $cost
 hash_workers: 2
-hash_queue: 100000
+hash_queue: 50000
 max_sessions: 1000000
 max_unauth: 1000000
 max_unauth_per_addr: 1000000
+max_sessions_per_addr: 1000000
+max_logins_per_addr: 100000
+signups_per_hour: 1000000
 login_timeout: 3600
 keepalive_interval: 15
 keepalive_timeout: 3600
@@ -375,6 +390,109 @@ if want logins; then
 		--timeout $((duration * 3 + 60))
 fi
 
+# --- a user's login time under attack -------------------------------------
+# at_conf DIR: DIR's configuration again, with every limit at its default
+# (the defences measured) and the interactive hash cost.
+at_conf() {
+	local d=$1 p
+	p=$(sed -n 's/^server_port: //p' "$d/sealchatd.yaml")
+	cat >"$d/sealchatd.yaml" <<EOF
+server_address: 127.0.0.1
+server_port: $p
+server_public_key: server.pub
+server_private_key: server.key
+data_base: sealchat.db
+log_level: warn
+hash_cost: interactive
+EOF
+}
+
+# attack_args KIND ROUND: the load generator's options for one attack.
+# Each round attacks from addresses of its own, so that what one round's
+# attack leaves counted against its addresses does not weigh on the next.
+attack_args() {
+	case $1 in
+	abandon) echo --attack abandon --source "127.0.1.$2" --window 64 ;;
+	guess) echo --attack guess --source "127.0.2.$((4 * $2))" \
+		--sources 4 --clients 32 --prefix user --first 0 ;;
+	idle) echo --attack idle --source "127.0.3.$((16 * $2))" --sources 16 \
+		--window 32 ;;
+	sessions) echo --attack sessions --source "127.0.4.$2" -n 300 \
+		--prefix atk ;;
+	esac
+}
+
+# under KIND ROUND: the user's logins while attack KIND runs ("none":
+# alone; "cpu": while one thread of argon2id keeps a core busy, for
+# comparison).
+under() {
+	local kind=$1 apid='' lead=2 out args
+	if [ "$kind" = cpu ]; then
+		"$loadgen" pwhash --threads 1 \
+			--duration $((lead + attack_duration + 1)) \
+			>/dev/null 2>>"$work/loadgen.err" &
+		apid=$!
+		started+=("$apid")
+		sleep "$lead"
+	elif [ "$kind" != none ]; then
+		[ "$kind" = sessions ] && lead=$ramp
+		read -r -a args <<<"$(attack_args "$kind" "$2")"
+		"$loadgen" attack --port "$port" --key "$at/server.pub" \
+			"${args[@]}" --duration $((lead + attack_duration + 1)) \
+			--timeout $((lead + attack_duration + 60)) \
+			>"$work/attack.out" 2>>"$work/loadgen.err" &
+		apid=$!
+		started+=("$apid")
+		sleep "$lead"
+	fi
+	if out=$("$loadgen" user --port "$port" --key "$at/server.pub" \
+	    --prefix user --first 0 --source 127.0.0.1 \
+	    --duration "$attack_duration" \
+	    --timeout $((attack_duration + 60)) 2>>"$work/loadgen.err"); then
+		printf '%s\n' "$out" | sed "s/^user /user under=$kind /" |
+			tee -a "$results" >&2
+	else
+		log "the user's logins under $kind failed:"
+		tail -n 3 "$work/loadgen.err" >&2
+		echo "user under=$kind failed" >>"$results"
+	fi
+	if [ -n "$apid" ]; then
+		# It ends by itself a second after the user's logins.
+		wait "$apid" || true
+		stop "$apid"
+		[ "$kind" = cpu ] ||
+			sed "s/^attack /attack under=$kind /" \
+			"$work/attack.out" | tee -a "$results" >&2
+	fi
+}
+
+if want attack; then
+	log "a user's login time under attack (hash_cost interactive)"
+	at=$work/attack
+	# The accounts are made at the interactive cost already, so that the
+	# sessions attack's logins cost what real ones do and no more.
+	sc_conf "$at" interactive
+	sc_start "$at"
+	run mkusers "$loadgen" mkusers --port "$port" --key "$at/server.pub" \
+		-n 1 --prefix user --timeout 120
+	run mkusers "$loadgen" mkusers --port "$port" --key "$at/server.pub" \
+		-n 300 --prefix atk --timeout 300
+	stop "$pid"
+	at_conf "$at"
+	sc_start "$at"
+	# A first login records the user's address as one it logs in from.
+	"$loadgen" user --port "$port" --key "$at/server.pub" --prefix user \
+		--first 0 --source 127.0.0.1 --duration 2 >/dev/null \
+		2>>"$work/loadgen.err" || true
+	for r in $(seq "$attack_runs"); do
+		for kind in none cpu abandon guess idle sessions; do
+			log "user's logins under $kind, round $r/$attack_runs"
+			under "$kind" "$r"
+		done
+	done
+	stop "$pid"
+fi
+
 # --- time to the first delivered of a new pair ----------------------------
 # The real client between network namespaces (tests/bench/reach.py), which
 # only root can make.
@@ -421,6 +539,10 @@ median() {
 field() {
 	median "^$1 n=$2 " "$3"
 }
+# ufield MODE KIND KEY: the median of KEY over the lines "MODE under=KIND".
+ufield() {
+	median "^$1 under=$2 " "$3"
+}
 one() {	# one RE KEY: KEY of the last result line that begins with RE
 	local v
 	v=$(grep -E "^$1 " "$results" | tail -n 1 |
@@ -463,6 +585,26 @@ share() {	# share A B: A / B with two decimals
 			"login p50 $(one logins login_p50_ms) ms p99 $(one logins login_p99_ms) ms;" \
 			"LIST meanwhile p50 $(one logins list_p50_ms) ms p99 $(one logins list_p99_ms) ms max $(one logins list_max_ms) ms"
 		echo "pwhash (libsodium, 2 threads, interactive): $(one pwhash verifies_per_s) verifications/s"
+	fi
+	if want attack; then
+		echo
+		echo "a user's login (hash_cost interactive, default limits), medians of $attack_runs rounds of $attack_duration s"
+		printf '%-9s %9s %9s %9s %13s %10s %8s %6s\n' under \
+			login_p50 login_p99 p99_ratio attack_conn/s auth_sent \
+			guesses held
+		base=$(ufield user none login_p99_ms)
+		for kind in none cpu abandon guess idle sessions; do
+			p99=$(ufield user "$kind" login_p99_ms)
+			printf '%-9s %9s %9s %9s %13s %10s %8s %6s\n' "$kind" \
+				"$(ufield user "$kind" login_p50_ms)" "$p99" \
+				"$(awk -v a="$p99" -v b="$base" 'BEGIN {
+				    if (a + 0 > 0 && b + 0 > 0)
+					printf "%.1fx", a / b; else print "-" }')" \
+				"$(ufield attack "$kind" opened_per_s)" \
+				"$(ufield attack "$kind" auth_sent)" \
+				"$(ufield attack "$kind" guesses)" \
+				"$(ufield attack "$kind" sessions_held)"
+		done
 	fi
 	if want peer; then
 		d='^peer path=direct '

@@ -33,8 +33,17 @@ int		util_dirname(char *out, size_t out_len, const char *path);
 /* Big-endian u64 in 8 bytes, as the datagram header carries it. */
 uint64_t	util_get_be64(const uint8_t *);
 void		util_put_be64(uint8_t *, uint64_t);
-/* Escapes a field for script output: \t \n \\ \xHH for control bytes. */
+/*
+ * Escapes a field for script output: \t \n \\, and \xHH for every byte of
+ * a control character (C0, DEL, C1 U+0080..U+009F), of a bidirectional
+ * override or isolate (U+202A..U+202E, U+2066..U+2069), or not part of
+ * well-formed UTF-8; other UTF-8 passes whole.  out_len >= 4 * len + 1
+ * never truncates; a shorter out stops before what does not fit whole.
+ */
 void		util_escape(char *out, size_t out_len, const char *, size_t);
+/* The same for a terminal: TAB and newline as \xHH, a backslash as is. */
+void		util_escape_term(char *out, size_t out_len, const char *,
+		    size_t);
 
 /*
  * Reads fd into buf until the end of the file or until cap bytes are in

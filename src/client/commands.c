@@ -176,6 +176,22 @@ commands_has_password(const char *line, size_t len)
 	    a.rest_len > 0);
 }
 
+/*
+ * Tells whether a line may enter the REPL's history: only a known command
+ * without a password.  A line whose command word is mistyped may still
+ * hold one (Auth bob secret), so it never does.
+ */
+int
+commands_history_ok(const char *line, size_t len)
+{
+	struct cmd_args	a;
+
+	if (commands_split(&a, line, len) != 0 ||
+	    commands_find(a.word, a.word_len) == NULL)
+		return (0);
+	return (!commands_has_password(line, len));
+}
+
 /* Prints every command with its usage. */
 void
 commands_help(struct output *out)

@@ -75,6 +75,11 @@ const struct command *commands_find(const char *word, size_t len);
 enum cmd_status	 commands_run(struct client *, const char *line, size_t len);
 /* 1 when the line is a command that carries a password (no history). */
 int		 commands_has_password(const char *line, size_t len);
+/*
+ * 1 when the line may be kept in the history: a known command without a
+ * password; never a blank line, a comment or an unknown command word.
+ */
+int		 commands_history_ok(const char *line, size_t len);
 /* Prints the command list: usage and help of each, with its alias. */
 void		 commands_help(struct output *);
 

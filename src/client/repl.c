@@ -235,39 +235,6 @@ repl_clock(char out[8])
 		strlcpy(out, "--:--", 8);
 }
 
-/*
- * Makes text from the network safe for a terminal: control bytes, DEL and
- * the C1 controls (U+0080..U+009F, which some terminals obey) become \xHH;
- * other UTF-8 passes through.
- */
-static void
-repl_clean(char *out, size_t cap, const char *s, size_t len)
-{
-	static const char	hex[] = "0123456789abcdef";
-	size_t			i, o = 0;
-	unsigned char		c;
-
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || (c == 0xc2 && i + 1 < len &&
-		    (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] <= 0x9f) || (c >= 0x80 &&
-		    c <= 0x9f && i > 0 && (unsigned char)s[i - 1] == 0xc2)) {
-			if (o + 4 >= cap)
-				break;
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
-			continue;
-		}
-		if (o + 1 >= cap)
-			break;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-}
-
 /* ok: signed up or logged in. */
 static void
 repl_out_ok(void *arg, const char *cmd, const char *user)
@@ -328,7 +295,7 @@ repl_out_msg(void *arg, const char *from, const char *text, size_t len)
 	char		 clean[SC_TEXT_MAX * 4 + 1];
 
 	repl_clock(t);
-	repl_clean(clean, sizeof(clean), text, len);
+	util_escape_term(clean, sizeof(clean), text, len);
 	repl_print(r, "%s[%s]%s %s%s%s: %s", repl_c(r, C_DIM), t,
 	    repl_c(r, C_RESET), repl_c(r, C_BOLD C_CYAN), from,
 	    repl_c(r, C_RESET), clean);
@@ -387,8 +354,8 @@ repl_out_error(void *arg, const char *cmd, const char *reason)
 	char		 clean[REPL_TEXT_MAX];
 
 	/* The command word is an unknown one as typed: show it safely. */
-	repl_clean(word, sizeof(word), cmd, strlen(cmd));
-	repl_clean(clean, sizeof(clean), reason, strlen(reason));
+	util_escape_term(word, sizeof(word), cmd, strlen(cmd));
+	util_escape_term(clean, sizeof(clean), reason, strlen(reason));
 	repl_print(r, "%serror: %s: %s%s", repl_c(r, C_RED), word, clean,
 	    repl_c(r, C_RESET));
 }
@@ -409,7 +376,7 @@ repl_out_diag(void *arg, const char *text)
 	struct repl	*r = arg;
 	char		 clean[REPL_TEXT_MAX];
 
-	repl_clean(clean, sizeof(clean), text, strlen(text));
+	util_escape_term(clean, sizeof(clean), text, strlen(text));
 	repl_print(r, "%s%s%s", repl_c(r, C_YELLOW), clean,
 	    repl_c(r, C_RESET));
 }
@@ -602,7 +569,7 @@ repl_line_cb(char *line)
 		return;
 	}
 	len = strlen(line);
-	if (len > 0 && !commands_has_password(line, len))
+	if (commands_history_ok(line, len))
 		add_history(line);
 	/* The handler goes while the command runs; done puts it back. */
 	repl_uninstall(r);

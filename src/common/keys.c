@@ -115,9 +115,57 @@ keys_parse(uint8_t key[SC_KEY_BYTES], const char *buf, size_t len)
 	return (keys_decode(key, buf, len, &got) == KEYS_OK ? 0 : -1);
 }
 
+/* The owner of path's folder when it is a user other than root. */
+int
+keys_folder_owner(const char *path, uid_t *uid, gid_t *gid)
+{
+	struct stat	sb;
+	char		dir[PATH_MAX];
+
+	if (util_dirname(dir, sizeof(dir), path) != 0 ||
+	    stat(dir, &sb) != 0 || sb.st_uid == 0)
+		return (-1);
+	*uid = sb.st_uid;
+	*gid = sb.st_gid;
+	return (0);
+}
+
+/*
+ * The owner rule for a private key (keys.h): 0, or -1 with a message that
+ * says whom the key must belong to and how to give it.
+ */
+static int
+keys_owner_ok(const char *path, const struct stat *sb,
+    char err[KEYS_ERR_MAX])
+{
+	uid_t	uid;
+	gid_t	gid;
+
+	if (keys_folder_owner(path, &uid, &gid) == 0) {
+		if (sb->st_uid == uid)
+			return (0);
+		keys_error(err, "%s: private key is owned by uid %lu, but its "
+		    "folder by uid %lu, the user the daemon runs as there; "
+		    "run: chown %lu:%lu %s", path, (unsigned long)sb->st_uid,
+		    (unsigned long)uid, (unsigned long)uid,
+		    (unsigned long)gid, path);
+		return (-1);
+	}
+	if (sb->st_uid == geteuid())
+		return (0);
+	keys_error(err, "%s: private key is owned by uid %lu, not by this "
+	    "user (uid %lu); run: chown %lu %s", path,
+	    (unsigned long)sb->st_uid, (unsigned long)geteuid(),
+	    (unsigned long)geteuid(), path);
+	return (-1);
+}
+
 /*
  * Reads a key file into buf (KEYS_FILE_MAX + 1 bytes).  A private key must
- * be a regular file with no permission for group or others.
+ * be a regular file of its own, not a symbolic link (which whoever may
+ * write its folder could point elsewhere), owned by the user the owner
+ * rule names (another owner could change its mode, or read it already),
+ * with no permission for group or others.
  */
 static int
 keys_read(const char *path, int private, char *buf, size_t *lenp,
@@ -128,7 +176,13 @@ keys_read(const char *path, int private, char *buf, size_t *lenp,
 	int		fd, rc = -1;
 
 	/* O_NONBLOCK: opening a FIFO must not hang start-up. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	    (private ? O_NOFOLLOW : 0));
+	if (fd == -1 && private && errno == ELOOP) {
+		keys_error(err, "%s: private key is a symbolic link; it must "
+		    "be a file of its own", path);
+		return (-1);
+	}
 	if (fd == -1) {
 		keys_error(err, "%s: %s", path, strerror(errno));
 		return (-1);
@@ -141,6 +195,8 @@ keys_read(const char *path, int private, char *buf, size_t *lenp,
 		keys_error(err, "%s: not a regular file", path);
 		goto out;
 	}
+	if (private && keys_owner_ok(path, &sb, err) != 0)
+		goto out;
 	if (private && (sb.st_mode & 077) != 0) {
 		keys_error(err, "%s: private key is accessible by "
 		    "group or others (mode %04o); run: chmod 600 %s", path,

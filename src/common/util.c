@@ -117,77 +117,137 @@ util_raise_nofile(void)
 }
 
 /*
- * Returns the length of out[0..o) without a UTF-8 sequence cut short at
- * its end, so that truncated output stays valid UTF-8.
+ * The length (1 to 4) of the well-formed UTF-8 sequence at the start of
+ * s[0..n), its code point in *cp; 0 when the first byte does not start one
+ * (a stray continuation byte, an overlong form, a surrogate, a code point
+ * past U+10FFFF, or a sequence cut short).  RFC 3629, section 4.
  */
 static size_t
-util_utf8_trim(const char *out, size_t o)
+util_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	size_t		k = o, cont = 0, need;
-	unsigned char	c;
+	unsigned char	c = s[0], lo = 0x80, hi = 0xbf;
+	size_t		len, i;
+	uint32_t	v;
 
-	while (cont < 3 && k > 0 &&
-	    ((unsigned char)out[k - 1] & 0xc0) == 0x80) {
-		k--;
-		cont++;
+	if (c < 0x80) {
+		*cp = c;
+		return (1);
 	}
-	if (k == 0)
-		return (o);
-	c = (unsigned char)out[k - 1];
-	if (c < 0xc0)
-		return (o);
-	need = c >= 0xf0 ? 4 : (c >= 0xe0 ? 3 : 2);
-	if (need > cont + 1)
-		return (k - 1);
-	return (o);
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		v = c & 0x0f;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		v = c & 0x07;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return (0);
+	if (n < len || s[1] < lo || s[1] > hi)
+		return (0);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	*cp = v;
+	return (len);
 }
 
 /*
- * Escapes a field for script output: TAB, newline and backslash become \t,
- * \n and \\; other bytes below 0x20 and 0x7f become \xHH (lowercase hex).
- * Bytes from 0x80 up (UTF-8) pass through.  out is always NUL-terminated
- * when out_len > 0; when it is too small the output stops before the first
- * escape or UTF-8 character that does not fit whole.  out_len >= 4 * len + 1
- * never truncates.
+ * Whether a terminal might obey a code point rather than show it: the C1
+ * controls, which some terminals take as escape sequences (U+009B is
+ * CSI), and the bidirectional overrides and isolates, which reorder what
+ * follows them on the line.
  */
-void
-util_escape(char *out, size_t out_len, const char *in, size_t len)
+static int
+util_cp_unsafe(uint32_t cp)
+{
+	return ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069));
+}
+
+/*
+ * Escapes in for output: every byte of a control character (C0, DEL, C1),
+ * of a bidirectional override, or not part of well-formed UTF-8 becomes
+ * \xHH; other UTF-8 passes whole.  For script records (term 0) TAB,
+ * newline and backslash become \t, \n and \\; for a terminal (term 1)
+ * TAB and newline are \xHH like the others and a backslash stays.  out is
+ * always NUL-terminated when out_len > 0; when it is too small the output
+ * stops before the first escape or character that does not fit whole.
+ */
+static void
+util_escape_with(char *out, size_t out_len, const char *in, size_t len,
+    int term)
 {
 	static const char	 hex[] = "0123456789abcdef";
-	char			 seq[4];
-	size_t			 o = 0, i, n;
+	const unsigned char	*p = (const unsigned char *)in;
+	char			 seq[16];
+	size_t			 o = 0, i = 0, n, k, clen;
+	uint32_t		 cp = 0;
 	unsigned char		 c;
 
 	if (out == NULL || out_len == 0)
 		return;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)in[i];
+	while (i < len) {
+		c = p[i];
 		n = 0;
-		if (c == '\t') {
+		if ((clen = util_utf8_seq(p + i, len - i, &cp)) == 0) {
+			clen = 1;
+			cp = c;
+		}
+		if (!term && c == '\t') {
 			seq[n++] = '\\';
 			seq[n++] = 't';
-		} else if (c == '\n') {
+		} else if (!term && c == '\n') {
 			seq[n++] = '\\';
 			seq[n++] = 'n';
-		} else if (c == '\\') {
+		} else if (!term && c == '\\') {
 			seq[n++] = '\\';
 			seq[n++] = '\\';
-		} else if (c < 0x20 || c == 0x7f) {
-			seq[n++] = '\\';
-			seq[n++] = 'x';
-			seq[n++] = hex[c >> 4];
-			seq[n++] = hex[c & 0xf];
-		} else
-			seq[n++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f || (clen == 1 && c >= 0x80) ||
+		    util_cp_unsafe(cp)) {
+			for (k = 0; k < clen; k++) {
+				seq[n++] = '\\';
+				seq[n++] = 'x';
+				seq[n++] = hex[p[i + k] >> 4];
+				seq[n++] = hex[p[i + k] & 0xf];
+			}
+		} else {
+			memcpy(seq, p + i, clen);
+			n = clen;
+		}
 		/* Keep one byte for the NUL. */
 		if (n >= out_len - o)
 			break;
 		memcpy(out + o, seq, n);
 		o += n;
+		i += clen;
 	}
-	if (i < len)
-		o = util_utf8_trim(out, o);
 	out[o] = '\0';
+}
+
+/* Escapes a field for script output (records). */
+void
+util_escape(char *out, size_t out_len, const char *in, size_t len)
+{
+	util_escape_with(out, out_len, in, len, 0);
+}
+
+/* Escapes text from the network for a terminal. */
+void
+util_escape_term(char *out, size_t out_len, const char *in, size_t len)
+{
+	util_escape_with(out, out_len, in, len, 1);
 }
 
 /* Reads 8 big-endian bytes. */

@@ -25,14 +25,19 @@ struct server_conf {
 	long long	hash_queue;
 	long long	max_frame;
 	long long	max_sessions;
+	long long	max_sessions_per_addr;
 	long long	max_unauth;
 	long long	max_unauth_per_addr;
+	long long	ipv6_prefix;		/* bits that make one address */
 	long long	login_timeout;		/* seconds, handshake + login */
+	long long	hello_timeout;		/* seconds, to the HELLO */
 	long long	keepalive_interval;	/* seconds */
 	long long	keepalive_timeout;	/* seconds */
 	long long	output_cap;		/* bytes pending per client */
 	long long	fail_delay_ms;		/* base delay after failures */
 	long long	fail_free;		/* failures before slowing */
+	long long	max_logins_per_addr;	/* in progress at once */
+	long long	signups_per_hour;	/* per address */
 	int		relay;			/* 0 off, 1 on */
 	long long	relay_rate;		/* datagrams a second */
 	long long	relay_bytes;		/* bytes a second */

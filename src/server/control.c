@@ -82,6 +82,7 @@ struct control_conn {
 	pid_t			 pid;
 	uint8_t			 command;	/* 0 until the request */
 	int			 waiting;	/* for a hash job */
+	int			 job;		/* its handle, while waiting */
 	int			 done;		/* END queued */
 	int			 dead;		/* END failed: free it */
 	char			 name[SC_NAME_MAX + 1];
@@ -158,12 +159,18 @@ control_words(uint8_t command)
 	return (c != NULL ? c->words : "-");
 }
 
-/* Frees a connection: its socket, timers, and database handles. */
+/*
+ * Frees a connection: its socket, timers, and database handles.  A hash
+ * job it still waits for is withdrawn: nobody would hear its outcome, and
+ * one that has not started does not run.
+ */
 static void
 control_conn_free(struct control_conn *cc)
 {
 	struct control	*ctl = cc->ctl;
 
+	if (cc->waiting && ctl->env.withdraw != NULL)
+		ctl->env.withdraw(ctl->env.arg, cc->job, cc->id);
 	TAILQ_REMOVE(&ctl->conns, cc, entry);
 	ctl->nconns--;
 	if (cc->bev != NULL)
@@ -403,8 +410,10 @@ control_on_job(struct control_conn *cc, const struct ctlmsg_req *r)
 		h = &control_handlers[i];
 		if (h->command != r->command)
 			continue;
-		if (env->hash(env->arg, cc->id, h->op, r->name, r->data,
-		    r->data_len) != 0) {
+		/* At once, and ahead of every address's second login. */
+		cc->job = env->hash(env->arg, cc->id, h->op, r->name, r->data,
+		    r->data_len, 0, 0);
+		if (cc->job < 0) {
 			control_end(cc, CTLMSG_BUSY, NULL);
 			return;
 		}
@@ -775,6 +784,7 @@ control_hash_done(struct control *ctl, const struct hashpool_result *res)
 		    "gone", res->op, res->name);
 		return;
 	}
+	cc->waiting = 0;
 	switch (res->status) {
 	case 0:
 		break;

@@ -34,14 +34,18 @@ struct control_env {
 	const struct server_conf *conf;		/* read at each use */
 	struct session_set	 *sessions;
 	struct metrics		 *metrics;
-	/* Hands a job of the operator's ops (hashmsg.h) to the hash pool. */
+	/*
+	 * Hands a job of the operator's ops (hashmsg.h) to the hash pool, and
+	 * withdraws it when its request's connection closes first.
+	 */
 	session_hash_fn		  hash;
+	session_withdraw_fn	  withdraw;	/* NULL: nothing to withdraw */
 	/*
 	 * Reloads the configuration as SIGHUP does and describes the outcome
 	 * in msg: 0 when it was applied, -1 when the file cannot be used.
 	 */
 	int			(*reload)(void *arg, char *msg, size_t len);
-	void			 *arg;		/* of hash and reload */
+	void			 *arg;	/* of hash, withdraw and reload */
 };
 
 struct control;

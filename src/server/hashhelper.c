@@ -13,18 +13,29 @@
  *
  * The child keeps nothing of the daemon it does not need: every other
  * descriptor is closed and the copy of the daemon's password slots is
- * dropped at start.  It ignores the stop signals and ends when its socket
+ * dropped at start.  It ignores every signal that systemd (which signals
+ * the whole service) or an operator may send, and ends when its socket
  * reaches end of file (the daemon closed it or died; PR_SET_PDEATHSIG
- * covers a killed daemon too).  When the daemon stops, it sets a flag in a
- * page shared with the helper, whose workers then skip every job not yet
- * started.  A job message that breaks the format, or a result that cannot
- * be written, ends the helper: the daemon fails the jobs in flight and
- * forks a new one.
+ * covers a killed daemon too).  Like the daemon it is not dumpable, so
+ * another process of the same user cannot read its memory (the passwords
+ * it hashes), and it shows a title of its own in ps.
+ *
+ * Two words of memory shared with the daemon steer the workers without a
+ * message.  When the daemon stops, it sets a flag, and the workers skip
+ * every job not yet started.  And each job has a slot in a table of live
+ * jobs, which holds the job's session id until the session goes: a worker
+ * that finds another value there skips the job and answers that it was
+ * withdrawn, so the logins of clients that hung up cost no hash.  A job
+ * message that breaks the format, or a result that cannot be written,
+ * ends the helper: the daemon fails the jobs in flight and forks a new
+ * one.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+
+#include <bsd/unistd.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -46,6 +57,9 @@
 
 #define HASHHELPER_DUMMY_PASS	32
 #define HASHHELPER_CLOSE_MAX	1048576	/* fd bound without close_range */
+
+/* Whether main() made room for a process title (hashhelper_title_init). */
+static int	hashhelper_titled;
 
 /* One worker thread of the helper process. */
 struct hashhelper_worker {
@@ -320,7 +334,8 @@ hashhelper_worker_main(void *arg)
 			log_warn("auth: helper recv");
 			break;
 		}
-		if (hashmsg_job_get(&j, msg, (size_t)n) == -1) {
+		if (hashmsg_job_get(&j, msg, (size_t)n) == -1 ||
+		    j.slot >= w->conf->nlive) {
 			/* The daemon broke the format: end, it forks anew. */
 			log_errorx("auth: bad job message len=%zd", n);
 			sc_wipe(msg, sizeof msg);
@@ -336,9 +351,19 @@ hashhelper_worker_main(void *arg)
 			sc_wipe(&j, sizeof j);
 			continue;
 		}
-		t0 = hashhelper_now_us();
-		status = hashhelper_run(w, st, &j);
-		us = hashhelper_now_us() - t0;
+		if (__atomic_load_n(&w->conf->live[j.slot],
+		    __ATOMIC_ACQUIRE) != j.session_id) {
+			/* The session went before its job ran: no hash. */
+			log_debug("auth: session=%llu op=%s withdrawn",
+			    (unsigned long long)j.session_id,
+			    hashhelper_op_name(j.op));
+			status = HASHMSG_WITHDRAWN;
+			us = 0;
+		} else {
+			t0 = hashhelper_now_us();
+			status = hashhelper_run(w, st, &j);
+			us = hashhelper_now_us() - t0;
+		}
 		/* The time of a hash: none for a job that made none. */
 		if (!hashmsg_op_hashes(j.op) || status == SC_ERR_TAKEN ||
 		    status == SC_ERR_BAD_NAME)
@@ -416,6 +441,32 @@ hashhelper_drop_slots(uint8_t *p, size_t len)
 	sc_wipe((void *)hi, b - hi);
 }
 
+/* Makes room for a process title; once, from main(). */
+void
+hashhelper_title_init(int argc, char **argv, char **envp)
+{
+	setproctitle_init(argc, argv, envp);
+	hashhelper_titled = 1;
+}
+
+/*
+ * Ignores every signal that may reach the helper from outside: systemd
+ * signals every process of the service, and an operator may signal it by
+ * name.  It ends with its socket, never on a signal (SIGKILL aside).
+ */
+static void
+hashhelper_signals(void)
+{
+	static const int	sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+				    SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+				    SIGVTALRM, SIGPROF, SIGTSTP, SIGTTIN,
+				    SIGTTOU, SIGXFSZ, SIGWINCH };
+	size_t			i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)signal(sigs[i], SIG_IGN);
+}
+
 /*
  * The helper process: never returns.  It takes nothing of the daemon but
  * its socket end and standard descriptors, and never touches libevent.
@@ -432,12 +483,12 @@ hashhelper_main(const struct hashhelper_conf *conf, int sock, pid_t parent)
 	char				 text[128];
 	int				 i, rc, started = 0;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent ||
+	    prctl(PR_SET_DUMPABLE, 0) == -1)
 		_exit(0);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
+	hashhelper_signals();
+	if (hashhelper_titled)
+		setproctitle("%s", "hash helper");
 	hashhelper_close_fds(sock);
 	hashhelper_drop_slots(conf->slots, conf->slots_len);
 

@@ -67,8 +67,8 @@ hashmsg_job_check(const struct hashmsg_job *j)
 
 /*
  * 0 when every field of the result is in its range: a start report says
- * 0 or SC_ERR_INTERNAL with any text, a job's result a status and the
- * job's name.
+ * 0 or SC_ERR_INTERNAL with any text, a job's result a status (or
+ * HASHMSG_WITHDRAWN) and the job's name.
  */
 static int
 hashmsg_result_check(const struct hashmsg_result *r)
@@ -86,7 +86,8 @@ hashmsg_result_check(const struct hashmsg_result *r)
 	if (r->text_len < 1 || r->text_len > SC_NAME_MAX ||
 	    memchr(r->text, '\0', r->text_len) != NULL)
 		return (-1);
-	if (r->status < 0 || r->status > SC_ERR_MAX)
+	if ((r->status < 0 || r->status > SC_ERR_MAX) &&
+	    r->status != HASHMSG_WITHDRAWN)
 		return (-1);
 	return (0);
 }
@@ -98,6 +99,7 @@ hashmsg_job_put(struct wbuf *wb, const struct hashmsg_job *j)
 	if (hashmsg_job_check(j) == -1)
 		return (-1);
 	wbuf_u64(wb, j->session_id);
+	wbuf_u32(wb, j->slot);
 	wbuf_u8(wb, j->op);
 	wbuf_u8(wb, (uint8_t)j->cost);
 	wbuf_u8(wb, (uint8_t)j->log_level);
@@ -117,6 +119,7 @@ hashmsg_job_get(struct hashmsg_job *j, const uint8_t *msg, size_t len)
 	memset(j, 0, sizeof(*j));
 	rbuf_init(&rb, msg, len);
 	j->session_id = rbuf_u64(&rb);
+	j->slot = rbuf_u32(&rb);
 	j->op = rbuf_u8(&rb);
 	j->cost = (enum sc_cost)rbuf_u8(&rb);
 	j->log_level = (enum log_level)rbuf_u8(&rb);

@@ -9,15 +9,18 @@
  * and the encoders refuse what the decoders would refuse.
  *
  *   job, daemon -> helper:
- *     u64 session id, u8 op (below), u8 cost (enum sc_cost), u8 log level
- *     (enum log_level: the daemon's, so that a reload reaches the helper),
- *     u8 name_len (1..SC_NAME_MAX), name, u16 pass_len
+ *     u64 session id, u32 slot (the job's place in the table of live jobs
+ *     the two processes share), u8 op (below), u8 cost (enum sc_cost), u8
+ *     log level (enum log_level: the daemon's, so that a reload reaches
+ *     the helper), u8 name_len (1..SC_NAME_MAX), name, u16 pass_len
  *     (SC_PASS_MIN..SC_PASS_MAX for an op that hashes, else 0), pass
  *   result, helper -> daemon:
- *     u64 session id, u8 op, u32 status (0 or an enum sc_err), u32 usec
+ *     u64 session id, u8 op, u32 status (0, an enum sc_err, or
+ *     HASHMSG_WITHDRAWN: the job was withdrawn before it ran), u32 usec
  *     (microseconds the worker spent on the job's password hash; 0 when it
- *     made none: a taken or bad name, an op that does not hash), u8 text_len
- *     (1..SC_NAME_MAX), text: the job's id, op and name
+ *     made none: a taken or bad name, an op that does not hash, a job
+ *     withdrawn), u8 text_len (1..SC_NAME_MAX), text: the job's id, op
+ *     and name
  *   start report, helper -> daemon, one per worker before any result:
  *     the result layout with session id 0, op HASHMSG_OP_START and usec 0;
  *     status 0 when the worker opened its store, else SC_ERR_INTERNAL and
@@ -59,8 +62,11 @@
 /* Longest text of a result: a name, or a start report's error. */
 #define HASHMSG_TEXT_MAX	255
 
-/* A job: id, op, cost, log level, name_len; then name, pass_len, pass. */
-#define HASHMSG_JOB_HDR		(8 + 1 + 1 + 1 + 1)
+/* The status of a job withdrawn (its session or request gone) unrun. */
+#define HASHMSG_WITHDRAWN	0x100
+
+/* A job: id, slot, op, cost, log level, name_len; then name, pass_len, pass. */
+#define HASHMSG_JOB_HDR		(8 + 4 + 1 + 1 + 1 + 1)
 #define HASHMSG_JOB_MAX		(HASHMSG_JOB_HDR + SC_NAME_MAX + 2 + \
 				    SC_PASS_MAX)
 /* A result: id, op, status, usec, text_len; then text. */
@@ -70,6 +76,7 @@
 /* A job, daemon -> helper. */
 struct hashmsg_job {
 	uint64_t	 session_id;
+	uint32_t	 slot;		/* in the shared table of live jobs */
 	uint8_t		 op;		/* SIGN, AUTH or HASHMSG_OP_* */
 	enum sc_cost	 cost;		/* for a new hash, and the rehash */
 	enum log_level	 log_level;	/* the daemon's */
@@ -83,7 +90,7 @@ struct hashmsg_job {
 struct hashmsg_result {
 	uint64_t	session_id;	/* 0 in a start report */
 	uint8_t		op;		/* the job's, or HASHMSG_OP_START */
-	int32_t		status;		/* 0, else an enum sc_err */
+	int32_t		status;		/* 0, an enum sc_err, WITHDRAWN */
 	uint32_t	usec;		/* time of its hash, 0: none */
 	char		text[HASHMSG_TEXT_MAX + 1];	/* NUL-terminated */
 	size_t		text_len;

@@ -4,23 +4,52 @@
  * process that runs them (hashhelper.c), and the results that come back.
  *
  *   daemon, loop thread                  helper process
- *   jobs waiting (at most queue_max)  -> workers threads, each with its own
+ *   jobs held by the failed-login delay
+ *   jobs waiting (queue)              -> workers threads, each with its own
  *   one event on its socket end       <- store handle: recv a job, do it,
  *                                        send the result, wipe, again
  *
  * over one socketpair(AF_UNIX, SOCK_SEQPACKET) in the messages of
- * hashmsg.h.  At most HASHPOOL_PIPELINE jobs per worker are in flight:
- * enough that results come back in bursts when hashes are cheap, so that
- * many logins join the roster in one loop turn and their presence goes out
- * in one frame per client (one job at a time per worker made that one
- * frame per login per client); the rest wait in the daemon.
+ * hashmsg.h.  At the minimum cost, HASHPOOL_PIPELINE jobs per worker are
+ * in flight: enough that results come back in bursts when hashes are
+ * cheap, so that many logins join the roster in one loop turn and their
+ * presence goes out in one frame per client (one job at a time per worker
+ * made that one frame per login per client).  At a real cost one job per
+ * worker is: a hash takes a tenth of a second or more, a burst gains
+ * nothing, and the jobs that wait in the daemon can be taken in a fair
+ * order and withdrawn.
  *
- * Every job is on exactly one of three lists: free, queue (waiting, in
- * order) or flight (sent to the helper, newest first); a result finds its
- * job in flight by session id, op and name.  Passwords waiting in the
- * daemon live in one guarded region made at start (one SC_PASS_MAX slot
- * per job), wiped as soon as the job is sent; nothing on the loop maps or
- * unmaps memory per job.
+ * The order: a job's rank is the number of attempts its client's address
+ * already had in progress when it came (the caller says), and the queue
+ * is taken by rank, then in order of arrival.  So one address's burst
+ * waits behind the first job of every other address, and a host that logs
+ * in (or pretends to) as fast as it may does not make anyone else wait
+ * more than about one hash per worker.  The operator's jobs (control.c:
+ * add, passwd, del, lock, unlock) come with rank 0, so a flood of logins
+ * does not keep them waiting behind more than the first job of each
+ * address.
+ *
+ * The bound: jobs waiting and in flight together are at most queue_max
+ * plus one per worker (those being hashed), whichever side of the socket
+ * they wait on; one more is refused, and its client told the server is
+ * busy.  Jobs held by the delay are bounded apart, by queue_max again: a
+ * held job joins the queue when its time comes, or is answered busy if the
+ * queue is full then.
+ *
+ * Every job is in exactly one of four places: the free list, the held
+ * list (waiting for its time), the queue (a tree by rank and arrival) or
+ * the flight list (sent to the helper, newest first); a result finds its
+ * job in flight by session id, op and name.
+ * Passwords in the daemon, held or queued, live in one guarded region made
+ * at start (one SC_PASS_MAX slot per job), wiped as soon as the job is
+ * sent or dropped; nothing on the loop maps or unmaps memory per job.
+ *
+ * Withdrawal: a job whose session (or control request) went is dropped at
+ * once while held or queued.  In flight, its slot in a table shared with
+ * the helper (the session id per job slot) is cleared, and a worker that
+ * has not started it answers HASHMSG_WITHDRAWN instead of hashing; one
+ * already hashing finishes, and its result goes to the callback like any
+ * other.
  *
  * At hashpool_free the daemon sets a flag in a page shared with the
  * helper, whose workers then skip every job not yet started: the jobs in
@@ -35,6 +64,7 @@
 #include <sys/wait.h>
 
 #include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -47,6 +77,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
@@ -62,14 +93,29 @@
 #define HASHPOOL_STOP_MS	2000	/* for the helper to end at free */
 #define HASHPOOL_RESPAWN_MS	1000	/* between two forks */
 
-/* A job in the daemon: free, waiting, or in flight. */
+/* Where a job is. */
+enum hashpool_where {
+	HASHPOOL_FREE = 0,
+	HASHPOOL_HELD,
+	HASHPOOL_QUEUED,
+	HASHPOOL_FLIGHT,
+};
+
+/* A job in the daemon: free, held, waiting, or in flight. */
 struct hashpool_job {
-	TAILQ_ENTRY(hashpool_job) entry;
+	TAILQ_ENTRY(hashpool_job) entry;	/* free, held or flight */
+	RB_ENTRY(hashpool_job)	  qentry;	/* the queue */
+	unsigned		  rank;
+	uint64_t		  seq;		/* order of arrival */
+	struct hashpool		 *pool;
 	struct hashmsg_job	  msg;	/* cost and log level set when sent */
 	uint8_t			 *slot;	/* its slot in the guarded region */
+	enum hashpool_where	  where;
+	struct event		  ev;	/* while held: its time */
 };
 
 TAILQ_HEAD(hashpool_jobs, hashpool_job);
+RB_HEAD(hashpool_queue, hashpool_job);
 
 struct hashpool {
 	struct event_base	*base;
@@ -84,8 +130,12 @@ struct hashpool {
 	size_t			 nslots;
 	size_t			 nused;		/* jobs[] handed out so far */
 	uint8_t			*pass;		/* guarded: nslots slots */
+	uint64_t		*live;		/* shared: session id a slot */
 	struct hashpool_jobs	 free;		/* returned jobs */
-	struct hashpool_jobs	 queue;		/* waiting, oldest first */
+	struct hashpool_jobs	 held;		/* waiting for their time */
+	size_t			 nheld;
+	struct hashpool_queue	 queue;		/* waiting, by rank */
+	uint64_t		 seq;
 	size_t			 queued;
 	struct hashpool_jobs	 flight;	/* sent, newest first */
 	size_t			 inflight;
@@ -102,6 +152,20 @@ struct hashpool {
 
 static void	hashpool_dispatch(struct hashpool *);
 static void	hashpool_sock_cb(evutil_socket_t, short, void *);
+
+/* Orders the queue: by rank, then by order of arrival. */
+static int
+hashpool_job_cmp(const struct hashpool_job *a, const struct hashpool_job *b)
+{
+	if (a->rank != b->rank)
+		return (a->rank < b->rank ? -1 : 1);
+	if (a->seq != b->seq)
+		return (a->seq < b->seq ? -1 : 1);
+	return (0);
+}
+
+RB_GENERATE_INTERNAL(hashpool_queue, hashpool_job, qentry, hashpool_job_cmp,
+    __attribute__((unused)) static)
 
 /*
  * Reads one message from the helper without blocking: 1 with a checked
@@ -141,20 +205,29 @@ hashpool_job_get(struct hashpool *pool)
 	if (pool->nused >= pool->nslots)
 		return (NULL);
 	job = &pool->jobs[pool->nused];
+	job->pool = pool;
 	job->slot = pool->pass + pool->nused * SC_PASS_MAX;
+	job->msg.slot = (uint32_t)pool->nused;
 	pool->nused++;
 	return (job);
 }
 
-/* Returns a job, on no list, to the free list, wiping its password slot. */
+/*
+ * Returns a job, on no list, to the free list, wiping its password slot
+ * and clearing its place in the shared table.
+ */
 static void
 hashpool_job_put(struct hashpool *pool, struct hashpool_job *job)
 {
-	uint8_t	*slot = job->slot;
+	uint8_t		*slot = job->slot;
+	uint32_t	 index = job->msg.slot;
 
+	__atomic_store_n(&pool->live[index], 0, __ATOMIC_RELEASE);
 	sc_wipe(slot, SC_PASS_MAX);
 	memset(job, 0, sizeof *job);
+	job->pool = pool;
 	job->slot = slot;
+	job->msg.slot = index;
 	TAILQ_INSERT_HEAD(&pool->free, job, entry);
 }
 
@@ -230,6 +303,8 @@ hashpool_spawn(struct hashpool *pool, char *err, size_t errlen)
 	conf.workers = pool->nworkers;
 	conf.cost = pool->cost;
 	conf.stop = pool->stop;
+	conf.live = pool->live;
+	conf.nlive = pool->nslots;
 	conf.slots = pool->pass;
 	conf.slots_len = pool->nslots * SC_PASS_MAX;
 	if ((pid = hashhelper_spawn(&conf, &pool->sock, err, errlen)) == -1)
@@ -362,9 +437,19 @@ hashpool_sock_cb(evutil_socket_t fd, short events, void *arg)
 			hashpool_child_lost(pool, "result for no job");
 			return;
 		}
-		hashpool_deliver(pool, job, r.status, r.usec);
+		if (r.status == HASHMSG_WITHDRAWN)
+			hashpool_job_put(pool, job);
+		else
+			hashpool_deliver(pool, job, r.status, r.usec);
 	}
 	hashpool_dispatch(pool);
+}
+
+/* Jobs the helper may hold per worker: a pipeline only for cheap hashes. */
+static size_t
+hashpool_depth(const struct hashpool *pool)
+{
+	return (pool->cost == SC_COST_MIN ? HASHPOOL_PIPELINE : 1);
 }
 
 /*
@@ -380,10 +465,12 @@ hashpool_dispatch(struct hashpool *pool)
 	int			 rc;
 
 	while (pool->sock != -1 &&
-	    (job = TAILQ_FIRST(&pool->queue)) != NULL &&
-	    pool->inflight < (size_t)pool->ready * HASHPOOL_PIPELINE) {
+	    (job = RB_MIN(hashpool_queue, &pool->queue)) != NULL &&
+	    pool->inflight < (size_t)pool->ready * hashpool_depth(pool)) {
 		job->msg.cost = pool->cost;
 		job->msg.log_level = log_get_level();
+		__atomic_store_n(&pool->live[job->msg.slot],
+		    job->msg.session_id, __ATOMIC_RELEASE);
 		if (hashmsg_job_put(&pool->out, &job->msg) == -1) {
 			/* Out of memory: the job waits for the next turn. */
 			wbuf_reset(&pool->out);
@@ -400,12 +487,13 @@ hashpool_dispatch(struct hashpool *pool)
 				log_warn("auth: send to hash process");
 			break;
 		}
-		TAILQ_REMOVE(&pool->queue, job, entry);
+		RB_REMOVE(hashpool_queue, &pool->queue, job);
 		pool->queued--;
 		sc_wipe(job->slot, job->msg.pass_len);
 		job->msg.pass = NULL;
 		job->msg.pass_len = 0;
 		TAILQ_INSERT_HEAD(&pool->flight, job, entry);
+		job->where = HASHPOOL_FLIGHT;
 		pool->inflight++;
 	}
 }
@@ -483,9 +571,11 @@ hashpool_new(struct event_base *base, const char *db_path, int workers,
 	pool->cost = cost;
 	pool->child = -1;
 	pool->sock = -1;
-	pool->nslots = (size_t)queue_max + (size_t)workers * HASHPOOL_PIPELINE;
+	/* Waiting or in flight, one per worker more; held, as many again. */
+	pool->nslots = 2 * (size_t)queue_max + (size_t)workers;
 	TAILQ_INIT(&pool->free);
-	TAILQ_INIT(&pool->queue);
+	TAILQ_INIT(&pool->held);
+	RB_INIT(&pool->queue);
 	TAILQ_INIT(&pool->flight);
 	wbuf_init(&pool->out);
 
@@ -501,6 +591,14 @@ hashpool_new(struct event_base *base, const char *db_path, int workers,
 	if (pool->stop == MAP_FAILED) {
 		pool->stop = NULL;
 		snprintf(err, errlen, "hash pool: shared page: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	pool->live = mmap(NULL, pool->nslots * sizeof(*pool->live),
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pool->live == MAP_FAILED) {
+		pool->live = NULL;
+		snprintf(err, errlen, "hash pool: shared table: %s",
 		    strerror(errno));
 		goto fail;
 	}
@@ -520,10 +618,85 @@ fail:
 	return (NULL);
 }
 
-/* Queues a job; -1 when the queue is full. */
+/* Whether one more job may wait for a worker (or be hashed) now. */
+static int
+hashpool_room(const struct hashpool *pool)
+{
+	return (pool->queued + pool->inflight <
+	    pool->queue_max + (size_t)pool->nworkers);
+}
+
+/* Puts a job, on no list, in the queue and sends what can be sent. */
+static void
+hashpool_enqueue(struct hashpool *pool, struct hashpool_job *job)
+{
+	job->seq = ++pool->seq;
+	RB_INSERT(hashpool_queue, &pool->queue, job);
+	job->where = HASHPOOL_QUEUED;
+	pool->queued++;
+	hashpool_dispatch(pool);
+}
+
+/*
+ * Timer of a held job: its delay is over, so it joins the queue; a full
+ * queue answers it busy, as it would have been answered had it come now.
+ */
+static void
+hashpool_held_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct hashpool_job	*job = arg;
+	struct hashpool		*pool = job->pool;
+
+	(void)fd;
+	(void)events;
+	TAILQ_REMOVE(&pool->held, job, entry);
+	pool->nheld--;
+	job->where = HASHPOOL_FREE;
+	if (!hashpool_room(pool)) {
+		log_info("auth: held job session=%llu found the queue full",
+		    (unsigned long long)job->msg.session_id);
+		hashpool_deliver(pool, job, SC_ERR_BUSY, 0);
+		return;
+	}
+	hashpool_enqueue(pool, job);
+}
+
+/* Holds a job, on no list, for delay_ms; -1 when the timer cannot run. */
+static int
+hashpool_hold(struct hashpool *pool, struct hashpool_job *job,
+    uint64_t delay_ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)((delay_ms % 1000) * 1000);
+	evtimer_assign(&job->ev, pool->base, hashpool_held_cb, job);
+	if (event_priority_set(&job->ev, 0) != 0 ||
+	    evtimer_add(&job->ev, &tv) != 0)
+		return (-1);
+	TAILQ_INSERT_TAIL(&pool->held, job, entry);
+	job->where = HASHPOOL_HELD;
+	pool->nheld++;
+	return (0);
+}
+
+/* Queues a job at once; -1 when the queue is full. */
 int
 hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
     const char *name, const uint8_t *pass, size_t pass_len)
+{
+	return (hashpool_submit_at(pool, session_id, op, name, pass,
+	    pass_len, 0, 0) < 0 ? -1 : 0);
+}
+
+/*
+ * Queues a job of rank, or holds it for delay_ms first; the job's handle,
+ * or -1 when there is no room.
+ */
+int
+hashpool_submit_at(struct hashpool *pool, uint64_t session_id, uint8_t op,
+    const char *name, const uint8_t *pass, size_t pass_len,
+    uint64_t delay_ms, unsigned rank)
 {
 	struct hashpool_job	*job;
 	size_t			 nlen;
@@ -538,11 +711,14 @@ hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
 	else if (pass == NULL || pass_len < SC_PASS_MIN ||
 	    pass_len > SC_PASS_MAX)
 		return (-1);
-	if (pool->queued >= pool->queue_max ||
-	    (job = hashpool_job_get(pool)) == NULL)
+	if (delay_ms == 0 ? !hashpool_room(pool) :
+	    pool->nheld >= pool->queue_max)
+		return (-1);
+	if ((job = hashpool_job_get(pool)) == NULL)
 		return (-1);
 	job->msg.session_id = session_id;
 	job->msg.op = op;
+	job->rank = rank;
 	memcpy(job->msg.name, name, nlen);
 	job->msg.name[nlen] = '\0';
 	job->msg.name_len = nlen;
@@ -550,10 +726,50 @@ hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
 		memcpy(job->slot, pass, pass_len);
 	job->msg.pass = job->slot;
 	job->msg.pass_len = pass_len;
-	TAILQ_INSERT_TAIL(&pool->queue, job, entry);
-	pool->queued++;
-	hashpool_dispatch(pool);
-	return (0);
+	if (delay_ms > 0 && hashpool_hold(pool, job, delay_ms) == -1) {
+		hashpool_job_put(pool, job);
+		return (-1);
+	}
+	if (delay_ms == 0)
+		hashpool_enqueue(pool, job);
+	return ((int)job->msg.slot);
+}
+
+/*
+ * Withdraws the job of handle for session_id (its session went): held or
+ * queued, it is dropped now; in flight, the helper skips it unless it is
+ * already being hashed.  A handle that no longer names that session's job
+ * changes nothing.
+ */
+void
+hashpool_withdraw(struct hashpool *pool, int handle, uint64_t session_id)
+{
+	struct hashpool_job	*job;
+
+	if (pool == NULL || handle < 0 || (size_t)handle >= pool->nused)
+		return;
+	job = &pool->jobs[handle];
+	if (job->msg.session_id != session_id)
+		return;
+	switch (job->where) {
+	case HASHPOOL_HELD:
+		event_del(&job->ev);
+		TAILQ_REMOVE(&pool->held, job, entry);
+		pool->nheld--;
+		hashpool_job_put(pool, job);
+		break;
+	case HASHPOOL_QUEUED:
+		RB_REMOVE(hashpool_queue, &pool->queue, job);
+		pool->queued--;
+		hashpool_job_put(pool, job);
+		break;
+	case HASHPOOL_FLIGHT:
+		__atomic_store_n(&pool->live[job->msg.slot], 0,
+		    __ATOMIC_RELEASE);
+		break;
+	default:
+		break;
+	}
 }
 
 /* Sets the cost that the next jobs carry to the helper. */
@@ -570,13 +786,13 @@ hashpool_set_cost(struct hashpool *pool, enum sc_cost cost)
 	pool->cost = cost;
 }
 
-/* Jobs waiting or running. */
+/* Jobs held, waiting or running. */
 size_t
 hashpool_pending(struct hashpool *pool)
 {
 	if (pool == NULL)
 		return (0);
-	return (pool->queued + pool->inflight);
+	return (pool->nheld + pool->queued + pool->inflight);
 }
 
 /* The helper process's pid, -1 while there is none. */
@@ -622,8 +838,14 @@ hashpool_free(struct hashpool *pool)
 
 	if (pool == NULL)
 		return;
-	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
-		TAILQ_REMOVE(&pool->queue, job, entry);
+	while ((job = TAILQ_FIRST(&pool->held)) != NULL) {
+		event_del(&job->ev);
+		TAILQ_REMOVE(&pool->held, job, entry);
+		hashpool_job_put(pool, job);
+	}
+	pool->nheld = 0;
+	while ((job = RB_MIN(hashpool_queue, &pool->queue)) != NULL) {
+		RB_REMOVE(hashpool_queue, &pool->queue, job);
 		hashpool_job_put(pool, job);
 	}
 	pool->queued = 0;
@@ -638,6 +860,8 @@ hashpool_free(struct hashpool *pool)
 	sc_secure_free(pool->pass);
 	if (pool->stop != NULL)
 		munmap(pool->stop, sizeof(*pool->stop));
+	if (pool->live != NULL)
+		munmap(pool->live, pool->nslots * sizeof(*pool->live));
 	wbuf_free(&pool->out);
 	free(pool->jobs);
 	free(pool->db_path);

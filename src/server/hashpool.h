@@ -37,15 +37,20 @@ typedef void	(*hashpool_done_cb)(const struct hashpool_result *, void *arg);
 
 struct hashpool;
 
-/* Jobs handed to the helper per worker before their results come back. */
+/*
+ * Jobs handed to the helper per worker before their results come back, at
+ * the minimum cost; at any other, one.
+ */
 #define HASHPOOL_PIPELINE	32
 
 /*
  * Forks the helper process with workers threads, each with its own store
- * handle on db_path, and waits until every worker has its store; keeps a
- * queue of at most queue_max waiting jobs.  NULL on failure (the database
- * cannot be opened, say), message in err.  Call it before the daemon has
- * other threads; the helper keeps no descriptor but its socket and 0-2.
+ * handle on db_path, and waits until every worker has its store.  At most
+ * queue_max jobs wait beyond the workers' one each (wherever they wait),
+ * and at most queue_max more are held by a delay.  NULL on failure (the
+ * database cannot be opened, say), message in err.  Call it before the
+ * daemon has other threads; the helper keeps no descriptor but its socket
+ * and 0-2.
  */
 struct hashpool	*hashpool_new(struct event_base *, const char *db_path,
 		    int workers, int queue_max, enum sc_cost,
@@ -54,19 +59,40 @@ struct hashpool	*hashpool_new(struct event_base *, const char *db_path,
  * Queues a job of op (hashmsg.h: a client's SIGN or AUTH, or one of the
  * operator's); copies the password, if the op takes one, into a guarded
  * slot, made at start, and wipes it once the job is handed to the helper.
- * -1 when the queue is full or pool is NULL (stopped): the caller answers
- * SC_ERR_BUSY.  An unknown user costs one verification against a dummy
- * hash of the same cost, as much as a wrong password.
+ * -1 when the queue is full (queue_max jobs wait beyond one per worker) or
+ * pool is NULL (stopped): the caller answers SC_ERR_BUSY.  An unknown user
+ * costs one verification against a dummy hash of the same cost, as much as
+ * a wrong password.
  */
 int		 hashpool_submit(struct hashpool *, uint64_t session_id,
 		    uint8_t op, const char *name, const uint8_t *pass,
 		    size_t pass_len);
 /*
+ * As hashpool_submit(), but with delay_ms > 0 the job is first held that
+ * long (its password in a guarded slot all the while), then queued; if
+ * the queue is full by then, the callback gets SC_ERR_BUSY.  Waiting jobs
+ * are taken by rank, then in order of arrival: the caller gives the number
+ * of attempts the client's address already has in progress, so that one
+ * address's burst does not delay the others.  Returns a handle (>= 0) for
+ * hashpool_withdraw(), or -1 when there is no room.
+ */
+int		 hashpool_submit_at(struct hashpool *, uint64_t session_id,
+		    uint8_t op, const char *name, const uint8_t *pass,
+		    size_t pass_len, uint64_t delay_ms, unsigned rank);
+/*
+ * The session of the job handle is gone: a held or queued job is dropped
+ * (no callback); one in flight is skipped by the helper unless its hash
+ * has started, and then its result still reaches the callback.  A handle
+ * that no longer names session_id's job is ignored.  NULL-safe.
+ */
+void		 hashpool_withdraw(struct hashpool *, int handle,
+		    uint64_t session_id);
+/*
  * Changes the cost for new hashes (and the rehash-on-login target) of the
  * jobs sent from now on; NULL-safe.
  */
 void		 hashpool_set_cost(struct hashpool *, enum sc_cost);
-/* Jobs waiting or running; 0 for NULL. */
+/* Jobs held, waiting or running; 0 for NULL. */
 size_t		 hashpool_pending(struct hashpool *);
 /* The helper process's pid, -1 while there is none (or for NULL). */
 pid_t		 hashpool_child(struct hashpool *);

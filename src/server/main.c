@@ -5,11 +5,21 @@
  * would (the key pair, the database, the addresses), -T prints the
  * settings the daemon would run with, --genkey makes the key pair.
  *
- * The owner rule of -t and --genkey: a file in a folder that belongs to a
- * user other than root belongs to that user, who is the one the daemon
- * runs as there (systemd's StateDirectory= makes the folder its service's).
- * A file root made there, a key from --genkey say, is given to that user.
+ * First of all, the daemon makes itself not dumpable: no core file, and no
+ * other process of its user may read its memory (the server's private
+ * key, the channel keys, the passwords of logins) through /proc or
+ * ptrace.  The hash helper it forks is not dumpable either.
+ *
+ * The owner rule (keys.h) holds for every file -t checks: a file in a
+ * folder that belongs to a user other than root belongs to that user, who
+ * is the one the daemon runs as there (systemd's StateDirectory= makes the
+ * folder its service's), so that root checks the service's files as the
+ * service would read them.  keys.c holds the private key to it at every
+ * load; -t holds the public key and the database to it too.  A key pair
+ * that root makes there, with --genkey or at a first start, is given to
+ * that user.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -31,6 +41,7 @@
 #include "sealchat/log.h"
 #include "sealchat/util.h"
 #include "config.h"
+#include "hashhelper.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -75,30 +86,14 @@ main_usage(FILE *f, int full)
 	    "  -d, --debug        log at debug level\n"
 	    "  -h, --help         show this help\n"
 	    "  -V, --version      show the version\n\n"
-	    "Signals: TERM or INT stop (clients are told), HUP reloads the\n"
-	    "configuration file.  Exit status: 0 stopped cleanly, 64 usage,\n"
-	    "69 cannot listen (TCP or UDP), 78 configuration or key files.\n");
+	    "Signals: TERM, INT or QUIT stop (clients are told), HUP reloads\n"
+	    "the configuration file, USR1 logs a status line; the others an\n"
+	    "operator may send are ignored.  Exit status: 0 stopped cleanly,\n"
+	    "64 usage, 69 cannot listen (TCP or UDP), 78 configuration or key\n"
+	    "files.\n");
 }
 
-/*
- * The owner of the folder that holds path when it is a user other than
- * root; -1 otherwise (root's folder, or none).
- */
-static int
-main_folder_owner(const char *path, uid_t *uid, gid_t *gid)
-{
-	struct stat	sb;
-	char		dir[PATH_MAX];
-
-	if (util_dirname(dir, sizeof(dir), path) != 0 ||
-	    stat(dir, &sb) != 0 || sb.st_uid == 0)
-		return (-1);
-	*uid = sb.st_uid;
-	*gid = sb.st_gid;
-	return (0);
-}
-
-/* The owner rule for an existing file: 0, or -1 with a message. */
+/* The owner rule (keys.h) for an existing file: 0, or -1 with a message. */
 static int
 main_owner_ok(const char *key, const char *path, char *err, size_t len)
 {
@@ -106,7 +101,7 @@ main_owner_ok(const char *key, const char *path, char *err, size_t len)
 	uid_t		uid;
 	gid_t		gid;
 
-	if (lstat(path, &sb) != 0 || main_folder_owner(path, &uid, &gid) != 0)
+	if (lstat(path, &sb) != 0 || keys_folder_owner(path, &uid, &gid) != 0)
 		return (0);
 	if (sb.st_uid == uid)
 		return (0);
@@ -124,7 +119,7 @@ main_give(const char *path)
 	uid_t	uid;
 	gid_t	gid;
 
-	if (geteuid() != 0 || main_folder_owner(path, &uid, &gid) != 0)
+	if (geteuid() != 0 || keys_folder_owner(path, &uid, &gid) != 0)
 		return (0);
 	if (lchown(path, uid, gid) != 0) {
 		fprintf(stderr, "sealchatd: %s: chown: %s\n", path,
@@ -241,10 +236,9 @@ main_test(const struct server_conf *conf)
 		sc_fingerprint(fpr, kp.pk);
 		sc_keypair_free(&kp);
 	}
-	if (keys && (main_owner_ok("server_private_key",
-	    conf->server_private_key, err, sizeof(err)) != 0 ||
-	    main_owner_ok("server_public_key", conf->server_public_key, err,
-	    sizeof(err)) != 0)) {
+	/* keys.c held the private key to the owner rule; the public too. */
+	if (keys && main_owner_ok("server_public_key",
+	    conf->server_public_key, err, sizeof(err)) != 0) {
 		fprintf(stderr, "sealchatd: %s\n", err);
 		bad = 1;
 	}
@@ -326,6 +320,11 @@ main(int argc, char **argv)
 	int			 ch, test = 0, show = 0, debug = 0, created, rc;
 	int			 genkey = 0;
 
+	if (prctl(PR_SET_DUMPABLE, 0) == -1) {
+		perror("sealchatd: prctl(PR_SET_DUMPABLE)");
+		return (EXIT_SOFTWARE);
+	}
+	hashhelper_title_init(argc, argv, environ);
 	while ((ch = getopt_long(argc, argv, "c:dhtTV", main_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -392,9 +391,15 @@ main(int argc, char **argv)
 	}
 	sc_fingerprint(fpr, kp.pk);
 	log_info("server key fingerprint=%s created=%d", fpr, created);
-	if (created)
+	if (created) {
 		log_info("new key pair public=%s private=%s",
 		    conf.server_public_key, conf.server_private_key);
+		if (main_give(conf.server_private_key) != 0 ||
+		    main_give(conf.server_public_key) != 0) {
+			sc_keypair_free(&kp);
+			return (EXIT_CONFIG);
+		}
+	}
 	log_info("starting version=%s config=%s", SC_VERSION_STR,
 	    conf_path != NULL ? conf_path : "(defaults)");
 

@@ -84,6 +84,14 @@ struct metrics_row {
 	{ "sealchat_connections_refused_total", METRICS_COUNTER,	\
 	    "Connections refused at accept, by reason.", "reason", v,	\
 	    M(f), "connections_refused" }
+#define M_CLOSED(v, f)							\
+	{ "sealchat_connections_closed_total", METRICS_COUNTER,	\
+	    "Connections not logged in that the daemon closed, by "	\
+	    "reason.", "reason", v, M(f), "connections_closed" }
+#define M_BUSY(v, f)							\
+	{ "sealchat_logins_busy_total", METRICS_COUNTER,		\
+	    "Sign-ups and logins answered busy, by reason.", "reason",	\
+	    v, M(f), NULL }
 
 /* *INDENT-OFF* */
 static const struct metrics_row metrics_rows[] = {
@@ -114,6 +122,10 @@ static const struct metrics_row metrics_rows[] = {
 	M_SIGNUP("busy", SC_ERR_BUSY, "signups_failed"),
 	M_SIGNUP("closed", SC_ERR_CLOSED, "signups_failed"),
 	M_SIGNUP("error", SC_ERR_INTERNAL, "signups_failed"),
+	M_BUSY("max_logins_per_addr", busy_per_addr),
+	M_BUSY("signups_per_hour", busy_signups),
+	M_BUSY("failed_logins", busy_line),
+	M_BUSY("hash_queue", busy_queue),
 	{ "sealchat_login_delay_seconds", METRICS_HISTOGRAM,
 	    "Waits imposed on logins after failures.", NULL, NULL,
 	    M(login_delay), NULL },
@@ -138,9 +150,13 @@ static const struct metrics_row metrics_rows[] = {
 	    "Presence events delivered, one per event and client told.",
 	    NULL, NULL, M(presence_deliveries), "presence_deliveries" },
 	M_REFUSED("max_sessions", refused_max_sessions),
+	M_REFUSED("max_sessions_per_addr", refused_max_sessions_per_addr),
 	M_REFUSED("max_unauth", refused_max_unauth),
 	M_REFUSED("max_unauth_per_addr", refused_max_unauth_per_addr),
 	M_REFUSED("other", refused_other),
+	M_CLOSED("evicted", closed_evicted),
+	M_CLOSED("hello_timeout", closed_hello_timeout),
+	M_CLOSED("login_timeout", closed_login_timeout),
 	{ "sealchat_sessions_ended_total", METRICS_COUNTER,
 	    "Sessions the operator ended (kick, delete, lock).", NULL, NULL,
 	    M(sessions_ended), "sessions_ended" },
@@ -162,7 +178,7 @@ static const struct metrics_row metrics_rows[] = {
 
 /* Histogram bounds, in microseconds. */
 static const uint64_t metrics_delay_bounds[] = {
-	250000, 500000, 1000000, 2000000, 4000000, 8000000,
+	250000, 500000, 1000000, 2000000, 4000000, 8000000, 16000000,
 };
 static const uint64_t metrics_hash_bounds[] = {
 	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,

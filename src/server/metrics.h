@@ -56,9 +56,17 @@ struct metrics {
 	uint64_t	bytes_out;
 	uint64_t	presence_deliveries;	/* events x clients told */
 	uint64_t	refused_max_sessions;	/* connections, by reason */
+	uint64_t	refused_max_sessions_per_addr;
 	uint64_t	refused_max_unauth;
 	uint64_t	refused_max_unauth_per_addr;
 	uint64_t	refused_other;
+	uint64_t	closed_evicted;		/* not logged in, closed */
+	uint64_t	closed_hello_timeout;
+	uint64_t	closed_login_timeout;
+	uint64_t	busy_per_addr;		/* logins busy, by reason */
+	uint64_t	busy_signups;
+	uint64_t	busy_line;
+	uint64_t	busy_queue;
 	uint64_t	sessions_ended;		/* by the operator */
 	/* The UDP side's, copied by sample() from its own counts. */
 	uint64_t	udp_registrations;	/* REGISTERs answered */

@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The daemon's event loop: the listening socket and its accept policy,
- * signals (stop, reload), the systemd status line, and the wiring of the
- * modules: the set of sessions (session.c) gets the hash pool, presence,
- * pair keys, the UDP side, throttle and the figures (metrics.c) through its
- * environment, and hash results back.  The UDP side (udp.c) listens on the
- * address of the TCP listener, on udp_port; the figures are served on
- * metrics_address; the control socket (control.c) gets the sessions, the
- * figures, the hash pool and the reload, and the results of the operator's
- * jobs.
+ * signals (stop, reload, status), the systemd status line, and the wiring
+ * of the modules: the set of sessions (session.c) gets the hash pool,
+ * presence, pair keys, the UDP side, throttle and the figures (metrics.c)
+ * through its environment, and hash results back.  The UDP side (udp.c)
+ * listens on the address of the TCP listener, on udp_port, and counts its
+ * registrations per address in the same throttle; the figures are served
+ * on metrics_address; the control socket (control.c) gets the sessions,
+ * the figures, the hash pool and the reload, and the results of the
+ * operator's jobs.
+ *
+ * The accept policy, in order: the session cap, the cap per address (IPv6:
+ * prefix), the cap on connections not logged in per address, then the
+ * total of those: when it is full, the connection without its HELLO that
+ * the throttle picks (the oldest of the address holding the most) is
+ * closed to make room, and only when every one has sent its HELLO is the
+ * newcomer refused.  Each accepted socket gets a modest send buffer, so
+ * that the kernel cannot hold much more for a slow reader than output_cap
+ * lets the session hold.
  *
  * Priorities: the base gets two.  Every event runs at priority 0 (the hash
  * pool and the systemd watchdog set it themselves) except the presence
@@ -55,6 +65,8 @@
 #define SERVER_FD_RESERVE	32	/* descriptors not for sessions */
 #define SERVER_TRIM_MIN		(4 << 20)	/* free heap worth a trim */
 #define SERVER_UDP_LOG_SEC	60	/* UDP totals logged at most per */
+#define SERVER_SNDBUF_MIN	4096	/* bounds on a socket's send buffer */
+#define SERVER_SNDBUF_MAX	(1 << 20)
 
 /* Makes an event at priority 0. */
 static struct event *
@@ -72,15 +84,42 @@ server_event(struct server *srv, int fd, short what, event_callback_fn cb,
 	return (ev);
 }
 
-/* Hands a SIGN or AUTH to the hash pool (none once stopping: busy). */
+/*
+ * Hands a job to the hash pool, a client's SIGN or AUTH or an operator's
+ * (none once stopping: busy).
+ */
 static int
 server_hash(void *arg, uint64_t sid, uint8_t op, const char *name,
-    const uint8_t *pass, size_t pass_len)
+    const uint8_t *pass, size_t pass_len, uint64_t delay_ms, unsigned rank)
 {
 	struct server	*srv = arg;
 
-	return (hashpool_submit(srv->hashpool, sid, op, name, pass,
-	    pass_len));
+	return (hashpool_submit_at(srv->hashpool, sid, op, name, pass,
+	    pass_len, delay_ms, rank));
+}
+
+/* The session of a hash job is gone: its job need not run. */
+static void
+server_withdraw(void *arg, int handle, uint64_t sid)
+{
+	struct server	*srv = arg;
+
+	hashpool_withdraw(srv->hashpool, handle, sid);
+}
+
+/* The throttle's parameters from the configuration. */
+static void
+server_throttle_conf(struct server *srv)
+{
+	struct throttle_conf	tc;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.fail_delay_ms = (uint64_t)srv->conf.fail_delay_ms;
+	tc.fail_free = (unsigned)srv->conf.fail_free;
+	tc.v6_prefix = (unsigned)srv->conf.ipv6_prefix;
+	tc.logins_per_addr = (unsigned)srv->conf.max_logins_per_addr;
+	tc.signups_per_hour = (unsigned)srv->conf.signups_per_hour;
+	throttle_configure(srv->throttle, &tc);
 }
 
 /* A finished hash job goes to its session, found by id. */
@@ -173,32 +212,69 @@ server_listen_retry_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(srv->listen_ev, NULL);
 }
 
+/*
+ * The socket options of an accepted connection: no Nagle delay, and send
+ * and receive buffers of fixed, modest sizes (the kernel doubles them for
+ * its own overhead): a quarter of output_cap to send, so that what the
+ * kernel holds for a slow reader stays within the cap that counts it, and
+ * one frame to receive, as the session reads at most one frame ahead.
+ */
+static void
+server_sockopts(struct server *srv, int fd)
+{
+	long long	snd = srv->conf.output_cap / 4;
+	int		one = 1, v;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_debug("accept: TCP_NODELAY: %s", strerror(errno));
+	if (snd < SERVER_SNDBUF_MIN)
+		snd = SERVER_SNDBUF_MIN;
+	if (snd > SERVER_SNDBUF_MAX)
+		snd = SERVER_SNDBUF_MAX;
+	v = (int)snd;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) != 0)
+		log_debug("accept: SO_SNDBUF: %s", strerror(errno));
+	v = (int)srv->conf.max_frame;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) != 0)
+		log_debug("accept: SO_RCVBUF: %s", strerror(errno));
+}
+
 /* Applies the accept policy to one new connection. */
 static void
 server_take(struct server *srv, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct throttle_addr	la;
-	int			one = 1;
 
 	/* accept4() made fd non-blocking and close-on-exec. */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
-		log_debug("accept: TCP_NODELAY: %s", strerror(errno));
+	server_sockopts(srv, fd);
 	if (session_set_count(srv->sessions) >=
 	    (size_t)srv->conf.max_sessions) {
 		server_refuse(srv, fd, "max_sessions");
 		return;
 	}
-	if (session_set_unauth(srv->sessions) >=
-	    (size_t)srv->conf.max_unauth) {
-		server_refuse(srv, fd, "max_unauth");
+	throttle_addr_from(&la, sa);
+	if (throttle_session_add(srv->throttle, &la,
+	    (size_t)srv->conf.max_sessions_per_addr) != 0) {
+		server_refuse(srv, fd, "max_sessions_per_addr");
 		return;
 	}
-	throttle_addr_from(&la, sa);
 	if (throttle_unauth_add(srv->throttle, &la,
 	    (size_t)srv->conf.max_unauth_per_addr) != 0) {
+		throttle_session_del(srv->throttle, &la);
 		server_refuse(srv, fd, "max_unauth_per_addr");
 		return;
+	}
+	/* A full table makes room, fairly, unless all sent their HELLO. */
+	while (session_set_unauth(srv->sessions) >=
+	    (size_t)srv->conf.max_unauth) {
+		if (session_set_evict_idle(srv->sessions) != 0) {
+			throttle_unauth_del(srv->throttle, &la);
+			throttle_session_del(srv->throttle, &la);
+			server_refuse(srv, fd, "max_unauth");
+			return;
+		}
+		srv->evicted++;
 	}
 	(void)session_set_accept(srv->sessions, fd, sa, salen);
 }
@@ -512,8 +588,7 @@ server_reload(struct server *srv, char *msg, size_t len)
 	if (c->hash_cost != cost)
 		hashpool_set_cost(srv->hashpool, (enum sc_cost)c->hash_cost);
 	server_timeouts(srv);
-	throttle_configure(srv->throttle, (uint64_t)c->fail_delay_ms,
-	    (unsigned)c->fail_free);
+	server_throttle_conf(srv);
 	pairkey_set_relay(srv->pairkey, c->relay);
 	log_info("reload: configuration applied file=%s", srv->conf_path);
 	sc_wipe(&nc, sizeof(nc));
@@ -528,6 +603,20 @@ server_control_reload(void *arg, char *msg, size_t len)
 	return (server_reload(arg, msg, len));
 }
 
+/* SIGUSR1: one log line with the counts an operator looks at first. */
+static void
+server_report(struct server *srv)
+{
+	log_info("status sessions=%zu unauth=%zu online=%zu hash_pending=%zu "
+	    "hash_pid=%ld refused_total=%llu evicted_total=%llu",
+	    session_set_count(srv->sessions),
+	    session_set_unauth(srv->sessions), presence_online(srv->presence),
+	    hashpool_pending(srv->hashpool),
+	    (long)hashpool_child(srv->hashpool),
+	    (unsigned long long)srv->refused,
+	    (unsigned long long)srv->evicted);
+}
+
 /* Signal events. */
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -540,13 +629,41 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGHUP:
 		(void)server_reload(srv, msg, sizeof(msg));
 		break;
+	case SIGUSR1:
+		server_report(srv);
+		break;
 	case SIGTERM:
 		server_stop(srv, "TERM");
+		break;
+	case SIGQUIT:
+		server_stop(srv, "QUIT");
 		break;
 	default:
 		server_stop(srv, "INT");
 		break;
 	}
+}
+
+/*
+ * Ignores the signals that would otherwise end or stop the daemon without
+ * a word: job control (a daemon has no terminal to answer to), timers it
+ * never sets, a file grown past its limit (the write then fails and is
+ * logged), a closed socket (the write fails), and SIGUSR2.  SIGABRT and
+ * the faults keep their default: systemd's watchdog aborts with SIGABRT.
+ */
+static int
+server_signals_ignore(void)
+{
+	static const int	sigs[] = { SIGPIPE, SIGUSR2, SIGALRM,
+				    SIGVTALRM, SIGPROF, SIGTSTP, SIGTTIN,
+				    SIGTTOU, SIGXFSZ };
+	size_t			i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (signal(sigs[i], SIG_IGN) == SIG_ERR)
+			return (-1);
+	}
+	return (0);
 }
 
 /* Logs how many sessions the descriptor limit allows. */
@@ -575,7 +692,8 @@ static void
 server_free(struct server *srv)
 {
 	struct event	**evs[] = { &srv->sigterm_ev, &srv->sigint_ev,
-			    &srv->sighup_ev, &srv->status_ev, &srv->stop_ev };
+			    &srv->sighup_ev, &srv->sigquit_ev, &srv->sigusr1_ev,
+			    &srv->status_ev, &srv->stop_ev };
 	size_t		  i;
 
 	server_unlisten(srv);
@@ -624,8 +742,8 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	metrics_init(&srv.metrics);
 	srv.metrics.sample = server_sample;
 	srv.metrics.sample_arg = &srv;
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		log_warn("SIGPIPE");
+	if (server_signals_ignore() != 0)
+		log_warn("signals");
 	server_nofile(&srv);
 
 	if ((srv.base = event_base_new()) == NULL) {
@@ -651,6 +769,9 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	    (size_t)srv.conf.max_frame - SC_MAC_BYTES, session_deliver, &srv);
 	srv.pairkey = srv.presence != NULL ? pairkey_new(srv.presence) : NULL;
 	srv.throttle = throttle_new(THROTTLE_ENTRIES_MAX);
+	/* The IPv6 grouping is taken now, before anything is counted. */
+	if (srv.throttle != NULL)
+		server_throttle_conf(&srv);
 	if (srv.pairkey != NULL && srv.throttle != NULL) {
 		memset(&uenv, 0, sizeof(uenv));
 		uenv.base = srv.base;
@@ -670,6 +791,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 		env.throttle = srv.throttle;
 		env.metrics = &srv.metrics;
 		env.hash = server_hash;
+		env.withdraw = server_withdraw;
 		env.hash_arg = &srv;
 		srv.sessions = session_set_new(&env);
 	}
@@ -682,20 +804,25 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	    server_signal_cb, &srv);
 	srv.sighup_ev = server_event(&srv, SIGHUP, EV_SIGNAL | EV_PERSIST,
 	    server_signal_cb, &srv);
+	srv.sigquit_ev = server_event(&srv, SIGQUIT, EV_SIGNAL | EV_PERSIST,
+	    server_signal_cb, &srv);
+	srv.sigusr1_ev = server_event(&srv, SIGUSR1, EV_SIGNAL | EV_PERSIST,
+	    server_signal_cb, &srv);
 	if (srv.presence == NULL || srv.pairkey == NULL ||
 	    srv.throttle == NULL || srv.udp == NULL || srv.sessions == NULL ||
 	    srv.stop_ev == NULL ||
 	    srv.status_ev == NULL || srv.sigterm_ev == NULL ||
-	    srv.sigint_ev == NULL || srv.sighup_ev == NULL) {
+	    srv.sigint_ev == NULL || srv.sighup_ev == NULL ||
+	    srv.sigquit_ev == NULL || srv.sigusr1_ev == NULL) {
 		log_errorx("out of memory");
 		goto out;
 	}
-	throttle_configure(srv.throttle, (uint64_t)srv.conf.fail_delay_ms,
-	    (unsigned)srv.conf.fail_free);
 	pairkey_set_relay(srv.pairkey, srv.conf.relay);
 	if (event_add(srv.sigterm_ev, NULL) != 0 ||
 	    event_add(srv.sigint_ev, NULL) != 0 ||
 	    event_add(srv.sighup_ev, NULL) != 0 ||
+	    event_add(srv.sigquit_ev, NULL) != 0 ||
+	    event_add(srv.sigusr1_ev, NULL) != 0 ||
 	    event_add(srv.status_ev, &one) != 0) {
 		log_errorx("cannot watch signals");
 		goto out;
@@ -716,6 +843,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 	cenv.sessions = srv.sessions;
 	cenv.metrics = &srv.metrics;
 	cenv.hash = server_hash;
+	cenv.withdraw = server_withdraw;
 	cenv.reload = server_control_reload;
 	cenv.arg = &srv;
 	if ((srv.control = control_new(&cenv, err, sizeof(err))) == NULL) {

@@ -44,6 +44,8 @@ struct server {
 	struct event		*sigterm_ev;
 	struct event		*sigint_ev;
 	struct event		*sighup_ev;
+	struct event		*sigquit_ev;
+	struct event		*sigusr1_ev;
 	struct event		*status_ev;
 	struct event		*stop_ev;	/* shutdown bound */
 
@@ -63,11 +65,14 @@ struct server {
 	size_t			 shown_online;
 	uint64_t		 shown_relayed;
 	uint64_t		 refused;	/* at accept */
+	uint64_t		 evicted;	/* closed to make room */
 	uint64_t		 refused_logged_ms;
 };
 
 /*
- * Runs the daemon until SIGTERM or SIGINT.  kp stays owned by the caller.
+ * Runs the daemon until SIGTERM, SIGINT or SIGQUIT (SIGHUP reloads, SIGUSR1
+ * logs a status line, and every other signal an operator or systemd may
+ * send is ignored).  kp stays owned by the caller.
  * Returns the exit code: 0 after a clean stop, else a sysexits code.
  */
 int	server_run(const struct server_conf *, const char *conf_path,

@@ -14,13 +14,24 @@
  * with output join the set's write queue, written by one priority-0 event
  * after the callbacks already running: one write per session and loop
  * turn.  Output beyond output_cap drops the session (GOODBYE 4), so a
- * slow reader costs bounded memory.  A USERS list is the one exception: the
- * list just queued does not count against the cap until it drains.
+ * slow reader costs bounded memory.  What counts is the output waiting here
+ * plus what the kernel still holds for the client (SIOCOUTQ, read after
+ * each write), so the kernel's send buffer is no hiding place.  A USERS
+ * list is the one exception: the list just queued does not count against
+ * the cap until it drains.
  *
- * Timers: one per session.  Before login it is the absolute login
- * deadline, armed once at accept and never extended; once online it is the
- * keepalive timeout, re-armed (a common timeout, O(1)) whenever frames
- * arrive; while closing it bounds the final flush.
+ * Timers: one per session.  Before login it is an absolute deadline,
+ * never extended: first hello_timeout for the HELLO, then the rest of
+ * login_timeout counted from the accept; once online it is the keepalive
+ * timeout, re-armed (a common timeout, O(1)) whenever frames arrive; while
+ * closing it bounds the final flush.
+ *
+ * Logins: a SIGN or AUTH asks the throttle first, which counts it as an
+ * attempt of its address (and, for AUTH, as a failure until it succeeds)
+ * and says how long it must wait; the job then goes to the hash pool with
+ * that wait, its password in the pool's guarded memory.  A session that
+ * closes meanwhile withdraws its job, and its attempt stays counted: a
+ * client that asks and hangs up has failed.
  *
  * Closing: once the last output (a GOODBYE or REJECT) is written, the
  * write side is shut down and input is read and dropped until the client
@@ -47,10 +58,12 @@
  * stack), and presence and pair keys encode into buffers of their own, so a
  * send that drops its session or reaches other sessions leaves enc alone.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 
 #include <errno.h>
 #include <stddef.h>
@@ -98,15 +111,8 @@ enum session_flag {
 	SF_DEAD = 0x08,		/* unlinked; waiting to be freed */
 	SF_BULK = 0x10,		/* queuing a USERS list: cap after it */
 	SF_SHUTWR = 0x20,	/* output done, FIN sent, waiting for EOF */
-};
-
-/* A SIGN or AUTH held back by the failed-login delay. */
-struct session_delay {
-	struct event	ev;
-	uint8_t		op;
-	char		name[SC_NAME_MAX + 1];
-	size_t		pass_len;
-	uint8_t		pass[SC_PASS_MAX];
+	SF_COUNTED = 0x40,	/* counted among its address's sessions */
+	SF_ATTEMPT = 0x80,	/* a login attempt the throttle counts */
 };
 
 struct session {
@@ -117,6 +123,12 @@ struct session {
 	int			 fd;
 	uint8_t			 state;		/* session_state */
 	uint8_t			 flags;		/* session_flag */
+	uint8_t			 att_op;	/* the attempt: SIGN or AUTH */
+	char			 att_name[SC_NAME_MAX + 1];
+	int			 job;		/* its hash job, or -1 */
+	uint64_t		 accept_ms;
+	size_t			 outq;		/* in the kernel, last seen */
+	struct throttle_slot	 idle;		/* while no HELLO yet */
 	struct event		 rd_ev;
 	struct event		 wr_ev;
 	struct event		 tm_ev;
@@ -124,13 +136,11 @@ struct session {
 	struct evbuffer		*out;
 	size_t			 bulk_left;	/* USERS bytes queued */
 	struct sc_channel	 ch;
-	struct session_delay	*delay;
 	struct throttle_addr	 la;		/* observed peer address */
 	struct presence_member	 pm;
 	struct udp_reg		 reg;		/* after its first UDP */
 	uint64_t		 login_time;	/* Unix time, once online */
 	uint64_t		 active_ms;	/* last request but PING */
-	char			 login[SC_NAME_MAX + 1]; /* SIGN, AUTH */
 	uint8_t			 bar;		/* ERROR for the login */
 };
 
@@ -158,10 +168,10 @@ struct session_set {
 	 * Session timeouts: libevent common timeouts (O(1) re-arming) when
 	 * it has some left, else plain ones (the *_buf).
 	 */
-	const struct timeval	*tv_login;
+	const struct timeval	*tv_hello;
 	const struct timeval	*tv_keepalive;
 	const struct timeval	*tv_linger;
-	struct timeval		 tv_login_buf;
+	struct timeval		 tv_hello_buf;
 	struct timeval		 tv_keepalive_buf;
 	struct timeval		 tv_linger_buf;
 
@@ -275,29 +285,39 @@ session_unauth_release(struct session *s)
 	s->set->unauth--;
 }
 
-/* Cancels a delayed SIGN or AUTH, wiping the password it held. */
+/*
+ * Ends the session's login attempt in the throttle with outcome, if one is
+ * counted; the hash job is forgotten (withdrawn first when the client is
+ * gone).
+ */
 static void
-session_delay_free(struct session *s)
+session_attempt_end(struct session *s, enum throttle_outcome outcome)
 {
-	if (s->delay == NULL)
+	struct session_env	*env = &s->set->env;
+
+	if (!(s->flags & SF_ATTEMPT))
 		return;
-	event_del(&s->delay->ev);
-	sc_wipe(s->delay, sizeof(*s->delay));
-	free(s->delay);
-	s->delay = NULL;
+	s->flags &= (uint8_t)~SF_ATTEMPT;
+	if (outcome == THROTTLE_GONE && s->job >= 0 && env->withdraw != NULL)
+		env->withdraw(env->hash_arg, s->job, s->id);
+	s->job = -1;
+	throttle_login_end(env->throttle, &s->la, s->att_op, s->att_name,
+	    outcome, util_now_ms());
 }
 
 /*
- * Unlinks the session from everything other sessions can see: its UDP
- * registration ends, its pairs die, its user goes offline, its throttle
- * slot is returned.  Idempotent.
+ * Unlinks the session from everything other sessions can see: its login
+ * attempt ends (its hash job withdrawn), its UDP registration ends, its
+ * pairs die, its user goes offline, its throttle counts are returned.
+ * Idempotent.
  */
 static void
 session_detach(struct session *s)
 {
 	struct session_env	*env = &s->set->env;
 
-	session_delay_free(s);
+	session_attempt_end(s, THROTTLE_GONE);
+	throttle_idle_del(env->throttle, &s->idle);
 	udp_reg_del(env->udp, &s->reg);
 	if (s->pm.joined) {
 		pairkey_forget(env->pairkey, &s->pm);
@@ -306,6 +326,10 @@ session_detach(struct session *s)
 		    (unsigned long long)s->id, s->pm.name);
 	}
 	session_unauth_release(s);
+	if (s->flags & SF_COUNTED) {
+		s->flags &= (uint8_t)~SF_COUNTED;
+		throttle_session_del(env->throttle, &s->la);
+	}
 }
 
 /*
@@ -423,7 +447,10 @@ session_close_with(struct session *s, uint8_t bye, const char *why)
 	session_want_write(s);
 }
 
-/* Drops the session if its queued output is over the cap. */
+/*
+ * Drops the session if its output is over the cap: what waits here plus
+ * what the kernel held at the last write.
+ */
 static int
 session_check_cap(struct session *s)
 {
@@ -432,11 +459,11 @@ session_check_cap(struct session *s)
 
 	if (s->state == SESSION_CLOSING || (s->flags & SF_DEAD))
 		return (-1);
-	pending = evbuffer_get_length(s->out);
+	pending = evbuffer_get_length(s->out) + s->outq;
 	if (pending <= (size_t)cap + s->bulk_left)
 		return (0);
-	log_info("session sid=%llu output over cap pending=%zu cap=%lld",
-	    (unsigned long long)s->id, pending, cap);
+	log_info("session sid=%llu output over cap pending=%zu kernel=%zu "
+	    "cap=%lld", (unsigned long long)s->id, pending, s->outq, cap);
 	session_close_with(s, SC_BYE_SLOW, "output cap");
 	return (-1);
 }
@@ -563,7 +590,21 @@ session_discard(struct session *s)
 	}
 }
 
-/* Writes what the kernel takes; arms the write event for the rest. */
+/* What the kernel still holds to send on the socket (0 if unknown). */
+static size_t
+session_kernel_queue(const struct session *s)
+{
+	int	n = 0;
+
+	if (ioctl(s->fd, SIOCOUTQ, &n) == -1 || n < 0)
+		return (0);
+	return ((size_t)n);
+}
+
+/*
+ * Writes what the kernel takes; arms the write event for the rest.  Then
+ * looks at what the kernel holds, which counts against the output cap.
+ */
 static void
 session_output(struct session *s)
 {
@@ -584,8 +625,12 @@ session_output(struct session *s)
 			return;
 		}
 		len = evbuffer_get_length(s->out);
-		if (s->bulk_left > len)
-			s->bulk_left = len;
+		s->outq = session_kernel_queue(s);
+		if (s->bulk_left > len + s->outq)
+			s->bulk_left = len + s->outq;
+		if (s->state != SESSION_CLOSING &&
+		    session_check_cap(s) != 0)
+			len = evbuffer_get_length(s->out);
 	}
 	if (len > 0) {
 		if (!event_pending(&s->wr_ev, EV_WRITE, NULL))
@@ -620,6 +665,23 @@ session_set_write_cb(evutil_socket_t fd, short what, void *arg)
 		s->flags &= (uint8_t)~SF_WRITEQ;
 		session_output(s);
 	}
+}
+
+/*
+ * After the HELLO: the login deadline, login_timeout from the accept (the
+ * HELLO's own deadline ran from there too).
+ */
+static void
+session_arm_login_deadline(struct session *s)
+{
+	struct timeval	tv;
+	uint64_t	end, now = util_now_ms();
+
+	end = s->accept_ms + (uint64_t)s->set->env.conf->login_timeout * 1000;
+	end = end > now ? end - now : 0;
+	tv.tv_sec = (time_t)(end / 1000);
+	tv.tv_usec = (suseconds_t)((end % 1000) * 1000);
+	event_add(&s->tm_ev, &tv);
 }
 
 /* Answers a bad HELLO with a plaintext REJECT, then closes. */
@@ -684,6 +746,8 @@ session_on_hello(struct session *s, const uint8_t *body, size_t len)
 	s->set->m->frames_out++;
 	wbuf_reset(wb);
 	session_enter_state(s, SESSION_GREETED);
+	throttle_idle_del(s->set->env.throttle, &s->idle);
+	session_arm_login_deadline(s);
 	session_want_write(s);
 	return;
 fail:
@@ -764,100 +828,81 @@ out:
 	sc_wipe(plain, plen);
 }
 
-/* Hands a SIGN or AUTH to the hash workers; ERROR 5 when they are full. */
+/*
+ * Answers a SIGN or AUTH that cannot be taken now: ERROR 5, counted in the
+ * figures as busy and under its reason.
+ */
 static void
-session_submit(struct session *s, uint8_t op, const char *name,
-    const uint8_t *pass, size_t pass_len)
+session_busy(struct session *s, const struct sc_msg *m, const char *why,
+    uint64_t *counter)
 {
-	struct session_env	*env = &s->set->env;
-
-	if (env->hash(env->hash_arg, s->id, op, name, pass, pass_len) != 0) {
-		log_info("login busy sid=%llu user=%s",
-		    (unsigned long long)s->id, name);
-		metrics_login(s->set->m, op, SC_ERR_BUSY);
-		session_error(s, op, SC_ERR_BUSY, NULL);
-		if (s->state == SESSION_HASHING)
-			session_enter_state(s, SESSION_GREETED);
-		return;
-	}
-	log_debug("login queued sid=%llu user=%s op=%s",
-	    (unsigned long long)s->id, name,
-	    op == SC_MSG_SIGN ? "sign" : "auth");
-}
-
-/* The failed-login delay is over: the request goes to the workers. */
-static void
-session_delay_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct session		*s = arg;
-	struct session_delay	*d = s->delay;
-
-	(void)fd;
-	(void)what;
-	if (d == NULL || s->state != SESSION_HASHING)
-		return;
-	session_submit(s, d->op, d->name, d->pass, d->pass_len);
-	session_delay_free(s);
-}
-
-/* Holds a request back for delay_ms; -1 when it cannot (then send now). */
-static int
-session_delay_start(struct session *s, const struct sc_msg *m,
-    uint64_t delay_ms)
-{
-	struct session_delay	*d;
-	struct timeval		 tv;
-
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return (-1);
-	d->op = m->type;
-	memcpy(d->name, m->name, sizeof(d->name));
-	memcpy(d->pass, m->pass, m->pass_len);
-	d->pass_len = m->pass_len;
-	evtimer_assign(&d->ev, s->set->env.base, session_delay_cb, s);
-	tv.tv_sec = (time_t)(delay_ms / 1000);
-	tv.tv_usec = (suseconds_t)((delay_ms % 1000) * 1000);
-	if (event_priority_set(&d->ev, 0) != 0 ||
-	    evtimer_add(&d->ev, &tv) != 0) {
-		sc_wipe(d, sizeof(*d));
-		free(d);
-		return (-1);
-	}
-	s->delay = d;
-	return (0);
+	log_info("login busy sid=%llu user=%s reason=%s",
+	    (unsigned long long)s->id, m->name, why);
+	(*counter)++;
+	metrics_login(s->set->m, m->type, SC_ERR_BUSY);
+	session_error(s, m->type, SC_ERR_BUSY, NULL);
 }
 
 /*
- * SIGN or AUTH: a SIGN is refused at once when sign-up is closed; else
- * slowed if recent logins failed, then hashed off the loop.
+ * SIGN or AUTH: a SIGN is refused at once when sign-up is closed.  Else
+ * the throttle counts the attempt and says how long it must wait (failed
+ * logins slow it), then the hash pool holds it for that long and hashes
+ * it off the loop.
  */
 static void
 session_on_cred(struct session *s, const struct sc_msg *m)
 {
-	uint64_t	delay;
+	struct session_env	*env = &s->set->env;
+	struct metrics		*mt = s->set->m;
+	enum throttle_verdict	 v;
+	uint64_t		 wait;
 
-	if (m->type == SC_MSG_SIGN &&
-	    s->set->env.conf->sign_up == SERVER_SIGNUP_CLOSED) {
+	if (m->type == SC_MSG_SIGN && env->conf->sign_up ==
+	    SERVER_SIGNUP_CLOSED) {
 		log_info("sign-up refused sid=%llu user=%s reason=closed",
 		    (unsigned long long)s->id, m->name);
-		metrics_login(s->set->m, m->type, SC_ERR_CLOSED);
+		metrics_login(mt, m->type, SC_ERR_CLOSED);
 		session_error(s, m->type, SC_ERR_CLOSED, NULL);
 		return;
 	}
-	delay = throttle_fail_delay(s->set->env.throttle, &s->la, m->name,
-	    util_now_ms());
-	memcpy(s->login, m->name, sizeof(s->login));
+	v = throttle_login_begin(env->throttle, &s->la, m->type, m->name,
+	    util_now_ms(), &wait);
+	if (v == THROTTLE_SIGNUPS) {
+		session_busy(s, m, "signups_per_hour", &mt->busy_signups);
+		return;
+	}
+	if (v == THROTTLE_LINE) {
+		session_busy(s, m, "failed logins", &mt->busy_line);
+		return;
+	}
+	if (v != THROTTLE_GO) {
+		session_busy(s, m, "max_logins_per_addr", &mt->busy_per_addr);
+		return;
+	}
+	s->flags |= SF_ATTEMPT;
+	s->att_op = m->type;
+	memcpy(s->att_name, m->name, sizeof(s->att_name));
 	s->bar = 0;
+	/* Ranked by the attempts its address already had in progress. */
+	s->job = env->hash(env->hash_arg, s->id, m->type, m->name, m->pass,
+	    m->pass_len, wait, (unsigned)(throttle_login_count(env->throttle,
+	    &s->la) - 1));
+	if (s->job < 0) {
+		session_attempt_end(s, THROTTLE_VOID);
+		session_busy(s, m, "hash_queue", &mt->busy_queue);
+		return;
+	}
 	session_enter_state(s, SESSION_HASHING);
-	if (delay > 0) {
+	if (wait > 0)
 		log_info("login slowed sid=%llu user=%s delay_ms=%llu",
 		    (unsigned long long)s->id, m->name,
-		    (unsigned long long)delay);
-		metrics_observe(&s->set->m->login_delay, delay * 1000);
-		if (session_delay_start(s, m, delay) == 0)
-			return;
-	}
-	session_submit(s, m->type, m->name, m->pass, m->pass_len);
+		    (unsigned long long)wait);
+	if (wait > 0)
+		metrics_observe(&mt->login_delay, wait * 1000);
+	else
+		log_debug("login queued sid=%llu user=%s op=%s",
+		    (unsigned long long)s->id, m->name,
+		    m->type == SC_MSG_SIGN ? "sign" : "auth");
 }
 
 /*
@@ -890,8 +935,6 @@ session_login(struct session *s, uint8_t op, const char *name)
 	s->login_time = (uint64_t)time(NULL);
 	s->active_ms = util_now_ms();
 	session_unauth_release(s);
-	if (op == SC_MSG_AUTH)
-		throttle_fail_forget(env->throttle, name);
 	session_enter_state(s, SESSION_ONLINE);
 	event_add(&s->tm_ev, s->set->tv_keepalive);
 	log_info("login sid=%llu user=%s op=%s", (unsigned long long)s->id,
@@ -913,25 +956,29 @@ session_set_hash_done(struct session_set *set, uint64_t sid, uint8_t op,
 
 	key.id = sid;
 	s = RB_FIND(session_tree, &set->tree, &key);
-	if (s == NULL || s->state != SESSION_HASHING || s->delay != NULL) {
+	if (s == NULL || s->state != SESSION_HASHING ||
+	    !(s->flags & SF_ATTEMPT) || s->att_op != op ||
+	    strcmp(s->att_name, name) != 0) {
 		log_debug("auth result for sid=%llu dropped: session gone",
 		    (unsigned long long)sid);
 		return;
 	}
+	code = status > 0 && status <= SC_ERR_MAX ? (uint8_t)status :
+	    SC_ERR_INTERNAL;
 	if (status == 0 && s->bar != 0) {
+		/* The password was right: no failure, and no good login. */
 		log_info("login sid=%llu user=%s refused: the account "
 		    "changed meanwhile", (unsigned long long)s->id, name);
-		status = s->bar;
-	}
+		session_attempt_end(s, THROTTLE_VOID);
+		status = code = s->bar;
+	} else
+		session_attempt_end(s, status == 0 ? THROTTLE_OK :
+		    code == SC_ERR_INTERNAL || code == SC_ERR_BUSY ?
+		    THROTTLE_VOID : THROTTLE_FAILED);
 	if (status == 0) {
 		session_login(s, op, name);
 		return;
 	}
-	code = status > 0 && status <= SC_ERR_MAX ? (uint8_t)status :
-	    SC_ERR_INTERNAL;
-	if (code == SC_ERR_CREDENTIALS)
-		throttle_fail_record(set->env.throttle, &s->la, name,
-		    util_now_ms());
 	log_info("login failed sid=%llu user=%s op=%s code=%u",
 	    (unsigned long long)s->id, name,
 	    op == SC_MSG_SIGN ? "sign" : "auth", code);
@@ -1153,10 +1200,12 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (s->state) {
 	case SESSION_HANDSHAKE:
-		session_lost(s, "login deadline");
+		s->set->m->closed_hello_timeout++;
+		session_lost(s, "hello deadline");
 		break;
 	case SESSION_GREETED:
 	case SESSION_HASHING:
+		s->set->m->closed_login_timeout++;
 		session_close_with(s, SC_BYE_DEADLINE, "login deadline");
 		break;
 	case SESSION_ONLINE:
@@ -1189,6 +1238,8 @@ session_set_accept(struct session_set *set, int fd,
 	s->fd = fd;
 	s->id = ++set->next_id;
 	s->la = la;
+	s->job = -1;
+	s->accept_ms = util_now_ms();
 	presence_member_init(&s->pm, s->id);
 	if ((s->in = evbuffer_new()) == NULL ||
 	    (s->out = evbuffer_new()) == NULL)
@@ -1202,12 +1253,13 @@ session_set_accept(struct session_set *set, int fd,
 	    event_priority_set(&s->wr_ev, 0) != 0 ||
 	    event_priority_set(&s->tm_ev, 0) != 0 ||
 	    event_add(&s->rd_ev, NULL) != 0 ||
-	    event_add(&s->tm_ev, set->tv_login) != 0) {
+	    event_add(&s->tm_ev, set->tv_hello) != 0) {
 		event_del(&s->rd_ev);
 		goto fail;
 	}
-	s->flags |= SF_UNAUTH;
+	s->flags |= SF_UNAUTH | SF_COUNTED;
 	set->unauth++;
+	(void)throttle_idle_add(set->env.throttle, &s->idle, &la);
 	RB_INSERT(session_tree, &set->tree, s);
 	set->count++;
 	set->nstate[SESSION_HANDSHAKE]++;
@@ -1225,8 +1277,27 @@ fail:
 		free(s);
 	}
 	throttle_unauth_del(set->env.throttle, &la);
+	throttle_session_del(set->env.throttle, &la);
 	close(fd);
 	return (-1);
+}
+
+/* Closes the connection the throttle picks to make room for a newcomer. */
+int
+session_set_evict_idle(struct session_set *set)
+{
+	struct throttle_slot	*slot;
+	struct session		*s;
+
+	if ((slot = throttle_idle_victim(set->env.throttle)) == NULL)
+		return (-1);
+	s = (struct session *)(void *)((char *)slot -
+	    offsetof(struct session, idle));
+	log_debug("close sid=%llu reason=evicted for a newcomer",
+	    (unsigned long long)s->id);
+	set->m->closed_evicted++;
+	session_finish(s);
+	return (0);
 }
 
 /* Frees the sessions closed so far. */
@@ -1336,7 +1407,8 @@ session_set_end_user(struct session_set *set, const char *name,
 	if (bar != 0) {
 		RB_FOREACH(s, session_tree, &set->tree) {
 			if (s->state == SESSION_HASHING &&
-			    strcmp(s->login, name) == 0)
+			    (s->flags & SF_ATTEMPT) &&
+			    strcmp(s->att_name, name) == 0)
 				s->bar = bar;
 		}
 	}
@@ -1368,14 +1440,19 @@ session_set_timeout(struct session_set *set, long long sec,
 	return (buf);
 }
 
-/* Makes the session timeouts from the configuration. */
+/*
+ * Makes the session timeouts from the configuration.  The HELLO's deadline
+ * is hello_timeout, never more than login_timeout.
+ */
 void
 session_set_timeouts(struct session_set *set)
 {
 	const struct server_conf	*c = set->env.conf;
+	long long			 hello;
 
-	set->tv_login = session_set_timeout(set, c->login_timeout,
-	    &set->tv_login_buf);
+	hello = c->hello_timeout < c->login_timeout ? c->hello_timeout :
+	    c->login_timeout;
+	set->tv_hello = session_set_timeout(set, hello, &set->tv_hello_buf);
 	set->tv_keepalive = session_set_timeout(set, c->keepalive_timeout,
 	    &set->tv_keepalive_buf);
 	set->tv_linger = session_set_timeout(set, SESSION_LINGER_SEC,

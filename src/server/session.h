@@ -34,12 +34,24 @@ struct pairkey;
 #define SESSION_STATES	METRICS_STATES
 
 /*
- * Hands a SIGN or AUTH (op) for the session sid to the password hashing.
- * 0 when taken: the outcome comes back through session_set_hash_done().
- * -1 when it cannot be taken now: the client gets ERROR 5.
+ * Hands a SIGN or AUTH (op) for the session sid to the password hashing,
+ * to start after delay_ms (the failed-login slowing; the password waits in
+ * guarded memory meanwhile), with rank the attempts its address already
+ * has in progress (jobs of lower rank are hashed first).  A handle (>= 0)
+ * when taken: the outcome comes back through session_set_hash_done().  -1
+ * when it cannot be taken now: the client gets ERROR 5.  control.c hands
+ * the operator's jobs the same way, with sid its request's id, no delay
+ * and rank 0.
  */
 typedef int	(*session_hash_fn)(void *arg, uint64_t sid, uint8_t op,
-		    const char *name, const uint8_t *pass, size_t pass_len);
+		    const char *name, const uint8_t *pass, size_t pass_len,
+		    uint64_t delay_ms, unsigned rank);
+/*
+ * The session sid, whose job has handle, is gone: its job need not run.
+ * Its outcome may still come back (a hash already running), and finds no
+ * session.
+ */
+typedef void	(*session_withdraw_fn)(void *arg, int handle, uint64_t sid);
 
 /* What a set of sessions works with; the caller owns it all. */
 struct session_env {
@@ -52,6 +64,7 @@ struct session_env {
 	struct throttle		 *throttle;
 	struct metrics		 *metrics;	/* NULL: the set's own */
 	session_hash_fn		  hash;
+	session_withdraw_fn	  withdraw;	/* NULL: nothing to withdraw */
 	void			 *hash_arg;
 };
 
@@ -80,9 +93,10 @@ void		 session_set_free(struct session_set *);
 /* Makes the session timeouts again after the configuration changed. */
 void		 session_set_timeouts(struct session_set *);
 /*
- * Takes an accepted connection (fd non-blocking, caps already checked and
- * its unauthenticated slot counted in the throttle by the caller).  On
- * failure the fd is closed, the slot released, and -1 returned.
+ * Takes an accepted connection (fd non-blocking, caps already checked, and
+ * counted in the throttle by the caller: one session and one
+ * unauthenticated slot of its address).  On failure the fd is closed, both
+ * counts released, and -1 returned.
  */
 int		 session_set_accept(struct session_set *, int fd,
 		    const struct sockaddr *, socklen_t);
@@ -99,6 +113,13 @@ void		 session_set_hash_done(struct session_set *, uint64_t sid,
  */
 void		 session_set_goodbye_all(struct session_set *, uint8_t reason,
 		    void (*empty)(void *), void *arg);
+/*
+ * Makes room in a full table of connections not logged in: closes the
+ * oldest connection that has not sent its HELLO of the address (IPv6:
+ * prefix) that holds the most connections not logged in.  0 when one was
+ * closed, -1 when every such connection has sent its HELLO.
+ */
+int		 session_set_evict_idle(struct session_set *);
 /* Open sessions, and those among them not logged in. */
 size_t		 session_set_count(const struct session_set *);
 size_t		 session_set_unauth(const struct session_set *);

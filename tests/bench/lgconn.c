@@ -249,6 +249,8 @@ lgconn_connect(struct lgconn *c, struct handshake_client *hs, int lines)
 		return (-1);
 	c->fd = fd;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c->src_len > 0 && bind(fd, c->src, c->src_len) == -1)
+		goto fail;
 	c->ev_rd = event_new(lg->base, fd, EV_READ | EV_PERSIST,
 	    lgconn_read_cb, c);
 	c->ev_wr = event_new(lg->base, fd, EV_WRITE, lgconn_write_cb, c);

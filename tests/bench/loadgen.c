@@ -9,6 +9,9 @@
  *   loadgen pwhash  [--threads T]                argon2id verifications/s
  *   loadgen peer    --port P --key FILE          peer datagrams
  *   loadgen peer    --port P --key FILE --relay  ... through the relay
+ *   loadgen attack  --port P --key FILE --attack KIND --source ADDR
+ *                                                one attack, full speed
+ *   loadgen user    --port P --key FILE          one user's login times
  *
  * Only loopback addresses are accepted, every mode stops at a global
  * deadline, and each prints one "MODE key=value ..." result line on
@@ -48,7 +51,7 @@ loadgen_usage(void)
 	/* *INDENT-OFF* */
 	fprintf(stderr,
 "usage: loadgen MODE [options]\n"
-"modes: mkusers storm irc logins pwhash peer\n"
+"modes: mkusers storm irc logins pwhash peer attack user\n"
 "  --host ADDR          server address, loopback only (127.0.0.1)\n"
 "  --port PORT          server port\n"
 "  --key FILE           the server's public key file (sealchat modes)\n"
@@ -66,7 +69,10 @@ loadgen_usage(void)
 "  --size B             peer: bytes of text per message (default 64)\n"
 "  --peer-window W      peer: messages in flight (default 32)\n"
 "  --relay              peer: register with the server's UDP side and send\n"
-"                       every datagram through its relay\n");
+"                       every datagram through its relay\n"
+"  --attack KIND        attack: abandon, guess, idle or sessions\n"
+"  --source ADDR        attack, user: source address (127.0.0.0/8)\n"
+"  --sources N          attack: N addresses from --source (default 1)\n");
 	/* *INDENT-ON* */
 	exit(EXIT_USAGE);
 }
@@ -379,6 +385,9 @@ main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'z' },
 		{ "peer-window", required_argument, NULL, 'W' },
 		{ "relay", no_argument, NULL, 'R' },
+		{ "attack", required_argument, NULL, 'a' },
+		{ "source", required_argument, NULL, 'S' },
+		{ "sources", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -402,6 +411,7 @@ main(int argc, char **argv)
 	lg.o.size = 64;
 	lg.o.peer_window = 32;
 	lg.o.list_interval_ms = 10;
+	lg.o.nsources = 1;
 	if (argc < 2 || argv[1][0] == '-')
 		loadgen_usage();
 	mode = lg.o.mode = argv[1];
@@ -479,6 +489,20 @@ main(int argc, char **argv)
 		case 'R':
 			lg.o.relay = 1;
 			break;
+		case 'a':
+			if ((lg.o.attack = lgattack_kind(optarg)) == 0)
+				loadgen_usage();
+			break;
+		case 'S':
+			if (strlen(optarg) >= sizeof(lg.o.source))
+				loadgen_usage();
+			snprintf(lg.o.source, sizeof(lg.o.source), "%s",
+			    optarg);
+			break;
+		case 'N':
+			lg.o.nsources = (int)loadgen_num("--sources", optarg,
+			    1, 250);
+			break;
 		default:
 			loadgen_usage();
 		}
@@ -492,7 +516,8 @@ main(int argc, char **argv)
 	else if (strcmp(mode, "irc") == 0)
 		sc = 0;
 	else if (strcmp(mode, "mkusers") != 0 && strcmp(mode, "storm") != 0 &&
-	    strcmp(mode, "logins") != 0 && strcmp(mode, "peer") != 0) {
+	    strcmp(mode, "logins") != 0 && strcmp(mode, "peer") != 0 &&
+	    strcmp(mode, "attack") != 0 && strcmp(mode, "user") != 0) {
 		fprintf(stderr, "loadgen: unknown mode %s\n", mode);
 		loadgen_usage();
 	}
@@ -516,8 +541,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "loadgen: %s\n", err);
 		return (EXIT_CONFIG);
 	}
+	if (strcmp(mode, "attack") == 0 && lg.o.attack == 0) {
+		fprintf(stderr, "loadgen: attack needs --attack\n");
+		loadgen_usage();
+	}
 	need = (long)(strcmp(mode, "logins") == 0 ? lg.o.clients + 1 :
 	    lg.o.n) + LOADGEN_FD_SPARE;
+	if (strcmp(mode, "attack") == 0)
+		need = (long)lg.o.nsources * lg.o.window + lg.o.window +
+		    lg.o.clients + lg.o.n + LOADGEN_FD_SPARE;
 	fds = loadgen_nofile(need);
 	if (net && fds < need) {
 		fprintf(stderr, "loadgen: %ld descriptors allowed, %ld "
@@ -548,6 +580,10 @@ main(int argc, char **argv)
 		rc = lglogins_logins(&lg);
 	else if (strcmp(mode, "pwhash") == 0)
 		rc = lglogins_pwhash(&lg);
+	else if (strcmp(mode, "attack") == 0)
+		rc = lgattack_attack(&lg);
+	else if (strcmp(mode, "user") == 0)
+		rc = lgattack_user(&lg);
 	else
 		rc = lgpeer_peer(&lg);
 

@@ -44,6 +44,9 @@ struct lg_opts {
 	int		 relay;		/* peer: through the server's relay */
 	int		 list_interval_ms; /* logins: gap between LISTs */
 	int		 first;		/* mkusers: first index */
+	int		 attack;	/* attack: the kind */
+	char		 source[64];	/* attack, user: first source */
+	int		 nsources;	/* attack: how many sources */
 };
 
 /* Process-wide state shared by the modes. */
@@ -103,6 +106,8 @@ struct lgconn {
 	const struct lgconn_ops	*ops;
 	void			*arg;
 	struct lg		*lg;
+	const struct sockaddr	*src;		/* bound before connect */
+	socklen_t		 src_len;	/* 0: any */
 	struct handshake_client	*hs;		/* until CONFIRM */
 	struct sc_channel	 ch;
 	uint32_t		 max_frame;
@@ -152,5 +157,10 @@ int		 lglogins_pwhash(struct lg *);
 
 /* lgpeer.c */
 int		 lgpeer_peer(struct lg *);
+
+/* lgattack.c */
+int		 lgattack_kind(const char *);
+int		 lgattack_attack(struct lg *);
+int		 lgattack_user(struct lg *);
 
 #endif

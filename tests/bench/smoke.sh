@@ -4,8 +4,10 @@
 # the built sealchatd on an ephemeral 127.0.0.1 port with a temporary
 # configuration (hash_cost min), then runs mkusers and storm with N=50,
 # a short peer exchange, direct and through the daemon's relay, a short
-# logins run and a short pwhash run.  It checks that each mode completes
-# and prints its result line; the figures themselves are not asserted.
+# logins run, a short pwhash run, a user's logins and each attack for a
+# second, from other addresses of 127.0.0.0/8.  It checks that each mode
+# completes and prints its result line; the figures themselves are not
+# asserted.
 # Environment: SEALCHATD and LOADGEN, the two built programs.
 set -euo pipefail
 
@@ -56,6 +58,9 @@ hash_cost: min
 max_sessions: 1000
 max_unauth: 1000
 max_unauth_per_addr: 1000
+max_sessions_per_addr: 1000
+max_logins_per_addr: 100000
+signups_per_hour: 1000000
 relay_rate: 100000
 relay_bytes: 1073741824
 EOF
@@ -109,6 +114,16 @@ check logins '^logins clients=2 seconds=[0-9.]+ logins=[0-9]+ .*list_p99_ms=' \
 	"$LOADGEN" logins "${common[@]}" --clients 2 --duration 1
 check pwhash '^pwhash threads=1 cost=interactive seconds=[0-9.]+ verifies=[0-9]+ ' \
 	"$LOADGEN" pwhash --threads 1 --duration 0.5
+check user '^user logins=[0-9]+ login_p50_ms=[0-9]+ login_p99_ms=' \
+	"$LOADGEN" user "${common[@]}" --source 127.0.0.1 --duration 1
+src=10
+for kind in abandon guess idle sessions; do
+	check "attack $kind" "^attack kind=$kind sources=[0-9]+ seconds=" \
+		"$LOADGEN" attack "${common[@]}" --attack "$kind" \
+		--source "127.0.0.$src" --sources 2 --window 4 --clients 4 \
+		-n 5 --duration 1
+	src=$((src + 2))
+done
 
 if ! kill -0 "$pid" 2>/dev/null; then
 	echo "bench smoke: sealchatd died during the run:" >&2

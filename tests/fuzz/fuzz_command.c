@@ -98,6 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > SCRIPT_LINE_MAX)
 			__builtin_trap();
 		(void)commands_has_password(line, len);
+		(void)commands_history_ok(line, len);
 		st = commands_run(c, line, len);
 		/* Unconnected: only quit may wait. */
 		if (st == CMD_PENDING && strncmp(line, "quit", 4) != 0 &&

@@ -75,25 +75,27 @@ static struct fuzz_job		 fuzz_jobs[FUZZ_JOBS];
 static size_t			 fuzz_njobs;
 static uint8_t			 fuzz_plain[FUZZ_MAX_FRAME];
 
-/* Records a hash job; a full list is a busy pool. */
+/* Records a hash job (its handle is its index); a full list is busy. */
 static int
 fuzz_session_hash(void *arg, uint64_t sid, uint8_t op, const char *name,
-    const uint8_t *pass, size_t pass_len)
+    const uint8_t *pass, size_t pass_len, uint64_t delay_ms, unsigned rank)
 {
 	struct fuzz_job	*j;
 
 	(void)arg;
+	(void)delay_ms;
+	(void)rank;
 	if (pass == NULL || pass_len < SC_PASS_MIN || pass_len > SC_PASS_MAX ||
 	    (op != SC_MSG_SIGN && op != SC_MSG_AUTH) ||
 	    !wire_name_valid(name, strlen(name)))
 		__builtin_trap();
 	if (fuzz_njobs == FUZZ_JOBS)
 		return (-1);
-	j = &fuzz_jobs[fuzz_njobs++];
+	j = &fuzz_jobs[fuzz_njobs];
 	j->sid = sid;
 	j->op = op;
 	memcpy(j->name, name, strlen(name) + 1);
-	return (0);
+	return ((int)fuzz_njobs++);
 }
 
 /* Runs the loop until nothing is left to do now. */
@@ -200,7 +202,8 @@ fuzz_session_connect(struct session_set *set, struct throttle *throttle,
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	throttle_addr_from(&la, (struct sockaddr *)&sin);
-	if (throttle_unauth_add(throttle, &la, FUZZ_CLIENTS) != 0 ||
+	if (throttle_session_add(throttle, &la, FUZZ_CLIENTS) != 0 ||
+	    throttle_unauth_add(throttle, &la, FUZZ_CLIENTS) != 0 ||
 	    session_set_accept(set, sv[0], (struct sockaddr *)&sin,
 	    sizeof(sin)) != 0) {
 		close(sv[0]);
@@ -299,6 +302,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pairkey		*pairkey;
 	struct throttle		*throttle;
 	struct udp		*udp;
+	struct throttle_conf	 tc;
 	struct fuzz_client	*c;
 	size_t			 off = 0, n, i;
 	uint8_t			 op;
@@ -320,8 +324,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (presence == NULL || pairkey == NULL || throttle == NULL ||
 	    udp == NULL)
 		__builtin_trap();
-	throttle_configure(throttle, (uint64_t)fuzz_conf.fail_delay_ms,
-	    (unsigned)fuzz_conf.fail_free);
+	memset(&tc, 0, sizeof(tc));
+	tc.fail_delay_ms = (uint64_t)fuzz_conf.fail_delay_ms;
+	tc.fail_free = (unsigned)fuzz_conf.fail_free;
+	tc.v6_prefix = (unsigned)fuzz_conf.ipv6_prefix;
+	tc.logins_per_addr = (unsigned)fuzz_conf.max_logins_per_addr;
+	tc.signups_per_hour = (unsigned)fuzz_conf.signups_per_hour;
+	throttle_configure(throttle, &tc);
 	memset(&env, 0, sizeof(env));
 	env.base = fuzz_base;
 	env.conf = &fuzz_conf;

@@ -119,7 +119,11 @@ class Daemon:
     written after the five that place the daemon; env is added to its
     environment.  Nothing runs until start()."""
 
-    SETTINGS = {"hash_cost": "min", "log_level": "debug"}
+    # Every client of a test comes from 127.0.0.1: the limits per address
+    # are out of the way unless a test sets them.
+    SETTINGS = {"hash_cost": "min", "log_level": "debug",
+                "max_sessions_per_addr": 1000000,
+                "max_logins_per_addr": 100000, "signups_per_hour": 1000000}
 
     def __init__(self, host="127.0.0.1", env=None, **conf):
         self.host = host
@@ -132,6 +136,7 @@ class Daemon:
         self.proc = None
         self.logf = None
         self.killed = False         # the test ended it with kill()
+        self.preexec = None         # run in the daemon's process first
 
     @property
     def path(self):
@@ -201,7 +206,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [SEALCHATD, "-c", self.path], stdin=subprocess.DEVNULL,
             stdout=self.logf, stderr=subprocess.STDOUT, cwd=self.dir,
-            env=env)
+            env=env, preexec_fn=self.preexec)
         deadline = time.monotonic() + WAIT
         while True:
             text = self.log_text(offset)

@@ -142,8 +142,10 @@ class Check(unittest.TestCase):
     @needs_root("to own files as another user")
     def test_keys_follow_the_owner_of_their_folder(self):
         """In a folder of another user (as systemd's StateDirectory= is the
-        service's), --genkey run by root gives the pair to that user, and
-        -t refuses a key there that root owns, saying how to fix it."""
+        service's), --genkey run by root gives the pair to that user, -t
+        run by root passes on it (the owner rule: the folder's owner is the
+        user the daemon runs as there), and refuses a key there that root
+        owns, saying how to fix it."""
         keys = os.path.join(self.dir, "keys")
         os.mkdir(keys, 0o700)
         os.chown(keys, 65534, 65534)
@@ -158,9 +160,18 @@ class Check(unittest.TestCase):
         os.chown(key, 0, 0)
         rc, out, err = self.daemon("-t", "-c", path)
         self.assertEqual(rc, 78)
-        self.assertIn("server_private_key %s: owned by uid 0, but its "
-                      "folder by uid 65534" % key, err)
-        self.assertIn("chown 65534:65534 %s" % key, err)
+        self.assertIn("%s: private key is owned by uid 0, but its folder "
+                      "by uid 65534, the user the daemon runs as there; "
+                      "run: chown 65534:65534 %s" % (key, key), err)
+        # The public key is held to the same rule by -t.
+        os.chown(key, 65534, 65534)
+        pub = os.path.join(keys, "server.pub")
+        os.chown(pub, 0, 0)
+        rc, out, err = self.daemon("-t", "-c", path)
+        self.assertEqual(rc, 78)
+        self.assertIn("server_public_key %s: owned by uid 0, but its "
+                      "folder by uid 65534" % pub, err)
+        self.assertIn("chown 65534:65534 %s" % pub, err)
 
 
 class StartErrors(unittest.TestCase):

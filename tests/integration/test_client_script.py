@@ -303,6 +303,26 @@ class Messaging(unittest.TestCase):
             finally:
                 raw.close()
 
+    def test_c1_bidi_and_bytes_not_utf8_from_a_raw_peer_are_escaped(self):
+        """A hostile peer's CSI as U+009B, a lone 8-bit CSI, a byte that is
+        not UTF-8 and a right-to-left override reach standard output as
+        \\xHH, never as they are; other UTF-8 passes."""
+        b, e = uname("b"), uname("raw")
+        signed(b)
+        with listening(b, "pw-x") as bc:
+            raw = RawClient(D.port, D.pub)
+            try:
+                raw.login(MSG_SIGN, e, "pw")
+                raw.open_udp()
+                peer = RawPeer(raw, e, b, *raw.pair(b))
+                peer.send_until_ack(1, b"\xc2\x9b2J \x9b2J \xff "
+                                    b"\xe2\x80\xaeevil caf\xc3\xa9")
+                bc.wait_for("online", e)
+                bc.wait_for("msg", e, "\\xc2\\x9b2J \\x9b2J \\xff "
+                            "\\xe2\\x80\\xaeevil caf\u00e9")
+            finally:
+                raw.close()
+
     def test_send_errors(self):
         a, nobody = uname("a"), uname("nobody")
         signed(a)

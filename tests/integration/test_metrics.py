@@ -161,6 +161,60 @@ class Metrics(unittest.TestCase):
         finally:
             self.assertEqual(d.cleanup(), 0)
 
+    def test_the_hardening_reasons_are_counted_apart(self):
+        """A connection past max_sessions_per_addr is counted under that
+        reason, not "other"; one that sends no HELLO within hello_timeout
+        under sealchat_connections_closed_total{reason="hello_timeout"};
+        one closed to make room for a newcomer in a full max_unauth under
+        reason="evicted"."""
+        def metrics(d):
+            port = int(d.conf["metrics_address"].strip('"').split(":")[1])
+            p = subprocess.run(["curl", "-sS", "--max-time", "10",
+                                "http://127.0.0.1:%d/metrics" % port],
+                               capture_output=True, text=True, timeout=30)
+            return p.stdout
+
+        d = Daemon(metrics_address='"127.0.0.1:%d"' % free_port(),
+                   max_sessions_per_addr=1, hello_timeout=1)
+        d.start()
+        try:
+            s1 = socket.create_connection(("127.0.0.1", d.port))
+            s1.settimeout(WAIT)
+            time.sleep(0.2)
+            s2 = socket.create_connection(("127.0.0.1", d.port))
+            s2.settimeout(WAIT)
+            self.assertEqual(s2.recv(16)[:6], b"\0\0\0\x02\0\x03")
+            # s1, silent, is closed at its hello_timeout.
+            self.assertEqual(s1.recv(16), b"")
+            s1.close()
+            s2.close()
+            out = metrics(d)
+            self.assertIn('sealchat_connections_refused_total'
+                          '{reason="max_sessions_per_addr"} 1\n', out)
+            self.assertIn('sealchat_connections_refused_total'
+                          '{reason="other"} 0\n', out)
+            self.assertIn('sealchat_connections_closed_total'
+                          '{reason="hello_timeout"} 1\n', out)
+        finally:
+            self.assertEqual(d.cleanup(), 0)
+
+        d = Daemon(metrics_address='"127.0.0.1:%d"' % free_port(),
+                   max_unauth=1)
+        d.start()
+        try:
+            s1 = socket.create_connection(("127.0.0.1", d.port))
+            s1.settimeout(WAIT)
+            time.sleep(0.2)
+            # The table is full: s1, without its HELLO, makes room.
+            s2 = socket.create_connection(("127.0.0.1", d.port))
+            self.assertEqual(s1.recv(16), b"")
+            s1.close()
+            s2.close()
+            self.assertIn('sealchat_connections_closed_total'
+                          '{reason="evicted"} 1\n', metrics(d))
+        finally:
+            self.assertEqual(d.cleanup(), 0)
+
     def test_only_metrics_is_served(self):
         """Another path is 404; a POST is refused; HEAD is answered."""
         rc, out = curl("/")

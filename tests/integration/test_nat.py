@@ -39,7 +39,8 @@ sys.path.insert(0, HERE)
 
 import netlab  # noqa: E402
 from sealchat_harness import (  # noqa: E402
-    Client, KEEP, SEALCHATD, SKIPPED, WAIT, main, run_script, write_yaml)
+    Client, Daemon, KEEP, SEALCHATD, SKIPPED, WAIT, main, run_script,
+    write_yaml)
 
 PORT = 10000            # the daemon's TCP and UDP port, in its namespace
 PW = "pw-nat"
@@ -139,7 +140,9 @@ class LabDaemon:
     def __init__(self, host, address, **conf):
         self.host = host
         self.address = address
-        self.conf = {"hash_cost": "min", "log_level": "debug"}
+        # The harness's settings: the limits per address out of the way,
+        # since the clients of one home share its NAT's address.
+        self.conf = dict(Daemon.SETTINGS)
         self.conf.update(conf)
         self.dir = tempfile.mkdtemp(prefix="sealchat-nat-")
         self.proc = None

@@ -518,6 +518,28 @@ class Passwords(ReplCase):
             shutil.rmtree(state, ignore_errors=True)
 
 
+    def test_mistyped_command_with_password_not_in_history(self):
+        """A line whose command word is mistyped may hold a password: it
+        never enters the history, a known command without one does."""
+        state = tempfile.mkdtemp(prefix="sealchat-state-")
+        try:
+            r = self.repl(state=state)
+            r.wait_for(PROMPT0.rstrip())
+            for line in ("Auth bob Mistyped-Secret1", "sing bob Secret2",
+                         "help"):
+                r.type(line)
+                r.key("Enter")
+            r.wait_for("send USER TEXT...")
+            r.type("quit")
+            r.key("Enter")
+            self.assertEqual(r.exit_status(), 0, r.screen())
+            with open(os.path.join(state, "sealchat", "history"), "rb") as f:
+                hist = f.read()
+            self.assertNotIn(b"Secret", hist)
+            self.assertIn(b"\nhelp\n", hist)
+        finally:
+            shutil.rmtree(state, ignore_errors=True)
+
     def test_history_default_folders_are_made_private(self):
         r = self.repl(xdg=False)
         r.wait_for(PROMPT0.rstrip())
@@ -535,6 +557,22 @@ class Passwords(ReplCase):
         for sub in (".local", ".local/state", ".local/state/sealchat"):
             mode = stat.S_IMODE(os.stat(os.path.join(r.dir, sub)).st_mode)
             self.assertEqual(mode, 0o700, sub)
+
+
+class HostileText(ReplCase):
+
+    def test_c1_lone_c1_bidi_and_bytes_not_utf8_shown_escaped(self):
+        """A message with CSI as U+009B, a lone 8-bit CSI, a byte that is
+        not UTF-8 and a right-to-left override is shown with \\xHH in their
+        place: nothing clears the screen or reorders the line."""
+        r, a, bob = self.pair()
+        bob.c.send(b"send " + a.encode() + b" A\xc2\x9b" b"2J B\x9b" b"2J "
+                   b"C\xff D\xe2\x80\xae" b"E caf\xc3\xa9")
+        bob.c.wait_for("delivered", a)
+        want = ("A\\xc2\\x9b2J B\\x9b2J C\\xff D\\xe2\\x80\\xaeE "
+                "caf\u00e9")
+        s = r.wait_for(want, join=True)
+        self.assertIn("%s> " % a, s)
 
 
 class Colour(ReplCase):

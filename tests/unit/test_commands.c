@@ -248,6 +248,26 @@ test_has_password_only_for_sign_and_auth_with_pass(void **state)
 	assert_int_equal(commands_has_password("# auth bob pw", 13), 0);
 }
 
+/*
+ * The history keeps known commands without a password, only: a mistyped
+ * command word may hide one.
+ */
+static void
+test_history_keeps_only_known_commands_without_password(void **state)
+{
+	(void)state;
+	assert_int_equal(commands_history_ok("auth bob", 8), 1);
+	assert_int_equal(commands_history_ok("send bob pw", 11), 1);
+	assert_int_equal(commands_history_ok("list", 4), 1);
+	assert_int_equal(commands_history_ok("auth bob pw", 11), 0);
+	assert_int_equal(commands_history_ok("Auth bob pw", 11), 0);
+	assert_int_equal(commands_history_ok("sing bob pw", 11), 0);
+	assert_int_equal(commands_history_ok("bob pw", 6), 0);
+	assert_int_equal(commands_history_ok("# auth bob", 10), 0);
+	assert_int_equal(commands_history_ok("   ", 3), 0);
+	assert_int_equal(commands_history_ok("", 0), 0);
+}
+
 static void
 test_help_lists_every_command_blank_lines_do_nothing(void **state)
 {
@@ -294,6 +314,8 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test(
 		    test_has_password_only_for_sign_and_auth_with_pass),
+		cmocka_unit_test(
+		    test_history_keeps_only_known_commands_without_password),
 		cmocka_unit_test_setup_teardown(
 		    test_help_lists_every_command_blank_lines_do_nothing,
 		    fixture_setup, fixture_teardown),

@@ -50,14 +50,19 @@ test_server_defaults_use_state_directory(void **state)
 	assert_int_equal(c.hash_queue, 1024);
 	assert_int_equal(c.max_frame, 65536);
 	assert_int_equal(c.max_sessions, 4096);
+	assert_int_equal(c.max_sessions_per_addr, 256);
 	assert_int_equal(c.max_unauth, 512);
 	assert_int_equal(c.max_unauth_per_addr, 32);
+	assert_int_equal(c.ipv6_prefix, 64);
 	assert_int_equal(c.login_timeout, 30);
+	assert_int_equal(c.hello_timeout, 5);
 	assert_int_equal(c.keepalive_interval, 15);
 	assert_int_equal(c.keepalive_timeout, 45);
-	assert_int_equal(c.output_cap, 1048576);
+	assert_int_equal(c.output_cap, 262144);
 	assert_int_equal(c.fail_delay_ms, 250);
 	assert_int_equal(c.fail_free, 3);
+	assert_int_equal(c.max_logins_per_addr, 8);
+	assert_int_equal(c.signups_per_hour, 60);
 	assert_int_equal(c.udp_port, 0);
 	assert_int_equal(c.relay, 1);
 	assert_int_equal(c.relay_rate, 200);
@@ -244,14 +249,19 @@ test_every_server_key_is_read(void **state)
 	    "hash_queue: 100000\n"
 	    "max_frame: 1024\n"
 	    "max_sessions: 1000000\n"
+	    "max_sessions_per_addr: 3\n"
 	    "max_unauth: 1\n"
 	    "max_unauth_per_addr: 2\n"
+	    "ipv6_prefix: 48\n"
 	    "login_timeout: 3600\n"
+	    "hello_timeout: 1\n"
 	    "keepalive_interval: 1\n"
 	    "keepalive_timeout: 65535\n"
 	    "output_cap: 4096\n"
 	    "fail_delay_ms: 0\n"
 	    "fail_free: 1000\n"
+	    "max_logins_per_addr: 100000\n"
+	    "signups_per_hour: 1\n"
 	    "udp_port: 4343\n"
 	    "relay: off\n"
 	    "relay_rate: 100000\n"
@@ -274,14 +284,19 @@ test_every_server_key_is_read(void **state)
 	assert_int_equal(f->sc.hash_queue, 100000);
 	assert_int_equal(f->sc.max_frame, 1024);
 	assert_int_equal(f->sc.max_sessions, 1000000);
+	assert_int_equal(f->sc.max_sessions_per_addr, 3);
 	assert_int_equal(f->sc.max_unauth, 1);
 	assert_int_equal(f->sc.max_unauth_per_addr, 2);
+	assert_int_equal(f->sc.ipv6_prefix, 48);
 	assert_int_equal(f->sc.login_timeout, 3600);
+	assert_int_equal(f->sc.hello_timeout, 1);
 	assert_int_equal(f->sc.keepalive_interval, 1);
 	assert_int_equal(f->sc.keepalive_timeout, 65535);
 	assert_int_equal(f->sc.output_cap, 4096);
 	assert_int_equal(f->sc.fail_delay_ms, 0);
 	assert_int_equal(f->sc.fail_free, 1000);
+	assert_int_equal(f->sc.max_logins_per_addr, 100000);
+	assert_int_equal(f->sc.signups_per_hour, 1);
 	assert_int_equal(f->sc.udp_port, 4343);
 	assert_int_equal(f->sc.relay, 0);
 	assert_int_equal(f->sc.relay_rate, 100000);
@@ -658,14 +673,19 @@ test_printed_configuration_names_every_row_and_loads_back(void **state)
 	    "hash_queue: 1024\n"
 	    "max_frame: 65536\n"
 	    "max_sessions: 4096\n"
+	    "max_sessions_per_addr: 256\n"
 	    "max_unauth: 512\n"
 	    "max_unauth_per_addr: 32\n"
+	    "ipv6_prefix: 64\n"
 	    "login_timeout: 30\n"
+	    "hello_timeout: 5\n"
 	    "keepalive_interval: 15\n"
 	    "keepalive_timeout: 45\n"
-	    "output_cap: 1048576\n"
+	    "output_cap: 262144\n"
 	    "fail_delay_ms: 250\n"
 	    "fail_free: 3\n"
+	    "max_logins_per_addr: 8\n"
+	    "signups_per_hour: 60\n"
 	    "relay: \"on\"\n"
 	    "relay_rate: 200\n"
 	    "relay_bytes: 262144\n"

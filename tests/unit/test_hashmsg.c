@@ -26,6 +26,7 @@
 /* Fields of a job message as raw numbers, to build any message at all. */
 struct raw_job {
 	uint64_t	 id;
+	uint32_t	 slot;
 	uint8_t		 op, cost, level, name_len;
 	const char	*name;
 	uint16_t	 pass_len;
@@ -49,8 +50,8 @@ static const char name_max[] = "a2345678901234567890123456789012";
 static struct raw_job
 raw_job_ok(void)
 {
-	struct raw_job	r = { 7, SC_MSG_AUTH, SC_COST_MIN, LOG_LVL_INFO, 3,
-			    "bob", 2, (const uint8_t *)"pw" };
+	struct raw_job	r = { 7, 5, SC_MSG_AUTH, SC_COST_MIN, LOG_LVL_INFO,
+			    3, "bob", 2, (const uint8_t *)"pw" };
 
 	return (r);
 }
@@ -61,6 +62,7 @@ raw_job_put(struct wbuf *wb, const struct raw_job *r)
 {
 	wbuf_reset(wb);
 	wbuf_u64(wb, r->id);
+	wbuf_u32(wb, r->slot);
 	wbuf_u8(wb, r->op);
 	wbuf_u8(wb, r->cost);
 	wbuf_u8(wb, r->level);
@@ -130,6 +132,7 @@ test_hashmsg_job_bytes_are_exact_and_decode_back(void **state)
 {
 	static const uint8_t	want[] = {
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+		0x00, 0x01, 0x02, 0x03,
 		SC_MSG_SIGN, SC_COST_INTERACTIVE, LOG_LVL_DEBUG,
 		2, 'a', 'l',
 		0x00, 0x03, 'p', 'w', 'd',
@@ -140,6 +143,7 @@ test_hashmsg_job_bytes_are_exact_and_decode_back(void **state)
 	(void)state;
 	memset(&j, 0, sizeof j);
 	j.session_id = 0x0102030405060708ULL;
+	j.slot = 0x00010203;
 	j.op = SC_MSG_SIGN;
 	j.cost = SC_COST_INTERACTIVE;
 	j.log_level = LOG_LVL_DEBUG;
@@ -155,6 +159,7 @@ test_hashmsg_job_bytes_are_exact_and_decode_back(void **state)
 
 	assert_int_equal(hashmsg_job_get(&got, wb.data, wb.len), 0);
 	assert_true(got.session_id == j.session_id);
+	assert_int_equal(got.slot, 0x00010203);
 	assert_int_equal(got.op, SC_MSG_SIGN);
 	assert_int_equal(got.cost, SC_COST_INTERACTIVE);
 	assert_int_equal(got.log_level, LOG_LVL_DEBUG);
@@ -491,11 +496,13 @@ test_hashmsg_result_put_refuses_each_field_out_of_range(void **state)
 	REFUSED(ok, op, HASHMSG_OP_UNLOCK + 1);
 	REFUSED(ok, status, -1);
 	REFUSED(ok, status, SC_ERR_MAX + 1);
+	REFUSED(ok, status, HASHMSG_WITHDRAWN + 1);
 	REFUSED(ok, text_len, 0);
 	REFUSED(ok, text_len, SC_NAME_MAX + 1);
 	REFUSED(ok, text[0], '\0');
 	REFUSED(start, session_id, 1);
 	REFUSED(start, status, SC_ERR_CREDENTIALS);
+	REFUSED(start, status, HASHMSG_WITHDRAWN);
 	REFUSED(start, status, -1);
 	REFUSED(start, text_len, HASHMSG_TEXT_MAX + 1);
 	REFUSED(start, usec, 1);
@@ -503,6 +510,10 @@ test_hashmsg_result_put_refuses_each_field_out_of_range(void **state)
 
 	r = ok;
 	r.status = SC_ERR_MAX;
+	assert_int_equal(hashmsg_result_put(&wb, &r), 0);
+	/* A job withdrawn before it ran says so. */
+	wbuf_reset(&wb);
+	r.status = HASHMSG_WITHDRAWN;
 	assert_int_equal(hashmsg_result_put(&wb, &r), 0);
 	wbuf_free(&wb);
 }
@@ -532,6 +543,12 @@ test_hashmsg_result_get_checks_each_field_bound(void **state)
 	r.status = SC_ERR_MAX;
 	assert_int_equal(raw_result_get(&r), 0);
 	r.status = SC_ERR_MAX + 1;
+	assert_int_equal(raw_result_get(&r), -1);
+	r.status = HASHMSG_WITHDRAWN;
+	assert_int_equal(raw_result_get(&r), 0);
+	r.status = HASHMSG_WITHDRAWN - 1;
+	assert_int_equal(raw_result_get(&r), -1);
+	r.status = HASHMSG_WITHDRAWN + 1;
 	assert_int_equal(raw_result_get(&r), -1);
 	r.status = UINT32_MAX;		/* -1 */
 	assert_int_equal(raw_result_get(&r), -1);

@@ -370,8 +370,9 @@ test_hashpool_submit_rejects_bad_arguments(void **state)
 }
 
 /*
- * With one worker (HASHPOOL_PIPELINE jobs in flight) and room for one waiting
- * job, a burst past both is refused.
+ * With one worker and room for one waiting job, exactly two jobs are taken
+ * (one hashed, one waiting, whichever side of the socket it waits on) and
+ * every later one is refused, pipeline or not.
  */
 static void
 test_hashpool_queue_full_returns_minus_one(void **state)
@@ -388,13 +389,164 @@ test_hashpool_queue_full_returns_minus_one(void **state)
 		else
 			refused++;
 	}
-	assert_true(refused > 0);
-	assert_true(accepted >= 1);
-	assert_true(hashpool_pending(pool) <= 1 + HASHPOOL_PIPELINE);
-	/* Every accepted job is answered. */
+	assert_int_equal(accepted, 2);
+	assert_int_equal(refused, 2 * HASHPOOL_PIPELINE - 2);
+	assert_int_equal(hashpool_pending(pool), 2);
+	/* Every accepted job is answered, and then there is room again. */
 	wait_results(f, accepted);
 	for (i = 0; i < f->nres; i++)
 		assert_int_equal(f->res[i].status, 0);
+	assert_int_equal(hashpool_pending(pool), 0);
+	assert_int_equal(submit(pool, 100, SC_MSG_SIGN, "after", "pw"), 0);
+	wait_results(f, accepted + 1);
+	hashpool_free(pool);
+}
+
+/* Whether the database holds an account of that name. */
+static int
+account_exists(struct fixture *f, const char *name)
+{
+	struct store	*st;
+	char		 hash[SC_PWHASH_LEN], err[256];
+	int		 rc;
+
+	st = store_open(f->path, err, sizeof err);
+	assert_non_null(st);
+	rc = store_get(st, name, hash, NULL);
+	sc_wipe(hash, sizeof hash);
+	store_free(st);
+	return (rc == STORE_OK);
+}
+
+/*
+ * Jobs withdrawn while they wait, in the daemon or in the helper's
+ * pipeline, are never run (their sign-ups never stored) and never
+ * answered; the job being hashed meanwhile is answered as usual.
+ */
+static void
+test_hashpool_withdrawn_jobs_never_run(void **state)
+{
+	struct fixture		*f = *state;
+	struct hashpool	*pool = new_pool(f, 1, 16, SC_COST_INTERACTIVE);
+	uint64_t		 deadline;
+	char			 name[16];
+	int			 handle[8], i;
+
+	/* The first takes the one worker for a whole interactive hash. */
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "runs", "pw"), 0);
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof name, "gone%d", i);
+		handle[i] = hashpool_submit_at(pool, (uint64_t)i + 10,
+		    SC_MSG_SIGN, name, (const uint8_t *)"pw", 2, 0, 0);
+		assert_true(handle[i] >= 0);
+	}
+	for (i = 0; i < 8; i++)
+		hashpool_withdraw(pool, handle[i], (uint64_t)i + 10);
+	/* A handle that names another session's job changes nothing. */
+	hashpool_withdraw(pool, handle[0], 99);
+	hashpool_withdraw(pool, -1, 10);
+	wait_results(f, 1);
+	assert_true(result_of(f, 1)->status == 0);
+	deadline = util_now_ms() + 10000;
+	while (hashpool_pending(pool) > 0 && util_now_ms() < deadline)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	assert_int_equal(hashpool_pending(pool), 0);
+	assert_int_equal(f->nres, 1);
+	assert_true(account_exists(f, "runs"));
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof name, "gone%d", i);
+		assert_false(account_exists(f, name));
+	}
+	hashpool_free(pool);
+}
+
+/*
+ * The operator's jobs, as control.c hands them (no delay, rank 0), go
+ * ahead of the logins of addresses that already have one in progress,
+ * and one withdrawn (its request's connection closed) never runs.
+ */
+static void
+test_hashpool_operator_jobs_ranked_first_and_withdrawn(void **state)
+{
+	struct fixture		*f = *state;
+	struct hashpool	*pool = new_pool(f, 1, 16, SC_COST_INTERACTIVE);
+	char			 name[16];
+	int			 h, i;
+
+	/* The first takes the one worker for a whole interactive hash. */
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "busy", "pw"), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "late%d", i);
+		assert_true(hashpool_submit_at(pool, (uint64_t)i + 10,
+		    SC_MSG_SIGN, name, (const uint8_t *)"pw", 2, 0, 1) >= 0);
+	}
+	h = hashpool_submit_at(pool, 20, HASHMSG_OP_ADD, "opgone",
+	    (const uint8_t *)"pw", 2, 0, 0);
+	assert_true(h >= 0);
+	assert_true(hashpool_submit_at(pool, 21, HASHMSG_OP_ADD, "op",
+	    (const uint8_t *)"pw", 2, 0, 0) >= 0);
+	hashpool_withdraw(pool, h, 20);
+	wait_results(f, 5);
+	assert_int_equal(f->res[0].session_id, 1);
+	assert_int_equal(f->res[1].session_id, 21);
+	assert_int_equal(f->res[1].op, HASHMSG_OP_ADD);
+	assert_int_equal(f->res[1].status, 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(f->res[2 + i].session_id, (uint64_t)i + 10);
+	assert_int_equal(hashpool_pending(pool), 0);
+	hashpool_free(pool);
+	assert_true(account_exists(f, "op"));
+	assert_false(account_exists(f, "opgone"));
+}
+
+/*
+ * A job held by a delay runs only once the delay is over; withdrawn while
+ * held, it never runs; a held job that finds the queue full when its time
+ * comes is answered busy.
+ */
+static void
+test_hashpool_held_jobs_wait_then_run(void **state)
+{
+	struct fixture		*f = *state;
+	struct hashpool	*pool = new_pool(f, 1, 2, SC_COST_MIN);
+	uint64_t		 t0, took;
+	int			 h;
+
+	t0 = util_now_ms();
+	assert_true(hashpool_submit_at(pool, 1, SC_MSG_SIGN, "held",
+	    (const uint8_t *)"pw", 2, 300, 0) >= 0);
+	h = hashpool_submit_at(pool, 2, SC_MSG_SIGN, "dropped",
+	    (const uint8_t *)"pw", 2, 200, 0);
+	assert_true(h >= 0);
+	/* Held jobs have room of their own: queue_max of them. */
+	assert_int_equal(hashpool_submit_at(pool, 3, SC_MSG_SIGN, "third",
+	    (const uint8_t *)"pw", 2, 200, 0), -1);
+	assert_int_equal(hashpool_pending(pool), 2);
+	hashpool_withdraw(pool, h, 2);
+	assert_int_equal(hashpool_pending(pool), 1);
+	wait_results(f, 1);
+	took = util_now_ms() - t0;
+	assert_true(took >= 290);
+	assert_int_equal(result_of(f, 1)->status, 0);
+	assert_true(account_exists(f, "held"));
+	assert_false(account_exists(f, "dropped"));
+
+	hashpool_free(pool);
+
+	/*
+	 * The queue full when its time comes: busy.  Three jobs at the
+	 * interactive cost keep the one worker busy well past its time.
+	 */
+	pool = new_pool(f, 1, 2, SC_COST_INTERACTIVE);
+	assert_true(hashpool_submit_at(pool, 4, SC_MSG_SIGN, "late",
+	    (const uint8_t *)"pw", 2, 20, 0) >= 0);
+	assert_int_equal(submit(pool, 5, SC_MSG_SIGN, "now1", "pw"), 0);
+	assert_int_equal(submit(pool, 6, SC_MSG_SIGN, "now2", "pw"), 0);
+	assert_int_equal(submit(pool, 7, SC_MSG_SIGN, "now3", "pw"), 0);
+	wait_results(f, 2);
+	assert_int_equal(result_of(f, 4)->status, SC_ERR_BUSY);
+	wait_results(f, 5);
+	assert_false(account_exists(f, "late"));
 	hashpool_free(pool);
 }
 
@@ -556,8 +708,8 @@ wait_new_child(struct fixture *f, struct hashpool *pool, pid_t old)
 
 /*
  * A killed helper fails the job it was running with SC_ERR_INTERNAL; the
- * job waiting in the daemon survives and a new helper answers it and the
- * jobs after it, at the cost of the time they are sent.
+ * job waiting in the daemon (at a real cost, one job per worker is sent)
+ * survives and a new helper answers it and the jobs after it.
  */
 static void
 test_hashpool_killed_helper_fails_running_jobs_is_replaced(void **state)
@@ -569,28 +721,26 @@ test_hashpool_killed_helper_fails_running_jobs_is_replaced(void **state)
 
 	old = hashpool_child(pool);
 	assert_true(old > 0);
-	/* One interactive hash running, one job in flight behind it. */
+	/* One interactive hash running, one job waiting behind it. */
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "ivan", "pw"), 0);
 	assert_int_equal(submit(pool, 2, SC_MSG_SIGN, "judy", "pw"), 0);
 	assert_int_equal(hashpool_pending(pool), 2);
 	hashpool_set_cost(pool, SC_COST_MIN);
 	assert_int_equal(kill(old, SIGKILL), 0);
 
-	/* Both were with the helper: both fail, and say so. */
-	wait_results(f, 2);
+	/* The one with the helper fails, and says so. */
+	wait_results(f, 1);
 	assert_int_equal(result_of(f, 1)->status, SC_ERR_INTERNAL);
 	assert_int_equal(result_of(f, 1)->op, SC_MSG_SIGN);
 	assert_string_equal(result_of(f, 1)->name, "ivan");
-	assert_int_equal(result_of(f, 2)->status, SC_ERR_INTERNAL);
-	assert_string_equal(result_of(f, 2)->name, "judy");
 	/* The dead helper was reaped by the pool. */
 	assert_int_equal(waitpid(old, &status, WNOHANG), -1);
 	assert_int_equal(errno, ECHILD);
 
-	/* Jobs waiting for the new helper succeed on it. */
-	assert_int_equal(submit(pool, 5, SC_MSG_SIGN, "judy", "pw"), 0);
-	wait_results(f, 3);
-	assert_int_equal(result_of(f, 5)->status, 0);
+	/* The job that waited, and jobs after it, succeed on the new one. */
+	wait_results(f, 2);
+	assert_int_equal(result_of(f, 2)->status, 0);
+	assert_string_equal(result_of(f, 2)->name, "judy");
 	pid = hashpool_child(pool);
 	assert_true(pid > 0);
 	assert_true(pid != old);
@@ -598,10 +748,39 @@ test_hashpool_killed_helper_fails_running_jobs_is_replaced(void **state)
 
 	assert_int_equal(submit(pool, 3, SC_MSG_AUTH, "judy", "pw"), 0);
 	assert_int_equal(submit(pool, 4, SC_MSG_SIGN, "ivan", "pw"), 0);
-	wait_results(f, 5);
+	wait_results(f, 4);
 	assert_int_equal(result_of(f, 3)->status, 0);
 	assert_int_equal(result_of(f, 4)->status, 0);
 	assert_int_equal(hashpool_pending(pool), 0);
+	hashpool_free(pool);
+}
+
+/*
+ * At a real cost jobs wait in the daemon and are taken by rank, then in
+ * order: one address's burst (ranks 0, 1, 2...) waits behind another
+ * address's first job.
+ */
+static void
+test_hashpool_lower_rank_goes_first(void **state)
+{
+	struct fixture		*f = *state;
+	struct hashpool	*pool = new_pool(f, 1, 16, SC_COST_INTERACTIVE);
+	char			 name[16];
+	int			 i;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "burst%d", i);
+		assert_true(hashpool_submit_at(pool, (uint64_t)i + 1,
+		    SC_MSG_SIGN, name, (const uint8_t *)"pw", 2, 0,
+		    (unsigned)i) >= 0);
+	}
+	assert_true(hashpool_submit_at(pool, 9, SC_MSG_SIGN, "other",
+	    (const uint8_t *)"pw", 2, 0, 0) >= 0);
+	wait_results(f, 5);
+	/* burst0 was sent at once; then other, before burst1. */
+	assert_true(f->res[0].session_id == 1);
+	assert_true(f->res[1].session_id == 9);
+	assert_true(f->res[2].session_id == 2);
 	hashpool_free(pool);
 }
 
@@ -679,17 +858,24 @@ test_hashpool_free_kills_stuck_helper(void **state)
 	assert_int_equal(errno, ESRCH);
 }
 
-/* Stop signals for the daemon do not stop the helper. */
+/*
+ * No signal an operator or systemd may send to the whole service stops or
+ * ends the helper.
+ */
 static void
 test_hashpool_helper_ignores_stop_signals(void **state)
 {
 	struct fixture		*f = *state;
 	struct hashpool	*pool = new_pool(f, 1, 4, SC_COST_MIN);
 	pid_t			 pid = hashpool_child(pool);
+	const int		 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+				    SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+				    SIGVTALRM, SIGPROF, SIGTSTP, SIGTTIN,
+				    SIGTTOU, SIGXFSZ, SIGWINCH };
+	size_t			 i;
 
-	assert_int_equal(kill(pid, SIGTERM), 0);
-	assert_int_equal(kill(pid, SIGINT), 0);
-	assert_int_equal(kill(pid, SIGHUP), 0);
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		assert_int_equal(kill(pid, sigs[i]), 0);
 	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "liam", "pw"), 0);
 	wait_results(f, 1);
 	assert_int_equal(result_of(f, 1)->status, 0);
@@ -734,6 +920,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_hashpool_queue_full_returns_minus_one,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_withdrawn_jobs_never_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_operator_jobs_ranked_first_and_withdrawn,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_lower_rank_goes_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_held_jobs_wait_then_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hashpool_login_rehashes_after_cost_change,
 		    setup, teardown),

@@ -352,6 +352,47 @@ test_private_key_open_to_group_or_others_is_refused(void **state)
 	sc_keypair_free(&kp);
 }
 
+/*
+ * A private key reached through a symbolic link is refused, and so is one
+ * owned by another user (checked as root, who can give it away).
+ */
+static void
+test_private_key_symlink_or_other_owner_is_refused(void **state)
+{
+	struct fixture		*f = *state;
+	struct sc_keypair	 kp;
+	char			 real[PATH_MAX + 32];
+	char			 want[2 * PATH_MAX + 128];
+
+	make_pair(f);
+	format(real, sizeof(real), "%s/real.key", f->state);
+	assert_int_equal(rename(f->priv, real), 0);
+	assert_int_equal(symlink(real, f->priv), 0);
+	format(want, sizeof(want), "%s: private key is a symbolic link; it "
+	    "must be a file of its own", f->priv);
+	expect_refused(f, want);
+	assert_string_equal(f->err, want);
+	assert_int_equal(unlink(f->priv), 0);
+	assert_int_equal(rename(real, f->priv), 0);
+	if (keys_server_check(&kp, f->pub, f->priv, f->err) != 0)
+		fail_msg("%s", f->err);
+	sc_keypair_free(&kp);
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(chown(f->priv, 65534, (gid_t)-1), 0);
+	format(want, sizeof(want), "%s: private key is owned by uid 65534, "
+	    "not by this user (uid 0); run: chown 0 %s", f->priv, f->priv);
+	expect_refused(f, want);
+	assert_string_equal(f->err, want);
+	/* The public key may belong to anyone. */
+	assert_int_equal(chown(f->priv, 0, (gid_t)-1), 0);
+	assert_int_equal(chown(f->pub, 65534, (gid_t)-1), 0);
+	if (keys_server_check(&kp, f->pub, f->priv, f->err) != 0)
+		fail_msg("%s", f->err);
+	sc_keypair_free(&kp);
+}
+
 static void
 test_wrong_length_is_refused(void **state)
 {
@@ -493,6 +534,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_only_one_file_present_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_private_key_symlink_or_other_owner_is_refused, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_private_key_open_to_group_or_others_is_refused, setup,
 		    teardown),

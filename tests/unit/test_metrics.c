@@ -199,6 +199,7 @@ test_histograms_are_cumulative_in_seconds(void **state)
 	has_line(text, "sealchat_hash_seconds_count 4");
 	has_line(text, "sealchat_login_delay_seconds_bucket{le=\"0.25\"} 1");
 	has_line(text, "sealchat_login_delay_seconds_bucket{le=\"8\"} 1");
+	has_line(text, "sealchat_login_delay_seconds_bucket{le=\"16\"} 1");
 	has_line(text, "sealchat_login_delay_seconds_sum 0.25");
 	free(text);
 }
@@ -239,14 +240,64 @@ test_status_sums_rows_by_key(void **state)
 	metrics_refused(&m, "max_unauth");
 	metrics_refused(&m, "max_unauth");
 	metrics_refused(&m, "a reason of tomorrow");
-	assert_true(m.refused_max_unauth == 2 && m.refused_other == 1);
+	metrics_refused(&m, "max_sessions_per_addr");
+	assert_true(m.refused_max_unauth == 2 && m.refused_other == 1 &&
+	    m.refused_max_sessions_per_addr == 1);
+	m.closed_evicted = 2;
+	m.closed_hello_timeout = 1;
+	m.busy_line = 5;
 	memset(&st, 0, sizeof(st));
 	metrics_status(&m, status_cb, &st);
 	assert_string_equal(st.text, "sessions=15;users_online=4;"
 	    "logins_ok=1;logins_failed=2;signups_ok=1;signups_failed=0;"
-	    "hash_queue=7;presence_deliveries=0;connections_refused=3;"
-	    "sessions_ended=0;udp_registrations=0;relay_datagrams=0;"
-	    "relay_bytes=0;relay_refused=0;");
+	    "hash_queue=7;presence_deliveries=0;connections_refused=4;"
+	    "connections_closed=3;sessions_ended=0;udp_registrations=0;"
+	    "relay_datagrams=0;relay_bytes=0;relay_refused=0;");
+}
+
+/*
+ * The hardening's reasons have rows of their own: a refusal per address,
+ * the connections closed before their login, the logins answered busy.
+ */
+static void
+test_reasons_of_the_limits_have_rows(void **state)
+{
+	struct metrics	 m;
+	char		*text;
+
+	(void)state;
+	metrics_init(&m);
+	m.sample = sample;
+	metrics_refused(&m, "max_sessions_per_addr");
+	m.closed_evicted = 2;
+	m.closed_hello_timeout = 3;
+	m.closed_login_timeout = 4;
+	m.busy_per_addr = 5;
+	m.busy_signups = 6;
+	m.busy_line = 7;
+	m.busy_queue = 8;
+	text = render(&m);
+	has_line(text, "sealchat_connections_refused_total"
+	    "{reason=\"max_sessions_per_addr\"} 1");
+	has_line(text, "sealchat_connections_refused_total"
+	    "{reason=\"other\"} 0");
+	has_line(text, "# TYPE sealchat_connections_closed_total counter");
+	has_line(text, "sealchat_connections_closed_total"
+	    "{reason=\"evicted\"} 2");
+	has_line(text, "sealchat_connections_closed_total"
+	    "{reason=\"hello_timeout\"} 3");
+	has_line(text, "sealchat_connections_closed_total"
+	    "{reason=\"login_timeout\"} 4");
+	has_line(text, "# TYPE sealchat_logins_busy_total counter");
+	has_line(text, "sealchat_logins_busy_total"
+	    "{reason=\"max_logins_per_addr\"} 5");
+	has_line(text, "sealchat_logins_busy_total"
+	    "{reason=\"signups_per_hour\"} 6");
+	has_line(text, "sealchat_logins_busy_total"
+	    "{reason=\"failed_logins\"} 7");
+	has_line(text, "sealchat_logins_busy_total"
+	    "{reason=\"hash_queue\"} 8");
+	free(text);
 }
 
 /* Reads one HTTP answer from fd until the server closes (bounded). */
@@ -367,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_session_state_labels_follow_session_c),
 		cmocka_unit_test(test_histograms_are_cumulative_in_seconds),
 		cmocka_unit_test(test_status_sums_rows_by_key),
+		cmocka_unit_test(test_reasons_of_the_limits_have_rows),
 		cmocka_unit_test(test_http_serves_metrics_only),
 	};
 

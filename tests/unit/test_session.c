@@ -61,6 +61,9 @@ struct job {
 	uint64_t	sid;
 	uint8_t		op;
 	char		name[SC_NAME_MAX + 1];
+	uint64_t	delay_ms;
+	unsigned	rank;
+	int		withdrawn;
 };
 
 struct fixture {
@@ -98,10 +101,13 @@ now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
-/* The hash function of the set: records the job, or refuses when busy. */
+/*
+ * The hash function of the set: records the job (its handle is its index),
+ * or refuses when busy.
+ */
 static int
 hash_record(void *arg, uint64_t sid, uint8_t op, const char *name,
-    const uint8_t *pass, size_t pass_len)
+    const uint8_t *pass, size_t pass_len, uint64_t delay_ms, unsigned rank)
 {
 	struct fixture	*f = arg;
 	struct job	*j;
@@ -111,11 +117,39 @@ hash_record(void *arg, uint64_t sid, uint8_t op, const char *name,
 	if (f->busy)
 		return (-1);
 	assert_true(f->njobs < JOBS_MAX);
-	j = &f->jobs[f->njobs++];
+	j = &f->jobs[f->njobs];
 	j->sid = sid;
 	j->op = op;
 	strcpy(j->name, name);
-	return (0);
+	j->delay_ms = delay_ms;
+	j->rank = rank;
+	return ((int)f->njobs++);
+}
+
+/* The withdrawal of the set: marks the job of handle. */
+static void
+hash_withdraw(void *arg, int handle, uint64_t sid)
+{
+	struct fixture	*f = arg;
+
+	assert_true(handle >= 0 && (size_t)handle < f->njobs);
+	assert_true(f->jobs[handle].sid == sid);
+	f->jobs[handle].withdrawn = 1;
+}
+
+/* The throttle's parameters from the fixture's configuration. */
+static void
+throttle_conf(struct fixture *f)
+{
+	struct throttle_conf	tc;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.fail_delay_ms = (uint64_t)f->conf.fail_delay_ms;
+	tc.fail_free = (unsigned)f->conf.fail_free;
+	tc.v6_prefix = (unsigned)f->conf.ipv6_prefix;
+	tc.logins_per_addr = (unsigned)f->conf.max_logins_per_addr;
+	tc.signups_per_hour = (unsigned)f->conf.signups_per_hour;
+	throttle_configure(f->throttle, &tc);
 }
 
 /* The set's empty callback: counts that it ran. */
@@ -146,8 +180,7 @@ setup(void **state)
 	assert_non_null(f->presence);
 	assert_non_null(f->pairkey = pairkey_new(f->presence));
 	assert_non_null(f->throttle = throttle_new(0));
-	throttle_configure(f->throttle, (uint64_t)f->conf.fail_delay_ms,
-	    (unsigned)f->conf.fail_free);
+	throttle_conf(f);
 	pairkey_set_relay(f->pairkey, f->conf.relay);
 	memset(&uenv, 0, sizeof(uenv));
 	uenv.base = f->base;
@@ -166,6 +199,7 @@ setup(void **state)
 	metrics_init(&f->m);
 	env.metrics = &f->m;
 	env.hash = hash_record;
+	env.withdraw = hash_withdraw;
 	env.hash_arg = f;
 	assert_non_null(f->set = session_set_new(&env));
 	*state = f;
@@ -225,6 +259,7 @@ client_new(struct fixture *f)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	throttle_addr_from(&la, (struct sockaddr *)&sin);
+	assert_int_equal(throttle_session_add(f->throttle, &la, 1000), 0);
 	assert_int_equal(throttle_unauth_add(f->throttle, &la, 1000), 0);
 	assert_int_equal(session_set_accept(f->set, sv[0],
 	    (struct sockaddr *)&sin, sizeof(sin)), 0);
@@ -494,18 +529,27 @@ client_hello(struct fixture *f, struct client *c)
 	assert_int_equal(m.ka_timeout, f->conf.keepalive_timeout);
 }
 
+/* Sends a SIGN or AUTH (op) as name, and does not wait. */
+static void
+client_cred(struct fixture *f, struct client *c, uint8_t op,
+    const char *name)
+{
+	struct wbuf	msg;
+
+	wbuf_init(&msg);
+	wire_enc_cred(&msg, op, name, (const uint8_t *)"pw", 2);
+	client_send_msg(f, c, &msg);
+	wbuf_free(&msg);
+}
+
 /* Sends a SIGN as name; the set hands the job over: returns it. */
 static struct job *
 client_sign(struct fixture *f, struct client *c, const char *name)
 {
-	struct wbuf	msg;
 	size_t		before = f->njobs;
 	uint64_t	deadline = now_ms() + WAIT_MS;
 
-	wbuf_init(&msg);
-	wire_enc_cred(&msg, SC_MSG_SIGN, name, (const uint8_t *)"pw", 2);
-	client_send_msg(f, c, &msg);
-	wbuf_free(&msg);
+	client_cred(f, c, SC_MSG_SIGN, name);
 	while (f->njobs == before) {
 		assert_true(now_ms() < deadline);
 		pump(f, -1);
@@ -1020,6 +1064,175 @@ test_login_deadline(void **state)
 }
 
 /*
+ * A connection has hello_timeout to send its HELLO, then it is closed
+ * without a word; one that sent it has the rest of login_timeout.
+ */
+static void
+test_hello_deadline_before_login_deadline(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*quiet, *greeted;
+	uint64_t	 start = now_ms();
+
+	f->conf.hello_timeout = 1;
+	session_set_timeouts(f->set);
+	quiet = client_new(f);
+	greeted = client_new(f);
+	client_hello(f, greeted);
+	expect_closed(f, quiet);
+	assert_true(now_ms() - start < 5000);
+	wait_count(f, 1);
+	client_send(f, greeted, SC_MSG_PING);
+	expect_pong(f, greeted);
+	client_free(quiet);
+	client_free(greeted);
+	wait_count(f, 0);
+}
+
+/*
+ * A session that closes while its login waits withdraws the job, and the
+ * attempt counts as a failure of its address: the next login from there
+ * is slowed.
+ */
+static void
+test_closed_session_withdraws_its_job_and_fails(void **state)
+{
+	struct fixture		*f = *state;
+	struct client		*c;
+	struct sockaddr_in	 sin;
+	struct throttle_addr	 la;
+	uint64_t		 deadline = now_ms() + WAIT_MS;
+
+	f->conf.fail_free = 1;
+	throttle_conf(f);
+	c = client_new(f);
+	client_hello(f, c);
+	client_cred(f, c, SC_MSG_AUTH, "ghost");
+	while (f->njobs == 0) {
+		assert_true(now_ms() < deadline);
+		pump(f, -1);
+	}
+	assert_int_equal(f->jobs[0].withdrawn, 0);
+	close(c->fd);
+	c->fd = -1;
+	wait_count(f, 0);
+	assert_int_equal(f->jobs[0].withdrawn, 1);
+	/* Its result, should it come, finds no session. */
+	session_set_hash_done(f->set, f->jobs[0].sid, SC_MSG_AUTH,
+	    SC_ERR_CREDENTIALS, "ghost");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	throttle_addr_from(&la, (struct sockaddr *)&sin);
+	assert_true(throttle_fail_delay(f->throttle, &la, "next",
+	    now_ms()) > 0);
+	client_free(c);
+}
+
+/*
+ * A login slowed by failures is handed to the hash pool at once, with its
+ * wait: the session holds no password meanwhile, and is HASHING.
+ */
+static void
+test_slowed_login_handed_over_at_once_with_its_wait(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*c;
+	uint64_t	 deadline = now_ms() + WAIT_MS;
+
+	f->conf.fail_free = 0;
+	f->conf.fail_delay_ms = 300;
+	throttle_conf(f);
+	c = client_new(f);
+	client_hello(f, c);
+	client_cred(f, c, SC_MSG_AUTH, "slowpoke");
+	while (f->njobs == 0) {
+		assert_true(now_ms() < deadline);
+		pump(f, -1);
+	}
+	assert_int_equal(f->jobs[0].delay_ms, 300);
+	client_cred(f, c, SC_MSG_AUTH, "slowpoke");
+	expect_error(f, c, SC_MSG_AUTH, SC_ERR_STATE, "");
+	session_set_hash_done(f->set, f->jobs[0].sid, SC_MSG_AUTH,
+	    SC_ERR_CREDENTIALS, "slowpoke");
+	expect_error(f, c, SC_MSG_AUTH, SC_ERR_CREDENTIALS, "");
+	client_free(c);
+	wait_count(f, 0);
+}
+
+/* Jobs are ranked by the attempts their address already has in progress. */
+static void
+test_jobs_ranked_by_attempts_in_progress(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a, *b;
+	struct job	*ja, *jb;
+
+	a = client_new(f);
+	b = client_new(f);
+	client_hello(f, a);
+	client_hello(f, b);
+	ja = client_sign(f, a, "first");
+	jb = client_sign(f, b, "second");
+	assert_int_equal(ja->rank, 0);
+	assert_int_equal(jb->rank, 1);
+	client_free(a);
+	client_free(b);
+	wait_count(f, 0);
+}
+
+/* Past max_logins_per_addr logins in progress, ERROR 5 until one ends. */
+static void
+test_logins_in_progress_per_address_busy(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a, *b;
+	struct job	*j;
+
+	f->conf.max_logins_per_addr = 1;
+	throttle_conf(f);
+	a = client_new(f);
+	b = client_new(f);
+	client_hello(f, a);
+	client_hello(f, b);
+	j = client_sign(f, a, "first");
+	client_cred(f, b, SC_MSG_SIGN, "second");
+	expect_error(f, b, SC_MSG_SIGN, SC_ERR_BUSY, "");
+	session_set_hash_done(f->set, j->sid, SC_MSG_SIGN, SC_ERR_TAKEN,
+	    "first");
+	expect_error(f, a, SC_MSG_SIGN, SC_ERR_TAKEN, "");
+	client_login(f, b, "second");
+	client_free(a);
+	client_free(b);
+	wait_count(f, 0);
+}
+
+/*
+ * Making room closes a connection that has not sent its HELLO, never one
+ * that has.
+ */
+static void
+test_evict_idle_spares_connections_that_sent_hello(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*idle, *greeted;
+
+	idle = client_new(f);
+	greeted = client_new(f);
+	client_hello(f, greeted);
+	assert_int_equal(session_set_unauth(f->set), 2);
+	assert_int_equal(session_set_evict_idle(f->set), 0);
+	expect_closed(f, idle);
+	assert_int_equal(session_set_unauth(f->set), 1);
+	assert_int_equal(session_set_evict_idle(f->set), -1);
+	client_send(f, greeted, SC_MSG_PING);
+	expect_pong(f, greeted);
+	client_free(idle);
+	client_free(greeted);
+	wait_count(f, 0);
+}
+
+/*
  * A failed login answers with the hash job's code and the session may try
  * again; a full hash queue is ERROR 5; results for sessions gone or not
  * waiting are dropped.
@@ -1523,6 +1736,21 @@ main(void)
 		    test_linger_waits_for_the_client_then_gives_up, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_login_deadline, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hello_deadline_before_login_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_closed_session_withdraws_its_job_and_fails, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_slowed_login_handed_over_at_once_with_its_wait, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_jobs_ranked_by_attempts_in_progress, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_logins_in_progress_per_address_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_evict_idle_spares_connections_that_sent_hello, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hash_results_failure_busy_and_stale, setup, teardown),

@@ -69,7 +69,72 @@ test_escape_passes_utf8_through(void **state)
 	(void)state;
 	assert_string_equal(escape("caf\xc3\xa9 \xe2\x82\xac", 9),
 	    "caf\xc3\xa9 \xe2\x82\xac");
-	assert_string_equal(escape("\x80\xff", 2), "\x80\xff");
+	/* U+00A0, the first after the C1; an emoji; U+2029 and U+202F. */
+	assert_string_equal(escape("\xc2\xa0", 2), "\xc2\xa0");
+	assert_string_equal(escape("\xf0\x9f\x98\x80", 4),
+	    "\xf0\x9f\x98\x80");
+	assert_string_equal(escape("\xe2\x80\xa9\xe2\x80\xaf", 6),
+	    "\xe2\x80\xa9\xe2\x80\xaf");
+	assert_string_equal(escape("\xe2\x81\xa5\xe2\x81\xaa", 6),
+	    "\xe2\x81\xa5\xe2\x81\xaa");
+	assert_string_equal(escape("\xf4\x8f\xbf\xbf", 4),
+	    "\xf4\x8f\xbf\xbf");
+}
+
+/* The C1 controls: CSI as U+009B would clear an xterm-family screen. */
+static void
+test_escape_c1_controls(void **state)
+{
+	(void)state;
+	assert_string_equal(escape("\xc2\x9b" "2J", 4), "\\xc2\\x9b2J");
+	assert_string_equal(escape("\xc2\x80\xc2\x9f", 4),
+	    "\\xc2\\x80\\xc2\\x9f");
+	/* A lone 8-bit C1 byte is not UTF-8 either. */
+	assert_string_equal(escape("a\x9b" "2J", 4), "a\\x9b2J");
+}
+
+/* Bytes that are not well-formed UTF-8, each on its own. */
+static void
+test_escape_bytes_not_utf8(void **state)
+{
+	(void)state;
+	assert_string_equal(escape("\x80\xff", 2), "\\x80\\xff");
+	/* Overlong, surrogate, past U+10FFFF, cut short. */
+	assert_string_equal(escape("\xc0\xaf", 2), "\\xc0\\xaf");
+	assert_string_equal(escape("\xe0\x80\xaf", 3),
+	    "\\xe0\\x80\\xaf");
+	assert_string_equal(escape("\xed\xa0\x80", 3),
+	    "\\xed\\xa0\\x80");
+	assert_string_equal(escape("\xf4\x90\x80\x80", 4),
+	    "\\xf4\\x90\\x80\\x80");
+	assert_string_equal(escape("\xe2\x82", 2), "\\xe2\\x82");
+	assert_string_equal(escape("\xe2\x82" "a", 3), "\\xe2\\x82a");
+	/* A good character right after a bad byte passes. */
+	assert_string_equal(escape("\xff\xc3\xa9", 3), "\\xff\xc3\xa9");
+}
+
+/* The bidirectional overrides and isolates, which reorder a line. */
+static void
+test_escape_bidi_overrides(void **state)
+{
+	(void)state;
+	assert_string_equal(escape("\xe2\x80\xae" "abc", 6),
+	    "\\xe2\\x80\\xaeabc");
+	assert_string_equal(escape("\xe2\x80\xaa\xe2\x80\xad", 6),
+	    "\\xe2\\x80\\xaa\\xe2\\x80\\xad");
+	assert_string_equal(escape("\xe2\x81\xa6\xe2\x81\xa9", 6),
+	    "\\xe2\\x81\\xa6\\xe2\\x81\\xa9");
+}
+
+/* For a terminal: every control as \xHH, a backslash as it is. */
+static void
+test_escape_term_keeps_backslash(void **state)
+{
+	char	out[64];
+
+	(void)state;
+	util_escape_term(out, sizeof(out), "a\tb\\c\n\xc2\x9b", 8);
+	assert_string_equal(out, "a\\x09b\\c\\x0a\\xc2\\x9b");
 }
 
 static void
@@ -362,6 +427,10 @@ main(void)
 		cmocka_unit_test(test_escape_tab_newline_backslash),
 		cmocka_unit_test(test_escape_control_bytes_as_lowercase_hex),
 		cmocka_unit_test(test_escape_passes_utf8_through),
+		cmocka_unit_test(test_escape_c1_controls),
+		cmocka_unit_test(test_escape_bytes_not_utf8),
+		cmocka_unit_test(test_escape_bidi_overrides),
+		cmocka_unit_test(test_escape_term_keeps_backslash),
 		cmocka_unit_test(test_escape_worst_case_fits_4x_plus_1),
 		cmocka_unit_test(
 		    test_escape_truncates_without_cutting_an_escape),
