@@ -509,8 +509,11 @@ client_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_debug("client: signal %d", (int)sig);
-	if (c->state == CLIENT_DONE)
+	if (c->state == CLIENT_DONE) {
+		/* The loop is ending already: make sure that it does. */
+		event_base_loopbreak(c->base);
 		return;
+	}
 	if (c->state == CLIENT_CONNECTING || client_in(c, S_QUITTING)) {
 		client_finish(c, c->state == CLIENT_CONNECTING ? 1 :
 		    c->failed);
