@@ -203,6 +203,7 @@ commands_do_login(struct client *c, const struct command *cmd,
 	char		err[256];
 	size_t		plen;
 	enum cmd_status	st;
+	int		r;
 
 	if (wire_name_canon(name, a->user, a->user_len) != 0) {
 		client_error(c, cmd->name, "%s", wire_err_str(SC_ERR_BAD_NAME));
@@ -221,9 +222,13 @@ commands_do_login(struct client *c, const struct command *cmd,
 		}
 		memcpy(pass, a->rest, a->rest_len);
 		plen = a->rest_len;
-	} else if (client_password(c, pass, sizeof(pass), &plen, err,
-	    sizeof(err)) != 0) {
+	} else if ((r = client_password(c, pass, sizeof(pass), &plen, err,
+	    sizeof(err))) != 0) {
 		sc_wipe(pass, sizeof(pass));
+		/* 1: the front end reads it and hands it over later. */
+		if (r == 1)
+			return (client_login_asked(c, cmd->name, cmd->msg_type,
+			    name));
 		client_error(c, cmd->name, "%s", err);
 		return (CMD_FAILED);
 	}
@@ -233,7 +238,7 @@ commands_do_login(struct client *c, const struct command *cmd,
 		return (CMD_FAILED);
 	}
 	st = client_login(c, cmd->name, cmd->msg_type, name,
-	    (const uint8_t *)pass, plen);
+	    (const uint8_t *)pass, plen, a->rest != NULL && a->rest_len > 0);
 	sc_wipe(pass, sizeof(pass));
 	return (st);
 }

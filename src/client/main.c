@@ -213,6 +213,9 @@ main(int argc, char **argv)
 	memset(&copts, 0, sizeof(copts));
 	/* At the terminal the end of input is the person leaving. */
 	copts.listen = o.listen && !interactive;
+	/* A person at the terminal, and a listener, keep going. */
+	copts.persist = interactive || o.listen;
+	copts.interactive = interactive;
 	copts.key_path = conf.server_public_key;
 	if ((client = client_new(base, &conf, pk, &copts, rec)) == NULL)
 		goto oom;

@@ -150,6 +150,17 @@ output_script_error(void *arg, const char *cmd, const char *reason)
 	output_script_end(os->rec);
 }
 
+/* disconnected REASON */
+static void
+output_script_disconnected(void *arg, const char *reason)
+{
+	struct output_script	*os = arg;
+
+	fputs("disconnected", os->rec);
+	output_script_field(os->rec, reason, strlen(reason));
+	output_script_end(os->rec);
+}
+
 /* Help goes to standard error: standard output carries records only. */
 static void
 output_script_help(void *arg, const char *usage, const char *text)
@@ -185,6 +196,7 @@ static const struct output_ops output_script_ops = {
 	.delivered = output_script_delivered,
 	.peers = output_script_peers,
 	.error = output_script_error,
+	.disconnected = output_script_disconnected,
 	.help = output_script_help,
 	.diag = output_script_diag,
 	.free = output_script_free,
@@ -280,6 +292,13 @@ void
 output_error(struct output *out, const char *cmd, const char *reason)
 {
 	out->ops->error(out->arg, cmd, reason);
+}
+
+/* Shows that the session with the server was lost. */
+void
+output_disconnected(struct output *out, const char *reason)
+{
+	out->ops->disconnected(out->arg, reason);
 }
 
 /* Shows one line of help. */

@@ -35,6 +35,11 @@ struct output_ops {
 	void	(*peers)(void *, const struct output_peer *, size_t n);
 	/* "error CMD REASON". */
 	void	(*error)(void *, const char *cmd, const char *reason);
+	/*
+	 * "disconnected REASON": the session with the server was lost; the
+	 * client reconnects, and "ok" and "users" follow when it is back.
+	 */
+	void	(*disconnected)(void *, const char *reason);
 	/* One line of the command list (help). */
 	void	(*help)(void *, const char *usage, const char *text);
 	/* A diagnostic for the person or script (standard error). */
@@ -65,6 +70,7 @@ void	output_msg(struct output *, const char *from, const char *text,
 void	output_delivered(struct output *, const char *to);
 void	output_peers(struct output *, const struct output_peer *, size_t n);
 void	output_error(struct output *, const char *cmd, const char *reason);
+void	output_disconnected(struct output *, const char *reason);
 void	output_help(struct output *, const char *usage, const char *text);
 void	output_diag(struct output *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -698,6 +698,15 @@ peer_forget(struct peer *p, const char *name)
 		peer_remove(p, (size_t)i);
 }
 
+/* Forgets every pair and stops registering: the session is over. */
+void
+peer_reset(struct peer *p)
+{
+	while (p->npairs > 0)
+		peer_remove(p, p->npairs - 1);
+	reg_stop(p->reg);
+}
+
 /*
  * Seals one payload under the pair's next counter and sends it to the
  * endpoint given.  Returns 0, or the errno of a refused send.

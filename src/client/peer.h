@@ -145,6 +145,12 @@ int		 peer_candidates(struct peer *, uint64_t pair_id,
 int		 peer_has_pair(const struct peer *, const char *name);
 /* The pair_id held for name; 0 when none. */
 uint64_t	 peer_pair_id(const struct peer *, const char *name);
+/*
+ * The session with the server ended: every pair key is forgotten (the
+ * server forgets them with the session), their waiting messages fail, and
+ * registration stops until the next UDPREG.  The socket stays.
+ */
+void		 peer_reset(struct peer *);
 /* Forgets name's key (peer offline) and fails its waiting messages. */
 void		 peer_forget(struct peer *, const char *name);
 /*

@@ -393,6 +393,20 @@ repl_out_error(void *arg, const char *cmd, const char *reason)
 	    repl_c(r, C_RESET));
 }
 
+/* The session with the server was lost; the client reconnects. */
+static void
+repl_out_disconnected(void *arg, const char *reason)
+{
+	struct repl	*r = arg;
+	char		 t[8];
+	char		 clean[REPL_TEXT_MAX];
+
+	repl_clock(t);
+	repl_clean(clean, sizeof(clean), reason, strlen(reason));
+	repl_print(r, "%s[%s] disconnected: %s; reconnecting%s",
+	    repl_c(r, C_YELLOW), t, clean, repl_c(r, C_RESET));
+}
+
 /* One line of help. */
 static void
 repl_out_help(void *arg, const char *usage, const char *text)
@@ -422,6 +436,7 @@ static const struct output_ops repl_output_ops = {
 	.delivered = repl_out_delivered,
 	.peers = repl_out_peers,
 	.error = repl_out_error,
+	.disconnected = repl_out_disconnected,
 	.help = repl_out_help,
 	.diag = repl_out_diag,
 	.free = NULL,		/* the repl owns itself */

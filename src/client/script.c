@@ -323,6 +323,10 @@ script_new(struct event_base *base, struct client *client, int fd,
 	fe.ready = script_ready;
 	fe.done = script_done;
 	fe.password = script_password;
+	/* The file and the environment give the same password again. */
+	fe.reread = password_file != NULL ||
+	    (getenv("SEALCHAT_PASSWORD") != NULL &&
+	    getenv("SEALCHAT_PASSWORD")[0] != '\0');
 	fe.arg = s;
 	client_set_frontend(client, &fe);
 	return (s);

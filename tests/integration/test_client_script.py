@@ -467,17 +467,20 @@ class Messaging(unittest.TestCase):
 
 class ServerGone(unittest.TestCase):
 
-    def test_server_shutdown_exits_69_with_a_message(self):
+    def test_server_shutdown_ends_a_plain_script_69_with_a_message(self):
+        """A script without --listen does not reconnect: the outage is an
+        error, the waiting command says so, and the status is 69."""
         d = Daemon().start()
         c = None
         try:
             path = d.client_conf()
-            c = Client(path, args=("--listen",))
+            c = Client(path)
             c.send("sign someone pw")
-            c.close()
             c.expect("ok", "sign", "someone")
+            c.expect("users")
             d.stop()
             self.assertEqual(c.wait(), 69)
+            self.assertEqual(c.rest(), [])
             self.assertIn("server closed the session", c.stderr())
         finally:
             if c is not None:

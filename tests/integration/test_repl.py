@@ -11,7 +11,8 @@ and online user names; `auth USER` asks for the password with echo off; the
 history file holds the commands but never a password, with mode 0600; the
 prompt shows who you are; NO_COLOR turns colour off; help, quit, end of
 input, SIGTERM and SIGINT end cleanly and give the terminal back in its
-normal mode; a daemon that goes away ends the REPL with a message and 69.
+normal mode; a daemon stopped or killed and started again is reconnected
+to, the half-typed line kept, and messages flow again both ways.
 
 Run by ctest with SEALCHATD, SEALCHAT, SEALCHAT_SRC and SEALCHAT_BUILD set.
 Every wait is bounded.
@@ -609,40 +610,57 @@ class Ending(ReplCase):
         self.assertEqual(r.exit_status(), 0, r.screen())
         self.stty_ok(r)
 
-    def test_daemon_stopped_gives_message_and_69(self):
+    def restarted(self, kill):
+        """alice at the REPL with a half-typed line while the daemon is
+        stopped (or killed) and started again: she is told, logged in
+        again, her line is intact, and messages flow both ways."""
         d = Daemon().start()
         try:
-            a = uname("alice")
-            rc, recs, err = run_script(d.client_conf(), "sign %s pw\n" % a)
-            self.assertEqual(rc, 0, err)
+            a, b = uname("alice"), uname("bob")
+            signed(a, "pw", daemon=d)
+            signed(b, "pw-b", daemon=d)
             r = self.repl(conf=d.client_conf())
             r.login(a, "pw")
-            r.type("never sent")
-            r.wait_input("%s> never sent" % a)
-            d.stop()
-            self.assertEqual(r.exit_status(), 69, r.screen())
-            s = r.screen()
-            self.assertIn("server closed the session: server shutting down",
-                          s)
+            r.type("half typed")
+            r.wait_input("%s> half typed" % a)
+            if kill:
+                d.kill()
+                r.wait_for(lambda s: re.search(
+                    r"disconnected: the server 127\.0\.0\.1:\d+ closed the "
+                    r"connection; reconnecting", s), join=True)
+            else:
+                d.stop()
+                r.wait_for("disconnected: server closed the session: "
+                           "server shutting down; reconnecting", join=True)
+            r.wait_input("%s> half typed" % a)
+            d.start_again()
+            r.wait_for(lambda s: s.count("logged in as %s" % a) == 2,
+                       timeout=3 * WAIT)
+            r.wait_input("%s> half typed" % a)
+            bob = self.online(b, "pw-b", conf=d.client_conf())
+            r.wait_for("%s is online" % b)
+            bob.say(a, "after the restart")
+            r.wait_for("%s: after the restart" % b)
+            r.key("C-u")
+            r.type("send %s and back" % b)
+            r.key("Enter")
+            bob.c.wait_for("msg", a, "and back")
+            r.wait_for("delivered to %s" % b)
+            r.type("quit")
+            r.key("Enter")
+            self.assertEqual(r.exit_status(), 0, r.screen())
             self.stty_ok(r)
         finally:
+            for o in self.others:
+                o.finish()
+            self.others = []
             d.cleanup()
 
-    def test_daemon_killed_gives_message_and_69(self):
-        d = Daemon().start()
-        try:
-            a = uname("alice")
-            rc, recs, err = run_script(d.client_conf(), "sign %s pw\n" % a)
-            self.assertEqual(rc, 0, err)
-            r = self.repl(conf=d.client_conf())
-            r.login(a, "pw")
-            d.kill()
-            self.assertEqual(r.exit_status(), 69, r.screen())
-            self.assertRegex(r.screen(), r"the server 127\.0\.0\.1:\d+ "
-                             r"closed the connection")
-            self.stty_ok(r)
-        finally:
-            d.cleanup()
+    def test_daemon_stopped_and_started_again_session_restored(self):
+        self.restarted(kill=False)
+
+    def test_daemon_killed_and_started_again_session_restored(self):
+        self.restarted(kill=True)
 
     def test_unreachable_server_at_start_69(self):
         d = Daemon().start()

@@ -110,6 +110,13 @@ capture_error(void *arg, const char *cmd, const char *reason)
 	capture_add(arg, "error\t%s\t%s\n", cmd, reason);
 }
 
+/* Captures a disconnected record. */
+static void
+capture_disconnected(void *arg, const char *reason)
+{
+	capture_add(arg, "disconnected\t%s\n", reason);
+}
+
 /* Captures and counts a help line. */
 static void
 capture_help(void *arg, const char *usage, const char *text)
@@ -136,6 +143,7 @@ static const struct output_ops capture_ops = {
 	.delivered = capture_delivered,
 	.peers = capture_peers,
 	.error = capture_error,
+	.disconnected = capture_disconnected,
 	.help = capture_help,
 	.diag = capture_diag,
 	.free = NULL,
