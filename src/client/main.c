@@ -126,9 +126,16 @@ main_parse(int argc, char **argv, struct main_opts *o)
 		main_usage(stderr);
 		exit(EXIT_USAGE);
 	}
-	if (o->interactive && !isatty(STDIN_FILENO)) {
+	/*
+	 * The REPL draws on the terminal it reads: with its output elsewhere
+	 * (a pipe to tee, a file) there would be no prompt on the screen and
+	 * no way to keep a password off it.  Script mode is for that.
+	 */
+	if (o->interactive && (!isatty(STDIN_FILENO) ||
+	    !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, "sealchat: --interactive needs a terminal on "
-		    "standard input\n");
+		    "standard input and output; to keep a record of a session "
+		    "use script mode (--batch) or script(1)\n");
 		exit(EXIT_USAGE);
 	}
 	if (o->batch && o->interactive) {
@@ -220,7 +227,7 @@ main(int argc, char **argv)
 	if ((client = client_new(base, &conf, pk, &copts, rec)) == NULL)
 		goto oom;
 	if (repl != NULL)
-		repl_attach(repl, client);
+		repl_attach(repl, client, NULL);
 	else if ((script = script_new(base, client, STDIN_FILENO,
 	    o.password_file)) == NULL)
 		goto oom;

@@ -10,13 +10,22 @@
  *   wrapped) input, "\r" and "ESC[J", print, then redraw with
  *   rl_forced_update_display().
  * While a command runs the handler is removed (no prompt, nothing read);
- * what is typed meanwhile waits in the terminal's buffer.
+ * what is typed meanwhile waits in the terminal's buffer, with echo off
+ * (removing the handler puts the terminal back in canonical mode with
+ * echo, which would show a password typed ahead): the "hold" mode.  A
+ * password is read on the loop (askpass.c), never with readpassphrase(3),
+ * which blocks the loop and throws keys typed ahead away.  Ctrl-Z gives
+ * the terminal back as the shell left it before the process stops, and
+ * draws the prompt and the line again once it continues.  When the run
+ * ends, the line stays on the screen and the last words go below it; the
+ * prompt is not drawn again.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <termios.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +35,6 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include <bsd/readpassphrase.h>
 #include <bsd/string.h>
 #include <editline/readline.h>
 #include <event2/event.h>
@@ -35,6 +43,7 @@
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 
+#include "askpass.h"
 #include "commands.h"
 #include "repl.h"
 
@@ -55,6 +64,11 @@ struct repl {
 	struct output		*out;
 	struct event		*stdin_ev;
 	struct event		*winch_ev;
+	struct event		*tstp_ev;
+	struct askpass		*ask;		/* the password prompt */
+	struct termios		 orig;		/* the terminal as given */
+	int			 tty_ok;	/* orig holds it */
+	char			 first[8 + SC_NAME_MAX]; /* -u's login */
 	int			 color;
 	int			 installed;	/* line handler installed */
 	int			 started;	/* the server channel is up */
@@ -77,6 +91,25 @@ static const char *
 repl_c(const struct repl *r, const char *seq)
 {
 	return (r->color ? seq : "");
+}
+
+/*
+ * The hold mode, while no line is read: keys wait in the terminal without
+ * being shown (no echo, not canonical), signals still work.
+ */
+static void
+repl_hold(struct repl *r)
+{
+	struct termios	t;
+
+	if (!r->tty_ok)
+		return;
+	t = r->orig;
+	t.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHONL | ICANON);
+	t.c_lflag |= ISIG;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	(void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 
 /*
@@ -213,7 +246,8 @@ repl_print(struct repl *r, const char *fmt, ...)
 		if (up > 0)
 			printf("\033[%zuA", up);
 		fputs("\r\033[J", stdout);
-	}
+	} else if (askpass_active(r->ask))
+		fputs("\r\033[J", stdout);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -221,6 +255,8 @@ repl_print(struct repl *r, const char *fmt, ...)
 	fflush(stdout);
 	if (r->installed)
 		rl_forced_update_display();
+	else
+		askpass_prompt(r->ask);
 }
 
 /* The local time as HH:MM. */
@@ -584,7 +620,10 @@ repl_leave_line(struct repl *r)
 	fflush(stdout);
 }
 
-/* Stops reading lines (a command runs, or the end). */
+/*
+ * Stops reading lines (a command runs, or the end): keys wait, unseen, in
+ * the hold mode.
+ */
 static void
 repl_uninstall(struct repl *r)
 {
@@ -594,6 +633,7 @@ repl_uninstall(struct repl *r)
 	r->installed = 0;
 	if (r->stdin_ev != NULL)
 		event_del(r->stdin_ev);
+	repl_hold(r);
 }
 
 /* One whole line typed (NULL at end of input). */
@@ -640,6 +680,42 @@ repl_stdin_cb(evutil_socket_t fd, short what, void *arg)
 		rl_callback_read_char();
 }
 
+/*
+ * Ctrl-Z: the line stays on the screen, the terminal goes back to the mode
+ * the shell gave, and the process stops; continued (fg), it takes the
+ * terminal again and draws the prompt and the line, or the password
+ * prompt, as they were.
+ */
+static void
+repl_tstp_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct repl	*r = arg;
+	int		 installed = r->installed;
+	int		 asking = askpass_active(r->ask);
+
+	(void)sig;
+	(void)what;
+	if (installed) {
+		repl_leave_line(r);
+		rl_deprep_terminal();
+	} else if (asking) {
+		fputc('\n', stdout);
+		askpass_pause(r->ask);
+	}
+	fflush(stdout);
+	if (r->tty_ok)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &r->orig);
+	(void)kill(getpid(), SIGSTOP);
+	/* Here again after SIGCONT. */
+	if (installed && r->installed) {
+		rl_prep_terminal(0);
+		rl_forced_update_display();
+	} else if (asking && askpass_active(r->ask))
+		askpass_resume(r->ask);
+	else
+		repl_hold(r);
+}
+
 /* The terminal changed size. */
 static void
 repl_winch_cb(evutil_socket_t sig, short what, void *arg)
@@ -663,15 +739,22 @@ repl_install(struct repl *r)
 		event_add(r->stdin_ev, NULL);
 }
 
-/* The server channel is up: start reading. */
+/* The server channel is up: the login of -u, then lines are read. */
 static void
 repl_ready(void *arg)
 {
 	struct repl	*r = arg;
+	enum cmd_status	 st;
 
 	r->started = 1;
 	repl_print(r, "%sconnected; type help for the commands%s",
 	    repl_c(r, C_DIM), repl_c(r, C_RESET));
+	if (r->first[0] != '\0') {
+		st = commands_run(r->client, r->first, strlen(r->first));
+		r->first[0] = '\0';
+		if (st == CMD_PENDING)
+			return;
+	}
 	repl_install(r);
 }
 
@@ -685,26 +768,54 @@ repl_done(void *arg, int failed)
 	repl_install(r);
 }
 
-/* Asks for a password with echo off. */
+/* The password prompt is over: the login goes on. */
+static void
+repl_password_read(void *arg, const char *pass, size_t len, const char *err)
+{
+	struct repl	*r = arg;
+
+	client_password_done(r->client, pass, len, err);
+}
+
+/*
+ * Asks for a password with echo off, on the loop: the answer comes
+ * through repl_password_read().
+ */
 static int
 repl_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
     size_t errlen)
 {
-	(void)arg;
-	if (readpassphrase("Password: ", buf, cap, RPP_ECHO_OFF |
-	    RPP_REQUIRE_TTY) == NULL) {
-		/* A signal while typing: it is handled once this returns. */
-		snprintf(err, errlen, "%s", errno == EINTR ? "interrupted" :
-		    "cannot read the password from the terminal");
-		sc_wipe(buf, cap);
+	struct repl	*r = arg;
+
+	(void)buf;
+	(void)cap;
+	(void)len;
+	if (askpass_start(r->ask, "Password: ", repl_password_read, r) != 0) {
+		snprintf(err, errlen, "cannot read the password from the "
+		    "terminal");
 		return (-1);
 	}
-	*len = strlen(buf);
-	if (*len == 0) {
-		snprintf(err, errlen, "no password");
-		return (-1);
+	return (1);
+}
+
+/*
+ * The run is ending: the line being typed stays on the screen and the
+ * cursor goes below it, so that the last words (a lost server, a session
+ * ended elsewhere) come under it and no prompt is drawn again.
+ */
+static void
+repl_ending(void *arg)
+{
+	struct repl	*r = arg;
+
+	if (askpass_active(r->ask)) {
+		askpass_cancel(r->ask);
+		fputc('\n', stdout);
+		fflush(stdout);
 	}
-	return (0);
+	repl_leave_line(r);
+	repl_uninstall(r);
+	r->done = 1;
 }
 
 /* Makes the terminal front end. */
@@ -722,15 +833,29 @@ repl_new(struct event_base *base, int color)
 	r->stdin_ev = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST,
 	    repl_stdin_cb, r);
 	r->winch_ev = evsignal_new(base, SIGWINCH, repl_winch_cb, r);
-	if (r->stdin_ev == NULL || r->winch_ev == NULL ||
-	    event_add(r->winch_ev, NULL) != 0)
+	r->tstp_ev = evsignal_new(base, SIGTSTP, repl_tstp_cb, r);
+	r->ask = askpass_new(base, STDIN_FILENO, stdout);
+	if (r->stdin_ev == NULL || r->winch_ev == NULL || r->tstp_ev == NULL ||
+	    r->ask == NULL || event_add(r->winch_ev, NULL) != 0 ||
+	    event_add(r->tstp_ev, NULL) != 0)
 		goto fail;
 	rl_readline_name = "sealchat";
 	rl_catch_signals = 0;
 	rl_attempted_completion_function = repl_complete;
+	r->tty_ok = tcgetattr(STDIN_FILENO, &r->orig) == 0;
 	repl_history_load(r);
+	/*
+	 * libedit learns the terminal's special characters (EOF, erase) only
+	 * when it goes raw from a canonical mode: once now, before the hold
+	 * mode, or Ctrl-D would be taken for a character to insert.
+	 */
+	if (r->tty_ok) {
+		rl_prep_terminal(0);
+		rl_deprep_terminal();
+	}
 	repl_current = r;
 	repl_set_prompt(r);
+	repl_hold(r);
 	return (r);
 fail:
 	repl_free(r);
@@ -744,17 +869,20 @@ repl_output(struct repl *r)
 	return (r->out);
 }
 
-/* Hooks the front end into the client. */
+/* Hooks the front end into the client; user (or NULL) logs in first. */
 void
-repl_attach(struct repl *r, struct client *client)
+repl_attach(struct repl *r, struct client *client, const char *user)
 {
 	struct client_frontend	fe;
 
 	r->client = client;
+	if (user != NULL)
+		snprintf(r->first, sizeof(r->first), "auth %s", user);
 	memset(&fe, 0, sizeof(fe));
 	fe.ready = repl_ready;
 	fe.done = repl_done;
 	fe.password = repl_password;
+	fe.ending = repl_ending;
 	fe.arg = r;
 	client_set_frontend(client, &fe);
 }
@@ -767,11 +895,16 @@ repl_free(struct repl *r)
 		return;
 	repl_leave_line(r);
 	repl_uninstall(r);
+	askpass_free(r->ask);
+	if (r->tty_ok)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &r->orig);
 	repl_history_save(r);
 	if (r->stdin_ev != NULL)
 		event_free(r->stdin_ev);
 	if (r->winch_ev != NULL)
 		event_free(r->winch_ev);
+	if (r->tstp_ev != NULL)
+		event_free(r->tstp_ev);
 	output_free(r->out);
 	if (repl_current == r)
 		repl_current = NULL;

@@ -22,8 +22,8 @@ from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
                               project_version,
                               Daemon, FakeServer, MutePeer, RawClient,
                               RawPeer, free_port, run_script, write_yaml,
-                              MSG_AUTH, MSG_OK, MSG_PAIR, MSG_SIGN,
-                              MSG_USERS, SEALCHAT)
+                              split_record, MSG_AUTH, MSG_OK, MSG_PAIR,
+                              MSG_SIGN, MSG_USERS, SEALCHAT, WAIT)
 
 
 def conf(**extra):
@@ -463,6 +463,72 @@ class Messaging(unittest.TestCase):
                           c.stderr())
         finally:
             c.finish()
+
+
+def on_a_terminal(args, steps, env=None, timeout=WAIT):
+    """Runs sealchat with its standard input a terminal (a pty) and its
+    standard output and error pipes, as `sealchat | tee log` does; steps
+    are (text to wait for on standard error, or seconds to wait, then bytes
+    to type).
+    Returns (status, stdout, stderr, what the terminal showed)."""
+    import pty
+    master, slave = pty.openpty()
+    full_env = dict(os.environ)
+    full_env.pop("SEALCHAT_PASSWORD", None)
+    full_env.update(env or {})
+    p = subprocess.Popen([SEALCHAT] + list(args), stdin=slave,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=full_env)
+    os.close(slave)
+    os.set_blocking(p.stderr.fileno(), False)
+    shown, err = b"", b""
+    deadline = time.monotonic() + timeout
+    try:
+        for want, keys in steps:
+            if isinstance(want, float):
+                time.sleep(want)
+                want = b""
+            while want not in err:
+                if time.monotonic() > deadline or p.poll() is not None:
+                    raise AssertionError("never saw %r: %r" % (want, err))
+                err += p.stderr.read() or b""
+                time.sleep(0.02)
+            os.write(master, keys)
+        out, more = p.communicate(timeout=timeout)
+        err += more
+        os.set_blocking(master, False)
+        try:
+            shown = os.read(master, 65536)
+        except OSError:
+            pass
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(WAIT)
+        os.close(master)
+    return p.returncode, out, err, shown
+
+
+class Terminal(unittest.TestCase):
+
+    def test_interactive_with_output_to_a_pipe_is_refused_64(self):
+        rc, out, err, shown = on_a_terminal(["-c", conf(), "--interactive"],
+                                            [])
+        self.assertEqual(rc, 64)
+        self.assertIn(b"--interactive needs a terminal on standard input "
+                      b"and output", err)
+
+    def test_password_asked_on_the_terminal_with_echo_off(self):
+        u = uname()
+        signed(u, "N0t-Sh0wn")
+        rc, out, err, shown = on_a_terminal(
+            ["-c", conf()], [(b"", b"auth %s\n" % u.encode()),
+                             (b"Password: ", b"N0t-Sh0wn\n"),
+                             (0.5, b"list\n"), (0.5, b"\x04")])
+        self.assertEqual(rc, 0, err)
+        recs = [split_record(l) for l in out.splitlines(keepends=True)]
+        self.assertEqual(recs[0], ("ok", "auth", u))
+        self.assertNotIn(b"N0t-Sh0wn", shown + err + out)
 
 
 class ServerGone(unittest.TestCase):
