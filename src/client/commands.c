@@ -5,6 +5,7 @@
  * the client core.  Nothing here echoes a password: errors about sign and
  * auth name the problem, never the line.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -116,7 +117,7 @@ commands_find(const char *word, size_t len)
 }
 
 /* Checks the arguments against the command's shape. */
-static int
+int
 commands_shape_ok(const struct command *cmd, const struct cmd_args *a)
 {
 	switch (cmd->shape) {
@@ -128,6 +129,61 @@ commands_shape_ok(const struct command *cmd, const struct cmd_args *a)
 		return (a->user != NULL && a->rest != NULL);
 	}
 	return (0);
+}
+
+/* The edit distance between two short words (bytes), at most 64 each. */
+static size_t
+commands_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t	row[65], i, j, prev, cur, best;
+
+	if (la > 64 || lb > 64)
+		return (SIZE_MAX);
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			cur = row[j];
+			best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return (row[lb]);
+}
+
+/*
+ * The command word nearest to word (its name or an alias), when one is
+ * near enough to be what was meant: at most two edits, and fewer than the
+ * word has letters.  NULL when none is.
+ */
+const char *
+commands_suggest(const char *word, size_t len)
+{
+	const struct command	*cmd;
+	const char		*best = NULL, *w;
+	size_t			 d, bestd = 3, wl;
+	int			 k;
+
+	for (cmd = commands_table; cmd->name != NULL; cmd++) {
+		for (k = 0; k < 2; k++) {
+			if ((w = k == 0 ? cmd->name : cmd->alias) == NULL)
+				continue;
+			wl = strlen(w);
+			d = commands_distance(word, len, w, wl);
+			if (d < bestd && d < len) {
+				bestd = d;
+				best = w;
+			}
+		}
+	}
+	return (best);
 }
 
 /* Runs one command line. */

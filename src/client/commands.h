@@ -16,6 +16,12 @@
 /* Command flags. */
 #define CMD_NEEDS_LOGIN		0x01	/* refused before login */
 #define CMD_TAKES_PASSWORD	0x02	/* its line may carry a password */
+#define CMD_TERMINAL		0x04	/* the REPL's alone */
+
+/* The rule a user name keeps, for errors that say it. */
+#define COMMANDS_NAME_RULE \
+	"bad name: 1 to 32 characters of a-z, 0-9, '.', '_' and '-', " \
+	"starting with a letter or a digit"
 
 /* The arguments a command takes. */
 enum cmd_shape {
@@ -68,6 +74,14 @@ int		 commands_split(struct cmd_args *, const char *line,
 		    size_t len);
 /* The entry for a command word (its name or its alias), or NULL. */
 const struct command *commands_find(const char *word, size_t len);
+/* 1 when the arguments fit the command's shape. */
+int		 commands_shape_ok(const struct command *,
+		    const struct cmd_args *);
+/*
+ * The command word nearest to an unknown one (two edits at most, fewer
+ * than its length), for "did you mean"; NULL when none is near.
+ */
+const char	*commands_suggest(const char *word, size_t len);
 /*
  * Runs one line.  Blank lines and comments are CMD_OK without output.
  * Errors are printed as "error CMD REASON" records.

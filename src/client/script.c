@@ -369,6 +369,25 @@ fail:
 	return (NULL);
 }
 
+/* Queues a line of our own, or the end of the input. */
+void
+script_push(struct script *s, const char *line)
+{
+	size_t	len;
+
+	if (line == NULL) {
+		script_lines_push(&s->lines, NULL, 0);
+		return;
+	}
+	len = strlen(line);
+	if (len + 1 > script_lines_room(&s->lines)) {
+		log_warnx("script: no room for a queued line");
+		return;
+	}
+	script_lines_push(&s->lines, line, len);
+	script_lines_push(&s->lines, "\n", 1);
+}
+
 /* Frees script mode's state, wiping buffered input. */
 void
 script_free(struct script *s)

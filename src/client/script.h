@@ -56,5 +56,10 @@ struct script;
 struct script	*script_new(struct event_base *, struct client *, int fd,
 		    const char *password_file);
 void		 script_free(struct script *);	/* NULL-safe */
+/*
+ * Queues a command line before those of the input (-u's login, a one-shot
+ * command); NULL instead ends the input there: it is not read at all.
+ */
+void		 script_push(struct script *, const char *line);
 
 #endif

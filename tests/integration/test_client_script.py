@@ -531,6 +531,122 @@ class Terminal(unittest.TestCase):
         self.assertNotIn(b"N0t-Sh0wn", shown + err + out)
 
 
+class OneShot(unittest.TestCase):
+    """A command on the command line, as redis-cli and nmcli run one."""
+
+    def test_send_logs_in_runs_the_command_and_waits_for_it(self):
+        a, b = uname("a"), uname("b")
+        signed(a, "pw-a")
+        signed(b, "pw-b")
+        with listening(b, "pw-b") as lb:
+            rc, recs, err = run_script(
+                conf(), "send %s not this line\n" % b,
+                args=("-u", a, "send", b, "the", "backup", "finished"),
+                env={"SEALCHAT_PASSWORD": "pw-a"})
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(recs, [("ok", "auth", a), ("users", b),
+                                    ("delivered", b)])
+            lb.wait_for("msg", a, "the backup finished")
+            # Standard input is not read.
+            self.assertEqual([r for r in lb.quiet(0.5) if r[0] == "msg"],
+                             [])
+
+    def test_exit_statuses_of_a_one_shot_command(self):
+        a = uname("a")
+        signed(a, "pw-a")
+        pwf = os.path.join(D.dir, "pw-%s" % a)
+        with open(pwf, "w") as f:
+            f.write("pw-a\n")
+        os.chmod(pwf, 0o600)
+        # The command failed: 1, with its error record.
+        rc, recs, err = run_script(conf(), "", args=(
+            "--password-file", pwf, "-u", a, "send", uname("nobody"), "hi"))
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(recs[-1][:2], ("error", "send"))
+        self.assertEqual(err, "")
+        # list needs no text; help needs no login.
+        rc, recs, err = run_script(conf(), "", args=(
+            "--password-file", pwf, "-u", a, "list"))
+        self.assertEqual((rc, recs[0]), (0, ("ok", "auth", a)))
+        rc, recs, err = run_script(conf(), "", args=("help",))
+        self.assertEqual((rc, recs), (0, []))
+        self.assertIn("send USER TEXT...", err)
+        # No server: 69.
+        path = D.client_conf("oneshot-noserver.yaml", server_port=free_port())
+        rc, recs, err = run_script(path, "", args=(
+            "--password-file", pwf, "-u", a, "list"))
+        self.assertEqual(rc, 69)
+
+    def test_bad_command_lines_are_64_before_connecting(self):
+        path = D.client_conf("oneshot-none.yaml", server_port=free_port())
+        for args, why in (
+                (("sned", "bob", "hi"), "unknown command: sned (did you "
+                 "mean send?)"),
+                (("frobnicate",), "unknown command: frobnicate\n"),
+                (("send", "bob"), "usage: sealchat [-u USER] send USER "
+                 "TEXT..."),
+                (("send", "bob", "hi"), "send needs a login: add -u USER"),
+                (("-u", "Bad Name!", "list"), "-u Bad Name!: bad name: 1 to "
+                 "32 characters"),
+                (("-u", "x", "send", "bob", "two\nlines"), "a line break"),
+                (("--interactive", "-u", "x", "list"), "--interactive")):
+            rc, recs, err = run_script(path, "", args=args)
+            self.assertEqual((rc, recs), (64, []), args)
+            self.assertIn(why, err, args)
+
+    def test_u_logs_in_before_the_lines_of_the_input(self):
+        a = uname("a")
+        signed(a, "pw-a")
+        rc, recs, err = run_script(conf(), "list\n", args=("-u", a.upper()),
+                                   env={"SEALCHAT_PASSWORD": "pw-a"})
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([r[0] for r in recs], ["ok", "users", "users"])
+        self.assertEqual(recs[0], ("ok", "auth", a))
+
+    def test_one_shot_asks_the_password_on_a_terminal(self):
+        a, b = uname("a"), uname("b")
+        signed(a, "T3rminal")
+        signed(b, "pw-b")
+        with listening(b, "pw-b") as lb:
+            rc, out, err, shown = on_a_terminal(
+                ["-c", conf(), "-u", a, "send", b, "typed", "pw"],
+                [(b"Password: ", b"T3rminal\n")])
+            self.assertEqual(rc, 0, err)
+            lb.wait_for("msg", a, "typed pw")
+        self.assertNotIn(b"T3rminal", shown + out + err)
+
+
+class PasswordFile(unittest.TestCase):
+
+    def test_missing_file_is_64_before_connecting(self):
+        path = D.client_conf("pwf-none.yaml", server_port=free_port())
+        rc, recs, err = run_script(path, "auth a\n", args=(
+            "--password-file", os.path.join(D.dir, "no-such-file")))
+        self.assertEqual((rc, recs), (64, []))
+        self.assertIn("cannot read the password file", err)
+        rc, recs, err = run_script(path, "auth a\n", args=(
+            "--password-file", D.dir))
+        self.assertEqual(rc, 64)
+        self.assertIn("not a regular file", err)
+
+    def test_file_others_can_read_gives_a_warning(self):
+        u = uname()
+        signed(u, "shared")
+        path = os.path.join(D.dir, "pw-open-%s" % u)
+        with open(path, "w") as f:
+            f.write("shared\n")
+        os.chmod(path, 0o644)
+        rc, recs, err = run_script(conf(), "auth %s\n" % u,
+                                   args=("--password-file", path))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("warning: others can read the password file %s "
+                      "(mode 0644): chmod 600" % path, err)
+        os.chmod(path, 0o600)
+        rc, recs, err = run_script(conf(), "auth %s\n" % u,
+                                   args=("--password-file", path))
+        self.assertEqual((rc, err), (0, ""))
+
+
 class ServerGone(unittest.TestCase):
 
     def test_server_shutdown_ends_a_plain_script_69_with_a_message(self):

@@ -5,7 +5,10 @@ a listening socket whose queue is full, so that the kernel drops the SYNs)
 ends within connect_timeout with 69; a server that never answers the
 handshake ends within reply_timeout; and SIGINT or SIGTERM ends the client
 at every stage: connecting, in the handshake, and waiting for a login's
-answer.
+answer.  Where it finds the server: the default configuration file
+($XDG_CONFIG_HOME/sealchat/sealchat.yaml) without -c, -s HOST[:PORT] over
+the file (IPv6 in brackets), and a missing pinned key says where to get
+it.
 
 Run by ctest with SEALCHATD, SEALCHAT, SEALCHAT_SRC and SEALCHAT_BUILD set.
 Nothing but 127.0.0.1 is contacted; "nonexistent.invalid" is a reserved
@@ -24,7 +27,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
-                              main, Client, FakeServer, run_script,
+                              main, Client, Daemon, FakeServer, run_script,
                               write_yaml, WAIT)
 
 
@@ -173,6 +176,82 @@ class Reach(unittest.TestCase):
                 srv.join()
             self.assertEqual(rc, 1, err)
             self.assertEqual(recs, [("error", "auth", "interrupted")])
+
+
+class WhereTheServerIs(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="sealchat-where-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.user = "w%d" % os.getpid()
+        run_script(D.client_conf(), "sign %s pw\n" % self.user)
+
+    def env(self):
+        return {"XDG_CONFIG_HOME": self.dir, "HOME": self.dir,
+                "SEALCHAT_PASSWORD": "pw"}
+
+    def test_default_configuration_file_is_read_without_c(self):
+        folder = os.path.join(self.dir, "sealchat")
+        os.mkdir(folder)
+        shutil.copy(D.pub, os.path.join(folder, "server.pub"))
+        write_yaml(os.path.join(folder, "sealchat.yaml"),
+                   {"server_address": "127.0.0.1", "server_port": D.port})
+        rc, recs, err = run_script(None, "auth %s\n" % self.user,
+                                   env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(recs[0], ("ok", "auth", self.user))
+        # A broken one stops the client, naming it.
+        with open(os.path.join(folder, "sealchat.yaml"), "a") as f:
+            f.write("no_such_key: 1\n")
+        rc, recs, err = run_script(None, "auth %s\n" % self.user,
+                                   env=self.env())
+        self.assertEqual(rc, 78)
+        self.assertIn("%s/sealchat.yaml:3: unknown key" % folder, err)
+
+    def test_s_overrides_the_configured_server(self):
+        # The file names a port where nothing listens.
+        path = D.client_conf("wrongport.yaml", server_port=1)
+        for server in ("127.0.0.1:%d" % D.port, "[127.0.0.1]:%d" % D.port):
+            rc, recs, err = run_script(path, "auth %s pw\n" % self.user,
+                                       args=("-s", server))
+            self.assertEqual(rc, 0, (server, err))
+        # A host alone keeps the file's port.
+        path = D.client_conf("wronghost.yaml",
+                             server_address="nonexistent.invalid")
+        rc, recs, err = run_script(path, "auth %s pw\n" % self.user,
+                                   args=("-s", "127.0.0.1"))
+        self.assertEqual(rc, 0, err)
+        for bad in ("127.0.0.1:0", "127.0.0.1:x", "[::1", ":10000"):
+            rc, recs, err = run_script(path, "", args=("-s", bad))
+            self.assertEqual(rc, 64, bad)
+            self.assertIn("-s", err)
+
+    def test_s_takes_an_ipv6_address_in_brackets(self):
+        try:
+            s = socket.socket(socket.AF_INET6)
+            s.bind(("::1", 0))
+            s.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        d = Daemon(host="::1").start()
+        try:
+            run_script(d.client_conf(), "sign %s pw\n" % self.user)
+            path = os.path.join(self.dir, "v6.yaml")
+            write_yaml(path, {"server_public_key": '"%s"' % d.pub,
+                              "server_port": 1})
+            rc, recs, err = run_script(path, "auth %s pw\n" % self.user,
+                                       args=("-s", "[::1]:%d" % d.port))
+            self.assertEqual(rc, 0, err)
+        finally:
+            d.cleanup()
+
+    def test_missing_pinned_key_says_where_to_get_it_78(self):
+        path = os.path.join(self.dir, "nokey.yaml")
+        write_yaml(path, {"server_public_key": "absent.pub"})
+        rc, recs, err = run_script(path, "auth a pw\n")
+        self.assertEqual(rc, 78)
+        self.assertIn("absent.pub is missing: get server.pub from the "
+                      "server's operator", err)
 
 
 if __name__ == "__main__":

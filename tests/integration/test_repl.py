@@ -475,6 +475,17 @@ class Passwords(ReplCase):
         self.assertNotIn("Secret-Pa55", r.screen())
         self.assertNotIn("Pa55", s)
 
+    def test_u_logs_in_at_start_asking_the_password(self):
+        a = uname("alice")
+        signed(a, "At-5tart")
+        r = self.repl(args=("-u", a))
+        r.wait_for("Password:")
+        r.type("At-5tart")
+        r.key("Enter")
+        r.wait_for("logged in as %s" % a)
+        r.wait_input("%s>" % a)
+        self.assertNotIn("At-5tart", r.screen())
+
     def test_history_keeps_commands_but_no_password_mode_0600(self):
         a, b = uname("alice"), uname("bob")
         signed(a, "OnTheLine-1")
