@@ -18,6 +18,7 @@ name (RFC 2606) that no resolver answers with an address.
 import os
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import shutil
@@ -27,8 +28,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
-                              main, Client, Daemon, FakeServer, run_script,
-                              write_yaml, WAIT)
+                              main, Client, Daemon, FakeServer, free_port,
+                              run_script, write_yaml, SEALCHATD, WAIT)
 
 
 class Blackhole:
@@ -243,6 +244,31 @@ class WhereTheServerIs(unittest.TestCase):
                                        args=("-s", "[::1]:%d" % d.port))
             self.assertEqual(rc, 0, err)
         finally:
+            d.cleanup()
+
+    def test_sealchatd_l_listens_where_it_says(self):
+        d = Daemon()
+        d.start()
+        d.stop()
+        port = free_port()
+        logf = open(os.path.join(self.dir, "d.log"), "wb")
+        p = subprocess.Popen([SEALCHATD, "-c", d.path, "-l",
+                              "127.0.0.1:%d" % port], stdin=subprocess.DEVNULL,
+                             stdout=logf, stderr=subprocess.STDOUT,
+                             cwd=d.dir)
+        try:
+            deadline = time.monotonic() + WAIT
+            rc = None
+            while rc != 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                rc, recs, err = run_script(
+                    d.client_conf("l.yaml", server_port=port),
+                    "sign %s pw\n" % self.user)
+            self.assertEqual(rc, 0, err)
+        finally:
+            p.terminate()
+            p.wait(WAIT)
+            logf.close()
             d.cleanup()
 
     def test_missing_pinned_key_says_where_to_get_it_78(self):
