@@ -1419,6 +1419,7 @@ client_try_send(struct client *c)
 		client_error(c, "send", "%s", err);
 		return (-1);
 	}
+	output_sent(c->out, c->op_peer, (const char *)c->op_text, c->op_len);
 	return (0);
 }
 
@@ -1791,6 +1792,41 @@ client_peers(struct client *c)
 	output_peers(c->out, rows, n);
 	free(paths);
 	free(rows);
+	return (CMD_OK);
+}
+
+/* The front end's conversation with a user, or its end. */
+enum cmd_status
+client_query(struct client *c, const char *name)
+{
+	char	err[CLIENT_REASON_MAX];
+
+	if (c->fe.query == NULL) {
+		client_error(c, "query", "only at the terminal (the REPL)");
+		return (CMD_FAILED);
+	}
+	if (c->fe.query(c->fe.arg, name, err, sizeof(err)) != 0) {
+		client_error(c, "query", "%s", err);
+		return (CMD_FAILED);
+	}
+	return (CMD_OK);
+}
+
+/* Ignores a user's messages, or no longer. */
+enum cmd_status
+client_ignore(struct client *c, const char *name, int on)
+{
+	if (peer_ignore(c->peer, name, on) != 0) {
+		client_error(c, "ignore", "too many users ignored (max %d)",
+		    PEER_IGNORE_MAX);
+		return (CMD_FAILED);
+	}
+	log_debug("client: %s user=%s", on ? "ignore" : "unignore", name);
+	if (on)
+		output_info(c->out, "ignoring %s: their messages are dropped "
+		    "unseen until unignore %s", name, name);
+	else
+		output_info(c->out, "no longer ignoring %s", name);
 	return (CMD_OK);
 }
 

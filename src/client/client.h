@@ -76,6 +76,12 @@ struct client_frontend {
 	 */
 	void	(*ending)(void *arg);
 	/*
+	 * /query: plain lines go to user from now on ("" ends it); 0, or -1
+	 * with a reason in err.  NULL where there is no such thing (scripts).
+	 */
+	int	(*query)(void *arg, const char *user, char *err,
+		    size_t errlen);
+	/*
 	 * 1 when password() gives the same password again without asking a
 	 * person (a file, the environment): then the client keeps none for
 	 * logging in again after an outage, it asks again.
@@ -164,6 +170,13 @@ enum cmd_status	 client_send(struct client *, const char *name,
 		    const char *text, size_t len);
 /* Shows each peer with its path, address and round trip. */
 enum cmd_status	 client_peers(struct client *);
+/* The front end's conversation with name ("" ends it), through fe.query. */
+enum cmd_status	 client_query(struct client *, const char *name);
+/*
+ * Drops name's messages unseen and unacknowledged from now on (on 1), or
+ * shows them again (on 0), until the client exits.
+ */
+enum cmd_status	 client_ignore(struct client *, const char *name, int on);
 /* Waits for outstanding deliveries (bounded), logs out, ends the loop. */
 enum cmd_status	 client_quit(struct client *);
 /*

@@ -20,14 +20,18 @@
 
 /* The rule a user name keeps, for errors that say it. */
 #define COMMANDS_NAME_RULE \
-	"bad name: 1 to 32 characters of a-z, 0-9, '.', '_' and '-', " \
-	"starting with a letter or a digit"
+	"1 to 32 characters of a-z, 0-9, '.', '_' and '-', starting with a " \
+	"letter or a digit"
+/* Other words for a command, at most. */
+#define COMMANDS_ALIASES	2
 
 /* The arguments a command takes. */
 enum cmd_shape {
 	CMD_ARGS_NONE,		/* nothing after the word */
 	CMD_ARGS_USER_OPT,	/* USER, then optionally the rest (password) */
 	CMD_ARGS_USER_TEXT,	/* USER, one space, then the rest (text) */
+	CMD_ARGS_USER,		/* USER and nothing else */
+	CMD_ARGS_USER_OR_NONE,	/* USER, or nothing */
 };
 
 /*
@@ -53,7 +57,8 @@ struct cmd_args {
  */
 struct command {
 	const char	*name;
-	const char	*alias;		/* another word for it, or NULL */
+	/* Other words for it (unused ones NULL); /WORD is WORD anyway. */
+	const char	*alias[COMMANDS_ALIASES];
 	uint8_t		 msg_type;	/* the request it makes, or 0 */
 	enum cmd_status	(*handler)(struct client *, const struct command *,
 			    const struct cmd_args *);
@@ -72,7 +77,10 @@ extern const struct command commands_table[];
  */
 int		 commands_split(struct cmd_args *, const char *line,
 		    size_t len);
-/* The entry for a command word (its name or its alias), or NULL. */
+/*
+ * The entry for a command word (its name or an alias; /NAME as NAME, as
+ * irssi writes commands), or NULL.
+ */
 const struct command *commands_find(const char *word, size_t len);
 /* 1 when the arguments fit the command's shape. */
 int		 commands_shape_ok(const struct command *,
@@ -89,7 +97,7 @@ const char	*commands_suggest(const char *word, size_t len);
 enum cmd_status	 commands_run(struct client *, const char *line, size_t len);
 /* 1 when the line is a command that carries a password (no history). */
 int		 commands_has_password(const char *line, size_t len);
-/* Prints the command list: usage and help of each, with its alias. */
+/* Prints the command list: usage and help of each, with its aliases. */
 void		 commands_help(struct output *);
 
 #endif

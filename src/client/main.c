@@ -244,7 +244,7 @@ main_parse(int argc, char **argv, struct main_opts *o)
 		}
 	}
 	if (user != NULL && wire_name_canon(o->user, user, strlen(user)) != 0)
-		main_refuse("-u %s: %s", user, COMMANDS_NAME_RULE);
+		main_refuse("-u %s: bad name (%s)", user, COMMANDS_NAME_RULE);
 	if (optind < argc)
 		main_command(o, argc - optind, argv + optind);
 	/*

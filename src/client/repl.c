@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <langinfo.h>
 #include <limits.h>
 #include <signal.h>
 #include <termios.h>
@@ -75,8 +76,9 @@ struct repl {
 	int			 done;		/* end of input seen */
 	int			 history_ok;
 	char			 history[PATH_MAX];
-	char			 prompt[SC_NAME_MAX + 64];
+	char			 prompt[2 * SC_NAME_MAX + 64];
 	size_t			 prompt_width;
+	char			 query[SC_NAME_MAX + 1];	/* /query */
 };
 
 /* libedit's callbacks carry no argument: the one terminal front end. */
@@ -213,20 +215,45 @@ repl_cursor_row(const struct repl *r, size_t *last)
 	return (repl_row(r, rl_line_buffer, point, end, c));
 }
 
-/* Builds the prompt: "name> " once logged in, "sealchat> " before. */
+/* The arrow of "alice → bob": U+2192 where the locale has UTF-8. */
+static const char *
+repl_arrow(size_t *cells)
+{
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") == 0) {
+		*cells = 1;
+		return ("\xe2\x86\x92");
+	}
+	*cells = 2;
+	return ("->");
+}
+
+/*
+ * Builds the prompt: "name> " once logged in, "sealchat> " before, and in a
+ * conversation "name → partner> ".
+ */
 static void
 repl_set_prompt(struct repl *r)
 {
 	const char	*self = r->client != NULL ? client_self(r->client) : "";
 	const char	*who = self[0] != '\0' ? self : "sealchat";
+	const char	*arrow;
+	char		 text[2 * SC_NAME_MAX + 16];
+	size_t		 cells;
 
-	r->prompt_width = strlen(who) + 2;
+	if (r->query[0] != '\0') {
+		arrow = repl_arrow(&cells);
+		snprintf(text, sizeof(text), "%s %s %s", who, arrow, r->query);
+		r->prompt_width = strlen(who) + cells + strlen(r->query) + 4;
+	} else {
+		strlcpy(text, who, sizeof(text));
+		r->prompt_width = strlen(who) + 2;
+	}
 	if (r->color)
 		snprintf(r->prompt, sizeof(r->prompt), "%c%s%c%s%c%s%c> ",
-		    RL_PROMPT_START_IGNORE, C_BOLD, RL_PROMPT_END_IGNORE, who,
+		    RL_PROMPT_START_IGNORE, C_BOLD, RL_PROMPT_END_IGNORE, text,
 		    RL_PROMPT_START_IGNORE, C_RESET, RL_PROMPT_END_IGNORE);
 	else
-		snprintf(r->prompt, sizeof(r->prompt), "%s> ", who);
+		snprintf(r->prompt, sizeof(r->prompt), "%s> ", text);
 	if (r->installed)
 		rl_set_prompt(r->prompt);
 }
@@ -443,6 +470,35 @@ repl_out_disconnected(void *arg, const char *reason)
 	    repl_c(r, C_YELLOW), t, clean, repl_c(r, C_RESET));
 }
 
+/* A message of ours, as a chat line: "[12:04] alice → bob: hi". */
+static void
+repl_out_sent(void *arg, const char *to, const char *text, size_t len)
+{
+	struct repl	*r = arg;
+	const char	*arrow;
+	char		 t[8];
+	char		 clean[SC_TEXT_MAX * 4 + 1];
+	size_t		 cells;
+
+	repl_clock(t);
+	arrow = repl_arrow(&cells);
+	repl_clean(clean, sizeof(clean), text, len);
+	repl_print(r, "%s[%s]%s %s%s%s %s %s: %s", repl_c(r, C_DIM), t,
+	    repl_c(r, C_RESET), repl_c(r, C_BOLD), client_self(r->client),
+	    repl_c(r, C_RESET), arrow, to, clean);
+}
+
+/* A note (ignore, /query). */
+static void
+repl_out_info(void *arg, const char *text)
+{
+	struct repl	*r = arg;
+	char		 clean[REPL_TEXT_MAX];
+
+	repl_clean(clean, sizeof(clean), text, strlen(text));
+	repl_print(r, "%s%s%s", repl_c(r, C_DIM), clean, repl_c(r, C_RESET));
+}
+
 /* One line of help. */
 static void
 repl_out_help(void *arg, const char *usage, const char *text)
@@ -473,6 +529,8 @@ static const struct output_ops repl_output_ops = {
 	.peers = repl_out_peers,
 	.error = repl_out_error,
 	.disconnected = repl_out_disconnected,
+	.sent = repl_out_sent,
+	.info = repl_out_info,
 	.help = repl_out_help,
 	.diag = repl_out_diag,
 	.free = NULL,		/* the repl owns itself */
@@ -480,20 +538,22 @@ static const struct output_ops repl_output_ops = {
 
 /*
  * Generator of command words for completion: each command's name, then its
- * alias.  i counts words: 2 per row of the table.
+ * aliases.  i counts words: 1 + COMMANDS_ALIASES per row of the table.
  */
 static char *
 repl_gen_command(const char *text, int state)
 {
 	static size_t		 i;
-	size_t			 len = strlen(text);
+	size_t			 len = strlen(text), k;
 	const struct command	*cmd;
 	const char		*word;
 
 	if (state == 0)
 		i = 0;
-	while ((cmd = &commands_table[i / 2])->name != NULL) {
-		word = i % 2 == 0 ? cmd->name : cmd->alias;
+	while ((cmd = &commands_table[i / (1 + COMMANDS_ALIASES)])->name !=
+	    NULL) {
+		k = i % (1 + COMMANDS_ALIASES);
+		word = k == 0 ? cmd->name : cmd->alias[k - 1];
 		i++;
 		if (word != NULL && strncmp(word, text, len) == 0)
 			return (strdup(word));
@@ -553,7 +613,8 @@ repl_complete(const char *text, int start, int end)
 	if ((size_t)start != i)
 		return (NULL);
 	if ((c = commands_find(line + word, wlen)) == NULL ||
-	    c->shape != CMD_ARGS_USER_TEXT)
+	    (c->shape != CMD_ARGS_USER_TEXT && c->shape != CMD_ARGS_USER &&
+	    c->shape != CMD_ARGS_USER_OR_NONE))
 		return (NULL);
 	return (rl_completion_matches(text, repl_gen_user));
 }
@@ -636,6 +697,31 @@ repl_uninstall(struct repl *r)
 	repl_hold(r);
 }
 
+/*
+ * Runs a typed line.  In a conversation (/query) a line that does not
+ * start with '/' is a message to the partner, as typed, and "//" sends a
+ * line that starts with '/'; a blank line sends nothing.  Else the line
+ * is a command.
+ */
+static enum cmd_status
+repl_run(struct repl *r, const char *line, size_t len)
+{
+	size_t	i;
+
+	if (r->query[0] == '\0' || (len > 0 && line[0] == '/' &&
+	    (len == 1 || line[1] != '/')))
+		return (commands_run(r->client, line, len));
+	if (len > 0 && line[0] == '/') {
+		line++;
+		len--;
+	}
+	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	if (i == len)
+		return (CMD_OK);
+	return (client_send(r->client, r->query, line, len));
+}
+
 /* One whole line typed (NULL at end of input). */
 static void
 repl_line_cb(char *line)
@@ -661,7 +747,7 @@ repl_line_cb(char *line)
 		add_history(line);
 	/* The handler goes while the command runs; done puts it back. */
 	repl_uninstall(r);
-	st = commands_run(r->client, line, len);
+	st = repl_run(r, line, len);
 	sc_wipe(line, len);
 	free(line);
 	if (st != CMD_PENDING && !r->done)
@@ -766,6 +852,29 @@ repl_done(void *arg, int failed)
 
 	(void)failed;
 	repl_install(r);
+}
+
+/* /query: the conversation's partner, or its end. */
+static int
+repl_query(void *arg, const char *user, char *err, size_t errlen)
+{
+	struct repl	*r = arg;
+
+	(void)err;
+	(void)errlen;
+	if (user[0] == '\0') {
+		if (r->query[0] != '\0')
+			repl_print(r, "%sno longer talking to %s%s",
+			    repl_c(r, C_DIM), r->query, repl_c(r, C_RESET));
+		r->query[0] = '\0';
+	} else {
+		strlcpy(r->query, user, sizeof(r->query));
+		repl_print(r, "%stalking to %s: plain lines go to %s; /query "
+		    "alone ends it%s", repl_c(r, C_DIM), user, user,
+		    repl_c(r, C_RESET));
+	}
+	repl_set_prompt(r);
+	return (0);
 }
 
 /* The password prompt is over: the login goes on. */
@@ -883,6 +992,7 @@ repl_attach(struct repl *r, struct client *client, const char *user)
 	fe.done = repl_done;
 	fe.password = repl_password;
 	fe.ending = repl_ending;
+	fe.query = repl_query;
 	fe.arg = r;
 	client_set_frontend(client, &fe);
 }

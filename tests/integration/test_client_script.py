@@ -312,10 +312,43 @@ class Messaging(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertEqual(recs[2:], [
             ("error", "send", "user offline: %s" % nobody),
-            ("error", "send", "bad name: b@d"),
+            ("error", "send", "bad name: b@d (1 to 32 characters of a-z, "
+             "0-9, '.', '_' and '-', starting with a letter or a digit)"),
             ("error", "send", "message too long (max 1000 bytes)"),
             ("error", "auth", "already logged in as %s" % a),
         ])
+
+    def test_ignore_drops_a_users_messages_without_acknowledging(self):
+        a, b, c = uname("a"), uname("b"), uname("c")
+        for u in (a, b, c):
+            signed(u)
+        quick = conf(send_retries=1, retry_interval_ms=100)
+        la = Client(conf(), args=("--listen",))
+        try:
+            la.send("auth %s pw-x" % a)
+            la.expect("ok", "auth", a)
+            la.next()
+            la.send("ignore %s" % b)
+            rc, recs, err = run_script(quick, "auth %s pw-x\nsend %s hi\n"
+                                       % (b, a))
+            self.assertEqual(rc, 1, err)
+            self.assertIn(("error", "send", "no acknowledgement from %s"
+                           % a), recs)
+            rc, recs, err = run_script(quick, "auth %s pw-x\nsend %s hi\n"
+                                       % (c, a))
+            self.assertEqual(rc, 0, err)
+            la.wait_for("msg", c, "hi")
+            self.assertNotIn(("msg", b, "hi"), la.seen)
+            la.send("unignore %s" % b)
+            rc, recs, err = run_script(quick, "auth %s pw-x\nsend %s back\n"
+                                       % (b, a))
+            self.assertEqual(rc, 0, err)
+            la.wait_for("msg", b, "back")
+            la.end()
+            # ignore and unignore print no record and fail nothing.
+            self.assertEqual(la.wait(), 0)
+        finally:
+            la.finish()
 
     def test_message_of_1000_bytes_is_delivered(self):
         a = uname("a")
@@ -586,7 +619,7 @@ class OneShot(unittest.TestCase):
                 (("send", "bob"), "usage: sealchat [-u USER] send USER "
                  "TEXT..."),
                 (("send", "bob", "hi"), "send needs a login: add -u USER"),
-                (("-u", "Bad Name!", "list"), "-u Bad Name!: bad name: 1 to "
+                (("-u", "Bad Name!", "list"), "-u Bad Name!: bad name (1 to "
                  "32 characters"),
                 (("-u", "x", "send", "bob", "two\nlines"), "a line break"),
                 (("--interactive", "-u", "x", "list"), "--interactive")):

@@ -438,6 +438,70 @@ class Completion(ReplCase):
         r.wait_for(lambda s: all(u in s for u in usages))
 
 
+class Conversation(ReplCase):
+
+    def test_query_sends_plain_lines_and_shows_them_as_chat_lines(self):
+        r, a, bob = self.pair()
+        r.type("/query %s" % bob.user)
+        r.key("Enter")
+        r.wait_for("talking to %s" % bob.user)
+        r.wait_input("%s \u2192 %s>" % (a, bob.user))
+        r.type("hello there")
+        r.key("Enter")
+        bob.c.wait_for("msg", a, "hello there")
+        # Our own message as a chat line, with the local time.
+        r.wait_for(lambda s: re.search(r"^\[\d\d:\d\d\] %s \u2192 %s: "
+                                       r"hello there$" % (a, bob.user), s,
+                                       re.M))
+        r.wait_for("delivered to %s" % bob.user)
+        # A line that starts with / is a command; // sends one.
+        r.type("/who")
+        r.key("Enter")
+        r.wait_for("online: %s" % bob.user)
+        r.type("//not a command")
+        r.key("Enter")
+        bob.c.wait_for("msg", a, "/not a command")
+        # /msg to someone else; /query alone ends the conversation.
+        r.type("/msg %s and with send" % bob.user)
+        r.key("Enter")
+        bob.c.wait_for("msg", a, "and with send")
+        r.type("/query")
+        r.key("Enter")
+        r.wait_for("no longer talking to %s" % bob.user)
+        r.wait_input("%s>" % a)
+        r.type("list")
+        r.key("Enter")
+        # The list at login, /who, and this one.
+        r.wait_for(lambda s: s.count("online: %s" % bob.user) == 3)
+        r.type("/quit")
+        r.key("Enter")
+        self.assertEqual(r.exit_status(), 0, r.screen())
+
+    def test_unknown_command_suggests_the_nearest(self):
+        r, a, bob = self.pair()
+        r.type("lsit")
+        r.key("Enter")
+        r.wait_for("error: lsit: unknown command (did you mean list?)")
+        r.type("/qurey %s" % bob.user)
+        r.key("Enter")
+        r.wait_for("error: /qurey: unknown command (did you mean /query?)")
+
+    def test_ignore_drops_messages_unseen_until_unignore(self):
+        r, a, bob = self.pair()
+        r.type("ignore %s" % bob.user)
+        r.key("Enter")
+        r.wait_for("ignoring %s" % bob.user)
+        bob.c.send("send %s you will not see this" % a)
+        bob.c.wait_for("error", "send", "no acknowledgement from %s" % a,
+                       timeout=3 * WAIT)
+        self.assertNotIn("you will not see this", r.screen())
+        r.type("unignore %s" % bob.user)
+        r.key("Enter")
+        r.wait_for("no longer ignoring %s" % bob.user)
+        bob.say(a, "heard again")
+        r.wait_for("%s: heard again" % bob.user)
+
+
 class Peers(ReplCase):
 
     def test_peers_table_shows_path_address_and_round_trip(self):

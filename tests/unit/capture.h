@@ -117,6 +117,20 @@ capture_disconnected(void *arg, const char *reason)
 	capture_add(arg, "disconnected\t%s\n", reason);
 }
 
+/* Captures a message of ours. */
+static void
+capture_sent(void *arg, const char *to, const char *text, size_t len)
+{
+	capture_add(arg, "sent\t%s\t%.*s\n", to, (int)len, text);
+}
+
+/* Captures a note. */
+static void
+capture_info(void *arg, const char *text)
+{
+	capture_add(arg, "info\t%s\n", text);
+}
+
 /* Captures and counts a help line. */
 static void
 capture_help(void *arg, const char *usage, const char *text)
@@ -144,6 +158,8 @@ static const struct output_ops capture_ops = {
 	.peers = capture_peers,
 	.error = capture_error,
 	.disconnected = capture_disconnected,
+	.sent = capture_sent,
+	.info = capture_info,
 	.help = capture_help,
 	.diag = capture_diag,
 	.free = NULL,

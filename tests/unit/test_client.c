@@ -813,7 +813,7 @@ static const struct reaction reactions[] = {
 	{ K_PRESENCE, CLIENT_LOGOUT_LIST, CLIENT_LOGOUT_LIST, PRESENCE, -1, 0 },
 
 	/* The key lets the waiting message go: the send is over. */
-	{ K_PAIRKEY, CLIENT_PAIR, CLIENT_ONLINE, "", 0, 0 },
+	{ K_PAIRKEY, CLIENT_PAIR, CLIENT_ONLINE, "sent\tcarol\thi\n", 0, 0 },
 
 	{ K_BYE_LOGOUT, CLIENT_CONNECTING, CLIENT_DONE, BYE("logged out"),
 	    -1, EXIT_UNAVAIL },
@@ -1162,6 +1162,8 @@ lose_bobs_path(struct fixture *f)
 	give_bob_a_key(f);
 	(void)bob_pump(f, 50, &ctr);
 	assert_int_equal(run(f, "send bob hi"), CMD_OK);
+	assert_string_equal(f->cap.text, "sent\tbob\thi\n");
+	capture_clear(&f->cap);
 	for (i = 0; i < 20 && f->cap.text[0] == '\0'; i++)
 		msgs += bob_pump(f, 20, &ctr);
 	assert_string_equal(f->cap.text,
