@@ -459,18 +459,33 @@ conn_plain_reserve(struct conn *c, size_t n)
 	return (0);
 }
 
-/* Closes after a REJECT, which says why the server will not talk. */
+/*
+ * Closes after a REJECT, which says why the server will not talk.  A key
+ * mismatch shows both fingerprints, the pinned one and the one the server
+ * offers (if it says: the REJECT is not authenticated, and the offered key
+ * is only shown, as ssh shows a changed host key, never taken).
+ */
 static void
-conn_rejected(struct conn *c, uint8_t reason)
+conn_rejected(struct conn *c, const uint8_t *body, size_t len)
 {
-	char	fpr[SC_FPR_LEN];
+	char	fpr[SC_FPR_LEN], offered[SC_FPR_LEN];
+	uint8_t	pk[SC_KEY_BYTES];
 
-	switch (reason) {
+	switch (handshake_reject_reason(body, len)) {
 	case SC_REJECT_KEY:
 		sc_fingerprint(fpr, c->server_pk);
+		if (handshake_reject_offered(body, len, pk) != 0) {
+			conn_close(c, EXIT_PROTOCOL, "the server %s does not "
+			    "hold the pinned key %s (%s); no credentials were "
+			    "sent", c->server_str, fpr, c->key_path);
+			break;
+		}
+		sc_fingerprint(offered, pk);
 		conn_close(c, EXIT_PROTOCOL, "the server %s does not hold the "
-		    "pinned key %s (%s); no credentials were sent",
-		    c->server_str, fpr, c->key_path);
+		    "pinned key %s (%s) but offers %s; no credentials were "
+		    "sent; if its key was replaced on purpose, get the new "
+		    "server.pub from its operator and check that fingerprint "
+		    "with them", c->server_str, fpr, c->key_path, offered);
 		break;
 	case SC_REJECT_BUSY:
 		conn_close(c, EXIT_UNAVAIL, "the server %s is busy (session "
@@ -482,7 +497,7 @@ conn_rejected(struct conn *c, uint8_t reason)
 		break;
 	default:
 		conn_close(c, EXIT_PROTOCOL, "the server %s refused the "
-		    "handshake (reason %u)", c->server_str, reason);
+		    "handshake (reason %u)", c->server_str, body[1]);
 		break;
 	}
 }
@@ -499,10 +514,9 @@ conn_handle_confirm(struct conn *c, const uint8_t *body, size_t len)
 	struct timeval	 tv;
 	char		 fpr[SC_FPR_LEN];
 	size_t		 plen;
-	int		 reason;
 
-	if ((reason = handshake_reject_reason(body, len)) >= 0) {
-		conn_rejected(c, (uint8_t)reason);
+	if (handshake_reject_reason(body, len) >= 0) {
+		conn_rejected(c, body, len);
 		return;
 	}
 	if (len < HANDSHAKE_CONFIRM_MIN) {

@@ -8,6 +8,7 @@ Run by ctest with SEALCHATD, SEALCHAT, SEALCHAT_SRC and SEALCHAT_BUILD set.
 
 import base64
 import contextlib
+import hashlib
 import os
 import signal
 import subprocess
@@ -213,6 +214,9 @@ class ExitStatus(unittest.TestCase):
         self.assertEqual(recs, [])
         self.assertIn("pinned key SHA256:", err)
         self.assertIn("no credentials were sent", err)
+        # Both fingerprints, as ssh shows them: the server's is its own.
+        fpr = base64.b64encode(hashlib.sha256(D.pk).digest()).decode()
+        self.assertIn("but offers SHA256:%s;" % fpr.rstrip("="), err)
         # The account was never created: the sign line was not sent.
         rc, recs, err = run_script(conf(), "auth %s pw\n" % u)
         self.assertEqual(recs, [("error", "auth", "wrong user or password")])
