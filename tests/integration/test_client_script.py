@@ -485,6 +485,22 @@ class Messaging(unittest.TestCase):
         finally:
             c.finish()
 
+    def test_a_second_login_reads_offline_then_online(self):
+        """Presence tells one story per user: bob logging in a second time
+        is "offline bob" then "online bob", never "online" twice."""
+        a, b = uname("a"), uname("b")
+        signed(a)
+        signed(b)
+        with listening(a, "pw-x") as la:
+            with listening(b, "pw-x") as lb1:
+                la.expect("online", b)
+                with listening(b, "pw-x"):
+                    la.expect("offline", b)
+                    la.expect("online", b)
+                    self.assertEqual(lb1.wait(), 69)
+                la.expect("offline", b)
+            self.assertEqual(la.quiet(0.5), [])
+
     def test_logged_in_elsewhere_ends_the_old_session_69(self):
         u = uname()
         signed(u)
