@@ -158,8 +158,10 @@ class Reconnect(unittest.TestCase):
                 d.kill()
                 rec = ca.next()
                 self.assertEqual(rec[0], "disconnected")
-                self.assertRegex(rec[1], r"^the server 127\.0\.0\.1:\d+ "
-                                 r"closed the connection$")
+                self.assertRegex(rec[1], r"^(the server 127\.0\.0\.1:\d+ "
+                                 r"closed the connection|lost the server "
+                                 r"127\.0\.0\.1:\d+: Connection reset by "
+                                 r"peer)$")
             else:
                 d.stop()
                 ca.expect("disconnected", "server closed the session: "

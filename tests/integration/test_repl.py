@@ -828,8 +828,10 @@ class Ending(ReplCase):
             if kill:
                 d.kill()
                 r.wait_for(lambda s: re.search(
-                    r"disconnected: the server 127\.0\.0\.1:\d+ closed the "
-                    r"connection; reconnecting", s), join=True)
+                    r"disconnected: (the server 127\.0\.0\.1:\d+ closed the "
+                    r"connection|lost the server 127\.0\.0\.1:\d+: "
+                    r"Connection reset by peer); reconnecting", s),
+                    join=True)
             else:
                 d.stop()
                 r.wait_for("disconnected: server closed the session: "
