@@ -211,6 +211,13 @@ class EchoBot(unittest.TestCase):
     @staticmethod
     def cleanup(p, errf):
         if p.poll() is None:
+            # The bot's sealchat too: with --listen it would outlive the
+            # bot, reconnecting for ever to a daemon that is gone.
+            for c in children(p.pid):
+                try:
+                    os.kill(c, signal.SIGKILL)
+                except OSError:
+                    pass
             p.kill()
             p.wait(WAIT)
         if p.stdin is not None:
@@ -292,6 +299,10 @@ class EchoBot(unittest.TestCase):
             ac = listener(a, "pw-a", conf=d.client_conf())
             ac.send("send %s back?" % bot)
             ac.wait_for("msg", bot, "echo: back?")
+            sc = children(p.pid)
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(self.wait_exit(p, errf), 0, self.err(errf))
+            self.assertTrue(all(gone(c) for c in sc), sc)
         finally:
             if ac is not None:
                 ac.end()
