@@ -98,7 +98,7 @@ class Repl:
         if job_control:
             # An interactive shell with job control, where sealchat is a
             # job of its own that Ctrl-Z stops and fg continues.
-            lines += ["export PS1='$ '",
+            lines += ["export PS1='$ ' HISTFILE=/dev/null",
                       "exec bash --norc --noprofile -i"]
         else:
             lines += [run, "echo EXIT=$?", "stty -a", "sleep 30"]
