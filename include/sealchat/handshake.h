@@ -23,6 +23,8 @@
 #define HANDSHAKE_CONFIRM_MIN		HANDSHAKE_CONFIRM_LEN(1)
 /* A whole REJECT frame, header included. */
 #define HANDSHAKE_REJECT_FRAME		(SC_FRAME_HDR + SC_REJECT_BODY)
+/* A whole REJECT 2 frame that carries the server's public key. */
+#define HANDSHAKE_REJECT_KEY_FRAME	(SC_FRAME_HDR + SC_REJECT_KEY_BODY)
 
 /* The client's side until the CONFIRM arrives. */
 struct handshake_client {
@@ -71,7 +73,19 @@ int	handshake_confirm(uint8_t *out, struct sc_channel *,
 /* Writes the whole REJECT frame (plaintext) with its reason. */
 void	handshake_reject(uint8_t frame[HANDSHAKE_REJECT_FRAME],
 	    uint8_t reason);
+/*
+ * REJECT 2 with the server's public key pk after the reason, so that a
+ * client pinning another key can show both fingerprints.
+ */
+void	handshake_reject_key(uint8_t frame[HANDSHAKE_REJECT_KEY_FRAME],
+	    const uint8_t pk[SC_KEY_BYTES]);
 /* The reason of a REJECT body, or -1 when the body is not a REJECT. */
 int	handshake_reject_reason(const uint8_t *body, size_t len);
+/*
+ * The key a REJECT 2 body offers, into pk: 0, or -1 when it has none.
+ * Unauthenticated: something to show, never to trust.
+ */
+int	handshake_reject_offered(const uint8_t *body, size_t len,
+	    uint8_t pk[SC_KEY_BYTES]);
 
 #endif

@@ -28,6 +28,8 @@
 #define SC_HELLO_PLAIN		(2 * SC_KEY_BYTES)		/* K || e_c */
 #define SC_HELLO_BODY		(1 + SC_SEAL_BYTES + SC_HELLO_PLAIN) /* 113 */
 #define SC_REJECT_BODY		2	/* 0x00, reason */
+/* REJECT 2 with the server's public key after the reason, to show. */
+#define SC_REJECT_KEY_BODY	(SC_REJECT_BODY + SC_KEY_BYTES)
 
 /* Names and passwords. */
 #define SC_NAME_MIN		1

@@ -26,6 +26,13 @@ uint64_t	util_now_ms(void);
 int		util_set_nonblock(int fd);
 /* "1.2.3.4:5" / "[::1]:5" of a socket address. */
 void		util_addr_str(char *out, size_t, const struct sockaddr *);
+/*
+ * HOST, HOST:PORT, [ADDRESS] or [ADDRESS]:PORT (a bare IPv6 address without
+ * a port too): the host into host, the port into *port (0: none given).
+ * -1 with a sentence in err.
+ */
+int		util_hostport(const char *, char *host, size_t hostlen,
+		    long *port, char *err, size_t errlen);
 /* Raises RLIMIT_NOFILE soft limit to the hard limit; returns the new one. */
 long		util_raise_nofile(void);
 /* The folder part of path ("." when it has none); -1 when it does not fit. */

@@ -9,10 +9,12 @@
 # its standard input are passed on as commands (say "send alice back soon");
 # when that input ends it logs out and exits, like sealchat itself.  With -l
 # it keeps answering after the end of its input, for running unattended.
-# SIGTERM or SIGINT: logs out and exits.  The exit status is sealchat's: 0
-# after a clean log-out, 69 when the server went away, and so on; 127 when
-# the client cannot be found.  $SEALCHAT names the client (default:
-# sealchat, found on $PATH).
+# SIGTERM or SIGINT: logs out and exits.  When the server restarts, sealchat
+# (--listen) connects and logs in again by itself, and the bot goes on.  The
+# exit status is sealchat's: 0 after a clean log-out, 69 when the session
+# ended for good (logged in elsewhere, ended by the server's operator), and
+# so on; 127 when the client cannot be found.  $SEALCHAT names the client
+# (default: sealchat, found on $PATH).
 
 set -u
 prog=echo-bot.sh
@@ -101,6 +103,9 @@ while :; do
 		;;
 	error)
 		echo "$prog: $who: $text" >&2
+		;;
+	disconnected)
+		echo "$prog: disconnected: $who; reconnecting" >&2
 		;;
 	esac
 done

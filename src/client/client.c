@@ -8,6 +8,19 @@
  * client_enter_state().  Messages from the server go through one table of
  * handlers, each row naming the states it runs in, so a handler never
  * checks the state itself and a new message or state is a row or a bit.
+ *
+ * Keeping going (the REPL, --listen): once logged in, a lost session is
+ * restored.  The client says so (a "disconnected" record), forgets what
+ * died with the session (pair keys, the UDP registration, the users
+ * online), and tries again after 1 s, then 2, 4, 8, 16 and 30 s at most,
+ * each delay moved by up to a fifth either way so that the clients of a
+ * restarted server do not all come back in the same instant.  Each attempt
+ * checks the pinned key again and logs in as the same user, with the
+ * password kept in guarded memory or asked of the front end again.  A
+ * command that needs the server waits for it meanwhile, reply_timeout at
+ * most.  Before any login there is nothing to restore: a connection the
+ * server closes then (its login deadline) is opened again when a command
+ * needs it, so the deadline never hits a person reading or typing.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -40,17 +53,24 @@
  * pair_timeout.
  */
 #define CLIENT_PAIR_RETRY_MS	200
+/* Reconnect delays: the first, doubling up to the last; jitter in 1/1000. */
+#define CLIENT_RETRY_FIRST_MS	1000
+#define CLIENT_RETRY_MAX_MS	30000
+#define CLIENT_RETRY_JITTER	200
 
 /* Sets of states, for the handler table. */
 #define S(st)		(1U << (st))
 #define S_ALL		(S(CLIENT_NSTATES) - 1)
 /* Until the loop ends. */
 #define S_LIVE		(S_ALL & ~S(CLIENT_DONE))
-/* A user is logged in: lists, presence and pair keys come. */
+/* The session is logged in: lists, presence and pair keys come. */
 #define S_LOGGED_IN	(S(CLIENT_LOGIN_LIST) | S(CLIENT_ONLINE) | \
 			    S(CLIENT_LIST) | S(CLIENT_PAIR) | S(CLIENT_SLOT) | \
-			    S(CLIENT_DRAIN) | S(CLIENT_LOGOUT) | \
-			    S(CLIENT_LOGOUT_LIST))
+			    S(CLIENT_RELOGIN_LIST) | S(CLIENT_DRAIN) | \
+			    S(CLIENT_LOGOUT) | S(CLIENT_LOGOUT_LIST))
+/* The session is being restored: the user is still logged in. */
+#define S_OUTAGE	(S(CLIENT_RECONNECT) | S(CLIENT_RELOGIN) | \
+			    S(CLIENT_RELOGIN_LIST))
 /* A command waits: interrupted or cut off, it gets an error record. */
 #define S_WAITING	(S(CLIENT_LOGIN) | S(CLIENT_LOGIN_LIST) | \
 			    S(CLIENT_LIST) | S(CLIENT_PAIR) | S(CLIENT_SLOT))
@@ -75,10 +95,33 @@ struct client {
 	int			 failed;	/* some command failed */
 	int			 status;	/* exit status once done */
 	int			 udpreg;	/* the server sent UDPREG */
+	int			 ready_told;	/* fe.ready was called */
+	int			 ending_told;	/* fe.ending was called */
+
+	/*
+	 * The password of the login under way, and after it, when the session
+	 * may have to be restored and the front end cannot give it again; in
+	 * guarded memory (sc_secure_alloc), wiped when no longer needed.
+	 */
+	uint8_t			*pass;
+	size_t			 pass_len;
+	int			 pass_asked;	/* it came from fe.password */
+	int			 want_login;	/* the next WELCOME sends it */
+	int			 login_retried;	/* sent again once already */
+
+	/* Restoring a lost session. */
+	struct event		*retry_ev;	/* next attempt, or deadline */
+	unsigned		 attempt;	/* attempts since the loss */
+	enum {
+		CLIENT_HELD_NONE,
+		CLIENT_HELD_LIST,
+		CLIENT_HELD_SEND,
+	}			 held;		/* waits for the session */
 
 	/* The command that waits (states in S_WAITING). */
 	char			 op_cmd[8];	/* "sign", "auth", ... */
-	char			 op_peer[SC_NAME_MAX + 1];
+	uint8_t			 op_type;	/* the login's request */
+	char			 op_peer[SC_NAME_MAX + 1];	/* or login */
 	uint8_t			 op_text[SC_TEXT_MAX];
 	size_t			 op_len;
 	struct event		*op_ev;		/* its deadline */
@@ -94,6 +137,11 @@ typedef void	(*client_handler_fn)(struct client *, const struct sc_msg *);
 
 static void	client_on_welcome(struct client *, const struct sc_msg *);
 static void	client_on_ok(struct client *, const struct sc_msg *);
+static void	client_on_relogin_ok(struct client *, const struct sc_msg *);
+static void	client_on_relogin_error(struct client *,
+		    const struct sc_msg *);
+static void	client_on_relogin_users(struct client *,
+		    const struct sc_msg *);
 static void	client_on_stray_ok(struct client *, const struct sc_msg *);
 static void	client_on_login_error(struct client *, const struct sc_msg *);
 static void	client_on_list_error(struct client *, const struct sc_msg *);
@@ -120,18 +168,26 @@ static void	client_on_goodbye(struct client *, const struct sc_msg *);
  * and state match runs.  A message that no row takes is dropped; one of a
  * type without any row is logged.  In short:
  *
- *   WELCOME   CONNECTING: the channel is open; commands may be read
+ *   WELCOME   CONNECTING: the channel is open; commands may be read (or
+ *             the login that waited for it goes); RECONNECT: our AUTH
+ *             goes, RELOGIN
  *   OK        LOGIN: "ok" record, the UDP port and local addresses
- *             sent, LOGIN_LIST; elsewhere a warning
- *   ERROR     of SIGN/AUTH in LOGIN or LOGIN_LIST, of LIST in LIST, of
+ *             sent, LOGIN_LIST; RELOGIN: the same, RELOGIN_LIST;
+ *             elsewhere a warning
+ *   ERROR     of AUTH in RELOGIN: a busy server is tried again later,
+ *             a refusal ends the restoring (error record); of SIGN/AUTH
+ *             in LOGIN or LOGIN_LIST, of LIST in LIST, of
  *             PAIR for the awaited peer in PAIR: the command's error
  *             record (or, for "user has no udp", PAIR again shortly);
  *             of UDP anywhere: a diagnostic; of RECHECK (the pair just
  *             died) and anything else: a debug line
  *   USERS     logged in: the list is assembled and becomes the set;
- *             shown when it is the initial list in LOGIN_LIST (or
- *             LOGOUT_LIST) or the reply in LIST, which then end
- *   PRESENCE  logged in: records; an offline peer's pair key is forgotten
+ *             shown when it is the initial list in LOGIN_LIST,
+ *             RELOGIN_LIST (then the waiting command goes on) or
+ *             LOGOUT_LIST, or the reply in LIST, which then end
+ *   PRESENCE  logged in: records, one story per user (online, offline,
+ *             online...: a second "online" comes after an "offline");
+ *             a peer gone or logged in again loses its pair key
  *   PAIRKEY   logged in: the key is installed and the checks for a
  *             path begin; in PAIR, the awaited peer's key sends the
  *             message (it leaves when the pair has a path)
@@ -139,7 +195,7 @@ static void	client_on_goodbye(struct client *, const struct sc_msg *);
  *   CANDIDATES logged in: the checks of a held pair begin again; a
  *             pair not held is ignored
  *   GOODBYE   on the way out, for our LOGOUT: the end as planned;
- *             anywhere else: the waiting command's error, exit 69
+ *             anywhere else: the session ended (client_session_ended)
  */
 static const struct client_handler {
 	uint8_t			type;
@@ -147,13 +203,17 @@ static const struct client_handler {
 	unsigned		states;
 	client_handler_fn	fn;
 } client_handlers[] = {
-	{ SC_MSG_WELCOME, 0, S(CLIENT_CONNECTING), client_on_welcome },
+	{ SC_MSG_WELCOME, 0, S(CLIENT_CONNECTING) | S(CLIENT_RECONNECT),
+	    client_on_welcome },
 	{ SC_MSG_OK, 0, S(CLIENT_LOGIN), client_on_ok },
+	{ SC_MSG_OK, 0, S(CLIENT_RELOGIN), client_on_relogin_ok },
 	{ SC_MSG_OK, 0, S_LIVE, client_on_stray_ok },
 	{ SC_MSG_ERROR, SC_MSG_SIGN, S(CLIENT_LOGIN) | S(CLIENT_LOGIN_LIST),
 	    client_on_login_error },
 	{ SC_MSG_ERROR, SC_MSG_AUTH, S(CLIENT_LOGIN) | S(CLIENT_LOGIN_LIST),
 	    client_on_login_error },
+	{ SC_MSG_ERROR, SC_MSG_AUTH, S(CLIENT_RELOGIN),
+	    client_on_relogin_error },
 	{ SC_MSG_ERROR, SC_MSG_LIST, S(CLIENT_LIST), client_on_list_error },
 	{ SC_MSG_ERROR, SC_MSG_PAIR, S(CLIENT_PAIR), client_on_pair_error },
 	{ SC_MSG_ERROR, SC_MSG_UDP, S_LIVE, client_on_udp_error },
@@ -161,6 +221,7 @@ static const struct client_handler {
 	{ SC_MSG_ERROR, 0, S_LIVE, client_on_error },
 	{ SC_MSG_USERS, 0, S(CLIENT_LOGIN_LIST), client_on_login_users },
 	{ SC_MSG_USERS, 0, S(CLIENT_LIST), client_on_list_users },
+	{ SC_MSG_USERS, 0, S(CLIENT_RELOGIN_LIST), client_on_relogin_users },
 	{ SC_MSG_USERS, 0, S(CLIENT_LOGOUT_LIST), client_on_quit_users },
 	{ SC_MSG_USERS, 0, S_LOGGED_IN, client_on_users },
 	{ SC_MSG_PRESENCE, 0, S_LOGGED_IN, client_on_presence },
@@ -181,6 +242,11 @@ static void	client_peer_failed(void *, const char *, const char *);
 static void	client_peer_recheck(void *, uint64_t);
 static void	client_drain_check(struct client *);
 static int	client_send_msg(struct client *, struct wbuf *);
+static void	client_open_udp(struct client *);
+static void	client_session_ended(struct client *, int, const char *,
+		    int);
+static enum cmd_status client_send_go(struct client *);
+static enum cmd_status client_login_go(struct client *);
 
 static const struct conn_cb client_conn_cb = {
 	.ready = client_conn_ready,
@@ -202,12 +268,17 @@ client_state_name(enum client_state st)
 	static const char *const names[] = {
 		[CLIENT_CONNECTING] = "connecting",
 		[CLIENT_GREETED] = "greeted",
+		[CLIENT_IDLE] = "idle",
+		[CLIENT_PASSWORD] = "password",
 		[CLIENT_LOGIN] = "login",
 		[CLIENT_LOGIN_LIST] = "login-list",
 		[CLIENT_ONLINE] = "online",
 		[CLIENT_LIST] = "list",
 		[CLIENT_PAIR] = "pair",
 		[CLIENT_SLOT] = "slot",
+		[CLIENT_RECONNECT] = "reconnect",
+		[CLIENT_RELOGIN] = "relogin",
+		[CLIENT_RELOGIN_LIST] = "relogin-list",
 		[CLIENT_DRAIN] = "drain",
 		[CLIENT_LOGOUT] = "logout",
 		[CLIENT_LOGOUT_LIST] = "logout-list",
@@ -267,7 +338,9 @@ client_new(struct event_base *base, const struct client_conf *conf,
 	c->conn = conn_new(base, conf, server_pk, c->key_path,
 	    &client_conn_cb, c);
 	c->roster = roster_new();
-	if (c->peer == NULL || c->conn == NULL || c->roster == NULL) {
+	c->pass = sc_secure_alloc(SC_PASS_MAX);
+	if (c->peer == NULL || c->conn == NULL || c->roster == NULL ||
+	    c->pass == NULL) {
 		client_free(c);
 		return (NULL);
 	}
@@ -293,6 +366,12 @@ client_free(struct client *c)
 		event_free(c->sigint_ev);
 	if (c->sigterm_ev != NULL)
 		event_free(c->sigterm_ev);
+	if (c->retry_ev != NULL)
+		event_free(c->retry_ev);
+	if (c->pass != NULL) {
+		sc_wipe(c->pass, SC_PASS_MAX);
+		sc_secure_free(c->pass);
+	}
 	sc_wipe(c->op_text, sizeof(c->op_text));
 	sc_wipe(c, sizeof(*c));
 	free(c);
@@ -326,11 +405,11 @@ client_state(const struct client *c)
 	return (c->state);
 }
 
-/* Tells whether a user is logged in. */
+/* Tells whether a user is logged in (its session there or restored). */
 int
 client_logged_in(const struct client *c)
 {
-	return (client_in(c, S_LOGGED_IN));
+	return (client_in(c, S_LOGGED_IN | S_OUTAGE));
 }
 
 /* Our name once logged in. */
@@ -347,7 +426,7 @@ client_online(const struct client *c, size_t *n)
 	return (roster_names(c->roster, n));
 }
 
-/* Asks the front end for a password. */
+/* Asks the front end for a password: 0, 1 (it will tell) or -1. */
 int
 client_password(struct client *c, char *buf, size_t cap, size_t *len,
     char *err, size_t errlen)
@@ -385,6 +464,26 @@ client_op_clear(struct client *c)
 	c->op_len = 0;
 }
 
+/* Wipes the password held, if any. */
+static void
+client_pass_forget(struct client *c)
+{
+	sc_wipe(c->pass, SC_PASS_MAX);
+	c->pass_len = 0;
+	c->pass_asked = 0;
+}
+
+/* Tells the front end, once, that the run is ending. */
+static void
+client_ending(struct client *c)
+{
+	if (c->ending_told)
+		return;
+	c->ending_told = 1;
+	if (c->fe.ending != NULL)
+		c->fe.ending(c->fe.arg);
+}
+
 /* Ends the loop with the given exit status. */
 static void
 client_finish(struct client *c, int status)
@@ -392,11 +491,18 @@ client_finish(struct client *c, int status)
 	if (c->state == CLIENT_DONE)
 		return;
 	log_debug("client: done status=%d", status);
+	client_ending(c);
 	client_enter_state(c, CLIENT_DONE);
 	c->status = status;
+	c->held = CLIENT_HELD_NONE;
+	c->want_login = 0;
 	client_op_clear(c);
+	client_pass_forget(c);
 	if (c->drain_ev != NULL)
 		event_del(c->drain_ev);
+	if (c->retry_ev != NULL)
+		event_del(c->retry_ev);
+	conn_shut(c->conn);
 	event_base_loopbreak(c->base);
 }
 
@@ -413,30 +519,62 @@ client_op_wait(struct client *c, enum client_state st, long long secs)
 	event_add(c->op_ev, &tv);
 }
 
-/*
- * The waiting command is over: back to GREETED or ONLINE, and the front
- * end may read the next one.
- */
+/* Tells the front end that the command it runs is over. */
 static void
-client_op_done(struct client *c, int failed)
+client_tell_done(struct client *c, int failed)
 {
-	if (!client_in(c, S_WAITING))
-		return;
-	client_enter_state(c, c->state == CLIENT_LOGIN ? CLIENT_GREETED :
-	    CLIENT_ONLINE);
-	client_op_clear(c);
 	if (failed)
 		c->failed = 1;
 	if (c->fe.done != NULL)
 		c->fe.done(c->fe.arg, failed);
 }
 
-/* Ends the run: the reason on standard error, then the loop. */
+/*
+ * The waiting command is over: back to GREETED (IDLE without a
+ * connection) or ONLINE, and the front end may read the next one.
+ */
+static void
+client_op_done(struct client *c, int failed)
+{
+	if (!client_in(c, S_WAITING | S(CLIENT_PASSWORD)))
+		return;
+	if (client_in(c, S(CLIENT_LOGIN) | S(CLIENT_PASSWORD))) {
+		client_enter_state(c, conn_is_open(c->conn) ? CLIENT_GREETED :
+		    CLIENT_IDLE);
+		client_pass_forget(c);
+	} else
+		client_enter_state(c, CLIENT_ONLINE);
+	client_op_clear(c);
+	client_tell_done(c, failed);
+}
+
+/* A command held through an outage is over (failed or ran). */
+static void
+client_held_done(struct client *c, int failed)
+{
+	c->held = CLIENT_HELD_NONE;
+	client_op_clear(c);
+	client_tell_done(c, failed);
+}
+
+/* Tells whether a command waits for its outcome, in any way. */
+static int
+client_busy(const struct client *c)
+{
+	return (client_in(c, S_WAITING | S(CLIENT_PASSWORD)) ||
+	    c->held != CLIENT_HELD_NONE || c->want_login);
+}
+
+/*
+ * Ends the run: the front end stops prompting, the reason goes to
+ * standard error, then the loop ends.
+ */
 static void
 client_end(struct client *c, int status, const char *why)
 {
 	if (c->state == CLIENT_DONE)
 		return;
+	client_ending(c);
 	output_diag(c->out, "%s", why);
 	client_finish(c, status);
 }
@@ -448,9 +586,108 @@ client_end(struct client *c, int status, const char *why)
 static void
 client_abort(struct client *c, int status, const char *why)
 {
-	if (client_in(c, S_WAITING))
+	if (c->state == CLIENT_DONE)
+		return;
+	client_ending(c);
+	if (client_busy(c))
 		client_error(c, c->op_cmd, "connection to the server lost");
 	client_end(c, status, why);
+}
+
+/*
+ * A new connection to the server, the old one freed: never inside its own
+ * callbacks (only timers, commands and the start call this).
+ */
+static int
+client_connect(struct client *c)
+{
+	conn_free(c->conn);
+	c->conn = conn_new(c->base, &c->conf, c->server_pk, c->key_path,
+	    &client_conn_cb, c);
+	if (c->conn == NULL)
+		return (-1);
+	return (conn_start(c->conn));
+}
+
+/*
+ * The wait before reconnect attempt number attempt (0 first): first_ms,
+ * doubled at each attempt up to CLIENT_RETRY_MAX_MS, then moved by up to
+ * CLIENT_RETRY_JITTER thousandths either way as rnd (any value) says.
+ */
+uint64_t
+client_retry_delay(unsigned attempt, uint64_t first_ms, uint64_t rnd)
+{
+	uint64_t	ms = first_ms;
+
+	while (attempt-- > 0 && ms < CLIENT_RETRY_MAX_MS)
+		ms *= 2;
+	if (ms > CLIENT_RETRY_MAX_MS)
+		ms = CLIENT_RETRY_MAX_MS;
+	return (ms * (1000 - CLIENT_RETRY_JITTER + rnd %
+	    (2 * CLIENT_RETRY_JITTER + 1)) / 1000);
+}
+
+/* Arms the next reconnect attempt. */
+static void
+client_retry_arm(struct client *c)
+{
+	struct timeval	tv;
+	uint64_t	ms;
+
+	ms = client_retry_delay(c->attempt, c->opts.retry_ms > 0 ?
+	    (uint64_t)c->opts.retry_ms : CLIENT_RETRY_FIRST_MS,
+	    sc_random_u64());
+	c->attempt++;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	log_info("client: reconnecting in %" PRIu64 " ms (attempt %u)", ms,
+	    c->attempt);
+	event_add(c->retry_ev, &tv);
+}
+
+/* Runs the retry timer at once, out of the callback that asks. */
+static void
+client_retry_now(struct client *c)
+{
+	struct timeval	tv = { 0, 0 };
+
+	event_add(c->retry_ev, &tv);
+}
+
+/*
+ * The session was lost while logged in, and the client keeps going: say
+ * so, forget what died with it, hold the waiting command, try again.
+ */
+static void
+client_lost(struct client *c, const char *why)
+{
+	enum client_state	was = c->state;
+	struct timeval		tv;
+
+	conn_shut(c->conn);
+	if (c->pair_ev != NULL)
+		event_del(c->pair_ev);
+	if (was == CLIENT_LIST)
+		c->held = CLIENT_HELD_LIST;
+	else if (was == CLIENT_PAIR || was == CLIENT_SLOT)
+		c->held = CLIENT_HELD_SEND;
+	if (c->held != CLIENT_HELD_NONE) {
+		/* It waits for the session again, reply_timeout at most. */
+		tv.tv_sec = c->conf.reply_timeout;
+		tv.tv_usec = 0;
+		event_add(c->op_ev, &tv);
+	} else if (c->op_ev != NULL)
+		event_del(c->op_ev);
+	client_enter_state(c, CLIENT_RECONNECT);
+	c->udpreg = 0;
+	c->attempt = 0;
+	output_disconnected(c->out, why);
+	peer_reset(c->peer);
+	roster_clear(c->roster);
+	/* A login whose "ok" was shown is over; the fresh one follows. */
+	if (was == CLIENT_LOGIN_LIST)
+		client_tell_done(c, 0);
+	client_retry_arm(c);
 }
 
 /* The deadline of the waiting command passed. */
@@ -462,6 +699,12 @@ client_op_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->held != CLIENT_HELD_NONE && client_in(c, S_OUTAGE)) {
+		client_error(c, c->op_cmd, "no connection to the server "
+		    "(reconnecting)");
+		client_held_done(c, 1);
+		return;
+	}
 	switch (c->state) {
 	case CLIENT_PAIR:
 		client_error(c, "send", "no pair key for %s", c->op_peer);
@@ -509,18 +752,68 @@ client_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_debug("client: signal %d", (int)sig);
-	if (c->state == CLIENT_DONE)
+	if (c->state == CLIENT_DONE) {
+		/* The loop is ending already: make sure that it does. */
+		event_base_loopbreak(c->base);
 		return;
-	if (c->state == CLIENT_CONNECTING || client_in(c, S_QUITTING)) {
+	}
+	if ((c->state == CLIENT_CONNECTING && !c->ready_told) ||
+	    client_in(c, S_QUITTING)) {
 		client_finish(c, c->state == CLIENT_CONNECTING ? 1 :
 		    c->failed);
 		return;
 	}
-	if (client_in(c, S_WAITING)) {
+	if (client_busy(c)) {
+		client_ending(c);
 		client_error(c, c->op_cmd, "interrupted");
 		client_op_clear(c);
+		c->held = CLIENT_HELD_NONE;
+		c->want_login = 0;
+		client_pass_forget(c);
 	}
 	(void)client_quit(c);
+}
+
+/*
+ * The retry timer: in RECONNECT the next attempt; in RELOGIN and
+ * RELOGIN_LIST the deadline of the new login, whose attempt then failed;
+ * in CONNECTING a login waits for a new connection.
+ */
+static void
+client_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case CLIENT_RECONNECT:
+		if (client_connect(c) != 0) {
+			log_warnx("client: cannot start a connection");
+			client_retry_arm(c);
+		}
+		break;
+	case CLIENT_RELOGIN:
+	case CLIENT_RELOGIN_LIST:
+		log_info("client: no answer to the new login within %lld s",
+		    c->conf.reply_timeout);
+		conn_shut(c->conn);
+		client_enter_state(c, CLIENT_RECONNECT);
+		client_retry_arm(c);
+		break;
+	case CLIENT_CONNECTING:
+		if (c->want_login && client_connect(c) != 0) {
+			c->want_login = 0;
+			client_error(c, c->op_cmd, "cannot start a "
+			    "connection");
+			client_enter_state(c, CLIENT_IDLE);
+			client_pass_forget(c);
+			client_tell_done(c, 1);
+		}
+		break;
+	default:
+		break;
+	}
 }
 
 /* Connects and installs the signal handlers. */
@@ -529,10 +822,11 @@ client_start(struct client *c)
 {
 	c->op_ev = evtimer_new(c->base, client_op_timeout_cb, c);
 	c->pair_ev = evtimer_new(c->base, client_pair_retry_cb, c);
+	c->retry_ev = evtimer_new(c->base, client_retry_cb, c);
 	c->sigint_ev = evsignal_new(c->base, SIGINT, client_signal_cb, c);
 	c->sigterm_ev = evsignal_new(c->base, SIGTERM, client_signal_cb, c);
-	if (c->op_ev == NULL || c->pair_ev == NULL || c->sigint_ev == NULL ||
-	    c->sigterm_ev == NULL)
+	if (c->op_ev == NULL || c->pair_ev == NULL || c->retry_ev == NULL ||
+	    c->sigint_ev == NULL || c->sigterm_ev == NULL)
 		return (-1);
 	if (event_add(c->sigint_ev, NULL) != 0 ||
 	    event_add(c->sigterm_ev, NULL) != 0)
@@ -588,7 +882,107 @@ client_conn_closed(void *arg, int status, const char *why)
 		client_finish(c, c->failed);
 		return;
 	}
-	client_abort(c, status == 0 ? EXIT_UNAVAIL : status, why);
+	client_session_ended(c, status == 0 ? EXIT_UNAVAIL : status, why, 0);
+}
+
+/*
+ * The connection is over (the server closed it, said GOODBYE bye, or it
+ * never opened): what follows depends on where the client was.  A wrong
+ * key, a broken protocol and a session ended for good (logged in
+ * elsewhere, ended by the operator, an account deleted or locked) always
+ * end the run; a session lost while logged in is restored when the client
+ * keeps going; before a login, a connection closed for the server's login
+ * deadline is quietly opened again when needed.
+ */
+static void
+client_session_ended(struct client *c, int status, const char *why, int bye)
+{
+	int	fatal, persist;
+
+	if (c->state == CLIENT_DONE)
+		return;
+	fatal = status == EXIT_PROTOCOL || bye == SC_BYE_REPLACED ||
+	    bye == SC_BYE_KICKED || bye == SC_BYE_DELETED ||
+	    bye == SC_BYE_LOCKED;
+	persist = c->opts.persist && !fatal;
+	if (client_in(c, S_QUITTING)) {
+		client_abort(c, status, why);
+		return;
+	}
+	switch (c->state) {
+	case CLIENT_CONNECTING:
+		if (!c->want_login || fatal) {
+			/* The first connection: nothing to go on with. */
+			client_abort(c, status, why);
+			return;
+		}
+		c->want_login = 0;
+		client_error(c, c->op_cmd, "%s", why);
+		if (!c->opts.persist) {
+			client_end(c, status, why);
+			return;
+		}
+		client_enter_state(c, CLIENT_IDLE);
+		client_pass_forget(c);
+		client_tell_done(c, 1);
+		return;
+	case CLIENT_RECONNECT:
+	case CLIENT_RELOGIN:
+	case CLIENT_RELOGIN_LIST:
+		if (fatal) {
+			client_abort(c, status, why);
+			return;
+		}
+		log_info("client: reconnect attempt %u failed: %s",
+		    c->attempt, why);
+		event_del(c->retry_ev);
+		client_enter_state(c, CLIENT_RECONNECT);
+		client_retry_arm(c);
+		return;
+	case CLIENT_IDLE:
+		return;
+	case CLIENT_GREETED:
+	case CLIENT_PASSWORD:
+		if (bye == SC_BYE_DEADLINE)
+			log_debug("client: login deadline passed; the next "
+			    "login connects again");
+		else if (persist)
+			output_diag(c->out, "%s", why);
+		else {
+			client_abort(c, status, why);
+			return;
+		}
+		if (c->state == CLIENT_GREETED)
+			client_enter_state(c, CLIENT_IDLE);
+		return;
+	case CLIENT_LOGIN:
+		if (bye == SC_BYE_DEADLINE && !c->login_retried) {
+			/* Our request came too late for that connection. */
+			log_debug("client: login deadline passed; sending the "
+			    "login again on a new connection");
+			c->login_retried = 1;
+			c->want_login = 1;
+			event_del(c->op_ev);
+			client_enter_state(c, CLIENT_CONNECTING);
+			client_retry_now(c);
+			return;
+		}
+		if (persist) {
+			client_error(c, c->op_cmd, "connection to the server "
+			    "lost");
+			output_diag(c->out, "%s", why);
+			client_op_done(c, 1);
+			return;
+		}
+		client_abort(c, status, why);
+		return;
+	default:
+		if (persist && client_in(c, S_LOGGED_IN))
+			client_lost(c, why);
+		else
+			client_abort(c, status, why);
+		return;
+	}
 }
 
 /* Sends one encoded message; -1 (and the wbuf wiped) on failure. */
@@ -637,28 +1031,155 @@ client_open_udp(struct client *c)
 		log_warnx("client: cannot register the UDP port");
 }
 
-/* WELCOME: the server proved its key; commands may be read. */
+/* Sends SIGN or AUTH with the password held; -1 when it cannot go. */
+static int
+client_send_cred(struct client *c, uint8_t type, const char *name)
+{
+	struct wbuf	wb;
+
+	wbuf_init(&wb);
+	wire_enc_cred(&wb, type, name, c->pass, c->pass_len);
+	return (client_send_msg(c, &wb));
+}
+
+/*
+ * Logs in again as ourselves on the new connection, with the password kept
+ * or given again by the front end.
+ */
+static void
+client_relogin(struct client *c)
+{
+	char		pass[SC_PASS_MAX + 2];
+	char		err[CLIENT_REASON_MAX];
+	size_t		len = 0;
+	struct timeval	tv;
+
+	if (c->pass_len == 0) {
+		if (client_password(c, pass, sizeof(pass), &len, err,
+		    sizeof(err)) != 0 || len < SC_PASS_MIN ||
+		    len > SC_PASS_MAX) {
+			sc_wipe(pass, sizeof(pass));
+			if (len > SC_PASS_MAX || (len > 0 && len < SC_PASS_MIN))
+				snprintf(err, sizeof(err), "%s",
+				    wire_err_str(SC_ERR_BAD_PASS));
+			client_error(c, "auth", "%s", err);
+			output_diag(c->out, "cannot log in again as %s: %s",
+			    c->self, err);
+			client_finish(c, 1);
+			return;
+		}
+		memcpy(c->pass, pass, len);
+		c->pass_len = len;
+		sc_wipe(pass, sizeof(pass));
+	}
+	if (client_send_cred(c, SC_MSG_AUTH, c->self) != 0) {
+		log_info("client: cannot send the new login");
+		conn_shut(c->conn);
+		client_retry_arm(c);
+		goto out;
+	}
+	log_debug("client: logging in again user=%s", c->self);
+	client_enter_state(c, CLIENT_RELOGIN);
+	tv.tv_sec = c->conf.reply_timeout;
+	tv.tv_usec = 0;
+	event_add(c->retry_ev, &tv);
+out:
+	if (c->pass_asked && c->fe.reread)
+		client_pass_forget(c);
+}
+
+/*
+ * WELCOME: the server proved its key.  A lost session logs in again; a
+ * login that waited for a connection goes; else commands may be read.
+ */
 static void
 client_on_welcome(struct client *c, const struct sc_msg *m)
 {
 	(void)m;
+	if (c->state == CLIENT_RECONNECT) {
+		client_relogin(c);
+		return;
+	}
+	if (c->want_login) {
+		c->want_login = 0;
+		if (client_login_go(c) == CMD_FAILED)
+			client_tell_done(c, 1);
+		return;
+	}
 	client_enter_state(c, CLIENT_GREETED);
-	if (c->fe.ready != NULL)
-		c->fe.ready(c->fe.arg);
+	if (!c->ready_told) {
+		c->ready_told = 1;
+		if (c->fe.ready != NULL)
+			c->fe.ready(c->fe.arg);
+	}
 }
 
-/* OK: we are logged in; the initial list follows. */
+/*
+ * OK: we are logged in; the initial list follows.  The password is kept
+ * (guarded) when the session may have to be restored and the front end
+ * cannot give it again; else it is wiped now.
+ */
 static void
 client_on_ok(struct client *c, const struct sc_msg *m)
 {
 	strlcpy(c->self, m->name, sizeof(c->self));
 	peer_set_self(c->peer, c->self);
 	log_debug("client: logged in user=%s", c->self);
+	if (!c->opts.persist || (c->pass_asked && c->fe.reread))
+		client_pass_forget(c);
 	/* Logged in before the record, so that a prompt shows the name. */
 	event_del(c->op_ev);
 	client_op_wait(c, CLIENT_LOGIN_LIST, c->conf.reply_timeout);
 	output_ok(c->out, c->op_cmd, c->self);
 	client_open_udp(c);
+}
+
+/* OK for the new login: the fresh list follows. */
+static void
+client_on_relogin_ok(struct client *c, const struct sc_msg *m)
+{
+	(void)m;
+	log_debug("client: logged in again user=%s", c->self);
+	client_enter_state(c, CLIENT_RELOGIN_LIST);
+	output_ok(c->out, "auth", c->self);
+	client_open_udp(c);
+}
+
+/*
+ * ERROR for the new login: a busy or failing server is tried again later;
+ * a refusal (the password changed, the account is locked) ends the
+ * restoring: at the terminal the person may log in again, a script ends.
+ */
+static void
+client_on_relogin_error(struct client *c, const struct sc_msg *m)
+{
+	char	why[CLIENT_REASON_MAX];
+
+	if (m->code == SC_ERR_BUSY || m->code == SC_ERR_INTERNAL) {
+		log_info("client: new login refused for now: %s",
+		    wire_err_str(m->code));
+		conn_shut(c->conn);
+		event_del(c->retry_ev);
+		client_enter_state(c, CLIENT_RECONNECT);
+		client_retry_arm(c);
+		return;
+	}
+	event_del(c->retry_ev);
+	client_pass_forget(c);
+	client_error(c, "auth", "%s", wire_err_str(m->code));
+	snprintf(why, sizeof(why), "cannot log in again as %s: %s", c->self,
+	    wire_err_str(m->code));
+	if (!c->opts.interactive) {
+		client_end(c, 1, why);
+		return;
+	}
+	output_diag(c->out, "%s", why);
+	c->self[0] = '\0';
+	client_enter_state(c, CLIENT_GREETED);
+	if (c->held != CLIENT_HELD_NONE) {
+		client_error(c, c->op_cmd, "not logged in");
+		client_held_done(c, 1);
+	}
 }
 
 /* OK that answers nothing we asked. */
@@ -798,6 +1319,35 @@ client_on_quit_users(struct client *c, const struct sc_msg *m)
 		client_enter_state(c, CLIENT_LOGOUT);
 }
 
+/*
+ * USERS for the new login: the session is back; the command that waited
+ * for it goes on.
+ */
+static void
+client_on_relogin_users(struct client *c, const struct sc_msg *m)
+{
+	int		initial = (m->flags & SC_USERS_REPLY) == 0;
+	enum cmd_status	st;
+	int		held = c->held;
+
+	if (!client_users_frame(c, m))
+		return;
+	client_users_settle(c, initial);
+	if (!initial)
+		return;
+	event_del(c->retry_ev);
+	c->attempt = 0;
+	client_enter_state(c, CLIENT_ONLINE);
+	log_info("client: session restored user=%s", c->self);
+	if (held == CLIENT_HELD_NONE)
+		return;
+	c->held = CLIENT_HELD_NONE;
+	event_del(c->op_ev);
+	st = held == CLIENT_HELD_LIST ? client_list(c) : client_send_go(c);
+	if (st != CMD_PENDING)
+		client_tell_done(c, st == CMD_FAILED);
+}
+
 /* USERS while list waits for its answer. */
 static void
 client_on_list_users(struct client *c, const struct sc_msg *m)
@@ -819,21 +1369,36 @@ client_on_users(struct client *c, const struct sc_msg *m)
 		client_users_settle(c, 0);
 }
 
-/* PRESENCE: users coming and going, in the server's order. */
+/*
+ * PRESENCE: users coming and going, in the server's order.  The records
+ * tell one story per user, from the last list on: "online" and "offline"
+ * alternate.  An "online" for a user shown online already is a login
+ * again (its old session, and our pair key with it, are gone): "offline"
+ * goes first.  An "offline" for a user not shown online says nothing.
+ */
 static void
 client_on_presence(struct client *c, const struct sc_msg *m)
 {
 	char	name[SC_NAME_MAX + 1];
 	size_t	off = 0;
-	int	online;
+	int	online, known;
 
 	while (wire_presence_next(m, &off, &online, name)) {
+		known = roster_has(c->roster, name);
+		peer_forget(c->peer, name);
+		if (!online) {
+			if (!known) {
+				log_debug("client: offline user=%s not online; "
+				    "not shown", name);
+				continue;
+			}
+			roster_remove(c->roster, name);
+		} else if (known) {
+			log_debug("client: online user=%s again", name);
+			output_presence(c->out, 0, name);
+		}
 		if (online)
 			roster_insert(c->roster, name);
-		else {
-			roster_remove(c->roster, name);
-			peer_forget(c->peer, name);
-		}
 		output_presence(c->out, online, name);
 	}
 }
@@ -854,6 +1419,7 @@ client_try_send(struct client *c)
 		client_error(c, "send", "%s", err);
 		return (-1);
 	}
+	output_sent(c->out, c->op_peer, (const char *)c->op_text, c->op_len);
 	return (0);
 }
 
@@ -923,7 +1489,7 @@ client_on_quit_goodbye(struct client *c, const struct sc_msg *m)
 	client_finish(c, c->failed);
 }
 
-/* GOODBYE: the server ends the session. */
+/* GOODBYE: the server ends the session; the close that follows is moot. */
 static void
 client_on_goodbye(struct client *c, const struct sc_msg *m)
 {
@@ -931,7 +1497,8 @@ client_on_goodbye(struct client *c, const struct sc_msg *m)
 
 	snprintf(why, sizeof(why), "server closed the session: %s",
 	    wire_bye_str(m->code));
-	client_abort(c, EXIT_UNAVAIL, why);
+	conn_shut(c->conn);
+	client_session_ended(c, EXIT_UNAVAIL, why, m->code);
 }
 
 /* An incoming message: shown once. */
@@ -998,28 +1565,121 @@ client_peer_recheck(void *arg, uint64_t pair_id)
 		log_debug("client: recheck pair_id=%016" PRIx64, pair_id);
 }
 
+/*
+ * Sends the login held (op_cmd, op_type, op_peer, the password), or
+ * connects first when the connection was closed meanwhile.
+ */
+static enum cmd_status
+client_login_go(struct client *c)
+{
+	if (!conn_is_open(c->conn)) {
+		log_debug("client: connecting again for %s", c->op_cmd);
+		c->want_login = 1;
+		client_enter_state(c, CLIENT_CONNECTING);
+		client_retry_now(c);
+		return (CMD_PENDING);
+	}
+	if (client_send_cred(c, c->op_type, c->op_peer) != 0) {
+		client_error(c, c->op_cmd, "cannot send the request");
+		client_op_clear(c);
+		client_enter_state(c, conn_is_open(c->conn) ? CLIENT_GREETED :
+		    CLIENT_IDLE);
+		client_pass_forget(c);
+		return (CMD_FAILED);
+	}
+	log_debug("client: %s user=%s", c->op_cmd, c->op_peer);
+	client_op_wait(c, CLIENT_LOGIN, c->conf.reply_timeout);
+	return (CMD_PENDING);
+}
+
+/* Holds what a login needs: the command, its request and the name. */
+static int
+client_login_hold(struct client *c, const char *cmd, uint8_t type,
+    const char *name)
+{
+	if (client_logged_in(c)) {
+		client_error(c, cmd, "already logged in as %s", c->self);
+		return (-1);
+	}
+	if (!client_in(c, S(CLIENT_GREETED) | S(CLIENT_IDLE))) {
+		client_error(c, cmd, "not connected");
+		return (-1);
+	}
+	strlcpy(c->op_cmd, cmd, sizeof(c->op_cmd));
+	strlcpy(c->op_peer, name, sizeof(c->op_peer));
+	c->op_type = type;
+	c->login_retried = 0;
+	return (0);
+}
+
 /* Logs in or signs up. */
 enum cmd_status
 client_login(struct client *c, const char *cmd, uint8_t type,
-    const char *name, const uint8_t *pass, size_t pass_len)
+    const char *name, const uint8_t *pass, size_t pass_len, int from_line)
 {
-	struct wbuf	wb;
+	if (client_login_hold(c, cmd, type, name) != 0)
+		return (CMD_FAILED);
+	if (pass_len > SC_PASS_MAX) {
+		client_error(c, cmd, "%s", wire_err_str(SC_ERR_BAD_PASS));
+		return (CMD_FAILED);
+	}
+	memcpy(c->pass, pass, pass_len);
+	c->pass_len = pass_len;
+	c->pass_asked = !from_line;
+	return (client_login_go(c));
+}
 
-	if (c->state != CLIENT_GREETED || !conn_is_open(c->conn)) {
-		client_error(c, cmd, client_logged_in(c) ?
-		    "already logged in" : "not connected");
+/* A login whose password the front end reads. */
+enum cmd_status
+client_login_asked(struct client *c, const char *cmd, uint8_t type,
+    const char *name)
+{
+	if (client_login_hold(c, cmd, type, name) != 0)
 		return (CMD_FAILED);
-	}
-	wbuf_init(&wb);
-	wire_enc_cred(&wb, type, name, pass, pass_len);
-	if (client_send_msg(c, &wb) != 0) {
-		client_error(c, cmd, "cannot send the request");
-		return (CMD_FAILED);
-	}
-	log_debug("client: %s user=%s", cmd, name);
-	strlcpy(c->op_cmd, cmd, sizeof(c->op_cmd));
-	client_op_wait(c, CLIENT_LOGIN, c->conf.reply_timeout);
+	client_enter_state(c, CLIENT_PASSWORD);
 	return (CMD_PENDING);
+}
+
+/* The password the front end read: the login goes on. */
+void
+client_password_done(struct client *c, const char *pass, size_t len,
+    const char *err)
+{
+	enum cmd_status	st;
+
+	if (c->state != CLIENT_PASSWORD)
+		return;
+	if (err != NULL || len < SC_PASS_MIN || len > SC_PASS_MAX) {
+		client_error(c, c->op_cmd, "%s", err != NULL ? err :
+		    wire_err_str(SC_ERR_BAD_PASS));
+		client_op_done(c, 1);
+		return;
+	}
+	memcpy(c->pass, pass, len);
+	c->pass_len = len;
+	c->pass_asked = 1;
+	if ((st = client_login_go(c)) != CMD_PENDING)
+		client_tell_done(c, st == CMD_FAILED);
+}
+
+/*
+ * Holds a command until the session is back (reply_timeout at most): 0,
+ * or -1 when the client is not restoring a session.
+ */
+static int
+client_hold(struct client *c, const char *cmd, int kind)
+{
+	struct timeval	tv;
+
+	if (!client_in(c, S_OUTAGE))
+		return (-1);
+	strlcpy(c->op_cmd, cmd, sizeof(c->op_cmd));
+	c->held = kind;
+	tv.tv_sec = c->conf.reply_timeout;
+	tv.tv_usec = 0;
+	event_add(c->op_ev, &tv);
+	log_debug("client: %s waits for the session", cmd);
+	return (0);
 }
 
 /* Asks for the users online. */
@@ -1028,6 +1688,8 @@ client_list(struct client *c)
 {
 	struct wbuf	wb;
 
+	if (client_hold(c, "list", CLIENT_HELD_LIST) == 0)
+		return (CMD_PENDING);
 	if (c->state != CLIENT_ONLINE) {
 		client_error(c, "list", "not logged in");
 		return (CMD_FAILED);
@@ -1043,29 +1705,18 @@ client_list(struct client *c)
 	return (CMD_PENDING);
 }
 
-/* Sends a message, first asking for a pair key when none is held. */
-enum cmd_status
-client_send(struct client *c, const char *name, const char *text,
-    size_t len)
+/*
+ * Sends the message held in op_peer and op_text, first asking for a pair
+ * key when none is held.
+ */
+static enum cmd_status
+client_send_go(struct client *c)
 {
 	struct wbuf	wb;
 	int		r;
 
-	if (c->state != CLIENT_ONLINE) {
-		client_error(c, "send", "not logged in");
-		return (CMD_FAILED);
-	}
-	if (len > SC_TEXT_MAX) {
-		client_error(c, "send", "message too long (max %d bytes)",
-		    SC_TEXT_MAX);
-		return (CMD_FAILED);
-	}
 	strlcpy(c->op_cmd, "send", sizeof(c->op_cmd));
-	strlcpy(c->op_peer, name, sizeof(c->op_peer));
-	if (len > 0)
-		memcpy(c->op_text, text, len);
-	c->op_len = len;
-	if (peer_has_pair(c->peer, name)) {
+	if (peer_has_pair(c->peer, c->op_peer)) {
 		if ((r = client_try_send(c)) == 1) {
 			client_enter_state(c, CLIENT_SLOT);
 			return (CMD_PENDING);
@@ -1074,15 +1725,41 @@ client_send(struct client *c, const char *name, const char *text,
 		return (r == 0 ? CMD_OK : CMD_FAILED);
 	}
 	wbuf_init(&wb);
-	wire_enc_pair(&wb, name);
+	wire_enc_pair(&wb, c->op_peer);
 	if (client_send_msg(c, &wb) != 0) {
 		client_op_clear(c);
 		client_error(c, "send", "cannot send the request");
 		return (CMD_FAILED);
 	}
-	log_debug("client: pair request peer=%s", name);
+	log_debug("client: pair request peer=%s", c->op_peer);
 	client_op_wait(c, CLIENT_PAIR, c->conf.pair_timeout);
 	return (CMD_PENDING);
+}
+
+/*
+ * Sends a message, first asking for a pair key when none is held; during
+ * an outage it waits for the session.
+ */
+enum cmd_status
+client_send(struct client *c, const char *name, const char *text,
+    size_t len)
+{
+	if (!client_in(c, S(CLIENT_ONLINE) | S_OUTAGE)) {
+		client_error(c, "send", "not logged in");
+		return (CMD_FAILED);
+	}
+	if (len > SC_TEXT_MAX) {
+		client_error(c, "send", "message too long (max %d bytes)",
+		    SC_TEXT_MAX);
+		return (CMD_FAILED);
+	}
+	strlcpy(c->op_peer, name, sizeof(c->op_peer));
+	if (len > 0)
+		memcpy(c->op_text, text, len);
+	c->op_len = len;
+	if (client_hold(c, "send", CLIENT_HELD_SEND) == 0)
+		return (CMD_PENDING);
+	return (client_send_go(c));
 }
 
 /* Shows each pair's path: direct, relay or checking. */
@@ -1115,6 +1792,41 @@ client_peers(struct client *c)
 	output_peers(c->out, rows, n);
 	free(paths);
 	free(rows);
+	return (CMD_OK);
+}
+
+/* The front end's conversation with a user, or its end. */
+enum cmd_status
+client_query(struct client *c, const char *name)
+{
+	char	err[CLIENT_REASON_MAX];
+
+	if (c->fe.query == NULL) {
+		client_error(c, "query", "only at the terminal (the REPL)");
+		return (CMD_FAILED);
+	}
+	if (c->fe.query(c->fe.arg, name, err, sizeof(err)) != 0) {
+		client_error(c, "query", "%s", err);
+		return (CMD_FAILED);
+	}
+	return (CMD_OK);
+}
+
+/* Ignores a user's messages, or no longer. */
+enum cmd_status
+client_ignore(struct client *c, const char *name, int on)
+{
+	if (peer_ignore(c->peer, name, on) != 0) {
+		client_error(c, "ignore", "too many users ignored (max %d)",
+		    PEER_IGNORE_MAX);
+		return (CMD_FAILED);
+	}
+	log_debug("client: %s user=%s", on ? "ignore" : "unignore", name);
+	if (on)
+		output_info(c->out, "ignoring %s: their messages are dropped "
+		    "unseen until unignore %s", name, name);
+	else
+		output_info(c->out, "no longer ignoring %s", name);
 	return (CMD_OK);
 }
 
@@ -1169,11 +1881,20 @@ client_quit(struct client *c)
 
 	if (c->state == CLIENT_DONE || client_in(c, S_QUITTING))
 		return (CMD_PENDING);
-	if (c->state == CLIENT_CONNECTING) {
+	if (c->state == CLIENT_CONNECTING && !c->ready_told) {
 		client_finish(c, 1);
 		return (CMD_PENDING);
 	}
 	client_op_clear(c);
+	c->held = CLIENT_HELD_NONE;
+	c->want_login = 0;
+	client_pass_forget(c);
+	/* No session to leave, or one being restored: just go. */
+	if (!conn_is_open(c->conn) || client_in(c, S_OUTAGE) ||
+	    c->state == CLIENT_CONNECTING) {
+		client_finish(c, c->failed);
+		return (CMD_PENDING);
+	}
 	if (!client_logged_in(c)) {
 		client_logout(c, CLIENT_LEAVING);
 		return (CMD_PENDING);

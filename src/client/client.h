@@ -24,18 +24,24 @@
 #include "output.h"
 
 /*
- * Where the client is.  The states between LOGIN and SLOT are a command
- * waiting for its outcome; DRAIN, LOGOUT and LEAVING are the way out.
+ * Where the client is.  The states between PASSWORD and SLOT are a command
+ * waiting for its outcome; RECONNECT to RELOGIN_LIST a lost session being
+ * restored (REPL and --listen); DRAIN, LOGOUT and LEAVING are the way out.
  */
 enum client_state {
 	CLIENT_CONNECTING,	/* connecting, the handshake */
 	CLIENT_GREETED,		/* channel open, nobody logged in */
+	CLIENT_IDLE,		/* no connection, nobody logged in */
+	CLIENT_PASSWORD,	/* sign or auth: the password is read */
 	CLIENT_LOGIN,		/* sign or auth sent: OK or ERROR awaited */
 	CLIENT_LOGIN_LIST,	/* OK came: the initial USERS list awaited */
 	CLIENT_ONLINE,		/* logged in, no command waiting */
 	CLIENT_LIST,		/* list sent: the USERS reply awaited */
 	CLIENT_PAIR,		/* send: the pair key awaited */
 	CLIENT_SLOT,		/* send: room among the messages in flight */
+	CLIENT_RECONNECT,	/* session lost: the next attempt, handshake */
+	CLIENT_RELOGIN,		/* connected again: our AUTH's OK awaited */
+	CLIENT_RELOGIN_LIST,	/* logged in again: the fresh USERS awaited */
 	CLIENT_DRAIN,		/* quit: the last acknowledgements awaited */
 	CLIENT_LOGOUT,		/* quit after a login: the server's goodbye */
 	CLIENT_LOGOUT_LIST,	/* the same, the initial list still to show */
@@ -58,16 +64,43 @@ struct client_frontend {
 	void	(*done)(void *arg, int failed);
 	/*
 	 * A password for sign/auth given without one: 0 and the password in
-	 * buf (*len bytes, the front end wipes nothing of it), or -1 with a
-	 * reason in err.
+	 * buf (*len bytes, the front end wipes nothing of it); 1 when the
+	 * front end reads it and hands it over later through
+	 * client_password_done(); or -1 with a reason in err.
 	 */
 	int	(*password)(void *arg, char *buf, size_t cap, size_t *len,
 		    char *err, size_t errlen);
+	/*
+	 * The run is ending: the front end stops prompting before the last
+	 * words are printed.  Called once; may be NULL.
+	 */
+	void	(*ending)(void *arg);
+	/*
+	 * /query: plain lines go to user from now on ("" ends it); 0, or -1
+	 * with a reason in err.  NULL where there is no such thing (scripts).
+	 */
+	int	(*query)(void *arg, const char *user, char *err,
+		    size_t errlen);
+	/*
+	 * 1 when password() gives the same password again without asking a
+	 * person (a file, the environment): then the client keeps none for
+	 * logging in again after an outage, it asks again.
+	 */
+	int	reread;
 	void	*arg;
 };
 
 struct client_opts {
 	int		 listen;	/* keep running after end of input */
+	/*
+	 * Once logged in, a lost session is restored: reconnect with backoff
+	 * and log in again (the REPL and --listen); else an outage ends the
+	 * run with 69.
+	 */
+	int		 persist;
+	int		 interactive;	/* a person at a terminal (the REPL) */
+	/* The first reconnect delay in ms (0: 1000); tests shorten it. */
+	int		 retry_ms;
 	const char	*key_path;	/* pinned key file, for messages */
 };
 
@@ -117,14 +150,42 @@ void		 client_error(struct client *, const char *cmd,
  * front end's done hook will tell.  name is canonical.
  */
 enum cmd_status	 client_login(struct client *, const char *cmd, uint8_t type,
-		    const char *name, const uint8_t *pass, size_t pass_len);
+		    const char *name, const uint8_t *pass, size_t pass_len,
+		    int from_line);
+/*
+ * sign or auth whose password the front end reads (its password hook
+ * said 1): the command waits in PASSWORD for client_password_done().
+ */
+enum cmd_status	 client_login_asked(struct client *, const char *cmd,
+		    uint8_t type, const char *name);
+/*
+ * The front end has the password asked for (pass, len), or err says why
+ * not; the login goes on (connecting first when the connection was closed
+ * meanwhile), and the front end's done hook tells the outcome.
+ */
+void		 client_password_done(struct client *, const char *pass,
+		    size_t len, const char *err);
 enum cmd_status	 client_list(struct client *);
 enum cmd_status	 client_send(struct client *, const char *name,
 		    const char *text, size_t len);
 /* Shows each peer with its path, address and round trip. */
 enum cmd_status	 client_peers(struct client *);
+/* The front end's conversation with name ("" ends it), through fe.query. */
+enum cmd_status	 client_query(struct client *, const char *name);
+/*
+ * Drops name's messages unseen and unacknowledged from now on (on 1), or
+ * shows them again (on 0), until the client exits.
+ */
+enum cmd_status	 client_ignore(struct client *, const char *name, int on);
 /* Waits for outstanding deliveries (bounded), logs out, ends the loop. */
 enum cmd_status	 client_quit(struct client *);
+/*
+ * The wait in ms before reconnect attempt number attempt (0 the first):
+ * first_ms doubling up to 30 s, then moved by up to a fifth either way as
+ * rnd (random) says.  The schedule of docs/user-guide.md, for tests.
+ */
+uint64_t	 client_retry_delay(unsigned attempt, uint64_t first_ms,
+		    uint64_t rnd);
 /* End of the commands: quit, or with --listen keep running. */
 void		 client_end_of_input(struct client *);
 

@@ -16,12 +16,22 @@
 /* Command flags. */
 #define CMD_NEEDS_LOGIN		0x01	/* refused before login */
 #define CMD_TAKES_PASSWORD	0x02	/* its line may carry a password */
+#define CMD_TERMINAL		0x04	/* the REPL's alone */
+
+/* The rule a user name keeps, for errors that say it. */
+#define COMMANDS_NAME_RULE \
+	"1 to 32 characters of a-z, 0-9, '.', '_' and '-', starting with a " \
+	"letter or a digit"
+/* Other words for a command, at most. */
+#define COMMANDS_ALIASES	2
 
 /* The arguments a command takes. */
 enum cmd_shape {
 	CMD_ARGS_NONE,		/* nothing after the word */
 	CMD_ARGS_USER_OPT,	/* USER, then optionally the rest (password) */
 	CMD_ARGS_USER_TEXT,	/* USER, one space, then the rest (text) */
+	CMD_ARGS_USER,		/* USER and nothing else */
+	CMD_ARGS_USER_OR_NONE,	/* USER, or nothing */
 };
 
 /*
@@ -47,7 +57,8 @@ struct cmd_args {
  */
 struct command {
 	const char	*name;
-	const char	*alias;		/* another word for it, or NULL */
+	/* Other words for it (unused ones NULL); /WORD is WORD anyway. */
+	const char	*alias[COMMANDS_ALIASES];
 	uint8_t		 msg_type;	/* the request it makes, or 0 */
 	enum cmd_status	(*handler)(struct client *, const struct command *,
 			    const struct cmd_args *);
@@ -66,8 +77,19 @@ extern const struct command commands_table[];
  */
 int		 commands_split(struct cmd_args *, const char *line,
 		    size_t len);
-/* The entry for a command word (its name or its alias), or NULL. */
+/*
+ * The entry for a command word (its name or an alias; /NAME as NAME, as
+ * irssi writes commands), or NULL.
+ */
 const struct command *commands_find(const char *word, size_t len);
+/* 1 when the arguments fit the command's shape. */
+int		 commands_shape_ok(const struct command *,
+		    const struct cmd_args *);
+/*
+ * The command word nearest to an unknown one (two edits at most, fewer
+ * than its length), for "did you mean"; NULL when none is near.
+ */
+const char	*commands_suggest(const char *word, size_t len);
 /*
  * Runs one line.  Blank lines and comments are CMD_OK without output.
  * Errors are printed as "error CMD REASON" records.
@@ -80,7 +102,7 @@ int		 commands_has_password(const char *line, size_t len);
  * password; never a blank line, a comment or an unknown command word.
  */
 int		 commands_history_ok(const char *line, size_t len);
-/* Prints the command list: usage and help of each, with its alias. */
+/* Prints the command list: usage and help of each, with its aliases. */
 void		 commands_help(struct output *);
 
 #endif

@@ -29,6 +29,7 @@
 #include "sealchat/util.h"
 
 #include "conn.h"
+#include "resolve.h"
 
 /* Frames handled per wake-up before the loop gets a turn. */
 #define CONN_FRAMES_PER_WAKE	64
@@ -38,6 +39,7 @@
 
 enum conn_state {
 	CONN_IDLE,
+	CONN_RESOLVING,		/* the name is looked up (resolve.c) */
 	CONN_CONNECTING,	/* TCP connect under way */
 	CONN_HELLO,		/* HELLO sent, waiting for CONFIRM */
 	CONN_OPEN,		/* channel open */
@@ -55,6 +57,7 @@ struct conn {
 	long long		 reply_timeout;
 	uint8_t			 server_pk[SC_KEY_BYTES];
 
+	struct resolve		*res;		/* the lookup under way */
 	struct addrinfo		*ai_list;
 	struct addrinfo		*ai_next;
 	char			 connect_err[128];
@@ -122,6 +125,7 @@ conn_free(struct conn *c)
 {
 	if (c == NULL)
 		return;
+	resolve_cancel(c->res);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	if (c->deadline_ev != NULL)
@@ -173,16 +177,33 @@ conn_close(struct conn *c, int status, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_debug("conn: closed server=%s status=%d", c->server_str, status);
+	conn_shut(c);
+	c->cb.closed(c->arg, status, why);
+}
+
+/*
+ * Stops everything without a word: timers, the lookup, reading and
+ * writing, the channel's keys.  The socket closes at conn_free(), which
+ * may not run inside a callback of the conn itself.
+ */
+void
+conn_shut(struct conn *c)
+{
+	if (c == NULL || c->state == CONN_DEAD)
+		return;
 	c->state = CONN_DEAD;
-	event_del(c->deadline_ev);
-	event_del(c->ping_ev);
-	event_del(c->lost_ev);
-	event_del(c->more_ev);
+	resolve_cancel(c->res);
+	c->res = NULL;
+	if (c->deadline_ev != NULL) {
+		event_del(c->deadline_ev);
+		event_del(c->ping_ev);
+		event_del(c->lost_ev);
+		event_del(c->more_ev);
+	}
 	if (c->bev != NULL)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	handshake_client_wipe(&c->hs);
 	sc_channel_wipe(&c->chan);
-	c->cb.closed(c->arg, status, why);
 }
 
 /* The deadline of the current stage passed. */
@@ -194,6 +215,10 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (c->state) {
+	case CONN_RESOLVING:
+		conn_close(c, EXIT_UNAVAIL, "cannot resolve %s: no answer "
+		    "within %lld s", c->server_str, c->connect_timeout);
+		break;
 	case CONN_CONNECTING:
 		conn_close(c, EXIT_UNAVAIL, "cannot connect to %s: timed out "
 		    "after %lld s", c->server_str, c->connect_timeout);
@@ -252,13 +277,42 @@ conn_more_cb(evutil_socket_t fd, short what, void *arg)
 		conn_read_cb(c->bev, c);
 }
 
-/* Resolves the server's address and starts the first connection attempt. */
+/* The lookup is over: connect to the first address, or say why not. */
+static void
+conn_resolved(void *arg, int rc, struct addrinfo *ai)
+{
+	struct conn	*c = arg;
+
+	c->res = NULL;
+	if (c->state != CONN_RESOLVING) {
+		if (ai != NULL)
+			freeaddrinfo(ai);
+		return;
+	}
+	if (rc != 0) {
+		conn_close(c, EXIT_UNAVAIL, "cannot resolve %s: %s",
+		    c->server_str, rc == EAI_SYSTEM ? strerror(errno) :
+		    gai_strerror(rc));
+		return;
+	}
+	c->ai_list = ai;
+	c->ai_next = ai;
+	c->state = CONN_CONNECTING;
+	strlcpy(c->connect_err, "no address", sizeof(c->connect_err));
+	if (conn_try_next(c) != 0)
+		conn_close(c, EXIT_UNAVAIL, "cannot connect to %s: %s",
+		    c->server_str, c->connect_err);
+}
+
+/*
+ * Starts the lookup of the server's name, then the first connection
+ * attempt.  Nothing is reported before the loop runs: every outcome,
+ * a failure too, comes through the callbacks, and connect_timeout covers
+ * the lookup and the connect together.
+ */
 int
 conn_start(struct conn *c)
 {
-	struct addrinfo	hints;
-	int		rc;
-
 	c->deadline_ev = evtimer_new(c->base, conn_deadline_cb, c);
 	c->ping_ev = event_new(c->base, -1, EV_PERSIST, conn_ping_cb, c);
 	c->lost_ev = evtimer_new(c->base, conn_lost_cb, c);
@@ -268,23 +322,13 @@ conn_start(struct conn *c)
 		log_warnx("conn: out of memory");
 		return (-1);
 	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(c->host, c->port, &hints, &c->ai_list);
-	c->state = CONN_CONNECTING;
-	if (rc != 0) {
-		conn_close(c, EXIT_UNAVAIL, "cannot resolve %s: %s",
-		    c->server_str, gai_strerror(rc));
-		return (0);
+	c->state = CONN_RESOLVING;
+	if ((c->res = resolve_start(c->base, c->host, c->port, conn_resolved,
+	    c)) == NULL) {
+		c->state = CONN_IDLE;
+		return (-1);
 	}
-	c->ai_next = c->ai_list;
-	strlcpy(c->connect_err, "no address", sizeof(c->connect_err));
 	conn_arm(c->deadline_ev, c->connect_timeout);
-	if (conn_try_next(c) != 0)
-		conn_close(c, EXIT_UNAVAIL, "cannot connect to %s: %s",
-		    c->server_str, c->connect_err);
 	return (0);
 }
 
@@ -415,18 +459,33 @@ conn_plain_reserve(struct conn *c, size_t n)
 	return (0);
 }
 
-/* Closes after a REJECT, which says why the server will not talk. */
+/*
+ * Closes after a REJECT, which says why the server will not talk.  A key
+ * mismatch shows both fingerprints, the pinned one and the one the server
+ * offers (if it says: the REJECT is not authenticated, and the offered key
+ * is only shown, as ssh shows a changed host key, never taken).
+ */
 static void
-conn_rejected(struct conn *c, uint8_t reason)
+conn_rejected(struct conn *c, const uint8_t *body, size_t len)
 {
-	char	fpr[SC_FPR_LEN];
+	char	fpr[SC_FPR_LEN], offered[SC_FPR_LEN];
+	uint8_t	pk[SC_KEY_BYTES];
 
-	switch (reason) {
+	switch (handshake_reject_reason(body, len)) {
 	case SC_REJECT_KEY:
 		sc_fingerprint(fpr, c->server_pk);
+		if (handshake_reject_offered(body, len, pk) != 0) {
+			conn_close(c, EXIT_PROTOCOL, "the server %s does not "
+			    "hold the pinned key %s (%s); no credentials were "
+			    "sent", c->server_str, fpr, c->key_path);
+			break;
+		}
+		sc_fingerprint(offered, pk);
 		conn_close(c, EXIT_PROTOCOL, "the server %s does not hold the "
-		    "pinned key %s (%s); no credentials were sent",
-		    c->server_str, fpr, c->key_path);
+		    "pinned key %s (%s) but offers %s; no credentials were "
+		    "sent; if its key was replaced on purpose, get the new "
+		    "server.pub from its operator and check that fingerprint "
+		    "with them", c->server_str, fpr, c->key_path, offered);
 		break;
 	case SC_REJECT_BUSY:
 		conn_close(c, EXIT_UNAVAIL, "the server %s is busy (session "
@@ -438,7 +497,7 @@ conn_rejected(struct conn *c, uint8_t reason)
 		break;
 	default:
 		conn_close(c, EXIT_PROTOCOL, "the server %s refused the "
-		    "handshake (reason %u)", c->server_str, reason);
+		    "handshake (reason %u)", c->server_str, body[1]);
 		break;
 	}
 }
@@ -455,10 +514,9 @@ conn_handle_confirm(struct conn *c, const uint8_t *body, size_t len)
 	struct timeval	 tv;
 	char		 fpr[SC_FPR_LEN];
 	size_t		 plen;
-	int		 reason;
 
-	if ((reason = handshake_reject_reason(body, len)) >= 0) {
-		conn_rejected(c, (uint8_t)reason);
+	if (handshake_reject_reason(body, len) >= 0) {
+		conn_rejected(c, body, len);
 		return;
 	}
 	if (len < HANDSHAKE_CONFIRM_MIN) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The client's TCP connection to sealchatd (docs/protocol.md, sections 1 to
- * 3): connect with a deadline, the NK handshake against the pinned server
- * key, then encrypted frames both ways, a PING every ka_interval and a
- * server presumed lost after ka_timeout seconds of silence.
+ * 3): resolve and connect with a deadline, the NK handshake against the
+ * pinned server key, then encrypted frames both ways, a PING every
+ * ka_interval and a server presumed lost after ka_timeout seconds of
+ * silence.
  */
 #ifndef SEALCHAT_CLIENT_CONN_H
 #define SEALCHAT_CLIENT_CONN_H
@@ -46,8 +47,16 @@ struct conn	*conn_new(struct event_base *, const struct client_conf *,
 		    const uint8_t server_pk[SC_KEY_BYTES], const char *key_path,
 		    const struct conn_cb *, void *arg);
 void		 conn_free(struct conn *);	/* NULL-safe; wipes keys */
-/* Starts connecting; the outcome arrives through the callbacks. */
+/*
+ * Starts resolving and connecting; every outcome arrives through the
+ * callbacks, from the loop.  -1 (and no callback) when it cannot start.
+ */
 int		 conn_start(struct conn *);
+/*
+ * Ends the connection without calling back (a session the client gives
+ * up); safe inside the conn's own callbacks, unlike conn_free().
+ */
+void		 conn_shut(struct conn *);
 /* 1 once the channel is open and until it closes. */
 int		 conn_is_open(const struct conn *);
 /*

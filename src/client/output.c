@@ -150,6 +150,35 @@ output_script_error(void *arg, const char *cmd, const char *reason)
 	output_script_end(os->rec);
 }
 
+/* disconnected REASON */
+static void
+output_script_disconnected(void *arg, const char *reason)
+{
+	struct output_script	*os = arg;
+
+	fputs("disconnected", os->rec);
+	output_script_field(os->rec, reason, strlen(reason));
+	output_script_end(os->rec);
+}
+
+/* A message of ours: the command was the script's, no record. */
+static void
+output_script_sent(void *arg, const char *to, const char *text, size_t len)
+{
+	(void)arg;
+	(void)to;
+	(void)text;
+	(void)len;
+}
+
+/* A note for a person: none in script mode. */
+static void
+output_script_info(void *arg, const char *text)
+{
+	(void)arg;
+	(void)text;
+}
+
 /* Help goes to standard error: standard output carries records only. */
 static void
 output_script_help(void *arg, const char *usage, const char *text)
@@ -185,6 +214,9 @@ static const struct output_ops output_script_ops = {
 	.delivered = output_script_delivered,
 	.peers = output_script_peers,
 	.error = output_script_error,
+	.disconnected = output_script_disconnected,
+	.sent = output_script_sent,
+	.info = output_script_info,
 	.help = output_script_help,
 	.diag = output_script_diag,
 	.free = output_script_free,
@@ -280,6 +312,34 @@ void
 output_error(struct output *out, const char *cmd, const char *reason)
 {
 	out->ops->error(out->arg, cmd, reason);
+}
+
+/* Shows that the session with the server was lost. */
+void
+output_disconnected(struct output *out, const char *reason)
+{
+	out->ops->disconnected(out->arg, reason);
+}
+
+/* Shows a message of ours. */
+void
+output_sent(struct output *out, const char *to, const char *text,
+    size_t len)
+{
+	out->ops->sent(out->arg, to, text, len);
+}
+
+/* Shows a formatted note for a person. */
+void
+output_info(struct output *out, const char *fmt, ...)
+{
+	char	buf[OUTPUT_DIAG_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	out->ops->info(out->arg, buf);
 }
 
 /* Shows one line of help. */

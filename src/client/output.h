@@ -35,6 +35,18 @@ struct output_ops {
 	void	(*peers)(void *, const struct output_peer *, size_t n);
 	/* "error CMD REASON". */
 	void	(*error)(void *, const char *cmd, const char *reason);
+	/*
+	 * "disconnected REASON": the session with the server was lost; the
+	 * client reconnects, and "ok" and "users" follow when it is back.
+	 */
+	void	(*disconnected)(void *, const char *reason);
+	/*
+	 * A message of ours went to TO (len bytes of text): a chat line at
+	 * the terminal; no record (the script wrote the command).
+	 */
+	void	(*sent)(void *, const char *to, const char *text, size_t len);
+	/* A note for a person (ignore, /query): no record in script mode. */
+	void	(*info)(void *, const char *text);
 	/* One line of the command list (help). */
 	void	(*help)(void *, const char *usage, const char *text);
 	/* A diagnostic for the person or script (standard error). */
@@ -65,6 +77,11 @@ void	output_msg(struct output *, const char *from, const char *text,
 void	output_delivered(struct output *, const char *to);
 void	output_peers(struct output *, const struct output_peer *, size_t n);
 void	output_error(struct output *, const char *cmd, const char *reason);
+void	output_disconnected(struct output *, const char *reason);
+void	output_sent(struct output *, const char *to, const char *text,
+	    size_t len);
+void	output_info(struct output *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	output_help(struct output *, const char *usage, const char *text);
 void	output_diag(struct output *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -114,6 +114,8 @@ struct peer {
 	struct peer_outq	 outq;
 	size_t			 nout;
 	struct peer_stats	 stats;
+	char			 ignored[PEER_IGNORE_MAX][SC_NAME_MAX + 1];
+	size_t			 nignored;
 };
 
 static int	peer_reg_send(void *, const uint8_t *, size_t,
@@ -698,6 +700,57 @@ peer_forget(struct peer *p, const char *name)
 		peer_remove(p, (size_t)i);
 }
 
+/* The slot of name in the ignore list, or -1. */
+static ssize_t
+peer_ignore_find(const struct peer *p, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nignored; i++)
+		if (strcmp(p->ignored[i], name) == 0)
+			return ((ssize_t)i);
+	return (-1);
+}
+
+/* Tells whether name's messages are dropped. */
+int
+peer_ignored(const struct peer *p, const char *name)
+{
+	return (peer_ignore_find(p, name) != -1);
+}
+
+/* Adds name to the ignore list, or takes it off. */
+int
+peer_ignore(struct peer *p, const char *name, int on)
+{
+	ssize_t	i = peer_ignore_find(p, name);
+
+	if (!on) {
+		if (i != -1) {
+			memcpy(p->ignored[i], p->ignored[--p->nignored],
+			    sizeof(p->ignored[i]));
+			sc_wipe(p->ignored[p->nignored],
+			    sizeof(p->ignored[p->nignored]));
+		}
+		return (0);
+	}
+	if (i != -1)
+		return (0);
+	if (p->nignored >= PEER_IGNORE_MAX)
+		return (-1);
+	strlcpy(p->ignored[p->nignored++], name, sizeof(p->ignored[0]));
+	return (0);
+}
+
+/* Forgets every pair and stops registering: the session is over. */
+void
+peer_reset(struct peer *p)
+{
+	while (p->npairs > 0)
+		peer_remove(p, p->npairs - 1);
+	reg_stop(p->reg);
+}
+
 /*
  * Seals one payload under the pair's next counter and sends it to the
  * endpoint given.  Returns 0, or the errno of a refused send.
@@ -1011,6 +1064,12 @@ peer_handle_msg(struct peer *p, struct peer_pair *pp, uint64_t msg_id,
 	char	from[SC_NAME_MAX + 1];
 	int	fresh;
 
+	if (peer_ignored(p, pp->name)) {
+		/* Unseen and unacknowledged: the sender learns nothing. */
+		p->stats.drop_ignored++;
+		log_debug("peer: msg from ignored peer=%s dropped", pp->name);
+		return;
+	}
 	fresh = replay_check(&pp->ids, msg_id);
 	if (fresh)
 		replay_update(&pp->ids, msg_id);

@@ -38,6 +38,8 @@
 #define PEER_ANSWER_BURST	400
 /* Pair keys held at once. */
 #define PEER_PAIRS_MAX	1024
+/* Users whose messages are dropped (ignore USER), at most. */
+#define PEER_IGNORE_MAX	256
 
 /* The settings of the peer table, from the client's configuration. */
 struct peer_conf {
@@ -71,6 +73,7 @@ struct peer_stats {
 	uint64_t	drop_payload;	/* opened, but a bad payload */
 	uint64_t	drop_source;	/* from where nothing may be sent */
 	uint64_t	drop_rate;	/* MSG or PROBE over the pair's rate */
+	uint64_t	drop_ignored;	/* MSG from a user ignored */
 	uint64_t	dup_msgs;	/* MSG with a msg_id seen before */
 	uint64_t	probes;		/* PROBEs answered */
 	uint64_t	tx;		/* datagrams sent */
@@ -145,6 +148,19 @@ int		 peer_candidates(struct peer *, uint64_t pair_id,
 int		 peer_has_pair(const struct peer *, const char *name);
 /* The pair_id held for name; 0 when none. */
 uint64_t	 peer_pair_id(const struct peer *, const char *name);
+/*
+ * ignore USER: name's messages are dropped from now on, unseen and never
+ * acknowledged (on 1), or taken again (on 0), whatever the sessions.  -1
+ * when PEER_IGNORE_MAX users are ignored already.
+ */
+int		 peer_ignore(struct peer *, const char *name, int on);
+int		 peer_ignored(const struct peer *, const char *name);
+/*
+ * The session with the server ended: every pair key is forgotten (the
+ * server forgets them with the session), their waiting messages fail, and
+ * registration stops until the next UDPREG.  The socket stays.
+ */
+void		 peer_reset(struct peer *);
 /* Forgets name's key (peer offline) and fails its waiting messages. */
 void		 peer_forget(struct peer *, const char *name);
 /*

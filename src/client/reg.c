@@ -175,6 +175,22 @@ reg_start(struct reg *r, const struct sockaddr *sa, socklen_t len,
 	return (0);
 }
 
+/* Stops registering: the session that gave the reg_id is over. */
+void
+reg_stop(struct reg *r)
+{
+	if (!r->started)
+		return;
+	evtimer_del(r->timer);
+	sc_wipe(&r->keys, sizeof(r->keys));
+	r->started = 0;
+	r->registered = 0;
+	r->reg_id = 0;
+	r->tries = 0;
+	memset(&r->pub, 0, sizeof(r->pub));
+	log_debug("reg: stopped");
+}
+
 /* A REGISTER now, unless one has just gone. */
 void
 reg_now(struct reg *r)

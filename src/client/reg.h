@@ -54,6 +54,11 @@ void		 reg_free(struct reg *);
 int		 reg_start(struct reg *, const struct sockaddr *, socklen_t,
 		    uint64_t reg_id, const uint8_t k_reg[SC_KEY_BYTES],
 		    int relay);
+/*
+ * The session that gave the reg_id ended: no more REGISTERs, the keys are
+ * wiped, and the next reg_start() begins afresh whatever its reg_id.
+ */
+void		 reg_stop(struct reg *);
 /* A REGISTER now (a path was lost), unless one has just gone. */
 void		 reg_now(struct reg *);
 /* Something else went to the server's endpoint: it is not idle. */

@@ -10,13 +10,23 @@
  *   wrapped) input, "\r" and "ESC[J", print, then redraw with
  *   rl_forced_update_display().
  * While a command runs the handler is removed (no prompt, nothing read);
- * what is typed meanwhile waits in the terminal's buffer.
+ * what is typed meanwhile waits in the terminal's buffer, with echo off
+ * (removing the handler puts the terminal back in canonical mode with
+ * echo, which would show a password typed ahead): the "hold" mode.  A
+ * password is read on the loop (askpass.c), never with readpassphrase(3),
+ * which blocks the loop and throws keys typed ahead away.  Ctrl-Z gives
+ * the terminal back as the shell left it before the process stops, and
+ * draws the prompt and the line again once it continues.  When the run
+ * ends, the line stays on the screen and the last words go below it; the
+ * prompt is not drawn again.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <langinfo.h>
 #include <limits.h>
 #include <signal.h>
+#include <termios.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +36,6 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include <bsd/readpassphrase.h>
 #include <bsd/string.h>
 #include <editline/readline.h>
 #include <event2/event.h>
@@ -35,6 +44,7 @@
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 
+#include "askpass.h"
 #include "commands.h"
 #include "repl.h"
 
@@ -55,14 +65,20 @@ struct repl {
 	struct output		*out;
 	struct event		*stdin_ev;
 	struct event		*winch_ev;
+	struct event		*tstp_ev;
+	struct askpass		*ask;		/* the password prompt */
+	struct termios		 orig;		/* the terminal as given */
+	int			 tty_ok;	/* orig holds it */
+	char			 first[8 + SC_NAME_MAX]; /* -u's login */
 	int			 color;
 	int			 installed;	/* line handler installed */
 	int			 started;	/* the server channel is up */
 	int			 done;		/* end of input seen */
 	int			 history_ok;
 	char			 history[PATH_MAX];
-	char			 prompt[SC_NAME_MAX + 64];
+	char			 prompt[2 * SC_NAME_MAX + 64];
 	size_t			 prompt_width;
+	char			 query[SC_NAME_MAX + 1];	/* /query */
 };
 
 /* libedit's callbacks carry no argument: the one terminal front end. */
@@ -77,6 +93,25 @@ static const char *
 repl_c(const struct repl *r, const char *seq)
 {
 	return (r->color ? seq : "");
+}
+
+/*
+ * The hold mode, while no line is read: keys wait in the terminal without
+ * being shown (no echo, not canonical), signals still work.
+ */
+static void
+repl_hold(struct repl *r)
+{
+	struct termios	t;
+
+	if (!r->tty_ok)
+		return;
+	t = r->orig;
+	t.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHONL | ICANON);
+	t.c_lflag |= ISIG;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	(void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 
 /*
@@ -180,20 +215,45 @@ repl_cursor_row(const struct repl *r, size_t *last)
 	return (repl_row(r, rl_line_buffer, point, end, c));
 }
 
-/* Builds the prompt: "name> " once logged in, "sealchat> " before. */
+/* The arrow of "alice → bob": U+2192 where the locale has UTF-8. */
+static const char *
+repl_arrow(size_t *cells)
+{
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") == 0) {
+		*cells = 1;
+		return ("\xe2\x86\x92");
+	}
+	*cells = 2;
+	return ("->");
+}
+
+/*
+ * Builds the prompt: "name> " once logged in, "sealchat> " before, and in a
+ * conversation "name → partner> ".
+ */
 static void
 repl_set_prompt(struct repl *r)
 {
 	const char	*self = r->client != NULL ? client_self(r->client) : "";
 	const char	*who = self[0] != '\0' ? self : "sealchat";
+	const char	*arrow;
+	char		 text[2 * SC_NAME_MAX + 16];
+	size_t		 cells;
 
-	r->prompt_width = strlen(who) + 2;
+	if (r->query[0] != '\0') {
+		arrow = repl_arrow(&cells);
+		snprintf(text, sizeof(text), "%s %s %s", who, arrow, r->query);
+		r->prompt_width = strlen(who) + cells + strlen(r->query) + 4;
+	} else {
+		strlcpy(text, who, sizeof(text));
+		r->prompt_width = strlen(who) + 2;
+	}
 	if (r->color)
 		snprintf(r->prompt, sizeof(r->prompt), "%c%s%c%s%c%s%c> ",
-		    RL_PROMPT_START_IGNORE, C_BOLD, RL_PROMPT_END_IGNORE, who,
+		    RL_PROMPT_START_IGNORE, C_BOLD, RL_PROMPT_END_IGNORE, text,
 		    RL_PROMPT_START_IGNORE, C_RESET, RL_PROMPT_END_IGNORE);
 	else
-		snprintf(r->prompt, sizeof(r->prompt), "%s> ", who);
+		snprintf(r->prompt, sizeof(r->prompt), "%s> ", text);
 	if (r->installed)
 		rl_set_prompt(r->prompt);
 }
@@ -213,7 +273,8 @@ repl_print(struct repl *r, const char *fmt, ...)
 		if (up > 0)
 			printf("\033[%zuA", up);
 		fputs("\r\033[J", stdout);
-	}
+	} else if (askpass_active(r->ask))
+		fputs("\r\033[J", stdout);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -221,6 +282,8 @@ repl_print(struct repl *r, const char *fmt, ...)
 	fflush(stdout);
 	if (r->installed)
 		rl_forced_update_display();
+	else
+		askpass_prompt(r->ask);
 }
 
 /* The local time as HH:MM. */
@@ -360,6 +423,49 @@ repl_out_error(void *arg, const char *cmd, const char *reason)
 	    repl_c(r, C_RESET));
 }
 
+/* The session with the server was lost; the client reconnects. */
+static void
+repl_out_disconnected(void *arg, const char *reason)
+{
+	struct repl	*r = arg;
+	char		 t[8];
+	char		 clean[REPL_TEXT_MAX];
+
+	repl_clock(t);
+	util_escape_term(clean, sizeof(clean), reason, strlen(reason));
+	repl_print(r, "%s[%s] disconnected: %s; reconnecting%s",
+	    repl_c(r, C_YELLOW), t, clean, repl_c(r, C_RESET));
+}
+
+/* A message of ours, as a chat line: "[12:04] alice → bob: hi". */
+static void
+repl_out_sent(void *arg, const char *to, const char *text, size_t len)
+{
+	struct repl	*r = arg;
+	const char	*arrow;
+	char		 t[8];
+	char		 clean[SC_TEXT_MAX * 4 + 1];
+	size_t		 cells;
+
+	repl_clock(t);
+	arrow = repl_arrow(&cells);
+	util_escape_term(clean, sizeof(clean), text, len);
+	repl_print(r, "%s[%s]%s %s%s%s %s %s: %s", repl_c(r, C_DIM), t,
+	    repl_c(r, C_RESET), repl_c(r, C_BOLD), client_self(r->client),
+	    repl_c(r, C_RESET), arrow, to, clean);
+}
+
+/* A note (ignore, /query). */
+static void
+repl_out_info(void *arg, const char *text)
+{
+	struct repl	*r = arg;
+	char		 clean[REPL_TEXT_MAX];
+
+	util_escape_term(clean, sizeof(clean), text, strlen(text));
+	repl_print(r, "%s%s%s", repl_c(r, C_DIM), clean, repl_c(r, C_RESET));
+}
+
 /* One line of help. */
 static void
 repl_out_help(void *arg, const char *usage, const char *text)
@@ -389,6 +495,9 @@ static const struct output_ops repl_output_ops = {
 	.delivered = repl_out_delivered,
 	.peers = repl_out_peers,
 	.error = repl_out_error,
+	.disconnected = repl_out_disconnected,
+	.sent = repl_out_sent,
+	.info = repl_out_info,
 	.help = repl_out_help,
 	.diag = repl_out_diag,
 	.free = NULL,		/* the repl owns itself */
@@ -396,20 +505,22 @@ static const struct output_ops repl_output_ops = {
 
 /*
  * Generator of command words for completion: each command's name, then its
- * alias.  i counts words: 2 per row of the table.
+ * aliases.  i counts words: 1 + COMMANDS_ALIASES per row of the table.
  */
 static char *
 repl_gen_command(const char *text, int state)
 {
 	static size_t		 i;
-	size_t			 len = strlen(text);
+	size_t			 len = strlen(text), k;
 	const struct command	*cmd;
 	const char		*word;
 
 	if (state == 0)
 		i = 0;
-	while ((cmd = &commands_table[i / 2])->name != NULL) {
-		word = i % 2 == 0 ? cmd->name : cmd->alias;
+	while ((cmd = &commands_table[i / (1 + COMMANDS_ALIASES)])->name !=
+	    NULL) {
+		k = i % (1 + COMMANDS_ALIASES);
+		word = k == 0 ? cmd->name : cmd->alias[k - 1];
 		i++;
 		if (word != NULL && strncmp(word, text, len) == 0)
 			return (strdup(word));
@@ -469,7 +580,8 @@ repl_complete(const char *text, int start, int end)
 	if ((size_t)start != i)
 		return (NULL);
 	if ((c = commands_find(line + word, wlen)) == NULL ||
-	    c->shape != CMD_ARGS_USER_TEXT)
+	    (c->shape != CMD_ARGS_USER_TEXT && c->shape != CMD_ARGS_USER &&
+	    c->shape != CMD_ARGS_USER_OR_NONE))
 		return (NULL);
 	return (rl_completion_matches(text, repl_gen_user));
 }
@@ -536,7 +648,10 @@ repl_leave_line(struct repl *r)
 	fflush(stdout);
 }
 
-/* Stops reading lines (a command runs, or the end). */
+/*
+ * Stops reading lines (a command runs, or the end): keys wait, unseen, in
+ * the hold mode.
+ */
 static void
 repl_uninstall(struct repl *r)
 {
@@ -546,6 +661,32 @@ repl_uninstall(struct repl *r)
 	r->installed = 0;
 	if (r->stdin_ev != NULL)
 		event_del(r->stdin_ev);
+	repl_hold(r);
+}
+
+/*
+ * Runs a typed line.  In a conversation (/query) a line that does not
+ * start with '/' is a message to the partner, as typed, and "//" sends a
+ * line that starts with '/'; a blank line sends nothing.  Else the line
+ * is a command.
+ */
+static enum cmd_status
+repl_run(struct repl *r, const char *line, size_t len)
+{
+	size_t	i;
+
+	if (r->query[0] == '\0' || (len > 0 && line[0] == '/' &&
+	    (len == 1 || line[1] != '/')))
+		return (commands_run(r->client, line, len));
+	if (len > 0 && line[0] == '/') {
+		line++;
+		len--;
+	}
+	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	if (i == len)
+		return (CMD_OK);
+	return (client_send(r->client, r->query, line, len));
 }
 
 /* One whole line typed (NULL at end of input). */
@@ -573,7 +714,7 @@ repl_line_cb(char *line)
 		add_history(line);
 	/* The handler goes while the command runs; done puts it back. */
 	repl_uninstall(r);
-	st = commands_run(r->client, line, len);
+	st = repl_run(r, line, len);
 	sc_wipe(line, len);
 	free(line);
 	if (st != CMD_PENDING && !r->done)
@@ -590,6 +731,42 @@ repl_stdin_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (r->installed)
 		rl_callback_read_char();
+}
+
+/*
+ * Ctrl-Z: the line stays on the screen, the terminal goes back to the mode
+ * the shell gave, and the process stops; continued (fg), it takes the
+ * terminal again and draws the prompt and the line, or the password
+ * prompt, as they were.
+ */
+static void
+repl_tstp_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct repl	*r = arg;
+	int		 installed = r->installed;
+	int		 asking = askpass_active(r->ask);
+
+	(void)sig;
+	(void)what;
+	if (installed) {
+		repl_leave_line(r);
+		rl_deprep_terminal();
+	} else if (asking) {
+		fputc('\n', stdout);
+		askpass_pause(r->ask);
+	}
+	fflush(stdout);
+	if (r->tty_ok)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &r->orig);
+	(void)kill(getpid(), SIGSTOP);
+	/* Here again after SIGCONT. */
+	if (installed && r->installed) {
+		rl_prep_terminal(0);
+		rl_forced_update_display();
+	} else if (asking && askpass_active(r->ask))
+		askpass_resume(r->ask);
+	else
+		repl_hold(r);
 }
 
 /* The terminal changed size. */
@@ -615,15 +792,22 @@ repl_install(struct repl *r)
 		event_add(r->stdin_ev, NULL);
 }
 
-/* The server channel is up: start reading. */
+/* The server channel is up: the login of -u, then lines are read. */
 static void
 repl_ready(void *arg)
 {
 	struct repl	*r = arg;
+	enum cmd_status	 st;
 
 	r->started = 1;
 	repl_print(r, "%sconnected; type help for the commands%s",
 	    repl_c(r, C_DIM), repl_c(r, C_RESET));
+	if (r->first[0] != '\0') {
+		st = commands_run(r->client, r->first, strlen(r->first));
+		r->first[0] = '\0';
+		if (st == CMD_PENDING)
+			return;
+	}
 	repl_install(r);
 }
 
@@ -637,26 +821,77 @@ repl_done(void *arg, int failed)
 	repl_install(r);
 }
 
-/* Asks for a password with echo off. */
+/* /query: the conversation's partner, or its end. */
+static int
+repl_query(void *arg, const char *user, char *err, size_t errlen)
+{
+	struct repl	*r = arg;
+
+	(void)err;
+	(void)errlen;
+	if (user[0] == '\0') {
+		if (r->query[0] != '\0')
+			repl_print(r, "%sno longer talking to %s%s",
+			    repl_c(r, C_DIM), r->query, repl_c(r, C_RESET));
+		r->query[0] = '\0';
+	} else {
+		strlcpy(r->query, user, sizeof(r->query));
+		repl_print(r, "%stalking to %s: plain lines go to %s; /query "
+		    "alone ends it%s", repl_c(r, C_DIM), user, user,
+		    repl_c(r, C_RESET));
+	}
+	repl_set_prompt(r);
+	return (0);
+}
+
+/* The password prompt is over: the login goes on. */
+static void
+repl_password_read(void *arg, const char *pass, size_t len, const char *err)
+{
+	struct repl	*r = arg;
+
+	client_password_done(r->client, pass, len, err);
+}
+
+/*
+ * Asks for a password with echo off, on the loop: the answer comes
+ * through repl_password_read().
+ */
 static int
 repl_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
     size_t errlen)
 {
-	(void)arg;
-	if (readpassphrase("Password: ", buf, cap, RPP_ECHO_OFF |
-	    RPP_REQUIRE_TTY) == NULL) {
-		/* A signal while typing: it is handled once this returns. */
-		snprintf(err, errlen, "%s", errno == EINTR ? "interrupted" :
-		    "cannot read the password from the terminal");
-		sc_wipe(buf, cap);
+	struct repl	*r = arg;
+
+	(void)buf;
+	(void)cap;
+	(void)len;
+	if (askpass_start(r->ask, "Password: ", repl_password_read, r) != 0) {
+		snprintf(err, errlen, "cannot read the password from the "
+		    "terminal");
 		return (-1);
 	}
-	*len = strlen(buf);
-	if (*len == 0) {
-		snprintf(err, errlen, "no password");
-		return (-1);
+	return (1);
+}
+
+/*
+ * The run is ending: the line being typed stays on the screen and the
+ * cursor goes below it, so that the last words (a lost server, a session
+ * ended elsewhere) come under it and no prompt is drawn again.
+ */
+static void
+repl_ending(void *arg)
+{
+	struct repl	*r = arg;
+
+	if (askpass_active(r->ask)) {
+		askpass_cancel(r->ask);
+		fputc('\n', stdout);
+		fflush(stdout);
 	}
-	return (0);
+	repl_leave_line(r);
+	repl_uninstall(r);
+	r->done = 1;
 }
 
 /* Makes the terminal front end. */
@@ -674,15 +909,29 @@ repl_new(struct event_base *base, int color)
 	r->stdin_ev = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST,
 	    repl_stdin_cb, r);
 	r->winch_ev = evsignal_new(base, SIGWINCH, repl_winch_cb, r);
-	if (r->stdin_ev == NULL || r->winch_ev == NULL ||
-	    event_add(r->winch_ev, NULL) != 0)
+	r->tstp_ev = evsignal_new(base, SIGTSTP, repl_tstp_cb, r);
+	r->ask = askpass_new(base, STDIN_FILENO, stdout);
+	if (r->stdin_ev == NULL || r->winch_ev == NULL || r->tstp_ev == NULL ||
+	    r->ask == NULL || event_add(r->winch_ev, NULL) != 0 ||
+	    event_add(r->tstp_ev, NULL) != 0)
 		goto fail;
 	rl_readline_name = "sealchat";
 	rl_catch_signals = 0;
 	rl_attempted_completion_function = repl_complete;
+	r->tty_ok = tcgetattr(STDIN_FILENO, &r->orig) == 0;
 	repl_history_load(r);
+	/*
+	 * libedit learns the terminal's special characters (EOF, erase) only
+	 * when it goes raw from a canonical mode: once now, before the hold
+	 * mode, or Ctrl-D would be taken for a character to insert.
+	 */
+	if (r->tty_ok) {
+		rl_prep_terminal(0);
+		rl_deprep_terminal();
+	}
 	repl_current = r;
 	repl_set_prompt(r);
+	repl_hold(r);
 	return (r);
 fail:
 	repl_free(r);
@@ -696,17 +945,21 @@ repl_output(struct repl *r)
 	return (r->out);
 }
 
-/* Hooks the front end into the client. */
+/* Hooks the front end into the client; user (or NULL) logs in first. */
 void
-repl_attach(struct repl *r, struct client *client)
+repl_attach(struct repl *r, struct client *client, const char *user)
 {
 	struct client_frontend	fe;
 
 	r->client = client;
+	if (user != NULL)
+		snprintf(r->first, sizeof(r->first), "auth %s", user);
 	memset(&fe, 0, sizeof(fe));
 	fe.ready = repl_ready;
 	fe.done = repl_done;
 	fe.password = repl_password;
+	fe.ending = repl_ending;
+	fe.query = repl_query;
 	fe.arg = r;
 	client_set_frontend(client, &fe);
 }
@@ -719,11 +972,16 @@ repl_free(struct repl *r)
 		return;
 	repl_leave_line(r);
 	repl_uninstall(r);
+	askpass_free(r->ask);
+	if (r->tty_ok)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &r->orig);
 	repl_history_save(r);
 	if (r->stdin_ev != NULL)
 		event_free(r->stdin_ev);
 	if (r->winch_ev != NULL)
 		event_free(r->winch_ev);
+	if (r->tstp_ev != NULL)
+		event_free(r->tstp_ev);
 	output_free(r->out);
 	if (repl_current == r)
 		repl_current = NULL;

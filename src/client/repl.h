@@ -24,8 +24,11 @@ struct repl;
 struct repl	*repl_new(struct event_base *, int color);
 /* The printer that writes above the line being typed; owned by the repl. */
 struct output	*repl_output(struct repl *);
-/* Installs the front-end hooks on client; reading starts when it is ready. */
-void		 repl_attach(struct repl *, struct client *);
+/*
+ * Installs the front-end hooks on client; reading starts when it is ready,
+ * after logging in as user when it is not NULL (-u).
+ */
+void		 repl_attach(struct repl *, struct client *, const char *user);
 /* Restores the terminal, saves the history, frees; NULL-safe. */
 void		 repl_free(struct repl *);
 

@@ -200,6 +200,25 @@ roster_remove(struct roster *r, const char *name)
 	l->n--;
 }
 
+/* Tells whether name is online. */
+int
+roster_has(const struct roster *r, const char *name)
+{
+	int	found;
+
+	(void)roster_list_find(&r->online, name, &found);
+	return (found);
+}
+
+/* Forgets every name. */
+void
+roster_clear(struct roster *r)
+{
+	roster_list_clear(&r->online);
+	roster_list_clear(&r->list);
+	r->kind = ROSTER_NONE;
+}
+
 /* The users online, sorted. */
 const char *const *
 roster_names(const struct roster *r, size_t *n)

@@ -38,6 +38,10 @@ void		 roster_commit(struct roster *);
 void		 roster_insert(struct roster *, const char *name);
 /* A user went offline. */
 void		 roster_remove(struct roster *, const char *name);
+/* Tells whether name is in the set. */
+int		 roster_has(const struct roster *, const char *name);
+/* Empties the set and any list being received (the session was lost). */
+void		 roster_clear(struct roster *);
 /* The users online, sorted. */
 const char *const *roster_names(const struct roster *, size_t *n);
 

@@ -20,6 +20,7 @@
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 
+#include "askpass.h"
 #include "commands.h"
 #include "script.h"
 
@@ -30,6 +31,7 @@ struct script {
 	char			*password_file;
 	struct event		*read_ev;
 	struct event		*pump_ev;
+	struct askpass		*ask;		/* on a terminal */
 	struct script_lines	 lines;
 	int			 busy;		/* a command is running */
 	int			 ended;		/* end of input reported */
@@ -273,7 +275,21 @@ script_password_file(const char *path, char *buf, size_t cap, size_t *len,
 	return (0);
 }
 
-/* Client hook: a password from --password-file or $SEALCHAT_PASSWORD. */
+/* The password typed at the terminal: the login goes on. */
+static void
+script_password_read(void *arg, const char *pass, size_t len,
+    const char *err)
+{
+	struct script	*s = arg;
+
+	client_password_done(s->client, pass, len, err);
+}
+
+/*
+ * Client hook: a password from --password-file or $SEALCHAT_PASSWORD, else,
+ * when the commands come from a terminal, typed there with echo off (the
+ * prompt on standard error: standard output carries records only).
+ */
 static int
 script_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
     size_t errlen)
@@ -286,6 +302,9 @@ script_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
 		return (script_password_file(s->password_file, buf, cap, len,
 		    err, errlen));
 	env = getenv("SEALCHAT_PASSWORD");
+	if ((env == NULL || *env == '\0') && s->ask != NULL &&
+	    askpass_start(s->ask, "Password: ", script_password_read, s) == 0)
+		return (1);
 	if (env == NULL || *env == '\0') {
 		snprintf(err, errlen, "no password");
 		return (-1);
@@ -296,6 +315,18 @@ script_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
 	memcpy(buf, env, n);
 	*len = n;
 	return (0);
+}
+
+/* Client hook: the run ends; a password prompt gives the terminal back. */
+static void
+script_ending(void *arg)
+{
+	struct script	*s = arg;
+
+	if (askpass_active(s->ask)) {
+		askpass_cancel(s->ask);
+		fputc('\n', stderr);
+	}
 }
 
 /* Sets up script mode on fd. */
@@ -319,16 +350,42 @@ script_new(struct event_base *base, struct client *client, int fd,
 	s->pump_ev = event_new(base, -1, 0, script_pump_cb, s);
 	if (s->read_ev == NULL || s->pump_ev == NULL)
 		goto fail;
+	if (isatty(fd) && (s->ask = askpass_new(base, fd, stderr)) == NULL)
+		goto fail;
 	memset(&fe, 0, sizeof(fe));
 	fe.ready = script_ready;
 	fe.done = script_done;
 	fe.password = script_password;
+	fe.ending = script_ending;
+	/* The file and the environment give the same password again. */
+	fe.reread = password_file != NULL ||
+	    (getenv("SEALCHAT_PASSWORD") != NULL &&
+	    getenv("SEALCHAT_PASSWORD")[0] != '\0');
 	fe.arg = s;
 	client_set_frontend(client, &fe);
 	return (s);
 fail:
 	script_free(s);
 	return (NULL);
+}
+
+/* Queues a line of our own, or the end of the input. */
+void
+script_push(struct script *s, const char *line)
+{
+	size_t	len;
+
+	if (line == NULL) {
+		script_lines_push(&s->lines, NULL, 0);
+		return;
+	}
+	len = strlen(line);
+	if (len + 1 > script_lines_room(&s->lines)) {
+		log_warnx("script: no room for a queued line");
+		return;
+	}
+	script_lines_push(&s->lines, line, len);
+	script_lines_push(&s->lines, "\n", 1);
 }
 
 /* Frees script mode's state, wiping buffered input. */
@@ -341,6 +398,7 @@ script_free(struct script *s)
 		event_free(s->read_ev);
 	if (s->pump_ev != NULL)
 		event_free(s->pump_ev);
+	askpass_free(s->ask);
 	script_lines_wipe(&s->lines);
 	free(s->password_file);
 	free(s);

@@ -50,10 +50,16 @@ struct script;
 /*
  * Script mode on fd for client: installs the client's front-end hooks.
  * password_file (may be NULL) and $SEALCHAT_PASSWORD give the password of a
- * sign/auth line without one.
+ * sign/auth line without one; failing both, when fd is a terminal, it is
+ * typed there with echo off.
  */
 struct script	*script_new(struct event_base *, struct client *, int fd,
 		    const char *password_file);
 void		 script_free(struct script *);	/* NULL-safe */
+/*
+ * Queues a command line before those of the input (-u's login, a one-shot
+ * command); NULL instead ends the input there: it is not read at all.
+ */
+void		 script_push(struct script *, const char *line);
 
 #endif

@@ -196,14 +196,41 @@ handshake_reject(uint8_t frame[HANDSHAKE_REJECT_FRAME], uint8_t reason)
 	frame[SC_FRAME_HDR + 1] = reason;
 }
 
+/* REJECT 2 followed by the server's public key. */
+void
+handshake_reject_key(uint8_t frame[HANDSHAKE_REJECT_KEY_FRAME],
+    const uint8_t pk[SC_KEY_BYTES])
+{
+	wire_frame_header(frame, SC_REJECT_KEY_BODY);
+	frame[SC_FRAME_HDR] = 0x00;
+	frame[SC_FRAME_HDR + 1] = SC_REJECT_KEY;
+	memcpy(frame + SC_FRAME_HDR + SC_REJECT_BODY, pk, SC_KEY_BYTES);
+}
+
 /*
- * A body of SC_REJECT_BODY bytes that starts with 0x00 is a REJECT: no
- * CONFIRM is that short.
+ * A body of SC_REJECT_BODY bytes that starts with 0x00 is a REJECT, and so
+ * is one of SC_REJECT_KEY_BODY bytes with reason 2: no CONFIRM is that
+ * short.
  */
 int
 handshake_reject_reason(const uint8_t *body, size_t len)
 {
+	if (len == SC_REJECT_KEY_BODY && body[0] == 0x00 &&
+	    body[1] == SC_REJECT_KEY)
+		return (SC_REJECT_KEY);
 	if (len != SC_REJECT_BODY || body[0] != 0x00)
 		return (-1);
 	return (body[1]);
+}
+
+/* The key a REJECT 2 offers, if it has one. */
+int
+handshake_reject_offered(const uint8_t *body, size_t len,
+    uint8_t pk[SC_KEY_BYTES])
+{
+	if (len != SC_REJECT_KEY_BODY || body[0] != 0x00 ||
+	    body[1] != SC_REJECT_KEY)
+		return (-1);
+	memcpy(pk, body + SC_REJECT_BODY, SC_KEY_BYTES);
+	return (0);
 }

@@ -92,6 +92,64 @@ util_addr_str(char *out, size_t len, const struct sockaddr *sa)
 }
 
 /*
+ * Splits HOST, HOST:PORT, [ADDRESS] or [ADDRESS]:PORT: the host (without
+ * brackets) into host, the port into *port (0 when none is given).  An
+ * IPv6 address takes brackets before a port; without a port it may go
+ * bare ("::1"), since two colons or more cannot be HOST:PORT.
+ */
+int
+util_hostport(const char *s, char *host, size_t hostlen, long *port,
+    char *err, size_t errlen)
+{
+	const char	*end, *colon = NULL;
+	char		*ep;
+	size_t		 n;
+	long		 p;
+
+	*port = 0;
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL) {
+			snprintf(err, errlen, "%s: no ']' after the address",
+			    s);
+			return (-1);
+		}
+		n = (size_t)(end - s - 1);
+		s++;
+		if (end[1] == ':')
+			colon = end + 1;
+		else if (end[1] != '\0') {
+			snprintf(err, errlen, "%s: only :PORT may follow ']'",
+			    s - 1);
+			return (-1);
+		}
+	} else {
+		colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			colon = NULL;	/* a bare IPv6 address */
+		n = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	}
+	if (n == 0 || n >= hostlen) {
+		snprintf(err, errlen, "%s: %s", s, n == 0 ? "no host" :
+		    "host too long");
+		return (-1);
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (colon == NULL)
+		return (0);
+	errno = 0;
+	p = strtol(colon + 1, &ep, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *ep != '\0' || errno != 0 ||
+	    p < 1 || p > 65535) {
+		snprintf(err, errlen, "%s: the port must be a number from 1 to "
+		    "65535", colon + 1);
+		return (-1);
+	}
+	*port = p;
+	return (0);
+}
+
+/*
  * Raises the soft limit on open files to the hard limit (capped when the
  * hard limit is unlimited).  Returns the new soft limit, or -1.
  */

@@ -262,7 +262,24 @@ server_config_check(const struct server_conf *c, const char *path,
 	return (0);
 }
 
-/* The defaults, the file, the checks, the UDP port: what the daemon uses. */
+/* The listen address of -l, which the file does not override. */
+static struct {
+	char		address[CONF_STR_MAX];
+	long long	port;
+} server_config_cli;
+
+/* Remembers -l for every load. */
+int
+server_config_listen(const char *address, long long port)
+{
+	if (strlen(address) >= sizeof(server_config_cli.address))
+		return (-1);
+	memcpy(server_config_cli.address, address, strlen(address) + 1);
+	server_config_cli.port = port;
+	return (0);
+}
+
+/* The defaults, the file, -l, the checks, the UDP port: what runs. */
 int
 server_config_load(struct server_conf *c, const char *path,
     char err[CONF_ERR_MAX])
@@ -270,6 +287,12 @@ server_config_load(struct server_conf *c, const char *path,
 	server_config_defaults(c);
 	if (path != NULL && conf_load(path, server_config_rows, c, err) != 0)
 		return (-1);
+	if (server_config_cli.address[0] != '\0') {
+		memcpy(c->server_address, server_config_cli.address,
+		    sizeof(c->server_address));
+		if (server_config_cli.port != 0)
+			c->server_port = server_config_cli.port;
+	}
 	if (server_config_check(c, path, err) != 0)
 		return (-1);
 	if (c->udp_port == 0)

@@ -75,11 +75,18 @@ void	server_config_defaults(struct server_conf *);
 int	server_config_check(const struct server_conf *, const char *path,
 	    char err[CONF_ERR_MAX]);
 /*
- * The defaults, then path when it is not NULL, then the checks: what the
- * daemon runs with, udp_port 0 made the number of server_port.  -1 with
- * err filled when the file cannot be used.
+ * The defaults, then path when it is not NULL, then the listen address of
+ * server_config_listen(), then the checks: what the daemon runs with,
+ * udp_port 0 made the number of server_port.  -1 with err filled when the
+ * file cannot be used.
  */
 int	server_config_load(struct server_conf *, const char *path,
 	    char err[CONF_ERR_MAX]);
+/*
+ * sealchatd -l: server_address (and server_port unless port is 0) over
+ * what the file says, at every later load (a reload too).  -1 when the
+ * address is too long.
+ */
+int	server_config_listen(const char *address, long long port);
 
 #endif

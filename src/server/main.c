@@ -50,6 +50,7 @@
 
 static const struct option main_longopts[] = {
 	{ "config",	required_argument,	NULL,	'c' },
+	{ "listen",	required_argument,	NULL,	'l' },
 	{ "test",	no_argument,		NULL,	't' },
 	{ "show-config", no_argument,		NULL,	'T' },
 	{ "genkey",	no_argument,		NULL,	MAIN_GENKEY },
@@ -63,7 +64,8 @@ static const struct option main_longopts[] = {
 static void
 main_usage(FILE *f, int full)
 {
-	fprintf(f, "usage: sealchatd [-d] [-t | -T | --genkey] [-c file]\n"
+	fprintf(f, "usage: sealchatd [-d] [-t | -T | --genkey] [-c file] "
+	    "[-l address[:port]]\n"
 	    "       sealchatd -h | -V\n");
 	if (!full)
 		return;
@@ -74,6 +76,10 @@ main_usage(FILE *f, int full)
 	    "foreground.\n\n"
 	    "  -c, --config FILE  read the configuration from FILE\n"
 	    "                     (default: the embedded defaults)\n"
+	    "  -l, --listen ADDRESS[:PORT]\n"
+	    "                     listen there, whatever the file says\n"
+	    "                     (server_address, server_port; an IPv6\n"
+	    "                     address in brackets)\n"
 	    "  -t, --test         check what start-up would (configuration,\n"
 	    "                     key files, database, addresses), print\n"
 	    "                     the key fingerprint, and exit\n"
@@ -308,6 +314,25 @@ main_show(const struct server_conf *conf)
 	return (0);
 }
 
+/* -l ADDRESS[:PORT]: where to listen, over the file; 0 or -1 (said). */
+static int
+main_listen(const char *arg)
+{
+	char	host[CONF_STR_MAX], err[CONF_STR_MAX + 64];
+	long	port;
+
+	if (util_hostport(arg, host, sizeof(host), &port, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "sealchatd: -l %s\n", err);
+		return (-1);
+	}
+	if (server_config_listen(host, port) != 0) {
+		fprintf(stderr, "sealchatd: -l %s: address too long\n", arg);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Options, configuration, keys, then the loop. */
 int
 main(int argc, char **argv)
@@ -325,11 +350,17 @@ main(int argc, char **argv)
 		return (EXIT_SOFTWARE);
 	}
 	hashhelper_title_init(argc, argv, environ);
-	while ((ch = getopt_long(argc, argv, "c:dhtTV", main_longopts,
+	while ((ch = getopt_long(argc, argv, "c:dhl:tTV", main_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
+			break;
+		case 'l':
+			if (main_listen(optarg) != 0) {
+				main_usage(stderr, 0);
+				return (EXIT_USAGE);
+			}
 			break;
 		case 'd':
 			debug = 1;

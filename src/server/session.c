@@ -684,16 +684,25 @@ session_arm_login_deadline(struct session *s)
 	event_add(&s->tm_ev, &tv);
 }
 
-/* Answers a bad HELLO with a plaintext REJECT, then closes. */
+/*
+ * Answers a bad HELLO with a plaintext REJECT, then closes.  A REJECT 2
+ * (the client pins another key) carries our public key, which is no
+ * secret, so that the client can show both fingerprints as ssh does.
+ */
 static void
 session_reject(struct session *s, uint8_t reason)
 {
-	uint8_t	frame[HANDSHAKE_REJECT_FRAME];
+	uint8_t	frame[HANDSHAKE_REJECT_KEY_FRAME];
+	size_t	len = HANDSHAKE_REJECT_FRAME;
 
-	handshake_reject(frame, reason);
+	if (reason == SC_REJECT_KEY) {
+		handshake_reject_key(frame, s->set->env.kp->pk);
+		len = HANDSHAKE_REJECT_KEY_FRAME;
+	} else
+		handshake_reject(frame, reason);
 	log_info("handshake sid=%llu rejected reason=%u",
 	    (unsigned long long)s->id, reason);
-	if (evbuffer_add(s->out, frame, sizeof(frame)) != 0) {
+	if (evbuffer_add(s->out, frame, len) != 0) {
 		session_lost(s, "out of memory");
 		return;
 	}

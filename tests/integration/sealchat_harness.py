@@ -191,9 +191,22 @@ class Daemon:
         raise RuntimeError("sealchatd found no free port: %s"
                            % self.log_text()[-2000:])
 
-    def _start_on_a_free_port(self):
-        """One start; False when the port was taken in between."""
-        self.port = free_port(host=self.host)
+    def start_again(self):
+        """Starts the daemon again after stop() or kill(), on the same port
+        and with the same keys and database, so that clients find it again;
+        returns self."""
+        deadline = time.monotonic() + WAIT
+        while not self._start_on_a_free_port(self.port):
+            if time.monotonic() > deadline:
+                raise RuntimeError("sealchatd could not listen on port %d "
+                                   "again" % self.port)
+            time.sleep(0.1)
+        return self
+
+    def _start_on_a_free_port(self, port=None):
+        """One start (on port, else a free one); False when the port was
+        taken in between."""
+        self.port = port or free_port(host=self.host)
         self.write_conf()
         self.killed = False
         try:

@@ -8,6 +8,7 @@ Run by ctest with SEALCHATD, SEALCHAT, SEALCHAT_SRC and SEALCHAT_BUILD set.
 
 import base64
 import contextlib
+import hashlib
 import os
 import signal
 import subprocess
@@ -22,8 +23,8 @@ from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
                               project_version,
                               Daemon, FakeServer, MutePeer, RawClient,
                               RawPeer, free_port, run_script, write_yaml,
-                              MSG_AUTH, MSG_OK, MSG_PAIR, MSG_SIGN,
-                              MSG_USERS, SEALCHAT)
+                              split_record, MSG_AUTH, MSG_OK, MSG_PAIR,
+                              MSG_SIGN, MSG_USERS, SEALCHAT, WAIT)
 
 
 def conf(**extra):
@@ -213,6 +214,9 @@ class ExitStatus(unittest.TestCase):
         self.assertEqual(recs, [])
         self.assertIn("pinned key SHA256:", err)
         self.assertIn("no credentials were sent", err)
+        # Both fingerprints, as ssh shows them: the server's is its own.
+        fpr = base64.b64encode(hashlib.sha256(D.pk).digest()).decode()
+        self.assertIn("but offers SHA256:%s;" % fpr.rstrip("="), err)
         # The account was never created: the sign line was not sent.
         rc, recs, err = run_script(conf(), "auth %s pw\n" % u)
         self.assertEqual(recs, [("error", "auth", "wrong user or password")])
@@ -332,10 +336,43 @@ class Messaging(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertEqual(recs[2:], [
             ("error", "send", "user offline: %s" % nobody),
-            ("error", "send", "bad name: b@d"),
+            ("error", "send", "bad name: b@d (1 to 32 characters of a-z, "
+             "0-9, '.', '_' and '-', starting with a letter or a digit)"),
             ("error", "send", "message too long (max 1000 bytes)"),
             ("error", "auth", "already logged in as %s" % a),
         ])
+
+    def test_ignore_drops_a_users_messages_without_acknowledging(self):
+        a, b, c = uname("a"), uname("b"), uname("c")
+        for u in (a, b, c):
+            signed(u)
+        quick = conf(send_retries=1, retry_interval_ms=100)
+        la = Client(conf(), args=("--listen",))
+        try:
+            la.send("auth %s pw-x" % a)
+            la.expect("ok", "auth", a)
+            la.next()
+            la.send("ignore %s" % b)
+            rc, recs, err = run_script(quick, "auth %s pw-x\nsend %s hi\n"
+                                       % (b, a))
+            self.assertEqual(rc, 1, err)
+            self.assertIn(("error", "send", "no acknowledgement from %s"
+                           % a), recs)
+            rc, recs, err = run_script(quick, "auth %s pw-x\nsend %s hi\n"
+                                       % (c, a))
+            self.assertEqual(rc, 0, err)
+            la.wait_for("msg", c, "hi")
+            self.assertNotIn(("msg", b, "hi"), la.seen)
+            la.send("unignore %s" % b)
+            rc, recs, err = run_script(quick, "auth %s pw-x\nsend %s back\n"
+                                       % (b, a))
+            self.assertEqual(rc, 0, err)
+            la.wait_for("msg", b, "back")
+            la.end()
+            # ignore and unignore print no record and fail nothing.
+            self.assertEqual(la.wait(), 0)
+        finally:
+            la.finish()
 
     def test_message_of_1000_bytes_is_delivered(self):
         a = uname("a")
@@ -468,6 +505,22 @@ class Messaging(unittest.TestCase):
         finally:
             c.finish()
 
+    def test_a_second_login_reads_offline_then_online(self):
+        """Presence tells one story per user: bob logging in a second time
+        is "offline bob" then "online bob", never "online" twice."""
+        a, b = uname("a"), uname("b")
+        signed(a)
+        signed(b)
+        with listening(a, "pw-x") as la:
+            with listening(b, "pw-x") as lb1:
+                la.expect("online", b)
+                with listening(b, "pw-x"):
+                    la.expect("offline", b)
+                    la.expect("online", b)
+                    self.assertEqual(lb1.wait(), 69)
+                la.expect("offline", b)
+            self.assertEqual(la.quiet(0.5), [])
+
     def test_logged_in_elsewhere_ends_the_old_session_69(self):
         u = uname()
         signed(u)
@@ -485,19 +538,204 @@ class Messaging(unittest.TestCase):
             c.finish()
 
 
+def on_a_terminal(args, steps, env=None, timeout=WAIT):
+    """Runs sealchat with its standard input a terminal (a pty) and its
+    standard output and error pipes, as `sealchat | tee log` does; steps
+    are (text to wait for on standard error, or seconds to wait, then bytes
+    to type).
+    Returns (status, stdout, stderr, what the terminal showed)."""
+    import pty
+    master, slave = pty.openpty()
+    full_env = dict(os.environ)
+    full_env.pop("SEALCHAT_PASSWORD", None)
+    full_env.update(env or {})
+    p = subprocess.Popen([SEALCHAT] + list(args), stdin=slave,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=full_env)
+    os.close(slave)
+    os.set_blocking(p.stderr.fileno(), False)
+    shown, err = b"", b""
+    deadline = time.monotonic() + timeout
+    try:
+        for want, keys in steps:
+            if isinstance(want, float):
+                time.sleep(want)
+                want = b""
+            while want not in err:
+                if time.monotonic() > deadline or p.poll() is not None:
+                    raise AssertionError("never saw %r: %r" % (want, err))
+                err += p.stderr.read() or b""
+                time.sleep(0.02)
+            os.write(master, keys)
+        out, more = p.communicate(timeout=timeout)
+        err += more
+        os.set_blocking(master, False)
+        try:
+            shown = os.read(master, 65536)
+        except OSError:
+            pass
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(WAIT)
+        os.close(master)
+    return p.returncode, out, err, shown
+
+
+class Terminal(unittest.TestCase):
+
+    def test_interactive_with_output_to_a_pipe_is_refused_64(self):
+        rc, out, err, shown = on_a_terminal(["-c", conf(), "--interactive"],
+                                            [])
+        self.assertEqual(rc, 64)
+        self.assertIn(b"--interactive needs a terminal on standard input "
+                      b"and output", err)
+
+    def test_password_asked_on_the_terminal_with_echo_off(self):
+        u = uname()
+        signed(u, "N0t-Sh0wn")
+        rc, out, err, shown = on_a_terminal(
+            ["-c", conf()], [(b"", b"auth %s\n" % u.encode()),
+                             (b"Password: ", b"N0t-Sh0wn\n"),
+                             (0.5, b"list\n"), (0.5, b"\x04")])
+        self.assertEqual(rc, 0, err)
+        recs = [split_record(l) for l in out.splitlines(keepends=True)]
+        self.assertEqual(recs[0], ("ok", "auth", u))
+        self.assertNotIn(b"N0t-Sh0wn", shown + err + out)
+
+
+class OneShot(unittest.TestCase):
+    """A command on the command line, as redis-cli and nmcli run one."""
+
+    def test_send_logs_in_runs_the_command_and_waits_for_it(self):
+        a, b = uname("a"), uname("b")
+        signed(a, "pw-a")
+        signed(b, "pw-b")
+        with listening(b, "pw-b") as lb:
+            rc, recs, err = run_script(
+                conf(), "send %s not this line\n" % b,
+                args=("-u", a, "send", b, "the", "backup", "finished"),
+                env={"SEALCHAT_PASSWORD": "pw-a"})
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(recs, [("ok", "auth", a), ("users", b),
+                                    ("delivered", b)])
+            lb.wait_for("msg", a, "the backup finished")
+            # Standard input is not read.
+            self.assertEqual([r for r in lb.quiet(0.5) if r[0] == "msg"],
+                             [])
+
+    def test_exit_statuses_of_a_one_shot_command(self):
+        a = uname("a")
+        signed(a, "pw-a")
+        pwf = os.path.join(D.dir, "pw-%s" % a)
+        with open(pwf, "w") as f:
+            f.write("pw-a\n")
+        os.chmod(pwf, 0o600)
+        # The command failed: 1, with its error record.
+        rc, recs, err = run_script(conf(), "", args=(
+            "--password-file", pwf, "-u", a, "send", uname("nobody"), "hi"))
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(recs[-1][:2], ("error", "send"))
+        self.assertEqual(err, "")
+        # list needs no text; help needs no login.
+        rc, recs, err = run_script(conf(), "", args=(
+            "--password-file", pwf, "-u", a, "list"))
+        self.assertEqual((rc, recs[0]), (0, ("ok", "auth", a)))
+        rc, recs, err = run_script(conf(), "", args=("help",))
+        self.assertEqual((rc, recs), (0, []))
+        self.assertIn("send USER TEXT...", err)
+        # No server: 69.
+        path = D.client_conf("oneshot-noserver.yaml", server_port=free_port())
+        rc, recs, err = run_script(path, "", args=(
+            "--password-file", pwf, "-u", a, "list"))
+        self.assertEqual(rc, 69)
+
+    def test_bad_command_lines_are_64_before_connecting(self):
+        path = D.client_conf("oneshot-none.yaml", server_port=free_port())
+        for args, why in (
+                (("sned", "bob", "hi"), "unknown command: sned (did you "
+                 "mean send?)"),
+                (("frobnicate",), "unknown command: frobnicate\n"),
+                (("send", "bob"), "usage: sealchat [-u USER] send USER "
+                 "TEXT..."),
+                (("send", "bob", "hi"), "send needs a login: add -u USER"),
+                (("-u", "Bad Name!", "list"), "-u Bad Name!: bad name (1 to "
+                 "32 characters"),
+                (("-u", "x", "send", "bob", "two\nlines"), "a line break"),
+                (("--interactive", "-u", "x", "list"), "--interactive")):
+            rc, recs, err = run_script(path, "", args=args)
+            self.assertEqual((rc, recs), (64, []), args)
+            self.assertIn(why, err, args)
+
+    def test_u_logs_in_before_the_lines_of_the_input(self):
+        a = uname("a")
+        signed(a, "pw-a")
+        rc, recs, err = run_script(conf(), "list\n", args=("-u", a.upper()),
+                                   env={"SEALCHAT_PASSWORD": "pw-a"})
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([r[0] for r in recs], ["ok", "users", "users"])
+        self.assertEqual(recs[0], ("ok", "auth", a))
+
+    def test_one_shot_asks_the_password_on_a_terminal(self):
+        a, b = uname("a"), uname("b")
+        signed(a, "T3rminal")
+        signed(b, "pw-b")
+        with listening(b, "pw-b") as lb:
+            rc, out, err, shown = on_a_terminal(
+                ["-c", conf(), "-u", a, "send", b, "typed", "pw"],
+                [(b"Password: ", b"T3rminal\n")])
+            self.assertEqual(rc, 0, err)
+            lb.wait_for("msg", a, "typed pw")
+        self.assertNotIn(b"T3rminal", shown + out + err)
+
+
+class PasswordFile(unittest.TestCase):
+
+    def test_missing_file_is_64_before_connecting(self):
+        path = D.client_conf("pwf-none.yaml", server_port=free_port())
+        rc, recs, err = run_script(path, "auth a\n", args=(
+            "--password-file", os.path.join(D.dir, "no-such-file")))
+        self.assertEqual((rc, recs), (64, []))
+        self.assertIn("cannot read the password file", err)
+        rc, recs, err = run_script(path, "auth a\n", args=(
+            "--password-file", D.dir))
+        self.assertEqual(rc, 64)
+        self.assertIn("not a regular file", err)
+
+    def test_file_others_can_read_gives_a_warning(self):
+        u = uname()
+        signed(u, "shared")
+        path = os.path.join(D.dir, "pw-open-%s" % u)
+        with open(path, "w") as f:
+            f.write("shared\n")
+        os.chmod(path, 0o644)
+        rc, recs, err = run_script(conf(), "auth %s\n" % u,
+                                   args=("--password-file", path))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("warning: others can read the password file %s "
+                      "(mode 0644): chmod 600" % path, err)
+        os.chmod(path, 0o600)
+        rc, recs, err = run_script(conf(), "auth %s\n" % u,
+                                   args=("--password-file", path))
+        self.assertEqual((rc, err), (0, ""))
+
+
 class ServerGone(unittest.TestCase):
 
-    def test_server_shutdown_exits_69_with_a_message(self):
+    def test_server_shutdown_ends_a_plain_script_69_with_a_message(self):
+        """A script without --listen does not reconnect: the outage is an
+        error, the waiting command says so, and the status is 69."""
         d = Daemon().start()
         c = None
         try:
             path = d.client_conf()
-            c = Client(path, args=("--listen",))
+            c = Client(path)
             c.send("sign someone pw")
-            c.close()
             c.expect("ok", "sign", "someone")
+            c.expect("users")
             d.stop()
             self.assertEqual(c.wait(), 69)
+            self.assertEqual(c.rest(), [])
             self.assertIn("server closed the session", c.stderr())
         finally:
             if c is not None:

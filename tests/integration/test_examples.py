@@ -8,8 +8,9 @@ multi-line text into one message (never a second command), and exits
 non-zero with the reason when the user is offline or the password is wrong;
 the bot answers a real client's message, passes its own input on as
 commands, and logs out and exits 0 when its input ends or on SIGTERM,
-leaving no sealchat process behind; when the server goes away the bot exits
-with sealchat's 69.
+leaving no sealchat process behind; when the server restarts the bot comes
+back and answers again, and when its session is ended for good (by the
+server's operator) it exits with sealchat's 69.
 
 Run by ctest with SEALCHATD, SEALCHAT, SEALCHAT_SRC and SEALCHAT_BUILD set.
 """
@@ -25,7 +26,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
-                              uname, main, signed, listener, Daemon,
+                              uname, main, signed, listener, ctl, Daemon,
                               SEALCHAT, SRC, WAIT)
 
 EXAMPLES = os.path.join(SRC, "scripts", "examples")
@@ -210,6 +211,13 @@ class EchoBot(unittest.TestCase):
     @staticmethod
     def cleanup(p, errf):
         if p.poll() is None:
+            # The bot's sealchat too: with --listen it would outlive the
+            # bot, reconnecting for ever to a daemon that is gone.
+            for c in children(p.pid):
+                try:
+                    os.kill(c, signal.SIGKILL)
+                except OSError:
+                    pass
             p.kill()
             p.wait(WAIT)
         if p.stdin is not None:
@@ -269,17 +277,45 @@ class EchoBot(unittest.TestCase):
         finally:
             ac.end()
 
-    def test_server_gone_ends_the_bot_with_69(self):
+    def test_bot_answers_again_after_the_server_restarts(self):
         d = Daemon().start()
+        ac = None
         try:
-            bot = uname("bot")
+            bot, a = uname("bot"), uname("alice")
             signed(bot, "pw-bot", daemon=d)
+            signed(a, "pw-a", daemon=d)
             p, errf = self.start(bot, "pw-bot", args=("-l",),
                                  stdin=subprocess.DEVNULL, daemon=d)
             d.stop()
-            self.assertEqual(self.wait_exit(p, errf), 69, self.err(errf))
+            d.start_again()
+            deadline = time.monotonic() + 3 * WAIT
+            while self.err(errf).count(b"logged in as %s" %
+                                       bot.encode()) < 2:
+                self.assertIsNone(p.poll(), self.err(errf))
+                self.assertLess(time.monotonic(), deadline, self.err(errf))
+                time.sleep(0.1)
+            self.assertIn(b"disconnected: server closed the session",
+                          self.err(errf))
+            ac = listener(a, "pw-a", conf=d.client_conf())
+            ac.send("send %s back?" % bot)
+            ac.wait_for("msg", bot, "echo: back?")
+            sc = children(p.pid)
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(self.wait_exit(p, errf), 0, self.err(errf))
+            self.assertTrue(all(gone(c) for c in sc), sc)
         finally:
+            if ac is not None:
+                ac.end()
             d.cleanup()
+
+    def test_session_ended_by_the_operator_ends_the_bot_with_69(self):
+        bot = uname("bot")
+        signed(bot, "pw-bot")
+        p, errf = self.start(bot, "pw-bot", args=("-l",),
+                             stdin=subprocess.DEVNULL)
+        rc, out, err = ctl(D, "kick", bot)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.wait_exit(p, errf), 69, self.err(errf))
 
 
 if __name__ == "__main__":

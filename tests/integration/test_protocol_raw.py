@@ -55,9 +55,10 @@ class Closed(Exception):
 
 
 class Rejected(Exception):
-    def __init__(self, reason):
+    def __init__(self, reason, key=None):
         super().__init__("REJECT reason %d" % reason)
         self.reason = reason
+        self.key = key
 
 
 def check(cond, what):
@@ -387,6 +388,8 @@ class Client(Conn):
         body = self.recv_frame(timeout=5.0)
         if len(body) == 2 and body[0] == 0:
             raise Rejected(body[1])
+        if len(body) == 34 and body[0] == 0 and body[1] == 2:
+            raise Rejected(body[1], body[2:])
         check(len(body) >= 49, "CONFIRM is at least 49 bytes")
         e_s = body[:32]
         self.tx, self.rx = self.derive(e_s)
@@ -692,8 +695,8 @@ class Channel(unittest.TestCase):
         w.close()
 
     def test_wrong_server_key_rejected(self):
-        """A client pinning another key gets REJECT 2 and never sends a
-        credential."""
+        """A client pinning another key gets REJECT 2, with the server's
+        public key, and never sends a credential."""
         other = bytes(nacl.public.PrivateKey.generate().public_key)
         c = Client(D.port, other)
         try:
@@ -701,6 +704,7 @@ class Channel(unittest.TestCase):
             raise TestFailure("handshake with a wrong key succeeded")
         except Rejected as e:
             check(e.reason == 2, "REJECT reason 2")
+            check(e.key == D.pk, "REJECT 2 names the server's key")
         check(c.sent == [], "no credential sent")
         check(c.wait_closed(2), "closed after REJECT")
 

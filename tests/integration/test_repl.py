@@ -11,7 +11,8 @@ and online user names; `auth USER` asks for the password with echo off; the
 history file holds the commands but never a password, with mode 0600; the
 prompt shows who you are; NO_COLOR turns colour off; help, quit, end of
 input, SIGTERM and SIGINT end cleanly and give the terminal back in its
-normal mode; a daemon that goes away ends the REPL with a message and 69.
+normal mode; a daemon stopped or killed and started again is reconnected
+to, the half-typed line kept, and messages flow again both ways.
 
 Run by ctest with SEALCHATD, SEALCHAT, SEALCHAT_SRC and SEALCHAT_BUILD set.
 Every wait is bounded.
@@ -21,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -67,7 +69,7 @@ class Repl:
     seq = 0
 
     def __init__(self, conf, state=None, color=False, trap_int=False,
-                 xdg=True):
+                 xdg=True, args=(), job_control=False):
         Repl.seq += 1
         self.dir = tempfile.mkdtemp(prefix="sealchat-repl-")
         self.sock = "sealchat-repl-%d-%d" % (os.getpid(), Repl.seq)
@@ -90,14 +92,16 @@ class Repl:
             lines.append("trap '' INT")
         # sealchat's standard error goes to a file: only log lines and
         # sanitizer reports would land there; the REPL shows the rest.
-        lines += [
-            "sh -c %s" % sh_quote("echo $$ > %s; exec %s -c %s 2>%s" % (
-                sh_quote(self.pidfile), sh_quote(SEALCHAT), sh_quote(conf),
-                sh_quote(self.errfile))),
-            "echo EXIT=$?",
-            "stty -a",
-            "sleep 30",
-        ]
+        run = "sh -c %s" % sh_quote("echo $$ > %s; exec %s -c %s %s 2>%s" % (
+            sh_quote(self.pidfile), sh_quote(SEALCHAT), sh_quote(conf),
+            " ".join(sh_quote(a) for a in args), sh_quote(self.errfile)))
+        if job_control:
+            # An interactive shell with job control, where sealchat is a
+            # job of its own that Ctrl-Z stops and fg continues.
+            lines += ["export PS1='$ ' HISTFILE=/dev/null",
+                      "exec bash --norc --noprofile -i"]
+        else:
+            lines += [run, "echo EXIT=$?", "stty -a", "sleep 30"]
         script = os.path.join(self.dir, "run.sh")
         with open(script, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -105,6 +109,12 @@ class Repl:
                   "-s", "repl", "sh %s" % sh_quote(script))
         self.socket = self.tmux("display-message", "-p",
                                 "#{socket_path}").strip()
+        if job_control:
+            # The test continues the job with "fg; echo EXIT=$?; stty -a"
+            # (fg's status is the job's): EXIT= shows once it ends.
+            self.wait_for("$")
+            self.type(run)
+            self.key("Enter")
 
     def tmux(self, *args):
         env = dict(os.environ)
@@ -428,6 +438,70 @@ class Completion(ReplCase):
         r.wait_for(lambda s: all(u in s for u in usages))
 
 
+class Conversation(ReplCase):
+
+    def test_query_sends_plain_lines_and_shows_them_as_chat_lines(self):
+        r, a, bob = self.pair()
+        r.type("/query %s" % bob.user)
+        r.key("Enter")
+        r.wait_for("talking to %s" % bob.user)
+        r.wait_input("%s \u2192 %s>" % (a, bob.user))
+        r.type("hello there")
+        r.key("Enter")
+        bob.c.wait_for("msg", a, "hello there")
+        # Our own message as a chat line, with the local time.
+        r.wait_for(lambda s: re.search(r"^\[\d\d:\d\d\] %s \u2192 %s: "
+                                       r"hello there$" % (a, bob.user), s,
+                                       re.M))
+        r.wait_for("delivered to %s" % bob.user)
+        # A line that starts with / is a command; // sends one.
+        r.type("/who")
+        r.key("Enter")
+        r.wait_for("online: %s" % bob.user)
+        r.type("//not a command")
+        r.key("Enter")
+        bob.c.wait_for("msg", a, "/not a command")
+        # /msg to someone else; /query alone ends the conversation.
+        r.type("/msg %s and with send" % bob.user)
+        r.key("Enter")
+        bob.c.wait_for("msg", a, "and with send")
+        r.type("/query")
+        r.key("Enter")
+        r.wait_for("no longer talking to %s" % bob.user)
+        r.wait_input("%s>" % a)
+        r.type("list")
+        r.key("Enter")
+        # The list at login, /who, and this one.
+        r.wait_for(lambda s: s.count("online: %s" % bob.user) == 3)
+        r.type("/quit")
+        r.key("Enter")
+        self.assertEqual(r.exit_status(), 0, r.screen())
+
+    def test_unknown_command_suggests_the_nearest(self):
+        r, a, bob = self.pair()
+        r.type("lsit")
+        r.key("Enter")
+        r.wait_for("error: lsit: unknown command (did you mean list?)")
+        r.type("/qurey %s" % bob.user)
+        r.key("Enter")
+        r.wait_for("error: /qurey: unknown command (did you mean /query?)")
+
+    def test_ignore_drops_messages_unseen_until_unignore(self):
+        r, a, bob = self.pair()
+        r.type("ignore %s" % bob.user)
+        r.key("Enter")
+        r.wait_for("ignoring %s" % bob.user)
+        bob.c.send("send %s you will not see this" % a)
+        bob.c.wait_for("error", "send", "no acknowledgement from %s" % a,
+                       timeout=3 * WAIT)
+        self.assertNotIn("you will not see this", r.screen())
+        r.type("unignore %s" % bob.user)
+        r.key("Enter")
+        r.wait_for("no longer ignoring %s" % bob.user)
+        bob.say(a, "heard again")
+        r.wait_for("%s: heard again" % bob.user)
+
+
 class Peers(ReplCase):
 
     def test_peers_table_shows_path_address_and_round_trip(self):
@@ -464,6 +538,17 @@ class Passwords(ReplCase):
         r.wait_input("%s>" % a)
         self.assertNotIn("Secret-Pa55", r.screen())
         self.assertNotIn("Pa55", s)
+
+    def test_u_logs_in_at_start_asking_the_password(self):
+        a = uname("alice")
+        signed(a, "At-5tart")
+        r = self.repl(args=("-u", a))
+        r.wait_for("Password:")
+        r.type("At-5tart")
+        r.key("Enter")
+        r.wait_for("logged in as %s" % a)
+        r.wait_input("%s>" % a)
+        self.assertNotIn("At-5tart", r.screen())
 
     def test_history_keeps_commands_but_no_password_mode_0600(self):
         a, b = uname("alice"), uname("bob")
@@ -574,6 +659,123 @@ class HostileText(ReplCase):
         s = r.wait_for(want, join=True)
         self.assertIn("%s> " % a, s)
 
+class KeysTypedAhead(ReplCase):
+
+    def test_password_typed_ahead_is_taken_and_never_shown(self):
+        a = uname("alice")
+        signed(a, "Ahead-0f-Time")
+        r = self.repl()
+        r.wait_for(PROMPT0.rstrip())
+        # All at once, before any prompt for the password shows.
+        r.type("auth %s\rAhead-0f-Time\rlist\r" % a)
+        r.wait_for("logged in as %s" % a)
+        r.wait_for("nobody else is online\n%s> list" % a)
+        r.wait_for(lambda s: s.count("nobody else is online") == 2)
+        self.assertNotIn("Ahead-0f-Time", r.screen())
+        self.assertNotIn("0f-Time", r.stderr())
+
+    def test_keys_typed_while_a_command_runs_show_once_at_the_prompt(self):
+        d = Daemon().start()
+        try:
+            a = uname("alice")
+            signed(a, "pw", daemon=d)
+            r = self.repl(conf=d.client_conf())
+            r.login(a, "pw")
+            d.proc.send_signal(signal.SIGSTOP)
+            try:
+                r.type("list")
+                r.key("Enter")
+                time.sleep(0.3)
+                r.type("typed ahead")
+                time.sleep(0.5)
+                # Not echoed by the terminal while list waits.
+                self.assertNotIn("typed ahead", r.screen())
+            finally:
+                d.proc.send_signal(signal.SIGCONT)
+            r.wait_input("%s> typed ahead" % a)
+            self.assertEqual(r.screen().count("typed ahead"), 1, r.screen())
+            r.key("C-u")
+            r.type("quit")
+            r.key("Enter")
+            self.assertEqual(r.exit_status(), 0, r.screen())
+        finally:
+            d.cleanup()
+
+
+class LoginDeadline(ReplCase):
+
+    def test_login_deadline_never_hits_a_person_at_a_prompt(self):
+        d = Daemon(login_timeout=1).start()
+        try:
+            a = uname("alice")
+            signed(a, "slow-typist", daemon=d)
+            r = self.repl(conf=d.client_conf())
+            r.wait_for(PROMPT0.rstrip())
+            # Reading the help for longer than the server waits.
+            r.type("help")
+            r.key("Enter")
+            r.wait_for("send USER TEXT...")
+            time.sleep(2.0)
+            r.type("auth %s" % a)
+            r.key("Enter")
+            r.wait_for("Password:")
+            # Sitting at the prompt for longer than that too.
+            time.sleep(2.0)
+            r.type("slow-typist")
+            r.key("Enter")
+            r.wait_for("logged in as %s" % a)
+            self.assertNotIn("deadline", r.screen())
+            r.type("quit")
+            r.key("Enter")
+            self.assertEqual(r.exit_status(), 0, r.screen())
+        finally:
+            d.cleanup()
+
+
+@needs_programs("bash")
+class Suspend(ReplCase):
+
+    def test_ctrl_z_then_fg_draws_the_prompt_and_line_again(self):
+        a = uname("alice")
+        signed(a, "pw-a")
+        r = self.repl(job_control=True)
+        r.login(a, "pw-a")
+        r.type("half typed")
+        r.wait_input("%s> half typed" % a)
+        r.key("C-z")
+        r.wait_for("Stopped")
+        r.type("fg; echo EXIT=$?; stty -a")
+        r.key("Enter")
+        r.wait_input("%s> half typed" % a)
+        # The line editor has the terminal again.
+        r.type(" and more")
+        r.wait_input("%s> half typed and more" % a)
+        r.key("C-u")
+        r.type("quit")
+        r.key("Enter")
+        self.assertEqual(r.exit_status(), 0, r.screen())
+        self.stty_ok(r)
+
+    def test_ctrl_z_at_the_password_prompt(self):
+        a = uname("alice")
+        signed(a, "pw-a")
+        r = self.repl(job_control=True)
+        r.wait_for(PROMPT0.rstrip())
+        r.type("auth %s" % a)
+        r.key("Enter")
+        r.wait_for("Password:")
+        r.key("C-z")
+        r.wait_for("Stopped")
+        r.type("fg; echo EXIT=$?; stty -a")
+        r.key("Enter")
+        r.wait_for(lambda s: s.rstrip().endswith("Password:"))
+        r.type("pw-a")
+        r.key("Enter")
+        r.wait_for("logged in as %s" % a)
+        self.assertNotIn("pw-a", r.screen())
+        r.key("C-d")
+        self.assertEqual(r.exit_status(), 0, r.screen())
+
 
 class Colour(ReplCase):
 
@@ -647,40 +849,120 @@ class Ending(ReplCase):
         self.assertEqual(r.exit_status(), 0, r.screen())
         self.stty_ok(r)
 
-    def test_daemon_stopped_gives_message_and_69(self):
+    def restarted(self, kill):
+        """alice at the REPL with a half-typed line while the daemon is
+        stopped (or killed) and started again: she is told, logged in
+        again, her line is intact, and messages flow both ways."""
         d = Daemon().start()
         try:
-            a = uname("alice")
-            rc, recs, err = run_script(d.client_conf(), "sign %s pw\n" % a)
-            self.assertEqual(rc, 0, err)
+            a, b = uname("alice"), uname("bob")
+            signed(a, "pw", daemon=d)
+            signed(b, "pw-b", daemon=d)
             r = self.repl(conf=d.client_conf())
             r.login(a, "pw")
-            r.type("never sent")
-            r.wait_input("%s> never sent" % a)
-            d.stop()
-            self.assertEqual(r.exit_status(), 69, r.screen())
-            s = r.screen()
-            self.assertIn("server closed the session: server shutting down",
-                          s)
+            r.type("half typed")
+            r.wait_input("%s> half typed" % a)
+            if kill:
+                d.kill()
+                r.wait_for(lambda s: re.search(
+                    r"disconnected: (the server 127\.0\.0\.1:\d+ closed the "
+                    r"connection|lost the server 127\.0\.0\.1:\d+: "
+                    r"Connection reset by peer); reconnecting", s),
+                    join=True)
+            else:
+                d.stop()
+                r.wait_for("disconnected: server closed the session: "
+                           "server shutting down; reconnecting", join=True)
+            r.wait_input("%s> half typed" % a)
+            d.start_again()
+            r.wait_for(lambda s: s.count("logged in as %s" % a) == 2,
+                       timeout=3 * WAIT)
+            r.wait_input("%s> half typed" % a)
+            bob = self.online(b, "pw-b", conf=d.client_conf())
+            r.wait_for("%s is online" % b)
+            bob.say(a, "after the restart")
+            r.wait_for("%s: after the restart" % b)
+            r.key("C-u")
+            r.type("send %s and back" % b)
+            r.key("Enter")
+            bob.c.wait_for("msg", a, "and back")
+            r.wait_for("delivered to %s" % b)
+            r.type("quit")
+            r.key("Enter")
+            self.assertEqual(r.exit_status(), 0, r.screen())
             self.stty_ok(r)
         finally:
+            for o in self.others:
+                o.finish()
+            self.others = []
             d.cleanup()
 
-    def test_daemon_killed_gives_message_and_69(self):
-        d = Daemon().start()
+    def test_daemon_stopped_and_started_again_session_restored(self):
+        self.restarted(kill=False)
+
+    def test_daemon_killed_and_started_again_session_restored(self):
+        self.restarted(kill=True)
+
+    def test_unresolvable_server_name_69_at_once(self):
+        path = D.client_conf("unresolvable.yaml",
+                             server_address="nonexistent.invalid")
+        t0 = time.monotonic()
+        r = self.repl(conf=path)
+        self.assertEqual(r.exit_status(), 69, r.screen())
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIn("cannot resolve nonexistent.invalid", r.screen())
+        self.stty_ok(r)
+
+    def test_ctrl_c_while_connecting_ends_at_once(self):
+        # A port where the kernel drops every SYN: a full accept queue.
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(0)
+        port = lsock.getsockname()[1]
+        fill = []
         try:
-            a = uname("alice")
-            rc, recs, err = run_script(d.client_conf(), "sign %s pw\n" % a)
-            self.assertEqual(rc, 0, err)
-            r = self.repl(conf=d.client_conf())
-            r.login(a, "pw")
-            d.kill()
-            self.assertEqual(r.exit_status(), 69, r.screen())
-            self.assertRegex(r.screen(), r"the server 127\.0\.0\.1:\d+ "
-                             r"closed the connection")
+            for _ in range(3):
+                f = socket.socket()
+                f.setblocking(False)
+                try:
+                    f.connect(("127.0.0.1", port))
+                except BlockingIOError:
+                    pass
+                fill.append(f)
+            path = D.client_conf("blackhole.yaml", server_port=port,
+                                 connect_timeout=60)
+            r = self.repl(conf=path, trap_int=True)
+            r.pid()
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            r.key("C-c")
+            r.exit_status()
+            self.assertLess(time.monotonic() - t0, 5)
             self.stty_ok(r)
         finally:
-            d.cleanup()
+            for f in fill:
+                f.close()
+            lsock.close()
+
+    def test_logged_in_elsewhere_says_why_without_a_prompt_after(self):
+        a = uname("alice")
+        signed(a, "pw-a")
+        r = self.repl()
+        r.login(a, "pw-a")
+        r.type("half typed")
+        r.wait_input("%s> half typed" % a)
+        rc, recs, err = run_script(D.client_conf(), "auth %s pw-a\n" % a)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(r.exit_status(), 69, r.screen())
+        s = r.screen()
+        lines = [l.rstrip() for l in s[:s.index("EXIT=")].split("\n")
+                 if l.strip()]
+        # The line typed stays; the reason comes below it, and no prompt
+        # is drawn after it.
+        self.assertEqual(lines[-2:], ["%s> half typed" % a,
+                                      "server closed the session: logged "
+                                      "in elsewhere"], s)
+        self.stty_ok(r)
 
     def test_unreachable_server_at_start_69(self):
         d = Daemon().start()

@@ -3,7 +3,9 @@
 every server key that sealchat.yaml(5) describes, in that order, with the
 defaults and absolute paths; its output is a configuration file that gives
 the same output again; it needs no key files; a bad file stops it with 78
-and FILE:LINE; -t and -T exclude each other.
+and FILE:LINE; -t and -T exclude each other; -l ADDRESS[:PORT] replaces the
+file's server_address and server_port (udp_port follows the port unless
+the file sets it), and a bad one is 64.
 
 Run by ctest with SEALCHATD and SEALCHAT_SRC set.
 """
@@ -145,6 +147,27 @@ class ShowConfig(unittest.TestCase):
         rc, out, err = self.run_daemon(["-T", "-c",
                                         os.path.join(self.dir, "none")])
         self.assertEqual((rc, out), (78, ""))
+
+    def test_l_replaces_the_listen_address_of_the_file(self):
+        conf = self.write("l.yaml", "server_address: 127.0.0.1\n"
+                          "server_port: 10000\n")
+        for arg, want in (("127.0.0.2:4444", ("127.0.0.2", "4444")),
+                          ("[::1]:4445", ('"::1"', "4445")),
+                          ("0.0.0.0", ("0.0.0.0", "10000"))):
+            rc, out, err = self.run_daemon(["-T", "-c", conf, "-l", arg])
+            self.assertEqual(rc, 0, err)
+            got = dict(parse(out))
+            self.assertEqual((got["server_address"], got["server_port"]),
+                             want, arg)
+            self.assertEqual(got["udp_port"], want[1])
+        # A udp_port the file sets stays.
+        conf = self.write("u.yaml", "udp_port: 9999\n")
+        rc, out, err = self.run_daemon(["-T", "-c", conf, "-l", "::1"])
+        self.assertEqual(dict(parse(out))["udp_port"], "9999")
+        for bad in ("127.0.0.1:0", "[::1", "host:port", ""):
+            rc, out, err = self.run_daemon(["-T", "-l", bad])
+            self.assertEqual((rc, out), (64, ""), bad)
+            self.assertIn("-l", err)
 
     def test_t_and_T_exclude_each_other(self):
         rc, out, err = self.run_daemon(["-t", "-T"])

@@ -110,6 +110,27 @@ capture_error(void *arg, const char *cmd, const char *reason)
 	capture_add(arg, "error\t%s\t%s\n", cmd, reason);
 }
 
+/* Captures a disconnected record. */
+static void
+capture_disconnected(void *arg, const char *reason)
+{
+	capture_add(arg, "disconnected\t%s\n", reason);
+}
+
+/* Captures a message of ours. */
+static void
+capture_sent(void *arg, const char *to, const char *text, size_t len)
+{
+	capture_add(arg, "sent\t%s\t%.*s\n", to, (int)len, text);
+}
+
+/* Captures a note. */
+static void
+capture_info(void *arg, const char *text)
+{
+	capture_add(arg, "info\t%s\n", text);
+}
+
 /* Captures and counts a help line. */
 static void
 capture_help(void *arg, const char *usage, const char *text)
@@ -136,6 +157,9 @@ static const struct output_ops capture_ops = {
 	.delivered = capture_delivered,
 	.peers = capture_peers,
 	.error = capture_error,
+	.disconnected = capture_disconnected,
+	.sent = capture_sent,
+	.info = capture_info,
 	.help = capture_help,
 	.diag = capture_diag,
 	.free = NULL,

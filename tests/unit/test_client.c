@@ -68,6 +68,10 @@ struct fixture {
 	int			 last_failed;	/* the last done's argument */
 	int			 udp_fd;	/* a peer that never answers */
 	uint16_t		 udp_port;
+	int			 persist;	/* the client keeps going */
+	int			 retry_ms;	/* its first reconnect delay */
+	int			 ask;		/* passwords: 1, read later */
+	int			 reread;	/* fe.reread */
 };
 
 /* Front end: the channel is open. */
@@ -89,6 +93,22 @@ fe_done(void *arg, int failed)
 	f->last_failed = failed;
 }
 
+/* Front end: a password is read later (f->ask), or there is none. */
+static int
+fe_password(void *arg, char *buf, size_t cap, size_t *len, char *err,
+    size_t errlen)
+{
+	struct fixture	*f = arg;
+
+	(void)buf;
+	(void)cap;
+	(void)len;
+	if (f->ask)
+		return (1);
+	snprintf(err, errlen, "no password");
+	return (-1);
+}
+
 /* Starts listening on 127.0.0.1 with a fresh server key pair. */
 static void
 fake_listen(struct fake *fk)
@@ -107,6 +127,8 @@ fake_listen(struct fake *fk)
 	assert_int_equal(bind(fk->lfd, (struct sockaddr *)&sin, sizeof(sin)),
 	    0);
 	assert_int_equal(listen(fk->lfd, 4), 0);
+	/* The client connects from its loop: accept while it turns. */
+	assert_int_equal(util_set_nonblock(fk->lfd), 0);
 	assert_int_equal(getsockname(fk->lfd, (struct sockaddr *)&sin, &len),
 	    0);
 	fk->port = ntohs(sin.sin_port);
@@ -181,12 +203,26 @@ fake_request(struct fixture *f, struct sc_msg *m, uint8_t *plain,
 	return (m->type);
 }
 
-/* Accepts the client's connection. */
+/*
+ * Accepts the client's next connection (closing the one before), while its
+ * loop turns: it resolves and connects from there.
+ */
 static void
 fake_accept(struct fixture *f)
 {
-	f->fk.fd = accept4(f->fk.lfd, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(f->fk.fd >= 0);
+	int	i;
+
+	if (f->fk.fd != -1)
+		close(f->fk.fd);
+	f->fk.inlen = 0;
+	for (i = 0; i < 3000; i++) {
+		f->fk.fd = accept4(f->fk.lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (f->fk.fd >= 0)
+			return;
+		turn(f);
+		nap();
+	}
+	fail_msg("the client did not connect");
 }
 
 /* Answers the client's HELLO with CONFIRM: the channel opens. */
@@ -213,12 +249,14 @@ fake_handshake(struct fixture *f)
 	wire_frame_header(frame, (uint32_t)len);
 	assert_int_equal(send(f->fk.fd, frame, SC_FRAME_HDR + len, 0),
 	    (ssize_t)(SC_FRAME_HDR + len));
-	for (i = 0; i < 3000 && client_state(f->client) != CLIENT_GREETED;
-	    i++) {
+	for (i = 0; i < 3000 && (client_state(f->client) ==
+	    CLIENT_CONNECTING || client_state(f->client) ==
+	    CLIENT_RECONNECT); i++) {
 		turn(f);
 		nap();
 	}
-	assert_int_equal(client_state(f->client), CLIENT_GREETED);
+	assert_true(client_state(f->client) != CLIENT_CONNECTING &&
+	    client_state(f->client) != CLIENT_RECONNECT);
 }
 
 /* (Re)makes the client on f->conf, with the test's front end. */
@@ -232,11 +270,15 @@ fixture_client(struct fixture *f)
 	f->conf.server_port = f->fk.port;
 	memset(&opts, 0, sizeof(opts));
 	opts.key_path = "server.pub";
+	opts.persist = f->persist;
+	opts.retry_ms = f->retry_ms;
 	f->client = client_new(f->base, &f->conf, f->fk.kp.pk, &opts, f->out);
 	assert_non_null(f->client);
 	memset(&fe, 0, sizeof(fe));
 	fe.ready = fe_ready;
 	fe.done = fe_done;
+	fe.password = fe_password;
+	fe.reread = f->reread;
 	fe.arg = f;
 	client_set_frontend(f->client, &fe);
 }
@@ -318,6 +360,8 @@ enum kind {
 	K_CANDIDATES_OTHER,	/* for a pair never held */
 	K_BYE_LOGOUT,
 	K_BYE_SHUTDOWN,
+	K_BYE_DEADLINE,
+	K_BYE_REPLACED,
 	K_NKINDS
 };
 
@@ -327,7 +371,7 @@ static const char *const kind_names[K_NKINDS] = {
 	"ERROR(RECHECK)", "USERS", "USERS(REPLY)", "USERS(MORE)", "PRESENCE",
 	"PAIRKEY(carol)", "PAIRKEY(dave)", "PONG", "UDPREG",
 	"CANDIDATES(bob)", "CANDIDATES(unknown)", "GOODBYE(logout)",
-	"GOODBYE(shutdown)",
+	"GOODBYE(shutdown)", "GOODBYE(deadline)", "GOODBYE(replaced)",
 };
 
 /* Encodes a PAIRKEY for name, pointing at the silent peer socket. */
@@ -440,6 +484,12 @@ make(struct fixture *f, enum kind k, struct wbuf *wb, struct sc_msg *m)
 	case K_BYE_LOGOUT:
 		wire_enc_goodbye(wb, SC_BYE_LOGOUT);
 		break;
+	case K_BYE_DEADLINE:
+		wire_enc_goodbye(wb, SC_BYE_DEADLINE);
+		break;
+	case K_BYE_REPLACED:
+		wire_enc_goodbye(wb, SC_BYE_REPLACED);
+		break;
 	case K_BYE_SHUTDOWN:
 	case K_NKINDS:
 		wire_enc_goodbye(wb, SC_BYE_SHUTDOWN);
@@ -482,12 +532,40 @@ give_bob_a_key(struct fixture *f)
 	wbuf_free(&wb);
 }
 
+/* Sends the initial USERS list, nobody else online. */
+static void
+give_empty_list(struct fixture *f)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	wbuf_init(&wb);
+	wire_enc_users_begin(&wb, 0);
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+}
+
+/* A client that keeps going, reconnecting after about ms. */
+static void
+fixture_persist(struct fixture *f, int ms)
+{
+	f->persist = 1;
+	f->retry_ms = ms;
+	fixture_client(f);
+}
+
 /* Brings the client into state st the way use does, then forgets the log. */
 static void
 reach(struct fixture *f, enum client_state st)
 {
 	int	i;
 
+	/* Restoring a session needs a client that keeps going. */
+	if (st == CLIENT_RECONNECT)
+		fixture_persist(f, 60000);
+	else if (st == CLIENT_RELOGIN || st == CLIENT_RELOGIN_LIST)
+		fixture_persist(f, 10);
 	assert_int_equal(client_start(f->client), 0);
 	fake_accept(f);
 	if (st == CLIENT_CONNECTING)
@@ -495,6 +573,13 @@ reach(struct fixture *f, enum client_state st)
 	fake_handshake(f);
 	switch (st) {
 	case CLIENT_GREETED:
+		goto out;
+	case CLIENT_IDLE:
+		inject(f, K_BYE_DEADLINE);
+		goto out;
+	case CLIENT_PASSWORD:
+		f->ask = 1;
+		assert_int_equal(run(f, "auth alice"), CMD_PENDING);
 		goto out;
 	case CLIENT_LEAVING:
 		assert_int_equal(run(f, "quit"), CMD_PENDING);
@@ -523,17 +608,7 @@ reach(struct fixture *f, enum client_state st)
 		    "ok\tauth\talice\nerror\tauth\tinterrupted\n");
 		goto out;
 	}
-	/* The initial list: nobody else. */
-	{
-		struct wbuf	wb;
-		struct sc_msg	m;
-
-		wbuf_init(&wb);
-		wire_enc_users_begin(&wb, 0);
-		assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
-		client_input(f->client, &m);
-		wbuf_free(&wb);
-	}
+	give_empty_list(f);
 	switch (st) {
 	case CLIENT_LIST:
 		assert_int_equal(run(f, "list"), CMD_PENDING);
@@ -555,6 +630,19 @@ reach(struct fixture *f, enum client_state st)
 		break;
 	case CLIENT_LOGOUT:
 		assert_int_equal(run(f, "quit"), CMD_PENDING);
+		break;
+	case CLIENT_RECONNECT:
+	case CLIENT_RELOGIN:
+	case CLIENT_RELOGIN_LIST:
+		inject(f, K_BYE_SHUTDOWN);
+		if (st == CLIENT_RECONNECT)
+			break;
+		/* The next attempt: a new connection, our AUTH on it. */
+		fake_accept(f);
+		fake_handshake(f);
+		if (st == CLIENT_RELOGIN)
+			break;
+		inject(f, K_OK);
 		break;
 	default:
 		break;
@@ -582,7 +670,8 @@ struct reaction {
 #define BYE(why)	"diag\tserver closed the session: " why "\n"
 #define UDP_REFUSED	\
 	"diag\tthe server refused the UDP port: not allowed now\n"
-#define PRESENCE	"online\terin\noffline\tcarol\n"
+/* carol was not online: her "offline" says nothing. */
+#define PRESENCE	"online\terin\n"
 
 /*
  * The documented reactions (the table in client.c): every (message, state)
@@ -619,6 +708,95 @@ static const struct reaction reactions[] = {
 	{ K_ERR_UDP, CLIENT_LOGOUT_LIST, CLIENT_LOGOUT_LIST, UDP_REFUSED,
 	    -1, 0 },
 	{ K_ERR_UDP, CLIENT_LEAVING, CLIENT_LEAVING, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_IDLE, CLIENT_IDLE, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_PASSWORD, CLIENT_PASSWORD, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_RECONNECT, CLIENT_RECONNECT, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_RELOGIN, CLIENT_RELOGIN, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_RELOGIN_LIST, CLIENT_RELOGIN_LIST, UDP_REFUSED,
+	    -1, 0 },
+
+	/* Logging in again after an outage. */
+	{ K_OK, CLIENT_RELOGIN, CLIENT_RELOGIN_LIST, "ok\tauth\talice\n",
+	    -1, 0 },
+	{ K_ERR_AUTH, CLIENT_RELOGIN, CLIENT_DONE,
+	    "error\tauth\twrong user or password\n"
+	    "diag\tcannot log in again as alice: wrong user or password\n",
+	    -1, 1 },
+	{ K_USERS, CLIENT_RELOGIN_LIST, CLIENT_ONLINE, "users\tbob\n", -1, 0 },
+	{ K_PRESENCE, CLIENT_RELOGIN_LIST, CLIENT_RELOGIN_LIST, PRESENCE, -1,
+	    0 },
+	/* A session ended before it was back: the next attempt. */
+	{ K_BYE_LOGOUT, CLIENT_RELOGIN, CLIENT_RECONNECT, "", -1, 0 },
+	{ K_BYE_SHUTDOWN, CLIENT_RELOGIN, CLIENT_RECONNECT, "", -1, 0 },
+	{ K_BYE_DEADLINE, CLIENT_RELOGIN, CLIENT_RECONNECT, "", -1, 0 },
+	{ K_BYE_LOGOUT, CLIENT_RELOGIN_LIST, CLIENT_RECONNECT, "", -1, 0 },
+	{ K_BYE_SHUTDOWN, CLIENT_RELOGIN_LIST, CLIENT_RECONNECT, "", -1, 0 },
+	{ K_BYE_DEADLINE, CLIENT_RELOGIN_LIST, CLIENT_RECONNECT, "", -1, 0 },
+	/* Logged in elsewhere ends every session for good. */
+	{ K_BYE_REPLACED, CLIENT_CONNECTING, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_GREETED, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_PASSWORD, CLIENT_DONE,
+	    LOST("auth") BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_LOGIN, CLIENT_DONE,
+	    LOST("auth") BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_LOGIN_LIST, CLIENT_DONE,
+	    LOST("auth") BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_ONLINE, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_LIST, CLIENT_DONE,
+	    LOST("list") BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_PAIR, CLIENT_DONE,
+	    LOST("send") BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_SLOT, CLIENT_DONE,
+	    LOST("send") BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_RECONNECT, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_RELOGIN, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_RELOGIN_LIST, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_DRAIN, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_LOGOUT, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_LOGOUT_LIST, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_LEAVING, CLIENT_DONE,
+	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	/*
+	 * The login deadline: before a login, quietly no connection (the
+	 * next login connects again); a login just sent goes again on a
+	 * new connection.  Elsewhere it ends the session as any goodbye.
+	 */
+	{ K_BYE_DEADLINE, CLIENT_GREETED, CLIENT_IDLE, "", -1, 0 },
+	{ K_BYE_DEADLINE, CLIENT_LOGIN, CLIENT_CONNECTING, "", -1, 0 },
+	{ K_BYE_DEADLINE, CLIENT_CONNECTING, CLIENT_DONE,
+	    BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_LOGIN_LIST, CLIENT_DONE,
+	    LOST("auth") BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_ONLINE, CLIENT_DONE,
+	    BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_LIST, CLIENT_DONE,
+	    LOST("list") BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_PAIR, CLIENT_DONE,
+	    LOST("send") BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_SLOT, CLIENT_DONE,
+	    LOST("send") BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_DRAIN, CLIENT_DONE,
+	    BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_LOGOUT, CLIENT_DONE,
+	    BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_LOGOUT_LIST, CLIENT_DONE,
+	    BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_LEAVING, CLIENT_DONE,
+	    BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	/* The password being read: the end of a session ends the run. */
+	{ K_BYE_LOGOUT, CLIENT_PASSWORD, CLIENT_DONE,
+	    LOST("auth") BYE("logged out"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_PASSWORD, CLIENT_DONE,
+	    LOST("auth") BYE("server shutting down"), -1, EXIT_UNAVAIL },
 
 	{ K_USERS, CLIENT_LOGIN_LIST, CLIENT_ONLINE, "users\tbob\n", 0, 0 },
 	{ K_USERS_REPLY, CLIENT_LIST, CLIENT_ONLINE, "users\tbob\n", 0, 0 },
@@ -635,7 +813,7 @@ static const struct reaction reactions[] = {
 	{ K_PRESENCE, CLIENT_LOGOUT_LIST, CLIENT_LOGOUT_LIST, PRESENCE, -1, 0 },
 
 	/* The key lets the waiting message go: the send is over. */
-	{ K_PAIRKEY, CLIENT_PAIR, CLIENT_ONLINE, "", 0, 0 },
+	{ K_PAIRKEY, CLIENT_PAIR, CLIENT_ONLINE, "sent\tcarol\thi\n", 0, 0 },
 
 	{ K_BYE_LOGOUT, CLIENT_CONNECTING, CLIENT_DONE, BYE("logged out"),
 	    -1, EXIT_UNAVAIL },
@@ -752,9 +930,11 @@ check_one(enum kind k, enum client_state st)
 	online_str(f->client, online, sizeof(online));
 	want_online = "";
 	if ((k == K_USERS || k == K_USERS_REPLY) &&
-	    client_logged_in(f->client))
+	    client_logged_in(f->client) && st != CLIENT_RECONNECT &&
+	    st != CLIENT_RELOGIN)
 		want_online = "bob";
-	if (k == K_PRESENCE && client_logged_in(f->client))
+	if (k == K_PRESENCE && client_logged_in(f->client) &&
+	    st != CLIENT_RECONNECT && st != CLIENT_RELOGIN)
 		want_online = "erin";
 	if (strcmp(online, want_online) != 0)
 		fail_msg("%s in %s: online \"%s\", want \"%s\"", kind_names[k],
@@ -982,6 +1162,8 @@ lose_bobs_path(struct fixture *f)
 	give_bob_a_key(f);
 	(void)bob_pump(f, 50, &ctr);
 	assert_int_equal(run(f, "send bob hi"), CMD_OK);
+	assert_string_equal(f->cap.text, "sent\tbob\thi\n");
+	capture_clear(&f->cap);
 	for (i = 0; i < 20 && f->cap.text[0] == '\0'; i++)
 		msgs += bob_pump(f, 20, &ctr);
 	assert_string_equal(f->cap.text,
@@ -1173,6 +1355,220 @@ test_client_signal_interrupts_then_ends(void **state)
 	assert_int_equal(client_exit_status(f->client), 1);
 }
 
+/* Hands the client one PRESENCE of a single event. */
+static void
+presence(struct fixture *f, int online, const char *name)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	wbuf_init(&wb);
+	wire_enc_presence_begin(&wb);
+	wire_enc_presence_entry(&wb, online, name, strlen(name));
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+}
+
+static void
+test_client_presence_tells_one_story_per_user(void **state)
+{
+	struct fixture	*f = *state;
+
+	reach(f, CLIENT_ONLINE);
+	presence(f, 1, "bob");
+	give_bob_a_key(f);
+	/* bob logs in a second time: offline first, and his key is gone. */
+	presence(f, 1, "bob");
+	assert_string_equal(f->cap.text,
+	    "online\tbob\noffline\tbob\nonline\tbob\n");
+	capture_clear(&f->cap);
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	assert_string_equal(f->cap.text, "");
+	/* An offline for someone not online says nothing. */
+	presence(f, 0, "carol");
+	assert_string_equal(f->cap.text, "");
+	presence(f, 0, "bob");
+	presence(f, 0, "bob");
+	assert_string_equal(f->cap.text, "offline\tbob\n");
+}
+
+static void
+test_client_retry_delays_double_to_30_s_with_jitter(void **state)
+{
+	static const uint64_t	want[] = { 1000, 2000, 4000, 8000, 16000,
+				    30000, 30000, 30000 };
+	unsigned		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		/* rnd 0 is the least, 400 the most: a fifth either way. */
+		assert_true(client_retry_delay(i, 1000, 0) == want[i] * 4 / 5);
+		assert_true(client_retry_delay(i, 1000, 200) == want[i]);
+		assert_true(client_retry_delay(i, 1000, 400) ==
+		    want[i] * 6 / 5);
+	}
+	assert_true(client_retry_delay(100, 1000, 200) == 30000);
+}
+
+/*
+ * The next request of a type the client sent, skipping PINGs and the
+ * like; its type.
+ */
+static void
+fake_expect(struct fixture *f, uint8_t type, struct sc_msg *m,
+    uint8_t *plain, size_t cap)
+{
+	while (fake_request(f, m, plain, cap) != type)
+		;
+}
+
+static void
+test_client_lost_session_comes_back_and_the_held_send_goes(void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_msg	 m;
+	uint8_t		 plain[512];
+
+	fixture_persist(f, 10);
+	reach(f, CLIENT_ONLINE);
+	give_bob_a_key(f);
+	inject(f, K_BYE_SHUTDOWN);
+	assert_int_equal(client_state(f->client), CLIENT_RECONNECT);
+	assert_true(client_logged_in(f->client));
+	assert_string_equal(client_self(f->client), "alice");
+	assert_string_equal(f->cap.text, "disconnected\tserver closed the "
+	    "session: server shutting down\n");
+	capture_clear(&f->cap);
+	/* The pair key died with the session; a send waits for the next. */
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	assert_string_equal(f->cap.text, "");
+	assert_int_equal(run(f, "send carol during the outage"), CMD_PENDING);
+	/* The next attempt: the same user, the password kept. */
+	fake_accept(f);
+	fake_handshake(f);
+	assert_int_equal(client_state(f->client), CLIENT_RELOGIN);
+	fake_expect(f, SC_MSG_AUTH, &m, plain, sizeof(plain));
+	assert_string_equal(m.name, "alice");
+	assert_int_equal(m.pass_len, 2);
+	assert_memory_equal(m.pass, "pw", 2);
+	inject(f, K_OK);
+	fake_expect(f, SC_MSG_UDP, &m, plain, sizeof(plain));
+	inject(f, K_USERS);
+	assert_string_equal(f->cap.text, "ok\tauth\talice\nusers\tbob\n");
+	/* Back: the held send asks for carol's key. */
+	assert_int_equal(client_state(f->client), CLIENT_PAIR);
+	fake_expect(f, SC_MSG_PAIR, &m, plain, sizeof(plain));
+	assert_string_equal(m.name, "carol");
+	assert_int_equal(f->dones, 0);
+	inject(f, K_PAIRKEY);
+	assert_int_equal(f->dones, 1);
+	assert_int_equal(f->last_failed, 0);
+}
+
+static void
+test_client_held_command_fails_after_reply_timeout(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	f->conf.reply_timeout = 1;
+	fixture_persist(f, 60000);
+	reach(f, CLIENT_ONLINE);
+	inject(f, K_BYE_SHUTDOWN);
+	capture_clear(&f->cap);
+	assert_int_equal(run(f, "list"), CMD_PENDING);
+	for (i = 0; i < 3000 && f->dones == 0; i++) {
+		turn(f);
+		nap();
+	}
+	assert_string_equal(f->cap.text, "error\tlist\tno connection to the "
+	    "server (reconnecting)\n");
+	assert_int_equal(f->last_failed, 1);
+	assert_int_equal(client_state(f->client), CLIENT_RECONNECT);
+}
+
+static void
+test_client_another_key_on_reconnect_ends_the_run(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 hello[SC_HELLO_BODY];
+	uint8_t		 frame[HANDSHAKE_REJECT_FRAME];
+
+	fixture_persist(f, 10);
+	reach(f, CLIENT_ONLINE);
+	inject(f, K_BYE_SHUTDOWN);
+	capture_clear(&f->cap);
+	/* Another server answers: its key is not the pinned one. */
+	fake_accept(f);
+	assert_int_equal(fake_frame(f, hello, sizeof(hello)), SC_HELLO_BODY);
+	handshake_reject(frame, SC_REJECT_KEY);
+	assert_int_equal(send(f->fk.fd, frame, sizeof(frame), 0),
+	    (ssize_t)sizeof(frame));
+	run_until_done(f);
+	assert_int_equal(client_exit_status(f->client), EXIT_PROTOCOL);
+	assert_non_null(strstr(f->cap.text, "does not hold the pinned key"));
+	assert_null(strstr(f->cap.text, "ok\t"));
+}
+
+static void
+test_client_login_deadline_never_loses_a_login(void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_msg	 m;
+	uint8_t		 plain[512];
+
+	/* Before any login: quietly no connection, a new one for auth. */
+	reach(f, CLIENT_IDLE);
+	assert_int_equal(run(f, "auth alice pw"), CMD_PENDING);
+	fake_accept(f);
+	fake_handshake(f);
+	fake_expect(f, SC_MSG_AUTH, &m, plain, sizeof(plain));
+	assert_string_equal(m.name, "alice");
+	/* The deadline passes just as the login went: it goes again. */
+	inject(f, K_BYE_DEADLINE);
+	assert_int_equal(client_state(f->client), CLIENT_CONNECTING);
+	fake_accept(f);
+	fake_handshake(f);
+	fake_expect(f, SC_MSG_AUTH, &m, plain, sizeof(plain));
+	assert_memory_equal(m.pass, "pw", 2);
+	inject(f, K_OK);
+	give_empty_list(f);
+	assert_string_equal(f->cap.text, "ok\tauth\talice\nusers\n");
+	assert_int_equal(f->dones, 1);
+	assert_int_equal(f->last_failed, 0);
+}
+
+static void
+test_client_password_read_later_connection_closed_meanwhile(
+    void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_msg	 m;
+	uint8_t		 plain[512];
+
+	reach(f, CLIENT_PASSWORD);
+	/* The person takes long: the server's login deadline passes. */
+	inject(f, K_BYE_DEADLINE);
+	assert_int_equal(client_state(f->client), CLIENT_PASSWORD);
+	assert_string_equal(f->cap.text, "");
+	client_password_done(f->client, "typed", 5, NULL);
+	fake_accept(f);
+	fake_handshake(f);
+	fake_expect(f, SC_MSG_AUTH, &m, plain, sizeof(plain));
+	assert_int_equal(m.pass_len, 5);
+	assert_memory_equal(m.pass, "typed", 5);
+	/* And a prompt given up is the command's error. */
+	inject(f, K_ERR_AUTH);
+	f->dones = 0;
+	capture_clear(&f->cap);
+	assert_int_equal(run(f, "sign bob"), CMD_PENDING);
+	client_password_done(f->client, NULL, 0, "no password");
+	assert_string_equal(f->cap.text, "error\tsign\tno password\n");
+	assert_int_equal(f->dones, 1);
+	assert_int_equal(client_state(f->client), CLIENT_GREETED);
+}
+
 /* Runs the dispatch-table test, then the paths with timers and wire. */
 int
 main(void)
@@ -1205,6 +1601,26 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_client_signal_interrupts_then_ends,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_presence_tells_one_story_per_user,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test(
+		    test_client_retry_delays_double_to_30_s_with_jitter),
+		cmocka_unit_test_setup_teardown(
+		    test_client_lost_session_comes_back_and_the_held_send_goes,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_held_command_fails_after_reply_timeout,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_another_key_on_reconnect_ends_the_run,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_login_deadline_never_loses_a_login,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_password_read_later_connection_closed_meanwhile,
 		    fixture_setup, fixture_teardown),
 	};
 

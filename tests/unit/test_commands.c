@@ -163,7 +163,21 @@ test_table_lookup(void **state)
 	assert_ptr_equal(cmd->handler, commands_find("help", 4)->handler);
 	/* An alias is the same row, not a row of its own. */
 	assert_ptr_equal(cmd, commands_find("help", 4));
-	assert_string_equal(cmd->alias, "?");
+	assert_string_equal(cmd->alias[0], "?");
+	/* irssi's words: /NAME is NAME, and its aliases. */
+	assert_ptr_equal(commands_find("/help", 5), cmd);
+	assert_ptr_equal(commands_find("/msg", 4), commands_find("send", 4));
+	assert_ptr_equal(commands_find("/who", 4), commands_find("list", 4));
+	assert_ptr_equal(commands_find("/quit", 5), commands_find("quit", 4));
+	assert_ptr_equal(commands_find("/q", 2), commands_find("query", 5));
+	assert_ptr_equal(commands_find("/query", 6),
+	    commands_find("query", 5));
+	assert_ptr_equal(commands_find("/peers", 6),
+	    commands_find("peers", 5));
+	assert_true(commands_find("query", 5)->flags & CMD_TERMINAL);
+	assert_null(commands_find("msg", 3));
+	assert_null(commands_find("//help", 6));
+	assert_null(commands_find("/", 1));
 	/* sign and auth share a handler and differ in their request. */
 	assert_int_equal(commands_find("sign", 4)->msg_type, SC_MSG_SIGN);
 	assert_int_equal(commands_find("auth", 4)->msg_type, SC_MSG_AUTH);
@@ -186,13 +200,73 @@ test_unknown_command_and_usage_errors(void **state)
 	assert_int_equal(run(f, "list now"), CMD_FAILED);
 	assert_int_equal(run(f, "auth"), CMD_FAILED);
 	assert_int_equal(run(f, "quit now"), CMD_FAILED);
+	assert_int_equal(run(f, "ignore"), CMD_FAILED);
+	assert_int_equal(run(f, "ignore bob now"), CMD_FAILED);
+	assert_int_equal(run(f, "/query bob hi"), CMD_FAILED);
 	assert_string_equal(f->cap.text,
 	    "error\tbogus\tunknown command\n"
 	    "error\tsend\tusage: send USER TEXT...\n"
 	    "error\tsend\tusage: send USER TEXT...\n"
 	    "error\tlist\tusage: list\n"
 	    "error\tauth\tusage: auth USER [PASS]\n"
-	    "error\tquit\tusage: quit\n");
+	    "error\tquit\tusage: quit\n"
+	    "error\tignore\tusage: ignore USER\n"
+	    "error\tignore\tusage: ignore USER\n"
+	    "error\tquery\tusage: /query [USER]\n");
+}
+
+static void
+test_unknown_command_suggests_the_nearest(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(run(f, "lsit"), CMD_FAILED);
+	assert_int_equal(run(f, "sned bob hi"), CMD_FAILED);
+	assert_int_equal(run(f, "/qiut"), CMD_FAILED);
+	assert_int_equal(run(f, "hepl"), CMD_FAILED);
+	/* Too far from anything, or too short to tell. */
+	assert_int_equal(run(f, "frobnicate"), CMD_FAILED);
+	assert_int_equal(run(f, "x"), CMD_FAILED);
+	assert_string_equal(f->cap.text,
+	    "error\tlsit\tunknown command (did you mean list?)\n"
+	    "error\tsned\tunknown command (did you mean send?)\n"
+	    "error\t/qiut\tunknown command (did you mean /quit?)\n"
+	    "error\thepl\tunknown command (did you mean help?)\n"
+	    "error\tfrobnicate\tunknown command\n"
+	    "error\tx\tunknown command\n");
+	assert_string_equal(commands_suggest("peer", 4), "peers");
+	assert_string_equal(commands_suggest("ignor", 5), "ignore");
+	assert_string_equal(commands_suggest("/lsit", 5), "/list");
+	assert_string_equal(commands_suggest("/qery", 5), "/query");
+	assert_null(commands_suggest("zzzzzz", 6));
+}
+
+static void
+test_ignore_query_and_bad_names_say_the_rule(void **state)
+{
+	struct fixture	*f = *state;
+
+	/* ignore needs no login; a second time changes nothing. */
+	assert_int_equal(run(f, "ignore Bob"), CMD_OK);
+	assert_int_equal(run(f, "ignore bob"), CMD_OK);
+	assert_int_equal(run(f, "unignore bob"), CMD_OK);
+	assert_int_equal(run(f, "unignore bob"), CMD_OK);
+	assert_string_equal(f->cap.text,
+	    "info\tignoring bob: their messages are dropped unseen until "
+	    "unignore bob\n"
+	    "info\tignoring bob: their messages are dropped unseen until "
+	    "unignore bob\n"
+	    "info\tno longer ignoring bob\n"
+	    "info\tno longer ignoring bob\n");
+	capture_clear(&f->cap);
+	/* /query is the terminal's: scripts get an error. */
+	assert_int_equal(run(f, "/query bob"), CMD_FAILED);
+	assert_int_equal(run(f, "ignore b@d"), CMD_FAILED);
+	assert_int_equal(run(f, "/q -x"), CMD_FAILED);
+	assert_string_equal(f->cap.text,
+	    "error\tquery\tonly at the terminal (the REPL)\n"
+	    "error\tignore\tbad name: b@d (" COMMANDS_NAME_RULE ")\n"
+	    "error\tquery\tbad name: -x (" COMMANDS_NAME_RULE ")\n");
 }
 
 static void
@@ -227,8 +301,8 @@ test_login_checks_name_and_password_without_echo(void **state)
 	/* A good line, but no connection. */
 	assert_int_equal(run(f, "auth Bob secret3"), CMD_FAILED);
 	assert_string_equal(f->cap.text,
-	    "error\tauth\tbad name\n"
-	    "error\tsign\tbad name\n"
+	    "error\tauth\tbad name: b@d (" COMMANDS_NAME_RULE ")\n"
+	    "error\tsign\tbad name: .dot (" COMMANDS_NAME_RULE ")\n"
 	    "error\tauth\tno password\n"
 	    "error\tauth\tbad password\n"
 	    "error\tauth\tnot connected\n");
@@ -274,18 +348,20 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 	struct fixture	*f = *state;
 
 	assert_int_equal(run(f, "help"), CMD_OK);
-	assert_int_equal(f->cap.help_lines, 7);
+	assert_int_equal(f->cap.help_lines, 10);
 	assert_non_null(strstr(f->cap.text, "help\tsend USER TEXT...\t"
-	    "send TEXT (the rest of the line) to USER\n"));
+	    "send TEXT (the rest of the line) to USER (also /msg)\n"));
 	assert_non_null(strstr(f->cap.text, "help\tsign USER [PASS]\t"
 	    "create an account and log in\n"));
 	assert_non_null(strstr(f->cap.text, "help\tquit\t"
-	    "log out and exit (end of input does the same)\n"));
+	    "log out and exit; the end of input does the same (also /quit)\n"));
 	assert_non_null(strstr(f->cap.text,
-	    "help\thelp\tthis list (also ?)\n"));
+	    "help\thelp\tthis list (also ?, /help)\n"));
+	assert_non_null(strstr(f->cap.text, "help\t/query [USER]\t"
+	    "plain lines go to USER; /query alone ends it (also /q)\n"));
 	assert_null(strstr(f->cap.text, "help\t?"));
 	assert_int_equal(run(f, "?"), CMD_OK);
-	assert_int_equal(f->cap.help_lines, 14);
+	assert_int_equal(f->cap.help_lines, 20);
 	assert_null(strstr(f->cap.text, "error"));
 	capture_clear(&f->cap);
 	assert_int_equal(run(f, ""), CMD_OK);
@@ -305,6 +381,12 @@ main(void)
 		cmocka_unit_test(test_table_lookup),
 		cmocka_unit_test_setup_teardown(
 		    test_unknown_command_and_usage_errors,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unknown_command_suggests_the_nearest,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ignore_query_and_bad_names_say_the_rule,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_commands_before_login_are_refused,

@@ -356,6 +356,41 @@ test_reject_frame_and_its_reason(void **state)
 	assert_int_equal(handshake_reject_reason(body, sizeof(body)), -1);
 	body[0] = 0x01;
 	assert_int_equal(handshake_reject_reason(body, SC_REJECT_BODY), -1);
+	/* A short REJECT offers no key. */
+	handshake_reject(frame, SC_REJECT_KEY);
+	assert_int_equal(handshake_reject_offered(frame + SC_FRAME_HDR,
+	    SC_REJECT_BODY, body), -1);
+}
+
+/*
+ * REJECT 2 may carry the server's public key after the reason (34 bytes);
+ * only reason 2 takes it, and the key is given back as sent.
+ */
+static void
+test_reject_key_offers_the_servers_key(void **state)
+{
+	uint8_t	frame[HANDSHAKE_REJECT_KEY_FRAME];
+	uint8_t	pk[SC_KEY_BYTES], got[SC_KEY_BYTES];
+
+	(void)state;
+	memset(pk, 0xa5, sizeof(pk));
+	handshake_reject_key(frame, pk);
+	assert_int_equal(frame[3], SC_REJECT_KEY_BODY);
+	assert_int_equal(handshake_reject_reason(frame + SC_FRAME_HDR,
+	    SC_REJECT_KEY_BODY), SC_REJECT_KEY);
+	assert_int_equal(handshake_reject_offered(frame + SC_FRAME_HDR,
+	    SC_REJECT_KEY_BODY, got), 0);
+	assert_memory_equal(got, pk, sizeof(pk));
+	/* 34 bytes with another reason, or not starting with 0: no REJECT. */
+	frame[SC_FRAME_HDR + 1] = SC_REJECT_BUSY;
+	assert_int_equal(handshake_reject_reason(frame + SC_FRAME_HDR,
+	    SC_REJECT_KEY_BODY), -1);
+	assert_int_equal(handshake_reject_offered(frame + SC_FRAME_HDR,
+	    SC_REJECT_KEY_BODY, got), -1);
+	frame[SC_FRAME_HDR + 1] = SC_REJECT_KEY;
+	frame[SC_FRAME_HDR] = 1;
+	assert_int_equal(handshake_reject_reason(frame + SC_FRAME_HDR,
+	    SC_REJECT_KEY_BODY), -1);
 }
 
 /* Runs every test of this file. */
@@ -377,6 +412,7 @@ main(void)
 		cmocka_unit_test(
 		    test_confirm_carries_e_s_and_welcome_as_frame_zero),
 		cmocka_unit_test(test_reject_frame_and_its_reason),
+		cmocka_unit_test(test_reject_key_offers_the_servers_key),
 	};
 
 	return (cmocka_run_group_tests(tests, vectors_group_setup, NULL));

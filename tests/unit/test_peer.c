@@ -663,6 +663,46 @@ test_peer_answers_go_to_the_source_of_what_they_answer(void **state)
 	assert_int_equal(peer_stats(f->peer)->drop_source, 1);
 }
 
+static void
+test_peer_ignored_user_is_neither_shown_nor_acknowledged(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 d[SC_DGRAM_MAX];
+	char		 name[16];
+	size_t		 n;
+	int		 i;
+
+	assert_int_equal(peer_ignore(f->peer, "bob", 1), 0);
+	assert_true(peer_ignored(f->peer, "bob"));
+	n = dgram(d, f->bob.tx, PAIR_ID, 0, SC_DGRAM_MSG, 1, "unwanted");
+	assert_int_equal(sendto(f->o.fd, d, n, 0,
+	    (struct sockaddr *)&f->alice, sizeof(f->alice)), (ssize_t)n);
+	pump(f, 50);
+	assert_int_equal(f->seen.msgs, 0);
+	assert_int_equal(end_count(&f->o, SC_DGRAM_ACK), 0);
+	assert_int_equal(peer_stats(f->peer)->drop_ignored, 1);
+	/* PROBEs still get their answer: the path stays. */
+	n = dgram(d, f->bob.tx, PAIR_ID, 1, SC_DGRAM_PROBE, 5, NULL);
+	assert_int_equal(sendto(f->o.fd, d, n, 0,
+	    (struct sockaddr *)&f->alice, sizeof(f->alice)), (ssize_t)n);
+	pump(f, 50);
+	assert_int_equal(end_count(&f->o, SC_DGRAM_PROBE_ACK), 1);
+	/* Taken off the list, bob is heard again, the same msg_id too. */
+	assert_int_equal(peer_ignore(f->peer, "bob", 0), 0);
+	assert_false(peer_ignored(f->peer, "bob"));
+	n = dgram(d, f->bob.tx, PAIR_ID, 2, SC_DGRAM_MSG, 1, "welcome");
+	from_bob(f, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+	assert_string_equal(f->seen.last, "welcome");
+	/* The list is bounded. */
+	for (i = 0; i < PEER_IGNORE_MAX; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		assert_int_equal(peer_ignore(f->peer, name, 1), 0);
+	}
+	assert_int_equal(peer_ignore(f->peer, "one-more", 1), -1);
+	assert_int_equal(peer_ignore(f->peer, "u7", 1), 0);
+}
+
 /*
  * A pair floods MSGs: at most PEER_ANSWER_BURST are taken at once (shown
  * and acknowledged), the rest dropped and counted, and the pair is served
@@ -1082,6 +1122,7 @@ main(void)
 		T(test_peer_resent_msg_id_shown_once_bad_payloads_dropped),
 		T(test_peer_new_pair_id_replaces_key_same_id_ignored),
 		T(test_peer_answers_go_to_the_source_of_what_they_answer),
+		T(test_peer_ignored_user_is_neither_shown_nor_acknowledged),
 		T(test_peer_answers_per_pair_bounded_by_the_rate),
 		T(test_peer_message_waits_for_a_path_then_goes_on_it),
 		T(test_peer_message_to_self_is_shown_and_delivered),

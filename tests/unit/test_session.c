@@ -617,7 +617,10 @@ test_handshake_closes_on_any_request(void **state)
 	assert_int_equal(session_set_unauth(f->set), 0);
 }
 
-/* HANDSHAKE: a bad version or the wrong key gets REJECT 1 or 2. */
+/*
+ * HANDSHAKE: a bad version or the wrong key gets REJECT 1 or 2, the latter
+ * with the server's public key.
+ */
 static void
 test_handshake_rejects_version_and_key(void **state)
 {
@@ -645,6 +648,9 @@ test_handshake_rejects_version_and_key(void **state)
 	client_frame(f, c, hs.hello, SC_HELLO_BODY);
 	assert_int_equal(client_next(f, c, &body, &len), 1);
 	assert_int_equal(handshake_reject_reason(body, len), SC_REJECT_KEY);
+	/* It names the key it holds, for the client to show. */
+	assert_int_equal(len, SC_REJECT_KEY_BODY);
+	assert_memory_equal(body + SC_REJECT_BODY, f->kp.pk, SC_KEY_BYTES);
 	wire_frame_drop(c->in, len);
 	expect_closed(f, c);
 	client_free(c);

@@ -233,6 +233,49 @@ test_addr_str_ipv4_and_ipv6(void **state)
 }
 
 static void
+test_hostport_names_addresses_brackets_and_ports(void **state)
+{
+	static const struct {
+		const char	*in;
+		const char	*host;
+		long		 port;
+	} good[] = {
+		{ "chat.example.org", "chat.example.org", 0 },
+		{ "chat.example.org:10001", "chat.example.org", 10001 },
+		{ "127.0.0.1:1", "127.0.0.1", 1 },
+		{ "[::1]", "::1", 0 },
+		{ "[2001:db8::7]:65535", "2001:db8::7", 65535 },
+		{ "::1", "::1", 0 },
+		{ "fe80::1%eth0", "fe80::1%eth0", 0 },
+	};
+	static const char *const bad[] = {
+		"", ":10000", "host:", "host:0", "host:65536", "host:12ab",
+		"host:+5", "[::1", "[::1]x", "[]:5", "[::1]:", "host: 5",
+	};
+	char	host[64], err[128];
+	long	port;
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(util_hostport(good[i].in, host, sizeof(host),
+		    &port, err, sizeof(err)), 0);
+		assert_string_equal(host, good[i].host);
+		assert_int_equal(port, good[i].port);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (util_hostport(bad[i], host, sizeof(host), &port, err,
+		    sizeof(err)) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_true(err[0] != '\0');
+	}
+	/* A host that does not fit. */
+	assert_int_equal(util_hostport("a-rather-long-host-name", host, 8,
+	    &port, err, sizeof(err)), -1);
+}
+
+static void
 test_now_ms_is_monotonic_and_advances(void **state)
 {
 	struct timespec	ts = { 0, 20 * 1000 * 1000 };
@@ -437,6 +480,8 @@ main(void)
 		cmocka_unit_test(
 		    test_escape_truncates_without_cutting_a_utf8_character),
 		cmocka_unit_test(test_addr_str_ipv4_and_ipv6),
+		cmocka_unit_test(
+		    test_hostport_names_addresses_brackets_and_ports),
 		cmocka_unit_test(test_now_ms_is_monotonic_and_advances),
 		cmocka_unit_test(test_set_nonblock_sets_both_flags),
 		cmocka_unit_test(test_raise_nofile_reaches_the_hard_limit),
