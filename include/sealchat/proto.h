@@ -140,10 +140,14 @@ enum sc_cand_kind {
 
 /*
  * The first byte of every UDP datagram says what it is: a peer datagram
- * (SC_DGRAM_VERSION), or endpoint registration with the server.
+ * (SC_DGRAM_VERSION), endpoint registration with the server, or the
+ * peers' handshake.
  */
 #define SC_UDP_REGISTER		0x02	/* client to server */
 #define SC_UDP_REGISTERED	0x03	/* server to client */
+/* The peers' handshake (include/sealchat/peerhs.h), relayed as the rest. */
+#define SC_UDP_INIT		0x04	/* initiator to responder */
+#define SC_UDP_RESP		0x05	/* responder to initiator */
 #define SC_REG_PLAIN		20	/* sealed bytes of either */
 #define SC_REG_LEN		(SC_DGRAM_HDR + SC_REG_PLAIN + SC_MAC_BYTES)
 

@@ -296,6 +296,16 @@ sc_dh(uint8_t out[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES],
 	return (0);
 }
 
+/* The public half of an X25519 secret key. */
+int
+sc_dh_public(uint8_t pk[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES])
+{
+	if (crypto_scalarmult_base(pk, sk) != 0 ||
+	    sodium_is_zero(pk, SC_KEY_BYTES))
+		return (-1);
+	return (0);
+}
+
 /* Seals len bytes to pk with an anonymous ephemeral key. */
 int
 sc_seal(uint8_t *out, const uint8_t *in, size_t len,
@@ -347,6 +357,38 @@ sc_kdf(uint8_t out[SC_KEY_BYTES], const uint8_t key[SC_KEY_BYTES],
     uint64_t id, const char ctx[8])
 {
 	if (crypto_kdf_derive_from_key(out, SC_KEY_BYTES, id, ctx, key) != 0)
+		return (-1);
+	return (0);
+}
+
+/* AEAD with an explicit counter nonce and associated data. */
+int
+sc_aead_seal(uint8_t *out, const uint8_t key[SC_KEY_BYTES], uint64_t counter,
+    const uint8_t *ad, size_t adlen, const uint8_t *in, size_t len)
+{
+	uint8_t			nonce[SC_NONCE_BYTES];
+	unsigned long long	clen;
+
+	sc_nonce(nonce, counter);
+	if (crypto_aead_chacha20poly1305_ietf_encrypt(out, &clen, in, len, ad,
+	    adlen, NULL, nonce, key) != 0)
+		return (-1);
+	return (0);
+}
+
+/* Opens what sc_aead_seal() made; fails on any change. */
+int
+sc_aead_open(uint8_t *out, const uint8_t key[SC_KEY_BYTES], uint64_t counter,
+    const uint8_t *ad, size_t adlen, const uint8_t *in, size_t len)
+{
+	uint8_t			nonce[SC_NONCE_BYTES];
+	unsigned long long	mlen;
+
+	if (len < SC_MAC_BYTES)
+		return (-1);
+	sc_nonce(nonce, counter);
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &mlen, NULL, in, len,
+	    ad, adlen, nonce, key) != 0)
 		return (-1);
 	return (0);
 }

@@ -53,6 +53,34 @@ test_dh_agrees_and_refuses_zero(void **state)
 	assert_memory_equal(ab, ba, SC_KEY_BYTES);
 	assert_memory_not_equal(ab, zero, SC_KEY_BYTES);
 	assert_int_equal(sc_dh(ab, a_sk, zero), -1);
+	/* The public half of a secret key is the one the pair was made with. */
+	assert_int_equal(sc_dh_public(ba, a_sk), 0);
+	assert_memory_equal(ba, a_pk, SC_KEY_BYTES);
+}
+
+/* The AEAD opens with its key, counter and associated data only. */
+static void
+test_aead_needs_key_counter_and_ad(void **state)
+{
+	uint8_t	key[SC_KEY_BYTES], c[5 + SC_MAC_BYTES], p[5];
+
+	(void)state;
+	sc_random(key, sizeof(key));
+	assert_int_equal(sc_aead_seal(c, key, 7, (const uint8_t *)"ad", 2,
+	    (const uint8_t *)"hello", 5), 0);
+	assert_int_equal(sc_aead_open(p, key, 7, (const uint8_t *)"ad", 2, c,
+	    sizeof(c)), 0);
+	assert_memory_equal(p, "hello", 5);
+	assert_int_equal(sc_aead_open(p, key, 8, (const uint8_t *)"ad", 2, c,
+	    sizeof(c)), -1);
+	assert_int_equal(sc_aead_open(p, key, 7, (const uint8_t *)"aD", 2, c,
+	    sizeof(c)), -1);
+	assert_int_equal(sc_aead_open(p, key, 7, NULL, 0, c, sizeof(c)), -1);
+	assert_int_equal(sc_aead_open(p, key, 7, (const uint8_t *)"ad", 2, c,
+	    SC_MAC_BYTES - 1), -1);
+	key[0] ^= 1;
+	assert_int_equal(sc_aead_open(p, key, 7, (const uint8_t *)"ad", 2, c,
+	    sizeof(c)), -1);
 }
 
 /* A sealed box opens with its key pair only, and not once tampered with. */
@@ -486,6 +514,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secret_key_reads_as_zero_in_a_child),
 		cmocka_unit_test(test_dh_agrees_and_refuses_zero),
+		cmocka_unit_test(test_aead_needs_key_counter_and_ad),
 		cmocka_unit_test(test_seal_opens_only_with_its_key_pair),
 		cmocka_unit_test(test_hash_of_parts_is_hash_of_the_whole),
 		cmocka_unit_test(test_kdf_known_answer),
