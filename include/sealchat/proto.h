@@ -58,7 +58,8 @@ enum sc_msg_type {
 	SC_MSG_PING = 0x06,
 	SC_MSG_LOGOUT = 0x07,
 	SC_MSG_RECHECK = 0x08,
-	SC_MSG_CLIENT_LAST = SC_MSG_RECHECK,	/* client requests end here */
+	SC_MSG_IDENTITY = 0x09,	/* the user's identity public key */
+	SC_MSG_CLIENT_LAST = SC_MSG_IDENTITY,	/* client requests end here */
 
 	SC_MSG_WELCOME = 0x81,
 	SC_MSG_OK = 0x82,

@@ -491,6 +491,18 @@ wire_dec_recheck(struct sc_msg *m, struct rbuf *rb)
 	return (rb->err ? -1 : 0);
 }
 
+/* IDENTITY: a 32-byte public key, not all zero. */
+static int
+wire_dec_identity(struct sc_msg *m, struct rbuf *rb)
+{
+	static const uint8_t	zero[SC_KEY_BYTES];
+
+	if ((m->idkey = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL ||
+	    memcmp(m->idkey, zero, SC_KEY_BYTES) == 0)
+		return (-1);
+	return (0);
+}
+
 /* PAIR: str8 canonical name. */
 static int
 wire_dec_pair(struct sc_msg *m, struct rbuf *rb)
@@ -661,6 +673,7 @@ static const struct wire_decoder {
 	{ SC_MSG_PING, wire_dec_token },
 	{ SC_MSG_LOGOUT, wire_dec_empty },
 	{ SC_MSG_RECHECK, wire_dec_recheck },
+	{ SC_MSG_IDENTITY, wire_dec_identity },
 	{ SC_MSG_WELCOME, wire_dec_welcome },
 	{ SC_MSG_OK, wire_dec_ok },
 	{ SC_MSG_ERROR, wire_dec_error },
@@ -818,6 +831,14 @@ wire_enc_recheck(struct wbuf *wb, uint64_t pair_id)
 {
 	wbuf_u8(wb, SC_MSG_RECHECK);
 	wbuf_u64(wb, pair_id);
+}
+
+/* IDENTITY: the user's identity public key. */
+void
+wire_enc_identity(struct wbuf *wb, const uint8_t key[SC_KEY_BYTES])
+{
+	wbuf_u8(wb, SC_MSG_IDENTITY);
+	wbuf_put(wb, key, SC_KEY_BYTES);
 }
 
 /* PAIR request for a peer. */

@@ -526,17 +526,17 @@ hashpool_submit(struct hashpool *pool, uint64_t session_id, uint8_t op,
     const char *name, const uint8_t *pass, size_t pass_len)
 {
 	struct hashpool_job	*job;
-	size_t			 nlen;
+	size_t			 nlen, min, max;
 
 	if (pool == NULL || !hashmsg_op_valid(op))
 		return (-1);
 	if (name == NULL || (nlen = strnlen(name, SC_NAME_MAX + 1)) == 0 ||
 	    nlen > SC_NAME_MAX)
 		return (-1);
-	if (!hashmsg_op_hashes(op))
+	hashmsg_op_bytes(op, &min, &max);
+	if (max == 0)
 		pass_len = 0;
-	else if (pass == NULL || pass_len < SC_PASS_MIN ||
-	    pass_len > SC_PASS_MAX)
+	else if (pass == NULL || pass_len < min || pass_len > max)
 		return (-1);
 	if (pool->queued >= pool->queue_max ||
 	    (job = hashpool_job_get(pool)) == NULL)

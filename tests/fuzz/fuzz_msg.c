@@ -54,6 +54,9 @@ fuzz_msg_encode(struct wbuf *wb, const struct sc_msg *m)
 	case SC_MSG_RECHECK:
 		wire_enc_recheck(wb, m->pair_id);
 		break;
+	case SC_MSG_IDENTITY:
+		wire_enc_identity(wb, m->idkey);
+		break;
 	case SC_MSG_PAIR:
 		wire_enc_pair(wb, m->name);
 		break;

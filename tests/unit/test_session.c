@@ -106,7 +106,10 @@ hash_record(void *arg, uint64_t sid, uint8_t op, const char *name,
 	struct fixture	*f = arg;
 	struct job	*j;
 
-	assert_true(pass_len >= SC_PASS_MIN && pass_len <= SC_PASS_MAX);
+	if (op == SC_MSG_IDENTITY)
+		assert_int_equal(pass_len, SC_KEY_BYTES);
+	else
+		assert_true(pass_len >= SC_PASS_MIN && pass_len <= SC_PASS_MAX);
 	assert_non_null(pass);
 	if (f->busy)
 		return (-1);
@@ -408,6 +411,8 @@ expect_goodbye(struct fixture *f, struct client *c, uint8_t reason)
 static void
 request(struct wbuf *wb, uint8_t type)
 {
+	uint8_t	key[SC_KEY_BYTES];
+
 	switch (type) {
 	case SC_MSG_SIGN:
 	case SC_MSG_AUTH:
@@ -424,6 +429,10 @@ request(struct wbuf *wb, uint8_t type)
 		break;
 	case SC_MSG_RECHECK:
 		wire_enc_recheck(wb, NO_PAIR);
+		break;
+	case SC_MSG_IDENTITY:
+		memset(key, 0x33, sizeof(key));
+		wire_enc_identity(wb, key);
 		break;
 	default:
 		wire_enc_empty(wb, type);
@@ -545,7 +554,8 @@ wait_count(struct fixture *f, size_t n)
 
 /* The client requests, in the order of docs/protocol.md section 4. */
 static const uint8_t requests[] = { SC_MSG_SIGN, SC_MSG_AUTH, SC_MSG_LIST,
-    SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT, SC_MSG_RECHECK };
+    SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT, SC_MSG_RECHECK,
+    SC_MSG_IDENTITY };
 
 /*
  * HANDSHAKE: only a HELLO of 113 bytes is a frame at all; any message in
@@ -620,15 +630,16 @@ enum answer {
 	ANS_NO_PAIR,	/* ERROR 7, no subject: not a pair of the session */
 	ANS_PONG,
 	ANS_BYE,	/* GOODBYE 5, then the close */
+	ANS_STORED,	/* no answer, a store job; once per session */
 };
 
 /* The answers in GREETED, HASHING and ONLINE, in the order of requests. */
 static const enum answer in_greeted[] = { ANS_HASHED, ANS_HASHED, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE };
 static const enum answer in_hashing[] = { ANS_STATE, ANS_STATE, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE };
 static const enum answer in_online[] = { ANS_STATE, ANS_STATE, ANS_USERS,
-    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE, ANS_NO_PAIR };
+    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE, ANS_NO_PAIR, ANS_STORED };
 
 /*
  * Checks that request t, just sent, got its answer; the jobs were emptied
@@ -686,6 +697,18 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 		break;
 	case ANS_BYE:
 		expect_goodbye(f, c, SC_BYE_LOGOUT);
+		break;
+	case ANS_STORED:
+		client_send(f, c, SC_MSG_PING);
+		expect_pong(f, c);	/* nothing came before */
+		assert_true(f->njobs >= 1);
+		assert_int_equal(f->jobs[f->njobs - 1].op, t);
+		assert_string_equal(f->jobs[f->njobs - 1].name, "alice");
+		assert_non_null(presence_lookup(f->presence, "alice"));
+		assert_true(presence_lookup(f->presence, "alice")->has_idkey);
+		/* Once per session. */
+		client_send(f, c, t);
+		expect_error(f, c, t, SC_ERR_STATE, "");
 		break;
 	}
 }

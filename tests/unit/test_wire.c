@@ -544,6 +544,30 @@ test_recheck_round_trip(void **state)
 	wbuf_free(&wb);
 }
 
+/* IDENTITY: 32 key bytes, nothing more; an all-zero key is refused. */
+static void
+test_identity_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		key[SC_KEY_BYTES];
+
+	(void)state;
+	memset(key, 0x5a, sizeof(key));
+	wbuf_init(&wb);
+	wire_enc_identity(&wb, key);
+	assert_int_equal(wb.len, 1 + SC_KEY_BYTES);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_IDENTITY);
+	assert_memory_equal(m.idkey, key, SC_KEY_BYTES);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	memset(key, 0, sizeof(key));
+	wire_enc_identity(&wb, key);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_MALFORMED);
+	wbuf_free(&wb);
+}
+
 /* PAIR: a canonical name round-trips; upper case and bad names fail. */
 static void
 test_pair_round_trip(void **state)
@@ -1320,6 +1344,7 @@ main(void)
 		cmocka_unit_test(test_empty_messages_round_trip),
 		cmocka_unit_test(test_udp_round_trip_and_port_zero),
 		cmocka_unit_test(test_recheck_round_trip),
+		cmocka_unit_test(test_identity_round_trip),
 		cmocka_unit_test(test_pair_round_trip),
 		cmocka_unit_test(test_ping_pong_round_trip),
 		cmocka_unit_test(test_welcome_round_trip_and_bounds),
