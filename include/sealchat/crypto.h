@@ -132,17 +132,15 @@ int	sc_pwhash_verify(const char hash[SC_PWHASH_LEN], const uint8_t *pass,
 int	sc_pwhash_needs_rehash(const char hash[SC_PWHASH_LEN], enum sc_cost);
 
 /*
- * Peer datagrams.  Two keys derived from Kxy with crypto_kdf: subkey 1 for
- * the side whose name sorts first, subkey 2 for the other; the same key both
- * ways when a user talks to itself.
+ * Peer datagrams.  A pair's two keys, one per direction, come out of the
+ * peers' own handshake (include/sealchat/peerhs.h); a user talking to
+ * itself uses one random key both ways.
  */
 struct sc_pair_keys {
 	uint8_t	tx[SC_KEY_BYTES];
 	uint8_t	rx[SC_KEY_BYTES];
 };
 
-void	sc_pair_derive(struct sc_pair_keys *, const uint8_t kxy[SC_KEY_BYTES],
-	    const char *self, const char *peer);
 /*
  * Seals a datagram: header (version, pair id, counter) in clear and
  * authenticated, payload encrypted.  out must hold SC_DGRAM_HDR + len +

@@ -86,7 +86,8 @@ enum sc_err {
 	SC_ERR_INTERNAL = 9,	/* server-side failure (database) */
 	SC_ERR_CLOSED = 10,	/* sign: the server takes no sign-ups */
 	SC_ERR_LOCKED = 11,	/* auth: right password, account locked */
-	SC_ERR_MAX = 11,
+	SC_ERR_NO_IDENTITY = 12, /* pair: a side has no identity key */
+	SC_ERR_MAX = 12,
 };
 
 /* Presence events inside SC_MSG_PRESENCE. */

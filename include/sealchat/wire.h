@@ -118,7 +118,7 @@ struct sc_msg {
 	uint16_t	 ka_timeout;		/* WELCOME, seconds */
 	uint64_t	 pair_id;		/* PAIRKEY CANDIDATES RECHECK */
 	const uint8_t	*key;			/* PAIRKEY, UDPREG: 32 bytes */
-	const uint8_t	*idkey;			/* IDENTITY: 32 bytes */
+	const uint8_t	*idkey;		/* IDENTITY, PAIRKEY (the peer's): 32 */
 	uint64_t	 reg_id;		/* UDPREG */
 	struct sc_cand	 cand[SC_CAND_MAX];	/* UDP PAIRKEY CANDIDATES */
 	size_t		 ncand;
@@ -184,8 +184,8 @@ void	wire_enc_presence_entry(struct wbuf *, int online, const char *name,
  * the wbuf's oom flag (the message is not sent).
  */
 void	wire_enc_pairkey(struct wbuf *, const char *peer, uint64_t pair_id,
-	    const uint8_t key[SC_KEY_BYTES], uint8_t flags,
-	    const struct sc_cand *c, size_t n);
+	    const uint8_t key[SC_KEY_BYTES], const uint8_t idkey[SC_KEY_BYTES],
+	    uint8_t flags, const struct sc_cand *c, size_t n);
 void	wire_enc_candidates(struct wbuf *, uint64_t pair_id, uint8_t flags,
 	    const struct sc_cand *c, size_t n);
 void	wire_enc_udpreg(struct wbuf *, uint16_t udp_port, uint8_t flags,

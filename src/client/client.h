@@ -34,7 +34,7 @@ enum client_state {
 	CLIENT_LOGIN_LIST,	/* OK came: the initial USERS list awaited */
 	CLIENT_ONLINE,		/* logged in, no command waiting */
 	CLIENT_LIST,		/* list sent: the USERS reply awaited */
-	CLIENT_PAIR,		/* send: the pair key awaited */
+	CLIENT_PAIR,		/* send, verify: the pair key awaited */
 	CLIENT_SLOT,		/* send: room among the messages in flight */
 	CLIENT_DRAIN,		/* quit: the last acknowledgements awaited */
 	CLIENT_LOGOUT,		/* quit after a login: the server's goodbye */
@@ -123,6 +123,10 @@ enum cmd_status	 client_send(struct client *, const char *name,
 		    const char *text, size_t len);
 /* Shows each peer with its path, address and round trip. */
 enum cmd_status	 client_peers(struct client *);
+/* Shows the safety number with name ("verify NAME NUMBER"). */
+enum cmd_status	 client_verify(struct client *, const char *name);
+/* Trusts name's changed identity key ("identity NAME trusted"). */
+enum cmd_status	 client_trust(struct client *, const char *name);
 /* Waits for outstanding deliveries (bounded), logs out, ends the loop. */
 enum cmd_status	 client_quit(struct client *);
 /* End of the commands: quit, or with --listen keep running. */

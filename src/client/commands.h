@@ -22,6 +22,7 @@ enum cmd_shape {
 	CMD_ARGS_NONE,		/* nothing after the word */
 	CMD_ARGS_USER_OPT,	/* USER, then optionally the rest (password) */
 	CMD_ARGS_USER_TEXT,	/* USER, one space, then the rest (text) */
+	CMD_ARGS_USER,		/* USER and nothing else */
 };
 
 /*

@@ -433,6 +433,13 @@ identity_created(const struct identity *id)
 	return (id->created);
 }
 
+/* The user of the identity. */
+const char *
+identity_user(const struct identity *id)
+{
+	return (id->self);
+}
+
 /* The identity's folder. */
 const char *
 identity_dir(const struct identity *id)

@@ -60,6 +60,8 @@ void		 identity_free(struct identity *);
 const struct sc_keypair *identity_keypair(const struct identity *);
 /* Whether identity_open() made the key pair. */
 int		 identity_created(const struct identity *);
+/* The user whose identity it is. */
+const char	*identity_user(const struct identity *);
 /* The folder of the identity (log lines, tests). */
 const char	*identity_dir(const struct identity *);
 /*

@@ -3,8 +3,9 @@
  * Every libsodium call of the project: random bytes, wiping, guarded memory,
  * the server key pair, fingerprints, base64, the primitives the handshake of
  * docs/protocol.md section 2 is made of (src/common/handshake.c puts them
- * together), the channel of section 3, password hashing, and the peer
- * datagram keys and seal of section 8.  This is the only file that includes
+ * together, and src/common/peerhs.c the peers' of section 8.1), the
+ * channel of section 3, password hashing, and the peer datagram seal of
+ * section 8.  This is the only file that includes
  * sodium.h.
  */
 #include <sys/mman.h>
@@ -476,42 +477,6 @@ sc_pwhash_needs_rehash(const char hash[SC_PWHASH_LEN], enum sc_cost cost)
 		return (-1);
 	r = crypto_pwhash_str_needs_rehash(hash, ops, mem);
 	return (r < 0 ? -1 : (r > 0 ? 1 : 0));
-}
-
-/*
- * Pair keys: KDF(Kxy, 1, "SCpeerv1") belongs to the name that sorts first
- * (bytewise), KDF(Kxy, 2, "SCpeerv1") to the other.  Each side sends with
- * its own key and opens with the other's; talking to oneself uses key 1
- * both ways.
- */
-void
-sc_pair_derive(struct sc_pair_keys *pk, const uint8_t kxy[SC_KEY_BYTES],
-    const char *self, const char *peer)
-{
-	uint8_t	low[SC_KEY_BYTES], high[SC_KEY_BYTES];
-	int	cmp;
-
-	if (sc_kdf(low, kxy, 1, "SCpeerv1") != 0 ||
-	    sc_kdf(high, kxy, 2, "SCpeerv1") != 0) {
-		/* Cannot happen (sizes are fixed); fail closed all the same. */
-		randombytes_buf(pk->tx, SC_KEY_BYTES);
-		randombytes_buf(pk->rx, SC_KEY_BYTES);
-		goto out;
-	}
-	cmp = strcmp(self, peer);
-	if (cmp == 0) {
-		memcpy(pk->tx, low, SC_KEY_BYTES);
-		memcpy(pk->rx, low, SC_KEY_BYTES);
-	} else if (cmp < 0) {
-		memcpy(pk->tx, low, SC_KEY_BYTES);
-		memcpy(pk->rx, high, SC_KEY_BYTES);
-	} else {
-		memcpy(pk->tx, high, SC_KEY_BYTES);
-		memcpy(pk->rx, low, SC_KEY_BYTES);
-	}
-out:
-	sodium_memzero(low, sizeof(low));
-	sodium_memzero(high, sizeof(high));
 }
 
 /*

@@ -601,14 +601,21 @@ wire_dec_presence(struct sc_msg *m, struct rbuf *rb)
 	return (wire_check_list(m, rb, 1));
 }
 
-/* PAIRKEY: peer, pair_id, key, af, address, port. */
+/*
+ * PAIRKEY: peer, pair_id, Kxy, the peer's identity key (not all zero),
+ * flags, the peer's candidates.
+ */
 static int
 wire_dec_pairkey(struct sc_msg *m, struct rbuf *rb)
 {
+	static const uint8_t	zero[SC_KEY_BYTES];
+
 	if (wire_get_name(rb, m->name, &m->name_len) != 0)
 		return (-1);
 	m->pair_id = rbuf_u64(rb);
-	if ((m->key = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL)
+	if ((m->key = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL ||
+	    (m->idkey = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL ||
+	    memcmp(m->idkey, zero, SC_KEY_BYTES) == 0)
 		return (-1);
 	m->flags = rbuf_u8(rb);
 	if (rb->err || (m->flags & ~SC_PAIR_RELAY) != 0)
@@ -950,16 +957,20 @@ wire_put_cands(struct wbuf *wb, const struct sc_cand *c, size_t n)
 	}
 }
 
-/* PAIRKEY: the peer, the pair's id and key, flags, the peer's candidates. */
+/*
+ * PAIRKEY: the peer, the pair's id and key, the peer's identity key,
+ * flags, the peer's candidates.
+ */
 void
 wire_enc_pairkey(struct wbuf *wb, const char *peer, uint64_t pair_id,
-    const uint8_t key[SC_KEY_BYTES], uint8_t flags, const struct sc_cand *c,
-    size_t n)
+    const uint8_t key[SC_KEY_BYTES], const uint8_t idkey[SC_KEY_BYTES],
+    uint8_t flags, const struct sc_cand *c, size_t n)
 {
 	wbuf_u8(wb, SC_MSG_PAIRKEY);
 	wbuf_str8(wb, peer, wire_strlen(peer));
 	wbuf_u64(wb, pair_id);
 	wbuf_put(wb, key, SC_KEY_BYTES);
+	wbuf_put(wb, idkey, SC_KEY_BYTES);
 	wbuf_u8(wb, flags);
 	wire_put_cands(wb, c, n);
 }
@@ -1095,6 +1106,7 @@ wire_err_str(uint8_t code)
 		[SC_ERR_INTERNAL] = "server error",
 		[SC_ERR_CLOSED] = "sign-up is closed on this server",
 		[SC_ERR_LOCKED] = "account locked",
+		[SC_ERR_NO_IDENTITY] = "user has no identity key",
 	};
 
 	if (code < 1 || code > SC_ERR_MAX)

@@ -651,6 +651,7 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 {
 	struct sc_msg	m;
 	struct wbuf	msg;
+	uint8_t		key[SC_KEY_BYTES];
 
 	switch (ans) {
 	case ANS_HASHED:
@@ -676,9 +677,17 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 		wbuf_init(&msg);
 		wire_enc_pair(&msg, "alice");
 		client_send_msg(f, c, &msg);
+		/* No identity key yet: ERROR 12; with one, PAIRKEY. */
+		expect_error(f, c, SC_MSG_PAIR, SC_ERR_NO_IDENTITY, "alice");
+		memset(key, 0x61, sizeof(key));
+		wire_enc_identity(&msg, key);
+		client_send_msg(f, c, &msg);
+		wire_enc_pair(&msg, "alice");
+		client_send_msg(f, c, &msg);
 		wbuf_free(&msg);
 		expect(f, c, &m, SC_MSG_PAIRKEY);
 		assert_string_equal(m.name, "alice");
+		assert_memory_equal(m.idkey, key, SC_KEY_BYTES);
 		assert_int_equal(m.flags, 0);		/* never for oneself */
 		assert_int_equal(m.ncand, 1);
 		assert_int_equal(m.cand[0].kind, SC_CAND_HOST);
@@ -1187,7 +1196,24 @@ client_udp(struct fixture *f, struct client *c, uint16_t port,
 	expect_past_presence(f, c, m, SC_MSG_UDPREG);
 }
 
-/* A logged-in client that sent UDP from UDP_PORT with no address. */
+/* Sends IDENTITY with a key made of the name's first byte. */
+static void
+client_identity(struct fixture *f, struct client *c, const char *name)
+{
+	struct wbuf	msg;
+	uint8_t		key[SC_KEY_BYTES];
+
+	memset(key, name[0], sizeof(key));
+	wbuf_init(&msg);
+	wire_enc_identity(&msg, key);
+	client_send_msg(f, c, &msg);
+	wbuf_free(&msg);
+}
+
+/*
+ * A logged-in client that sent its identity key, then UDP from UDP_PORT
+ * with no address, as a client does.
+ */
 static struct client *
 client_online(struct fixture *f, const char *name)
 {
@@ -1196,6 +1222,7 @@ client_online(struct fixture *f, const char *name)
 
 	client_hello(f, c);
 	client_login(f, c, name);
+	client_identity(f, c, name);
 	client_udp(f, c, UDP_PORT, NULL, 0, &m);
 	return (c);
 }
