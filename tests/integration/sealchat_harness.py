@@ -881,15 +881,20 @@ class RawClient:
             pair_id = struct.unpack(">Q", m[off:off + 8])[0]
             kxy = m[off + 8:off + 40]
             idkey = m[off + 40:off + 72]
-            # flags at off + 72, then candidates: kind, af, address, port
-            af = m[off + 74]
-            alen = 4 if af == 4 else 16
-            addr = m[off + 75:off + 75 + alen]
-            port = struct.unpack(">H", m[off + 75 + alen:off + 77 + alen])[0]
-            host = socket.inet_ntop(socket.AF_INET if af == 4 else
-                                    socket.AF_INET6, addr)
+            # flags at off + 72, then candidates: kind, af, address, port;
+            # with none, the relay (the server's UDP endpoint) is the way.
+            if len(m) <= off + 73:
+                where = getattr(self, "server_udp", None)
+            else:
+                af = m[off + 74]
+                alen = 4 if af == 4 else 16
+                addr = m[off + 75:off + 75 + alen]
+                port = struct.unpack(">H", m[off + 75 + alen:
+                                             off + 77 + alen])[0]
+                where = (socket.inet_ntop(socket.AF_INET if af == 4 else
+                                          socket.AF_INET6, addr), port)
             if name == peer:
-                return pair_id, kxy, (host, port), idkey
+                return pair_id, kxy, where, idkey
 
     def udp_recv(self, timeout=WAIT):
         """One datagram, or None after timeout."""
