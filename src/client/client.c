@@ -905,25 +905,26 @@ static void
 client_on_pairkey(struct client *c, const struct sc_msg *m)
 {
 	char	err[CLIENT_REASON_MAX];
-	int	blocked = 0;
+	int	pin;
 
-	if (c->id != NULL && strcmp(m->name, c->self) != 0) {
-		switch (identity_seen(c->id, m->name, m->idkey, err,
-		    sizeof(err))) {
-		case IDENTITY_CHANGED:
-			blocked = 1;
-			output_identity(c->out, m->name, "changed");
-			break;
-		case IDENTITY_ERR:
-			output_diag(c->out, "the identity key of %s is not "
-			    "pinned: %s", m->name, err);
-			break;
-		default:
-			break;
-		}
-	}
+	/* The handshake first: a new pin's write (an fsync) can wait. */
+	pin = c->id != NULL && strcmp(m->name, c->self) != 0;
 	(void)peer_pair_set(c->peer, m->name, m->pair_id, m->key, m->idkey,
-	    blocked, m->flags, m->cand, m->ncand);
+	    pin && identity_differs(c->id, m->name, m->idkey), m->flags,
+	    m->cand, m->ncand);
+	if (!pin)
+		return;
+	switch (identity_seen(c->id, m->name, m->idkey, err, sizeof(err))) {
+	case IDENTITY_CHANGED:
+		output_identity(c->out, m->name, "changed");
+		break;
+	case IDENTITY_ERR:
+		output_diag(c->out, "the identity key of %s is not pinned: %s",
+		    m->name, err);
+		break;
+	default:
+		break;
+	}
 }
 
 /* UDPREG: the server's UDP port; the socket registers with it. */

@@ -481,6 +481,17 @@ identity_seen(struct identity *id, const char *peer,
 	return (IDENTITY_NEW);
 }
 
+/* Whether key is another than the one pinned for peer. */
+int
+identity_differs(const struct identity *id, const char *peer,
+    const uint8_t key[SC_KEY_BYTES])
+{
+	const struct identity_pin	*pin;
+
+	pin = identity_pins_get(&id->pins, peer);
+	return (pin != NULL && !sc_memeq(pin->key, key, SC_KEY_BYTES));
+}
+
 /* Whether a change of peer's key waits for trust. */
 int
 identity_changed(const struct identity *id, const char *peer)

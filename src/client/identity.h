@@ -72,6 +72,12 @@ const char	*identity_dir(const struct identity *);
  */
 enum identity_seen identity_seen(struct identity *, const char *peer,
 		    const uint8_t key[SC_KEY_BYTES], char *err, size_t errlen);
+/*
+ * Whether key is not the pinned key of peer (a change), without writing
+ * anything: the check that can come before a pin is written.
+ */
+int		 identity_differs(const struct identity *, const char *peer,
+		    const uint8_t key[SC_KEY_BYTES]);
 /* Whether a change of peer's key waits to be trusted. */
 int		 identity_changed(const struct identity *, const char *peer);
 /*

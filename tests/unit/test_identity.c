@@ -133,10 +133,13 @@ test_identity_pins_on_first_use_and_keeps_changes_aside(void **state)
 	assert_int_equal(identity_key(a, "bob", got), -1);
 	assert_int_equal(identity_trust(a, "bob", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "no key of bob"));
+	assert_false(identity_differs(a, "bob", k1));
 	assert_int_equal(identity_seen(a, "bob", k1, err, sizeof(err)),
 	    IDENTITY_NEW);
 	assert_int_equal(identity_seen(a, "bob", k1, err, sizeof(err)),
 	    IDENTITY_KNOWN);
+	assert_false(identity_differs(a, "bob", k1));
+	assert_true(identity_differs(a, "bob", k2));
 	assert_false(identity_changed(a, "bob"));
 	assert_int_equal(identity_trust(a, "bob", err, sizeof(err)), 0);
 	assert_int_equal(identity_seen(a, "bob", k2, err, sizeof(err)),
