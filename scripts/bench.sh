@@ -6,11 +6,11 @@
 # channel; logins per second at the interactive hash cost with the LIST
 # latency meanwhile; libsodium's own argon2id verification rate; peer
 # datagrams, direct and through the daemon's relay; and, as root, the time
-# a new pair of real clients takes to its first `delivered`, direct and
-# relayed, between home networks behind NAT routers in network namespaces
-# (tests/bench/reach.py).  Every process it starts is stopped at the end,
-# and all the traffic stays on 127.0.0.1 or between the namespaces it
-# makes.
+# a new pair of real clients takes to its first `delivered`, direct,
+# relayed and on one LAN, between home networks behind NAT routers in
+# network namespaces (tests/bench/reach.py).  Every process it starts is
+# stopped at the end, and all the traffic stays on 127.0.0.1 or between the
+# namespaces it makes.
 #
 # Environment (all optional):
 #   BENCH_PARTS      which parts run (default "storm peer logins reach")
@@ -491,6 +491,8 @@ share() {	# share A B: A / B with two decimals
 				"p99 $(one 'reach path=relay' first_delivered_p99_ms) ms, of which" \
 				"$(one 'reach path=relay' direct_timeout_ms) ms are the configured direct_timeout;" \
 				"paths $(one 'reach path=relay' paths)"
+			echo "  lan (two hosts behind one router): p50 $(one 'reach path=lan' first_delivered_p50_ms) ms" \
+				"p99 $(one 'reach path=lan' first_delivered_p99_ms) ms; paths $(one 'reach path=lan' paths)"
 		fi
 	fi
 	echo
