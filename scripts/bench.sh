@@ -9,10 +9,11 @@
 # time at the interactive cost, unattacked and while another host runs
 # each attack of docs/security.md (property 14) at full speed from other
 # addresses of 127.0.0.0/8; and, as root, the time a new pair of real
-# clients takes to its first `delivered`, direct and relayed, between home
-# networks behind NAT routers in network namespaces (tests/bench/reach.py).
-# Every process it starts is stopped at the end, and all the traffic stays
-# on 127.0.0.0/8 or between the namespaces it makes.
+# clients takes to its first `delivered`, direct, relayed and on one LAN,
+# between home networks behind NAT routers in network namespaces
+# (tests/bench/reach.py).  Every process it starts is stopped at the end,
+# and all the traffic stays on 127.0.0.0/8 or between the namespaces it
+# makes.
 #
 # Environment (all optional):
 #   BENCH_PARTS      which parts run (default "storm peer logins attack
@@ -633,6 +634,8 @@ share() {	# share A B: A / B with two decimals
 				"p99 $(one 'reach path=relay' first_delivered_p99_ms) ms, of which" \
 				"$(one 'reach path=relay' direct_timeout_ms) ms are the configured direct_timeout;" \
 				"paths $(one 'reach path=relay' paths)"
+			echo "  lan (two hosts behind one router): p50 $(one 'reach path=lan' first_delivered_p50_ms) ms" \
+				"p99 $(one 'reach path=lan' first_delivered_p99_ms) ms; paths $(one 'reach path=lan' paths)"
 		fi
 	fi
 	echo

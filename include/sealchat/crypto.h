@@ -75,6 +75,9 @@ int	sc_dh_keypair(uint8_t pk[SC_KEY_BYTES], uint8_t sk[SC_KEY_BYTES])
 /* X25519(sk, pk); fails on an all-zero result (a small-order pk). */
 int	sc_dh(uint8_t out[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES],
 	    const uint8_t pk[SC_KEY_BYTES]) SC_WUR;
+/* The public key of an X25519 secret key (crypto_scalarmult_base). */
+int	sc_dh_public(uint8_t pk[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES])
+	    SC_WUR;
 /* Sealed box of len bytes to pk; out holds len + SC_SEAL_BYTES. */
 int	sc_seal(uint8_t *out, const uint8_t *in, size_t len,
 	    const uint8_t pk[SC_KEY_BYTES]) SC_WUR;
@@ -98,6 +101,20 @@ int	sc_hash(uint8_t out[SC_KEY_BYTES], const uint8_t *key,
 int	sc_kdf(uint8_t out[SC_KEY_BYTES], const uint8_t key[SC_KEY_BYTES],
 	    uint64_t id, const char ctx[8]) SC_WUR;
 
+/*
+ * ChaCha20-Poly1305-IETF under key with the nonce of counter (four zero
+ * bytes, then the counter little-endian) and ad as associated data: the
+ * AEAD of the channel and the datagrams, for the peers' handshake
+ * (src/common/peerhs.c), which never uses a key twice.  out holds len +
+ * SC_MAC_BYTES, or len - SC_MAC_BYTES when opening; in may be empty.
+ */
+int	sc_aead_seal(uint8_t *out, const uint8_t key[SC_KEY_BYTES],
+	    uint64_t counter, const uint8_t *ad, size_t adlen,
+	    const uint8_t *in, size_t len) SC_WUR;
+int	sc_aead_open(uint8_t *out, const uint8_t key[SC_KEY_BYTES],
+	    uint64_t counter, const uint8_t *ad, size_t adlen,
+	    const uint8_t *in, size_t len) SC_WUR;
+
 /* Passwords: argon2id via crypto_pwhash_str. */
 #define SC_PWHASH_LEN	128	/* crypto_pwhash_STRBYTES */
 
@@ -115,17 +132,15 @@ int	sc_pwhash_verify(const char hash[SC_PWHASH_LEN], const uint8_t *pass,
 int	sc_pwhash_needs_rehash(const char hash[SC_PWHASH_LEN], enum sc_cost);
 
 /*
- * Peer datagrams.  Two keys derived from Kxy with crypto_kdf: subkey 1 for
- * the side whose name sorts first, subkey 2 for the other; the same key both
- * ways when a user talks to itself.
+ * Peer datagrams.  A pair's two keys, one per direction, come out of the
+ * peers' own handshake (include/sealchat/peerhs.h); a user talking to
+ * itself uses one random key both ways.
  */
 struct sc_pair_keys {
 	uint8_t	tx[SC_KEY_BYTES];
 	uint8_t	rx[SC_KEY_BYTES];
 };
 
-void	sc_pair_derive(struct sc_pair_keys *, const uint8_t kxy[SC_KEY_BYTES],
-	    const char *self, const char *peer);
 /*
  * Seals a datagram: header (version, pair id, counter) in clear and
  * authenticated, payload encrypted.  out must hold SC_DGRAM_HDR + len +

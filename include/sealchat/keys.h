@@ -18,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sealchat/crypto.h"
@@ -47,6 +48,21 @@ int	keys_public_load(uint8_t pk[SC_KEY_BYTES], const char *path,
  * none).
  */
 int	keys_folder_owner(const char *path, uid_t *uid, gid_t *gid);
+/*
+ * Client: loads the identity key pair of a user on this device from its
+ * private key file (the public key is derived), or, when the file does
+ * not exist, makes a new pair and writes the file (mode 0600, atomically,
+ * in a folder that must exist); *created says which.  Refuses a file that
+ * group or others can read, as keys_server_load() does.
+ */
+int	keys_identity_load(struct sc_keypair *, const char *path, int *created,
+	    char err[KEYS_ERR_MAX]);
+/*
+ * Writes len bytes to path atomically with exactly mode: a fresh
+ * temporary file beside it, fsync, rename, fsync of the folder.
+ */
+int	keys_write_file(const char *path, const char *data, size_t len,
+	    mode_t mode, char err[KEYS_ERR_MAX]);
 /* Parses the text of a key file (fuzzing, tests). */
 int	keys_parse(uint8_t key[SC_KEY_BYTES], const char *buf, size_t len);
 

@@ -60,7 +60,8 @@ enum sc_msg_type {
 	SC_MSG_PING = 0x06,
 	SC_MSG_LOGOUT = 0x07,
 	SC_MSG_RECHECK = 0x08,
-	SC_MSG_CLIENT_LAST = SC_MSG_RECHECK,	/* client requests end here */
+	SC_MSG_IDENTITY = 0x09,	/* the user's identity public key */
+	SC_MSG_CLIENT_LAST = SC_MSG_IDENTITY,	/* client requests end here */
 
 	SC_MSG_WELCOME = 0x81,
 	SC_MSG_OK = 0x82,
@@ -87,7 +88,8 @@ enum sc_err {
 	SC_ERR_INTERNAL = 9,	/* server-side failure (database) */
 	SC_ERR_CLOSED = 10,	/* sign: the server takes no sign-ups */
 	SC_ERR_LOCKED = 11,	/* auth: right password, account locked */
-	SC_ERR_MAX = 11,
+	SC_ERR_NO_IDENTITY = 12, /* pair: a side has no identity key */
+	SC_ERR_MAX = 12,
 };
 
 /* Presence events inside SC_MSG_PRESENCE. */
@@ -142,10 +144,14 @@ enum sc_cand_kind {
 
 /*
  * The first byte of every UDP datagram says what it is: a peer datagram
- * (SC_DGRAM_VERSION), or endpoint registration with the server.
+ * (SC_DGRAM_VERSION), endpoint registration with the server, or the
+ * peers' handshake.
  */
 #define SC_UDP_REGISTER		0x02	/* client to server */
 #define SC_UDP_REGISTERED	0x03	/* server to client */
+/* The peers' handshake (include/sealchat/peerhs.h), relayed as the rest. */
+#define SC_UDP_INIT		0x04	/* initiator to responder */
+#define SC_UDP_RESP		0x05	/* responder to initiator */
 #define SC_REG_PLAIN		20	/* sealed bytes of either */
 #define SC_REG_LEN		(SC_DGRAM_HDR + SC_REG_PLAIN + SC_MAC_BYTES)
 

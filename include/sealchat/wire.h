@@ -118,6 +118,7 @@ struct sc_msg {
 	uint16_t	 ka_timeout;		/* WELCOME, seconds */
 	uint64_t	 pair_id;		/* PAIRKEY CANDIDATES RECHECK */
 	const uint8_t	*key;			/* PAIRKEY, UDPREG: 32 bytes */
+	const uint8_t	*idkey;		/* IDENTITY, PAIRKEY (the peer's): 32 */
 	uint64_t	 reg_id;		/* UDPREG */
 	struct sc_cand	 cand[SC_CAND_MAX];	/* UDP PAIRKEY CANDIDATES */
 	size_t		 ncand;
@@ -162,6 +163,8 @@ void	wire_enc_empty(struct wbuf *, uint8_t type);	/* LIST, LOGOUT */
 void	wire_enc_udp(struct wbuf *, uint16_t port, const struct sc_cand *hosts,
 	    size_t n);
 void	wire_enc_recheck(struct wbuf *, uint64_t pair_id);
+/* IDENTITY: the user's identity public key. */
+void	wire_enc_identity(struct wbuf *, const uint8_t key[SC_KEY_BYTES]);
 void	wire_enc_pair(struct wbuf *, const char *name);
 void	wire_enc_ping(struct wbuf *, uint8_t type,
 	    uint64_t token);	/* PING PONG */
@@ -181,8 +184,8 @@ void	wire_enc_presence_entry(struct wbuf *, int online, const char *name,
  * the wbuf's oom flag (the message is not sent).
  */
 void	wire_enc_pairkey(struct wbuf *, const char *peer, uint64_t pair_id,
-	    const uint8_t key[SC_KEY_BYTES], uint8_t flags,
-	    const struct sc_cand *c, size_t n);
+	    const uint8_t key[SC_KEY_BYTES], const uint8_t idkey[SC_KEY_BYTES],
+	    uint8_t flags, const struct sc_cand *c, size_t n);
 void	wire_enc_candidates(struct wbuf *, uint64_t pair_id, uint8_t flags,
 	    const struct sc_cand *c, size_t n);
 void	wire_enc_udpreg(struct wbuf *, uint16_t udp_port, uint8_t flags,

@@ -43,6 +43,7 @@
 
 #include "client.h"
 #include "conn.h"
+#include "identity.h"
 #include "peer.h"
 #include "roster.h"
 
@@ -88,6 +89,7 @@ struct client {
 	struct conn		*conn;
 	struct peer		*peer;
 	struct roster		*roster;	/* the users online */
+	struct identity		*id;		/* ours, and pinned peers */
 	struct client_frontend	 fe;
 
 	enum client_state	 state;
@@ -247,6 +249,7 @@ static void	client_session_ended(struct client *, int, const char *,
 		    int);
 static enum cmd_status client_send_go(struct client *);
 static enum cmd_status client_login_go(struct client *);
+static int	client_show_number(struct client *, const char *);
 
 static const struct conn_cb client_conn_cb = {
 	.ready = client_conn_ready,
@@ -355,6 +358,7 @@ client_free(struct client *c)
 		return;
 	conn_free(c->conn);
 	peer_free(c->peer);
+	identity_free(c->id);
 	roster_free(c->roster);
 	if (c->op_ev != NULL)
 		event_free(c->op_ev);
@@ -707,7 +711,7 @@ client_op_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	switch (c->state) {
 	case CLIENT_PAIR:
-		client_error(c, "send", "no pair key for %s", c->op_peer);
+		client_error(c, c->op_cmd, "no pair key for %s", c->op_peer);
 		client_op_done(c, 1);
 		break;
 	case CLIENT_LOGIN:
@@ -739,7 +743,7 @@ client_pair_retry_cb(evutil_socket_t fd, short what, void *arg)
 	wbuf_init(&wb);
 	wire_enc_pair(&wb, c->op_peer);
 	if (client_send_msg(c, &wb) != 0) {
-		client_error(c, "send", "cannot send the request");
+		client_error(c, c->op_cmd, "cannot send the request");
 		client_op_done(c, 1);
 	}
 }
@@ -1031,6 +1035,24 @@ client_open_udp(struct client *c)
 		log_warnx("client: cannot register the UDP port");
 }
 
+/*
+ * IDENTITY: our identity key, before UDP, so that the server knows it
+ * by the time a peer can be given our candidates.
+ */
+static void
+client_send_identity(struct client *c)
+{
+	struct wbuf	wb;
+
+	if (c->id == NULL)
+		return;
+	wbuf_init(&wb);
+	wire_enc_identity(&wb, identity_keypair(c->id)->pk);
+	if (client_send_msg(c, &wb) != 0)
+		log_warnx("client: cannot send the identity key");
+}
+
+
 /* Sends SIGN or AUTH with the password held; -1 when it cannot go. */
 static int
 client_send_cred(struct client *c, uint8_t type, const char *name)
@@ -1131,6 +1153,7 @@ client_on_ok(struct client *c, const struct sc_msg *m)
 	event_del(c->op_ev);
 	client_op_wait(c, CLIENT_LOGIN_LIST, c->conf.reply_timeout);
 	output_ok(c->out, c->op_cmd, c->self);
+	client_send_identity(c);
 	client_open_udp(c);
 }
 
@@ -1142,6 +1165,7 @@ client_on_relogin_ok(struct client *c, const struct sc_msg *m)
 	log_debug("client: logged in again user=%s", c->self);
 	client_enter_state(c, CLIENT_RELOGIN_LIST);
 	output_ok(c->out, "auth", c->self);
+	client_send_identity(c);
 	client_open_udp(c);
 }
 
@@ -1227,7 +1251,8 @@ client_on_pair_error(struct client *c, const struct sc_msg *m)
 		event_add(c->pair_ev, &tv);
 		return;
 	}
-	client_error(c, "send", "%s: %s", wire_err_str(m->code), c->op_peer);
+	client_error(c, c->op_cmd, "%s: %s", wire_err_str(m->code),
+	    c->op_peer);
 	client_op_done(c, 1);
 }
 
@@ -1439,13 +1464,35 @@ client_send_later(struct client *c)
 
 /*
  * PAIRKEY: a key for talking with a peer, ours or the peer's request,
- * with the peer's candidates: the checks for a path begin.
+ * with the peer's identity key and candidates: the handshake and the
+ * checks for a path begin.  The identity key is pinned on first use; one
+ * that is not the pinned key is shown ("identity USER changed") and the
+ * pair sends and takes nothing until the user trusts it.
  */
 static void
 client_on_pairkey(struct client *c, const struct sc_msg *m)
 {
-	(void)peer_pair_set(c->peer, m->name, m->pair_id, m->key, m->flags,
+	char	err[CLIENT_REASON_MAX];
+	int	pin;
+
+	/* The handshake first: a new pin's write (an fsync) can wait. */
+	pin = c->id != NULL && strcmp(m->name, c->self) != 0;
+	(void)peer_pair_set(c->peer, m->name, m->pair_id, m->key, m->idkey,
+	    pin && identity_differs(c->id, m->name, m->idkey), m->flags,
 	    m->cand, m->ncand);
+	if (!pin)
+		return;
+	switch (identity_seen(c->id, m->name, m->idkey, err, sizeof(err))) {
+	case IDENTITY_CHANGED:
+		output_identity(c->out, m->name, "changed");
+		break;
+	case IDENTITY_ERR:
+		output_diag(c->out, "the identity key of %s is not pinned: %s",
+		    m->name, err);
+		break;
+	default:
+		break;
+	}
 }
 
 /* UDPREG: the server's UDP port; the socket registers with it. */
@@ -1467,7 +1514,10 @@ client_on_candidates(struct client *c, const struct sc_msg *m)
 	    m->ncand);
 }
 
-/* PAIRKEY while a send waits for one: the awaited peer's lets it go. */
+/*
+ * PAIRKEY while a send or a verify waits for one: the awaited peer's lets
+ * the message go, or gives the key to verify.
+ */
 static void
 client_on_send_pairkey(struct client *c, const struct sc_msg *m)
 {
@@ -1475,6 +1525,10 @@ client_on_send_pairkey(struct client *c, const struct sc_msg *m)
 	if (strcmp(m->name, c->op_peer) != 0)
 		return;
 	event_del(c->op_ev);
+	if (strcmp(c->op_cmd, "verify") == 0) {
+		client_op_done(c, client_show_number(c, c->op_peer) != 0);
+		return;
+	}
 	client_send_later(c);
 }
 
@@ -1566,6 +1620,29 @@ client_peer_recheck(void *arg, uint64_t pair_id)
 }
 
 /*
+ * The identity of name on this device and server, made at its first sign
+ * or auth here, with the peers it pinned; -1 (error printed) when it
+ * cannot be read or made, and then nothing is sent.
+ */
+static int
+client_open_identity(struct client *c, const char *cmd, const char *name)
+{
+	char	err[CLIENT_REASON_MAX];
+
+	if (c->id != NULL && strcmp(identity_user(c->id), name) == 0)
+		return (0);
+	peer_set_identity(c->peer, NULL);
+	identity_free(c->id);
+	if ((c->id = identity_open(NULL, c->server_pk, name, err,
+	    sizeof(err))) == NULL) {
+		client_error(c, cmd, "identity key: %s", err);
+		return (-1);
+	}
+	peer_set_identity(c->peer, identity_keypair(c->id));
+	return (0);
+}
+
+/*
  * Sends the login held (op_cmd, op_type, op_peer, the password), or
  * connects first when the connection was closed meanwhile.
  */
@@ -1605,6 +1682,8 @@ client_login_hold(struct client *c, const char *cmd, uint8_t type,
 		client_error(c, cmd, "not connected");
 		return (-1);
 	}
+	if (client_open_identity(c, cmd, name) != 0)
+		return (-1);
 	strlcpy(c->op_cmd, cmd, sizeof(c->op_cmd));
 	strlcpy(c->op_peer, name, sizeof(c->op_peer));
 	c->op_type = type;
@@ -1785,7 +1864,12 @@ client_peers(struct client *c)
 	n = peer_paths(c->peer, paths, PEER_PAIRS_MAX);
 	for (i = 0; i < n; i++) {
 		rows[i].user = paths[i].name;
-		rows[i].path = path_state_name(paths[i].state);
+		if (paths[i].blocked)
+			rows[i].path = "blocked";
+		else if (!paths[i].keyed)
+			rows[i].path = path_state_name(PATH_CHECKING);
+		else
+			rows[i].path = path_state_name(paths[i].state);
 		rows[i].address = paths[i].addr;
 		rows[i].rtt_ms = paths[i].rtt_ms;
 	}
@@ -1827,6 +1911,90 @@ client_ignore(struct client *c, const char *name, int on)
 		    "unseen until unignore %s", name, name);
 	else
 		output_info(c->out, "no longer ignoring %s", name);
+	return (CMD_OK);
+}
+
+/*
+ * Prints the safety number of us and name: with the key the server handed
+ * out for name (a change not trusted yet included), else the pinned one.
+ * -1 (error printed) when no key of name is known.
+ */
+static int
+client_show_number(struct client *c, const char *name)
+{
+	const struct sc_keypair	*kp = identity_keypair(c->id);
+	uint8_t			 key[SC_KEY_BYTES];
+	char			 num[IDENTITY_NUMBER_LEN];
+
+	if (strcmp(name, c->self) == 0)
+		memcpy(key, kp->pk, SC_KEY_BYTES);
+	else if (identity_key(c->id, name, key) != 0) {
+		client_error(c, "verify", "no key of %s known", name);
+		return (-1);
+	}
+	if (identity_number(num, c->self, kp->pk, name, key) != 0) {
+		client_error(c, "verify", "cannot compute the safety number");
+		return (-1);
+	}
+	output_verify(c->out, name, num);
+	return (0);
+}
+
+/*
+ * The safety number with name: at once when its key is known, else after
+ * a PAIR, whose PAIRKEY carries it (and pins it, on first use).
+ */
+enum cmd_status
+client_verify(struct client *c, const char *name)
+{
+	struct wbuf	wb;
+	uint8_t		key[SC_KEY_BYTES];
+
+	if (c->state != CLIENT_ONLINE || c->id == NULL) {
+		client_error(c, "verify", "not logged in");
+		return (CMD_FAILED);
+	}
+	if (strcmp(name, c->self) == 0 || identity_key(c->id, name,
+	    key) == 0)
+		return (client_show_number(c, name) == 0 ? CMD_OK :
+		    CMD_FAILED);
+	strlcpy(c->op_cmd, "verify", sizeof(c->op_cmd));
+	strlcpy(c->op_peer, name, sizeof(c->op_peer));
+	wbuf_init(&wb);
+	wire_enc_pair(&wb, name);
+	if (client_send_msg(c, &wb) != 0) {
+		client_error(c, "verify", "cannot send the request");
+		return (CMD_FAILED);
+	}
+	log_debug("client: pair request for verify peer=%s", name);
+	client_op_wait(c, CLIENT_PAIR, c->conf.pair_timeout);
+	return (CMD_PENDING);
+}
+
+/*
+ * Trusts the key the server handed out for name: it replaces the pin, and
+ * a conversation held back since the change begins.
+ */
+enum cmd_status
+client_trust(struct client *c, const char *name)
+{
+	char	err[CLIENT_REASON_MAX];
+
+	if (!client_logged_in(c) || c->id == NULL) {
+		client_error(c, "trust", "not logged in");
+		return (CMD_FAILED);
+	}
+	if (strcmp(name, c->self) == 0) {
+		client_error(c, "trust", "your own key needs no trust");
+		return (CMD_FAILED);
+	}
+	if (identity_trust(c->id, name, err, sizeof(err)) < 0) {
+		client_error(c, "trust", "%s", err);
+		return (CMD_FAILED);
+	}
+	if (peer_unblock(c->peer, name))
+		log_debug("client: conversation with peer=%s resumes", name);
+	output_identity(c->out, name, "trusted");
 	return (CMD_OK);
 }
 

@@ -37,7 +37,7 @@ enum client_state {
 	CLIENT_LOGIN_LIST,	/* OK came: the initial USERS list awaited */
 	CLIENT_ONLINE,		/* logged in, no command waiting */
 	CLIENT_LIST,		/* list sent: the USERS reply awaited */
-	CLIENT_PAIR,		/* send: the pair key awaited */
+	CLIENT_PAIR,		/* send, verify: the pair key awaited */
 	CLIENT_SLOT,		/* send: room among the messages in flight */
 	CLIENT_RECONNECT,	/* session lost: the next attempt, handshake */
 	CLIENT_RELOGIN,		/* connected again: our AUTH's OK awaited */
@@ -177,6 +177,10 @@ enum cmd_status	 client_query(struct client *, const char *name);
  * shows them again (on 0), until the client exits.
  */
 enum cmd_status	 client_ignore(struct client *, const char *name, int on);
+/* Shows the safety number with name ("verify NAME NUMBER"). */
+enum cmd_status	 client_verify(struct client *, const char *name);
+/* Trusts name's changed identity key ("identity NAME trusted"). */
+enum cmd_status	 client_trust(struct client *, const char *name);
 /* Waits for outstanding deliveries (bounded), logs out, ends the loop. */
 enum cmd_status	 client_quit(struct client *);
 /*

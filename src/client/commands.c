@@ -25,6 +25,10 @@ static enum cmd_status	commands_do_list(struct client *,
 			    const struct command *, const struct cmd_args *);
 static enum cmd_status	commands_do_peers(struct client *,
 			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_verify(struct client *,
+			    const struct command *, const struct cmd_args *);
+static enum cmd_status	commands_do_trust(struct client *,
+			    const struct command *, const struct cmd_args *);
 static enum cmd_status	commands_do_help(struct client *,
 			    const struct command *, const struct cmd_args *);
 static enum cmd_status	commands_do_quit(struct client *,
@@ -60,6 +64,12 @@ const struct command commands_table[] = {
 	    "ignore USER", "drop USER's messages unseen (this session)" },
 	{ "unignore", { NULL }, 0, commands_do_unignore, CMD_ARGS_USER, 0,
 	    "unignore USER", "show USER's messages again" },
+	{ "verify", { NULL }, SC_MSG_PAIR, commands_do_verify, CMD_ARGS_USER,
+	    CMD_NEEDS_LOGIN,
+	    "verify USER", "the safety number to compare with USER" },
+	{ "trust", { NULL }, 0, commands_do_trust, CMD_ARGS_USER,
+	    CMD_NEEDS_LOGIN,
+	    "trust USER", "accept USER's new identity key" },
 	{ "help", { "?", "/help" }, 0, commands_do_help, CMD_ARGS_NONE, 0,
 	    "help", "this list" },
 	{ "quit", { "/quit" }, SC_MSG_LOGOUT, commands_do_quit, CMD_ARGS_NONE,
@@ -409,6 +419,48 @@ commands_do_send(struct client *c, const struct command *cmd,
 		return (CMD_FAILED);
 	}
 	return (client_send(c, name, a->rest, a->rest_len));
+}
+
+/* The canonical name of USER, or an error record that shows it. */
+static int
+commands_user(struct client *c, const struct command *cmd,
+    const struct cmd_args *a, char name[SC_NAME_MAX + 1])
+{
+	char	shown[SC_NAME_MAX + 1];
+	size_t	n;
+
+	if (wire_name_canon(name, a->user, a->user_len) == 0)
+		return (0);
+	n = a->user_len < SC_NAME_MAX ? a->user_len : SC_NAME_MAX;
+	memcpy(shown, a->user, n);
+	shown[n] = '\0';
+	client_error(c, cmd->name, "%s: %s", wire_err_str(SC_ERR_BAD_NAME),
+	    shown);
+	return (-1);
+}
+
+/* verify USER */
+static enum cmd_status
+commands_do_verify(struct client *c, const struct command *cmd,
+    const struct cmd_args *a)
+{
+	char	name[SC_NAME_MAX + 1];
+
+	if (commands_user(c, cmd, a, name) != 0)
+		return (CMD_FAILED);
+	return (client_verify(c, name));
+}
+
+/* trust USER */
+static enum cmd_status
+commands_do_trust(struct client *c, const struct command *cmd,
+    const struct cmd_args *a)
+{
+	char	name[SC_NAME_MAX + 1];
+
+	if (commands_user(c, cmd, a, name) != 0)
+		return (CMD_FAILED);
+	return (client_trust(c, name));
 }
 
 /* list */

@@ -138,6 +138,30 @@ output_script_peers(void *arg, const struct output_peer *rows, size_t n)
 	}
 }
 
+/* identity USER changed / identity USER trusted */
+static void
+output_script_identity(void *arg, const char *user, const char *what)
+{
+	struct output_script	*os = arg;
+
+	fputs("identity", os->rec);
+	output_script_field(os->rec, user, strlen(user));
+	output_script_field(os->rec, what, strlen(what));
+	output_script_end(os->rec);
+}
+
+/* verify USER NUMBER */
+static void
+output_script_verify(void *arg, const char *user, const char *number)
+{
+	struct output_script	*os = arg;
+
+	fputs("verify", os->rec);
+	output_script_field(os->rec, user, strlen(user));
+	output_script_field(os->rec, number, strlen(number));
+	output_script_end(os->rec);
+}
+
 /* error CMD REASON */
 static void
 output_script_error(void *arg, const char *cmd, const char *reason)
@@ -213,6 +237,8 @@ static const struct output_ops output_script_ops = {
 	.msg = output_script_msg,
 	.delivered = output_script_delivered,
 	.peers = output_script_peers,
+	.identity = output_script_identity,
+	.verify = output_script_verify,
 	.error = output_script_error,
 	.disconnected = output_script_disconnected,
 	.sent = output_script_sent,
@@ -305,6 +331,20 @@ void
 output_peers(struct output *out, const struct output_peer *rows, size_t n)
 {
 	out->ops->peers(out->arg, rows, n);
+}
+
+/* Shows a change, or the trust, of a peer's identity key. */
+void
+output_identity(struct output *out, const char *user, const char *what)
+{
+	out->ops->identity(out->arg, user, what);
+}
+
+/* Shows a safety number. */
+void
+output_verify(struct output *out, const char *user, const char *number)
+{
+	out->ops->verify(out->arg, user, number);
 }
 
 /* Shows a failed command. */

@@ -33,6 +33,13 @@ struct output_ops {
 	void	(*delivered)(void *, const char *to);
 	/* "peer USER PATH ADDRESS RTT_MS", one per peer (the peers list). */
 	void	(*peers)(void *, const struct output_peer *, size_t n);
+	/*
+	 * "identity USER WHAT": USER's identity key changed (held back
+	 * until trusted), or was trusted.
+	 */
+	void	(*identity)(void *, const char *user, const char *what);
+	/* "verify USER NUMBER": the safety number with USER. */
+	void	(*verify)(void *, const char *user, const char *number);
 	/* "error CMD REASON". */
 	void	(*error)(void *, const char *cmd, const char *reason);
 	/*
@@ -76,6 +83,8 @@ void	output_msg(struct output *, const char *from, const char *text,
 	    size_t len);
 void	output_delivered(struct output *, const char *to);
 void	output_peers(struct output *, const struct output_peer *, size_t n);
+void	output_identity(struct output *, const char *user, const char *what);
+void	output_verify(struct output *, const char *user, const char *number);
 void	output_error(struct output *, const char *cmd, const char *reason);
 void	output_disconnected(struct output *, const char *reason);
 void	output_sent(struct output *, const char *to, const char *text,

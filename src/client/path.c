@@ -1072,6 +1072,23 @@ path_lose(struct path *p)
 	path_settle(p);
 }
 
+/* Probes now: the candidates being checked, or a new round. */
+void
+path_kick(struct path *p)
+{
+	uint64_t	now = p->conf.now();
+	size_t		i;
+
+	if (p->in_round) {
+		for (i = 0; i < p->ncand; i++)
+			if (!p->cand[i].confirmed && p->cand[i].next_ms != 0)
+				p->cand[i].next_ms = now;
+	} else if (p->state != PATH_DIRECT)
+		path_round_begin(p, now);
+	path_step(p, now);
+	path_settle(p);
+}
+
 /* The state of the path. */
 enum path_state
 path_state(const struct path *p)

@@ -144,6 +144,13 @@ void		 path_sent(struct path *, const struct sockaddr *, socklen_t,
 		    int relayed);
 /* A message on the path went unacknowledged: the path is lost. */
 void		 path_lose(struct path *);
+/*
+ * The probes changed (the peers' handshake ended, or is still waiting
+ * for an answer): the candidates being checked get a PROBE now rather
+ * than at their next turn; with no round running and no direct path, a
+ * round begins now.
+ */
+void		 path_kick(struct path *);
 enum path_state	 path_state(const struct path *);
 /* Changes with every new path; a message remembers the one it went on. */
 uint32_t	 path_gen(const struct path *);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Peer datagrams.  Receiving order of checks: byte 0 (a REGISTERED goes to
- * reg.c, and only from the server's endpoint), size, version, pair_id, the
- * replay window (a read-only test, cheap), the AEAD open, and only then the
- * window moves.  So a forged datagram, whatever counter it claims, changes
- * nothing, and a dropped datagram never disturbs the traffic after it.
+ * reg.c, and only from the server's endpoint; INIT and RESP to the
+ * handshake), size, version, pair_id, keys (none before the handshake
+ * ends), the replay window (a read-only test, cheap), the AEAD open, and
+ * only then the window moves.  So a forged datagram, whatever counter it
+ * claims, changes nothing, and a dropped datagram never disturbs the
+ * traffic after it.
  * Keys are found by pair_id, never by the source address; but answers (ACK,
  * PROBE_ACK) go to the source of the datagram they answer, which is how a
  * datagram that came through the relay is answered through it, and a
@@ -18,6 +20,21 @@
  * new counter, so nothing is lost and the receiver's window of ids shows
  * it once.  A message is sent at most 1 + send_retries times and lives at
  * most about twice send_retries + 1 intervals.
+ *
+ * The handshake (docs/protocol.md, section 8.1): the initiator (the name
+ * that sorts first) makes its INIT once and sends those same bytes as
+ * each PROBE its path asks for while it has no keys, so INIT finds the
+ * peer on every path a check would, the NAT opening and the go signal
+ * through the relay included; once the relay is the path, INIT goes
+ * through it, at once and then on a timer that doubles up to
+ * PEER_HS_RETRY_MAX_MS, which otherwise begins a round of checks.  The
+ * responder runs no checks before INIT: it answers each INIT that opens
+ * with RESP to its source, and the same RESP to every copy of that INIT
+ * until the first datagram under the new keys opens.  Then each side's
+ * checks go on with PROBEs under the handshake's keys: the initiator's
+ * candidates are probed again at once, the responder's round begins with
+ * INIT's source as the peer's first PROBE.  No key of the server's opens
+ * any datagram of a pair: Kxy is only mixed into the handshake.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -37,6 +54,7 @@
 
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
+#include "sealchat/peerhs.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
 
@@ -51,6 +69,8 @@
 #define PEER_PAYLOAD_HDR	9
 #define PEER_PAYLOAD_MAX	(PEER_PAYLOAD_HDR + SC_TEXT_MAX)
 #define PEER_DGRAM_MIN		(SC_DGRAM_HDR + PEER_PAYLOAD_HDR + SC_MAC_BYTES)
+/* The initiator's INIT again at most this far apart. */
+#define PEER_HS_RETRY_MAX_MS	8000
 
 struct peer;
 
@@ -59,13 +79,27 @@ struct peer_pair {
 	char			 name[SC_NAME_MAX + 1];
 	uint64_t		 pair_id;
 	uint8_t			 flags;		/* PAIRKEY, CANDIDATES */
-	struct sc_pair_keys	 keys;
+	struct sc_pair_keys	 keys;		/* from the handshake */
 	uint64_t		 tx_ctr;	/* next counter to send */
 	struct replay		 rx;		/* counters received */
 	struct replay		 ids;		/* msg_ids shown */
 	uint64_t		 next_id;	/* next msg_id to send */
 	struct path		*path;
 	struct util_bucket	 answers;	/* MSGs and PROBEs taken */
+	uint8_t			 idkey[SC_KEY_BYTES];	/* the peer's */
+	int			 self_pair;	/* a user with itself */
+	int			 initiator;	/* we begin the handshake */
+	int			 blocked;	/* identity key not trusted */
+	int			 keyed;		/* the keys exist */
+	int			 started;	/* the path has candidates */
+	struct peerhs		 hs;
+	uint8_t			 hs_out[PEERHS_LEN];	/* INIT, or RESP */
+	uint8_t			 hs_in[PEERHS_LEN];	/* INIT answered */
+	int			 hs_cached;	/* RESP kept for copies */
+	struct event		*hs_ev;		/* INIT again */
+	int			 hs_wait_ms;
+	struct sc_cand		 cand[SC_CAND_MAX];	/* the peer's */
+	size_t			 ncand;
 };
 
 struct peer_out {
@@ -99,6 +133,7 @@ struct peer {
 	void			*arg;
 	struct peer_conf	 conf;
 	char			 self[SC_NAME_MAX + 1];
+	const struct sc_keypair	*id;		/* our identity */
 	int			 fd;
 	uint16_t		 port;
 	union path_sa		 bound;		/* the socket's address */
@@ -126,6 +161,8 @@ static int	peer_path_probe(void *, uint64_t, const struct sockaddr *,
 static int	peer_path_probe_relay(void *, uint64_t);
 static void	peer_path_changed(void *);
 static void	peer_path_lost(void *);
+static int	peer_sendto(struct peer *, const uint8_t *, size_t,
+		    const struct sockaddr *, socklen_t, int);
 
 static const struct reg_ops peer_reg_ops = {
 	.send = peer_reg_send,
@@ -201,6 +238,9 @@ peer_out_fail(struct peer *p, struct peer_out *o)
 static void
 peer_pair_free(struct peer_pair *pp)
 {
+	if (pp->hs_ev != NULL)
+		event_free(pp->hs_ev);
+	peerhs_wipe(&pp->hs);
 	path_free(pp->path);
 	sc_wipe(pp, sizeof(*pp));
 	free(pp);
@@ -220,11 +260,15 @@ peer_free(struct peer *p)
 	    " drop_replay=%" PRIu64 " drop_mac=%" PRIu64
 	    " drop_payload=%" PRIu64 " drop_source=%" PRIu64 " dup=%" PRIu64
 	    " probes=%" PRIu64 " tx=%" PRIu64 " tx_err=%" PRIu64
-	    " resent=%" PRIu64, p->stats.rx_ok, p->stats.drop_size,
+	    " resent=%" PRIu64 " hs_sent=%" PRIu64 " hs_dup=%" PRIu64
+	    " drop_blocked=%" PRIu64 " drop_early=%" PRIu64
+	    " drop_handshake=%" PRIu64, p->stats.rx_ok, p->stats.drop_size,
 	    p->stats.drop_version, p->stats.drop_unknown,
 	    p->stats.drop_replay, p->stats.drop_mac, p->stats.drop_payload,
 	    p->stats.drop_source, p->stats.dup_msgs, p->stats.probes,
-	    p->stats.tx, p->stats.tx_err, p->stats.resent);
+	    p->stats.tx, p->stats.tx_err, p->stats.resent, p->stats.hs_sent,
+	    p->stats.hs_dup, p->stats.drop_blocked, p->stats.drop_early,
+	    p->stats.drop_handshake);
 	while ((o = TAILQ_FIRST(&p->outq)) != NULL)
 		peer_out_free(p, o);
 	for (i = 0; i < p->npairs; i++)
@@ -398,6 +442,13 @@ void
 peer_set_self(struct peer *p, const char *name)
 {
 	strlcpy(p->self, name, sizeof(p->self));
+}
+
+/* Sets our identity key pair. */
+void
+peer_set_identity(struct peer *p, const struct sc_keypair *id)
+{
+	p->id = id;
 }
 
 /* Tells whether sa is a loopback address. */
@@ -579,11 +630,137 @@ peer_remove(struct peer *p, size_t i)
 	peer_fail_pair(p, id);
 }
 
-/* Installs or replaces a pair key and begins the checks. */
+/* Sends the handshake message the pair keeps (INIT or RESP) to sa. */
+static int
+peer_hs_send(struct peer *p, struct peer_pair *pp, const struct sockaddr *sa,
+    socklen_t len, int ttl)
+{
+	int	rc;
+
+	if ((rc = peer_sendto(p, pp->hs_out, PEERHS_LEN, sa, len, ttl)) == 0)
+		p->stats.hs_sent++;
+	return (rc);
+}
+
+/* Sends the initiator's INIT through the relay. */
+static void
+peer_hs_relay(struct peer *p, struct peer_pair *pp)
+{
+	union path_sa	srv;
+	socklen_t	len;
+
+	if ((len = reg_server(p->reg, &srv)) != 0)
+		(void)peer_hs_send(p, pp, &srv.sa, len, 0);
+}
+
+/* Arms the initiator's timer for its next INIT. */
+static void
+peer_hs_arm(struct peer_pair *pp)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = pp->hs_wait_ms / 1000;
+	tv.tv_usec = (pp->hs_wait_ms % 1000) * 1000;
+	evtimer_add(pp->hs_ev, &tv);
+}
+
+/*
+ * The initiator's timer: still no RESP.  INIT goes through the relay when
+ * that is the path; else the checks, which carry INIT, go again.
+ */
+static void
+peer_hs_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_pair	*pp = arg;
+
+	(void)fd;
+	(void)what;
+	if (pp->keyed || pp->blocked)
+		return;
+	log_debug("peer: no handshake answer yet peer=%s wait_ms=%d",
+	    pp->name, pp->hs_wait_ms);
+	if (path_state(pp->path) == PATH_RELAY)
+		peer_hs_relay(pp->peer, pp);
+	else
+		path_kick(pp->path);
+	pp->hs_wait_ms = pp->hs_wait_ms * 2 > PEER_HS_RETRY_MAX_MS ?
+	    PEER_HS_RETRY_MAX_MS : pp->hs_wait_ms * 2;
+	peer_hs_arm(pp);
+}
+
+/* The path gets the peer's candidates: its checks begin. */
+static void
+peer_path_start(struct peer_pair *pp)
+{
+	pp->started = 1;
+	path_set_candidates(pp->path, pp->cand, pp->ncand, 1);
+}
+
+/* Keeps the peer's candidates; a started path takes them too. */
+static void
+peer_pair_cands(struct peer_pair *pp, const struct sc_cand *cand,
+    size_t ncand, int force)
+{
+	pp->ncand = ncand > SC_CAND_MAX ? SC_CAND_MAX : ncand;
+	if (pp->ncand > 0)
+		memcpy(pp->cand, cand, pp->ncand * sizeof(*cand));
+	if (pp->started)
+		path_set_candidates(pp->path, pp->cand, pp->ncand, force);
+}
+
+/*
+ * A pair that may talk begins: the initiator makes its INIT, arms its
+ * timer and starts its checks, which carry INIT; a responder waits for
+ * INIT; a pair with itself has its keys and checks at once.
+ */
+static void
+peer_pair_begin(struct peer *p, struct peer_pair *pp)
+{
+	if (pp->initiator) {
+		if (peerhs_write_init(&pp->hs, pp->hs_out, p->id->sk,
+		    NULL) != 0) {
+			log_warnx("peer: cannot begin the handshake peer=%s",
+			    pp->name);
+			return;
+		}
+		pp->hs_wait_ms = p->conf.direct_timeout_ms;
+		peer_hs_arm(pp);
+	}
+	if (pp->initiator || pp->self_pair)
+		peer_path_start(pp);
+}
+
+/*
+ * The pair's first messages: the handshake's state, or, with oneself, a
+ * random key both ways (no datagram of it ever leaves this client but to
+ * itself).  Kxy is mixed into the handshake and not kept.
+ */
+static int
+peer_pair_keys(struct peer *p, struct peer_pair *pp,
+    const uint8_t kxy[SC_KEY_BYTES])
+{
+	int	i = pp->initiator;
+
+	if (pp->self_pair) {
+		sc_random(pp->keys.tx, SC_KEY_BYTES);
+		memcpy(pp->keys.rx, pp->keys.tx, SC_KEY_BYTES);
+		pp->keyed = 1;
+		return (0);
+	}
+	if (peerhs_init(&pp->hs, i, pp->pair_id, i ? p->self : pp->name,
+	    i ? p->id->pk : pp->idkey, i ? pp->name : p->self,
+	    i ? pp->idkey : p->id->pk, kxy) != 0)
+		return (-1);
+	if ((pp->hs_ev = evtimer_new(p->base, peer_hs_cb, pp)) == NULL)
+		return (-1);
+	return (0);
+}
+
+/* Installs or replaces a pair key and begins the handshake. */
 int
 peer_pair_set(struct peer *p, const char *name, uint64_t pair_id,
-    const uint8_t kxy[SC_KEY_BYTES], uint8_t flags,
-    const struct sc_cand *cand, size_t ncand)
+    const uint8_t kxy[SC_KEY_BYTES], const uint8_t idkey[SC_KEY_BYTES],
+    int blocked, uint8_t flags, const struct sc_cand *cand, size_t ncand)
 {
 	struct peer_pair	*pp;
 	struct path_conf	 pc;
@@ -591,12 +768,13 @@ peer_pair_set(struct peer *p, const char *name, uint64_t pair_id,
 
 	if ((i = peer_find_name(p, name)) != -1) {
 		pp = p->pairs[i];
-		if (pp->pair_id == pair_id) {
+		if (pp->pair_id == pair_id && sc_memeq(pp->idkey, idkey,
+		    SC_KEY_BYTES)) {
 			log_debug("peer: pairkey again peer=%s "
 			    "pair_id=%016" PRIx64, name, pair_id);
 			pp->flags = flags;
 			path_set_relay(pp->path, peer_relay_usable(p, pp));
-			path_set_candidates(pp->path, cand, ncand, 0);
+			peer_pair_cands(pp, cand, ncand, 0);
 			return (1);
 		}
 		peer_remove(p, (size_t)i);
@@ -609,6 +787,10 @@ peer_pair_set(struct peer *p, const char *name, uint64_t pair_id,
 	}
 	if (p->npairs >= PEER_PAIRS_MAX) {
 		log_warnx("peer: too many pair keys; peer=%s ignored", name);
+		return (-1);
+	}
+	if (p->id == NULL && strcmp(name, p->self) != 0) {
+		log_warnx("peer: no identity key; peer=%s ignored", name);
 		return (-1);
 	}
 	if ((pp = calloc(1, sizeof(*pp))) == NULL)
@@ -631,16 +813,44 @@ peer_pair_set(struct peer *p, const char *name, uint64_t pair_id,
 	strlcpy(pp->name, name, sizeof(pp->name));
 	pp->pair_id = pair_id;
 	pp->flags = flags;
-	sc_pair_derive(&pp->keys, kxy, p->self, name);
+	memcpy(pp->idkey, idkey, SC_KEY_BYTES);
+	pp->self_pair = strcmp(name, p->self) == 0;
+	pp->initiator = !pp->self_pair && strcmp(p->self, name) < 0;
+	pp->blocked = blocked && !pp->self_pair;
+	if (peer_pair_keys(p, pp, kxy) != 0) {
+		log_warnx("peer: cannot set up the handshake peer=%s", name);
+		peer_pair_free(pp);
+		return (-1);
+	}
 	replay_init(&pp->rx);
 	replay_init(&pp->ids);
 	pp->next_id = 1;
 	p->pairs[p->npairs++] = pp;
 	log_debug("peer: pairkey peer=%s pair_id=%016" PRIx64 " flags=%u "
-	    "candidates=%zu", name, pair_id, flags, ncand);
+	    "candidates=%zu role=%s%s", name, pair_id, flags, ncand,
+	    pp->self_pair ? "self" : pp->initiator ? "initiator" : "responder",
+	    pp->blocked ? " blocked" : "");
 	path_set_relay(pp->path, peer_relay_usable(p, pp));
-	path_set_candidates(pp->path, cand, ncand, 1);
+	peer_pair_cands(pp, cand, ncand, 1);
+	if (!pp->blocked)
+		peer_pair_begin(p, pp);
 	return (0);
+}
+
+/* name's key is trusted now: its blocked pair begins. */
+int
+peer_unblock(struct peer *p, const char *name)
+{
+	struct peer_pair	*pp;
+	ssize_t			 i;
+
+	if ((i = peer_find_name(p, name)) == -1 || !p->pairs[i]->blocked)
+		return (0);
+	pp = p->pairs[i];
+	pp->blocked = 0;
+	log_debug("peer: trusted peer=%s", name);
+	peer_pair_begin(p, pp);
+	return (1);
 }
 
 /*
@@ -668,7 +878,7 @@ peer_candidates(struct peer *p, uint64_t pair_id, uint8_t flags,
 	pp->flags = flags;
 	reg_now(p->reg);
 	path_set_relay(pp->path, peer_relay_usable(p, pp));
-	path_set_candidates(pp->path, cand, ncand, 1);
+	peer_pair_cands(pp, cand, ncand, 1);
 	return (0);
 }
 
@@ -786,15 +996,29 @@ out:
 	return (rc);
 }
 
+/*
+ * Sends what stands for a PROBE: the PROBE itself once the keys exist,
+ * the initiator's INIT before; nothing from a responder without keys.
+ */
+static int
+peer_probe_to(struct peer_pair *pp, uint64_t id, const struct sockaddr *to,
+    socklen_t tolen, int ttl)
+{
+	if (pp->keyed)
+		return (peer_transmit(pp->peer, pp, SC_DGRAM_PROBE, id, NULL,
+		    0, to, tolen, ttl) == 0 ? 0 : -1);
+	if (pp->initiator && !pp->blocked && pp->hs.state == PEERHS_SENT)
+		return (peer_hs_send(pp->peer, pp, to, tolen, ttl) == 0 ? 0 :
+		    -1);
+	return (-1);
+}
+
 /* path.c sends a PROBE to a direct endpoint. */
 static int
 peer_path_probe(void *arg, uint64_t id, const struct sockaddr *to,
     socklen_t tolen, int ttl)
 {
-	struct peer_pair	*pp = arg;
-
-	return (peer_transmit(pp->peer, pp, SC_DGRAM_PROBE, id, NULL, 0, to,
-	    tolen, ttl) == 0 ? 0 : -1);
+	return (peer_probe_to(arg, id, to, tolen, ttl));
 }
 
 /* path.c sends a PROBE through the relay. */
@@ -807,8 +1031,7 @@ peer_path_probe_relay(void *arg, uint64_t id)
 
 	if ((len = reg_server(pp->peer->reg, &srv)) == 0)
 		return (-1);
-	return (peer_transmit(pp->peer, pp, SC_DGRAM_PROBE, id, NULL, 0,
-	    &srv.sa, len, 0) == 0 ? 0 : -1);
+	return (peer_probe_to(pp, id, &srv.sa, len, 0));
 }
 
 /* Arms a message's timer for one retry interval. */
@@ -833,6 +1056,8 @@ peer_out_go(struct peer *p, struct peer_pair *pp, struct peer_out *o)
 	socklen_t		 len;
 	enum path_state		 st = path_state(pp->path);
 
+	if (!pp->keyed)
+		return (0);
 	if (st == PATH_DIRECT)
 		len = path_target(pp->path, &to);
 	else if (st == PATH_RELAY)
@@ -855,7 +1080,10 @@ peer_out_go(struct peer *p, struct peer_pair *pp, struct peer_out *o)
 	return (1);
 }
 
-/* The pair has a new path: the messages due go on it. */
+/*
+ * The pair has a new path: the messages due go on it.  Before the keys,
+ * the initiator's INIT goes through the relay as soon as that is the path.
+ */
 static void
 peer_path_changed(void *arg)
 {
@@ -863,6 +1091,12 @@ peer_path_changed(void *arg)
 	struct peer		*p = pp->peer;
 	struct peer_out		*o;
 
+	if (!pp->keyed) {
+		if (pp->initiator && !pp->blocked &&
+		    path_state(pp->path) == PATH_RELAY)
+			peer_hs_relay(p, pp);
+		return;
+	}
 	TAILQ_FOREACH(o, &p->outq, entry) {
 		if (o->pair_id == pp->pair_id && o->due)
 			(void)peer_out_go(p, pp, o);
@@ -941,6 +1175,12 @@ peer_send(struct peer *p, const char *name, const char *text, size_t len,
 		return (-1);
 	}
 	pp = p->pairs[i];
+	if (pp->blocked) {
+		snprintf(err, errlen, "the identity key of %s changed; compare "
+		    "your safety numbers (verify %s), then trust %s", name,
+		    name, name);
+		return (-1);
+	}
 	if (p->nout >= PEER_OUT_MAX) {
 		snprintf(err, errlen, "too many messages waiting for "
 		    "acknowledgement");
@@ -1148,6 +1388,107 @@ peer_may_answer(struct peer_pair *pp)
 }
 
 /*
+ * The handshake gave the pair its keys.  The initiator's checks, which
+ * carried INIT so far, probe again at once with PROBEs; the responder's
+ * begin, INIT's source counting as the peer's first PROBE (its go signal
+ * when it came through the relay).  Messages that wait may go.
+ */
+static void
+peer_keys_ready(struct peer_pair *pp, const struct peer_src *src)
+{
+	pp->keyed = 1;
+	pp->tx_ctr = 0;
+	replay_init(&pp->rx);
+	evtimer_del(pp->hs_ev);
+	log_debug("peer: handshake done peer=%s role=%s relayed=%d",
+	    pp->name, pp->initiator ? "initiator" : "responder",
+	    src->relayed);
+	if (pp->initiator) {
+		sc_wipe(pp->hs_out, sizeof(pp->hs_out));
+		path_kick(pp->path);
+	} else {
+		peer_path_start(pp);
+		path_probe_in(pp->path, src->sa, src->len, src->relayed);
+	}
+	peer_path_changed(pp);
+}
+
+/*
+ * An INIT or RESP.  Each is read into a copy of the handshake's state, so
+ * one that does not open changes nothing; one that opens gives the keys,
+ * once: afterwards a RESP, or an INIT other than the one answered,
+ * establishes nothing and is dropped.  A copy of the INIT answered (the
+ * initiator sends it again until RESP comes) gets the same RESP, from
+ * the same ephemeral key.  Every answer is within the pair's rate and
+ * goes to the source of what it answers, unless the address rules refuse
+ * it.
+ */
+static void
+peer_hs_input(struct peer *p, const uint8_t *d, size_t len,
+    const struct peer_src *src)
+{
+	struct peer_pair	*pp;
+	struct sc_pair_keys	 keys;
+	uint8_t			 kind, out[PEERHS_LEN];
+	uint64_t		 id;
+	int			 rc;
+
+	if (peerhs_parse(d, len, &kind, &id) != 0) {
+		peer_drop(&p->stats.drop_size, "handshake-size");
+		return;
+	}
+	if ((pp = peer_find_id(p, id)) == NULL) {
+		peer_drop(&p->stats.drop_unknown, "unknown-pair");
+		return;
+	}
+	if (pp->blocked) {
+		peer_drop(&p->stats.drop_blocked, "not-trusted");
+		return;
+	}
+	if (pp->self_pair || (kind == SC_UDP_INIT) == pp->initiator ||
+	    (pp->keyed && (kind == SC_UDP_RESP || !pp->hs_cached ||
+	    !sc_memeq(pp->hs_in, d, PEERHS_LEN)))) {
+		peer_drop(&p->stats.drop_handshake, "handshake-not-taken");
+		return;
+	}
+	if (!peer_may_answer(pp)) {
+		peer_drop(&p->stats.drop_rate, "rate");
+		return;
+	}
+	if (pp->keyed) {
+		/* A copy of the INIT answered: the same RESP again. */
+		p->stats.hs_dup++;
+		if (src->ok)
+			(void)peer_hs_send(p, pp, src->sa, src->len, 0);
+		path_probe_in(pp->path, src->sa, src->len, src->relayed);
+		return;
+	}
+	if (kind == SC_UDP_INIT)
+		rc = peerhs_read_init(&pp->hs, &keys, out, d, len, p->id->sk,
+		    NULL);
+	else
+		rc = peerhs_read_resp(&pp->hs, &keys, d, len, p->id->sk);
+	if (rc != 0) {
+		peer_drop(&p->stats.drop_mac, "handshake-mac");
+		goto out;
+	}
+	pp->keys = keys;
+	if (kind == SC_UDP_INIT) {
+		memcpy(pp->hs_out, out, PEERHS_LEN);
+		memcpy(pp->hs_in, d, PEERHS_LEN);
+		pp->hs_cached = 1;
+		if (src->ok)
+			(void)peer_hs_send(p, pp, src->sa, src->len, 0);
+		else
+			p->stats.drop_source++;
+	}
+	peer_keys_ready(pp, src);
+out:
+	sc_wipe(&keys, sizeof(keys));
+	sc_wipe(out, sizeof(out));
+}
+
+/*
  * The kinds of payload an opened datagram may carry, each with the bytes
  * it takes after its msg_id (a msg_id, or probe id, is never 0).
  * Anything else is dropped and counted as a bad payload.
@@ -1205,6 +1546,10 @@ peer_input(struct peer *p, const uint8_t *d, size_t len,
 			(void)reg_input(p->reg, d, len);
 		return;
 	}
+	if (len > 0 && (d[0] == SC_UDP_INIT || d[0] == SC_UDP_RESP)) {
+		peer_hs_input(p, d, len, &src);
+		return;
+	}
 	if (len < PEER_DGRAM_MIN || len > SC_DGRAM_MAX) {
 		peer_drop(&p->stats.drop_size, "size");
 		return;
@@ -1219,6 +1564,11 @@ peer_input(struct peer *p, const uint8_t *d, size_t len,
 		peer_drop(&p->stats.drop_unknown, "unknown-pair");
 		return;
 	}
+	if (!pp->keyed) {
+		peer_drop(pp->blocked ? &p->stats.drop_blocked :
+		    &p->stats.drop_early, "no-keys");
+		return;
+	}
 	if (!replay_check(&pp->rx, ctr)) {
 		peer_drop(&p->stats.drop_replay, "replay");
 		return;
@@ -1231,6 +1581,12 @@ peer_input(struct peer *p, const uint8_t *d, size_t len,
 	/* Authentic: only now may the window move. */
 	replay_update(&pp->rx, ctr);
 	p->stats.rx_ok++;
+	if (pp->hs_cached) {
+		/* The initiator has the keys: no INIT will need RESP again. */
+		sc_wipe(pp->hs_out, sizeof(pp->hs_out));
+		sc_wipe(pp->hs_in, sizeof(pp->hs_in));
+		pp->hs_cached = 0;
+	}
 	msg_id = util_get_be64(plain + 1);
 	blen = plen - PEER_PAYLOAD_HDR;
 	if ((k = peer_kind_find(plain[0])) == NULL || msg_id == 0 ||
@@ -1272,6 +1628,8 @@ peer_paths(const struct peer *p, struct peer_path *out, size_t max)
 		path_info(p->pairs[i]->path, &info);
 		strlcpy(out[n].name, p->pairs[i]->name, sizeof(out[n].name));
 		out[n].state = info.state;
+		out[n].keyed = p->pairs[i]->keyed;
+		out[n].blocked = p->pairs[i]->blocked;
 		out[n].rtt_ms = info.rtt_ms;
 		strlcpy(out[n].addr, "-", sizeof(out[n].addr));
 		if (info.state == PATH_DIRECT)

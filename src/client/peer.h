@@ -2,10 +2,16 @@
 /*
  * Peer-to-peer messages over UDP (docs/protocol.md, sections 8 to 10).  One
  * socket; one entry per pair key the server handed out, found by pair_id
- * (never by the sender's address); per pair a send counter, a replay
- * window over the counters received and one over message ids, and a path
- * (path.c): how its datagrams travel, direct or through the server's
- * relay.  Messages wait while a pair has no path, go on the current one,
+ * (never by the sender's address); per pair the peers' own handshake
+ * (peerhs.c: Kxy is only its pre-shared key, the keys of the datagrams
+ * come out of it), a send counter, a replay window over the counters
+ * received and one over message ids, and a path (path.c): how its
+ * datagrams travel, direct or through the server's relay.  Until the
+ * handshake ends, the initiator's INIT goes wherever the path would send
+ * a PROBE (and through the relay once that is the path), and the
+ * responder's checks wait for it; a pair whose identity key is not
+ * trusted sends and takes nothing.
+ * Messages wait while a pair has no path, go on the current one,
  * and are sent again, same msg_id and a new counter, every retry interval;
  * a message unacknowledged on a path loses that path, and goes again on
  * the next.  Answers (ACK, PROBE_ACK) go to the source of what they
@@ -65,6 +71,11 @@ struct peer_cb {
 /* Datagrams counted by fate. */
 struct peer_stats {
 	uint64_t	rx_ok;		/* opened and accepted */
+	uint64_t	hs_sent;	/* INIT and RESP sent */
+	uint64_t	hs_dup;		/* an INIT answered again */
+	uint64_t	drop_blocked;	/* for a pair not trusted */
+	uint64_t	drop_early;	/* before the handshake's keys */
+	uint64_t	drop_handshake;	/* INIT, RESP its pair does not take */
 	uint64_t	drop_size;	/* too short or too long */
 	uint64_t	drop_version;	/* unknown version byte */
 	uint64_t	drop_unknown;	/* unknown pair_id */
@@ -85,6 +96,8 @@ struct peer_stats {
 struct peer_path {
 	char		name[SC_NAME_MAX + 1];
 	enum path_state	state;
+	int		keyed;		/* the handshake is done */
+	int		blocked;	/* identity changed, not trusted */
 	char		addr[64];	/* "203.0.113.7:40000", "-" */
 	int		rtt_ms;		/* -1: not measured */
 };
@@ -109,8 +122,13 @@ int		 peer_listen(struct peer *, const char *address, uint16_t port,
 		    char *err, size_t errlen);
 /* The bound port (0 without a socket). */
 uint16_t	 peer_port(const struct peer *);
-/* Our own name, which decides the key direction of each pair. */
+/* Our own name, which decides who begins each pair's handshake. */
 void		 peer_set_self(struct peer *, const char *name);
+/*
+ * Our identity key pair, which the handshakes need; it must outlive the
+ * table's pairs.
+ */
+void		 peer_set_identity(struct peer *, const struct sc_keypair *);
 /*
  * The server's address (the far end of the TCP connection), set before any
  * pair key: its UDP endpoint is there, and peers may be on loopback only
@@ -131,14 +149,21 @@ int		 peer_register(struct peer *, uint16_t udp_port, uint8_t flags,
 int		 peer_public(const struct peer *, struct sc_cand *);
 /*
  * Installs the pair key for name (canonical) from a PAIRKEY, with the
- * peer's candidates and the pair's flags, and begins the checks.  The
- * same pair_id as the key held keeps the key (returns 1) and takes the
- * candidates.  A new pair_id replaces the old key, wiped, and fails its
- * waiting messages.  0 when installed, -1 when the table is full.
+ * peer's identity key and candidates and the pair's flags, and begins the
+ * handshake (the initiator: INIT, and its checks; the responder waits for
+ * INIT).  Kxy is not kept.  With blocked set (the identity key is not the
+ * one trusted) nothing begins until peer_unblock().  The same pair_id and
+ * identity key as the pair held keep it (returns 1) and take the
+ * candidates.  Anything else replaces the old pair, wiped, and fails its
+ * waiting messages.  0 when installed, -1 when the table is full or there
+ * is no identity key.
  */
 int		 peer_pair_set(struct peer *, const char *name,
 		    uint64_t pair_id, const uint8_t kxy[SC_KEY_BYTES],
+		    const uint8_t idkey[SC_KEY_BYTES], int blocked,
 		    uint8_t flags, const struct sc_cand *, size_t ncand);
+/* The user trusts name's key now: a blocked pair begins.  1 if one did. */
+int		 peer_unblock(struct peer *, const char *name);
 /*
  * CANDIDATES: the peer's candidates now; a REGISTER, then the pair's
  * checks begin again.  -1 for a pair_id not held (ignored).

@@ -46,6 +46,7 @@
 
 #include "askpass.h"
 #include "commands.h"
+#include "identity.h"
 #include "repl.h"
 
 #define REPL_HISTORY_MAX	1000
@@ -408,6 +409,52 @@ repl_out_peers(void *arg, const struct output_peer *rows, size_t n)
 	}
 }
 
+/*
+ * A peer's identity key changed: a warning that cannot be missed, and
+ * what to do; or the new key is trusted now.
+ */
+static void
+repl_out_identity(void *arg, const char *user, const char *what)
+{
+	struct repl	*r = arg;
+	char		 t[8];
+
+	repl_clock(t);
+	if (strcmp(what, "changed") != 0) {
+		repl_print(r, "%s[%s] the new identity key of %s is trusted: "
+		    "the conversation goes on%s", repl_c(r, C_DIM), t, user,
+		    repl_c(r, C_RESET));
+		return;
+	}
+	repl_print(r, "%s%s[%s] WARNING: the identity key of %s changed.%s",
+	    repl_c(r, C_BOLD), repl_c(r, C_RED), t, user, repl_c(r, C_RESET));
+	repl_print(r, "%sA new device of %s, or someone (the server too) "
+	    "posing as %s.%s", repl_c(r, C_RED), user, user,
+	    repl_c(r, C_RESET));
+	repl_print(r, "%sNothing goes to or comes from %s until you type "
+	    "`trust %s`; first compare `verify %s` with %s, in person or "
+	    "by phone.%s", repl_c(r, C_RED), user, user, user, user,
+	    repl_c(r, C_RESET));
+}
+
+/* A safety number, in two lines of six groups for reading aloud. */
+static void
+repl_out_verify(void *arg, const char *user, const char *number)
+{
+	struct repl	*r = arg;
+
+	repl_print(r, "safety number with %s (the same on both sides):", user);
+	if (strlen(number) != IDENTITY_NUMBER_LEN - 1) {
+		repl_print(r, "  %s", number);
+		return;
+	}
+	/* Six groups of five and their five spaces, then a space. */
+	repl_print(r, "  %s%.35s%s", repl_c(r, C_BOLD), number,
+	    repl_c(r, C_RESET));
+	repl_print(r, "  %s%s%s", repl_c(r, C_BOLD), number + 36,
+	    repl_c(r, C_RESET));
+}
+
 /* A command failed. */
 static void
 repl_out_error(void *arg, const char *cmd, const char *reason)
@@ -494,6 +541,8 @@ static const struct output_ops repl_output_ops = {
 	.msg = repl_out_msg,
 	.delivered = repl_out_delivered,
 	.peers = repl_out_peers,
+	.identity = repl_out_identity,
+	.verify = repl_out_verify,
 	.error = repl_out_error,
 	.disconnected = repl_out_disconnected,
 	.sent = repl_out_sent,

@@ -3,8 +3,9 @@
  * Every libsodium call of the project: random bytes, wiping, guarded memory,
  * the server key pair, fingerprints, base64, the primitives the handshake of
  * docs/protocol.md section 2 is made of (src/common/handshake.c puts them
- * together), the channel of section 3, password hashing, and the peer
- * datagram keys and seal of section 8.  This is the only file that includes
+ * together, and src/common/peerhs.c the peers' of section 8.1), the
+ * channel of section 3, password hashing, and the peer datagram seal of
+ * section 8.  This is the only file that includes
  * sodium.h.
  */
 #include <sys/mman.h>
@@ -296,6 +297,16 @@ sc_dh(uint8_t out[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES],
 	return (0);
 }
 
+/* The public half of an X25519 secret key. */
+int
+sc_dh_public(uint8_t pk[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES])
+{
+	if (crypto_scalarmult_base(pk, sk) != 0 ||
+	    sodium_is_zero(pk, SC_KEY_BYTES))
+		return (-1);
+	return (0);
+}
+
 /* Seals len bytes to pk with an anonymous ephemeral key. */
 int
 sc_seal(uint8_t *out, const uint8_t *in, size_t len,
@@ -347,6 +358,38 @@ sc_kdf(uint8_t out[SC_KEY_BYTES], const uint8_t key[SC_KEY_BYTES],
     uint64_t id, const char ctx[8])
 {
 	if (crypto_kdf_derive_from_key(out, SC_KEY_BYTES, id, ctx, key) != 0)
+		return (-1);
+	return (0);
+}
+
+/* AEAD with an explicit counter nonce and associated data. */
+int
+sc_aead_seal(uint8_t *out, const uint8_t key[SC_KEY_BYTES], uint64_t counter,
+    const uint8_t *ad, size_t adlen, const uint8_t *in, size_t len)
+{
+	uint8_t			nonce[SC_NONCE_BYTES];
+	unsigned long long	clen;
+
+	sc_nonce(nonce, counter);
+	if (crypto_aead_chacha20poly1305_ietf_encrypt(out, &clen, in, len, ad,
+	    adlen, NULL, nonce, key) != 0)
+		return (-1);
+	return (0);
+}
+
+/* Opens what sc_aead_seal() made; fails on any change. */
+int
+sc_aead_open(uint8_t *out, const uint8_t key[SC_KEY_BYTES], uint64_t counter,
+    const uint8_t *ad, size_t adlen, const uint8_t *in, size_t len)
+{
+	uint8_t			nonce[SC_NONCE_BYTES];
+	unsigned long long	mlen;
+
+	if (len < SC_MAC_BYTES)
+		return (-1);
+	sc_nonce(nonce, counter);
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &mlen, NULL, in, len,
+	    ad, adlen, nonce, key) != 0)
 		return (-1);
 	return (0);
 }
@@ -434,42 +477,6 @@ sc_pwhash_needs_rehash(const char hash[SC_PWHASH_LEN], enum sc_cost cost)
 		return (-1);
 	r = crypto_pwhash_str_needs_rehash(hash, ops, mem);
 	return (r < 0 ? -1 : (r > 0 ? 1 : 0));
-}
-
-/*
- * Pair keys: KDF(Kxy, 1, "SCpeerv1") belongs to the name that sorts first
- * (bytewise), KDF(Kxy, 2, "SCpeerv1") to the other.  Each side sends with
- * its own key and opens with the other's; talking to oneself uses key 1
- * both ways.
- */
-void
-sc_pair_derive(struct sc_pair_keys *pk, const uint8_t kxy[SC_KEY_BYTES],
-    const char *self, const char *peer)
-{
-	uint8_t	low[SC_KEY_BYTES], high[SC_KEY_BYTES];
-	int	cmp;
-
-	if (sc_kdf(low, kxy, 1, "SCpeerv1") != 0 ||
-	    sc_kdf(high, kxy, 2, "SCpeerv1") != 0) {
-		/* Cannot happen (sizes are fixed); fail closed all the same. */
-		randombytes_buf(pk->tx, SC_KEY_BYTES);
-		randombytes_buf(pk->rx, SC_KEY_BYTES);
-		goto out;
-	}
-	cmp = strcmp(self, peer);
-	if (cmp == 0) {
-		memcpy(pk->tx, low, SC_KEY_BYTES);
-		memcpy(pk->rx, low, SC_KEY_BYTES);
-	} else if (cmp < 0) {
-		memcpy(pk->tx, low, SC_KEY_BYTES);
-		memcpy(pk->rx, high, SC_KEY_BYTES);
-	} else {
-		memcpy(pk->tx, high, SC_KEY_BYTES);
-		memcpy(pk->rx, low, SC_KEY_BYTES);
-	}
-out:
-	sodium_memzero(low, sizeof(low));
-	sodium_memzero(high, sizeof(high));
 }
 
 /*

@@ -7,7 +7,9 @@
  * nothing planted there is followed or reused), fsync'd, renamed into place,
  * and the folder fsync'd, so that a crash leaves either no file or a whole
  * one.  The private key goes first: a pair is only complete once the public
- * key exists, and a half-made pair is taken back.
+ * key exists, and a half-made pair is taken back.  A client's identity key
+ * is one private key file, made the same way at the first login of a user
+ * on the device; its public key is derived from it.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -543,6 +545,62 @@ keys_server_check(struct sc_keypair *kp, const char *pub_path,
     const char *priv_path, char err[KEYS_ERR_MAX])
 {
 	return (keys_server(kp, pub_path, priv_path, 0, NULL, err));
+}
+
+/* Writes a file atomically; see keys.h. */
+int
+keys_write_file(const char *path, const char *data, size_t len, mode_t mode,
+    char err[KEYS_ERR_MAX])
+{
+	err[0] = '\0';
+	return (keys_write(path, data, len, mode, err));
+}
+
+/* Loads or makes a client's identity key pair; see keys.h. */
+int
+keys_identity_load(struct sc_keypair *kp, const char *path, int *created,
+    char err[KEYS_ERR_MAX])
+{
+	struct sc_keypair	tmp;
+	uint8_t			sk[SC_KEY_BYTES];
+	char			text[SC_KEY_BYTES * 2 + 2];
+	size_t			len;
+	int			exists, rc = -1;
+
+	memset(kp, 0, sizeof(*kp));
+	memset(&tmp, 0, sizeof(tmp));
+	memset(text, 0, sizeof(text));
+	err[0] = '\0';
+	*created = 0;
+	if (keys_exists(path, &exists, err) == -1)
+		goto out;
+	if (exists) {
+		if (keys_load_one(sk, path, 1, err) == -1)
+			goto out;
+		if (sc_keypair_from_sk(&tmp, sk) != 0) {
+			keys_error(err, "%s: not a usable private key", path);
+			goto out;
+		}
+	} else {
+		if (sc_keypair_generate(&tmp) != 0) {
+			keys_error(err, "%s: cannot generate a key pair", path);
+			goto out;
+		}
+		sc_b64_encode(text, sizeof(text) - 1, tmp.sk, SC_KEY_BYTES);
+		len = strlen(text);
+		text[len++] = '\n';
+		if (keys_write(path, text, len, 0600, err) == -1)
+			goto out;
+		*created = 1;
+	}
+	*kp = tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	rc = 0;
+out:
+	sc_wipe(sk, sizeof(sk));
+	sc_wipe(text, sizeof(text));
+	sc_keypair_free(&tmp);
+	return (rc);
 }
 
 /* Reads the pinned server public key. */

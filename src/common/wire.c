@@ -491,6 +491,18 @@ wire_dec_recheck(struct sc_msg *m, struct rbuf *rb)
 	return (rb->err ? -1 : 0);
 }
 
+/* IDENTITY: a 32-byte public key, not all zero. */
+static int
+wire_dec_identity(struct sc_msg *m, struct rbuf *rb)
+{
+	static const uint8_t	zero[SC_KEY_BYTES];
+
+	if ((m->idkey = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL ||
+	    memcmp(m->idkey, zero, SC_KEY_BYTES) == 0)
+		return (-1);
+	return (0);
+}
+
 /* PAIR: str8 canonical name. */
 static int
 wire_dec_pair(struct sc_msg *m, struct rbuf *rb)
@@ -589,14 +601,21 @@ wire_dec_presence(struct sc_msg *m, struct rbuf *rb)
 	return (wire_check_list(m, rb, 1));
 }
 
-/* PAIRKEY: peer, pair_id, key, af, address, port. */
+/*
+ * PAIRKEY: peer, pair_id, Kxy, the peer's identity key (not all zero),
+ * flags, the peer's candidates.
+ */
 static int
 wire_dec_pairkey(struct sc_msg *m, struct rbuf *rb)
 {
+	static const uint8_t	zero[SC_KEY_BYTES];
+
 	if (wire_get_name(rb, m->name, &m->name_len) != 0)
 		return (-1);
 	m->pair_id = rbuf_u64(rb);
-	if ((m->key = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL)
+	if ((m->key = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL ||
+	    (m->idkey = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL ||
+	    memcmp(m->idkey, zero, SC_KEY_BYTES) == 0)
 		return (-1);
 	m->flags = rbuf_u8(rb);
 	if (rb->err || (m->flags & ~SC_PAIR_RELAY) != 0)
@@ -661,6 +680,7 @@ static const struct wire_decoder {
 	{ SC_MSG_PING, wire_dec_token },
 	{ SC_MSG_LOGOUT, wire_dec_empty },
 	{ SC_MSG_RECHECK, wire_dec_recheck },
+	{ SC_MSG_IDENTITY, wire_dec_identity },
 	{ SC_MSG_WELCOME, wire_dec_welcome },
 	{ SC_MSG_OK, wire_dec_ok },
 	{ SC_MSG_ERROR, wire_dec_error },
@@ -820,6 +840,14 @@ wire_enc_recheck(struct wbuf *wb, uint64_t pair_id)
 	wbuf_u64(wb, pair_id);
 }
 
+/* IDENTITY: the user's identity public key. */
+void
+wire_enc_identity(struct wbuf *wb, const uint8_t key[SC_KEY_BYTES])
+{
+	wbuf_u8(wb, SC_MSG_IDENTITY);
+	wbuf_put(wb, key, SC_KEY_BYTES);
+}
+
 /* PAIR request for a peer. */
 void
 wire_enc_pair(struct wbuf *wb, const char *name)
@@ -929,16 +957,20 @@ wire_put_cands(struct wbuf *wb, const struct sc_cand *c, size_t n)
 	}
 }
 
-/* PAIRKEY: the peer, the pair's id and key, flags, the peer's candidates. */
+/*
+ * PAIRKEY: the peer, the pair's id and key, the peer's identity key,
+ * flags, the peer's candidates.
+ */
 void
 wire_enc_pairkey(struct wbuf *wb, const char *peer, uint64_t pair_id,
-    const uint8_t key[SC_KEY_BYTES], uint8_t flags, const struct sc_cand *c,
-    size_t n)
+    const uint8_t key[SC_KEY_BYTES], const uint8_t idkey[SC_KEY_BYTES],
+    uint8_t flags, const struct sc_cand *c, size_t n)
 {
 	wbuf_u8(wb, SC_MSG_PAIRKEY);
 	wbuf_str8(wb, peer, wire_strlen(peer));
 	wbuf_u64(wb, pair_id);
 	wbuf_put(wb, key, SC_KEY_BYTES);
+	wbuf_put(wb, idkey, SC_KEY_BYTES);
 	wbuf_u8(wb, flags);
 	wire_put_cands(wb, c, n);
 }
@@ -1074,6 +1106,7 @@ wire_err_str(uint8_t code)
 		[SC_ERR_INTERNAL] = "server error",
 		[SC_ERR_CLOSED] = "sign-up is closed on this server",
 		[SC_ERR_LOCKED] = "account locked",
+		[SC_ERR_NO_IDENTITY] = "user has no identity key",
 	};
 
 	if (code < 1 || code > SC_ERR_MAX)

@@ -87,6 +87,8 @@ hashhelper_op_name(uint8_t op)
 		return ("delete");
 	case HASHMSG_OP_LOCK:
 		return ("lock");
+	case SC_MSG_IDENTITY:
+		return ("identity");
 	default:
 		return ("unlock");
 	}
@@ -273,6 +275,24 @@ hashhelper_change(struct store *st, const struct hashmsg_job *j)
 	return (rc == STORE_NOTFOUND ? SC_ERR_CREDENTIALS : SC_ERR_INTERNAL);
 }
 
+/*
+ * IDENTITY: the user's identity public key beside the account, replacing
+ * the key of another device; SC_ERR_CREDENTIALS when the account is gone.
+ */
+static int
+hashhelper_identity(struct store *st, const struct hashmsg_job *j)
+{
+	int	rc, changed = 0;
+
+	rc = store_set_identity(st, j->name, j->pass, &changed);
+	if (rc == STORE_OK) {
+		if (changed)
+			log_info("auth: name=%s identity key changed", j->name);
+		return (0);
+	}
+	return (rc == STORE_NOTFOUND ? SC_ERR_CREDENTIALS : SC_ERR_INTERNAL);
+}
+
 /* Runs one job and returns its status. */
 static int
 hashhelper_run(struct hashhelper_worker *w, struct store *st,
@@ -288,6 +308,8 @@ hashhelper_run(struct hashhelper_worker *w, struct store *st,
 		status = hashhelper_auth(w, st, j);
 	else if (j->op == HASHMSG_OP_PASSWD)
 		status = hashhelper_passwd(st, j);
+	else if (j->op == SC_MSG_IDENTITY)
+		status = hashhelper_identity(st, j);
 	else
 		status = hashhelper_change(st, j);
 	log_debug("auth: session=%llu op=%s name=%s cost=%d status=%d",

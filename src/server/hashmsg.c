@@ -24,6 +24,7 @@ hashmsg_op_valid(uint8_t op)
 	switch (op) {
 	case SC_MSG_SIGN:
 	case SC_MSG_AUTH:
+	case SC_MSG_IDENTITY:
 	case HASHMSG_OP_ADD:
 	case HASHMSG_OP_PASSWD:
 	case HASHMSG_OP_DEL:
@@ -43,10 +44,25 @@ hashmsg_op_hashes(uint8_t op)
 	    op == HASHMSG_OP_ADD || op == HASHMSG_OP_PASSWD);
 }
 
+/* The bytes a job of op carries: a password, a key, or none. */
+void
+hashmsg_op_bytes(uint8_t op, size_t *min, size_t *max)
+{
+	if (hashmsg_op_hashes(op)) {
+		*min = SC_PASS_MIN;
+		*max = SC_PASS_MAX;
+	} else if (op == SC_MSG_IDENTITY)
+		*min = *max = SC_KEY_BYTES;
+	else
+		*min = *max = 0;
+}
+
 /* 0 when every field of the job is in its range. */
 static int
 hashmsg_job_check(const struct hashmsg_job *j)
 {
+	size_t	min, max;
+
 	if (!hashmsg_op_valid(j->op))
 		return (-1);
 	if ((int)j->cost < 0 || (int)j->cost >= HASHMSG_COSTS)
@@ -57,10 +73,9 @@ hashmsg_job_check(const struct hashmsg_job *j)
 	if (j->name_len < 1 || j->name_len > SC_NAME_MAX ||
 	    memchr(j->name, '\0', j->name_len) != NULL)
 		return (-1);
-	if (!hashmsg_op_hashes(j->op))
-		return (j->pass_len == 0 ? 0 : -1);
-	if (j->pass == NULL || j->pass_len < SC_PASS_MIN ||
-	    j->pass_len > SC_PASS_MAX)
+	hashmsg_op_bytes(j->op, &min, &max);
+	if (j->pass_len < min || j->pass_len > max ||
+	    (j->pass_len > 0 && j->pass == NULL))
 		return (-1);
 	return (0);
 }

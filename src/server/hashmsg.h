@@ -26,12 +26,14 @@
  *     status 0 when the worker opened its store, else SC_ERR_INTERNAL and
  *     the error text (0..HASHMSG_TEXT_MAX bytes) in place of the name
  *
- * The ops: a client's SIGN and AUTH (their message types), and the
- * operator's, from the control socket, whose session id is the control
- * request's: ADD (hash the password, add the account without a login),
- * PASSWD (hash it, replace the account's hash), DEL, LOCK and UNLOCK (no
- * password).  For the operator's ops other than ADD, SC_ERR_CREDENTIALS
- * means that there is no such account.
+ * The ops: a client's SIGN and AUTH (their message types), a client's
+ * IDENTITY (its message type: store the 32-byte identity public key the
+ * job carries in place of a password beside the account, no hash), and
+ * the operator's, from the control socket, whose session id is the
+ * control request's: ADD (hash the password, add the account without a
+ * login), PASSWD (hash it, replace the account's hash), DEL, LOCK and
+ * UNLOCK (no password).  For IDENTITY and the operator's ops other than
+ * ADD, SC_ERR_CREDENTIALS means that there is no such account.
  *
  * A result names its job by session id, op and name: the daemon finds the
  * job it answers among those in flight, never by position.
@@ -99,6 +101,11 @@ struct hashmsg_result {
 /* Whether op is an op of a job; whether it takes a password to hash. */
 int	hashmsg_op_valid(uint8_t op);
 int	hashmsg_op_hashes(uint8_t op);
+/*
+ * How many bytes a job of op carries after its name, at least *min and at
+ * most *max: a password for the ops that hash, IDENTITY's key, else none.
+ */
+void	hashmsg_op_bytes(uint8_t op, size_t *min, size_t *max);
 
 /*
  * Appends the job to wb, which should be empty (one message per packet).

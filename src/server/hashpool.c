@@ -699,17 +699,17 @@ hashpool_submit_at(struct hashpool *pool, uint64_t session_id, uint8_t op,
     uint64_t delay_ms, unsigned rank)
 {
 	struct hashpool_job	*job;
-	size_t			 nlen;
+	size_t			 nlen, min, max;
 
 	if (pool == NULL || !hashmsg_op_valid(op))
 		return (-1);
 	if (name == NULL || (nlen = strnlen(name, SC_NAME_MAX + 1)) == 0 ||
 	    nlen > SC_NAME_MAX)
 		return (-1);
-	if (!hashmsg_op_hashes(op))
+	hashmsg_op_bytes(op, &min, &max);
+	if (max == 0)
 		pass_len = 0;
-	else if (pass == NULL || pass_len < SC_PASS_MIN ||
-	    pass_len > SC_PASS_MAX)
+	else if (pass == NULL || pass_len < min || pass_len > max)
 		return (-1);
 	if (delay_ms == 0 ? !hashpool_room(pool) :
 	    pool->nheld >= pool->queue_max)

@@ -56,9 +56,10 @@ struct hashpool	*hashpool_new(struct event_base *, const char *db_path,
 		    int workers, int queue_max, enum sc_cost,
 		    hashpool_done_cb, void *arg, char *err, size_t errlen);
 /*
- * Queues a job of op (hashmsg.h: a client's SIGN or AUTH, or one of the
- * operator's); copies the password, if the op takes one, into a guarded
- * slot, made at start, and wipes it once the job is handed to the helper.
+ * Queues a job of op (hashmsg.h: a client's SIGN, AUTH or IDENTITY, or
+ * one of the operator's); copies the password (IDENTITY: the key), if the
+ * op takes one, into a guarded slot, made at start, and wipes it once the
+ * job is handed to the helper.
  * -1 when the queue is full (queue_max jobs wait beyond one per worker) or
  * pool is NULL (stopped): the caller answers SC_ERR_BUSY.  An unknown user
  * costs one verification against a dummy hash of the same cost, as much as

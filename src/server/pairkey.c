@@ -184,7 +184,7 @@ pairkey_deliver(struct pairkey *pk, struct presence_member *to)
 
 /*
  * Sends to member `to` the PAIRKEY of a pair, naming `peer` with its
- * candidates.  Returns the delivery result (-1: `to` left).
+ * identity key and candidates.  Returns the delivery result (-1: `to` left).
  */
 static int
 pairkey_send(struct pairkey *pk, const struct pairkey_pair *pair,
@@ -196,7 +196,7 @@ pairkey_send(struct pairkey *pk, const struct pairkey_pair *pair,
 	n = presence_cands(peer, c);
 	wbuf_reset(&pk->msg);
 	wire_enc_pairkey(&pk->msg, peer->name, pair->pair_id, pair->key,
-	    pairkey_flags(pk, pair), c, n);
+	    peer->idkey, pairkey_flags(pk, pair), c, n);
 	return (pairkey_deliver(pk, to));
 }
 
@@ -283,6 +283,8 @@ pairkey_request(struct pairkey *pk, struct presence_member *from,
 		return (SC_ERR_OFFLINE);
 	if (from->udp_port == 0 || to->udp_port == 0)
 		return (SC_ERR_NO_UDP);
+	if (!from->has_idkey || !to->has_idkey)
+		return (SC_ERR_NO_IDENTITY);
 
 	if ((pair = pairkey_find(pk, from->sid, to->sid)) != NULL) {
 		log_debug("pair: again sid=%llu peer=%s pair_id=%016llx",

@@ -3,7 +3,10 @@
  * Pair keys: when user Y asks to talk to X, the server makes a fresh
  * symmetric key Kxy and a random pair id, ties them to the two members
  * (their current sessions), and hands both, each with the other's
- * candidates (where it may be reached over UDP), to both sides.  Part of
+ * identity key and candidates (where it may be reached over UDP), to both
+ * sides.  Kxy is only the pre-shared key of the peers' own handshake: the
+ * keys of their datagrams come out of that, and the server cannot compute
+ * them (docs/protocol.md, section 8).  Part of
  * the presence seam: peers are found with presence_lookup() and PAIRKEY
  * and CANDIDATES messages leave through presence_send(), so this file sees
  * members, never sessions.  It is also the relay's routing: which two
@@ -38,9 +41,10 @@ void		 pairkey_set_relay(struct pairkey *, int on);
 /*
  * Handles PAIR peer from a member: 0 when PAIRKEY messages were sent, else
  * the error code for the requester (SC_ERR_OFFLINE, SC_ERR_NO_UDP,
- * SC_ERR_INTERNAL).  An existing pair of the two is sent again, to the
- * requester only; a member asking for itself gets one PAIRKEY with its own
- * candidates.
+ * SC_ERR_NO_IDENTITY when either has sent no IDENTITY, SC_ERR_INTERNAL).
+ * Each side's PAIRKEY carries the other's identity key.  An existing
+ * pair of the two is sent again, to the requester only; a member asking
+ * for itself gets one PAIRKEY with its own candidates.
  */
 int		 pairkey_request(struct pairkey *, struct presence_member *,
 		    const char *peer);

@@ -48,7 +48,9 @@ TAILQ_HEAD(presence_pairs, pairkey_link);
  * addresses its owner accepted from its UDP request (presence_set_hosts),
  * each with the request's port, and the SRFLX endpoint its last REGISTER
  * came from (presence_set_srflx, by udp.c).  They are what PAIRKEY and
- * CANDIDATES carry to its peers, and the relay's routing.
+ * CANDIDATES carry to its peers, and the relay's routing.  Its identity
+ * key, set by its owner from the user's IDENTITY, goes to its peers in
+ * PAIRKEY.
  */
 struct presence_member {
 	RB_ENTRY(presence_member) entry;	/* roster, by name */
@@ -63,6 +65,8 @@ struct presence_member {
 	char			 name[SC_NAME_MAX + 1];
 	struct sc_cand		 hosts[SC_HOST_MAX];
 	struct sc_cand		 srflx;		/* port 0: none */
+	uint8_t			 has_idkey;	/* IDENTITY came */
+	uint8_t			 idkey[SC_KEY_BYTES];	/* its key */
 };
 
 /*

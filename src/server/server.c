@@ -122,7 +122,10 @@ server_throttle_conf(struct server *srv)
 	throttle_configure(srv->throttle, &tc);
 }
 
-/* A finished hash job goes to its session, found by id. */
+/*
+ * A finished hash job goes to its session, found by id; the result of an
+ * IDENTITY store is only logged when it failed.
+ */
 static void
 server_hash_done(const struct hashpool_result *res, void *arg)
 {
@@ -130,6 +133,14 @@ server_hash_done(const struct hashpool_result *res, void *arg)
 
 	if (res->usec > 0 && hashmsg_op_hashes(res->op))
 		metrics_observe(&srv->metrics.hash_time, res->usec);
+	if (res->op == SC_MSG_IDENTITY) {
+		/* The session went on with its key; only a failure is news. */
+		if (res->status != 0)
+			log_warnx("identity sid=%llu user=%s not stored: %s",
+			    (unsigned long long)res->session_id, res->name,
+			    wire_err_str((uint8_t)res->status));
+		return;
+	}
 	if (res->op != SC_MSG_SIGN && res->op != SC_MSG_AUTH) {
 		if (srv->control != NULL)
 			control_hash_done(srv->control, res);

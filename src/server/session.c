@@ -201,6 +201,7 @@ static void	session_on_pair(struct session *, const struct sc_msg *);
 static void	session_on_ping(struct session *, const struct sc_msg *);
 static void	session_on_logout(struct session *, const struct sc_msg *);
 static void	session_on_recheck(struct session *, const struct sc_msg *);
+static void	session_on_identity(struct session *, const struct sc_msg *);
 
 #define S(st)	(1U << (st))
 
@@ -224,6 +225,7 @@ static const struct session_handler {
 	{ SC_MSG_LOGOUT, S(SESSION_GREETED) | S(SESSION_HASHING) |
 	    S(SESSION_ONLINE), session_on_logout },
 	{ SC_MSG_RECHECK, S(SESSION_ONLINE), session_on_recheck },
+	{ SC_MSG_IDENTITY, S(SESSION_ONLINE), session_on_identity },
 };
 
 /* Name of a state for log lines and metrics. */
@@ -1068,6 +1070,35 @@ session_on_pair(struct session *s, const struct sc_msg *m)
 	rc = pairkey_request(s->set->env.pairkey, &s->pm, m->name);
 	if (rc != 0)
 		session_error(s, SC_MSG_PAIR, (uint8_t)rc, m->name);
+}
+
+/*
+ * IDENTITY: the user's identity key, once per session.  Peers get it in
+ * PAIRKEY from now on, and the hash helper stores it beside the account,
+ * in place of the key of another device.  The write is not awaited: the
+ * key serves this session whatever becomes of it, and the next login
+ * registers it again.
+ */
+static void
+session_on_identity(struct session *s, const struct sc_msg *m)
+{
+	struct session_env	*env = &s->set->env;
+	char			 fpr[SC_FPR_LEN];
+
+	if (s->pm.has_idkey) {
+		session_error(s, SC_MSG_IDENTITY, SC_ERR_STATE, NULL);
+		return;
+	}
+	memcpy(s->pm.idkey, m->idkey, SC_KEY_BYTES);
+	s->pm.has_idkey = 1;
+	sc_fingerprint(fpr, m->idkey);
+	log_info("identity sid=%llu user=%s key=%s", (unsigned long long)s->id,
+	    s->pm.name, fpr);
+	if (env->hash(env->hash_arg, s->id, SC_MSG_IDENTITY, s->pm.name,
+	    m->idkey, SC_KEY_BYTES, 0, 0) < 0)
+		log_warnx("identity sid=%llu user=%s not stored: the hash "
+		    "queue is full; it serves this session",
+		    (unsigned long long)s->id, s->pm.name);
 }
 
 /* PING: PONG with the same token. */

@@ -4,8 +4,10 @@
  * own mutexes, since no handle is ever shared), statements prepared once per
  * handle, writes durable on return: WAL with synchronous=FULL.  The schema
  * version lives in PRAGMA user_version: 1 had name, hash and created; 2
- * adds last_login (NULL: never) and locked, and a handle that opens a
- * version 1 file adds the two columns.
+ * adds last_login (NULL: never) and locked; 3 adds identity, the user's
+ * identity public key (32 bytes, NULL: none registered yet).  A handle
+ * that opens an older file adds what it lacks, one version after the
+ * other, in one transaction.
  *
  * The one write that is not durable on return is the time of a login
  * (store_touch): it is a hint for the operator, and an fsync per login
@@ -34,7 +36,7 @@
 #include "sealchat/util.h"
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 #define STORE_BUSY_MS		5000
 #define STORE_BACKUP_DEST	"file:sealchat-backup?vfs=memdb"
 #define STORE_HEADER_LEN	100	/* an SQLite file's header */
@@ -49,6 +51,8 @@ struct store {
 	sqlite3_stmt	*del;
 	sqlite3_stmt	*lock;
 	sqlite3_stmt	*list;
+	sqlite3_stmt	*idget;
+	sqlite3_stmt	*idset;
 };
 
 /* A copy in progress: the source's pages into an in-memory database. */
@@ -77,18 +81,28 @@ static const char store_sql_lock[] =
 static const char store_sql_list[] =
     "SELECT name, created, last_login, locked FROM accounts "
     "WHERE name > ?1 ORDER BY name LIMIT ?2";
+static const char store_sql_idget[] =
+    "SELECT identity FROM accounts WHERE name = ?1";
+static const char store_sql_idset[] =
+    "UPDATE accounts SET identity = ?2 WHERE name = ?1";
 
-/* The schema of a new file, and what turns version 1 into version 2. */
+/*
+ * The schema of a new file, and what turns version 1 into version 2 and
+ * version 2 into version 3.
+ */
 static const char store_sql_schema[] =
     "CREATE TABLE IF NOT EXISTS accounts ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " hash TEXT NOT NULL,"
     " created INTEGER NOT NULL,"
     " last_login INTEGER,"
-    " locked INTEGER NOT NULL DEFAULT 0)";
+    " locked INTEGER NOT NULL DEFAULT 0,"
+    " identity BLOB)";
 static const char store_sql_v2[] =
     "ALTER TABLE accounts ADD COLUMN last_login INTEGER;"
     "ALTER TABLE accounts ADD COLUMN locked INTEGER NOT NULL DEFAULT 0";
+static const char store_sql_v3[] =
+    "ALTER TABLE accounts ADD COLUMN identity BLOB";
 
 /*
  * Gives a file root just made to the owner of its folder: the database of
@@ -248,8 +262,11 @@ store_schema(struct store *st, char *err, size_t errlen)
 		if (version == 1 &&
 		    store_exec(st, store_sql_v2, err, errlen) == -1)
 			goto fail;
-		if (version == 1)
-			log_info("store: schema version 1 -> %d",
+		if (version >= 1 && version <= 2 &&
+		    store_exec(st, store_sql_v3, err, errlen) == -1)
+			goto fail;
+		if (version > 0)
+			log_info("store: schema version %lld -> %d", version,
 			    STORE_SCHEMA_VERSION);
 		snprintf(sql, sizeof sql, "PRAGMA user_version=%d",
 		    STORE_SCHEMA_VERSION);
@@ -316,7 +333,9 @@ store_open(const char *path, char *err, size_t errlen)
 	    store_prepare(st, store_sql_touch, &st->touch, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_del, &st->del, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_lock, &st->lock, msg, sizeof msg) ||
-	    store_prepare(st, store_sql_list, &st->list, msg, sizeof msg))
+	    store_prepare(st, store_sql_list, &st->list, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_idget, &st->idget, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_idset, &st->idset, msg, sizeof msg))
 		goto fail;
 	return (st);
 fail:
@@ -360,7 +379,8 @@ store_open_read(const char *path, char *err, size_t errlen)
 	}
 	if (store_prepare(st, store_sql_get, &st->get, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_count, &st->count, msg, sizeof msg) ||
-	    store_prepare(st, store_sql_list, &st->list, msg, sizeof msg))
+	    store_prepare(st, store_sql_list, &st->list, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_idget, &st->idget, msg, sizeof msg))
 		goto fail;
 	return (st);
 fail:
@@ -383,6 +403,8 @@ store_free(struct store *st)
 	sqlite3_finalize(st->del);
 	sqlite3_finalize(st->lock);
 	sqlite3_finalize(st->list);
+	sqlite3_finalize(st->idget);
+	sqlite3_finalize(st->idset);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(st->db));
 	free(st);
@@ -587,6 +609,85 @@ store_touch(struct store *st, const char *name)
 	if (rc == STORE_OK)
 		return (locked ? STORE_LOCKED : STORE_ERR);
 	return (rc);
+}
+
+/* Reads the identity key of name: STORE_NOTFOUND for no account or key. */
+int
+store_get_identity(struct store *st, const char *name,
+    uint8_t key[SC_KEY_BYTES])
+{
+	const void	*blob;
+	size_t		 nlen;
+	int		 rc, ret = STORE_ERR;
+
+	if (st->idget == NULL || (nlen = store_name_len(name)) == 0)
+		return (STORE_ERR);
+	if (sqlite3_bind_text(st->idget, 1, name, (int)nlen, SQLITE_STATIC) !=
+	    SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st->idget);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		log_warnx("store: identity name=%s: %s", name,
+		    sqlite3_errmsg(st->db));
+		goto out;
+	}
+	if (sqlite3_column_type(st->idget, 0) == SQLITE_NULL) {
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	blob = sqlite3_column_blob(st->idget, 0);
+	if (blob == NULL || sqlite3_column_bytes(st->idget, 0) !=
+	    SC_KEY_BYTES) {
+		log_warnx("store: identity name=%s: stored key malformed",
+		    name);
+		goto out;
+	}
+	memcpy(key, blob, SC_KEY_BYTES);
+	ret = STORE_OK;
+out:
+	store_reset(st->idget);
+	return (ret);
+}
+
+/* Sets the identity key of name; *changed when it was another or none. */
+int
+store_set_identity(struct store *st, const char *name,
+    const uint8_t key[SC_KEY_BYTES], int *changed)
+{
+	uint8_t	old[SC_KEY_BYTES];
+	size_t	nlen;
+	int	rc, ret = STORE_ERR;
+
+	*changed = 0;
+	if (st->idset == NULL || (nlen = store_name_len(name)) == 0)
+		return (STORE_ERR);
+	rc = store_get_identity(st, name, old);
+	if (rc == STORE_OK && memcmp(old, key, SC_KEY_BYTES) == 0)
+		return (STORE_OK);
+	if (rc == STORE_ERR)
+		return (STORE_ERR);
+	if (sqlite3_bind_text(st->idset, 1, name, (int)nlen, SQLITE_STATIC) !=
+	    SQLITE_OK || sqlite3_bind_blob(st->idset, 2, key, SC_KEY_BYTES,
+	    SQLITE_STATIC) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st->idset) != SQLITE_DONE) {
+		log_warnx("store: set identity name=%s: %s", name,
+		    sqlite3_errmsg(st->db));
+		goto out;
+	}
+	if (sqlite3_changes(st->db) == 0) {
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	*changed = 1;
+	ret = STORE_OK;
+out:
+	store_reset(st->idset);
+	return (ret);
 }
 
 /* Deletes the account of name. */

@@ -10,6 +10,7 @@
 #define SEALCHATD_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sealchat/crypto.h"
 #include "sealchat/proto.h"
@@ -43,7 +44,8 @@ struct store	*store_open(const char *path, char *err, size_t errlen);
 /*
  * Opens an existing database of this schema for reading only: nothing is
  * created or written, no write lock is ever waited for.  Only store_get,
- * store_count, store_list and backups work on such a handle.
+ * store_get_identity, store_count, store_list and backups work on such a
+ * handle.
  */
 struct store	*store_open_read(const char *path, char *err, size_t errlen);
 void		 store_free(struct store *);	/* NULL-safe */
@@ -68,6 +70,19 @@ int		 store_set(struct store *, const char *name,
  * Not durable on return: a power loss may forget it.
  */
 int		 store_touch(struct store *, const char *name);
+/*
+ * The user's identity public key (docs/protocol.md, IDENTITY), the only
+ * key the server keeps of a user: STORE_NOTFOUND when there is no such
+ * account or it has registered none.
+ */
+int		 store_get_identity(struct store *, const char *name,
+		    uint8_t key[SC_KEY_BYTES]);
+/*
+ * Sets it, replacing the key of another device; *changed is set when the
+ * account had none or another.  STORE_NOTFOUND when there is no account.
+ */
+int		 store_set_identity(struct store *, const char *name,
+		    const uint8_t key[SC_KEY_BYTES], int *changed);
 /* Deletes an account: STORE_OK, STORE_NOTFOUND or STORE_ERR. */
 int		 store_del(struct store *, const char *name);
 /* Locks (locked 1) or unlocks (0) an account; as store_del(). */

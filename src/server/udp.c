@@ -22,7 +22,9 @@
  * is told to the pairs of the session (CANDIDATES), last of all, since a
  * send may end sessions and their registrations with them.
  *
- * The relay trusts nothing of a datagram but its pair_id and its source:
+ * The relay takes the peers' datagrams and the two of their handshake
+ * (INIT, RESP: the same pair_id at the same place) alike, and trusts
+ * nothing of a datagram but its pair_id and its source:
  * the pair must be live, the source the registered endpoint of one side,
  * the other side registered, and the sender within its allowance (two
  * token buckets per session: relay_rate datagrams and relay_bytes bytes a
@@ -52,6 +54,7 @@
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
+#include "sealchat/peerhs.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
 #include "pairkey.h"
@@ -134,6 +137,8 @@ static const struct udp_kind {
 	    udp_on_register },
 	{ SC_DGRAM_VERSION, UDP_DGRAM_MIN, SC_DGRAM_MAX, UDP_RELAY_LENGTH,
 	    udp_on_relay },
+	{ SC_UDP_INIT, PEERHS_LEN, PEERHS_LEN, UDP_RELAY_LENGTH, udp_on_relay },
+	{ SC_UDP_RESP, PEERHS_LEN, PEERHS_LEN, UDP_RELAY_LENGTH, udp_on_relay },
 };
 
 static const char *const udp_fate_names[UDP_FATES] = {

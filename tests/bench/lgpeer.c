@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Peer datagrams (docs/protocol.md, section 8) between two clients that the
- * load generator plays itself: both log in, register a UDP port, and one
- * asks for the pair key; then side A sends MSG datagrams to side B, which
- * answers each with an ACK.  First `count` messages one at a time (the round
+ * load generator plays itself: both log in, register an identity key and
+ * a UDP port, and one asks for the pair key; the two run the peers'
+ * handshake (section 8.1: the side whose name sorts first sends INIT,
+ * again every tick until RESP comes, the other answers it), and the
+ * datagrams go under its keys; then side A sends MSG datagrams to side
+ * B, which answers each with an ACK.  The time from A's PAIRKEY to both
+ * sides holding the keys is reported (hs_us).
+ * First `count` messages one at a time (the round
  * trip with acknowledgement), then, for `duration` seconds, with `window`
  * messages in flight (messages per second).  Both sides run on this one
  * thread, so the rate counts the sealing and opening of both.
@@ -26,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sealchat/peerhs.h"
 #include "sealchat/util.h"
 
 #include "loadgen.h"
@@ -71,6 +77,12 @@ struct lgpeer_side {
 	socklen_t		 srv_udp_len;
 	uint16_t		 udp_port;	/* our own */
 	uint64_t		 pair_id;
+	uint8_t			 id_pk[SC_KEY_BYTES];	/* identity */
+	uint8_t			 id_sk[SC_KEY_BYTES];
+	struct peerhs		 phs;		/* the peers' handshake */
+	int			 initiator;
+	uint8_t			 hs_msg[PEERHS_LEN];	/* INIT or RESP */
+	uint64_t		 pairkey_us;	/* when PAIRKEY came */
 	struct sc_pair_keys	 keys;
 	struct sockaddr_storage	 to;
 	socklen_t		 to_len;
@@ -109,6 +121,7 @@ struct lgpeer {
 	double			 own_cpu1;
 	uint64_t		 retries;
 	uint64_t		 failed;
+	uint64_t		 hs_us;		/* PAIRKEY to both keyed */
 	int			 pair_tries;
 	struct event		*tick_ev;
 };
@@ -257,6 +270,62 @@ lgpeer_acked(struct lgpeer *p, uint64_t id)
 }
 
 static void	lgpeer_pair(struct lgpeer *);
+static void	lgpeer_ready(struct lgpeer_side *);
+
+/* Sends side s's handshake message (INIT or RESP) to its peer. */
+static int
+lgpeer_hs_send(struct lgpeer_side *s)
+{
+	ssize_t	n;
+
+	n = sendto(s->udp_fd, s->hs_msg, PEERHS_LEN, 0,
+	    (struct sockaddr *)&s->to, s->to_len);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != ENOBUFS)
+		return (-1);
+	return (0);
+}
+
+/*
+ * An INIT or RESP for side s: the responder answers an INIT that opens
+ * (a copy of it again with its RESP), the initiator takes a RESP; either
+ * way the keys come out.  Anything else is dropped.
+ */
+static void
+lgpeer_handshake(struct lgpeer_side *s, const uint8_t *d, size_t len)
+{
+	struct sc_pair_keys	k;
+	int			rc;
+
+	if (s->pair_id == 0 || len != PEERHS_LEN ||
+	    util_get_be64(d + 1) != s->pair_id) {
+		s->dropped++;
+		return;
+	}
+	if (s->keyed) {
+		if (!s->initiator && d[0] == SC_UDP_INIT &&
+		    lgpeer_hs_send(s) == -1)
+			loadgen_fail(s->p->lg, "sendto: %s", strerror(errno));
+		return;
+	}
+	if (s->initiator)
+		rc = d[0] == SC_UDP_RESP ? peerhs_read_resp(&s->phs, &k, d,
+		    len, s->id_sk) : -1;
+	else
+		rc = d[0] == SC_UDP_INIT ? peerhs_read_init(&s->phs, &k,
+		    s->hs_msg, d, len, s->id_sk, NULL) : -1;
+	if (rc != 0) {
+		s->dropped++;
+		return;
+	}
+	s->keys = k;
+	sc_wipe(&k, sizeof(k));
+	if (!s->initiator && lgpeer_hs_send(s) == -1) {
+		loadgen_fail(s->p->lg, "sendto: %s", strerror(errno));
+		return;
+	}
+	lgpeer_ready(s);
+}
 
 /*
  * A REGISTERED for side s, taken as the sealchat client takes one
@@ -300,6 +369,10 @@ lgpeer_datagram(struct lgpeer_side *s, const uint8_t *dg, size_t len)
 
 	if (len > 0 && dg[0] == SC_UDP_REGISTERED) {
 		lgpeer_registered(s, dg, len);
+		return;
+	}
+	if (len > 0 && (dg[0] == SC_UDP_INIT || dg[0] == SC_UDP_RESP)) {
+		lgpeer_handshake(s, dg, len);
 		return;
 	}
 	if (len < SC_DGRAM_HDR + SC_MAC_BYTES + 9 || len > SC_DGRAM_MAX ||
@@ -373,6 +446,11 @@ lgpeer_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (i = 0; i < 2; i++) {
 		s = sides[i];
+		if (s->initiator && s->pair_id != 0 && !s->keyed &&
+		    lgpeer_hs_send(s) == -1) {
+			loadgen_fail(p->lg, "sendto: %s", strerror(errno));
+			return;
+		}
 		if (!s->reg_started || s->registered ||
 		    now - s->reg_sent_us < LGPEER_REG_RETRY_US)
 			continue;
@@ -509,6 +587,15 @@ lgpeer_logged(struct lgpeer_side *s)
 		return;
 	}
 	s->udp_port = port;
+	if (sc_dh_keypair(s->id_pk, s->id_sk) != 0) {
+		loadgen_fail(p->lg, "cannot make an identity key");
+		return;
+	}
+	wbuf_init(&wb);
+	wire_enc_identity(&wb, s->id_pk);
+	if (lgconn_send_msg(s->c, &wb) == -1)
+		loadgen_fail(p->lg, "cannot send IDENTITY");
+	wbuf_free(&wb);
 	wbuf_init(&wb);
 	wire_enc_udp(&wb, port, NULL, 0);
 	if (lgconn_send_msg(s->c, &wb) == -1)
@@ -518,11 +605,39 @@ lgpeer_logged(struct lgpeer_side *s)
 		lgpeer_pair(p);
 }
 
-/* A side received its PAIRKEY. */
+/*
+ * Side s holds the handshake's keys; once both do, the round trips
+ * begin.
+ */
+static void
+lgpeer_ready(struct lgpeer_side *s)
+{
+	struct lgpeer	*p = s->p;
+
+	s->tx_ctr = 0;
+	replay_init(&s->rx);
+	replay_init(&s->ids);
+	s->keyed = 1;
+	if (p->a.keyed && p->b.keyed && p->phase == LGPEER_SETUP) {
+		if (p->a.pair_id != p->b.pair_id) {
+			loadgen_fail(p->lg, "the two sides got different keys");
+			return;
+		}
+		p->hs_us = lgpeer_now_us() - p->a.pairkey_us;
+		p->phase = LGPEER_RTT;
+		lgpeer_pump(p);
+	}
+}
+
+/*
+ * A side received its PAIRKEY: the handshake begins; the side whose name
+ * sorts first sends INIT (and again every tick until RESP).
+ */
 static void
 lgpeer_keyed(struct lgpeer_side *s, const struct sc_msg *m)
 {
 	struct lgpeer		*p = s->p;
+	int			 i;
 
 	if (strcmp(m->name, s->peer) != 0) {
 		loadgen_fail(p->lg, "PAIRKEY for %s, not %s", m->name,
@@ -543,20 +658,20 @@ lgpeer_keyed(struct lgpeer_side *s, const struct sc_msg *m)
 		    m->name);
 		return;
 	}
-	sc_pair_derive(&s->keys, m->key, s->name, s->peer);
+	if (s->pair_id != 0)
+		return;		/* the same pair again */
 	s->pair_id = m->pair_id;
-	s->tx_ctr = 0;
-	replay_init(&s->rx);
-	replay_init(&s->ids);
-	s->keyed = 1;
-	if (p->a.keyed && p->b.keyed && p->phase == LGPEER_SETUP) {
-		if (p->a.pair_id != p->b.pair_id) {
-			loadgen_fail(p->lg, "the two sides got different keys");
-			return;
-		}
-		p->phase = LGPEER_RTT;
-		lgpeer_pump(p);
+	s->pairkey_us = lgpeer_now_us();
+	s->initiator = i = strcmp(s->name, s->peer) < 0;
+	if (peerhs_init(&s->phs, i, m->pair_id, i ? s->name : s->peer,
+	    i ? s->id_pk : m->idkey, i ? s->peer : s->name,
+	    i ? m->idkey : s->id_pk, m->key) != 0 || (i &&
+	    peerhs_write_init(&s->phs, s->hs_msg, s->id_sk, NULL) != 0)) {
+		loadgen_fail(p->lg, "cannot begin the handshake");
+		return;
 	}
+	if (i && lgpeer_hs_send(s) == -1)
+		loadgen_fail(p->lg, "sendto: %s", strerror(errno));
 }
 
 /* The channel of a side is up: log in. */
@@ -655,6 +770,8 @@ lgpeer_side_free(struct lgpeer_side *s)
 	if (s->udp_fd != -1)
 		close(s->udp_fd);
 	handshake_client_wipe(&s->hs);
+	peerhs_wipe(&s->phs);
+	sc_wipe(s->id_sk, sizeof(s->id_sk));
 	sc_wipe(&s->keys, sizeof(s->keys));
 	sc_wipe(&s->reg_keys, sizeof(s->reg_keys));
 }
@@ -711,13 +828,15 @@ lgpeer_peer(struct lg *lg)
 		    "server_us_per_msg=-");
 	printf("peer path=%s rtt_n=%d rtt_p50_us=%.0f rtt_p99_us=%.0f "
 	    "msgs=%llu seconds=%.2f msgs_per_s=%.0f size=%d window=%d "
-	    "retries=%llu failed=%llu dropped=%llu %s client_cpu=%.2f\n",
-	    lg->o.relay ? "relay" : "direct", p->nrtt, p50, p99,
+	    "retries=%llu failed=%llu dropped=%llu hs_us=%llu %s "
+	    "client_cpu=%.2f\n", lg->o.relay ? "relay" : "direct", p->nrtt,
+	    p50, p99,
 	    (unsigned long long)p->acked, secs,
 	    secs > 0 ? (double)p->acked / secs : 0, lg->o.size,
 	    lg->o.peer_window, (unsigned long long)p->retries,
 	    (unsigned long long)p->failed,
-	    (unsigned long long)(p->a.dropped + p->b.dropped), srv,
+	    (unsigned long long)(p->a.dropped + p->b.dropped),
+	    (unsigned long long)p->hs_us, srv,
 	    p->own_cpu1 - p->own_cpu0);
 	fflush(stdout);
 	rc = 0;

@@ -12,8 +12,9 @@ generator) and two fresh `sealchat` processes in script mode: the receiver
 (--listen) and the sender log in and register their UDP endpoints, then
 the clock starts when the sender is given `send PEER TEXT` and stops when
 it prints `delivered PEER`.  That covers PAIR and PAIRKEY, the search for a
-path (protocol.md section 10), the message and its acknowledgement.  A
-`peers` afterwards says which path carried it.
+path (protocol.md section 10), the peers' handshake (section 8.1), the
+message and its acknowledgement.  A `peers` afterwards says which path
+carried it.
 
   direct   sender in home a, receiver in home b: the two NATs keep ports,
            the clients open a direct path through both;
@@ -21,8 +22,10 @@ path (protocol.md section 10), the message and its acknowledgement.  A
            direct path form, and the relay carries the message once
            direct_timeout ms have passed without one: the figure includes
            that configured wait.
+  lan      sender and receiver on two hosts of home a: a host candidate
+           of one LAN, no NAT on the way.
 
-The two kinds alternate, pair after pair, so that the load of the machine
+The kinds alternate, pair after pair, so that the load of the machine
 falls on both alike.  The links have no added delay: the figures are the
 clients' and the daemon's own time, not a network's.
 
@@ -180,6 +183,10 @@ def main():
                     help="the clients' direct_timeout in ms (default 1000, the client's own default)")
     ap.add_argument("--timeout", type=float, default=900, help="deadline of the whole run, seconds")
     ap.add_argument("--raw", help="file that gets one line per pair")
+    ap.add_argument("--data-dir", help="where the clients keep their identity keys and pinned "
+                    "peers (XDG_DATA_HOME; default: a fresh folder under the system's temporary "
+                    "directory); on tmpfs, the first "
+                    "contact's fsync of known_peers leaves the figures")
     a = ap.parse_args()
     if not 1 <= a.pairs <= 1000:
         ap.error("--pairs: 1 to 1000")
@@ -197,6 +204,9 @@ def main():
     deadline = time.monotonic() + a.timeout
     work = tempfile.mkdtemp(prefix="sealchat-reach-")
     os.chmod(work, 0o700)
+    # The clients' identity keys and pinned peers, removed at the end.
+    data = tempfile.mkdtemp(prefix="sealchat-reach-data-", dir=a.data_dir)
+    os.environ["XDG_DATA_HOME"] = data
     raw = open(a.raw, "w") if a.raw else None
     try:
         with netlab.Lab() as lab:
@@ -205,6 +215,7 @@ def main():
             home_b = lab.add_home("b")
             home_c = lab.add_home("c", nat="random")
             host_a, host_b, host_c = home_a.add_host(), home_b.add_host(), home_c.add_host()
+            host_a2 = home_a.add_host()
 
             with open(os.path.join(work, "sealchatd.yaml"), "w") as f:
                 f.write(f"server_address: 0.0.0.0\nserver_port: {PORT}\n"
@@ -218,15 +229,16 @@ def main():
             d.wait_log(r"listening address=", timeout=WAIT)
             pub = os.path.join(work, "server.pub")
             srv.run([loadgen, "mkusers", "--port", PORT, "--key", pub, "--prefix", PREFIX,
-                     "-n", 4 * a.pairs, "--timeout", 120], timeout=150)
+                     "-n", 6 * a.pairs, "--timeout", 120], timeout=150)
             conf = os.path.join(work, "sealchat.yaml")
             with open(conf, "w") as f:
                 f.write(f"server_address: {srv.ipv4}\nserver_port: {PORT}\n"
                         f"server_public_key: {pub}\nlog_level: info\n"
                         f"direct_timeout: {a.direct_timeout}\n")
 
-            # kind: the receiver's host; users 4i, 4i+1 direct, 4i+2, 4i+3 relay
-            kinds = {"direct": (host_b, 0), "relay": (host_c, 2)}
+            # kind: the receiver's host; users 6i, 6i+1 direct, 6i+2, 6i+3
+            # relay, 6i+4, 6i+5 lan
+            kinds = {"direct": (host_b, 0), "relay": (host_c, 2), "lan": (host_a2, 4)}
             times = {k: [] for k in kinds}
             paths = {k: [] for k in kinds}
             failed = {k: 0 for k in kinds}
@@ -236,7 +248,7 @@ def main():
                         raise ReachError(f"deadline of {a.timeout} s passed at pair {i}")
                     if not d.alive():
                         raise ReachError(f"sealchatd exited: {d.log()[-300:]}")
-                    sender, receiver = f"{PREFIX}{4 * i + off}", f"{PREFIX}{4 * i + off + 1}"
+                    sender, receiver = f"{PREFIX}{6 * i + off}", f"{PREFIX}{6 * i + off + 1}"
                     try:
                         ms, path = one_pair(sealchat, conf, host_a, rhost, sender, receiver)
                     except ReachError as e:
@@ -262,6 +274,7 @@ def main():
         if raw:
             raw.close()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

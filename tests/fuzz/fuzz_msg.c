@@ -54,6 +54,9 @@ fuzz_msg_encode(struct wbuf *wb, const struct sc_msg *m)
 	case SC_MSG_RECHECK:
 		wire_enc_recheck(wb, m->pair_id);
 		break;
+	case SC_MSG_IDENTITY:
+		wire_enc_identity(wb, m->idkey);
+		break;
 	case SC_MSG_PAIR:
 		wire_enc_pair(wb, m->name);
 		break;
@@ -76,8 +79,8 @@ fuzz_msg_encode(struct wbuf *wb, const struct sc_msg *m)
 		fuzz_msg_list(wb, m);
 		break;
 	case SC_MSG_PAIRKEY:
-		wire_enc_pairkey(wb, m->name, m->pair_id, m->key, m->flags,
-		    m->cand, m->ncand);
+		wire_enc_pairkey(wb, m->name, m->pair_id, m->key, m->idkey,
+		    m->flags, m->cand, m->ncand);
 		break;
 	case SC_MSG_CANDIDATES:
 		wire_enc_candidates(wb, m->pair_id, m->flags, m->cand,

@@ -160,6 +160,8 @@ fuzz_udp_setup(struct fuzz_udp *f)
 	memcpy(h.addr, "\x7f\x00\x00\x01", 4);
 	for (i = 0; i < FUZZ_MEMBERS; i++) {
 		presence_member_init(&f->m[i], 100 + i);
+		f->m[i].has_idkey = 1;
+		memset(f->m[i].idkey, (int)(0x10 + i), SC_KEY_BYTES);
 		if (presence_join(f->p, &f->m[i], names[i]) != 0 ||
 		    udp_reg_add(f->u, &f->r[i], &f->m[i]) != 0)
 			__builtin_trap();

@@ -11,8 +11,14 @@
   account; ctl() runs sealchatctl against a daemon, in a pipe or on a
   terminal, as another user if asked.
 - A raw protocol client built from docs/protocol.md with PyNaCl, which can
-  also forge peer datagrams (RawClient, RawPeer), and a fake server for
-  what the real daemon never does (FakeServer).
+  also forge peer datagrams (RawClient, RawPeer: the peers' handshake of
+  section 8.1 included, PeerHandshake), and a fake server for what the
+  real daemon never does (FakeServer).
+- Every client of a test module keeps its identity key and known_peers in
+  one temporary data folder (XDG_DATA_HOME), made at import and removed
+  at exit, so that users keep their keys from one process to the next as
+  on one device; a test that wants another device passes another
+  XDG_DATA_HOME.
 - The runner every test module ends with (main), and the skip machinery: a
   test that cannot run here says skipped, and a module where nothing could
   run exits with SKIPPED, which ctest shows as skipped.
@@ -22,6 +28,7 @@ the addresses of network namespaces a test made (the clients' and the raw
 client's wrap and host arguments, for test_nat.py).
 """
 
+import atexit
 import base64
 import functools
 import itertools
@@ -57,6 +64,11 @@ SEALCHAT = os.environ.get("SEALCHAT", os.path.join(BUILD, "sealchat"))
 SEALCHATCTL = os.environ.get("SEALCHATCTL",
                              os.path.join(BUILD, "sealchatctl"))
 KEEP = bool(os.environ.get("SEALCHAT_KEEP"))    # keep daemon folders
+
+# The clients' data folder (identity keys, known_peers), one per module.
+DATA_HOME = tempfile.mkdtemp(prefix="sealchat-data-")
+os.environ["XDG_DATA_HOME"] = DATA_HOME
+atexit.register(shutil.rmtree, DATA_HOME, True)
 
 
 def project_version():
@@ -621,15 +633,94 @@ def nonce(counter):
     return b"\0" * 4 + struct.pack("<Q", counter)
 
 
-def peer_keys(kxy, me, other):
-    """(tx, rx) of `me` for a pair with `other` (section 8)."""
-    low = kdf(kxy, 1, b"SCpeerv1")
-    high = kdf(kxy, 2, b"SCpeerv1")
-    if me == other:
-        return low, low
-    if me.encode() < other.encode():
-        return low, high
-    return high, low
+def phs_kdf(t, i):
+    return kdf(t, i, b"SCphsv1_")
+
+
+class PeerHandshake:
+    """The peers' handshake (docs/protocol.md, section 8.1): Noise KKpsk0
+    on BLAKE2b, X25519 and ChaCha20-Poly1305, Kxy as the pre-shared key.
+    initiator: this side begins (its name sorts first)."""
+
+    NAME = b"sealchat/1 peer handshake KKpsk0"
+
+    def __init__(self, initiator, pair_id, name_i, pk_i, name_r, pk_r, psk):
+        self.initiator = initiator
+        self.pair_id = pair_id
+        self.peer_pk = pk_r if initiator else pk_i
+        self.h = blake2b(self.NAME)
+        self.ck = self.h
+        self.mix_hash(struct.pack(">Q", pair_id) + str8(name_i) +
+                      str8(name_r))
+        self.mix_hash(pk_i)
+        self.mix_hash(pk_r)
+        t = blake2b(psk, key=self.ck)
+        self.ck = phs_kdf(t, 1)
+        self.mix_hash(phs_kdf(t, 2))
+        self.k = phs_kdf(t, 3)
+        self.e_sk = None
+
+    def mix_hash(self, x):
+        self.h = blake2b(self.h + x)
+
+    def mix_key(self, x):
+        t = blake2b(x, key=self.ck)
+        self.ck, self.k = phs_kdf(t, 1), phs_kdf(t, 2)
+
+    def seal_tag(self):
+        c = nb.crypto_aead_chacha20poly1305_ietf_encrypt(
+            b"", self.h, nonce(0), self.k)
+        self.mix_hash(c)
+        return c
+
+    def open_tag(self, c):
+        nb.crypto_aead_chacha20poly1305_ietf_decrypt(c, self.h, nonce(0),
+                                                     self.k)
+        self.mix_hash(c)
+
+    def split(self):
+        """(tx, rx) of this side."""
+        t = blake2b(b"", key=self.ck)
+        i2r, r2i = phs_kdf(t, 1), phs_kdf(t, 2)
+        return (i2r, r2i) if self.initiator else (r2i, i2r)
+
+    def write_init(self, s_sk):
+        e_pk, self.e_sk = nb.crypto_box_keypair()
+        self.mix_hash(e_pk)
+        self.mix_key(e_pk)
+        self.mix_key(nb.crypto_scalarmult(self.e_sk, self.peer_pk))
+        self.mix_key(nb.crypto_scalarmult(s_sk, self.peer_pk))
+        return b"\x04" + struct.pack(">Q", self.pair_id) + e_pk + \
+            self.seal_tag()
+
+    def read_init(self, d, s_sk):
+        """(RESP, (tx, rx)); raises when d does not open."""
+        assert len(d) == 57 and d[0] == 4
+        e_i = d[9:41]
+        self.mix_hash(e_i)
+        self.mix_key(e_i)
+        self.mix_key(nb.crypto_scalarmult(s_sk, e_i))
+        self.mix_key(nb.crypto_scalarmult(s_sk, self.peer_pk))
+        self.open_tag(d[41:57])
+        e_pk, e_sk = nb.crypto_box_keypair()
+        self.mix_hash(e_pk)
+        self.mix_key(e_pk)
+        self.mix_key(nb.crypto_scalarmult(e_sk, e_i))
+        self.mix_key(nb.crypto_scalarmult(e_sk, self.peer_pk))
+        resp = b"\x05" + struct.pack(">Q", self.pair_id) + e_pk + \
+            self.seal_tag()
+        return resp, self.split()
+
+    def read_resp(self, d, s_sk):
+        """(tx, rx); raises when d does not open."""
+        assert len(d) == 57 and d[0] == 5
+        e_r = d[9:41]
+        self.mix_hash(e_r)
+        self.mix_key(e_r)
+        self.mix_key(nb.crypto_scalarmult(self.e_sk, e_r))
+        self.mix_key(nb.crypto_scalarmult(s_sk, e_r))
+        self.open_tag(d[41:57])
+        return self.split()
 
 
 def dgram_seal(key, pair_id, counter, kind, msg_id, text=b""):
@@ -653,8 +744,8 @@ def dgram_open(key, d):
     return pair_id, counter, p[0], struct.unpack(">Q", p[1:9])[0], p[9:]
 
 
-MSG_SIGN, MSG_AUTH, MSG_LIST, MSG_UDP, MSG_PAIR, MSG_PING, MSG_LOGOUT = \
-    range(1, 8)
+MSG_SIGN, MSG_AUTH, MSG_LIST, MSG_UDP, MSG_PAIR, MSG_PING, MSG_LOGOUT, \
+    MSG_RECHECK, MSG_IDENTITY = range(1, 10)
 MSG_WELCOME, MSG_OK, MSG_ERROR, MSG_USERS, MSG_PRESENCE, MSG_PAIRKEY, \
     MSG_PONG, MSG_GOODBYE, MSG_UDPREG, MSG_CANDIDATES = range(0x81, 0x8b)
 
@@ -666,9 +757,13 @@ def str8(s):
 
 
 class RawClient:
-    """A protocol client in Python: handshake, login, UDP, pair keys."""
+    """A protocol client in Python: handshake, login, its identity key
+    (IDENTITY after OK, unless identity is False; id_keys (pk, sk) are
+    another client's, as on one device, else a fresh pair), UDP, pair
+    keys."""
 
-    def __init__(self, port, server_pub_path, host="127.0.0.1"):
+    def __init__(self, port, server_pub_path, host="127.0.0.1",
+                 identity=True, id_keys=None):
         with open(server_pub_path, "rb") as f:
             self.spk = base64.b64decode(f.read().strip())
         self.host = host
@@ -678,6 +773,8 @@ class RawClient:
         self.tx = 0
         self.rx = 0
         self.udp = None
+        self.identity = identity
+        self.id_pk, self.id_sk = id_keys or nb.crypto_box_keypair()
         self._handshake()
 
     def _frame(self, body):
@@ -746,6 +843,8 @@ class RawClient:
         if m[0] != MSG_OK:
             raise AssertionError("login failed: code %d" % m[2])
         self.name = name
+        if self.identity:
+            self.send(bytes([MSG_IDENTITY]) + self.id_pk)
 
     def open_udp(self, register=True):
         """A UDP socket, announced with UDP; with register, the endpoint
@@ -783,7 +882,8 @@ class RawClient:
         raise AssertionError("no REGISTERED from the server")
 
     def pair(self, peer):
-        """Asks for a pair key; returns (pair_id, kxy, (host, port))."""
+        """Asks for a pair key; returns (pair_id, kxy, (host, port),
+        the peer's identity key)."""
         self.send(bytes([MSG_PAIR]) + str8(peer))
         return self.wait_pairkey(peer)
 
@@ -798,15 +898,21 @@ class RawClient:
             off = 2 + n
             pair_id = struct.unpack(">Q", m[off:off + 8])[0]
             kxy = m[off + 8:off + 40]
-            # flags at off + 40, then candidates: kind, af, address, port
-            af = m[off + 42]
-            alen = 4 if af == 4 else 16
-            addr = m[off + 43:off + 43 + alen]
-            port = struct.unpack(">H", m[off + 43 + alen:off + 45 + alen])[0]
-            host = socket.inet_ntop(socket.AF_INET if af == 4 else
-                                    socket.AF_INET6, addr)
+            idkey = m[off + 40:off + 72]
+            # flags at off + 72, then candidates: kind, af, address, port;
+            # with none, the relay (the server's UDP endpoint) is the way.
+            if len(m) <= off + 73:
+                where = getattr(self, "server_udp", None)
+            else:
+                af = m[off + 74]
+                alen = 4 if af == 4 else 16
+                addr = m[off + 75:off + 75 + alen]
+                port = struct.unpack(">H", m[off + 75 + alen:
+                                             off + 77 + alen])[0]
+                where = (socket.inet_ntop(socket.AF_INET if af == 4 else
+                                          socket.AF_INET6, addr), port)
             if name == peer:
-                return pair_id, kxy, (host, port)
+                return pair_id, kxy, where, idkey
 
     def udp_recv(self, timeout=WAIT):
         """One datagram, or None after timeout."""
@@ -844,22 +950,71 @@ def endpoint(addr):
 
 
 class RawPeer:
-    """The raw client's side of one pair key: its counter and keys.  Like
-    any client (section 8) it answers each PROBE that opens with a
-    PROBE_ACK to the PROBE's source, unless answer_probes is cleared: the
-    sealchat client sends messages only on a path so confirmed."""
+    """The raw client's side of one pair key: the handshake (section 8.1),
+    its counter and keys.  The side whose name sorts first begins: its
+    INIT goes to addr until a RESP comes; the other answers each INIT
+    (copies with the same RESP).  Like any client (section 8) it answers
+    each PROBE that opens with a PROBE_ACK to the PROBE's source, unless
+    answer_probes is cleared: the sealchat client sends messages only on a
+    path so confirmed."""
 
-    def __init__(self, raw, me, peer, pair_id, kxy, addr):
+    def __init__(self, raw, me, peer, pair_id, kxy, addr, idkey):
         self.raw = raw
-        self.tx, self.rx = peer_keys(kxy, me, peer)
+        self.me, self.peer = me, peer
+        self.initiator = me.encode() < peer.encode()
+        if self.initiator:
+            args = (me, raw.id_pk, peer, idkey)
+        else:
+            args = (peer, idkey, me, raw.id_pk)
+        self.hs = PeerHandshake(self.initiator, pair_id, args[0], args[1],
+                                args[2], args[3], kxy)
         self.pair_id = pair_id
         self.addr = addr
+        self.tx = self.rx = None
+        self.init = self.init_in = self.resp = None
+        if self.initiator:
+            self.init = self.hs.write_init(raw.id_sk)
         self.ctr = 0
         self.answer_probes = True
         self.probes = 0
+        self.hs_seen = 0            # handshake datagrams taken
+
+    def _handshake_in(self, d, src):
+        """Takes an INIT or RESP: the keys, an answer, or nothing."""
+        if d[0] == 4 and not self.initiator:
+            if self.tx is None:
+                try:
+                    self.resp, (self.tx, self.rx) = self.hs.read_init(
+                        d, self.raw.id_sk)
+                except Exception:
+                    return
+                self.init_in = d
+            elif d != self.init_in:
+                return
+            self.hs_seen += 1
+            self.raw.udp.sendto(self.resp, src)
+        elif d[0] == 5 and self.initiator and self.tx is None:
+            try:
+                self.tx, self.rx = self.hs.read_resp(d, self.raw.id_sk)
+            except Exception:
+                return
+            self.hs_seen += 1
+
+    def handshake(self, timeout=WAIT):
+        """Until the keys exist: INIT to addr (the initiator, every 0.2 s),
+        or the peer's INIT answered."""
+        deadline = time.monotonic() + timeout
+        while self.tx is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no handshake with %s" % self.peer)
+            if self.initiator:
+                self.raw.udp.sendto(self.init, self.addr)
+            self.recv(min(left, 0.2), until_keys=True)
 
     def seal(self, kind, msg_id, text=b"", counter=None, key=None):
         """A datagram under the next counter (or the one given)."""
+        self.handshake()
         if counter is None:
             counter = self.ctr
             self.ctr += 1
@@ -869,18 +1024,24 @@ class RawPeer:
     def put(self, d):
         self.raw.udp.sendto(d, self.addr)
 
-    def recv(self, timeout=WAIT):
-        """The next datagram that opens, PROBEs aside (answered):
-        (datagram, fields) or None."""
+    def recv(self, timeout=WAIT, until_keys=False):
+        """The next datagram that opens, the handshake and PROBEs aside
+        (answered): (datagram, fields) or None.  until_keys: return as
+        soon as the keys exist."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or (until_keys and self.tx is not None):
                 return None
             got = self.raw.udp_recv_from(left)
             if got is None:
                 return None
             d, src = got
+            if d[:1] in (b"\x04", b"\x05"):
+                self._handshake_in(d, src)
+                continue
+            if self.rx is None:
+                continue
             f = dgram_open(self.rx, d)
             if f is None:
                 continue
@@ -893,6 +1054,7 @@ class RawPeer:
     def send_until_ack(self, msg_id, text, tries=20, wait=0.25):
         """Sends a MSG (again, new counter, as a client does) until it is
         acknowledged; returns (the datagram that got the ACK, the ACK)."""
+        self.handshake()
         for _ in range(tries):
             d = self.seal(1, msg_id, text)
             self.put(d)
@@ -922,6 +1084,8 @@ class MutePeer:
         rp = RawPeer(self.raw, self.me, self.peer,
                      *self.raw.wait_pairkey(self.peer))
         while not self.stop.is_set():
+            if rp.initiator and rp.tx is None:
+                rp.put(rp.init)
             got = rp.recv(0.1)
             if got is not None and got[1][2] == 1:
                 self.msgs.append(got[1])

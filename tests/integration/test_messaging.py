@@ -339,14 +339,14 @@ class ForgedDatagrams(unittest.TestCase):
             time.sleep(0.2)
             base = drops(ca, "unknown-pair")
 
-            raw2 = RawClient(D.port, D.pub)
+            # The same device: the same identity key.
+            raw2 = RawClient(D.port, D.pub, id_keys=(raw.id_pk, raw.id_sk))
             raw2.login(MSG_AUTH, e, "pw")
             raw2.open_udp()
             ca.expect("offline", e)
             ca.expect("online", e)
             new = RawPeer(raw2, e, a, *raw2.pair(a))
             self.assertNotEqual(new.pair_id, old.pair_id)
-            self.assertNotEqual(new.tx, old.tx)
 
             # A datagram under the old key, even from the new session's
             # address: dropped, never shown.
@@ -354,6 +354,7 @@ class ForgedDatagrams(unittest.TestCase):
             old.put(old.seal(1, 2, b"old key"))
             self.assertIsNone(new.recv(0.4), "no ACK for the old key")
             new.send_until_ack(1, b"new key")
+            self.assertNotEqual(new.tx, old.tx)
             ca.expect("msg", e, "new key")
             time.sleep(0.2)
             self.assertEqual(drops(ca, "unknown-pair") - base, 1,
@@ -377,9 +378,9 @@ class ForgedDatagrams(unittest.TestCase):
             ca.expect("users")
             raw.login(MSG_SIGN, e, "pw")
             raw.open_udp()
-            pair_id, kxy, addr = raw.pair(a)
+            pair_id, kxy, addr, idkey = raw.pair(a)
             self.assertEqual(addr[0], "127.0.0.1")
-            peer = RawPeer(raw, e, a, pair_id, kxy, addr)
+            peer = RawPeer(raw, e, a, pair_id, kxy, addr, idkey)
             peer.send_until_ack(1, b"hello")
             ca.wait_for("msg", e, "hello")
         finally:

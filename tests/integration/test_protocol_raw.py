@@ -28,6 +28,7 @@ import time
 import unittest
 
 import nacl.bindings as nb
+import nacl.exceptions
 import nacl.public
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -37,7 +38,7 @@ TEST_TIMEOUT = 40          # seconds per test, so a bug cannot hang ctest
 HOST = "127.0.0.1"
 
 # Message types (section 4).
-SIGN, AUTH, LIST, UDP, PAIR, PING, LOGOUT, RECHECK = range(1, 9)
+SIGN, AUTH, LIST, UDP, PAIR, PING, LOGOUT, RECHECK, IDENTITY = range(1, 10)
 WELCOME, OK, ERROR, USERS, PRESENCE, PAIRKEY, PONG, GOODBYE, UDPREG, \
     CANDIDATES = range(0x81, 0x8b)
 MORE, REPLY = 0x01, 0x02
@@ -170,11 +171,14 @@ def decode(msg):
         peer, off = read_str8(msg, 1)
         pair_id, = struct.unpack(">Q", msg[off:off + 8])
         key = msg[off + 8:off + 40]
-        flags = msg[off + 40]
-        cands = read_cands(msg, off + 41)
+        idkey = msg[off + 40:off + 72]
+        check(len(idkey) == 32 and idkey != bytes(32), "PAIRKEY identity")
+        flags = msg[off + 72]
+        cands = read_cands(msg, off + 73)
         check(cands, "PAIRKEY without a candidate")
         kind, af, addr, port = cands[0]
-        return ("PAIRKEY", peer, pair_id, key, af, addr, port, flags, cands)
+        return ("PAIRKEY", peer, pair_id, key, af, addr, port, flags, cands,
+                idkey)
     if t == PONG:
         check(len(msg) == 9, "PONG length")
         return ("PONG", struct.unpack(">Q", msg[1:])[0])
@@ -233,9 +237,84 @@ def dec_registered(d, k_rs):
     return reg_id, counter, endpoint(plain[:19])
 
 
-def peer_key(kxy, me, peer):
-    """The key a peer sends with (section 8)."""
-    return kdf(kxy, 1 if me.encode() <= peer.encode() else 2, b"SCpeerv1")
+INIT, RESP = 0x04, 0x05
+PEERHS_LEN = 57
+
+
+class PeerHandshake:
+    """One side of the peers' handshake of section 8.1 (Noise KKpsk0 on
+    BLAKE2b): me and peer are (name, identity public key), s_sk my
+    identity secret, psk the Kxy of PAIRKEY."""
+
+    def __init__(self, pair_id, me, peer, s_sk, psk):
+        self.initiator = me[0].encode() < peer[0].encode()
+        (ni, pki), (nr, pkr) = (me, peer) if self.initiator else (peer, me)
+        self.pair_id, self.s_sk, self.peer_pk = pair_id, s_sk, peer[1]
+        self.h = blake2b_256(b"sealchat/1 peer handshake KKpsk0")
+        self.ck = self.h
+        self.mix_hash(struct.pack(">Q", pair_id) + str8(ni) + str8(nr))
+        self.mix_hash(pki)
+        self.mix_hash(pkr)
+        t = blake2b_256(psk, key=self.ck)
+        self.ck = kdf(t, 1, b"SCphsv1_")
+        self.mix_hash(kdf(t, 2, b"SCphsv1_"))
+
+    def mix_hash(self, data):
+        self.h = blake2b_256(self.h + data)
+
+    def mix_key(self, data):
+        t = blake2b_256(data, key=self.ck)
+        self.ck, self.k = kdf(t, 1, b"SCphsv1_"), kdf(t, 2, b"SCphsv1_")
+
+    def tag(self, seal, c=None):
+        if seal:
+            c = aead_seal_ad(self.k, 0, b"", self.h)
+        else:
+            aead_open_ad(self.k, 0, c, self.h)
+        self.mix_hash(c)
+        return c
+
+    def keys(self):
+        """(my sending key, my receiving key)."""
+        t = blake2b_256(b"", key=self.ck)
+        i2r, r2i = kdf(t, 1, b"SCphsv1_"), kdf(t, 2, b"SCphsv1_")
+        return (i2r, r2i) if self.initiator else (r2i, i2r)
+
+    def init(self):
+        e_pk, self.e_sk = nb.crypto_box_keypair()
+        self.mix_hash(e_pk)
+        self.mix_key(e_pk)
+        self.mix_key(nb.crypto_scalarmult(self.e_sk, self.peer_pk))
+        self.mix_key(nb.crypto_scalarmult(self.s_sk, self.peer_pk))
+        return bytes([INIT]) + struct.pack(">Q", self.pair_id) + e_pk + \
+            self.tag(True)
+
+    def resp(self, init):
+        """The RESP to an INIT; raises when it does not open."""
+        check(len(init) == PEERHS_LEN and init[0] == INIT, "INIT shape")
+        e_i = init[9:41]
+        self.mix_hash(e_i)
+        self.mix_key(e_i)
+        self.mix_key(nb.crypto_scalarmult(self.s_sk, e_i))
+        self.mix_key(nb.crypto_scalarmult(self.s_sk, self.peer_pk))
+        self.tag(False, init[41:])
+        e_pk, e_sk = nb.crypto_box_keypair()
+        self.mix_hash(e_pk)
+        self.mix_key(e_pk)
+        self.mix_key(nb.crypto_scalarmult(e_sk, e_i))
+        self.mix_key(nb.crypto_scalarmult(e_sk, self.peer_pk))
+        return bytes([RESP]) + struct.pack(">Q", self.pair_id) + e_pk + \
+            self.tag(True)
+
+    def finish(self, resp):
+        """Takes a RESP; raises when it does not open."""
+        check(len(resp) == PEERHS_LEN and resp[0] == RESP, "RESP shape")
+        e_r = resp[9:41]
+        self.mix_hash(e_r)
+        self.mix_key(e_r)
+        self.mix_key(nb.crypto_scalarmult(self.e_sk, e_r))
+        self.mix_key(nb.crypto_scalarmult(self.s_sk, e_r))
+        self.tag(False, resp[41:])
 
 
 def enc_dgram(key, pair_id, counter, kind, msg_id, body=b""):
@@ -367,6 +446,7 @@ class Client(Conn):
         self.welcome = None
         self.hello = None
         self.sent = []          # raw frames sent after the handshake
+        self.id_pk, self.id_sk = nb.crypto_box_keypair()   # identity
 
     def make_hello(self):
         self.k = os.urandom(32)
@@ -442,6 +522,10 @@ class Client(Conn):
     def pair(self, name):
         self.send_msg(bytes([PAIR]) + str8(name))
 
+    def identity(self):
+        """IDENTITY: the user's identity public key (section 4)."""
+        self.send_msg(bytes([IDENTITY]) + self.id_pk)
+
     def recheck(self, pair_id):
         self.send_msg(bytes([RECHECK]) + struct.pack(">Q", pair_id))
 
@@ -495,13 +579,17 @@ class Daemon(harness.Daemon):
         c.handshake()
         return c
 
-    def user(self, name, password="pw-" + "x" * 8, op=SIGN):
-        """A logged-in client; its initial USERS list is in .initial."""
+    def user(self, name, password="pw-" + "x" * 8, op=SIGN, identity=True):
+        """A logged-in client; its initial USERS list is in .initial.
+        With identity, it registers its identity key, as a client does
+        before it can pair."""
         c = self.client()
         m = c.login(op, name, password)
         check(m == ("OK", op, name.lower()), "login of %s: %r" % (name, m))
         c.name = name.lower()
         c.initial, _ = c.read_users()
+        if identity:
+            c.identity()
         return c
 
 
@@ -896,10 +984,13 @@ class PresenceAndPairs(unittest.TestCase):
         check(again[2:4] == kt[2:4], "existing key sent again")
         s.ping(8)
         check(s.recv_msg() == ("PONG", 8), "nothing sent to the other side")
+        check(ks[9] == t.id_pk and kt[9] == s.id_pk,
+              "each gets the other's identity key")
         s.pair("sam")
         me = s.expect("PAIRKEY")
         check(me[1] == "sam" and me[6] == 40001, "self pair, own endpoint")
         check(me[2] != ks[2], "self pair has its own id")
+        check(me[9] == s.id_pk, "self pair, own identity key")
         # The pair dies with a session: a new login gets a new key.
         t.send_msg(bytes([LOGOUT]))
         t.expect("GOODBYE")
@@ -912,6 +1003,38 @@ class PresenceAndPairs(unittest.TestCase):
         check(ks2[6] == 40003, "new port")
         s.close()
         t2.close()
+
+    def test_identity_once_per_session_and_needed_to_pair(self):
+        """IDENTITY is taken once, when logged in (another gets ERROR 6);
+        PAIR with a side that registered none gets ERROR 12; an all-zero
+        or short key ends the session."""
+        c = D.client()
+        c.identity()
+        check(c.recv_msg() == ("ERROR", IDENTITY, 6, ""), "before login")
+        c.close()
+        a = D.user(harness.uname("ida"), identity=False)
+        b = D.user(harness.uname("idb"))
+        a.udp(40011)
+        b.udp(40012)
+        a.presence_until([(1, b.name)])
+        a.pair(b.name)
+        check(a.recv_msg() == ("ERROR", PAIR, 12, b.name), "no identity")
+        b.pair(a.name)
+        check(b.expect_past("ERROR") == ("ERROR", PAIR, 12, a.name),
+              "the peer has no identity")
+        a.identity()
+        a.identity()
+        check(a.recv_msg() == ("ERROR", IDENTITY, 6, ""), "once only")
+        a.pair(b.name)
+        ka, kb = a.expect("PAIRKEY"), b.expect_past("PAIRKEY")
+        check(ka[9] == b.id_pk and kb[9] == a.id_pk, "keys handed over")
+        for bad in (bytes([IDENTITY]) + bytes(32),
+                    bytes([IDENTITY]) + b"\x01" * 31):
+            x = D.user(harness.uname("idx"), identity=False)
+            x.send_msg(bad)
+            check(x.wait_closed(2), "IDENTITY %r: closed" % bad[:3])
+        for x in (a, b):
+            x.close()
 
     def test_users_list_split_with_more(self):
         """With max_frame 1024 a long USERS list comes in several frames, each
@@ -1100,27 +1223,55 @@ class Reach(unittest.TestCase):
             x.close()
 
     def test_relay_forwards_between_registered_clients_only(self):
-        """A peer datagram sent to the server's UDP port by one registered
-        side comes out unchanged at the other's registered socket, from the
-        server's UDP port, and opens there with the pair's key, both ways;
-        the same bytes from a third socket go nowhere."""
+        """The peers' handshake (INIT, RESP) and then a peer datagram
+        sent to the server's UDP port by one registered side come out
+        unchanged at the other's registered socket, from the server's UDP
+        port; the datagram opens there with the handshake's key, both ways,
+        and not with any key of Kxy alone; the same bytes from a third
+        socket go nowhere."""
         u, v, ru, rv, ku, kv = self.two_paired()
         su, sv, sx = Udp(), Udp(), Udp("127.0.0.2")
         su.register(ru, D.port)
         sv.register(rv, D.port)
         pair_id, kxy = ku[2], ku[3]
-        d = enc_dgram(peer_key(kxy, u.name, v.name), pair_id, 0, 1, 1,
-                      b"through the relay")
+        hu = PeerHandshake(pair_id, (u.name, u.id_pk), (v.name, ku[9]),
+                           u.id_sk, kxy)
+        hv = PeerHandshake(pair_id, (v.name, v.id_pk), (u.name, kv[9]),
+                           v.id_sk, kv[3])
+        (hi, si), (hr, sr) = ((hu, su), (hv, sv)) if hu.initiator else \
+            ((hv, sv), (hu, su))
+        init = hi.init()
+        si.send(init, D.port)
+        got = sr.recv()
+        check(got == (init, (HOST, D.port)), "INIT relayed unchanged")
+        resp = hr.resp(init)
+        sr.send(resp, D.port)
+        got = si.recv()
+        check(got == (resp, (HOST, D.port)), "RESP relayed unchanged")
+        hi.finish(resp)
+        check(hi.keys()[0] == hr.keys()[1] and hi.keys()[1] == hr.keys()[0],
+              "the same keys on both sides")
+        tx_u, rx_u = hu.keys()
+        tx_v, rx_v = hv.keys()
+        d = enc_dgram(tx_u, pair_id, 0, 1, 1, b"through the relay")
         su.send(d, D.port)
         got = sv.recv()
         check(got == (d, (HOST, D.port)), "relayed unchanged: %r" % (got,))
-        body = aead_open_ad(peer_key(kxy, u.name, v.name), 0, d[17:],
-                            d[:17])
+        body = aead_open_ad(rx_v, 0, d[17:], d[:17])
         check(body[9:] == b"through the relay", "opens at the peer")
-        back = enc_dgram(peer_key(kxy, v.name, u.name), pair_id, 0, 2, 1)
+        for k in [kxy] + [kdf(kxy, i, ctx) for i in (1, 2)
+                          for ctx in (b"SCpeerv1", b"SCphsv1_")]:
+            try:
+                aead_open_ad(k, 0, d[17:], d[:17])
+                raise TestFailure("a key of Kxy alone opened it")
+            except nacl.exceptions.CryptoError:
+                pass
+        back = enc_dgram(tx_v, pair_id, 0, 2, 1)
         sv.send(back, D.port)
         check(su.recv() == (back, (HOST, D.port)), "and back")
+        check(aead_open_ad(rx_u, 0, back[17:], back[:17])[0] == 2, "ACK")
         sx.send(d, D.port)
+        sx.send(init, D.port)
         check(sv.recv(0.3) is None and su.recv(0.1) is None,
               "a third address is not relayed")
         for x in (su, sv, sx, u, v):

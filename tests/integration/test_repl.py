@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
                               uname, main, needs_programs, signed, listener,
-                              run_script, Daemon, SEALCHAT, WAIT)
+                              run_script, Client, Daemon, SEALCHAT, WAIT)
 
 TMUX = shutil.which("tmux")
 PROMPT0 = "sealchat> "
@@ -47,11 +47,19 @@ def sh_quote(s):
 
 
 class Online:
-    """Another user, logged in with a script-mode client kept running."""
+    """Another user, logged in with a script-mode client kept running; env
+    is added to its environment (another XDG_DATA_HOME: another device)."""
 
-    def __init__(self, user, password, conf=None):
+    def __init__(self, user, password, conf=None, env=None):
         self.user = user
-        self.c = listener(user, password, conf)
+        if env is None:
+            self.c = listener(user, password, conf)
+        else:
+            self.c = Client(conf or D.client_conf(), args=("--listen",),
+                            env=env)
+            self.c.send("auth %s %s" % (user, password))
+            self.c.expect("ok", "auth", user)
+            self.c.next()
 
     def say(self, to, text):
         """Sends text to a user and waits until it is acknowledged."""
@@ -262,8 +270,8 @@ class ReplCase(unittest.TestCase):
         self.repls.append(r)
         return r
 
-    def online(self, user, password, conf=None):
-        o = Online(user, password, conf)
+    def online(self, user, password, conf=None, env=None):
+        o = Online(user, password, conf, env)
         self.others.append(o)
         return o
 
@@ -517,6 +525,46 @@ class Peers(ReplCase):
         s = r.wait_for(lambda s: re.search(
             r"%s +direct +127\.0\.0\.1:[0-9]+ +[0-9]+ ms" % bob.user, s))
         self.assertRegex(s, r"peer +path +address +rtt")
+
+
+class Identity(ReplCase):
+
+    def test_changed_key_warns_holds_back_verify_then_trust(self):
+        """bob comes back from another device: alice's REPL warns in red
+        that his identity key changed, refuses to send, shows the safety
+        number on two rows of six groups, and after trust the message
+        goes."""
+        r, a, bob = self.pair()
+        r.type("send %s hello" % bob.user)
+        r.key("Enter")
+        r.wait_for("delivered to %s" % bob.user)
+        bob.finish()
+        self.others.remove(bob)
+        r.wait_for("%s went offline" % bob.user)
+        home = tempfile.mkdtemp(prefix="sealchat-device-")
+        self.addCleanup(shutil.rmtree, home, True)
+        bob = self.online(bob.user, "pw-b", env={"XDG_DATA_HOME": home})
+        r.wait_for("%s is online" % bob.user)
+        r.type("send %s are you still you" % bob.user)
+        r.key("Enter")
+        s = r.wait_for("error: send: the identity key of %s changed"
+                       % bob.user, join=True)
+        self.assertRegex(s, r"\[\d\d:\d\d\] WARNING: the identity key of "
+                         r"%s changed\." % bob.user)
+        self.assertIn("Nothing goes to or comes from %s until you type "
+                      "`trust %s`" % (bob.user, bob.user), s)
+        r.type("verify %s" % bob.user)
+        r.key("Enter")
+        s = r.wait_for(lambda s: re.search(
+            r"safety number with %s .*\n  (\d{5} ){5}\d{5}\n"
+            r"  (\d{5} ){5}\d{5}" % bob.user, s))
+        r.type("trust %s" % bob.user)
+        r.key("Enter")
+        r.wait_for("the new identity key of %s is trusted" % bob.user)
+        r.type("send %s welcome back" % bob.user)
+        r.key("Enter")
+        bob.c.wait_for("msg", a, "welcome back")
+        r.wait_for(lambda s: s.count("delivered to %s" % bob.user) == 2)
 
 
 class Passwords(ReplCase):

@@ -103,6 +103,20 @@ capture_peers(void *arg, const struct output_peer *rows, size_t n)
 	}
 }
 
+/* Captures an identity record. */
+static void
+capture_identity(void *arg, const char *user, const char *what)
+{
+	capture_add(arg, "identity\t%s\t%s\n", user, what);
+}
+
+/* Captures a safety number. */
+static void
+capture_verify(void *arg, const char *user, const char *number)
+{
+	capture_add(arg, "verify\t%s\t%s\n", user, number);
+}
+
 /* Captures an error record. */
 static void
 capture_error(void *arg, const char *cmd, const char *reason)
@@ -156,6 +170,8 @@ static const struct output_ops capture_ops = {
 	.msg = capture_msg,
 	.delivered = capture_delivered,
 	.peers = capture_peers,
+	.identity = capture_identity,
+	.verify = capture_verify,
 	.error = capture_error,
 	.disconnected = capture_disconnected,
 	.sent = capture_sent,

@@ -33,6 +33,7 @@
 #include "sealchat/crypto.h"
 #include "sealchat/handshake.h"
 #include "sealchat/log.h"
+#include "sealchat/peerhs.h"
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
@@ -40,9 +41,11 @@
 #include "client/config.h"
 #include "client.h"
 #include "commands.h"
+#include "identity.h"
 #include "output.h"
 
 #include "capture.h"
+#include "tmpdir.h"
 
 /* The server's end: a listener, then one connection and its channel. */
 struct fake {
@@ -72,7 +75,16 @@ struct fixture {
 	int			 retry_ms;	/* its first reconnect delay */
 	int			 ask;		/* passwords: 1, read later */
 	int			 reread;	/* fe.reread */
+	char			 data[PATH_MAX];	/* XDG_DATA_HOME */
+	struct peerhs		 bob_hs;	/* bob answers alice's INIT */
+	struct sc_pair_keys	 bob_k;
+	int			 bob_keyed;
+	uint8_t			 bob_resp[PEERHS_LEN];
 };
+
+/* Every peer's identity key in the tests' PAIRKEYs, and its secret. */
+static uint8_t	peer_sk[SC_KEY_BYTES];
+static uint8_t	peer_pk[SC_KEY_BYTES];
 
 /* Front end: the channel is open. */
 static void
@@ -295,6 +307,11 @@ fixture_setup(void **state)
 	log_init("test_client", LOG_LVL_ERROR);
 	f = calloc(1, sizeof(*f));
 	assert_non_null(f);
+	/* The identity keys and pins of the client under test. */
+	tmpdir_make(f->data, "client");
+	assert_int_equal(setenv("XDG_DATA_HOME", f->data, 1), 0);
+	memset(peer_sk, 0x42, sizeof(peer_sk));
+	assert_int_equal(sc_dh_public(peer_pk, peer_sk), 0);
 	f->base = event_base_new();
 	assert_non_null(f->base);
 	f->out = output_new(&capture_ops, &f->cap);
@@ -332,6 +349,9 @@ fixture_teardown(void **state)
 	sc_keypair_free(&f->fk.kp);
 	sc_channel_wipe(&f->fk.ch);
 	close(f->udp_fd);
+	peerhs_wipe(&f->bob_hs);
+	tmpdir_remove(f->data);
+	(void)unsetenv("XDG_DATA_HOME");
 	free(f);
 	return (0);
 }
@@ -388,7 +408,7 @@ enc_pairkey(struct wbuf *wb, const char *name, uint64_t pair_id,
 	c.addr[0] = 127;
 	c.addr[3] = 1;
 	c.port = port;
-	wire_enc_pairkey(wb, name, pair_id, kxy, 0, &c, 1);
+	wire_enc_pairkey(wb, name, pair_id, kxy, peer_pk, 0, &c, 1);
 }
 
 /* The key of the UDPREG the tests send. */
@@ -522,9 +542,20 @@ run(struct fixture *f, const char *line)
 static void
 give_bob_a_key(struct fixture *f)
 {
-	struct wbuf	wb;
-	struct sc_msg	m;
+	static const uint8_t	 kxy[SC_KEY_BYTES] = { 7, 7, 7 };
+	struct identity		*alice;
+	struct wbuf		 wb;
+	struct sc_msg		 m;
+	char			 err[256], base[PATH_MAX + 16];
 
+	/* bob knows alice's identity key: the one her client made. */
+	snprintf(base, sizeof(base), "%s/sealchat", f->data);
+	alice = identity_open(base, f->fk.kp.pk, "alice", err, sizeof(err));
+	assert_non_null(alice);
+	assert_int_equal(peerhs_init(&f->bob_hs, 0, 0x42, "alice",
+	    identity_keypair(alice)->pk, "bob", peer_pk, kxy), 0);
+	identity_free(alice);
+	f->bob_keyed = 0;
 	wbuf_init(&wb);
 	enc_pairkey(&wb, "bob", 0x42, f->udp_port);
 	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
@@ -966,6 +997,9 @@ test_client_login_sends_credentials_then_registers_udp(void **state)
 	assert_string_equal(m.name, "alice");
 	assert_int_equal(m.pass_len, 2);
 	assert_memory_equal(m.pass, "pw", 2);
+	/* The identity key first, so that peers find it with the port. */
+	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
+	    SC_MSG_IDENTITY);
 	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
 	    SC_MSG_UDP);
 	assert_true(m.port != 0);
@@ -976,23 +1010,28 @@ test_client_login_sends_credentials_then_registers_udp(void **state)
 	assert_string_equal(client_self(f->client), "alice");
 }
 
-/* bob's keys for the pair give_bob_a_key() makes. */
+/* bob answers alice's INIT (a copy with the same RESP): the keys. */
 static void
-bob_keys(struct sc_pair_keys *k)
+bob_handshake(struct fixture *f, const uint8_t *d, size_t n,
+    const struct sockaddr_in *from)
 {
-	static const uint8_t	kxy[SC_KEY_BYTES] = { 7, 7, 7 };
-
-	sc_pair_derive(k, kxy, "bob", "alice");
+	if (!f->bob_keyed && peerhs_read_init(&f->bob_hs, &f->bob_k,
+	    f->bob_resp, d, n, peer_sk, NULL) == 0)
+		f->bob_keyed = 1;
+	if (f->bob_keyed)
+		(void)sendto(f->udp_fd, f->bob_resp, PEERHS_LEN, 0,
+		    (const struct sockaddr *)from, sizeof(*from));
 }
 
 /*
  * Turns the client's loop for about ms while bob, at the silent socket,
- * answers PROBEs (never a MSG); returns the MSGs he got.
+ * answers the handshake and PROBEs (never a MSG); returns the MSGs he
+ * got.
  */
 static int
 bob_pump(struct fixture *f, int ms, uint64_t *ctr)
 {
-	struct sc_pair_keys	 k;
+	struct sc_pair_keys	*k = &f->bob_k;
 	struct sockaddr_in	 from;
 	socklen_t		 len;
 	uint8_t			 d[SC_DGRAM_MAX], plain[SC_DGRAM_MAX];
@@ -1001,14 +1040,17 @@ bob_pump(struct fixture *f, int ms, uint64_t *ctr)
 	ssize_t			 n;
 	int			 i, msgs = 0;
 
-	bob_keys(&k);
 	for (i = 0; i < ms; i++) {
 		turn(f);
 		len = sizeof(from);
 		while ((n = recvfrom(f->udp_fd, d, sizeof(d), MSG_DONTWAIT,
 		    (struct sockaddr *)&from, &len)) > 0) {
-			if (d[0] != SC_DGRAM_VERSION || sc_dgram_open(plain,
-			    k.rx, d, (size_t)n) != 0)
+			if (d[0] == SC_UDP_INIT) {
+				bob_handshake(f, d, (size_t)n, &from);
+				continue;
+			}
+			if (d[0] != SC_DGRAM_VERSION || !f->bob_keyed ||
+			    sc_dgram_open(plain, k->rx, d, (size_t)n) != 0)
 				continue;
 			if (plain[0] == SC_DGRAM_MSG)
 				msgs++;
@@ -1019,7 +1061,7 @@ bob_pump(struct fixture *f, int ms, uint64_t *ctr)
 			assert_int_equal(wire_cand_from_sa(&c, 0,
 			    (struct sockaddr *)&from), 0);
 			wire_endpoint_put(pay + 9, &c);
-			assert_int_equal(sc_dgram_seal(d, k.tx, 0x42, (*ctr)++,
+			assert_int_equal(sc_dgram_seal(d, k->tx, 0x42, (*ctr)++,
 			    pay, sizeof(pay)), 0);
 			(void)sendto(f->udp_fd, d, SC_DGRAM_HDR + sizeof(pay) +
 			    SC_MAC_BYTES, 0, (struct sockaddr *)&from, len);
@@ -1242,6 +1284,8 @@ test_client_pair_asked_again_while_the_peer_has_no_udp(void **state)
 	assert_string_equal(f->cap.text, "");
 	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
 	    SC_MSG_AUTH);
+	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
+	    SC_MSG_IDENTITY);
 	assert_int_equal(fake_request(f, &m, plain, sizeof(plain)),
 	    SC_MSG_UDP);
 	for (i = 0; i < 2; i++) {

@@ -203,6 +203,10 @@ test_unknown_command_and_usage_errors(void **state)
 	assert_int_equal(run(f, "ignore"), CMD_FAILED);
 	assert_int_equal(run(f, "ignore bob now"), CMD_FAILED);
 	assert_int_equal(run(f, "/query bob hi"), CMD_FAILED);
+	assert_int_equal(run(f, "verify"), CMD_FAILED);
+	assert_int_equal(run(f, "verify bob now"), CMD_FAILED);
+	assert_int_equal(run(f, "trust"), CMD_FAILED);
+	assert_int_equal(run(f, "trust bob "), CMD_FAILED);
 	assert_string_equal(f->cap.text,
 	    "error\tbogus\tunknown command\n"
 	    "error\tsend\tusage: send USER TEXT...\n"
@@ -212,7 +216,11 @@ test_unknown_command_and_usage_errors(void **state)
 	    "error\tquit\tusage: quit\n"
 	    "error\tignore\tusage: ignore USER\n"
 	    "error\tignore\tusage: ignore USER\n"
-	    "error\tquery\tusage: /query [USER]\n");
+	    "error\tquery\tusage: /query [USER]\n"
+	    "error\tverify\tusage: verify USER\n"
+	    "error\tverify\tusage: verify USER\n"
+	    "error\ttrust\tusage: trust USER\n"
+	    "error\ttrust\tusage: trust USER\n");
 }
 
 static void
@@ -278,11 +286,15 @@ test_commands_before_login_are_refused(void **state)
 	assert_int_equal(run(f, "send bob hi there"), CMD_FAILED);
 	assert_int_equal(run(f, "peers"), CMD_FAILED);
 	assert_int_equal(run(f, "peers bob"), CMD_FAILED);
+	assert_int_equal(run(f, "verify bob"), CMD_FAILED);
+	assert_int_equal(run(f, "trust bob"), CMD_FAILED);
 	assert_string_equal(f->cap.text,
 	    "error\tlist\tnot logged in\n"
 	    "error\tsend\tnot logged in\n"
 	    "error\tpeers\tnot logged in\n"
-	    "error\tpeers\tusage: peers\n");
+	    "error\tpeers\tusage: peers\n"
+	    "error\tverify\tnot logged in\n"
+	    "error\ttrust\tnot logged in\n");
 }
 
 static void
@@ -348,7 +360,11 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 	struct fixture	*f = *state;
 
 	assert_int_equal(run(f, "help"), CMD_OK);
-	assert_int_equal(f->cap.help_lines, 10);
+	assert_int_equal(f->cap.help_lines, 12);
+	assert_non_null(strstr(f->cap.text, "help\tverify USER\t"
+	    "the safety number to compare with USER\n"));
+	assert_non_null(strstr(f->cap.text, "help\ttrust USER\t"
+	    "accept USER's new identity key\n"));
 	assert_non_null(strstr(f->cap.text, "help\tsend USER TEXT...\t"
 	    "send TEXT (the rest of the line) to USER (also /msg)\n"));
 	assert_non_null(strstr(f->cap.text, "help\tsign USER [PASS]\t"
@@ -361,7 +377,7 @@ test_help_lists_every_command_blank_lines_do_nothing(void **state)
 	    "plain lines go to USER; /query alone ends it (also /q)\n"));
 	assert_null(strstr(f->cap.text, "help\t?"));
 	assert_int_equal(run(f, "?"), CMD_OK);
-	assert_int_equal(f->cap.help_lines, 20);
+	assert_int_equal(f->cap.help_lines, 24);
 	assert_null(strstr(f->cap.text, "error"));
 	capture_clear(&f->cap);
 	assert_int_equal(run(f, ""), CMD_OK);

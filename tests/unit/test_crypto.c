@@ -53,6 +53,34 @@ test_dh_agrees_and_refuses_zero(void **state)
 	assert_memory_equal(ab, ba, SC_KEY_BYTES);
 	assert_memory_not_equal(ab, zero, SC_KEY_BYTES);
 	assert_int_equal(sc_dh(ab, a_sk, zero), -1);
+	/* The public half of a secret key is the one the pair was made with. */
+	assert_int_equal(sc_dh_public(ba, a_sk), 0);
+	assert_memory_equal(ba, a_pk, SC_KEY_BYTES);
+}
+
+/* The AEAD opens with its key, counter and associated data only. */
+static void
+test_aead_needs_key_counter_and_ad(void **state)
+{
+	uint8_t	key[SC_KEY_BYTES], c[5 + SC_MAC_BYTES], p[5];
+
+	(void)state;
+	sc_random(key, sizeof(key));
+	assert_int_equal(sc_aead_seal(c, key, 7, (const uint8_t *)"ad", 2,
+	    (const uint8_t *)"hello", 5), 0);
+	assert_int_equal(sc_aead_open(p, key, 7, (const uint8_t *)"ad", 2, c,
+	    sizeof(c)), 0);
+	assert_memory_equal(p, "hello", 5);
+	assert_int_equal(sc_aead_open(p, key, 8, (const uint8_t *)"ad", 2, c,
+	    sizeof(c)), -1);
+	assert_int_equal(sc_aead_open(p, key, 7, (const uint8_t *)"aD", 2, c,
+	    sizeof(c)), -1);
+	assert_int_equal(sc_aead_open(p, key, 7, NULL, 0, c, sizeof(c)), -1);
+	assert_int_equal(sc_aead_open(p, key, 7, (const uint8_t *)"ad", 2, c,
+	    SC_MAC_BYTES - 1), -1);
+	key[0] ^= 1;
+	assert_int_equal(sc_aead_open(p, key, 7, (const uint8_t *)"ad", 2, c,
+	    sizeof(c)), -1);
 }
 
 /* A sealed box opens with its key pair only, and not once tampered with. */
@@ -105,10 +133,10 @@ test_kdf_known_answer(void **state)
 	uint8_t	k[SC_KEY_BYTES];
 
 	(void)state;
-	assert_int_equal(sc_kdf(k, kat_kxy, 1, "SCpeerv1"), 0);
-	assert_memory_equal(k, kat_klow, SC_KEY_BYTES);
-	assert_int_equal(sc_kdf(k, kat_kxy, 2, "SCpeerv1"), 0);
-	assert_memory_equal(k, kat_khigh, SC_KEY_BYTES);
+	assert_int_equal(sc_kdf(k, kat_kxy, 1, "SCphsv1_"), 0);
+	assert_memory_equal(k, kat_kdf1, SC_KEY_BYTES);
+	assert_int_equal(sc_kdf(k, kat_kxy, 2, "SCphsv1_"), 0);
+	assert_memory_equal(k, kat_kdf2, SC_KEY_BYTES);
 }
 
 /* The server's secret key is not inherited by a forked child. */
@@ -272,33 +300,6 @@ test_pwhash_interactive_cost(void **state)
 	assert_int_equal(sc_pwhash_needs_rehash(h, SC_COST_MODERATE), 1);
 }
 
-/* A's send key is B's receive key and back; a user alone uses one key. */
-static void
-test_pair_keys_per_direction(void **state)
-{
-	struct sc_pair_keys	a, b, self;
-	uint8_t			kxy[SC_KEY_BYTES];
-
-	(void)state;
-	sc_random(kxy, sizeof(kxy));
-	sc_pair_derive(&a, kxy, "alice", "bob");
-	sc_pair_derive(&b, kxy, "bob", "alice");
-	assert_memory_equal(a.tx, b.rx, SC_KEY_BYTES);
-	assert_memory_equal(a.rx, b.tx, SC_KEY_BYTES);
-	assert_memory_not_equal(a.tx, a.rx, SC_KEY_BYTES);
-	sc_pair_derive(&self, kxy, "alice", "alice");
-	assert_memory_equal(self.tx, self.rx, SC_KEY_BYTES);
-	assert_memory_equal(self.tx, a.tx, SC_KEY_BYTES);
-
-	/* known answer: "alice" sorts first and gets subkey 1 */
-	sc_pair_derive(&a, kat_kxy, "alice", "bob");
-	assert_memory_equal(a.tx, kat_klow, SC_KEY_BYTES);
-	assert_memory_equal(a.rx, kat_khigh, SC_KEY_BYTES);
-	/* bytewise order: "a.b" < "ab" since '.' < 'b' */
-	sc_pair_derive(&a, kat_kxy, "ab", "a.b");
-	assert_memory_equal(a.tx, kat_khigh, SC_KEY_BYTES);
-}
-
 /* A datagram opens with the peer's receive key; the layout is known. */
 static void
 test_dgram_seal_open(void **state)
@@ -308,8 +309,10 @@ test_dgram_seal_open(void **state)
 	size_t			len = sizeof(kat_dgram);
 
 	(void)state;
-	sc_pair_derive(&a, kat_kxy, "alice", "bob");
-	sc_pair_derive(&b, kat_kxy, "bob", "alice");
+	memcpy(a.tx, kat_phs_i2r, SC_KEY_BYTES);
+	memcpy(a.rx, kat_phs_r2i, SC_KEY_BYTES);
+	memcpy(b.tx, kat_phs_r2i, SC_KEY_BYTES);
+	memcpy(b.rx, kat_phs_i2r, SC_KEY_BYTES);
 	assert_int_equal(sc_dgram_seal(dg, a.tx, 0x0102030405060708ULL,
 	    0x100000002ULL, kat_dg_payload, sizeof(kat_dg_payload)), 0);
 	assert_memory_equal(dg, kat_dgram, len);
@@ -335,8 +338,8 @@ test_dgram_tamper_rejected(void **state)
 	size_t			len = SC_DGRAM_HDR + 12 + SC_MAC_BYTES, bit;
 
 	(void)state;
-	sc_pair_derive(&a, kat_kxy, "alice", "bob");
-	sc_pair_derive(&b, kat_kxy, "bob", "alice");
+	memcpy(a.tx, kat_phs_i2r, SC_KEY_BYTES);
+	memcpy(b.rx, kat_phs_i2r, SC_KEY_BYTES);
 	assert_int_equal(sc_dgram_seal(dg, a.tx, 77, 5,
 	    (const uint8_t *)"\x01\0\0\0\0\0\0\0\x01" "abc", 12), 0);
 	for (bit = 0; bit < len * 8; bit++) {
@@ -486,6 +489,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secret_key_reads_as_zero_in_a_child),
 		cmocka_unit_test(test_dh_agrees_and_refuses_zero),
+		cmocka_unit_test(test_aead_needs_key_counter_and_ad),
 		cmocka_unit_test(test_seal_opens_only_with_its_key_pair),
 		cmocka_unit_test(test_hash_of_parts_is_hash_of_the_whole),
 		cmocka_unit_test(test_kdf_known_answer),
@@ -495,7 +499,6 @@ main(void)
 		cmocka_unit_test(test_reordered_frames_rejected),
 		cmocka_unit_test(test_pwhash_verify_and_rehash),
 		cmocka_unit_test(test_pwhash_interactive_cost),
-		cmocka_unit_test(test_pair_keys_per_direction),
 		cmocka_unit_test(test_dgram_seal_open),
 		cmocka_unit_test(test_dgram_tamper_rejected),
 		cmocka_unit_test(test_register_known_answers_and_tampering),

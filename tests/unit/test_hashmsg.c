@@ -252,7 +252,17 @@ test_hashmsg_job_put_refuses_each_field_out_of_range(void **state)
 	/* An op that does not hash carries no password. */
 	ok.op = HASHMSG_OP_DEL;
 	REFUSED(pass_len, 8);
+	/* IDENTITY carries a key of exactly 32 bytes. */
+	ok.op = SC_MSG_IDENTITY;
+	REFUSED(pass_len, 8);
+	REFUSED(pass_len, SC_KEY_BYTES + 1);
+	REFUSED(pass_len, 0);
 #undef REFUSED
+	ok.pass_len = SC_KEY_BYTES;
+	assert_int_equal(hashmsg_job_put(&wb, &ok), 0);
+	assert_int_equal(wb.len, HASHMSG_JOB_HDR + 4 + 2 + SC_KEY_BYTES);
+	wbuf_reset(&wb);
+	ok.pass_len = 8;
 
 	ok.op = SC_MSG_AUTH;
 	assert_int_equal(hashmsg_job_put(&wb, &ok), 0);
@@ -299,6 +309,15 @@ test_hashmsg_job_get_checks_each_field_bound(void **state)
 	r.op = HASHMSG_OP_UNLOCK;
 	assert_int_equal(raw_job_get(&r), 0);
 	r.op = HASHMSG_OP_PASSWD;
+	assert_int_equal(raw_job_get(&r), -1);
+	/* IDENTITY: the 32 bytes of a key, no fewer, no more. */
+	r.op = SC_MSG_IDENTITY;
+	assert_int_equal(raw_job_get(&r), -1);
+	r.pass_len = SC_KEY_BYTES;
+	assert_int_equal(raw_job_get(&r), 0);
+	r.pass_len = SC_KEY_BYTES - 1;
+	assert_int_equal(raw_job_get(&r), -1);
+	r.pass_len = SC_KEY_BYTES + 1;
 	assert_int_equal(raw_job_get(&r), -1);
 
 	r = raw_job_ok();

@@ -343,6 +343,49 @@ test_hashpool_operator_jobs_change_accounts(void **state)
 	store_free(st);
 }
 
+/*
+ * IDENTITY stores the user's key beside the account, replacing the one
+ * before, without a hash; for no such account it says SC_ERR_CREDENTIALS;
+ * a key of another length is refused at once.
+ */
+static void
+test_hashpool_identity_stored_beside_the_account(void **state)
+{
+	struct fixture		*f = *state;
+	struct hashpool		*pool = new_pool(f, 1, 8, SC_COST_MIN);
+	struct store		*st;
+	uint8_t			 k1[SC_KEY_BYTES], k2[SC_KEY_BYTES];
+	uint8_t			 got[SC_KEY_BYTES];
+	char			 err[256];
+
+	memset(k1, 0x61, sizeof(k1));
+	memset(k2, 0x62, sizeof(k2));
+	assert_int_equal(submit(pool, 1, SC_MSG_SIGN, "ivy", "pw"), 0);
+	wait_results(f, 1);
+	assert_int_equal(hashpool_submit(pool, 2, SC_MSG_IDENTITY, "ivy", k1,
+	    SC_KEY_BYTES), 0);
+	wait_results(f, 2);
+	assert_int_equal(result_of(f, 2)->status, 0);
+	assert_int_equal(result_of(f, 2)->usec, 0);
+	assert_int_equal(hashpool_submit(pool, 3, SC_MSG_IDENTITY, "ivy", k2,
+	    SC_KEY_BYTES), 0);
+	assert_int_equal(hashpool_submit(pool, 4, SC_MSG_IDENTITY, "nobody",
+	    k2, SC_KEY_BYTES), 0);
+	wait_results(f, 4);
+	assert_int_equal(result_of(f, 3)->status, 0);
+	assert_int_equal(result_of(f, 4)->status, SC_ERR_CREDENTIALS);
+	assert_int_equal(hashpool_submit(pool, 5, SC_MSG_IDENTITY, "ivy", k2,
+	    SC_KEY_BYTES - 1), -1);
+	assert_int_equal(hashpool_submit(pool, 6, SC_MSG_IDENTITY, "ivy", NULL,
+	    SC_KEY_BYTES), -1);
+	hashpool_free(pool);
+	st = store_open(f->path, err, sizeof err);
+	assert_non_null(st);
+	assert_int_equal(store_get_identity(st, "ivy", got), STORE_OK);
+	assert_memory_equal(got, k2, SC_KEY_BYTES);
+	store_free(st);
+}
+
 /* Bad submissions are refused at once: no job, no result. */
 static void
 test_hashpool_submit_rejects_bad_arguments(void **state)
@@ -911,6 +954,9 @@ main(void)
 		    test_hashpool_concurrent_sign_one_winner, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hashpool_bad_name_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hashpool_identity_stored_beside_the_account, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hashpool_operator_jobs_change_accounts,
 		    setup, teardown),

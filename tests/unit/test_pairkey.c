@@ -96,7 +96,18 @@ udp_from(struct presence_member *m, uint16_t port)
 	presence_set_hosts(m, port, &h, 1);
 }
 
-/* A base with two priorities, a roster, and three members not online. */
+/* The member sent IDENTITY: a key made of one byte. */
+static void
+identity_of(struct presence_member *m, uint8_t b)
+{
+	memset(m->idkey, b, sizeof(m->idkey));
+	m->has_idkey = 1;
+}
+
+/*
+ * A base with two priorities, a roster, and three members not online,
+ * each with its identity key.
+ */
 static struct fixture *
 fixture_new(size_t max_msg)
 {
@@ -112,8 +123,10 @@ fixture_new(size_t max_msg)
 	assert_int_equal(event_base_priority_init(f->base, 2), 0);
 	f->p = presence_new(f->base, max_msg, capture_cb, NULL);
 	assert_non_null(f->p);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		presence_member_init(&f->m[i], 100 + i);
+		identity_of(&f->m[i], (uint8_t)(0x10 + i));
+	}
 	ncaps = 0;
 	drop_me = NULL;
 	drop_p = f->p;
@@ -167,12 +180,23 @@ test_pair_gives_both_sides_one_key_and_the_other_endpoint(void **state)
 	udp_from(&f->m[0], 1111);
 	assert_int_equal(pairkey_request(pk, &f->m[0], "ben"), SC_ERR_NO_UDP);
 	udp_from(&f->m[1], 2222);
+	f->m[1].has_idkey = 0;
+	assert_int_equal(pairkey_request(pk, &f->m[0], "ben"),
+	    SC_ERR_NO_IDENTITY);
+	f->m[1].has_idkey = 1;
+	f->m[0].has_idkey = 0;
+	assert_int_equal(pairkey_request(pk, &f->m[0], "ben"),
+	    SC_ERR_NO_IDENTITY);
+	f->m[0].has_idkey = 1;
 	ncaps = 0;
 	assert_int_equal(pairkey_request(pk, &f->m[0], "ben"), 0);
 	assert_true(pairkey_of(&f->m[0], &ma));
 	assert_true(pairkey_of(&f->m[1], &mb));
 	assert_string_equal(ma.name, "ben");
 	assert_string_equal(mb.name, "ann");
+	/* Each side gets the other's identity key. */
+	assert_memory_equal(ma.idkey, f->m[1].idkey, SC_KEY_BYTES);
+	assert_memory_equal(mb.idkey, f->m[0].idkey, SC_KEY_BYTES);
 	assert_int_equal(ma.pair_id, mb.pair_id);
 	assert_memory_equal(ma.key, mb.key, SC_KEY_BYTES);
 	assert_int_equal(ma.cand[0].port, 2222);
@@ -242,6 +266,7 @@ test_pairs_per_member_bounded_oldest_ends(void **state)
 	for (i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "p%zu", i);
 		presence_member_init(&peers[i], 1000 + i);
+		identity_of(&peers[i], 0x77);
 		assert_int_equal(presence_join(f->p, &peers[i], name), 0);
 		udp_from(&peers[i], (uint16_t)(1000 + i));
 		assert_int_equal(pairkey_request(pk, &f->m[0], name), 0);

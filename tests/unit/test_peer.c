@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for src/client/peer.c: the receive path (the replay window
+ * Unit tests for src/client/peer.c: the peers' handshake (INIT on the
+ * checks' way, RESP to its source, a lost INIT, a duplicated RESP, copies
+ * of INIT answered alike, replays establishing nothing, nothing sent or
+ * taken for a pair not trusted, keys of Kxy alone opening nothing), the
+ * receive path (the replay window
  * moves only after a datagram opened, and every bad datagram is dropped and
  * counted without harm to the traffic after it), pair keys replaced and
  * forgotten, answers (ACK, PROBE_ACK) sent to the source of what they
@@ -13,7 +17,9 @@
  *
  * alice is the peer table under test, on 127.0.0.1 with a real socket; bob
  * and the server are plain sockets the test reads and writes, and the test
- * makes their datagrams with their keys.
+ * makes their datagrams with their keys: bob answers alice's INIT (at
+ * whichever socket it reaches, the server's standing for the relay) with
+ * peerhs.c, and the fixture starts each test once the handshake is done.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -37,6 +43,7 @@
 
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
+#include "sealchat/peerhs.h"
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
@@ -134,6 +141,10 @@ struct end {
 	int			registers;	/* REGISTERs get REGISTERED */
 	int			regs;		/* REGISTERs received */
 	size_t			reg_at;		/* n at the last one */
+	int			inits;		/* INITs received */
+	int			any;		/* datagrams received */
+	int			resps;		/* RESPs received */
+	uint8_t			resp[PEERHS_LEN];	/* the last */
 };
 
 /* alice's table; bob, a spare socket, and the server. */
@@ -142,6 +153,17 @@ struct fixture {
 	struct peer		*peer;
 	struct peer_conf	 conf;
 	struct seen		 seen;
+	struct sc_keypair	 alice_id;	/* alice's identity */
+	uint8_t			 bob_sk[SC_KEY_BYTES];	/* bob's */
+	uint8_t			 bob_pk[SC_KEY_BYTES];
+	struct peerhs		 bob_hs;	/* bob's side of it */
+	uint64_t		 bob_pair;	/* the pair it is for */
+	int			 bob_keyed;
+	uint8_t			 bob_init[PEERHS_LEN];	/* answered */
+	uint8_t			 bob_resp[PEERHS_LEN];
+	int			 drop_inits;	/* bob ignores so many */
+	int			 resp_twice;	/* bob sends each RESP twice */
+	int			 resps;		/* RESPs bob sent */
 	struct sc_pair_keys	 bob;	/* bob's side of the pair */
 	uint64_t		 bob_ctr;
 	struct end		 b;	/* bob */
@@ -214,6 +236,50 @@ from_bob(struct fixture *f, const uint8_t *d, size_t n)
 	    sizeof(f->b.addr));
 }
 
+/* bob expects alice's INIT for pair_id under kxy; no keys yet. */
+static void
+bob_expect(struct fixture *f, uint64_t pair_id,
+    const uint8_t kxy[SC_KEY_BYTES])
+{
+	assert_int_equal(peerhs_init(&f->bob_hs, 0, pair_id, "alice",
+	    f->alice_id.pk, "bob", f->bob_pk, kxy), 0);
+	f->bob_pair = pair_id;
+	f->bob_keyed = 0;
+	f->bob_ctr = 0;
+}
+
+/*
+ * bob takes an INIT at end e: the first that opens gives his keys and a
+ * RESP (twice with resp_twice); a copy of it the same RESP; the first
+ * drop_inits are lost on the way.
+ */
+static void
+bob_take_init(struct fixture *f, struct end *e, const uint8_t *d, size_t n,
+    const struct sockaddr_in *from)
+{
+	int	i;
+
+	e->inits++;
+	if (f->drop_inits > 0) {
+		f->drop_inits--;
+		return;
+	}
+	if (!f->bob_keyed) {
+		if (util_get_be64(d + 1) != f->bob_pair ||
+		    peerhs_read_init(&f->bob_hs, &f->bob, f->bob_resp, d, n,
+		    f->bob_sk, NULL) != 0)
+			return;
+		memcpy(f->bob_init, d, PEERHS_LEN);
+		f->bob_keyed = 1;
+	} else if (memcmp(d, f->bob_init, PEERHS_LEN) != 0)
+		return;
+	for (i = 0; i < (f->resp_twice ? 2 : 1); i++) {
+		assert_int_equal(sendto(e->fd, f->bob_resp, PEERHS_LEN, 0,
+		    (const struct sockaddr *)from, sizeof(*from)), PEERHS_LEN);
+		f->resps++;
+	}
+}
+
 /* A socket end answers or keeps what alice sent it. */
 static void
 end_take(struct fixture *f, struct end *e, const uint8_t *d, size_t n,
@@ -225,6 +291,16 @@ end_take(struct fixture *f, struct end *e, const uint8_t *d, size_t n,
 	struct rec	*r;
 	size_t		olen;
 
+	e->any++;
+	if (n == PEERHS_LEN && d[0] == SC_UDP_INIT) {
+		bob_take_init(f, e, d, n, from);
+		return;
+	}
+	if (n == PEERHS_LEN && d[0] == SC_UDP_RESP) {
+		memcpy(e->resp, d, PEERHS_LEN);
+		e->resps++;
+		return;
+	}
 	if (n == SC_REG_LEN && d[0] == SC_UDP_REGISTER) {
 		e->regs++;
 		e->reg_at = e->n;
@@ -242,7 +318,7 @@ end_take(struct fixture *f, struct end *e, const uint8_t *d, size_t n,
 		    (const struct sockaddr *)from, sizeof(*from)), SC_REG_LEN);
 		return;
 	}
-	if (n < SC_DGRAM_HDR + 9 + SC_MAC_BYTES ||
+	if (n < SC_DGRAM_HDR + 9 + SC_MAC_BYTES || !f->bob_keyed ||
 	    sc_dgram_open(plain, f->bob.rx, d, n) != 0)
 		return;
 	assert_true(e->n < LOG_MAX);
@@ -256,14 +332,14 @@ end_take(struct fixture *f, struct end *e, const uint8_t *d, size_t n,
 		assert_int_equal(wire_cand_from_sa(&c, 0,
 		    (const struct sockaddr *)from), 0);
 		wire_endpoint_put(ep, &c);
-		olen = dgram_body(out, f->bob.tx, PAIR_ID, f->bob_ctr++,
+		olen = dgram_body(out, f->bob.tx, f->bob_pair, f->bob_ctr++,
 		    SC_DGRAM_PROBE_ACK, r->id, ep, sizeof(ep));
 		assert_int_equal(sendto(e->fd, out, olen, 0,
 		    (const struct sockaddr *)from, sizeof(*from)),
 		    (ssize_t)olen);
 	}
 	if (r->kind == SC_DGRAM_MSG && e->acks) {
-		olen = dgram(out, f->bob.tx, PAIR_ID, f->bob_ctr++,
+		olen = dgram(out, f->bob.tx, f->bob_pair, f->bob_ctr++,
 		    SC_DGRAM_ACK, r->id, NULL);
 		assert_int_equal(sendto(e->fd, out, olen, 0,
 		    (const struct sockaddr *)from, sizeof(*from)),
@@ -352,6 +428,7 @@ fixture_peer(struct fixture *f)
 	f->peer = peer_new(f->base, &seen_cb, &f->seen, &f->conf);
 	assert_non_null(f->peer);
 	peer_set_self(f->peer, "alice");
+	peer_set_identity(f->peer, &f->alice_id);
 	peer_set_server(f->peer, (struct sockaddr *)&f->s.addr,
 	    sizeof(f->s.addr));
 	memset(&sin, 0, sizeof(sin));
@@ -364,14 +441,44 @@ fixture_peer(struct fixture *f)
 	f->alice.sin_port = htons(peer_port(f->peer));
 }
 
-/* Gives alice bob's key, bob at his socket, with the flags. */
+/*
+ * Gives alice bob's key, bob at his socket, with the flags; bob expects
+ * her INIT.
+ */
 static void
 give_bob(struct fixture *f, uint8_t flags)
 {
 	struct sc_cand	c = cand_of(&f->b.addr);
 
+	bob_expect(f, PAIR_ID, test_kxy);
 	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID, test_kxy,
-	    flags, &c, 1), 0);
+	    f->bob_pk, 0, flags, &c, 1), 0);
+}
+
+/* Whether alice has the keys of her pair with name. */
+static int
+alice_keyed(struct fixture *f, const char *name)
+{
+	struct peer_path	paths[8];
+	size_t			i, n;
+
+	n = peer_paths(f->peer, paths, 8);
+	for (i = 0; i < n; i++)
+		if (strcmp(paths[i].name, name) == 0)
+			return (paths[i].keyed);
+	return (0);
+}
+
+/* Pumps until the handshake with bob is done on both sides (bounded). */
+static void
+handshake(struct fixture *f)
+{
+	int	i;
+
+	for (i = 0; i < 400 && !(f->bob_keyed && alice_keyed(f, "bob")); i++)
+		pump(f, 5);
+	assert_true(f->bob_keyed);
+	assert_true(alice_keyed(f, "bob"));
 }
 
 /* alice, a key for bob (who stays silent unless told), the server. */
@@ -392,10 +499,13 @@ fixture_setup(void **state)
 	end_open(&f->s);
 	memset(k_reg, 0x44, sizeof(k_reg));
 	sc_reg_derive(&f->reg, k_reg);
+	assert_int_equal(sc_keypair_generate(&f->alice_id), 0);
+	memset(f->bob_sk, 0x62, sizeof(f->bob_sk));
+	assert_int_equal(sc_dh_public(f->bob_pk, f->bob_sk), 0);
 	fixture_conf(f);
 	fixture_peer(f);
 	give_bob(f, 0);
-	sc_pair_derive(&f->bob, test_kxy, "bob", "alice");
+	handshake(f);
 	*state = f;
 	return (0);
 }
@@ -411,6 +521,8 @@ fixture_teardown(void **state)
 	close(f->b.fd);
 	close(f->o.fd);
 	close(f->s.fd);
+	sc_keypair_free(&f->alice_id);
+	peerhs_wipe(&f->bob_hs);
 	free(f);
 	return (0);
 }
@@ -592,21 +704,25 @@ test_peer_new_pair_id_replaces_key_same_id_ignored(void **state)
 	struct sc_pair_keys	 bob2;
 	size_t		 n;
 
-	/* The same pair_id again changes nothing, whatever key it brings. */
+	/* The same pair_id again changes nothing, whatever Kxy it brings. */
 	memset(kxy2, 0x5a, sizeof(kxy2));
-	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID, kxy2, 0, &c,
-	    1), 1);
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID, kxy2,
+	    f->bob_pk, 0, 0, &c, 1), 1);
 	n = dgram(d, f->bob.tx, PAIR_ID, 0, SC_DGRAM_MSG, 1, "old key");
 	from_bob(f, d, n);
 	assert_int_equal(f->seen.msgs, 1);
-	/* A new pair_id replaces the key; the old one no longer opens. */
-	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID + 5, kxy2, 0,
-	    &c, 1), 0);
+	/* A new pair_id replaces the pair; the old keys no longer open. */
+	bob2 = f->bob;
+	bob_expect(f, PAIR_ID + 5, kxy2);
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID + 5, kxy2,
+	    f->bob_pk, 0, 0, &c, 1), 0);
 	assert_true(peer_pair_id(f->peer, "bob") == PAIR_ID + 5);
-	n = dgram(d, f->bob.tx, PAIR_ID, 1, SC_DGRAM_MSG, 2, "old id");
+	n = dgram(d, bob2.tx, PAIR_ID, 1, SC_DGRAM_MSG, 2, "old id");
 	from_bob(f, d, n);
 	assert_int_equal(peer_stats(f->peer)->drop_unknown, 1);
-	sc_pair_derive(&bob2, kxy2, "bob", "alice");
+	handshake(f);
+	assert_memory_not_equal(bob2.tx, f->bob.tx, SC_KEY_BYTES);
+	bob2 = f->bob;
 	n = dgram(d, bob2.tx, PAIR_ID + 5, 0, SC_DGRAM_MSG, 1, "new key");
 	from_bob(f, d, n);
 	assert_int_equal(f->seen.msgs, 2);
@@ -780,8 +896,8 @@ test_peer_message_to_self_is_shown_and_delivered(void **state)
 	struct sc_cand	 c = cand_of(&f->alice);
 	char		 err[128];
 
-	assert_int_equal(peer_pair_set(f->peer, "alice", 42, test_kxy, 0, &c,
-	    1), 0);
+	assert_int_equal(peer_pair_set(f->peer, "alice", 42, test_kxy,
+	    f->alice_id.pk, 0, 0, &c, 1), 0);
 	assert_int_equal(peer_send(f->peer, "alice", "me, myself", 10, err,
 	    sizeof(err)), 0);
 	assert_int_equal(peer_outstanding(f->peer), 1);
@@ -999,20 +1115,20 @@ test_peer_every_lost_message_fails_with_one_sentence(void **state)
 	char		 err[128];
 
 	/* The peer went offline. */
-	assert_int_equal(peer_pair_set(f->peer, "carol", 77, test_kxy, 0, &c,
-	    1), 0);
+	assert_int_equal(peer_pair_set(f->peer, "carol", 77, test_kxy,
+	    f->bob_pk, 0, 0, &c, 1), 0);
 	assert_int_equal(peer_send(f->peer, "carol", "a", 1, err,
 	    sizeof(err)), 0);
 	peer_forget(f->peer, "carol");
 	assert_int_equal(f->seen.failed, 1);
 	assert_string_equal(f->seen.why, "no acknowledgement from carol");
 	/* A new pair key replaced the one the message went under. */
-	assert_int_equal(peer_pair_set(f->peer, "carol", 78, test_kxy, 0, &c,
-	    1), 0);
+	assert_int_equal(peer_pair_set(f->peer, "carol", 78, test_kxy,
+	    f->bob_pk, 0, 0, &c, 1), 0);
 	assert_int_equal(peer_send(f->peer, "carol", "b", 1, err,
 	    sizeof(err)), 0);
-	assert_int_equal(peer_pair_set(f->peer, "carol", 79, test_kxy, 0, &c,
-	    1), 0);
+	assert_int_equal(peer_pair_set(f->peer, "carol", 79, test_kxy,
+	    f->bob_pk, 0, 0, &c, 1), 0);
 	assert_int_equal(f->seen.failed, 2);
 	assert_string_equal(f->seen.why, "no acknowledgement from carol");
 	/* The drain time ran out. */
@@ -1108,6 +1224,262 @@ test_peer_listen_on_the_configured_or_connection_address(void **state)
 	peer_free(p);
 }
 
+/*
+ * bob loses alice's first INIT and sends his RESP twice: her INIT goes
+ * again with the checks, the second RESP establishes nothing new (it is
+ * dropped), and the conversation starts.
+ */
+static void
+test_peer_handshake_survives_lost_init_and_duplicated_resp(void **state)
+{
+	struct fixture		*f = *state;
+	struct sc_cand		 c = cand_of(&f->b.addr);
+	struct peer_stats	 before;
+	uint8_t			 d[SC_DGRAM_MAX];
+	char			 err[128];
+	size_t			 n;
+	int			 inits = f->b.inits;
+
+	bob_expect(f, PAIR_ID + 9, test_kxy);
+	f->drop_inits = 1;
+	f->resp_twice = 1;
+	f->b.answers = 1;
+	f->b.acks = 1;
+	before = *peer_stats(f->peer);
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID + 9, test_kxy,
+	    f->bob_pk, 0, 0, &c, 1), 0);
+	handshake(f);
+	pump(f, 20);
+	assert_true(f->b.inits - inits >= 2);
+	assert_true(peer_stats(f->peer)->drop_handshake -
+	    before.drop_handshake >= 1);
+	assert_int_equal(peer_stats(f->peer)->drop_mac, before.drop_mac);
+	/* Both ways under the handshake's keys. */
+	assert_int_equal(peer_send(f->peer, "bob", "hi", 2, err,
+	    sizeof(err)), 0);
+	pump_until(f, &f->seen.delivered, 1);
+	assert_int_equal(f->seen.delivered, 1);
+	n = dgram(d, f->bob.tx, PAIR_ID + 9, f->bob_ctr++, SC_DGRAM_MSG, 1,
+	    "back");
+	from_bob(f, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+	assert_string_equal(f->seen.last, "back");
+}
+
+/*
+ * A RESP again (from anywhere), an INIT to the initiator, a RESP of
+ * another pair: none opens or changes anything, and the conversation goes
+ * on under the same keys.  An old RESP with a new pair's id opens nothing
+ * in the new pair either.
+ */
+static void
+test_peer_replayed_handshake_datagrams_establish_nothing(void **state)
+{
+	struct fixture		*f = *state;
+	struct sc_cand		 c = cand_of(&f->b.addr);
+	struct peer_stats	 before;
+	uint8_t			 d[SC_DGRAM_MAX], resp[PEERHS_LEN];
+	size_t			 n;
+
+	before = *peer_stats(f->peer);
+	memcpy(resp, f->bob_resp, PEERHS_LEN);
+	from_bob(f, resp, PEERHS_LEN);
+	peer_input(f->peer, resp, PEERHS_LEN, (struct sockaddr *)&f->o.addr,
+	    sizeof(f->o.addr));
+	from_bob(f, f->bob_init, PEERHS_LEN);
+	assert_int_equal(peer_stats(f->peer)->drop_handshake -
+	    before.drop_handshake, 3);
+	util_put_be64(resp + 1, PAIR_ID + 1);
+	from_bob(f, resp, PEERHS_LEN);
+	assert_int_equal(peer_stats(f->peer)->drop_unknown -
+	    before.drop_unknown, 1);
+	/* Nor does a handshake datagram of another length. */
+	from_bob(f, f->bob_resp, PEERHS_LEN - 1);
+	assert_int_equal(peer_stats(f->peer)->drop_size - before.drop_size,
+	    1);
+	n = dgram(d, f->bob.tx, PAIR_ID, f->bob_ctr++, SC_DGRAM_MSG, 1,
+	    "same keys");
+	from_bob(f, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+	/* A new pair, bob silent: the old RESP relabelled does not open. */
+	bob_expect(f, PAIR_ID + 7, test_kxy);
+	f->drop_inits = 1000;
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID + 7, test_kxy,
+	    f->bob_pk, 0, 0, &c, 1), 0);
+	pump(f, 20);
+	memcpy(resp, f->bob_resp, PEERHS_LEN);
+	util_put_be64(resp + 1, PAIR_ID + 7);
+	from_bob(f, resp, PEERHS_LEN);
+	assert_int_equal(peer_stats(f->peer)->drop_mac - before.drop_mac, 1);
+	assert_false(alice_keyed(f, "bob"));
+	/* bob answers now: the handshake is done. */
+	f->drop_inits = 0;
+	handshake(f);
+}
+
+/*
+ * alice as responder (aaron's name sorts first): nothing goes to aaron
+ * before his INIT; each copy of it gets the same RESP, from the same
+ * ephemeral key; another INIT for the pair, and a copy once aaron's first
+ * datagram under the keys opened, get nothing.
+ */
+static void
+test_peer_responder_answers_copies_of_init_alike(void **state)
+{
+	struct fixture		*f = *state;
+	struct sc_cand		 c = cand_of(&f->o.addr);
+	struct peerhs		 a, a2;
+	struct sc_pair_keys	 ka;
+	uint8_t			 init[PEERHS_LEN], init2[PEERHS_LEN];
+	uint8_t			 resp1[PEERHS_LEN], d[SC_DGRAM_MAX];
+	size_t			 n;
+
+	assert_int_equal(peer_pair_set(f->peer, "aaron", 0x99, test_kxy,
+	    f->bob_pk, 0, 0, &c, 1), 0);
+	pump(f, 50);
+	assert_int_equal(f->o.any, 0);
+	assert_int_equal(peerhs_init(&a, 1, 0x99, "aaron", f->bob_pk,
+	    "alice", f->alice_id.pk, test_kxy), 0);
+	a2 = a;
+	assert_int_equal(peerhs_write_init(&a, init, f->bob_sk, NULL), 0);
+	assert_int_equal(sendto(f->o.fd, init, PEERHS_LEN, 0,
+	    (struct sockaddr *)&f->alice, sizeof(f->alice)), PEERHS_LEN);
+	pump(f, 10);
+	assert_int_equal(f->o.resps, 1);
+	memcpy(resp1, f->o.resp, PEERHS_LEN);
+	assert_int_equal(sendto(f->o.fd, init, PEERHS_LEN, 0,
+	    (struct sockaddr *)&f->alice, sizeof(f->alice)), PEERHS_LEN);
+	pump(f, 10);
+	assert_int_equal(f->o.resps, 2);
+	assert_memory_equal(f->o.resp, resp1, PEERHS_LEN);
+	assert_int_equal(peer_stats(f->peer)->hs_dup, 1);
+	assert_int_equal(peerhs_read_resp(&a, &ka, resp1, PEERHS_LEN,
+	    f->bob_sk), 0);
+	/* Another INIT: another ephemeral key, nothing answered. */
+	assert_int_equal(peerhs_write_init(&a2, init2, f->bob_sk, NULL), 0);
+	assert_int_equal(sendto(f->o.fd, init2, PEERHS_LEN, 0,
+	    (struct sockaddr *)&f->alice, sizeof(f->alice)), PEERHS_LEN);
+	pump(f, 10);
+	assert_int_equal(f->o.resps, 2);
+	/* aaron's first datagram under the keys; then a copy gets nothing. */
+	n = dgram(d, ka.tx, 0x99, 0, SC_DGRAM_MSG, 1, "from aaron");
+	peer_input(f->peer, d, n, (struct sockaddr *)&f->o.addr,
+	    sizeof(f->o.addr));
+	assert_int_equal(f->seen.msgs, 1);
+	assert_string_equal(f->seen.from, "aaron");
+	assert_int_equal(sendto(f->o.fd, init, PEERHS_LEN, 0,
+	    (struct sockaddr *)&f->alice, sizeof(f->alice)), PEERHS_LEN);
+	pump(f, 10);
+	assert_int_equal(f->o.resps, 2);
+	assert_int_equal(peer_stats(f->peer)->drop_handshake, 2);
+	peerhs_wipe(&a);
+	peerhs_wipe(&a2);
+}
+
+/*
+ * A pair whose identity key is not trusted sends nothing at all and
+ * takes nothing; a message to it is refused with the sentence that says
+ * what to do.  Trusted, the handshake runs and the message goes.
+ */
+static void
+test_peer_nothing_sent_or_taken_while_not_trusted(void **state)
+{
+	struct fixture		*f = *state;
+	struct sc_cand		 c = cand_of(&f->b.addr);
+	struct sc_pair_keys	 old = f->bob;
+	struct peer_path	 paths[2];
+	uint8_t			 d[SC_DGRAM_MAX], resp[PEERHS_LEN];
+	char			 err[256];
+	size_t			 n;
+	int			 any;
+
+	peer_forget(f->peer, "bob");
+	pump(f, 20);
+	any = f->b.any;
+	bob_expect(f, PAIR_ID + 3, test_kxy);
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID + 3, test_kxy,
+	    f->bob_pk, 1, 0, &c, 1), 0);
+	pump(f, 300);
+	assert_int_equal(f->b.any, any);
+	assert_int_equal(peer_paths(f->peer, paths, 2), 1);
+	assert_true(paths[0].blocked);
+	assert_int_equal(peer_send(f->peer, "bob", "hi", 2, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "the identity key of bob changed; compare "
+	    "your safety numbers (verify bob), then trust bob");
+	n = dgram(d, old.tx, PAIR_ID + 3, 0, SC_DGRAM_MSG, 1, "held back");
+	from_bob(f, d, n);
+	memcpy(resp, f->bob_resp, PEERHS_LEN);
+	util_put_be64(resp + 1, PAIR_ID + 3);
+	from_bob(f, resp, PEERHS_LEN);
+	assert_int_equal(peer_stats(f->peer)->drop_blocked, 2);
+	assert_int_equal(f->seen.msgs, 0);
+	/* Trusted: the handshake, then the message. */
+	f->b.answers = 1;
+	f->b.acks = 1;
+	assert_int_equal(peer_unblock(f->peer, "bob"), 1);
+	assert_int_equal(peer_unblock(f->peer, "bob"), 0);
+	handshake(f);
+	assert_int_equal(peer_send(f->peer, "bob", "hi", 2, err,
+	    sizeof(err)), 0);
+	pump_until(f, &f->seen.delivered, 1);
+	assert_int_equal(f->seen.delivered, 1);
+}
+
+/*
+ * Whoever holds Kxy (the server) and seals with it, or with any subkey
+ * of it, opens nothing: only the handshake's keys do.
+ */
+static void
+test_peer_datagrams_under_keys_of_kxy_alone_open_nothing(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 d[SC_DGRAM_MAX], k[SC_KEY_BYTES];
+	size_t		 n;
+	uint64_t	 id;
+
+	n = dgram(d, test_kxy, PAIR_ID, 100, SC_DGRAM_MSG, 1, "kxy");
+	from_bob(f, d, n);
+	for (id = 1; id <= 4; id++) {
+		assert_int_equal(sc_kdf(k, test_kxy, id, "SCpeerv1"), 0);
+		n = dgram(d, k, PAIR_ID, 100 + id, SC_DGRAM_MSG, 1, "kdf");
+		from_bob(f, d, n);
+	}
+	assert_int_equal(peer_stats(f->peer)->drop_mac, 5);
+	assert_int_equal(f->seen.msgs, 0);
+	n = dgram(d, f->bob.tx, PAIR_ID, 99, SC_DGRAM_MSG, 1, "handshake");
+	from_bob(f, d, n);
+	assert_int_equal(f->seen.msgs, 1);
+}
+
+/*
+ * No candidate answers: once the relay is the path, INIT goes through
+ * it, and again on the initiator's timer when it was lost; bob's RESP
+ * through the relay gives the keys, and the message goes through it.
+ */
+static void
+test_peer_init_goes_through_the_relay_once_that_is_the_path(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[128];
+
+	register_alice(f, SC_UDPREG_RELAY);
+	peer_forget(f->peer, "bob");
+	bob_expect(f, PAIR_ID + 4, test_kxy);
+	f->drop_inits = 1;
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID + 4, test_kxy,
+	    f->bob_pk, 0, SC_PAIR_RELAY, NULL, 0), 0);
+	pump(f, 100);
+	assert_int_equal(f->s.inits, 0);
+	handshake(f);
+	assert_true(f->s.inits >= 2);
+	assert_int_equal(f->b.inits, 1);
+	assert_int_equal(peer_send(f->peer, "bob", "via relay", 9, err,
+	    sizeof(err)), 0);
+	pump(f, 20);
+	assert_int_equal(end_count(&f->s, SC_DGRAM_MSG), 1);
+}
+
 /* Runs the receive-path, answer, path, relay, delivery and socket tests. */
 int
 main(void)
@@ -1135,6 +1507,12 @@ main(void)
 		T(test_peer_every_lost_message_fails_with_one_sentence),
 		T(test_peer_local_hosts_follow_the_socket_and_the_server),
 		T(test_peer_listen_on_the_configured_or_connection_address),
+		T(test_peer_handshake_survives_lost_init_and_duplicated_resp),
+		T(test_peer_replayed_handshake_datagrams_establish_nothing),
+		T(test_peer_responder_answers_copies_of_init_alike),
+		T(test_peer_nothing_sent_or_taken_while_not_trusted),
+		T(test_peer_datagrams_under_keys_of_kxy_alone_open_nothing),
+		T(test_peer_init_goes_through_the_relay_once_that_is_the_path),
 #undef T
 	};
 

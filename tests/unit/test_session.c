@@ -112,7 +112,10 @@ hash_record(void *arg, uint64_t sid, uint8_t op, const char *name,
 	struct fixture	*f = arg;
 	struct job	*j;
 
-	assert_true(pass_len >= SC_PASS_MIN && pass_len <= SC_PASS_MAX);
+	if (op == SC_MSG_IDENTITY)
+		assert_int_equal(pass_len, SC_KEY_BYTES);
+	else
+		assert_true(pass_len >= SC_PASS_MIN && pass_len <= SC_PASS_MAX);
 	assert_non_null(pass);
 	if (f->busy)
 		return (-1);
@@ -443,6 +446,8 @@ expect_goodbye(struct fixture *f, struct client *c, uint8_t reason)
 static void
 request(struct wbuf *wb, uint8_t type)
 {
+	uint8_t	key[SC_KEY_BYTES];
+
 	switch (type) {
 	case SC_MSG_SIGN:
 	case SC_MSG_AUTH:
@@ -459,6 +464,10 @@ request(struct wbuf *wb, uint8_t type)
 		break;
 	case SC_MSG_RECHECK:
 		wire_enc_recheck(wb, NO_PAIR);
+		break;
+	case SC_MSG_IDENTITY:
+		memset(key, 0x33, sizeof(key));
+		wire_enc_identity(wb, key);
 		break;
 	default:
 		wire_enc_empty(wb, type);
@@ -589,7 +598,8 @@ wait_count(struct fixture *f, size_t n)
 
 /* The client requests, in the order of docs/protocol.md section 4. */
 static const uint8_t requests[] = { SC_MSG_SIGN, SC_MSG_AUTH, SC_MSG_LIST,
-    SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT, SC_MSG_RECHECK };
+    SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT, SC_MSG_RECHECK,
+    SC_MSG_IDENTITY };
 
 /*
  * HANDSHAKE: only a HELLO of 113 bytes is a frame at all; any message in
@@ -670,15 +680,16 @@ enum answer {
 	ANS_NO_PAIR,	/* ERROR 7, no subject: not a pair of the session */
 	ANS_PONG,
 	ANS_BYE,	/* GOODBYE 5, then the close */
+	ANS_STORED,	/* no answer, a store job; once per session */
 };
 
 /* The answers in GREETED, HASHING and ONLINE, in the order of requests. */
 static const enum answer in_greeted[] = { ANS_HASHED, ANS_HASHED, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE };
 static const enum answer in_hashing[] = { ANS_STATE, ANS_STATE, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE };
 static const enum answer in_online[] = { ANS_STATE, ANS_STATE, ANS_USERS,
-    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE, ANS_NO_PAIR };
+    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE, ANS_NO_PAIR, ANS_STORED };
 
 /*
  * Checks that request t, just sent, got its answer; the jobs were emptied
@@ -690,6 +701,7 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 {
 	struct sc_msg	m;
 	struct wbuf	msg;
+	uint8_t		key[SC_KEY_BYTES];
 
 	switch (ans) {
 	case ANS_HASHED:
@@ -715,9 +727,17 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 		wbuf_init(&msg);
 		wire_enc_pair(&msg, "alice");
 		client_send_msg(f, c, &msg);
+		/* No identity key yet: ERROR 12; with one, PAIRKEY. */
+		expect_error(f, c, SC_MSG_PAIR, SC_ERR_NO_IDENTITY, "alice");
+		memset(key, 0x61, sizeof(key));
+		wire_enc_identity(&msg, key);
+		client_send_msg(f, c, &msg);
+		wire_enc_pair(&msg, "alice");
+		client_send_msg(f, c, &msg);
 		wbuf_free(&msg);
 		expect(f, c, &m, SC_MSG_PAIRKEY);
 		assert_string_equal(m.name, "alice");
+		assert_memory_equal(m.idkey, key, SC_KEY_BYTES);
 		assert_int_equal(m.flags, 0);		/* never for oneself */
 		assert_int_equal(m.ncand, 1);
 		assert_int_equal(m.cand[0].kind, SC_CAND_HOST);
@@ -736,6 +756,18 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 		break;
 	case ANS_BYE:
 		expect_goodbye(f, c, SC_BYE_LOGOUT);
+		break;
+	case ANS_STORED:
+		client_send(f, c, SC_MSG_PING);
+		expect_pong(f, c);	/* nothing came before */
+		assert_true(f->njobs >= 1);
+		assert_int_equal(f->jobs[f->njobs - 1].op, t);
+		assert_string_equal(f->jobs[f->njobs - 1].name, "alice");
+		assert_non_null(presence_lookup(f->presence, "alice"));
+		assert_true(presence_lookup(f->presence, "alice")->has_idkey);
+		/* Once per session. */
+		client_send(f, c, t);
+		expect_error(f, c, t, SC_ERR_STATE, "");
 		break;
 	}
 }
@@ -1383,7 +1415,24 @@ client_udp(struct fixture *f, struct client *c, uint16_t port,
 	expect_past_presence(f, c, m, SC_MSG_UDPREG);
 }
 
-/* A logged-in client that sent UDP from UDP_PORT with no address. */
+/* Sends IDENTITY with a key made of the name's first byte. */
+static void
+client_identity(struct fixture *f, struct client *c, const char *name)
+{
+	struct wbuf	msg;
+	uint8_t		key[SC_KEY_BYTES];
+
+	memset(key, name[0], sizeof(key));
+	wbuf_init(&msg);
+	wire_enc_identity(&msg, key);
+	client_send_msg(f, c, &msg);
+	wbuf_free(&msg);
+}
+
+/*
+ * A logged-in client that sent its identity key, then UDP from UDP_PORT
+ * with no address, as a client does.
+ */
 static struct client *
 client_online(struct fixture *f, const char *name)
 {
@@ -1392,6 +1441,7 @@ client_online(struct fixture *f, const char *name)
 
 	client_hello(f, c);
 	client_login(f, c, name);
+	client_identity(f, c, name);
 	client_udp(f, c, UDP_PORT, NULL, 0, &m);
 	return (c);
 }

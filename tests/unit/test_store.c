@@ -4,8 +4,9 @@
  * reading and replacing hashes, the UNIQUE name, durability across reopen,
  * the file's mode, and several handles on one file; the operator's side:
  * last logins, locks, deletion, listing in pages, the read-only handle,
- * the online backup; and the upgrade of a version 1 file, which this test
- * writes with SQLite itself (store.c stays the only user in the programs).
+ * the online backup; the identity key; and the upgrade of version 1 and 2
+ * files, which this test writes with SQLite itself (store.c stays the only
+ * user in the programs).
  */
 #include <sys/stat.h>
 
@@ -470,8 +471,9 @@ test_store_backup_is_a_consistent_database(void **state)
 }
 
 /*
- * A file of schema version 1 (name, hash, created) gets the two new
- * columns when opened: its accounts stay, unlocked and never logged in.
+ * A file of schema version 1 (name, hash, created) gets the three new
+ * columns when opened: its accounts stay, unlocked, never logged in, and
+ * without an identity key.
  */
 static void
 test_store_upgrades_version_1(void **state)
@@ -500,6 +502,62 @@ test_store_upgrades_version_1(void **state)
 	assert_string_equal(out, "old");
 	assert_int_equal(store_add(st, "new", hash_b, 1), STORE_OK);
 	assert_int_equal(store_lock(st, "old", 1), STORE_OK);
+	/* ...and the column of version 3: no identity key yet. */
+	assert_int_equal(store_get_identity(st, "old", (uint8_t *)out),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_check(st), 0);
+	store_free(st);
+}
+
+/*
+ * The identity key: none at first, set (a change each time it differs),
+ * read back, refused for an account that does not exist; and a file of
+ * schema version 2 gets the column when opened.
+ */
+static void
+test_store_identity_set_get_and_version_2_upgraded(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	sqlite3		*db;
+	uint8_t		 k1[SC_KEY_BYTES], k2[SC_KEY_BYTES], got[SC_KEY_BYTES];
+	char		 sql[512];
+	int		 changed = -1;
+
+	memset(k1, 0x11, sizeof(k1));
+	memset(k2, 0x22, sizeof(k2));
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	snprintf(sql, sizeof sql, "PRAGMA journal_mode=WAL;"
+	    "CREATE TABLE accounts (name TEXT PRIMARY KEY NOT NULL,"
+	    " hash TEXT NOT NULL, created INTEGER NOT NULL,"
+	    " last_login INTEGER, locked INTEGER NOT NULL DEFAULT 0);"
+	    "INSERT INTO accounts VALUES ('old', '%s', 1, NULL, 0);"
+	    "PRAGMA user_version=2;", hash_a);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	st = open_store(f);
+	assert_int_equal(store_get_identity(st, "old", got), STORE_NOTFOUND);
+	assert_int_equal(store_set_identity(st, "old", k1, &changed),
+	    STORE_OK);
+	assert_int_equal(changed, 1);
+	assert_int_equal(store_set_identity(st, "old", k1, &changed),
+	    STORE_OK);
+	assert_int_equal(changed, 0);
+	assert_int_equal(store_get_identity(st, "old", got), STORE_OK);
+	assert_memory_equal(got, k1, SC_KEY_BYTES);
+	assert_int_equal(store_set_identity(st, "old", k2, &changed),
+	    STORE_OK);
+	assert_int_equal(changed, 1);
+	assert_int_equal(store_set_identity(st, "nobody", k2, &changed),
+	    STORE_NOTFOUND);
+	assert_int_equal(changed, 0);
+	assert_int_equal(store_get_identity(st, "nobody", got),
+	    STORE_NOTFOUND);
+	store_free(st);
+	st = open_store(f);
+	assert_int_equal(store_get_identity(st, "old", got), STORE_OK);
+	assert_memory_equal(got, k2, SC_KEY_BYTES);
 	assert_int_equal(store_check(st), 0);
 	store_free(st);
 }
@@ -540,6 +598,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_upgrades_version_1, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_identity_set_get_and_version_2_upgraded, setup,
+		    teardown),
 	};
 
 	log_init("test_store", LOG_LVL_ERROR);

@@ -38,6 +38,7 @@
 #include "server/config.h"
 #include "sealchat/crypto.h"
 #include "sealchat/log.h"
+#include "sealchat/peerhs.h"
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
@@ -294,6 +295,8 @@ setup(void **state)
 	memcpy(h.addr, "\x7f\x00\x00\x01", 4);
 	for (i = 0; i < MEMBERS; i++) {
 		presence_member_init(&f->m[i], 100 + i);
+		f->m[i].has_idkey = 1;
+		memset(f->m[i].idkey, (int)(0x10 + i), SC_KEY_BYTES);
 		assert_int_equal(presence_join(f->p, &f->m[i], names[i]), 0);
 		presence_set_hosts(&f->m[i], (uint16_t)(1000 + i), &h, 1);
 		assert_int_equal(udp_reg_add(f->u, &f->r[i], &f->m[i]), 0);
@@ -513,6 +516,43 @@ test_relay_forwards_unchanged_between_the_two_endpoints(void **state)
 	nothing_on(fb);
 	assert_int_equal(fate(f, UDP_RELAYED), 2);
 	assert_int_equal(udp_stats(f->u)->relayed_bytes, 200 + SC_DGRAM_MAX);
+	close(fa);
+	close(fb);
+}
+
+/*
+ * The peers' handshake crosses the relay as their datagrams do: an INIT
+ * one way, a RESP back, unchanged; a handshake datagram of another length
+ * is dropped as a peer datagram of a wrong length would be.
+ */
+static void
+test_relay_forwards_the_peers_handshake(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 d[PEERHS_LEN + 1], a[SC_DGRAM_MAX + 1];
+	uint64_t	 id;
+	int		 fa = sock_at("127.0.0.2");
+	int		 fb = sock_at("127.0.0.3");
+
+	id = pair(f, 0, "ben");
+	reg_ok(f, 0, fa, 0);
+	reg_ok(f, 1, fb, 0);
+	memset(d, 0x3c, sizeof(d));
+	d[0] = SC_UDP_INIT;
+	util_put_be64(d + 1, id);
+	put(f, fa, d, PEERHS_LEN);
+	assert_int_equal(take(fb, a, sizeof(a), WAIT_MS, NULL), PEERHS_LEN);
+	assert_memory_equal(a, d, PEERHS_LEN);
+	d[0] = SC_UDP_RESP;
+	put(f, fb, d, PEERHS_LEN);
+	assert_int_equal(take(fa, a, sizeof(a), WAIT_MS, NULL), PEERHS_LEN);
+	assert_memory_equal(a, d, PEERHS_LEN);
+	put(f, fb, d, PEERHS_LEN + 1);
+	put(f, fb, d, PEERHS_LEN - 1);
+	nothing_on(fa);
+	nothing_on(fb);
+	assert_int_equal(fate(f, UDP_RELAYED), 2);
+	assert_int_equal(fate(f, UDP_RELAY_LENGTH), 2);
 	close(fa);
 	close(fb);
 }
@@ -868,6 +908,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_endpoint_moves_only_on_the_highest_counter, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_relay_forwards_the_peers_handshake, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_relay_forwards_unchanged_between_the_two_endpoints,
 		    setup, teardown),

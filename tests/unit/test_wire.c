@@ -544,6 +544,30 @@ test_recheck_round_trip(void **state)
 	wbuf_free(&wb);
 }
 
+/* IDENTITY: 32 key bytes, nothing more; an all-zero key is refused. */
+static void
+test_identity_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		key[SC_KEY_BYTES];
+
+	(void)state;
+	memset(key, 0x5a, sizeof(key));
+	wbuf_init(&wb);
+	wire_enc_identity(&wb, key);
+	assert_int_equal(wb.len, 1 + SC_KEY_BYTES);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_IDENTITY);
+	assert_memory_equal(m.idkey, key, SC_KEY_BYTES);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	memset(key, 0, sizeof(key));
+	wire_enc_identity(&wb, key);
+	assert_int_equal(decode_wb(&m, &wb), WIRE_MSG_MALFORMED);
+	wbuf_free(&wb);
+}
+
 /* PAIR: a canonical name round-trips; upper case and bad names fail. */
 static void
 test_pair_round_trip(void **state)
@@ -824,23 +848,25 @@ test_pairkey_round_trip(void **state)
 	struct wbuf	wb;
 	struct sc_msg	m;
 	struct sc_cand	c[SC_CAND_MAX];
-	uint8_t		key[SC_KEY_BYTES];
+	uint8_t		key[SC_KEY_BYTES], idkey[SC_KEY_BYTES];
 	size_t		i;
 
 	(void)state;
 	memset(key, 0x5a, sizeof(key));
+	memset(idkey, 0x6b, sizeof(idkey));
 	cand(&c[0], SC_CAND_SRFLX, SC_AF_INET, 203, 5555);
 	cand(&c[1], SC_CAND_HOST, SC_AF_INET6, 0xfe, 65535);
 	wbuf_init(&wb);
-	wire_enc_pairkey(&wb, "frank", 0x1122334455667788ULL, key,
+	wire_enc_pairkey(&wb, "frank", 0x1122334455667788ULL, key, idkey,
 	    SC_PAIR_RELAY, c, 2);
-	assert_int_equal(wb.len, 1 + 6 + 8 + 32 + 1 + (1 + 1 + 4 + 2) +
+	assert_int_equal(wb.len, 1 + 6 + 8 + 32 + 32 + 1 + (1 + 1 + 4 + 2) +
 	    (1 + 1 + 16 + 2));
 	assert_int_equal(decode_wb(&m, &wb), 0);
 	assert_int_equal(m.type, SC_MSG_PAIRKEY);
 	assert_string_equal(m.name, "frank");
 	assert_true(m.pair_id == 0x1122334455667788ULL);
 	assert_memory_equal(m.key, key, SC_KEY_BYTES);
+	assert_memory_equal(m.idkey, idkey, SC_KEY_BYTES);
 	assert_int_equal(m.flags, SC_PAIR_RELAY);
 	assert_int_equal(m.ncand, 2);
 	for (i = 0; i < 2; i++) {
@@ -855,7 +881,7 @@ test_pairkey_round_trip(void **state)
 
 	/* no candidate at all is a valid PAIRKEY (none known yet) */
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, 0, NULL, 0);
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, NULL, 0);
 	assert_int_equal(decode_wb(&m, &wb), 0);
 	assert_int_equal(m.ncand, 0);
 	assert_int_equal(m.flags, 0);
@@ -866,31 +892,31 @@ test_pairkey_round_trip(void **state)
 		cand(&c[i], SC_CAND_HOST, SC_AF_INET, (uint8_t)i, 1000);
 	cand(&c[SC_HOST_MAX], SC_CAND_SRFLX, SC_AF_INET, 9, 1000);
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, SC_CAND_MAX);
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, c, SC_CAND_MAX);
 	assert_int_equal(decode_wb(&m, &wb), 0);
 	assert_int_equal(m.ncand, SC_CAND_MAX);
 	c[0].kind = SC_CAND_SRFLX;
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, SC_CAND_MAX);
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, c, SC_CAND_MAX);
 	assert_true(wb.oom);
 	c[0].kind = SC_CAND_HOST;
 	c[SC_HOST_MAX].kind = SC_CAND_HOST;
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, SC_CAND_MAX);
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, c, SC_CAND_MAX);
 	assert_true(wb.oom);
 
 	/* an unknown family or kind, or port 0, cannot be encoded */
 	cand(&c[0], SC_CAND_HOST, 5, 1, 1);
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, 1);
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, c, 1);
 	assert_true(wb.oom);
 	cand(&c[0], 3, SC_AF_INET, 1, 1);
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, 1);
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, c, 1);
 	assert_true(wb.oom);
 	cand(&c[0], SC_CAND_HOST, SC_AF_INET, 1, 0);
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, 0, c, 1);
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, c, 1);
 	assert_true(wb.oom);
 	wbuf_free(&wb);
 }
@@ -911,12 +937,12 @@ test_pairkey_malformed_rejected(void **state)
 	memset(key, 1, sizeof(key));
 	cand(&c, SC_CAND_SRFLX, SC_AF_INET, 2, 9);
 	wbuf_init(&wb);
-	wire_enc_pairkey(&wb, "Frank", 1, key, 0, &c, 1);
+	wire_enc_pairkey(&wb, "Frank", 1, key, key, 0, &c, 1);
 	assert_int_equal(decode_wb(&m, &wb), -1);
 
 	wbuf_reset(&wb);
-	wire_enc_pairkey(&wb, "frank", 1, key, 0, &c, 1);
-	p = wb.data + 1 + 6 + 8 + 32;		/* flags */
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, &c, 1);
+	p = wb.data + 1 + 6 + 8 + 32 + 32;	/* flags */
 	*p = 0x02;
 	assert_int_equal(decode_wb(&m, &wb), -1);
 	*p = 0;
@@ -943,9 +969,15 @@ test_pairkey_malformed_rejected(void **state)
 
 	wbuf_reset(&wb);
 	cand(&c, SC_CAND_HOST, SC_AF_INET6, 2, 9);
-	wire_enc_pairkey(&wb, "frank", 1, key, 0, &c, 1);
-	p = wb.data + 1 + 6 + 8 + 32 + 2;	/* af: 4 with 16 bytes */
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, &c, 1);
+	p = wb.data + 1 + 6 + 8 + 32 + 32 + 2;	/* af: 4 with 16 bytes */
 	*p = SC_AF_INET;
+	assert_int_equal(decode_wb(&m, &wb), -1);
+
+	/* an all-zero identity key is no key */
+	wbuf_reset(&wb);
+	memset(key, 0, sizeof(key));
+	wire_enc_pairkey(&wb, "frank", 1, key, key, 0, NULL, 0);
 	assert_int_equal(decode_wb(&m, &wb), -1);
 	wbuf_free(&wb);
 }
@@ -1320,6 +1352,7 @@ main(void)
 		cmocka_unit_test(test_empty_messages_round_trip),
 		cmocka_unit_test(test_udp_round_trip_and_port_zero),
 		cmocka_unit_test(test_recheck_round_trip),
+		cmocka_unit_test(test_identity_round_trip),
 		cmocka_unit_test(test_pair_round_trip),
 		cmocka_unit_test(test_ping_pong_round_trip),
 		cmocka_unit_test(test_welcome_round_trip_and_bounds),
