@@ -506,7 +506,7 @@ session_send_enc(struct session *s)
 	return (rc);
 }
 
-/* Sends ERROR for a request; subject only for PAIR. */
+/* Sends ERROR for a request; subject only for PAIR, RCPT and STORE. */
 static void
 session_error(struct session *s, uint8_t req, uint8_t code,
     const char *subject)
