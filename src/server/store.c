@@ -104,9 +104,9 @@ static const char store_sql_mlist[] =
     "WHERE recipient = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
 static const char store_sql_mdel[] =
     "DELETE FROM mailbox WHERE recipient = ?1 AND id = ?2 "
-    "RETURNING seq, sender";
+    "RETURNING seq, sender, size";
 static const char store_sql_mold[] =
-    "SELECT seq, id, sender, recipient, created FROM mailbox "
+    "SELECT seq, id, sender, recipient, created, size FROM mailbox "
     "WHERE created < ?1 ORDER BY seq LIMIT ?2";
 static const char store_sql_mdelseq[] =
     "DELETE FROM mailbox WHERE seq = ?1";
@@ -1043,8 +1043,9 @@ out:
 }
 
 /*
- * Deletes recipient's message id (it was shown): STORE_OK with its seq and
- * sender in *m, STORE_NOTFOUND when there is none, or STORE_ERR.
+ * Deletes recipient's message id (it was shown): STORE_OK with its seq,
+ * sender and size in *m (no box), STORE_NOTFOUND when there is none, or
+ * STORE_ERR.
  */
 int
 store_mail_del(struct store *st, const char *recipient,
@@ -1069,6 +1070,7 @@ store_mail_del(struct store *st, const char *recipient,
 	m->seq = sqlite3_column_int64(st->mdel, 0);
 	if (store_column_name(st->mdel, 1, m->sender) == -1)
 		m->sender[0] = '\0';
+	m->box_len = (size_t)sqlite3_column_int64(st->mdel, 2);
 	memcpy(m->id, id, SC_MAIL_ID_BYTES);
 	snprintf(m->recipient, sizeof m->recipient, "%s", recipient);
 	/* The statement ends (and commits) only when stepped to its end. */
@@ -1084,8 +1086,8 @@ out:
 
 /*
  * Deletes the messages stored before before (Unix seconds), at most limit
- * of them, the oldest first, in one transaction; cb learns each (its box
- * not read) before the commit.  Returns how many, or -1.
+ * of them, the oldest first, in one transaction; cb learns each (its size,
+ * not its box) after the commit.  Returns how many, or -1.
  */
 int
 store_mail_expire(struct store *st, long long before, int limit,
@@ -1112,6 +1114,7 @@ store_mail_expire(struct store *st, long long before, int limit,
 		memset(&m[n], 0, sizeof m[n]);
 		m[n].seq = sqlite3_column_int64(st->mold, 0);
 		m[n].created = sqlite3_column_int64(st->mold, 4);
+		m[n].box_len = (size_t)sqlite3_column_int64(st->mold, 5);
 		if (store_column_blob(st->mold, 1, m[n].id,
 		    SC_MAIL_ID_BYTES) == -1 ||
 		    store_column_name(st->mold, 2, m[n].sender) == -1 ||
