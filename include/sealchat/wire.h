@@ -103,7 +103,7 @@ struct sc_cand {
 /* One decoded message.  Pointers refer into the decoded buffer. */
 struct sc_msg {
 	uint8_t		 type;
-	char		 name[SC_NAME_MAX + 1];	/* SIGN AUTH PAIR OK PAIRKEY... */
+	char		 name[SC_NAME_MAX + 1];	/* SIGN AUTH PAIR OK... */
 	size_t		 name_len;
 	const uint8_t	*pass;			/* SIGN AUTH */
 	size_t		 pass_len;
