@@ -835,7 +835,8 @@ session_on_frame(struct session *s, const uint8_t *body, size_t len)
 		    (unsigned long long)s->id, h->type,
 		    session_state_name((enum session_state)s->state));
 		session_error(s, h->type, SC_ERR_STATE,
-		    h->type == SC_MSG_PAIR ? m.name : NULL);
+		    h->type == SC_MSG_PAIR || h->type == SC_MSG_RCPT ||
+		    h->type == SC_MSG_STORE ? m.name : NULL);
 		goto out;
 	}
 	if (h->type != SC_MSG_PING)
