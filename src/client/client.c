@@ -1633,8 +1633,8 @@ client_on_rcptkey(struct client *c, const struct sc_msg *m)
 		case IDENTITY_CHANGED:
 			output_identity(c->out, m->name, "changed");
 			client_error(c, c->op_cmd, "the identity key of %s "
-			    "changed: verify %s, then trust %s", m->name,
-			    m->name, m->name);
+			    "changed; compare your safety numbers (verify %s), "
+			    "then trust %s", m->name, m->name, m->name);
 			client_op_done(c, 1);
 			return;
 		case IDENTITY_ERR:
