@@ -32,6 +32,9 @@
 
 /* Batches of expired messages deleted per tick of the timer. */
 #define MAILBOX_EXPIRE_BATCHES	8
+/* Bytes of a STORED from a sender of name_len bytes with a box of len. */
+#define MAILBOX_STORED_LEN(name_len, len)				\
+	(1 + SC_MAIL_ID_BYTES + 1 + (name_len) + SC_KEY_BYTES + 8 + 2 + (len))
 /* The bucket's unit: a message is this many tokens, a minute's refill. */
 #define MAILBOX_TOKEN		60000ULL
 
@@ -282,6 +285,12 @@ mailbox_store(struct mailbox *mb, struct presence_member *from,
 		return (SC_ERR_NO_IDENTITY);
 	if ((code = mailbox_rcpt(mb, to, key)) != 0)
 		goto refused;
+	/* Its STORED must fit in a frame of the recipient's (max_frame). */
+	if (MAILBOX_STORED_LEN(strlen(from->name), len) + SC_MAC_BYTES >
+	    (size_t)mb->conf->max_frame) {
+		code = SC_ERR_QUEUE_BYTES;
+		goto refused;
+	}
 	if (mailbox_rate_take(mb, from) != 0) {
 		code = SC_ERR_QUEUE_RATE;
 		goto refused;

@@ -337,7 +337,7 @@ static void
 client_seal(struct client *c, struct wbuf *out, const uint8_t *msg,
     size_t len)
 {
-	uint8_t	body[256];
+	uint8_t	body[2048];
 
 	assert_true(len + SC_MAC_BYTES <= sizeof(body));
 	assert_int_equal(sc_channel_seal(&c->ch, body, msg, len), 0);
@@ -1807,6 +1807,21 @@ test_sessions_count_frames_bytes_and_presence(void **state)
 static const char	bob_hash[SC_PWHASH_LEN] =
     "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g";
 
+/* Sends a STORE for to with id and a box of len bytes of b. */
+static void
+client_store_len(struct fixture *f, struct client *c, const char *to,
+    const uint8_t id[SC_MAIL_ID_BYTES], uint8_t b, size_t len)
+{
+	struct wbuf	msg;
+	uint8_t		box[SC_MAIL_BOX_MAX];
+
+	memset(box, b, sizeof(box));
+	wbuf_init(&msg);
+	wire_enc_store(&msg, to, id, box, len);
+	client_send_msg(f, c, &msg);
+	wbuf_free(&msg);
+}
+
 /* Sends a STORE for to with id and a box of SC_MAIL_BOX_MIN bytes of b. */
 static void
 client_store(struct fixture *f, struct client *c, const char *to,
@@ -1900,6 +1915,13 @@ test_stored_messages_queued_delivered_in_order_acknowledged(void **state)
 	expect_queued(f, a, "bob", id2);
 	client_store(f, a, "bob", id3, 0x33);
 	expect_error(f, a, SC_MSG_STORE, SC_ERR_QUEUE_FULL, "bob");
+	/* A box whose STORED would not fit in the recipient's frames. */
+	f->conf.queue_max_messages = 10;
+	f->conf.max_frame = SC_FRAME_MIN;
+	client_store_len(f, a, "bob", id3, 0x33, SC_MAIL_BOX_MAX);
+	expect_error(f, a, SC_MSG_STORE, SC_ERR_QUEUE_BYTES, "bob");
+	f->conf.max_frame = SC_FRAME_DEFAULT;
+	f->conf.queue_max_messages = 2;
 	assert_true(f->m.queued_messages == 2);
 	assert_true(f->m.queued_bytes == 2 * SC_MAIL_BOX_MIN);
 
