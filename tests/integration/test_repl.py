@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -565,6 +566,37 @@ class Identity(ReplCase):
         r.key("Enter")
         bob.c.wait_for("msg", a, "welcome back")
         r.wait_for(lambda s: s.count("delivered to %s" % bob.user) == 2)
+
+
+class OfflineMessages(ReplCase):
+
+    def test_queued_then_shown_with_the_date_it_was_sent(self):
+        """A send to a user offline says it is queued; that user's login
+        shows the message with the date and time it was sent, and the
+        sender's REPL then says it was delivered."""
+        a, b = uname("alice"), uname("bob")
+        signed(a, "pw-a")
+        signed(b, "pw-b")
+        deadline = time.monotonic() + WAIT
+        while True:     # alice's identity key is stored just after login
+            db = sqlite3.connect("file:%s?mode=ro" % D.db, uri=True)
+            row = db.execute("SELECT identity FROM accounts WHERE name = ?",
+                             (a,)).fetchone()
+            db.close()
+            if row and row[0] or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        rb = self.repl()
+        rb.login(b, "pw-b")
+        rb.type("send %s see you tomorrow" % a)
+        rb.key("Enter")
+        rb.wait_for("queued for %s, who is offline" % a)
+        ra = self.repl()
+        ra.login(a, "pw-a")
+        ra.wait_for(lambda s: re.search(
+            r"\[\d{4}-\d\d-\d\d \d\d:\d\d\] %s: see you tomorrow "
+            r"\(sent while you were offline\)" % b, s))
+        rb.wait_for("delivered to %s" % a)
 
 
 class Passwords(ReplCase):
