@@ -11,8 +11,12 @@
  * starts again from the first.  The client remembers the ids it has shown,
  * so a message sent again is acknowledged without being shown twice.
  *
- * The rate: each member has a bucket of queue_rate messages, refilled at
- * queue_rate a minute; a login starts with a full one.
+ * The rate: each sender has a bucket of queue_rate messages, refilled at
+ * queue_rate a minute, in a fixed table of MAILBOX_BUCKETS slots picked
+ * by a keyed hash of the sender's name (a key drawn at start), so that a
+ * new login does not refill it and the table never grows; two senders
+ * whose names fall in one slot share its bucket, which only makes their
+ * bound stricter.
  *
  * The counts (metrics and status) are kept here as messages come and go,
  * and counted again from the store at start and when an account goes.
@@ -24,6 +28,7 @@
 
 #include <event2/event.h>
 
+#include "sealchat/crypto.h"
 #include "sealchat/log.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
@@ -32,11 +37,19 @@
 
 /* Batches of expired messages deleted per tick of the timer. */
 #define MAILBOX_EXPIRE_BATCHES	8
+/* Slots of the senders' rate buckets (16 bytes each). */
+#define MAILBOX_BUCKETS		16384
 /* Bytes of a STORED from a sender of name_len bytes with a box of len. */
 #define MAILBOX_STORED_LEN(name_len, len)				\
 	(1 + SC_MAIL_ID_BYTES + 1 + (name_len) + SC_KEY_BYTES + 8 + 2 + (len))
 /* The bucket's unit: a message is this many tokens, a minute's refill. */
 #define MAILBOX_TOKEN		60000ULL
+
+/* A sender's rate: tokens in 1/MAILBOX_TOKEN of a message. */
+struct mailbox_bucket {
+	uint64_t	tokens;
+	uint64_t	refill_ms;	/* 0: never used, full */
+};
 
 struct mailbox {
 	struct event_base		*base;
@@ -49,6 +62,8 @@ struct mailbox {
 	uint64_t			 msgs;
 	uint64_t			 bytes;
 	struct presence_member		*to;	/* of mailbox_send_cb */
+	uint8_t				 key[SC_KEY_BYTES];	/* slots */
+	struct mailbox_bucket		 buckets[MAILBOX_BUCKETS];
 };
 
 static void	mailbox_expire_cb(evutil_socket_t, short, void *);
@@ -85,6 +100,7 @@ mailbox_new(struct event_base *base, const struct server_conf *conf,
 	mb->conf = conf;
 	mb->presence = presence;
 	mb->m = m;
+	sc_random(mb->key, sizeof(mb->key));
 	wbuf_init(&mb->enc);
 	if ((mb->st = store_open(db_path, err, errlen)) == NULL)
 		goto fail;
@@ -116,6 +132,7 @@ mailbox_free(struct mailbox *mb)
 		event_free(mb->expire_ev);
 	store_free(mb->st);
 	wbuf_free(&mb->enc);
+	sc_wipe(mb->key, sizeof(mb->key));
 	free(mb);
 }
 
@@ -199,27 +216,40 @@ mailbox_rcpt(struct mailbox *mb, const char *name, uint8_t key[SC_KEY_BYTES])
 	}
 }
 
+/* The bucket of sender name: its slot by the keyed hash of the name. */
+static struct mailbox_bucket *
+mailbox_bucket(struct mailbox *mb, const char *name)
+{
+	struct sc_hash_part	part = { name, strlen(name) };
+	uint8_t			h[SC_KEY_BYTES];
+
+	if (sc_hash(h, mb->key, &part, 1) != 0)
+		return (&mb->buckets[0]);	/* one shared: still bounded */
+	return (&mb->buckets[util_get_be64(h) % MAILBOX_BUCKETS]);
+}
+
 /*
- * Takes one message from the member's bucket: 0, or -1 when it is empty.
+ * Takes one message from the sender's bucket: 0, or -1 when it is empty.
  * The bucket holds queue_rate messages and refills at that a minute.
  */
 static int
-mailbox_rate_take(struct mailbox *mb, struct presence_member *m)
+mailbox_rate_take(struct mailbox *mb, const char *sender)
 {
-	uint64_t	now = util_now_ms(), rate, full;
+	struct mailbox_bucket	*b = mailbox_bucket(mb, sender);
+	uint64_t		 now = util_now_ms(), rate, full;
 
 	rate = (uint64_t)mb->conf->queue_rate;
 	full = rate * MAILBOX_TOKEN;
-	if (m->mail_refill_ms == 0)
-		m->mail_tokens = full;
-	else if (now > m->mail_refill_ms)
-		m->mail_tokens += (now - m->mail_refill_ms) * rate;
-	if (m->mail_tokens > full)
-		m->mail_tokens = full;
-	m->mail_refill_ms = now;
-	if (m->mail_tokens < MAILBOX_TOKEN)
+	if (b->refill_ms == 0)
+		b->tokens = full;
+	else if (now > b->refill_ms)
+		b->tokens += (now - b->refill_ms) * rate;
+	if (b->tokens > full)
+		b->tokens = full;
+	b->refill_ms = now;
+	if (b->tokens < MAILBOX_TOKEN)
 		return (-1);
-	m->mail_tokens -= MAILBOX_TOKEN;
+	b->tokens -= MAILBOX_TOKEN;
 	return (0);
 }
 
@@ -291,7 +321,7 @@ mailbox_store(struct mailbox *mb, struct presence_member *from,
 		code = SC_ERR_QUEUE_BYTES;
 		goto refused;
 	}
-	if (mailbox_rate_take(mb, from) != 0) {
+	if (mailbox_rate_take(mb, from->name) != 0) {
 		code = SC_ERR_QUEUE_RATE;
 		goto refused;
 	}
@@ -352,8 +382,6 @@ mailbox_login(struct mailbox *mb, struct presence_member *m)
 		return;
 	m->mail_seq = 0;
 	m->mail_inflight = 0;
-	m->mail_tokens = 0;
-	m->mail_refill_ms = 0;
 	mailbox_pump(mb, m);
 }
 

@@ -51,7 +51,7 @@ TAILQ_HEAD(presence_pairs, pairkey_link);
  * CANDIDATES carry to its peers, and the relay's routing.  Its identity
  * key, set by its owner from the user's IDENTITY, goes to its peers in
  * PAIRKEY.  The mail_ fields belong to mailbox.c: the stored messages
- * sent to the member and not yet acknowledged, and its STORE rate.
+ * sent to the member and not yet acknowledged.
  */
 struct presence_member {
 	RB_ENTRY(presence_member) entry;	/* roster, by name */
@@ -68,11 +68,9 @@ struct presence_member {
 	struct sc_cand		 srflx;		/* port 0: none */
 	uint8_t			 has_idkey;	/* IDENTITY came */
 	uint8_t			 idkey[SC_KEY_BYTES];	/* its key */
-	/* Stored messages (mailbox.c's): the delivery window, the rate. */
+	/* Stored messages (mailbox.c's): the delivery window. */
 	int64_t			 mail_seq;	/* last one sent */
 	uint32_t		 mail_inflight;	/* sent, not acknowledged */
-	uint64_t		 mail_tokens;	/* queue_rate, in 1/60000 */
-	uint64_t		 mail_refill_ms;
 };
 
 /*
