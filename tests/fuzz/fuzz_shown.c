@@ -40,10 +40,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	if (shown_count(sh) > SHOWN_MAX)
 		__builtin_trap();
-	/* The last whole id line of the text is held. */
+	/* The last whole id line of the text (not a comment) is held. */
 	n = 0;
 	while (left > 0 && (nl = memchr(p, '\n', left)) != NULL) {
-		if ((size_t)(nl - p) == 2 * SC_MAIL_ID_BYTES) {
+		if ((size_t)(nl - p) == 2 * SC_MAIL_ID_BYTES && p[0] != '#') {
 			for (i = 0; i < SC_MAIL_ID_BYTES; i++)
 				id[i] = (uint8_t)(fuzz_shown_hex(p[2 * i]) <<
 				    4 | fuzz_shown_hex(p[2 * i + 1]));
