@@ -22,7 +22,6 @@ the real sealchatd, its real database and real sealchat clients.
 
 import os
 import sqlite3
-import struct
 import sys
 import time
 import unittest
@@ -30,11 +29,10 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import sealchat_harness as H  # noqa: E402
-from sealchat_harness import (Client, Daemon, RawClient, WAIT,  # noqa: E402
+from sealchat_harness import (Daemon, RawClient, WAIT,  # noqa: E402
                               ctl, main, module_fixture, run_script, uname)
 
 MSG_STORED = 0x8d
-MSG_STOREACK = 0x0c
 
 # The module's daemon: no rate in the way of 100 messages.
 D = Daemon(queue_rate=10000)
@@ -46,24 +44,7 @@ def sign(daemon, user, password="pw-x"):
     rc, recs, err = run_script(daemon.client_conf(), "sign %s %s\n"
                                % (user, password))
     assert rc == 0 and recs[0] == ("ok", "sign", user), (rc, recs, err)
-    wait_identity(daemon, user)
-
-
-def wait_identity(daemon, user):
-    """Waits until the daemon has stored user's identity key (the store of
-    IDENTITY is not awaited by the session)."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        db = sqlite3.connect("file:%s?mode=ro" % daemon.db, uri=True)
-        try:
-            row = db.execute("SELECT identity FROM accounts WHERE name = ?",
-                             (user,)).fetchone()
-        finally:
-            db.close()
-        if row is not None and row[0] is not None:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the identity key of %s was never stored" % user)
+    H.wait_identity(user, daemon)
 
 
 def stored_rows(daemon):

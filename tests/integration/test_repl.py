@@ -23,7 +23,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -35,7 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
                               uname, main, needs_programs, signed, listener,
-                              run_script, Client, Daemon, SEALCHAT, WAIT)
+                              run_script, Client, Daemon, SEALCHAT, WAIT,
+                              wait_identity)
 
 TMUX = shutil.which("tmux")
 PROMPT0 = "sealchat> "
@@ -577,15 +577,7 @@ class OfflineMessages(ReplCase):
         a, b = uname("alice"), uname("bob")
         signed(a, "pw-a")
         signed(b, "pw-b")
-        deadline = time.monotonic() + WAIT
-        while True:     # alice's identity key is stored just after login
-            db = sqlite3.connect("file:%s?mode=ro" % D.db, uri=True)
-            row = db.execute("SELECT identity FROM accounts WHERE name = ?",
-                             (a,)).fetchone()
-            db.close()
-            if row and row[0] or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        wait_identity(a)
         rb = self.repl()
         rb.login(b, "pw-b")
         rb.type("send %s see you tomorrow" % a)
