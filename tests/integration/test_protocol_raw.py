@@ -1037,9 +1037,11 @@ class PresenceAndPairs(unittest.TestCase):
         c.close()
         a = D.user(harness.uname("ida"), identity=False)
         b = D.user(harness.uname("idb"))
+        # b's arrival first: the UDPREG that udp() waits for drops the
+        # PRESENCE before it.
+        a.presence_until([(1, b.name)])
         a.udp(40011)
         b.udp(40012)
-        a.presence_until([(1, b.name)])
         a.pair(b.name)
         check(a.recv_msg() == ("ERROR", PAIR, 12, b.name), "no identity")
         b.pair(a.name)
