@@ -394,8 +394,13 @@ mailbox_ack(struct mailbox *mb, struct presence_member *m,
 
 	if (mb == NULL)
 		return;
-	if (m->mail_inflight > 0)
-		m->mail_inflight--;
+	if (m->mail_inflight == 0) {
+		/* Nothing sent waits for it: no write for a client's whim. */
+		log_debug("mailbox: user=%s acknowledged nothing sent",
+		    m->name);
+		return;
+	}
+	m->mail_inflight--;
 	switch (store_mail_del(mb->st, m->name, id, &sm)) {
 	case STORE_OK:
 		mailbox_gone(mb, sm.box_len);

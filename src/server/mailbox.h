@@ -64,7 +64,8 @@ int		 mailbox_store(struct mailbox *, struct presence_member *from,
 void		 mailbox_login(struct mailbox *, struct presence_member *);
 /*
  * STOREACK: the member has shown message id; it is deleted, its sender
- * told, and the next ones sent.  An unknown id is ignored.
+ * told, and the next ones sent.  An unknown id is ignored, and so is any
+ * acknowledgement beyond the messages sent to this session.
  */
 void		 mailbox_ack(struct mailbox *, struct presence_member *,
 		    const uint8_t id[SC_MAIL_ID_BYTES]);
