@@ -85,6 +85,22 @@ int	sc_seal(uint8_t *out, const uint8_t *in, size_t len,
 int	sc_seal_open(uint8_t *out, const uint8_t *in, size_t len,
 	    const struct sc_keypair *) SC_WUR;
 
+/*
+ * Authenticated boxes between two X25519 key pairs (crypto_box_easy): the
+ * stored messages, from the sender's identity key to the recipient's.  A
+ * box is a random nonce, then the ciphertext with its tag: SC_BOX_BYTES
+ * more than the plaintext.
+ */
+#define SC_BOX_BYTES	(SC_BOX_NONCE_BYTES + SC_MAC_BYTES)
+/* out holds len + SC_BOX_BYTES; pk is the recipient's, sk the sender's. */
+int	sc_box(uint8_t *out, const uint8_t *in, size_t len,
+	    const uint8_t pk[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES])
+	    SC_WUR;
+/* out holds len - SC_BOX_BYTES; pk is the sender's, sk the recipient's. */
+int	sc_box_open(uint8_t *out, const uint8_t *in, size_t len,
+	    const uint8_t pk[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES])
+	    SC_WUR;
+
 /* One piece of a hashed message. */
 struct sc_hash_part {
 	const void	*p;

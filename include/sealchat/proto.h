@@ -61,7 +61,10 @@ enum sc_msg_type {
 	SC_MSG_LOGOUT = 0x07,
 	SC_MSG_RECHECK = 0x08,
 	SC_MSG_IDENTITY = 0x09,	/* the user's identity public key */
-	SC_MSG_CLIENT_LAST = SC_MSG_IDENTITY,	/* client requests end here */
+	SC_MSG_RCPT = 0x0a,	/* an offline user's identity key, to seal */
+	SC_MSG_STORE = 0x0b,	/* a sealed message for an offline user */
+	SC_MSG_STOREACK = 0x0c,	/* a stored message shown: delete it */
+	SC_MSG_CLIENT_LAST = SC_MSG_STOREACK,	/* client requests end here */
 
 	SC_MSG_WELCOME = 0x81,
 	SC_MSG_OK = 0x82,
@@ -73,6 +76,10 @@ enum sc_msg_type {
 	SC_MSG_GOODBYE = 0x88,
 	SC_MSG_UDPREG = 0x89,
 	SC_MSG_CANDIDATES = 0x8a,
+	SC_MSG_RCPTKEY = 0x8b,	/* answers RCPT: the recipient's key */
+	SC_MSG_QUEUED = 0x8c,	/* answers STORE: stored, committed */
+	SC_MSG_STORED = 0x8d,	/* a stored message, to its recipient */
+	SC_MSG_STORENOTE = 0x8e, /* to the sender: delivered or expired */
 };
 
 /* Error codes carried by SC_MSG_ERROR. */
@@ -89,7 +96,31 @@ enum sc_err {
 	SC_ERR_CLOSED = 10,	/* sign: the server takes no sign-ups */
 	SC_ERR_LOCKED = 11,	/* auth: right password, account locked */
 	SC_ERR_NO_IDENTITY = 12, /* pair: a side has no identity key */
-	SC_ERR_MAX = 12,
+	SC_ERR_NO_MAILBOX = 13,	/* rcpt, store: user has no identity key */
+	SC_ERR_QUEUE_FULL = 14,	/* store: the recipient's queue_max_messages */
+	SC_ERR_QUEUE_BYTES = 15, /* store: the recipient's queue_max_bytes */
+	SC_ERR_QUEUE_RATE = 16,	/* store: the sender's queue_rate */
+	SC_ERR_MAX = 16,
+};
+
+/*
+ * Stored messages (docs/protocol.md, section 12).  A message for an offline
+ * user is a crypto_box from the sender's identity key to the recipient's:
+ * a random nonce, then the box of the plaintext (u8 version, the message
+ * id, u64 time sent in Unix milliseconds, the text).
+ */
+#define SC_MAIL_ID_BYTES	16	/* random, chosen by the sender */
+#define SC_MAIL_VERSION		1
+#define SC_BOX_NONCE_BYTES	24	/* crypto_box_NONCEBYTES */
+#define SC_MAIL_PLAIN_HDR	(1 + SC_MAIL_ID_BYTES + 8)
+#define SC_MAIL_BOX_MIN		(SC_BOX_NONCE_BYTES + SC_MAC_BYTES + \
+				    SC_MAIL_PLAIN_HDR)
+#define SC_MAIL_BOX_MAX		(SC_MAIL_BOX_MIN + SC_TEXT_MAX)
+
+/* Events of SC_MSG_STORENOTE. */
+enum sc_storenote {
+	SC_NOTE_DELIVERED = 1,	/* the recipient acknowledged it */
+	SC_NOTE_EXPIRED = 2,	/* deleted unread at queue_max_age */
 };
 
 /* Presence events inside SC_MSG_PRESENCE. */

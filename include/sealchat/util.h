@@ -22,6 +22,8 @@
 
 /* Monotonic clock in milliseconds. */
 uint64_t	util_now_ms(void);
+/* Milliseconds since the Unix epoch (wall clock; 0 if unknown). */
+uint64_t	util_now_unix_ms(void);
 /* Sets O_NONBLOCK and FD_CLOEXEC. */
 int		util_set_nonblock(int fd);
 /* "1.2.3.4:5" / "[::1]:5" of a socket address. */

@@ -103,14 +103,14 @@ struct sc_cand {
 /* One decoded message.  Pointers refer into the decoded buffer. */
 struct sc_msg {
 	uint8_t		 type;
-	char		 name[SC_NAME_MAX + 1];	/* SIGN AUTH PAIR OK PAIRKEY */
+	char		 name[SC_NAME_MAX + 1];	/* SIGN AUTH PAIR OK... */
 	size_t		 name_len;
 	const uint8_t	*pass;			/* SIGN AUTH */
 	size_t		 pass_len;
 	uint16_t	 port;			/* UDP; UDPREG: server's */
 	uint64_t	 token;			/* PING PONG */
 	uint8_t		 req;			/* OK ERROR: request type */
-	uint8_t		 code;			/* ERROR code, GOODBYE reason */
+	uint8_t		 code;	/* ERROR code, GOODBYE reason, STORENOTE */
 	uint8_t		 flags;	/* USERS PAIRKEY CANDIDATES UDPREG */
 	uint8_t		 version;		/* WELCOME */
 	uint32_t	 max_frame;		/* WELCOME */
@@ -118,12 +118,16 @@ struct sc_msg {
 	uint16_t	 ka_timeout;		/* WELCOME, seconds */
 	uint64_t	 pair_id;		/* PAIRKEY CANDIDATES RECHECK */
 	const uint8_t	*key;			/* PAIRKEY, UDPREG: 32 bytes */
-	const uint8_t	*idkey;		/* IDENTITY, PAIRKEY (the peer's): 32 */
+	const uint8_t	*idkey;	/* IDENTITY, PAIRKEY, RCPTKEY, STORED: 32 */
 	uint64_t	 reg_id;		/* UDPREG */
 	struct sc_cand	 cand[SC_CAND_MAX];	/* UDP PAIRKEY CANDIDATES */
 	size_t		 ncand;
 	const uint8_t	*list;			/* USERS PRESENCE entries */
 	size_t		 list_len;
+	const uint8_t	*mailid;	/* STORE STOREACK QUEUED STORED */
+	const uint8_t	*box;			/* STORE STORED */
+	size_t		 box_len;
+	uint64_t	 stime;			/* STORED: Unix seconds */
 };
 
 #define SC_USERS_MORE	0x01	/* more USERS frames of this list follow */
@@ -166,6 +170,23 @@ void	wire_enc_recheck(struct wbuf *, uint64_t pair_id);
 /* IDENTITY: the user's identity public key. */
 void	wire_enc_identity(struct wbuf *, const uint8_t key[SC_KEY_BYTES]);
 void	wire_enc_pair(struct wbuf *, const char *name);
+/*
+ * Stored messages (docs/protocol.md, section 12).  A box of a length out
+ * of SC_MAIL_BOX_MIN..SC_MAIL_BOX_MAX sets the wbuf's oom flag.
+ */
+void	wire_enc_rcpt(struct wbuf *, const char *name);
+void	wire_enc_store(struct wbuf *, const char *name,
+	    const uint8_t id[SC_MAIL_ID_BYTES], const uint8_t *box, size_t len);
+void	wire_enc_storeack(struct wbuf *, const uint8_t id[SC_MAIL_ID_BYTES]);
+void	wire_enc_rcptkey(struct wbuf *, const char *name,
+	    const uint8_t key[SC_KEY_BYTES]);
+void	wire_enc_queued(struct wbuf *, const char *name,
+	    const uint8_t id[SC_MAIL_ID_BYTES]);
+void	wire_enc_stored(struct wbuf *, const uint8_t id[SC_MAIL_ID_BYTES],
+	    const char *from, const uint8_t key[SC_KEY_BYTES], uint64_t stime,
+	    const uint8_t *box, size_t len);
+void	wire_enc_storenote(struct wbuf *, uint8_t event, const char *name,
+	    const uint8_t id[SC_MAIL_ID_BYTES]);
 void	wire_enc_ping(struct wbuf *, uint8_t type,
 	    uint64_t token);	/* PING PONG */
 void	wire_enc_welcome(struct wbuf *, uint32_t max_frame,

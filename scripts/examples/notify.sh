@@ -5,10 +5,12 @@
 #   SEALCHAT_PASSWORD=... notify.sh [-c CONFIG] [-p PASSWORD_FILE] FROM TO TEXT...
 #
 # Logs in as FROM (the password from -p FILE, else $SEALCHAT_PASSWORD), sends
-# TEXT to TO, waits until TO's client has acknowledged it, and logs out.
-# Prints nothing and exits 0 when the message was delivered; otherwise says
-# why on standard error and exits with sealchat's status: 1 when a command
-# failed (TO is offline, a wrong password, ...), 69 when the server cannot be
+# TEXT to TO, waits until TO's client has acknowledged it (or, when TO is
+# offline, until the server has stored it for TO's next login), and logs
+# out.  Prints nothing and exits 0 when the message was delivered or
+# stored; otherwise says why on standard error and exits with sealchat's
+# status: 1 when a command failed (no such user, a wrong password, ...),
+# 69 when the server cannot be
 # reached, 76 when its key does not match, 78 for a bad configuration, 64
 # for a bad command line, 127 when the client cannot be found.  $SEALCHAT
 # names the client (default: sealchat, found on $PATH).

@@ -46,6 +46,7 @@
 #include "identity.h"
 #include "peer.h"
 #include "roster.h"
+#include "shown.h"
 
 #define CLIENT_REASON_MAX	512
 /*
@@ -67,14 +68,16 @@
 /* The session is logged in: lists, presence and pair keys come. */
 #define S_LOGGED_IN	(S(CLIENT_LOGIN_LIST) | S(CLIENT_ONLINE) | \
 			    S(CLIENT_LIST) | S(CLIENT_PAIR) | S(CLIENT_SLOT) | \
-			    S(CLIENT_RELOGIN_LIST) | S(CLIENT_DRAIN) | \
-			    S(CLIENT_LOGOUT) | S(CLIENT_LOGOUT_LIST))
+			    S(CLIENT_MAIL) | S(CLIENT_RELOGIN_LIST) | \
+			    S(CLIENT_DRAIN) | S(CLIENT_LOGOUT) | \
+			    S(CLIENT_LOGOUT_LIST))
 /* The session is being restored: the user is still logged in. */
 #define S_OUTAGE	(S(CLIENT_RECONNECT) | S(CLIENT_RELOGIN) | \
 			    S(CLIENT_RELOGIN_LIST))
 /* A command waits: interrupted or cut off, it gets an error record. */
 #define S_WAITING	(S(CLIENT_LOGIN) | S(CLIENT_LOGIN_LIST) | \
-			    S(CLIENT_LIST) | S(CLIENT_PAIR) | S(CLIENT_SLOT))
+			    S(CLIENT_LIST) | S(CLIENT_PAIR) | S(CLIENT_SLOT) | \
+			    S(CLIENT_MAIL))
 /* On the way out: a goodbye for our LOGOUT ends the run as planned. */
 #define S_QUITTING	(S(CLIENT_DRAIN) | S(CLIENT_LOGOUT) | \
 			    S(CLIENT_LOGOUT_LIST) | S(CLIENT_LEAVING))
@@ -90,6 +93,7 @@ struct client {
 	struct peer		*peer;
 	struct roster		*roster;	/* the users online */
 	struct identity		*id;		/* ours, and pinned peers */
+	struct shown		*shown;		/* stored messages shown */
 	struct client_frontend	 fe;
 
 	enum client_state	 state;
@@ -126,6 +130,7 @@ struct client {
 	char			 op_peer[SC_NAME_MAX + 1];	/* or login */
 	uint8_t			 op_text[SC_TEXT_MAX];
 	size_t			 op_len;
+	uint8_t			 op_mailid[SC_MAIL_ID_BYTES];	/* if stored */
 	struct event		*op_ev;		/* its deadline */
 	uint64_t		 op_deadline;	/* util_now_ms() of op_ev */
 	struct event		*pair_ev;	/* asks for a pair key again */
@@ -163,6 +168,11 @@ static void	client_on_udpreg(struct client *, const struct sc_msg *);
 static void	client_on_candidates(struct client *, const struct sc_msg *);
 static void	client_on_quit_goodbye(struct client *, const struct sc_msg *);
 static void	client_on_goodbye(struct client *, const struct sc_msg *);
+static void	client_on_rcptkey(struct client *, const struct sc_msg *);
+static void	client_on_queued(struct client *, const struct sc_msg *);
+static void	client_on_mail_error(struct client *, const struct sc_msg *);
+static void	client_on_stored(struct client *, const struct sc_msg *);
+static void	client_on_storenote(struct client *, const struct sc_msg *);
 
 /*
  * Every message the server sends, with the states each reaction belongs
@@ -218,6 +228,8 @@ static const struct client_handler {
 	    client_on_relogin_error },
 	{ SC_MSG_ERROR, SC_MSG_LIST, S(CLIENT_LIST), client_on_list_error },
 	{ SC_MSG_ERROR, SC_MSG_PAIR, S(CLIENT_PAIR), client_on_pair_error },
+	{ SC_MSG_ERROR, SC_MSG_RCPT, S(CLIENT_MAIL), client_on_mail_error },
+	{ SC_MSG_ERROR, SC_MSG_STORE, S(CLIENT_MAIL), client_on_mail_error },
 	{ SC_MSG_ERROR, SC_MSG_UDP, S_LIVE, client_on_udp_error },
 	{ SC_MSG_ERROR, SC_MSG_RECHECK, S_LIVE, client_on_recheck_error },
 	{ SC_MSG_ERROR, 0, S_LIVE, client_on_error },
@@ -231,6 +243,10 @@ static const struct client_handler {
 	{ SC_MSG_PAIRKEY, 0, S_LOGGED_IN, client_on_pairkey },
 	{ SC_MSG_UDPREG, 0, S_LOGGED_IN, client_on_udpreg },
 	{ SC_MSG_CANDIDATES, 0, S_LOGGED_IN, client_on_candidates },
+	{ SC_MSG_RCPTKEY, 0, S(CLIENT_MAIL), client_on_rcptkey },
+	{ SC_MSG_QUEUED, 0, S(CLIENT_MAIL), client_on_queued },
+	{ SC_MSG_STORED, 0, S_LOGGED_IN, client_on_stored },
+	{ SC_MSG_STORENOTE, 0, S_LOGGED_IN, client_on_storenote },
 	{ SC_MSG_GOODBYE, 0, S_QUITTING, client_on_quit_goodbye },
 	{ SC_MSG_GOODBYE, 0, S_LIVE, client_on_goodbye },
 };
@@ -279,6 +295,7 @@ client_state_name(enum client_state st)
 		[CLIENT_LIST] = "list",
 		[CLIENT_PAIR] = "pair",
 		[CLIENT_SLOT] = "slot",
+		[CLIENT_MAIL] = "mail",
 		[CLIENT_RECONNECT] = "reconnect",
 		[CLIENT_RELOGIN] = "relogin",
 		[CLIENT_RELOGIN_LIST] = "relogin-list",
@@ -359,6 +376,7 @@ client_free(struct client *c)
 	conn_free(c->conn);
 	peer_free(c->peer);
 	identity_free(c->id);
+	shown_free(c->shown);
 	roster_free(c->roster);
 	if (c->op_ev != NULL)
 		event_free(c->op_ev);
@@ -673,7 +691,8 @@ client_lost(struct client *c, const char *why)
 		event_del(c->pair_ev);
 	if (was == CLIENT_LIST)
 		c->held = CLIENT_HELD_LIST;
-	else if (was == CLIENT_PAIR || was == CLIENT_SLOT)
+	else if (was == CLIENT_PAIR || was == CLIENT_SLOT ||
+	    was == CLIENT_MAIL)
 		c->held = CLIENT_HELD_SEND;
 	if (c->held != CLIENT_HELD_NONE) {
 		/* It waits for the session again, reply_timeout at most. */
@@ -712,6 +731,11 @@ client_op_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	switch (c->state) {
 	case CLIENT_PAIR:
 		client_error(c, c->op_cmd, "no pair key for %s", c->op_peer);
+		client_op_done(c, 1);
+		break;
+	case CLIENT_MAIL:
+		client_error(c, c->op_cmd, "no answer from the server for %s",
+		    c->op_peer);
 		client_op_done(c, 1);
 		break;
 	case CLIENT_LOGIN:
@@ -1232,8 +1256,31 @@ client_on_list_error(struct client *c, const struct sc_msg *m)
 }
 
 /*
- * ERROR for a pair key.  A peer just logged in may not have registered its
- * UDP port yet: then ask again shortly, while the deadline allows.
+ * A send or verify for a user who is not online: asks the server for the
+ * user's identity key (RCPT), to seal the message to or to verify.
+ */
+static void
+client_mail_rcpt(struct client *c)
+{
+	struct wbuf	wb;
+
+	wbuf_init(&wb);
+	wire_enc_rcpt(&wb, c->op_peer);
+	if (client_send_msg(c, &wb) != 0) {
+		client_error(c, c->op_cmd, "cannot send the request");
+		client_op_done(c, 1);
+		return;
+	}
+	log_debug("client: rcpt peer=%s", c->op_peer);
+	event_del(c->op_ev);
+	client_op_wait(c, CLIENT_MAIL, c->conf.reply_timeout);
+}
+
+/*
+ * ERROR for a pair key.  A user offline (or unknown) gets its message
+ * stored, when the server can.  A peer just logged in may not have
+ * registered its UDP port yet: then ask again shortly, while the deadline
+ * allows.
  */
 static void
 client_on_pair_error(struct client *c, const struct sc_msg *m)
@@ -1242,6 +1289,11 @@ client_on_pair_error(struct client *c, const struct sc_msg *m)
 
 	if (strcmp(m->name, c->op_peer) != 0) {
 		client_on_error(c, m);
+		return;
+	}
+	if (m->code == SC_ERR_OFFLINE) {
+		/* Offline, or no such user: the server may store it. */
+		client_mail_rcpt(c);
 		return;
 	}
 	if (m->code == SC_ERR_NO_UDP && peer_port(c->peer) != 0 &&
@@ -1555,6 +1607,194 @@ client_on_goodbye(struct client *c, const struct sc_msg *m)
 	client_session_ended(c, EXIT_UNAVAIL, why, m->code);
 }
 
+/*
+ * RCPTKEY: the identity key of the user offline that a send or a verify
+ * waits for.  It is pinned on first use like PAIRKEY's; a key that is not
+ * the pinned one is shown as a change and nothing is sent.  A send seals
+ * its text to it (docs/protocol.md, section 12) and hands it over in a
+ * STORE; QUEUED or ERROR follows.
+ */
+static void
+client_on_rcptkey(struct client *c, const struct sc_msg *m)
+{
+	uint8_t		 plain[SC_MAIL_PLAIN_HDR + SC_TEXT_MAX];
+	uint8_t		 box[SC_MAIL_BOX_MAX];
+	char		 err[CLIENT_REASON_MAX];
+	struct wbuf	 wb;
+	size_t		 plen;
+	int		 self;
+
+	if (strcmp(m->name, c->op_peer) != 0 || c->id == NULL)
+		return;
+	self = strcmp(m->name, c->self) == 0;
+	if (!self) {
+		switch (identity_seen(c->id, m->name, m->idkey, err,
+		    sizeof(err))) {
+		case IDENTITY_CHANGED:
+			output_identity(c->out, m->name, "changed");
+			client_error(c, c->op_cmd, "the identity key of %s "
+			    "changed; compare your safety numbers (verify %s), "
+			    "then trust %s", m->name, m->name, m->name);
+			client_op_done(c, 1);
+			return;
+		case IDENTITY_ERR:
+			output_diag(c->out, "the identity key of %s is not "
+			    "pinned: %s", m->name, err);
+			break;
+		default:
+			break;
+		}
+	}
+	if (strcmp(c->op_cmd, "verify") == 0) {
+		client_op_done(c, client_show_number(c, c->op_peer) != 0);
+		return;
+	}
+	plain[0] = SC_MAIL_VERSION;
+	memcpy(plain + 1, c->op_mailid, SC_MAIL_ID_BYTES);
+	util_put_be64(plain + 1 + SC_MAIL_ID_BYTES, util_now_unix_ms());
+	if (c->op_len > 0)
+		memcpy(plain + SC_MAIL_PLAIN_HDR, c->op_text, c->op_len);
+	plen = SC_MAIL_PLAIN_HDR + c->op_len;
+	if (sc_box(box, plain, plen, m->idkey,
+	    identity_keypair(c->id)->sk) != 0) {
+		sc_wipe(plain, sizeof(plain));
+		client_error(c, c->op_cmd, "cannot seal the message");
+		client_op_done(c, 1);
+		return;
+	}
+	sc_wipe(plain, sizeof(plain));
+	wbuf_init(&wb);
+	wire_enc_store(&wb, c->op_peer, c->op_mailid, box, plen +
+	    SC_BOX_BYTES);
+	if (client_send_msg(c, &wb) != 0) {
+		client_error(c, c->op_cmd, "cannot send the request");
+		client_op_done(c, 1);
+		return;
+	}
+	log_debug("client: store for peer=%s bytes=%zu", c->op_peer,
+	    plen + SC_BOX_BYTES);
+}
+
+/* QUEUED: the server has stored the message; the send is done. */
+static void
+client_on_queued(struct client *c, const struct sc_msg *m)
+{
+	if (strcmp(m->name, c->op_peer) != 0 ||
+	    memcmp(m->mailid, c->op_mailid, SC_MAIL_ID_BYTES) != 0)
+		return;
+	output_queued(c->out, m->name);
+	client_op_done(c, 0);
+}
+
+/* ERROR for a RCPT or a STORE: the send (or verify) has failed. */
+static void
+client_on_mail_error(struct client *c, const struct sc_msg *m)
+{
+	if (strcmp(m->name, c->op_peer) != 0) {
+		client_on_error(c, m);
+		return;
+	}
+	client_error(c, c->op_cmd, "%s: %s", wire_err_str(m->code),
+	    c->op_peer);
+	client_op_done(c, 1);
+}
+
+/* Acknowledges a stored message: the server deletes it. */
+static void
+client_storeack(struct client *c, const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	struct wbuf	wb;
+
+	wbuf_init(&wb);
+	wire_enc_storeack(&wb, id);
+	if (client_send_msg(c, &wb) != 0)
+		log_debug("client: cannot send STOREACK");
+}
+
+/*
+ * STORED: a message sealed to us while we were offline.  The sender's
+ * identity key is checked against its pin (a change holds the message
+ * back, unacknowledged, until trust), the box opened with it, and the id
+ * inside compared with the one outside.  A message shown before (the
+ * session ended before our acknowledgement) is acknowledged again and
+ * not shown; a new one is shown, remembered, then acknowledged.
+ */
+static void
+client_on_stored(struct client *c, const struct sc_msg *m)
+{
+	const struct sc_keypair	*kp;
+	uint8_t			 plain[SC_MAIL_PLAIN_HDR + SC_TEXT_MAX];
+	char			 err[CLIENT_REASON_MAX];
+	size_t			 plen;
+	uint64_t		 sent;
+
+	if (c->id == NULL || c->shown == NULL)
+		return;
+	kp = identity_keypair(c->id);
+	if (strcmp(m->name, c->self) != 0) {
+		switch (identity_seen(c->id, m->name, m->idkey, err,
+		    sizeof(err))) {
+		case IDENTITY_CHANGED:
+			output_identity(c->out, m->name, "changed");
+			output_diag(c->out, "a message from %s is held back "
+			    "until you trust %s", m->name, m->name);
+			return;
+		case IDENTITY_ERR:
+			output_diag(c->out, "the identity key of %s is not "
+			    "pinned: %s", m->name, err);
+			break;
+		default:
+			break;
+		}
+	} else if (!sc_memeq(m->idkey, kp->pk, SC_KEY_BYTES))
+		log_debug("client: a stored message from another device");
+	plen = m->box_len - SC_BOX_BYTES;
+	if (sc_box_open(plain, m->box, m->box_len, m->idkey, kp->sk) != 0 ||
+	    plain[0] != SC_MAIL_VERSION || !sc_memeq(plain + 1, m->mailid,
+	    SC_MAIL_ID_BYTES)) {
+		sc_wipe(plain, sizeof(plain));
+		output_diag(c->out, "a stored message from %s does not open "
+		    "with their key: dropped", m->name);
+		client_storeack(c, m->mailid);
+		return;
+	}
+	if (shown_has(c->shown, m->mailid)) {
+		log_debug("client: stored message from %s shown before",
+		    m->name);
+		sc_wipe(plain, sizeof(plain));
+		client_storeack(c, m->mailid);
+		return;
+	}
+	if (peer_ignored(c->peer, m->name)) {
+		/* Held back unseen, as its datagrams would be dropped. */
+		sc_wipe(plain, sizeof(plain));
+		return;
+	}
+	sent = util_get_be64(plain + 1 + SC_MAIL_ID_BYTES);
+	if (c->state != CLIENT_DONE)
+		output_stored(c->out, m->name, (const char *)plain +
+		    SC_MAIL_PLAIN_HDR, plen - SC_MAIL_PLAIN_HDR, sent,
+		    m->stime);
+	sc_wipe(plain, sizeof(plain));
+	if (shown_add(c->shown, m->mailid, err, sizeof(err)) != 0)
+		output_diag(c->out, "cannot remember a message as shown: %s",
+		    err);
+	client_storeack(c, m->mailid);
+}
+
+/* STORENOTE: a message we stored was delivered, or expired unread. */
+static void
+client_on_storenote(struct client *c, const struct sc_msg *m)
+{
+	if (c->state == CLIENT_DONE)
+		return;
+	if (m->code == SC_NOTE_DELIVERED)
+		output_delivered(c->out, m->name);
+	else
+		client_error(c, "send", "message to %s expired unread",
+		    m->name);
+}
+
 /* An incoming message: shown once. */
 static void
 client_peer_msg(void *arg, const char *from, const char *text, size_t len)
@@ -1633,9 +1873,18 @@ client_open_identity(struct client *c, const char *cmd, const char *name)
 		return (0);
 	peer_set_identity(c->peer, NULL);
 	identity_free(c->id);
+	shown_free(c->shown);
+	c->shown = NULL;
 	if ((c->id = identity_open(NULL, c->server_pk, name, err,
 	    sizeof(err))) == NULL) {
 		client_error(c, cmd, "identity key: %s", err);
+		return (-1);
+	}
+	if ((c->shown = shown_open(identity_dir(c->id), err,
+	    sizeof(err))) == NULL) {
+		client_error(c, cmd, "stored messages: %s", err);
+		identity_free(c->id);
+		c->id = NULL;
 		return (-1);
 	}
 	peer_set_identity(c->peer, identity_keypair(c->id));
@@ -1836,6 +2085,8 @@ client_send(struct client *c, const char *name, const char *text,
 	if (len > 0)
 		memcpy(c->op_text, text, len);
 	c->op_len = len;
+	/* One id for the message, whatever the tries it takes. */
+	sc_random(c->op_mailid, sizeof(c->op_mailid));
 	if (client_hold(c, "send", CLIENT_HELD_SEND) == 0)
 		return (CMD_PENDING);
 	return (client_send_go(c));

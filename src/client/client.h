@@ -39,6 +39,7 @@ enum client_state {
 	CLIENT_LIST,		/* list sent: the USERS reply awaited */
 	CLIENT_PAIR,		/* send, verify: the pair key awaited */
 	CLIENT_SLOT,		/* send: room among the messages in flight */
+	CLIENT_MAIL,		/* send to a user offline: key, then QUEUED */
 	CLIENT_RECONNECT,	/* session lost: the next attempt, handshake */
 	CLIENT_RELOGIN,		/* connected again: our AUTH's OK awaited */
 	CLIENT_RELOGIN_LIST,	/* logged in again: the fresh USERS awaited */

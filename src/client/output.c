@@ -113,6 +113,17 @@ output_script_delivered(void *arg, const char *to)
 	output_script_end(os->rec);
 }
 
+/* queued TO */
+static void
+output_script_queued(void *arg, const char *to)
+{
+	struct output_script	*os = arg;
+
+	fputs("queued", os->rec);
+	output_script_field(os->rec, to, strlen(to));
+	output_script_end(os->rec);
+}
+
 /* peer USER PATH ADDRESS RTT_MS, one record per peer */
 static void
 output_script_peers(void *arg, const struct output_peer *rows, size_t n)
@@ -235,6 +246,7 @@ static const struct output_ops output_script_ops = {
 	.users = output_script_users,
 	.presence = output_script_presence,
 	.msg = output_script_msg,
+	.queued = output_script_queued,
 	.delivered = output_script_delivered,
 	.peers = output_script_peers,
 	.identity = output_script_identity,
@@ -317,6 +329,25 @@ output_msg(struct output *out, const char *from, const char *text,
     size_t len)
 {
 	out->ops->msg(out->arg, from, text, len);
+}
+
+/* Shows a message stored while we were offline (as msg by default). */
+void
+output_stored(struct output *out, const char *from, const char *text,
+    size_t len, uint64_t sent_ms, uint64_t stored)
+{
+	if (out->ops->stored != NULL)
+		out->ops->stored(out->arg, from, text, len, sent_ms, stored);
+	else
+		out->ops->msg(out->arg, from, text, len);
+}
+
+/* Shows that the server stored a message for a user offline. */
+void
+output_queued(struct output *out, const char *to)
+{
+	if (out->ops->queued != NULL)
+		out->ops->queued(out->arg, to);
 }
 
 /* Shows an acknowledgement. */

@@ -10,6 +10,7 @@
 #define SEALCHAT_CLIENT_OUTPUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* One peer as `peers` shows it. */
@@ -29,6 +30,15 @@ struct output_ops {
 	void	(*presence)(void *, int online, const char *user);
 	/* "msg FROM TEXT": text is len bytes, any values. */
 	void	(*msg)(void *, const char *from, const char *text, size_t len);
+	/*
+	 * "msg FROM TEXT" for a message stored while we were offline:
+	 * sent_ms is when its sender sent it (Unix ms, the sender's clock),
+	 * stored when the server stored it (Unix seconds).  NULL: as msg.
+	 */
+	void	(*stored)(void *, const char *from, const char *text,
+		    size_t len, uint64_t sent_ms, uint64_t stored);
+	/* "queued TO": the server stored a message for TO, offline. */
+	void	(*queued)(void *, const char *to);
 	/* "delivered TO": the peer acknowledged a message. */
 	void	(*delivered)(void *, const char *to);
 	/* "peer USER PATH ADDRESS RTT_MS", one per peer (the peers list). */
@@ -81,6 +91,9 @@ void	output_users(struct output *, const char *const *names, size_t n);
 void	output_presence(struct output *, int online, const char *user);
 void	output_msg(struct output *, const char *from, const char *text,
 	    size_t len);
+void	output_stored(struct output *, const char *from, const char *text,
+	    size_t len, uint64_t sent_ms, uint64_t stored);
+void	output_queued(struct output *, const char *to);
 void	output_delivered(struct output *, const char *to);
 void	output_peers(struct output *, const struct output_peer *, size_t n);
 void	output_identity(struct output *, const char *user, const char *what);

@@ -365,6 +365,44 @@ repl_out_msg(void *arg, const char *from, const char *text, size_t len)
 	    repl_c(r, C_RESET), clean);
 }
 
+/*
+ * A message stored while we were offline: the time its sender sent it
+ * (the server's time of storing when the sender's clock gave none), with
+ * the date, since it may be days old.
+ */
+static void
+repl_out_stored(void *arg, const char *from, const char *text, size_t len,
+    uint64_t sent_ms, uint64_t stored)
+{
+	struct repl	*r = arg;
+	struct tm	 tm;
+	time_t		 when;
+	char		 t[24];
+	char		 clean[SC_TEXT_MAX * 4 + 1];
+
+	when = sent_ms != 0 ? (time_t)(sent_ms / 1000) : (time_t)stored;
+	if (localtime_r(&when, &tm) == NULL ||
+	    strftime(t, sizeof(t), "%Y-%m-%d %H:%M", &tm) == 0)
+		strlcpy(t, "----------", sizeof(t));
+	util_escape_term(clean, sizeof(clean), text, len);
+	repl_print(r, "%s[%s]%s %s%s%s: %s %s(sent while you were offline)%s",
+	    repl_c(r, C_DIM), t, repl_c(r, C_RESET), repl_c(r, C_BOLD C_CYAN),
+	    from, repl_c(r, C_RESET), clean, repl_c(r, C_DIM),
+	    repl_c(r, C_RESET));
+}
+
+/* A message was stored for a user offline. */
+static void
+repl_out_queued(void *arg, const char *to)
+{
+	struct repl	*r = arg;
+	char		 t[8];
+
+	repl_clock(t);
+	repl_print(r, "%s[%s] queued for %s, who is offline: delivered at "
+	    "their next login%s", repl_c(r, C_DIM), t, to, repl_c(r, C_RESET));
+}
+
 /* A message was acknowledged. */
 static void
 repl_out_delivered(void *arg, const char *to)
@@ -539,6 +577,8 @@ static const struct output_ops repl_output_ops = {
 	.users = repl_out_users,
 	.presence = repl_out_presence,
 	.msg = repl_out_msg,
+	.stored = repl_out_stored,
+	.queued = repl_out_queued,
 	.delivered = repl_out_delivered,
 	.peers = repl_out_peers,
 	.identity = repl_out_identity,

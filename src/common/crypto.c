@@ -29,6 +29,8 @@ _Static_assert(SC_MAC_BYTES == crypto_aead_chacha20poly1305_ietf_ABYTES,
 _Static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12,
     "aead nonce size");
 _Static_assert(SC_SEAL_BYTES == crypto_box_SEALBYTES, "sealed box overhead");
+_Static_assert(SC_BOX_NONCE_BYTES == crypto_box_NONCEBYTES, "box nonce size");
+_Static_assert(SC_MAC_BYTES == crypto_box_MACBYTES, "box tag size");
 _Static_assert(SC_KEY_BYTES == crypto_kdf_KEYBYTES, "kdf key size");
 _Static_assert(crypto_kdf_CONTEXTBYTES == 8, "kdf context size");
 _Static_assert(SC_KEY_BYTES == crypto_generichash_BYTES, "blake2b size");
@@ -323,6 +325,35 @@ sc_seal_open(uint8_t *out, const uint8_t *in, size_t len,
 	if (kp == NULL || kp->sk == NULL || len < SC_SEAL_BYTES)
 		return (-1);
 	if (crypto_box_seal_open(out, in, len, kp->pk, kp->sk) != 0)
+		return (-1);
+	return (0);
+}
+
+/*
+ * An authenticated box from a key pair to a public key: a random nonce,
+ * then crypto_box_easy of in.  The recipient opens it with the sender's
+ * public key and so learns who sent it.
+ */
+int
+sc_box(uint8_t *out, const uint8_t *in, size_t len,
+    const uint8_t pk[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES])
+{
+	sc_random(out, crypto_box_NONCEBYTES);
+	if (crypto_box_easy(out + crypto_box_NONCEBYTES, in, len, out, pk,
+	    sk) != 0)
+		return (-1);
+	return (0);
+}
+
+/* Opens a box of sc_box() from pk with sk; fails on any forgery. */
+int
+sc_box_open(uint8_t *out, const uint8_t *in, size_t len,
+    const uint8_t pk[SC_KEY_BYTES], const uint8_t sk[SC_KEY_BYTES])
+{
+	if (len < SC_BOX_BYTES)
+		return (-1);
+	if (crypto_box_open_easy(out, in + crypto_box_NONCEBYTES,
+	    len - crypto_box_NONCEBYTES, in, pk, sk) != 0)
 		return (-1);
 	return (0);
 }

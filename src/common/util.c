@@ -34,6 +34,17 @@ util_now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
+/* Milliseconds since the Unix epoch (the wall clock), 0 if unknown. */
+uint64_t
+util_now_unix_ms(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1 || ts.tv_sec < 0)
+		return (0);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
 /* Makes fd non-blocking and close-on-exec. */
 int
 util_set_nonblock(int fd)

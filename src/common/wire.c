@@ -547,7 +547,7 @@ wire_dec_ok(struct sc_msg *m, struct rbuf *rb)
 
 /*
  * ERROR: req, code, str8 subject.  The subject (kept in m->name) is the
- * peer's canonical name when req is PAIR and empty otherwise.
+ * peer's canonical name when req is PAIR, RCPT or STORE, else empty.
  */
 static int
 wire_dec_error(struct sc_msg *m, struct rbuf *rb)
@@ -558,9 +558,107 @@ wire_dec_error(struct sc_msg *m, struct rbuf *rb)
 		return (-1);
 	if (m->code < 1 || m->code > SC_ERR_MAX)
 		return (-1);
-	if (m->req == SC_MSG_PAIR)
+	if (m->req == SC_MSG_PAIR || m->req == SC_MSG_RCPT ||
+	    m->req == SC_MSG_STORE)
 		return (wire_get_name(rb, m->name, &m->name_len));
 	return (rbuf_u8(rb) == 0 && !rb->err ? 0 : -1);
+}
+
+/* A message id: 16 bytes. */
+static int
+wire_get_mailid(struct sc_msg *m, struct rbuf *rb)
+{
+	m->mailid = rbuf_bytes(rb, SC_MAIL_ID_BYTES);
+	return (m->mailid == NULL ? -1 : 0);
+}
+
+/* A sealed message: u16 box_len (SC_MAIL_BOX_MIN..MAX), the box. */
+static int
+wire_get_box(struct sc_msg *m, struct rbuf *rb)
+{
+	m->box_len = rbuf_u16(rb);
+	if (rb->err || m->box_len < SC_MAIL_BOX_MIN ||
+	    m->box_len > SC_MAIL_BOX_MAX)
+		return (-1);
+	m->box = rbuf_bytes(rb, m->box_len);
+	return (m->box == NULL ? -1 : 0);
+}
+
+/* An identity public key: 32 bytes, not all zero. */
+static int
+wire_get_idkey(struct sc_msg *m, struct rbuf *rb)
+{
+	static const uint8_t	zero[SC_KEY_BYTES];
+
+	if ((m->idkey = rbuf_bytes(rb, SC_KEY_BYTES)) == NULL ||
+	    memcmp(m->idkey, zero, SC_KEY_BYTES) == 0)
+		return (-1);
+	return (0);
+}
+
+/* STORE: str8 recipient, id, u16 box_len, box. */
+static int
+wire_dec_store(struct sc_msg *m, struct rbuf *rb)
+{
+	if (wire_get_name(rb, m->name, &m->name_len) != 0 ||
+	    wire_get_mailid(m, rb) != 0)
+		return (-1);
+	return (wire_get_box(m, rb));
+}
+
+/* STOREACK: id. */
+static int
+wire_dec_storeack(struct sc_msg *m, struct rbuf *rb)
+{
+	return (wire_get_mailid(m, rb));
+}
+
+/* RCPTKEY: str8 name, the user's identity public key. */
+static int
+wire_dec_rcptkey(struct sc_msg *m, struct rbuf *rb)
+{
+	if (wire_get_name(rb, m->name, &m->name_len) != 0)
+		return (-1);
+	return (wire_get_idkey(m, rb));
+}
+
+/* QUEUED: str8 recipient, id. */
+static int
+wire_dec_queued(struct sc_msg *m, struct rbuf *rb)
+{
+	if (wire_get_name(rb, m->name, &m->name_len) != 0)
+		return (-1);
+	return (wire_get_mailid(m, rb));
+}
+
+/*
+ * STORED: id, str8 sender, the sender's identity public key, u64 time
+ * stored (Unix seconds), u16 box_len, box.
+ */
+static int
+wire_dec_stored(struct sc_msg *m, struct rbuf *rb)
+{
+	if (wire_get_mailid(m, rb) != 0 ||
+	    wire_get_name(rb, m->name, &m->name_len) != 0 ||
+	    wire_get_idkey(m, rb) != 0)
+		return (-1);
+	m->stime = rbuf_u64(rb);
+	if (rb->err)
+		return (-1);
+	return (wire_get_box(m, rb));
+}
+
+/* STORENOTE: u8 event (DELIVERED or EXPIRED), str8 recipient, id. */
+static int
+wire_dec_storenote(struct sc_msg *m, struct rbuf *rb)
+{
+	m->code = rbuf_u8(rb);
+	if (rb->err || (m->code != SC_NOTE_DELIVERED &&
+	    m->code != SC_NOTE_EXPIRED))
+		return (-1);
+	if (wire_get_name(rb, m->name, &m->name_len) != 0)
+		return (-1);
+	return (wire_get_mailid(m, rb));
 }
 
 /* Checks a list of str8 names; with events, each is preceded by 0 or 1. */
@@ -681,6 +779,9 @@ static const struct wire_decoder {
 	{ SC_MSG_LOGOUT, wire_dec_empty },
 	{ SC_MSG_RECHECK, wire_dec_recheck },
 	{ SC_MSG_IDENTITY, wire_dec_identity },
+	{ SC_MSG_RCPT, wire_dec_pair },
+	{ SC_MSG_STORE, wire_dec_store },
+	{ SC_MSG_STOREACK, wire_dec_storeack },
 	{ SC_MSG_WELCOME, wire_dec_welcome },
 	{ SC_MSG_OK, wire_dec_ok },
 	{ SC_MSG_ERROR, wire_dec_error },
@@ -691,6 +792,10 @@ static const struct wire_decoder {
 	{ SC_MSG_GOODBYE, wire_dec_goodbye },
 	{ SC_MSG_UDPREG, wire_dec_udpreg },
 	{ SC_MSG_CANDIDATES, wire_dec_candidates },
+	{ SC_MSG_RCPTKEY, wire_dec_rcptkey },
+	{ SC_MSG_QUEUED, wire_dec_queued },
+	{ SC_MSG_STORED, wire_dec_stored },
+	{ SC_MSG_STORENOTE, wire_dec_storenote },
 };
 
 /*
@@ -854,6 +959,90 @@ wire_enc_pair(struct wbuf *wb, const char *name)
 {
 	wbuf_u8(wb, SC_MSG_PAIR);
 	wbuf_str8(wb, name, wire_strlen(name));
+}
+
+/* RCPT: the identity key of an offline recipient. */
+void
+wire_enc_rcpt(struct wbuf *wb, const char *name)
+{
+	wbuf_u8(wb, SC_MSG_RCPT);
+	wbuf_str8(wb, name, wire_strlen(name));
+}
+
+/* A box's length and bytes; one out of bounds sets the oom flag. */
+static void
+wire_put_box(struct wbuf *wb, const uint8_t *box, size_t len)
+{
+	if (len < SC_MAIL_BOX_MIN || len > SC_MAIL_BOX_MAX) {
+		wb->oom = 1;
+		return;
+	}
+	wbuf_u16(wb, (uint16_t)len);
+	wbuf_put(wb, box, len);
+}
+
+/* STORE: a sealed message for name. */
+void
+wire_enc_store(struct wbuf *wb, const char *name,
+    const uint8_t id[SC_MAIL_ID_BYTES], const uint8_t *box, size_t len)
+{
+	wbuf_u8(wb, SC_MSG_STORE);
+	wbuf_str8(wb, name, wire_strlen(name));
+	wbuf_put(wb, id, SC_MAIL_ID_BYTES);
+	wire_put_box(wb, box, len);
+}
+
+/* STOREACK: the stored message id was shown. */
+void
+wire_enc_storeack(struct wbuf *wb, const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	wbuf_u8(wb, SC_MSG_STOREACK);
+	wbuf_put(wb, id, SC_MAIL_ID_BYTES);
+}
+
+/* RCPTKEY: name's identity public key. */
+void
+wire_enc_rcptkey(struct wbuf *wb, const char *name,
+    const uint8_t key[SC_KEY_BYTES])
+{
+	wbuf_u8(wb, SC_MSG_RCPTKEY);
+	wbuf_str8(wb, name, wire_strlen(name));
+	wbuf_put(wb, key, SC_KEY_BYTES);
+}
+
+/* QUEUED: the message id for name is stored. */
+void
+wire_enc_queued(struct wbuf *wb, const char *name,
+    const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	wbuf_u8(wb, SC_MSG_QUEUED);
+	wbuf_str8(wb, name, wire_strlen(name));
+	wbuf_put(wb, id, SC_MAIL_ID_BYTES);
+}
+
+/* STORED: one stored message for its recipient. */
+void
+wire_enc_stored(struct wbuf *wb, const uint8_t id[SC_MAIL_ID_BYTES],
+    const char *from, const uint8_t key[SC_KEY_BYTES], uint64_t stime,
+    const uint8_t *box, size_t len)
+{
+	wbuf_u8(wb, SC_MSG_STORED);
+	wbuf_put(wb, id, SC_MAIL_ID_BYTES);
+	wbuf_str8(wb, from, wire_strlen(from));
+	wbuf_put(wb, key, SC_KEY_BYTES);
+	wbuf_u64(wb, stime);
+	wire_put_box(wb, box, len);
+}
+
+/* STORENOTE: what became of a message the sender stored for name. */
+void
+wire_enc_storenote(struct wbuf *wb, uint8_t event, const char *name,
+    const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	wbuf_u8(wb, SC_MSG_STORENOTE);
+	wbuf_u8(wb, event);
+	wbuf_str8(wb, name, wire_strlen(name));
+	wbuf_put(wb, id, SC_MAIL_ID_BYTES);
 }
 
 /* PING or PONG with its token. */
@@ -1107,6 +1296,11 @@ wire_err_str(uint8_t code)
 		[SC_ERR_CLOSED] = "sign-up is closed on this server",
 		[SC_ERR_LOCKED] = "account locked",
 		[SC_ERR_NO_IDENTITY] = "user has no identity key",
+		[SC_ERR_NO_MAILBOX] = "user cannot get messages while offline "
+		    "(no identity key registered)",
+		[SC_ERR_QUEUE_FULL] = "too many messages queued for user",
+		[SC_ERR_QUEUE_BYTES] = "too many bytes queued for user",
+		[SC_ERR_QUEUE_RATE] = "too many messages queued, try later",
 	};
 
 	if (code < 1 || code > SC_ERR_MAX)

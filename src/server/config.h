@@ -41,6 +41,10 @@ struct server_conf {
 	int		relay;			/* 0 off, 1 on */
 	long long	relay_rate;		/* datagrams a second */
 	long long	relay_bytes;		/* bytes a second */
+	long long	queue_max_messages;	/* per recipient */
+	long long	queue_max_bytes;	/* per recipient */
+	long long	queue_rate;		/* per sender, a minute */
+	long long	queue_max_age;		/* seconds */
 	int		sign_up;		/* enum server_signup */
 	char		control_socket[PATH_MAX];
 	char		control_group[CONF_STR_MAX];	/* "none": owner only */

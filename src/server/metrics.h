@@ -46,6 +46,8 @@ struct metrics {
 	uint64_t	sessions[METRICS_STATES];	/* by session state */
 	uint64_t	users_online;
 	uint64_t	hash_jobs;		/* waiting or running */
+	uint64_t	queued_messages;	/* stored for offline users */
+	uint64_t	queued_bytes;		/* their sealed bytes */
 
 	/* Counters since start. */
 	uint64_t	logins[METRICS_RESULTS];	/* AUTH, by result */
@@ -68,6 +70,10 @@ struct metrics {
 	uint64_t	busy_line;
 	uint64_t	busy_queue;
 	uint64_t	sessions_ended;		/* by the operator */
+	uint64_t	queue_stored;		/* messages stored */
+	uint64_t	queue_refused;		/* STOREs refused, any reason */
+	uint64_t	queue_delivered;	/* acknowledged, deleted */
+	uint64_t	queue_expired;		/* deleted unread */
 	/* The UDP side's, copied by sample() from its own counts. */
 	uint64_t	udp_registrations;	/* REGISTERs answered */
 	uint64_t	relay_datagrams;	/* relayed */

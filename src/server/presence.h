@@ -50,7 +50,8 @@ TAILQ_HEAD(presence_pairs, pairkey_link);
  * came from (presence_set_srflx, by udp.c).  They are what PAIRKEY and
  * CANDIDATES carry to its peers, and the relay's routing.  Its identity
  * key, set by its owner from the user's IDENTITY, goes to its peers in
- * PAIRKEY.
+ * PAIRKEY.  The mail_ fields belong to mailbox.c: the stored messages
+ * sent to the member and not yet acknowledged.
  */
 struct presence_member {
 	RB_ENTRY(presence_member) entry;	/* roster, by name */
@@ -67,6 +68,9 @@ struct presence_member {
 	struct sc_cand		 srflx;		/* port 0: none */
 	uint8_t			 has_idkey;	/* IDENTITY came */
 	uint8_t			 idkey[SC_KEY_BYTES];	/* its key */
+	/* Stored messages (mailbox.c's): the delivery window. */
+	int64_t			 mail_seq;	/* last one sent */
+	uint32_t		 mail_inflight;	/* sent, not acknowledged */
 };
 
 /*

@@ -49,6 +49,7 @@
 #include "control.h"
 #include "hashmsg.h"
 #include "hashpool.h"
+#include "mailbox.h"
 #include "metrics.h"
 #include "throttle.h"
 #include "notify.h"
@@ -141,6 +142,8 @@ server_hash_done(const struct hashpool_result *res, void *arg)
 			    wire_err_str((uint8_t)res->status));
 		return;
 	}
+	if (res->op == HASHMSG_OP_DEL && res->status == 0)
+		mailbox_recount(srv->mailbox);	/* its messages went too */
 	if (res->op != SC_MSG_SIGN && res->op != SC_MSG_AUTH) {
 		if (srv->control != NULL)
 			control_hash_done(srv->control, res);
@@ -162,6 +165,7 @@ server_sample(struct metrics *m, void *arg)
 		session_set_states(srv->sessions, m->sessions);
 	m->users_online = presence_online(srv->presence);
 	m->hash_jobs = hashpool_pending(srv->hashpool);
+	mailbox_totals(srv->mailbox, &m->queued_messages, &m->queued_bytes);
 	if (srv->udp == NULL)
 		return;
 	us = udp_stats(srv->udp);
@@ -716,6 +720,8 @@ server_free(struct server *srv)
 	srv->hashpool = NULL;
 	session_set_free(srv->sessions);
 	srv->sessions = NULL;
+	mailbox_free(srv->mailbox);
+	srv->mailbox = NULL;
 	udp_free(srv->udp);
 	pairkey_free(srv->pairkey);
 	presence_free(srv->presence);
@@ -791,6 +797,16 @@ server_run(const struct server_conf *conf, const char *conf_path,
 		uenv.throttle = srv.throttle;
 		srv.udp = udp_new(&uenv);
 	}
+	if (srv.presence != NULL) {
+		srv.mailbox = mailbox_new(srv.base, &srv.conf,
+		    srv.conf.data_base, srv.presence, &srv.metrics, err,
+		    sizeof(err));
+		if (srv.mailbox == NULL) {
+			log_errorx("%s", err);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
+	}
 	if (srv.udp != NULL) {
 		memset(&env, 0, sizeof(env));
 		env.base = srv.base;
@@ -800,6 +816,7 @@ server_run(const struct server_conf *conf, const char *conf_path,
 		env.pairkey = srv.pairkey;
 		env.udp = srv.udp;
 		env.throttle = srv.throttle;
+		env.mailbox = srv.mailbox;
 		env.metrics = &srv.metrics;
 		env.hash = server_hash;
 		env.withdraw = server_withdraw;

@@ -55,6 +55,7 @@ struct server {
 	struct throttle		*throttle;
 	struct udp		*udp;
 	struct session_set	*sessions;
+	struct mailbox		*mailbox;	/* stored messages */
 	struct metrics		 metrics;
 	struct metrics_http	*metrics_http;	/* NULL: metrics off */
 	struct control		*control;	/* sealchatctl's socket */

@@ -86,6 +86,7 @@
 #include "sealchat/proto.h"
 #include "sealchat/util.h"
 #include "sealchat/wire.h"
+#include "mailbox.h"
 #include "metrics.h"
 #include "throttle.h"
 #include "pairkey.h"
@@ -202,6 +203,9 @@ static void	session_on_ping(struct session *, const struct sc_msg *);
 static void	session_on_logout(struct session *, const struct sc_msg *);
 static void	session_on_recheck(struct session *, const struct sc_msg *);
 static void	session_on_identity(struct session *, const struct sc_msg *);
+static void	session_on_rcpt(struct session *, const struct sc_msg *);
+static void	session_on_store(struct session *, const struct sc_msg *);
+static void	session_on_storeack(struct session *, const struct sc_msg *);
 
 #define S(st)	(1U << (st))
 
@@ -226,6 +230,9 @@ static const struct session_handler {
 	    S(SESSION_ONLINE), session_on_logout },
 	{ SC_MSG_RECHECK, S(SESSION_ONLINE), session_on_recheck },
 	{ SC_MSG_IDENTITY, S(SESSION_ONLINE), session_on_identity },
+	{ SC_MSG_RCPT, S(SESSION_ONLINE), session_on_rcpt },
+	{ SC_MSG_STORE, S(SESSION_ONLINE), session_on_store },
+	{ SC_MSG_STOREACK, S(SESSION_ONLINE), session_on_storeack },
 };
 
 /* Name of a state for log lines and metrics. */
@@ -506,7 +513,7 @@ session_send_enc(struct session *s)
 	return (rc);
 }
 
-/* Sends ERROR for a request; subject only for PAIR. */
+/* Sends ERROR for a request; subject only for PAIR, RCPT and STORE. */
 static void
 session_error(struct session *s, uint8_t req, uint8_t code,
     const char *subject)
@@ -828,7 +835,8 @@ session_on_frame(struct session *s, const uint8_t *body, size_t len)
 		    (unsigned long long)s->id, h->type,
 		    session_state_name((enum session_state)s->state));
 		session_error(s, h->type, SC_ERR_STATE,
-		    h->type == SC_MSG_PAIR ? m.name : NULL);
+		    h->type == SC_MSG_PAIR || h->type == SC_MSG_RCPT ||
+		    h->type == SC_MSG_STORE ? m.name : NULL);
 		goto out;
 	}
 	if (h->type != SC_MSG_PING)
@@ -955,6 +963,8 @@ session_login(struct session *s, uint8_t op, const char *name)
 	if (session_send_enc(s) != 0)
 		return;
 	session_send_users(s, 0);
+	if (s->state == SESSION_ONLINE)
+		mailbox_login(env->mailbox, &s->pm);
 }
 
 /* Result of a hash job, found by session id (a closed session is gone). */
@@ -1099,6 +1109,52 @@ session_on_identity(struct session *s, const struct sc_msg *m)
 		log_warnx("identity sid=%llu user=%s not stored: the hash "
 		    "queue is full; it serves this session",
 		    (unsigned long long)s->id, s->pm.name);
+}
+
+/*
+ * RCPT: the identity key of a user who may get stored messages, to seal a
+ * message to; the same ERROR as PAIR's for no such user.
+ */
+static void
+session_on_rcpt(struct session *s, const struct sc_msg *m)
+{
+	uint8_t	key[SC_KEY_BYTES];
+	int	rc;
+
+	rc = mailbox_rcpt(s->set->env.mailbox, m->name, key);
+	if (rc != 0) {
+		session_error(s, SC_MSG_RCPT, (uint8_t)rc, m->name);
+		return;
+	}
+	wire_enc_rcptkey(session_enc(s), m->name, key);
+	(void)session_send_enc(s);
+}
+
+/*
+ * STORE: a sealed message for a user, bound to this user and the identity
+ * key of this session.  QUEUED goes out only once the store has committed
+ * it; the mailbox sends it on at once when the recipient is online.
+ */
+static void
+session_on_store(struct session *s, const struct sc_msg *m)
+{
+	int	rc;
+
+	rc = mailbox_store(s->set->env.mailbox, &s->pm, m->name, m->mailid,
+	    m->box, m->box_len);
+	if (rc != 0) {
+		session_error(s, SC_MSG_STORE, (uint8_t)rc, m->name);
+		return;
+	}
+	wire_enc_queued(session_enc(s), m->name, m->mailid);
+	(void)session_send_enc(s);
+}
+
+/* STOREACK: a stored message was shown; no answer. */
+static void
+session_on_storeack(struct session *s, const struct sc_msg *m)
+{
+	mailbox_ack(s->set->env.mailbox, &s->pm, m->mailid);
 }
 
 /* PING: PONG with the same token. */

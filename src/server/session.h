@@ -29,6 +29,7 @@
 
 struct throttle;
 struct pairkey;
+struct mailbox;
 
 /* Session states, as metrics and logs name them (session_state_name). */
 #define SESSION_STATES	METRICS_STATES
@@ -62,6 +63,7 @@ struct session_env {
 	struct pairkey		 *pairkey;
 	struct udp		 *udp;
 	struct throttle		 *throttle;
+	struct mailbox		 *mailbox;	/* NULL: no stored messages */
 	struct metrics		 *metrics;	/* NULL: the set's own */
 	session_hash_fn		  hash;
 	session_withdraw_fn	  withdraw;	/* NULL: nothing to withdraw */

@@ -5,9 +5,11 @@
  * handle, writes durable on return: WAL with synchronous=FULL.  The schema
  * version lives in PRAGMA user_version: 1 had name, hash and created; 2
  * adds last_login (NULL: never) and locked; 3 adds identity, the user's
- * identity public key (32 bytes, NULL: none registered yet).  A handle
- * that opens an older file adds what it lacks, one version after the
- * other, in one transaction.
+ * identity public key (32 bytes, NULL: none registered yet); 4 adds the
+ * mailbox, the sealed messages waiting for offline users, each row tied to
+ * its recipient's account (deleted with it).  A handle that opens an older
+ * file adds what it lacks, one version after the other, in one
+ * transaction.
  *
  * The one write that is not durable on return is the time of a login
  * (store_touch): it is a hint for the operator, and an fsync per login
@@ -36,7 +38,7 @@
 #include "sealchat/util.h"
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 #define STORE_BUSY_MS		5000
 #define STORE_BACKUP_DEST	"file:sealchat-backup?vfs=memdb"
 #define STORE_HEADER_LEN	100	/* an SQLite file's header */
@@ -53,6 +55,13 @@ struct store {
 	sqlite3_stmt	*list;
 	sqlite3_stmt	*idget;
 	sqlite3_stmt	*idset;
+	sqlite3_stmt	*mcount;
+	sqlite3_stmt	*madd;
+	sqlite3_stmt	*mlist;
+	sqlite3_stmt	*mdel;
+	sqlite3_stmt	*mold;
+	sqlite3_stmt	*mdelseq;
+	sqlite3_stmt	*mtotal;
 };
 
 /* A copy in progress: the source's pages into an in-memory database. */
@@ -85,6 +94,24 @@ static const char store_sql_idget[] =
     "SELECT identity FROM accounts WHERE name = ?1";
 static const char store_sql_idset[] =
     "UPDATE accounts SET identity = ?2 WHERE name = ?1";
+static const char store_sql_mcount[] =
+    "SELECT count(*), total(size) FROM mailbox WHERE recipient = ?1";
+static const char store_sql_madd[] =
+    "INSERT INTO mailbox (recipient, id, sender, sender_key, created, "
+    "size, box) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char store_sql_mlist[] =
+    "SELECT seq, id, sender, sender_key, created, box FROM mailbox "
+    "WHERE recipient = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+static const char store_sql_mdel[] =
+    "DELETE FROM mailbox WHERE recipient = ?1 AND id = ?2 "
+    "RETURNING seq, sender, size";
+static const char store_sql_mold[] =
+    "SELECT seq, id, sender, recipient, created, size FROM mailbox "
+    "WHERE created < ?1 ORDER BY seq LIMIT ?2";
+static const char store_sql_mdelseq[] =
+    "DELETE FROM mailbox WHERE seq = ?1";
+static const char store_sql_mtotal[] =
+    "SELECT count(*), total(size) FROM mailbox";
 
 /*
  * The schema of a new file, and what turns version 1 into version 2 and
@@ -103,6 +130,25 @@ static const char store_sql_v2[] =
     "ALTER TABLE accounts ADD COLUMN locked INTEGER NOT NULL DEFAULT 0";
 static const char store_sql_v3[] =
     "ALTER TABLE accounts ADD COLUMN identity BLOB";
+/*
+ * Version 4: the mailbox.  seq gives the order of storing (AUTOINCREMENT:
+ * never reused, so a cursor past a deleted row stays right); the id is
+ * the sender's, unique per recipient; size is the box's length.
+ */
+static const char store_sql_v4[] =
+    "CREATE TABLE IF NOT EXISTS mailbox ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " recipient TEXT NOT NULL"
+    "  REFERENCES accounts (name) ON DELETE CASCADE,"
+    " id BLOB NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " sender_key BLOB NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " box BLOB NOT NULL,"
+    " UNIQUE (recipient, id));"
+    "CREATE INDEX IF NOT EXISTS mailbox_order ON mailbox (recipient, seq);"
+    "CREATE INDEX IF NOT EXISTS mailbox_age ON mailbox (created)";
 
 /*
  * Gives a file root just made to the owner of its folder: the database of
@@ -265,6 +311,8 @@ store_schema(struct store *st, char *err, size_t errlen)
 		if (version >= 1 && version <= 2 &&
 		    store_exec(st, store_sql_v3, err, errlen) == -1)
 			goto fail;
+		if (store_exec(st, store_sql_v4, err, errlen) == -1)
+			goto fail;
 		if (version > 0)
 			log_info("store: schema version %lld -> %d", version,
 			    STORE_SCHEMA_VERSION);
@@ -335,7 +383,15 @@ store_open(const char *path, char *err, size_t errlen)
 	    store_prepare(st, store_sql_lock, &st->lock, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_list, &st->list, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_idget, &st->idget, msg, sizeof msg) ||
-	    store_prepare(st, store_sql_idset, &st->idset, msg, sizeof msg))
+	    store_prepare(st, store_sql_idset, &st->idset, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_mcount, &st->mcount, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_madd, &st->madd, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_mlist, &st->mlist, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_mdel, &st->mdel, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_mold, &st->mold, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_mdelseq, &st->mdelseq, msg,
+	    sizeof msg) ||
+	    store_prepare(st, store_sql_mtotal, &st->mtotal, msg, sizeof msg))
 		goto fail;
 	return (st);
 fail:
@@ -380,7 +436,8 @@ store_open_read(const char *path, char *err, size_t errlen)
 	if (store_prepare(st, store_sql_get, &st->get, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_count, &st->count, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_list, &st->list, msg, sizeof msg) ||
-	    store_prepare(st, store_sql_idget, &st->idget, msg, sizeof msg))
+	    store_prepare(st, store_sql_idget, &st->idget, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_mtotal, &st->mtotal, msg, sizeof msg))
 		goto fail;
 	return (st);
 fail:
@@ -405,6 +462,13 @@ store_free(struct store *st)
 	sqlite3_finalize(st->list);
 	sqlite3_finalize(st->idget);
 	sqlite3_finalize(st->idset);
+	sqlite3_finalize(st->mcount);
+	sqlite3_finalize(st->madd);
+	sqlite3_finalize(st->mlist);
+	sqlite3_finalize(st->mdel);
+	sqlite3_finalize(st->mold);
+	sqlite3_finalize(st->mdelseq);
+	sqlite3_finalize(st->mtotal);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(st->db));
 	free(st);
@@ -743,6 +807,344 @@ store_list(struct store *st, const char *after, int limit,
 out:
 	store_reset(st->list);
 	return (n);
+}
+
+/* Sets how long a write waits for another writer's lock, in ms. */
+void
+store_set_busy(struct store *st, int ms)
+{
+	if (st != NULL)
+		sqlite3_busy_timeout(st->db, ms);
+}
+
+/*
+ * Whether name can get stored messages: STORE_OK with its identity key,
+ * STORE_NOTFOUND when there is no such account, STORE_NOKEY when it has
+ * registered no identity key.
+ */
+int
+store_mail_rcpt(struct store *st, const char *name,
+    uint8_t key[SC_KEY_BYTES])
+{
+	const void	*blob;
+	size_t		 nlen;
+	int		 rc, ret = STORE_ERR;
+
+	if (st->idget == NULL || (nlen = store_name_len(name)) == 0)
+		return (STORE_ERR);
+	if (sqlite3_bind_text(st->idget, 1, name, (int)nlen, SQLITE_STATIC) !=
+	    SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st->idget);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		log_warnx("store: rcpt name=%s: %s", name,
+		    sqlite3_errmsg(st->db));
+		goto out;
+	}
+	blob = sqlite3_column_blob(st->idget, 0);
+	if (sqlite3_column_type(st->idget, 0) == SQLITE_NULL ||
+	    blob == NULL || sqlite3_column_bytes(st->idget, 0) !=
+	    SC_KEY_BYTES) {
+		ret = STORE_NOKEY;
+		goto out;
+	}
+	memcpy(key, blob, SC_KEY_BYTES);
+	ret = STORE_OK;
+out:
+	store_reset(st->idget);
+	return (ret);
+}
+
+/* Two numbers of a one-row query: count and total size. */
+static int
+store_mail_sums(struct store *st, sqlite3_stmt *stmt, long long *msgs,
+    long long *bytes)
+{
+	int	ret = -1;
+
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		*msgs = sqlite3_column_int64(stmt, 0);
+		*bytes = (long long)sqlite3_column_double(stmt, 1);
+		ret = 0;
+	} else
+		log_warnx("store: mailbox count: %s", sqlite3_errmsg(st->db));
+	store_reset(stmt);
+	return (ret);
+}
+
+/* The messages and bytes queued for recipient. */
+int
+store_mail_count(struct store *st, const char *recipient, long long *msgs,
+    long long *bytes)
+{
+	if (st->mcount == NULL || sqlite3_bind_text(st->mcount, 1, recipient,
+	    -1, SQLITE_TRANSIENT) != SQLITE_OK)
+		return (-1);
+	return (store_mail_sums(st, st->mcount, msgs, bytes));
+}
+
+/* The messages and bytes queued for everyone. */
+int
+store_mail_totals(struct store *st, long long *msgs, long long *bytes)
+{
+	if (st->mtotal == NULL)
+		return (-1);
+	return (store_mail_sums(st, st->mtotal, msgs, bytes));
+}
+
+/*
+ * Stores m for its recipient in one immediate transaction, after checking
+ * the recipient's bounds inside it, so that two senders cannot both take
+ * the last place.  Durable when it returns STORE_OK; STORE_EXISTS when the
+ * recipient already holds a message of that id (nothing written),
+ * STORE_NOTFOUND when the account is gone, STORE_FULL or STORE_FULL_BYTES
+ * when it would pass max_msgs or max_bytes.
+ */
+int
+store_mail_add(struct store *st, const struct store_mail *m,
+    long long max_msgs, long long max_bytes)
+{
+	char		err[256];
+	long long	msgs, bytes;
+	int		rc, ret = STORE_ERR;
+
+	if (st->madd == NULL || store_name_len(m->recipient) == 0 ||
+	    store_name_len(m->sender) == 0 || m->box == NULL)
+		return (STORE_ERR);
+	if (store_exec(st, "BEGIN IMMEDIATE", err, sizeof err) == -1) {
+		log_warnx("store: mailbox: %s", err);
+		return (STORE_ERR);
+	}
+	if (store_mail_count(st, m->recipient, &msgs, &bytes) == -1)
+		goto fail;
+	if (msgs >= max_msgs) {
+		ret = STORE_FULL;
+		goto fail;
+	}
+	if (bytes + (long long)m->box_len > max_bytes) {
+		ret = STORE_FULL_BYTES;
+		goto fail;
+	}
+	if (sqlite3_bind_text(st->madd, 1, m->recipient, -1,
+	    SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_blob(st->madd, 2, m->id, SC_MAIL_ID_BYTES,
+	    SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_text(st->madd, 3, m->sender, -1,
+	    SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_blob(st->madd, 4, m->sender_key, SC_KEY_BYTES,
+	    SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st->madd, 5, m->created) != SQLITE_OK ||
+	    sqlite3_bind_int64(st->madd, 6, (sqlite3_int64)m->box_len) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_blob(st->madd, 7, m->box, (int)m->box_len,
+	    SQLITE_TRANSIENT) != SQLITE_OK)
+		goto fail_reset;
+	rc = sqlite3_step(st->madd);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+	    rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		ret = STORE_EXISTS;
+	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		ret = STORE_NOTFOUND;
+	else if (rc != SQLITE_DONE)
+		log_warnx("store: mailbox add: %s", sqlite3_errmsg(st->db));
+	else
+		ret = STORE_OK;
+	store_reset(st->madd);
+	if (ret != STORE_OK)
+		goto fail;
+	if (store_exec(st, "COMMIT", err, sizeof err) == -1) {
+		log_warnx("store: mailbox: %s", err);
+		ret = STORE_ERR;
+		goto fail;
+	}
+	return (STORE_OK);
+fail_reset:
+	store_reset(st->madd);
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return (ret);
+}
+
+/* Copies a blob column of exactly len bytes; -1 when it is not. */
+static int
+store_column_blob(sqlite3_stmt *stmt, int col, uint8_t *out, size_t len)
+{
+	const void	*p = sqlite3_column_blob(stmt, col);
+
+	if (p == NULL || sqlite3_column_bytes(stmt, col) != (int)len)
+		return (-1);
+	memcpy(out, p, len);
+	return (0);
+}
+
+/* Copies a name column; -1 when it is no name. */
+static int
+store_column_name(sqlite3_stmt *stmt, int col, char out[SC_NAME_MAX + 1])
+{
+	const unsigned char	*text = sqlite3_column_text(stmt, col);
+	int			 len = sqlite3_column_bytes(stmt, col);
+
+	if (text == NULL || len < 1 || len > SC_NAME_MAX)
+		return (-1);
+	memcpy(out, text, (size_t)len);
+	out[len] = '\0';
+	return (0);
+}
+
+/*
+ * Hands cb the messages for recipient stored after seq after, in the
+ * order they were stored, at most limit of them; how many, or -1.  The
+ * box is valid during the call only.
+ */
+int
+store_mail_list(struct store *st, const char *recipient, long long after,
+    int limit, store_mail_cb cb, void *arg)
+{
+	struct store_mail	m;
+	int			rc, n = 0;
+
+	if (st->mlist == NULL || limit < 1 ||
+	    sqlite3_bind_text(st->mlist, 1, recipient, -1,
+	    SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st->mlist, 2, after) != SQLITE_OK ||
+	    sqlite3_bind_int(st->mlist, 3, limit) != SQLITE_OK) {
+		n = -1;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st->mlist)) == SQLITE_ROW) {
+		memset(&m, 0, sizeof m);
+		m.seq = sqlite3_column_int64(st->mlist, 0);
+		m.created = sqlite3_column_int64(st->mlist, 4);
+		m.box = sqlite3_column_blob(st->mlist, 5);
+		m.box_len = (size_t)sqlite3_column_bytes(st->mlist, 5);
+		if (store_column_blob(st->mlist, 1, m.id,
+		    SC_MAIL_ID_BYTES) == -1 ||
+		    store_column_name(st->mlist, 2, m.sender) == -1 ||
+		    store_column_blob(st->mlist, 3, m.sender_key,
+		    SC_KEY_BYTES) == -1 || m.box == NULL) {
+			log_warnx("store: mailbox seq=%lld malformed", m.seq);
+			continue;
+		}
+		snprintf(m.recipient, sizeof m.recipient, "%s", recipient);
+		cb(&m, arg);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: mailbox list: %s", sqlite3_errmsg(st->db));
+		n = -1;
+	}
+out:
+	store_reset(st->mlist);
+	return (n);
+}
+
+/*
+ * Deletes recipient's message id (it was shown): STORE_OK with its seq,
+ * sender and size in *m (no box), STORE_NOTFOUND when there is none, or
+ * STORE_ERR.
+ */
+int
+store_mail_del(struct store *st, const char *recipient,
+    const uint8_t id[SC_MAIL_ID_BYTES], struct store_mail *m)
+{
+	int	rc, ret = STORE_ERR;
+
+	memset(m, 0, sizeof *m);
+	if (st->mdel == NULL || sqlite3_bind_text(st->mdel, 1, recipient, -1,
+	    SQLITE_TRANSIENT) != SQLITE_OK || sqlite3_bind_blob(st->mdel, 2,
+	    id, SC_MAIL_ID_BYTES, SQLITE_TRANSIENT) != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st->mdel);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		log_warnx("store: mailbox delete: %s", sqlite3_errmsg(st->db));
+		goto out;
+	}
+	m->seq = sqlite3_column_int64(st->mdel, 0);
+	if (store_column_name(st->mdel, 1, m->sender) == -1)
+		m->sender[0] = '\0';
+	m->box_len = (size_t)sqlite3_column_int64(st->mdel, 2);
+	memcpy(m->id, id, SC_MAIL_ID_BYTES);
+	snprintf(m->recipient, sizeof m->recipient, "%s", recipient);
+	/* The statement ends (and commits) only when stepped to its end. */
+	while ((rc = sqlite3_step(st->mdel)) == SQLITE_ROW)
+		;
+	ret = rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+	if (ret == STORE_ERR)
+		log_warnx("store: mailbox delete: %s", sqlite3_errmsg(st->db));
+out:
+	store_reset(st->mdel);
+	return (ret);
+}
+
+/*
+ * Deletes the messages stored before before (Unix seconds), at most limit
+ * of them, the oldest first, in one transaction; cb learns each (its size,
+ * not its box) after the commit.  Returns how many, or -1.
+ */
+int
+store_mail_expire(struct store *st, long long before, int limit,
+    store_mail_cb cb, void *arg)
+{
+	struct store_mail	 m[STORE_EXPIRE_MAX];
+	char			 err[256];
+	int			 rc, i, n = 0;
+
+	if (st->mold == NULL || limit < 1)
+		return (-1);
+	if (limit > STORE_EXPIRE_MAX)
+		limit = STORE_EXPIRE_MAX;
+	if (store_exec(st, "BEGIN IMMEDIATE", err, sizeof err) == -1) {
+		log_warnx("store: mailbox: %s", err);
+		return (-1);
+	}
+	if (sqlite3_bind_int64(st->mold, 1, before) != SQLITE_OK ||
+	    sqlite3_bind_int(st->mold, 2, limit) != SQLITE_OK) {
+		store_reset(st->mold);
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st->mold)) == SQLITE_ROW) {
+		memset(&m[n], 0, sizeof m[n]);
+		m[n].seq = sqlite3_column_int64(st->mold, 0);
+		m[n].created = sqlite3_column_int64(st->mold, 4);
+		m[n].box_len = (size_t)sqlite3_column_int64(st->mold, 5);
+		if (store_column_blob(st->mold, 1, m[n].id,
+		    SC_MAIL_ID_BYTES) == -1 ||
+		    store_column_name(st->mold, 2, m[n].sender) == -1 ||
+		    store_column_name(st->mold, 3, m[n].recipient) == -1)
+			log_warnx("store: mailbox seq=%lld malformed",
+			    m[n].seq);
+		n++;
+	}
+	store_reset(st->mold);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (sqlite3_bind_int64(st->mdelseq, 1, m[i].seq) != SQLITE_OK ||
+		    sqlite3_step(st->mdelseq) != SQLITE_DONE) {
+			store_reset(st->mdelseq);
+			goto fail;
+		}
+		store_reset(st->mdelseq);
+	}
+	if (store_exec(st, "COMMIT", err, sizeof err) == -1) {
+		log_warnx("store: mailbox: %s", err);
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		cb(&m[i], arg);
+	return (n);
+fail:
+	log_warnx("store: mailbox expiry: %s", sqlite3_errmsg(st->db));
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return (-1);
 }
 
 /* Starts a consistent copy of the database (SQLite's online backup). */

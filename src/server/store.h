@@ -21,7 +21,30 @@ enum store_status {
 	STORE_NOTFOUND = 1,
 	STORE_EXISTS = 2,
 	STORE_LOCKED = 3,
+	STORE_NOKEY = 4,	/* the account has no identity key */
+	STORE_FULL = 5,		/* the recipient has max_msgs queued */
+	STORE_FULL_BYTES = 6,	/* the box would pass max_bytes */
 };
+
+/*
+ * A sealed message waiting for its recipient (the mailbox).  The store
+ * sees who sent it to whom, when, and how big it is; never what it says.
+ */
+struct store_mail {
+	long long	 seq;		/* order of storing, never reused */
+	uint8_t		 id[SC_MAIL_ID_BYTES];	/* the sender's */
+	char		 sender[SC_NAME_MAX + 1];
+	char		 recipient[SC_NAME_MAX + 1];
+	uint8_t		 sender_key[SC_KEY_BYTES];	/* identity */
+	long long	 created;	/* Unix time it was stored */
+	const uint8_t	*box;		/* the sealed message */
+	size_t		 box_len;
+};
+
+typedef void	(*store_mail_cb)(const struct store_mail *, void *arg);
+
+/* Most messages store_mail_expire() deletes in one call. */
+#define STORE_EXPIRE_MAX	64
 
 /* One account as store_list() shows it (never its hash). */
 struct store_account {
@@ -44,8 +67,8 @@ struct store	*store_open(const char *path, char *err, size_t errlen);
 /*
  * Opens an existing database of this schema for reading only: nothing is
  * created or written, no write lock is ever waited for.  Only store_get,
- * store_get_identity, store_count, store_list and backups work on such a
- * handle.
+ * store_get_identity, store_count, store_list, store_mail_totals and
+ * backups work on such a handle.
  */
 struct store	*store_open_read(const char *path, char *err, size_t errlen);
 void		 store_free(struct store *);	/* NULL-safe */
@@ -106,6 +129,41 @@ int		 store_backup_step(struct store_backup *, int pages);
 const unsigned char *store_backup_image(const struct store_backup *,
 		    size_t *len);
 void		 store_backup_free(struct store_backup *);	/* NULL-safe */
+/* How long a write waits for another writer's lock, in ms. */
+void		 store_set_busy(struct store *, int ms);
+
+/*
+ * The mailbox: messages sealed to offline users (src/server/mailbox.c
+ * keeps them through these calls).  Each write is durable on return.
+ */
+/*
+ * STORE_OK with name's identity key when it may get stored messages,
+ * STORE_NOTFOUND (no such account), STORE_NOKEY (no key registered).
+ */
+int		 store_mail_rcpt(struct store *, const char *name,
+		    uint8_t key[SC_KEY_BYTES]);
+/*
+ * Stores m unless the recipient already holds max_msgs messages
+ * (STORE_FULL) or max_bytes with it (STORE_FULL_BYTES); STORE_EXISTS for
+ * an id the recipient holds already, STORE_NOTFOUND for no account.
+ * m->seq is not read.
+ */
+int		 store_mail_add(struct store *, const struct store_mail *m,
+		    long long max_msgs, long long max_bytes);
+/* Calls cb for recipient's messages after seq after, in order; count. */
+int		 store_mail_list(struct store *, const char *recipient,
+		    long long after, int limit, store_mail_cb, void *arg);
+/* Deletes recipient's message id; STORE_OK with its seq and sender. */
+int		 store_mail_del(struct store *, const char *recipient,
+		    const uint8_t id[SC_MAIL_ID_BYTES], struct store_mail *);
+/* Deletes up to limit messages stored before before; cb for each. */
+int		 store_mail_expire(struct store *, long long before, int limit,
+		    store_mail_cb, void *arg);
+/* Messages and box bytes queued for recipient, or for everyone. */
+int		 store_mail_count(struct store *, const char *recipient,
+		    long long *msgs, long long *bytes);
+int		 store_mail_totals(struct store *, long long *msgs,
+		    long long *bytes);
 /* Number of accounts, or -1. */
 long long	 store_count(struct store *);
 /* Runs PRAGMA quick_check; 0 when the database is sound. */

@@ -92,6 +92,28 @@ fuzz_msg_encode(struct wbuf *wb, const struct sc_msg *m)
 	case SC_MSG_GOODBYE:
 		wire_enc_goodbye(wb, m->code);
 		break;
+	case SC_MSG_RCPT:
+		wire_enc_rcpt(wb, m->name);
+		break;
+	case SC_MSG_STORE:
+		wire_enc_store(wb, m->name, m->mailid, m->box, m->box_len);
+		break;
+	case SC_MSG_STOREACK:
+		wire_enc_storeack(wb, m->mailid);
+		break;
+	case SC_MSG_RCPTKEY:
+		wire_enc_rcptkey(wb, m->name, m->idkey);
+		break;
+	case SC_MSG_QUEUED:
+		wire_enc_queued(wb, m->name, m->mailid);
+		break;
+	case SC_MSG_STORED:
+		wire_enc_stored(wb, m->mailid, m->name, m->idkey, m->stime,
+		    m->box, m->box_len);
+		break;
+	case SC_MSG_STORENOTE:
+		wire_enc_storenote(wb, m->code, m->name, m->mailid);
+		break;
 	default:
 		__builtin_trap();	/* decoded an unknown type */
 	}

@@ -16,7 +16,10 @@
  *   3: the client reads what came, and every frame must open on its
  *      channel and decode as a server message; after a GOODBYE nothing;
  *   4: shutdown: GOODBYE 1 to every session.
- * The event loop runs after each record.
+ * The event loop runs after each record.  The sessions have a mailbox on
+ * a database of the process's own, where the account "bob" has an identity
+ * key and room for a few stored messages, so that STORE, its delivery at
+ * a login of bob and STOREACK run for real.
  */
 #include <sys/socket.h>
 
@@ -24,9 +27,12 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -39,10 +45,12 @@
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 #include "sealchat/wire.h"
+#include "mailbox.h"
 #include "pairkey.h"
 #include "presence.h"
 #include "throttle.h"
 #include "session.h"
+#include "store.h"
 #include "udp.h"
 
 #define FUZZ_CLIENTS	2
@@ -74,6 +82,8 @@ static struct session_set	*fuzz_set;
 static struct fuzz_job		 fuzz_jobs[FUZZ_JOBS];
 static size_t			 fuzz_njobs;
 static uint8_t			 fuzz_plain[FUZZ_MAX_FRAME];
+static char			 fuzz_dir[] = "/tmp/sealchat-fuzz-sess-XXXXXX";
+static char			 fuzz_db[PATH_MAX];
 
 /* Records a hash job (its handle is its index); a full list is busy. */
 static int
@@ -85,9 +95,16 @@ fuzz_session_hash(void *arg, uint64_t sid, uint8_t op, const char *name,
 	(void)arg;
 	(void)delay_ms;
 	(void)rank;
-	if (pass == NULL || pass_len < SC_PASS_MIN || pass_len > SC_PASS_MAX ||
-	    (op != SC_MSG_SIGN && op != SC_MSG_AUTH) ||
-	    !wire_name_valid(name, strlen(name)))
+	if (pass == NULL || !wire_name_valid(name, strlen(name)))
+		__builtin_trap();
+	if (op == SC_MSG_IDENTITY) {
+		/* A key to store, no hash: nothing comes back for it. */
+		if (pass_len != SC_KEY_BYTES)
+			__builtin_trap();
+		return (0);
+	}
+	if (pass_len < SC_PASS_MIN || pass_len > SC_PASS_MAX ||
+	    (op != SC_MSG_SIGN && op != SC_MSG_AUTH))
 		__builtin_trap();
 	if (fuzz_njobs == FUZZ_JOBS)
 		return (-1);
@@ -273,6 +290,43 @@ fuzz_session_results(const uint8_t *b, size_t n)
 }
 
 /* Makes the key pair and the loop once. */
+/* Removes the mailbox's database and its folder, at exit. */
+static void
+fuzz_session_cleanup(void)
+{
+	char	path[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s-wal", fuzz_db);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", fuzz_db);
+	(void)unlink(path);
+	(void)unlink(fuzz_db);
+	(void)rmdir(fuzz_dir);
+}
+
+/* The database of the mailbox: bob, with an identity key. */
+static void
+fuzz_session_db(void)
+{
+	static const char	hash[SC_PWHASH_LEN] =
+	    "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g";
+	struct store		*st;
+	uint8_t			 key[SC_KEY_BYTES];
+	char			 err[256];
+	int			 changed;
+
+	if (mkdtemp(fuzz_dir) == NULL)
+		__builtin_trap();
+	snprintf(fuzz_db, sizeof(fuzz_db), "%s/sealchat.db", fuzz_dir);
+	atexit(fuzz_session_cleanup);
+	memset(key, 'b', sizeof(key));
+	if ((st = store_open(fuzz_db, err, sizeof(err))) == NULL ||
+	    store_add(st, "bob", hash, 0) != STORE_OK ||
+	    store_set_identity(st, "bob", key, &changed) != STORE_OK)
+		__builtin_trap();
+	store_free(st);
+}
+
 static void
 fuzz_session_init(void)
 {
@@ -289,6 +343,9 @@ fuzz_session_init(void)
 	server_config_defaults(&fuzz_conf);
 	fuzz_conf.max_frame = FUZZ_MAX_FRAME;
 	fuzz_conf.output_cap = 4096;
+	fuzz_conf.queue_max_messages = 4;
+	fuzz_conf.queue_max_bytes = 4 * SC_MAIL_BOX_MAX;
+	fuzz_session_db();
 }
 
 /* One fuzz input: a fresh set, two clients, the records. */
@@ -302,8 +359,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pairkey		*pairkey;
 	struct throttle		*throttle;
 	struct udp		*udp;
+	struct mailbox		*mailbox;
 	struct throttle_conf	 tc;
 	struct fuzz_client	*c;
+	char			 err[256];
 	size_t			 off = 0, n, i;
 	uint8_t			 op;
 
@@ -321,8 +380,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uenv.pairkey = pairkey;
 	uenv.throttle = throttle;
 	udp = pairkey != NULL && throttle != NULL ? udp_new(&uenv) : NULL;
+	mailbox = presence != NULL ? mailbox_new(fuzz_base, &fuzz_conf,
+	    fuzz_db, presence, NULL, err, sizeof(err)) : NULL;
 	if (presence == NULL || pairkey == NULL || throttle == NULL ||
-	    udp == NULL)
+	    udp == NULL || mailbox == NULL)
 		__builtin_trap();
 	memset(&tc, 0, sizeof(tc));
 	tc.fail_delay_ms = (uint64_t)fuzz_conf.fail_delay_ms;
@@ -339,6 +400,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.pairkey = pairkey;
 	env.udp = udp;
 	env.throttle = throttle;
+	env.mailbox = mailbox;
 	env.hash = fuzz_session_hash;
 	if ((fuzz_set = session_set_new(&env)) == NULL)
 		__builtin_trap();
@@ -381,6 +443,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	session_set_free(fuzz_set);
 	fuzz_set = NULL;
+	mailbox_free(mailbox);
 	udp_free(udp);
 	pairkey_free(pairkey);
 	presence_free(presence);

@@ -38,6 +38,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -547,6 +548,26 @@ def signed(user, password="pw-x", daemon=D):
     rc, recs, err = run_script(daemon.client_conf(), "sign %s %s\n"
                                % (user, password))
     assert rc == 0 and recs[0] == ("ok", "sign", user), (rc, recs, err)
+
+
+def wait_identity(user, daemon=D):
+    """Waits until the daemon has stored user's identity key beside the
+    account (the session does not wait for that write), so that messages
+    for user while offline can be sealed to it."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        db = sqlite3.connect("file:%s?mode=ro" % daemon.db, uri=True)
+        try:
+            row = db.execute("SELECT identity FROM accounts WHERE name = ?",
+                             (user,)).fetchone()
+        finally:
+            db.close()
+        if row is not None and row[0] is not None:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("the identity key of %s was never stored"
+                                 % user)
+        time.sleep(0.05)
 
 
 def _ctl_preexec(uid, gid, groups=()):

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
                               uname, main, signed, listener, ctl, Daemon,
-                              SEALCHAT, SRC, WAIT)
+                              SEALCHAT, SRC, WAIT, wait_identity)
 
 EXAMPLES = os.path.join(SRC, "scripts", "examples")
 NOTIFY = os.path.join(EXAMPLES, "notify.sh")
@@ -117,10 +117,25 @@ class Notify(unittest.TestCase):
             finally:
                 bc.end()
 
-    def test_offline_user_exits_1_with_reason(self):
+    def test_offline_user_gets_it_later_exit_0(self):
+        """A user offline: the server stores the message (queued), which
+        is success; the user gets it at the next login."""
         a, b = uname("cron"), uname("away")
         signed(a, "pw-n")
         signed(b, "pw-b")
+        wait_identity(b)
+        p = self.notify(a, b, "anyone there?")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual((p.stdout, p.stderr), (b"", b""))
+        bc = listener(b, "pw-b")
+        try:
+            bc.expect("msg", a, "anyone there?")
+        finally:
+            bc.end()
+
+    def test_unknown_user_exits_1_with_reason(self):
+        a, b = uname("cron"), uname("nobody")
+        signed(a, "pw-n")
         p = self.notify(a, b, "anyone there?")
         self.assertEqual(p.returncode, 1)
         self.assertEqual(p.stdout, b"")

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (WAIT, Daemon, free_port, listener, main,  # noqa
                               module_fixture, needs_programs, run_script,
-                              uname)
+                              uname, wait_identity)
 
 PORT = free_port()
 D = Daemon(metrics_address='"127.0.0.1:%d"' % PORT, fail_free=0,
@@ -137,6 +137,40 @@ class Metrics(unittest.TestCase):
                 base["sealchat_users_online"]:
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.1)
+
+    def test_queued_messages_and_bytes_follow_the_queue(self):
+        """A message stored for a user offline raises
+        sealchat_queued_messages by one and sealchat_queued_bytes by its
+        size, and counts as stored; its delivery takes both back down and
+        counts as delivered."""
+        a, b = uname("qa"), uname("qb")
+        conf = D.client_conf()
+        for u in (a, b):
+            self.assertEqual(run_script(conf, "sign %s pw\n" % u)[0], 0)
+        wait_identity(b, D)
+        base = scrape()
+        rc, recs, err = run_script(conf, "auth %s pw\nsend %s twelve bytes\n"
+                                   % (a, b))
+        self.assertEqual((rc, recs[-1]), (0, ("queued", b)), err)
+        now = scrape()
+        self.assertEqual(delta(base, now, "sealchat_queued_messages"), 1)
+        # The box: 24 nonce + 16 tag + 25 header + 12 text.
+        self.assertEqual(delta(base, now, "sealchat_queued_bytes"), 77)
+        self.assertEqual(delta(base, now, "sealchat_queue_stored_total"), 1)
+        cb = listener(b, "pw", conf)
+        try:
+            cb.expect("msg", a, "twelve bytes")
+        finally:
+            cb.end()
+        deadline = time.monotonic() + WAIT
+        while scrape()["sealchat_queued_messages"] != \
+                base["sealchat_queued_messages"]:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        now = scrape()
+        self.assertEqual(delta(base, now, "sealchat_queued_bytes"), 0)
+        self.assertEqual(delta(base, now, "sealchat_queue_delivered_total"),
+                         1)
 
     def test_refused_connections_counted_by_reason(self):
         """A connection past max_sessions is refused and counted under

@@ -41,6 +41,8 @@ HOST = "127.0.0.1"
 SIGN, AUTH, LIST, UDP, PAIR, PING, LOGOUT, RECHECK, IDENTITY = range(1, 10)
 WELCOME, OK, ERROR, USERS, PRESENCE, PAIRKEY, PONG, GOODBYE, UDPREG, \
     CANDIDATES = range(0x81, 0x8b)
+RCPT, STORE, STOREACK = range(0x0a, 0x0d)       # stored messages (section 12)
+RCPTKEY, QUEUED, STORED, STORENOTE = range(0x8b, 0x8f)
 MORE, REPLY = 0x01, 0x02
 RELAY = 0x01                # PAIRKEY, CANDIDATES and UDPREG flag
 CAND_HOST, CAND_SRFLX = 1, 2   # candidate kinds
@@ -194,6 +196,27 @@ def decode(msg):
         pair_id, flags = struct.unpack(">QB", msg[1:10])
         check(flags & ~RELAY == 0, "CANDIDATES flags")
         return ("CANDIDATES", pair_id, flags, read_cands(msg, 10))
+    if t == RCPTKEY:
+        name, off = read_str8(msg, 1)
+        check(len(msg) == off + 32 and msg[off:] != bytes(32), "RCPTKEY")
+        return ("RCPTKEY", name, msg[off:])
+    if t == QUEUED:
+        name, off = read_str8(msg, 1)
+        check(len(msg) == off + 16, "QUEUED length")
+        return ("QUEUED", name, msg[off:])
+    if t == STORED:
+        mid = msg[1:17]
+        sender, off = read_str8(msg, 17)
+        key = msg[off:off + 32]
+        stime, blen = struct.unpack(">QH", msg[off + 32:off + 42])
+        box = msg[off + 42:]
+        check(len(key) == 32 and len(box) == blen and 65 <= blen <= 1065,
+              "STORED layout")
+        return ("STORED", mid, sender, key, stime, box)
+    if t == STORENOTE:
+        name, off = read_str8(msg, 2)
+        check(msg[1] in (1, 2) and len(msg) == off + 16, "STORENOTE")
+        return ("STORENOTE", msg[1], name, msg[off:])
     if t == WELCOME:
         check(len(msg) == 10, "WELCOME length")
         ver, maxf, kai, kat = struct.unpack(">BIHH", msg[1:])
@@ -1014,6 +1037,8 @@ class PresenceAndPairs(unittest.TestCase):
         c.close()
         a = D.user(harness.uname("ida"), identity=False)
         b = D.user(harness.uname("idb"))
+        # b's arrival first: the UDPREG that udp() waits for drops the
+        # PRESENCE before it.
         a.presence_until([(1, b.name)])
         a.udp(40011)
         b.udp(40012)
@@ -1507,6 +1532,73 @@ class Limits(unittest.TestCase):
             for c in clients:
                 c.close()
             check(d.cleanup() == 0, "clean stop")
+
+
+class StoredMessages(unittest.TestCase):
+    """Section 12, from the document alone: RCPT, STORE, STORED, STOREACK,
+    STORENOTE, and the box made and opened with crypto_box."""
+
+    def test_store_fetch_open_acknowledge(self):
+        """A message sealed to an offline user's key (RCPTKEY) is QUEUED,
+        comes at that user's login after the USERS list as STORED, opens
+        with the sender's key and holds its id, and the STOREACK tells the
+        sender DELIVERED; unknown users and users without a key get 7 and
+        13, and a bad box length closes the session."""
+        a = D.user(harness.uname("sa"))
+        bname = harness.uname("sb")
+        b = D.user(bname)
+        b_pk, b_sk = b.id_pk, b.id_sk
+        b.send_msg(bytes([LOGOUT]))
+        b.expect_past("GOODBYE")
+        b.close()
+        noid = D.user(harness.uname("sn"), identity=False)
+        noid.close()
+        deadline = time.monotonic() + 5
+        while True:
+            a.send_msg(bytes([RCPT]) + str8(bname))
+            m = a.recv_msg()
+            while m[0] == "PRESENCE":
+                m = a.recv_msg()
+            if m[0] == "RCPTKEY" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)     # the key is stored a moment after login
+        check(m == ("RCPTKEY", bname, b_pk), "RCPTKEY %r" % (m,))
+        a.send_msg(bytes([RCPT]) + str8("nobody-here"))
+        check(a.expect_past("ERROR") == ("ERROR", RCPT, 7, "nobody-here"),
+              "unknown user")
+        a.send_msg(bytes([RCPT]) + str8(noid.name))
+        check(a.expect_past("ERROR") == ("ERROR", RCPT, 13, noid.name),
+              "no identity key")
+
+        mid = os.urandom(16)
+        plain = b"\x01" + mid + struct.pack(">Q", 1700000000123) + b"hi bob"
+        nonce = os.urandom(24)
+        box = nonce + nb.crypto_box(plain, nonce, b_pk, a.id_sk)
+        check(len(box) == 24 + 16 + 25 + 6, "box length")
+        a.send_msg(bytes([STORE]) + str8(bname) + mid +
+                   struct.pack(">H", len(box)) + box)
+        check(a.expect_past("QUEUED") == ("QUEUED", bname, mid), "QUEUED")
+
+        b = D.client()
+        b.id_pk, b.id_sk = b_pk, b_sk
+        check(b.login(AUTH, bname, "pw-" + "x" * 8)[0] == "OK", "login")
+        b.read_users()
+        m = b.expect("STORED")
+        check(m[1] == mid and m[2] == a.name and m[3] == a.id_pk,
+              "STORED names the id, the sender and its key")
+        check(abs(m[4] - time.time()) < 60, "STORED time")
+        opened = nb.crypto_box_open(m[5][24:], m[5][:24], m[3], b_sk)
+        check(opened == plain, "the box opens with the sender's key")
+        b.send_msg(bytes([STOREACK]) + mid)
+        check(a.expect_past("STORENOTE") == ("STORENOTE", 1, bname, mid),
+              "DELIVERED")
+        b.quiet()
+        # A box shorter than 65 bytes is malformed: the session ends.
+        a.send_msg(bytes([STORE]) + str8(bname) + mid +
+                   struct.pack(">H", 64) + bytes(64))
+        check(a.wait_closed(2), "bad box length: closed")
+        for x in (a, b):
+            x.close()
 
 
 class Lifecycle(unittest.TestCase):

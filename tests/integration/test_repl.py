@@ -34,7 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sealchat_harness import (D, setUpModule, tearDownModule,  # noqa: F401
                               uname, main, needs_programs, signed, listener,
-                              run_script, Client, Daemon, SEALCHAT, WAIT)
+                              run_script, Client, Daemon, SEALCHAT, WAIT,
+                              wait_identity)
 
 TMUX = shutil.which("tmux")
 PROMPT0 = "sealchat> "
@@ -565,6 +566,29 @@ class Identity(ReplCase):
         r.key("Enter")
         bob.c.wait_for("msg", a, "welcome back")
         r.wait_for(lambda s: s.count("delivered to %s" % bob.user) == 2)
+
+
+class OfflineMessages(ReplCase):
+
+    def test_queued_then_shown_with_the_date_it_was_sent(self):
+        """A send to a user offline says it is queued; that user's login
+        shows the message with the date and time it was sent, and the
+        sender's REPL then says it was delivered."""
+        a, b = uname("alice"), uname("bob")
+        signed(a, "pw-a")
+        signed(b, "pw-b")
+        wait_identity(a)
+        rb = self.repl()
+        rb.login(b, "pw-b")
+        rb.type("send %s see you tomorrow" % a)
+        rb.key("Enter")
+        rb.wait_for("queued for %s, who is offline" % a)
+        ra = self.repl()
+        ra.login(a, "pw-a")
+        ra.wait_for(lambda s: re.search(
+            r"\[\d{4}-\d\d-\d\d \d\d:\d\d\] %s: see you tomorrow "
+            r"\(sent while you were offline\)" % b, s))
+        rb.wait_for("delivered to %s" % a)
 
 
 class Passwords(ReplCase):

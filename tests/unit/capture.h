@@ -87,6 +87,13 @@ capture_delivered(void *arg, const char *to)
 	capture_add(arg, "delivered\t%s\n", to);
 }
 
+/* Captures a queued record. */
+static void
+capture_queued(void *arg, const char *to)
+{
+	capture_add(arg, "queued\t%s\n", to);
+}
+
 /* Captures peer records. */
 static void
 capture_peers(void *arg, const struct output_peer *rows, size_t n)
@@ -168,6 +175,7 @@ static const struct output_ops capture_ops = {
 	.users = capture_users,
 	.presence = capture_presence,
 	.msg = capture_msg,
+	.queued = capture_queued,
 	.delivered = capture_delivered,
 	.peers = capture_peers,
 	.identity = capture_identity,

@@ -85,6 +85,10 @@ struct fixture {
 /* Every peer's identity key in the tests' PAIRKEYs, and its secret. */
 static uint8_t	peer_sk[SC_KEY_BYTES];
 static uint8_t	peer_pk[SC_KEY_BYTES];
+/* dave, who stores messages for alice: his identity key pair. */
+static uint8_t	dave_pk[SC_KEY_BYTES];
+static uint8_t	dave_sk[SC_KEY_BYTES];
+static const uint8_t	stored_id[SC_MAIL_ID_BYTES] = { 1, 2, 3 };
 
 /* Front end: the channel is open. */
 static void
@@ -312,6 +316,8 @@ fixture_setup(void **state)
 	assert_int_equal(setenv("XDG_DATA_HOME", f->data, 1), 0);
 	memset(peer_sk, 0x42, sizeof(peer_sk));
 	assert_int_equal(sc_dh_public(peer_pk, peer_sk), 0);
+	memset(dave_sk, 0x43, sizeof(dave_sk));
+	assert_int_equal(sc_dh_public(dave_pk, dave_sk), 0);
 	f->base = event_base_new();
 	assert_non_null(f->base);
 	f->out = output_new(&capture_ops, &f->cap);
@@ -378,6 +384,13 @@ enum kind {
 	K_UDPREG,
 	K_CANDIDATES,		/* for bob's pair (held in SLOT, DRAIN) */
 	K_CANDIDATES_OTHER,	/* for a pair never held */
+	K_RCPTKEY,		/* carol's key, for the send that waits */
+	K_QUEUED_OTHER,		/* for carol, an id never sent */
+	K_ERR_RCPT,		/* carol has no identity key */
+	K_ERR_STORE,		/* carol's queue is full */
+	K_STORED,		/* from dave, sealed to alice */
+	K_NOTE_DELIVERED,	/* alice's stored message to carol */
+	K_NOTE_EXPIRED,
 	K_BYE_LOGOUT,
 	K_BYE_SHUTDOWN,
 	K_BYE_DEADLINE,
@@ -390,7 +403,9 @@ static const char *const kind_names[K_NKINDS] = {
 	"ERROR(PAIR carol)", "ERROR(PAIR dave)", "ERROR(UDP)", "ERROR(PING)",
 	"ERROR(RECHECK)", "USERS", "USERS(REPLY)", "USERS(MORE)", "PRESENCE",
 	"PAIRKEY(carol)", "PAIRKEY(dave)", "PONG", "UDPREG",
-	"CANDIDATES(bob)", "CANDIDATES(unknown)", "GOODBYE(logout)",
+	"CANDIDATES(bob)", "CANDIDATES(unknown)", "RCPTKEY(carol)",
+	"QUEUED(unknown id)", "ERROR(RCPT)", "ERROR(STORE)", "STORED(dave)",
+	"STORENOTE(delivered)", "STORENOTE(expired)", "GOODBYE(logout)",
 	"GOODBYE(shutdown)", "GOODBYE(deadline)", "GOODBYE(replaced)",
 };
 
@@ -427,6 +442,40 @@ enc_candidates(struct wbuf *wb, uint64_t pair_id, uint16_t port)
 	c.addr[3] = 1;
 	c.port = port;
 	wire_enc_candidates(wb, pair_id, 0, &c, 1);
+}
+
+/* alice's identity public key, the one her client made (or makes). */
+static void
+alice_pk(struct fixture *f, uint8_t pk[SC_KEY_BYTES])
+{
+	struct identity	*alice;
+	char		 err[256], base[PATH_MAX + 16];
+
+	snprintf(base, sizeof(base), "%s/sealchat", f->data);
+	alice = identity_open(base, f->fk.kp.pk, "alice", err, sizeof(err));
+	assert_non_null(alice);
+	memcpy(pk, identity_keypair(alice)->pk, SC_KEY_BYTES);
+	identity_free(alice);
+}
+
+/* A STORED from dave to alice: id, text, his key as the sender's. */
+static void
+enc_stored(struct fixture *f, struct wbuf *wb,
+    const uint8_t id[SC_MAIL_ID_BYTES], const char *text)
+{
+	uint8_t	plain[SC_MAIL_PLAIN_HDR + SC_TEXT_MAX];
+	uint8_t	box[SC_MAIL_BOX_MAX], pk[SC_KEY_BYTES];
+	size_t	len = strlen(text);
+
+	alice_pk(f, pk);
+	plain[0] = SC_MAIL_VERSION;
+	memcpy(plain + 1, id, SC_MAIL_ID_BYTES);
+	util_put_be64(plain + 1 + SC_MAIL_ID_BYTES, 1700000000000ULL);
+	memcpy(plain + SC_MAIL_PLAIN_HDR, text, len);
+	assert_int_equal(sc_box(box, plain, SC_MAIL_PLAIN_HDR + len, pk,
+	    dave_sk), 0);
+	wire_enc_stored(wb, id, "dave", dave_pk, 1700000000, box,
+	    SC_MAIL_PLAIN_HDR + len + SC_BOX_BYTES);
 }
 
 /* Encodes and decodes one message of a kind; m points into wb. */
@@ -500,6 +549,27 @@ make(struct fixture *f, enum kind k, struct wbuf *wb, struct sc_msg *m)
 		break;
 	case K_CANDIDATES_OTHER:
 		enc_candidates(wb, 0x1234, f->udp_port);
+		break;
+	case K_RCPTKEY:
+		wire_enc_rcptkey(wb, "carol", peer_pk);
+		break;
+	case K_QUEUED_OTHER:
+		wire_enc_queued(wb, "carol", stored_id);
+		break;
+	case K_ERR_RCPT:
+		wire_enc_error(wb, SC_MSG_RCPT, SC_ERR_NO_MAILBOX, "carol");
+		break;
+	case K_ERR_STORE:
+		wire_enc_error(wb, SC_MSG_STORE, SC_ERR_QUEUE_FULL, "carol");
+		break;
+	case K_STORED:
+		enc_stored(f, wb, stored_id, "stored hi");
+		break;
+	case K_NOTE_DELIVERED:
+		wire_enc_storenote(wb, SC_NOTE_DELIVERED, "carol", stored_id);
+		break;
+	case K_NOTE_EXPIRED:
+		wire_enc_storenote(wb, SC_NOTE_EXPIRED, "carol", stored_id);
 		break;
 	case K_BYE_LOGOUT:
 		wire_enc_goodbye(wb, SC_BYE_LOGOUT);
@@ -647,6 +717,11 @@ reach(struct fixture *f, enum client_state st)
 	case CLIENT_PAIR:
 		assert_int_equal(run(f, "send carol hi"), CMD_PENDING);
 		break;
+	case CLIENT_MAIL:
+		/* carol is offline: her key is asked for, to store it. */
+		assert_int_equal(run(f, "send carol hi"), CMD_PENDING);
+		inject(f, K_ERR_PAIR);
+		break;
 	case CLIENT_SLOT:
 		give_bob_a_key(f);
 		for (i = 0; i < 64; i++)
@@ -723,8 +798,13 @@ static const struct reaction reactions[] = {
 	    "error\tauth\tname taken\n", 1, 0 },
 	{ K_ERR_LIST, CLIENT_LIST, CLIENT_ONLINE,
 	    "error\tlist\tnot allowed now\n", 1, 0 },
-	{ K_ERR_PAIR, CLIENT_PAIR, CLIENT_ONLINE,
-	    "error\tsend\tuser offline: carol\n", 1, 0 },
+	/* carol is offline: her key for a stored message is asked for. */
+	{ K_ERR_PAIR, CLIENT_PAIR, CLIENT_MAIL, "", -1, 0 },
+	{ K_ERR_RCPT, CLIENT_MAIL, CLIENT_ONLINE,
+	    "error\tsend\tuser cannot get messages while offline (no "
+	    "identity key registered): carol\n", 1, 0 },
+	{ K_ERR_STORE, CLIENT_MAIL, CLIENT_ONLINE,
+	    "error\tsend\ttoo many messages queued for user: carol\n", 1, 0 },
 
 	{ K_ERR_UDP, CLIENT_CONNECTING, CLIENT_CONNECTING, UDP_REFUSED, -1, 0 },
 	{ K_ERR_UDP, CLIENT_GREETED, CLIENT_GREETED, UDP_REFUSED, -1, 0 },
@@ -734,6 +814,7 @@ static const struct reaction reactions[] = {
 	{ K_ERR_UDP, CLIENT_LIST, CLIENT_LIST, UDP_REFUSED, -1, 0 },
 	{ K_ERR_UDP, CLIENT_PAIR, CLIENT_PAIR, UDP_REFUSED, -1, 0 },
 	{ K_ERR_UDP, CLIENT_SLOT, CLIENT_SLOT, UDP_REFUSED, -1, 0 },
+	{ K_ERR_UDP, CLIENT_MAIL, CLIENT_MAIL, UDP_REFUSED, -1, 0 },
 	{ K_ERR_UDP, CLIENT_DRAIN, CLIENT_DRAIN, UDP_REFUSED, -1, 0 },
 	{ K_ERR_UDP, CLIENT_LOGOUT, CLIENT_LOGOUT, UDP_REFUSED, -1, 0 },
 	{ K_ERR_UDP, CLIENT_LOGOUT_LIST, CLIENT_LOGOUT_LIST, UDP_REFUSED,
@@ -782,6 +863,8 @@ static const struct reaction reactions[] = {
 	    LOST("send") BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
 	{ K_BYE_REPLACED, CLIENT_SLOT, CLIENT_DONE,
 	    LOST("send") BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
+	{ K_BYE_REPLACED, CLIENT_MAIL, CLIENT_DONE,
+	    LOST("send") BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
 	{ K_BYE_REPLACED, CLIENT_RECONNECT, CLIENT_DONE,
 	    BYE("logged in elsewhere"), -1, EXIT_UNAVAIL },
 	{ K_BYE_REPLACED, CLIENT_RELOGIN, CLIENT_DONE,
@@ -815,6 +898,8 @@ static const struct reaction reactions[] = {
 	    LOST("send") BYE("login deadline passed"), -1, EXIT_UNAVAIL },
 	{ K_BYE_DEADLINE, CLIENT_SLOT, CLIENT_DONE,
 	    LOST("send") BYE("login deadline passed"), -1, EXIT_UNAVAIL },
+	{ K_BYE_DEADLINE, CLIENT_MAIL, CLIENT_DONE,
+	    LOST("send") BYE("login deadline passed"), -1, EXIT_UNAVAIL },
 	{ K_BYE_DEADLINE, CLIENT_DRAIN, CLIENT_DONE,
 	    BYE("login deadline passed"), -1, EXIT_UNAVAIL },
 	{ K_BYE_DEADLINE, CLIENT_LOGOUT, CLIENT_DONE,
@@ -839,6 +924,7 @@ static const struct reaction reactions[] = {
 	{ K_PRESENCE, CLIENT_LIST, CLIENT_LIST, PRESENCE, -1, 0 },
 	{ K_PRESENCE, CLIENT_PAIR, CLIENT_PAIR, PRESENCE, -1, 0 },
 	{ K_PRESENCE, CLIENT_SLOT, CLIENT_SLOT, PRESENCE, -1, 0 },
+	{ K_PRESENCE, CLIENT_MAIL, CLIENT_MAIL, PRESENCE, -1, 0 },
 	{ K_PRESENCE, CLIENT_DRAIN, CLIENT_DRAIN, PRESENCE, -1, 0 },
 	{ K_PRESENCE, CLIENT_LOGOUT, CLIENT_LOGOUT, PRESENCE, -1, 0 },
 	{ K_PRESENCE, CLIENT_LOGOUT_LIST, CLIENT_LOGOUT_LIST, PRESENCE, -1, 0 },
@@ -862,6 +948,8 @@ static const struct reaction reactions[] = {
 	    LOST("send") BYE("logged out"), -1, EXIT_UNAVAIL },
 	{ K_BYE_LOGOUT, CLIENT_SLOT, CLIENT_DONE,
 	    LOST("send") BYE("logged out"), -1, EXIT_UNAVAIL },
+	{ K_BYE_LOGOUT, CLIENT_MAIL, CLIENT_DONE,
+	    LOST("send") BYE("logged out"), -1, EXIT_UNAVAIL },
 	/* On the way out, the goodbye for our LOGOUT: as planned. */
 	{ K_BYE_LOGOUT, CLIENT_DRAIN, CLIENT_DONE, "", -1, 0 },
 	{ K_BYE_LOGOUT, CLIENT_LOGOUT, CLIENT_DONE, "", -1, 0 },
@@ -884,6 +972,8 @@ static const struct reaction reactions[] = {
 	    LOST("send") BYE("server shutting down"), -1, EXIT_UNAVAIL },
 	{ K_BYE_SHUTDOWN, CLIENT_SLOT, CLIENT_DONE,
 	    LOST("send") BYE("server shutting down"), -1, EXIT_UNAVAIL },
+	{ K_BYE_SHUTDOWN, CLIENT_MAIL, CLIENT_DONE,
+	    LOST("send") BYE("server shutting down"), -1, EXIT_UNAVAIL },
 	{ K_BYE_SHUTDOWN, CLIENT_DRAIN, CLIENT_DONE,
 	    BYE("server shutting down"), -1, EXIT_UNAVAIL },
 	{ K_BYE_SHUTDOWN, CLIENT_LOGOUT, CLIENT_DONE,
@@ -894,7 +984,32 @@ static const struct reaction reactions[] = {
 	    BYE("server shutting down"), -1, EXIT_UNAVAIL },
 };
 
-/* The documented reaction to kind k in state st. */
+/* The states of a session logged in (S_LOGGED_IN in client.c). */
+static int
+logged_in_state(enum client_state st)
+{
+	switch (st) {
+	case CLIENT_LOGIN_LIST:
+	case CLIENT_ONLINE:
+	case CLIENT_LIST:
+	case CLIENT_PAIR:
+	case CLIENT_SLOT:
+	case CLIENT_MAIL:
+	case CLIENT_RELOGIN_LIST:
+	case CLIENT_DRAIN:
+	case CLIENT_LOGOUT:
+	case CLIENT_LOGOUT_LIST:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+/*
+ * The documented reaction to kind k in state st.  Stored messages and
+ * their notices are shown in every state of a session logged in, and
+ * change no state.
+ */
 static struct reaction
 expected(enum kind k, enum client_state st)
 {
@@ -904,6 +1019,15 @@ expected(enum kind k, enum client_state st)
 	for (i = 0; i < sizeof(reactions) / sizeof(reactions[0]); i++)
 		if (reactions[i].kind == k && reactions[i].in == st)
 			return (reactions[i]);
+	if (logged_in_state(st)) {
+		if (k == K_STORED)
+			r.records = "msg\tdave\tstored hi\n";
+		else if (k == K_NOTE_DELIVERED)
+			r.records = "delivered\tcarol\n";
+		else if (k == K_NOTE_EXPIRED)
+			r.records = "error\tsend\tmessage to carol expired "
+			    "unread\n";
+	}
 	return (r);
 }
 
@@ -982,6 +1106,102 @@ test_client_every_message_in_every_state(void **state)
 	for (st = 0; st < CLIENT_NSTATES; st++)
 		for (k = 0; k < K_NKINDS; k++)
 			check_one((enum kind)k, (enum client_state)st);
+}
+
+/* The client's next request of type want, skipping the others. */
+static void
+next_request(struct fixture *f, uint8_t want, struct sc_msg *m,
+    uint8_t *plain, size_t cap)
+{
+	int	i;
+
+	for (i = 0; i < 16; i++) {
+		if (fake_request(f, m, plain, cap) == want)
+			return;
+	}
+	fail_msg("no request 0x%02x", want);
+}
+
+static void
+test_client_offline_send_is_sealed_to_their_key_and_queued(
+    void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_msg	 m;
+	struct wbuf	 wb;
+	uint8_t		 plain[2048], open[SC_MAIL_PLAIN_HDR + SC_TEXT_MAX];
+	uint8_t		 id[SC_MAIL_ID_BYTES], pk[SC_KEY_BYTES];
+
+	reach(f, CLIENT_ONLINE);
+	assert_int_equal(run(f, "send carol the text"), CMD_PENDING);
+	next_request(f, SC_MSG_PAIR, &m, plain, sizeof(plain));
+	inject(f, K_ERR_PAIR);
+	assert_int_equal(client_state(f->client), CLIENT_MAIL);
+	next_request(f, SC_MSG_RCPT, &m, plain, sizeof(plain));
+	assert_string_equal(m.name, "carol");
+	inject(f, K_RCPTKEY);
+	next_request(f, SC_MSG_STORE, &m, plain, sizeof(plain));
+	assert_string_equal(m.name, "carol");
+	memcpy(id, m.mailid, sizeof(id));
+	/* carol opens it with alice's key; the id inside is the id outside. */
+	alice_pk(f, pk);
+	assert_int_equal(m.box_len, SC_MAIL_PLAIN_HDR + 8 + SC_BOX_BYTES);
+	assert_int_equal(sc_box_open(open, m.box, m.box_len, pk, peer_sk), 0);
+	assert_int_equal(open[0], SC_MAIL_VERSION);
+	assert_memory_equal(open + 1, id, SC_MAIL_ID_BYTES);
+	assert_memory_equal(open + SC_MAIL_PLAIN_HDR, "the text", 8);
+	/* Another id is not this send's answer; its own is. */
+	inject(f, K_QUEUED_OTHER);
+	assert_int_equal(client_state(f->client), CLIENT_MAIL);
+	assert_string_equal(f->cap.text, "");
+	wbuf_init(&wb);
+	wire_enc_queued(&wb, "carol", id);
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+	assert_string_equal(f->cap.text, "queued\tcarol\n");
+	assert_int_equal(client_state(f->client), CLIENT_ONLINE);
+	assert_int_equal(f->last_failed, 0);
+}
+
+static void
+test_client_stored_message_is_shown_once_acked_each_time(
+    void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_msg	 m;
+	uint8_t		 plain[2048];
+
+	reach(f, CLIENT_ONLINE);
+	inject(f, K_STORED);
+	assert_string_equal(f->cap.text, "msg\tdave\tstored hi\n");
+	next_request(f, SC_MSG_STOREACK, &m, plain, sizeof(plain));
+	assert_memory_equal(m.mailid, stored_id, SC_MAIL_ID_BYTES);
+	/* Sent again (our acknowledgement lost): acknowledged, not shown. */
+	inject(f, K_STORED);
+	assert_string_equal(f->cap.text, "msg\tdave\tstored hi\n");
+	next_request(f, SC_MSG_STOREACK, &m, plain, sizeof(plain));
+	assert_memory_equal(m.mailid, stored_id, SC_MAIL_ID_BYTES);
+}
+
+static void
+test_client_stored_message_from_a_changed_key_is_held_back(void **state)
+{
+	struct fixture	*f = *state;
+	struct wbuf	 wb;
+	struct sc_msg	 m;
+
+	reach(f, CLIENT_ONLINE);
+	/* dave's pinned key is another one: his PAIRKEY's (peer_pk). */
+	wbuf_init(&wb);
+	enc_pairkey(&wb, "dave", 0x79, f->udp_port);
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+	capture_clear(&f->cap);
+	inject(f, K_STORED);
+	assert_string_equal(f->cap.text, "identity\tdave\tchanged\n"
+	    "diag\ta message from dave is held back until you trust dave\n");
 }
 
 static void
@@ -1619,6 +1839,15 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_client_every_message_in_every_state),
+		cmocka_unit_test_setup_teardown(
+		    test_client_offline_send_is_sealed_to_their_key_and_queued,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_stored_message_is_shown_once_acked_each_time,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_stored_message_from_a_changed_key_is_held_back,
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_client_login_sends_credentials_then_registers_udp,
 		    fixture_setup, fixture_teardown),

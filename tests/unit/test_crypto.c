@@ -106,6 +106,65 @@ test_seal_opens_only_with_its_key_pair(void **state)
 	sc_keypair_free(&other);
 }
 
+/*
+ * The stored messages' box (sc_box): a random nonce, then crypto_box_easy.
+ * A box made by another implementation of NaCl's crypto_box (PyNaCl, keys
+ * 0x11... and 0x22..., nonce 0..23) opens; one of ours opens with the
+ * sender's public key only, and any flipped byte or a wrong key fails.
+ */
+static void
+test_box_known_answer_round_trip_and_forgery(void **state)
+{
+	static const uint8_t	known[] =
+	    "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"
+	    "\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17"
+	    "\x24\x2e\x26\x23\x18\x85\xcf\xd6\xad\x02\x7c\x67"
+	    "\xea\x9e\x84\xc8\x5a\x27\xb2\x3d\xf5\x38\x51\x63"
+	    "\x91\x06\x9e\x07\x7a\xfa\xd9\x11\x4e\xd5\x12\x74"
+	    "\xb4\x3d\x01\x79\xa3\x86\x76\x09\x1d\x84\xaa";
+	uint8_t	ska[SC_KEY_BYTES], skb[SC_KEY_BYTES], skc[SC_KEY_BYTES];
+	uint8_t	pka[SC_KEY_BYTES], pkb[SC_KEY_BYTES], pkc[SC_KEY_BYTES];
+	uint8_t	plain[32], out[32], box[32 + SC_BOX_BYTES];
+	size_t	i;
+
+	(void)state;
+	memset(ska, 0x11, sizeof(ska));
+	memset(skb, 0x22, sizeof(skb));
+	memset(skc, 0x33, sizeof(skc));
+	assert_int_equal(sc_dh_public(pka, ska), 0);
+	assert_int_equal(sc_dh_public(pkb, skb), 0);
+	assert_int_equal(sc_dh_public(pkc, skc), 0);
+	assert_int_equal(sizeof(known) - 1, 31 + SC_BOX_BYTES);
+	assert_int_equal(sc_box_open(out, known, sizeof(known) - 1, pka, skb),
+	    0);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 0xab);
+	assert_memory_equal(out + 25, "stored", 6);
+
+	memset(plain, 0x5c, sizeof(plain));
+	assert_int_equal(sc_box(box, plain, sizeof(plain), pkb, ska), 0);
+	assert_int_equal(sc_box_open(out, box, sizeof(box), pka, skb), 0);
+	assert_memory_equal(out, plain, sizeof(plain));
+	/* Another sender's key, another recipient's: no. */
+	assert_int_not_equal(sc_box_open(out, box, sizeof(box), pkc, skb), 0);
+	assert_int_not_equal(sc_box_open(out, box, sizeof(box), pka, skc), 0);
+	for (i = 0; i < sizeof(box); i++) {
+		box[i] ^= 0x01;
+		assert_int_not_equal(sc_box_open(out, box, sizeof(box), pka,
+		    skb), 0);
+		box[i] ^= 0x01;
+	}
+	assert_int_not_equal(sc_box_open(out, box, SC_BOX_BYTES - 1, pka, skb),
+	    0);
+	/* Two boxes of one text differ: the nonce is fresh. */
+	memcpy(out, box, sizeof(out));
+	assert_int_equal(sc_box(box, plain, sizeof(plain), pkb, ska), 0);
+	assert_memory_not_equal(out, box, sizeof(out));
+	sc_wipe(ska, sizeof(ska));
+	sc_wipe(skb, sizeof(skb));
+	sc_wipe(skc, sizeof(skc));
+}
+
 /* The hash of parts is the hash of their concatenation; a key changes it. */
 static void
 test_hash_of_parts_is_hash_of_the_whole(void **state)
@@ -492,6 +551,7 @@ main(void)
 		cmocka_unit_test(test_aead_needs_key_counter_and_ad),
 		cmocka_unit_test(test_seal_opens_only_with_its_key_pair),
 		cmocka_unit_test(test_hash_of_parts_is_hash_of_the_whole),
+		cmocka_unit_test(test_box_known_answer_round_trip_and_forgery),
 		cmocka_unit_test(test_kdf_known_answer),
 		cmocka_unit_test(test_tampered_frame_rejected),
 		cmocka_unit_test(test_short_frame_rejected),

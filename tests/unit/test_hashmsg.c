@@ -312,7 +312,7 @@ test_hashmsg_job_get_checks_each_field_bound(void **state)
 	assert_int_equal(raw_job_get(&r), -1);
 	/* IDENTITY: the 32 bytes of a key, no fewer, no more. */
 	r.op = SC_MSG_IDENTITY;
-	r.pass = pass_max;
+	r.pass = pass_max;	/* bytes enough for every length tried */
 	assert_int_equal(raw_job_get(&r), -1);
 	r.pass_len = SC_KEY_BYTES;
 	assert_int_equal(raw_job_get(&r), 0);

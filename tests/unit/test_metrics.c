@@ -113,6 +113,7 @@ test_render_names_types_labels_and_values(void **state)
 	metrics_login(&m, SC_MSG_SIGN, SC_ERR_CLOSED);
 	metrics_login(&m, SC_MSG_SIGN, 99);
 	m.frames_in = 12;
+	m.queue_expired = 2;
 	text = render(&m);
 
 	has_line(text, "# TYPE sealchat_logins_total counter");
@@ -125,6 +126,12 @@ test_render_names_types_labels_and_values(void **state)
 	has_line(text, "sealchat_sessions{state=\"online\"} 4");
 	has_line(text, "sealchat_users_online 4");
 	has_line(text, "sealchat_hash_jobs 7");
+	has_line(text, "# TYPE sealchat_queued_messages gauge");
+	has_line(text, "sealchat_queued_messages 0");
+	has_line(text, "# TYPE sealchat_queued_bytes gauge");
+	has_line(text, "sealchat_queued_bytes 0");
+	has_line(text, "# TYPE sealchat_queue_expired_total counter");
+	has_line(text, "sealchat_queue_expired_total 2");
 	has_line(text, "sealchat_frames_received_total 12");
 	has_line(text, "sealchat_connections_refused_total"
 	    "{reason=\"max_sessions\"} 0");
@@ -246,11 +253,14 @@ test_status_sums_rows_by_key(void **state)
 	m.closed_evicted = 2;
 	m.closed_hello_timeout = 1;
 	m.busy_line = 5;
+	m.queued_messages = 3;
+	m.queued_bytes = 4096;
 	memset(&st, 0, sizeof(st));
 	metrics_status(&m, status_cb, &st);
 	assert_string_equal(st.text, "sessions=15;users_online=4;"
 	    "logins_ok=1;logins_failed=2;signups_ok=1;signups_failed=0;"
-	    "hash_queue=7;presence_deliveries=0;connections_refused=4;"
+	    "hash_queue=7;queued_messages=3;queued_bytes=4096;"
+	    "presence_deliveries=0;connections_refused=4;"
 	    "connections_closed=3;sessions_ended=0;udp_registrations=0;"
 	    "relay_datagrams=0;relay_bytes=0;relay_refused=0;");
 }

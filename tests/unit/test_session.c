@@ -43,12 +43,16 @@
 #include "sealchat/log.h"
 #include "sealchat/proto.h"
 #include "sealchat/wire.h"
+#include "mailbox.h"
 #include "metrics.h"
 #include "pairkey.h"
 #include "presence.h"
 #include "throttle.h"
 #include "session.h"
+#include "store.h"
 #include "udp.h"
+
+#include "tmpdir.h"
 
 #define JOBS_MAX	16
 #define WAIT_MS		5000	/* longest wait for an answer */
@@ -75,6 +79,9 @@ struct fixture {
 	struct throttle		*throttle;
 	struct udp		*udp;
 	struct session_set	*set;
+	struct mailbox		*mailbox;	/* on a database of its own */
+	char			 dir[PATH_MAX];
+	char			 db[PATH_MAX + 16];
 	struct metrics		 m;
 	struct job		 jobs[JOBS_MAX];
 	size_t			 njobs;
@@ -171,10 +178,13 @@ setup(void **state)
 	struct fixture		*f;
 	struct session_env	 env;
 	struct udp_env		 uenv;
+	char			 err[256];
 
 	f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	server_config_defaults(&f->conf);
+	tmpdir_make(f->dir, "session");
+	snprintf(f->db, sizeof(f->db), "%s/sealchat.db", f->dir);
 	assert_non_null(f->base = event_base_new());
 	assert_int_equal(event_base_priority_init(f->base, 2), 0);
 	assert_int_equal(sc_keypair_generate(&f->kp), 0);
@@ -200,6 +210,11 @@ setup(void **state)
 	env.udp = f->udp;
 	env.throttle = f->throttle;
 	metrics_init(&f->m);
+	f->mailbox = mailbox_new(f->base, &f->conf, f->db, f->presence, &f->m,
+	    err, sizeof(err));
+	if (f->mailbox == NULL)
+		fail_msg("mailbox: %s", err);
+	env.mailbox = f->mailbox;
 	env.metrics = &f->m;
 	env.hash = hash_record;
 	env.withdraw = hash_withdraw;
@@ -216,6 +231,8 @@ teardown(void **state)
 	struct fixture	*f = *state;
 
 	session_set_free(f->set);
+	mailbox_free(f->mailbox);
+	tmpdir_remove(f->dir);
 	udp_free(f->udp);
 	pairkey_free(f->pairkey);
 	presence_free(f->presence);
@@ -320,7 +337,7 @@ static void
 client_seal(struct client *c, struct wbuf *out, const uint8_t *msg,
     size_t len)
 {
-	uint8_t	body[256];
+	uint8_t	body[2048];
 
 	assert_true(len + SC_MAC_BYTES <= sizeof(body));
 	assert_int_equal(sc_channel_seal(&c->ch, body, msg, len), 0);
@@ -442,11 +459,14 @@ expect_goodbye(struct fixture *f, struct client *c, uint8_t reason)
 	expect_closed(f, c);
 }
 
+/* The id of the stored messages of the requests. */
+static const uint8_t	mail_id[SC_MAIL_ID_BYTES] = { 0xab, 0xcd };
+
 /* Encodes a well-formed request of each client type. */
 static void
 request(struct wbuf *wb, uint8_t type)
 {
-	uint8_t	key[SC_KEY_BYTES];
+	uint8_t	key[SC_KEY_BYTES], box[SC_MAIL_BOX_MIN];
 
 	switch (type) {
 	case SC_MSG_SIGN:
@@ -468,6 +488,16 @@ request(struct wbuf *wb, uint8_t type)
 	case SC_MSG_IDENTITY:
 		memset(key, 0x33, sizeof(key));
 		wire_enc_identity(wb, key);
+		break;
+	case SC_MSG_RCPT:
+		wire_enc_rcpt(wb, "bob");
+		break;
+	case SC_MSG_STORE:
+		memset(box, 0x44, sizeof(box));
+		wire_enc_store(wb, "bob", mail_id, box, sizeof(box));
+		break;
+	case SC_MSG_STOREACK:
+		wire_enc_storeack(wb, mail_id);
 		break;
 	default:
 		wire_enc_empty(wb, type);
@@ -599,7 +629,7 @@ wait_count(struct fixture *f, size_t n)
 /* The client requests, in the order of docs/protocol.md section 4. */
 static const uint8_t requests[] = { SC_MSG_SIGN, SC_MSG_AUTH, SC_MSG_LIST,
     SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT, SC_MSG_RECHECK,
-    SC_MSG_IDENTITY };
+    SC_MSG_IDENTITY, SC_MSG_RCPT, SC_MSG_STORE, SC_MSG_STOREACK };
 
 /*
  * HANDSHAKE: only a HELLO of 113 bytes is a frame at all; any message in
@@ -681,15 +711,20 @@ enum answer {
 	ANS_PONG,
 	ANS_BYE,	/* GOODBYE 5, then the close */
 	ANS_STORED,	/* no answer, a store job; once per session */
+	ANS_NO_ID,	/* ERROR 12 naming the recipient: no key of ours */
+	ANS_NOTHING,	/* no answer at all */
 };
 
 /* The answers in GREETED, HASHING and ONLINE, in the order of requests. */
 static const enum answer in_greeted[] = { ANS_HASHED, ANS_HASHED, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE,
+    ANS_STATE, ANS_STATE, ANS_STATE };
 static const enum answer in_hashing[] = { ANS_STATE, ANS_STATE, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE };
+    ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE,
+    ANS_STATE, ANS_STATE, ANS_STATE };
 static const enum answer in_online[] = { ANS_STATE, ANS_STATE, ANS_USERS,
-    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE, ANS_NO_PAIR, ANS_STORED };
+    ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE, ANS_NO_PAIR, ANS_STORED,
+    ANS_OFFLINE, ANS_NO_ID, ANS_NOTHING };
 
 /*
  * Checks that request t, just sent, got its answer; the jobs were emptied
@@ -712,8 +747,15 @@ expect_answer(struct fixture *f, struct client *c, uint8_t t,
 		assert_string_equal(f->jobs[0].name, "alice");
 		break;
 	case ANS_STATE:
-		expect_error(f, c, t, SC_ERR_STATE,
-		    t == SC_MSG_PAIR ? "bob" : "");
+		expect_error(f, c, t, SC_ERR_STATE, t == SC_MSG_PAIR ||
+		    t == SC_MSG_RCPT || t == SC_MSG_STORE ? "bob" : "");
+		break;
+	case ANS_NO_ID:
+		expect_error(f, c, t, SC_ERR_NO_IDENTITY, "bob");
+		break;
+	case ANS_NOTHING:
+		client_send(f, c, SC_MSG_PING);
+		expect_pong(f, c);	/* nothing came before */
 		break;
 	case ANS_USERS:
 		expect(f, c, &m, SC_MSG_USERS);
@@ -1761,6 +1803,156 @@ test_sessions_count_frames_bytes_and_presence(void **state)
 }
 
 /* Runs every test of this file. */
+/* bob's password hash in the store (never checked here). */
+static const char	bob_hash[SC_PWHASH_LEN] =
+    "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g";
+
+/* Sends a STORE for to with id and a box of len bytes of b. */
+static void
+client_store_len(struct fixture *f, struct client *c, const char *to,
+    const uint8_t id[SC_MAIL_ID_BYTES], uint8_t b, size_t len)
+{
+	struct wbuf	msg;
+	uint8_t		box[SC_MAIL_BOX_MAX];
+
+	memset(box, b, sizeof(box));
+	wbuf_init(&msg);
+	wire_enc_store(&msg, to, id, box, len);
+	client_send_msg(f, c, &msg);
+	wbuf_free(&msg);
+}
+
+/* Sends a STORE for to with id and a box of SC_MAIL_BOX_MIN bytes of b. */
+static void
+client_store(struct fixture *f, struct client *c, const char *to,
+    const uint8_t id[SC_MAIL_ID_BYTES], uint8_t b)
+{
+	struct wbuf	msg;
+	uint8_t		box[SC_MAIL_BOX_MIN];
+
+	memset(box, b, sizeof(box));
+	wbuf_init(&msg);
+	wire_enc_store(&msg, to, id, box, sizeof(box));
+	client_send_msg(f, c, &msg);
+	wbuf_free(&msg);
+}
+
+/* The next message past PRESENCE is QUEUED for to and id. */
+static void
+expect_queued(struct fixture *f, struct client *c, const char *to,
+    const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	struct sc_msg	m;
+
+	expect_past_presence(f, c, &m, SC_MSG_QUEUED);
+	assert_string_equal(m.name, to);
+	assert_memory_equal(m.mailid, id, SC_MAIL_ID_BYTES);
+}
+
+/* The next message is STORED from alice with id and a box of b. */
+static void
+expect_stored(struct fixture *f, struct client *c,
+    const uint8_t id[SC_MAIL_ID_BYTES], uint8_t b)
+{
+	struct sc_msg	m;
+	uint8_t		key[SC_KEY_BYTES];
+
+	expect_past_presence(f, c, &m, SC_MSG_STORED);
+	assert_memory_equal(m.mailid, id, SC_MAIL_ID_BYTES);
+	assert_string_equal(m.name, "alice");
+	memset(key, 'a', sizeof(key));
+	assert_memory_equal(m.idkey, key, SC_KEY_BYTES);
+	assert_true(m.stime > 0);
+	assert_int_equal(m.box_len, SC_MAIL_BOX_MIN);
+	assert_int_equal(m.box[0], b);
+}
+
+/*
+ * Stored messages from end to end on a real store: RCPT gives bob's key;
+ * STORE is answered QUEUED (again for the same id), ERROR 14 past
+ * queue_max_messages; bob's login gets them after his USERS in the order
+ * stored; his STOREACK deletes one and tells alice; a session that ends
+ * without acknowledging gets the other again at the next login.
+ */
+static void
+test_stored_messages_queued_delivered_in_order_acknowledged(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a, *b;
+	struct store	*st;
+	struct sc_msg	 m;
+	struct wbuf	 msg;
+	uint8_t		 key[SC_KEY_BYTES], id1[SC_MAIL_ID_BYTES];
+	uint8_t		 id2[SC_MAIL_ID_BYTES], id3[SC_MAIL_ID_BYTES];
+	char		 err[256];
+	int		 changed;
+
+	memset(id1, 1, sizeof(id1));
+	memset(id2, 2, sizeof(id2));
+	memset(id3, 3, sizeof(id3));
+	f->conf.queue_max_messages = 2;
+	st = store_open(f->db, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_add(st, "bob", bob_hash, 0), STORE_OK);
+	memset(key, 'b', sizeof(key));
+	assert_int_equal(store_set_identity(st, "bob", key, &changed),
+	    STORE_OK);
+	store_free(st);
+
+	a = client_online(f, "alice");
+	wbuf_init(&msg);
+	wire_enc_rcpt(&msg, "bob");
+	client_send_msg(f, a, &msg);
+	wbuf_free(&msg);
+	expect_past_presence(f, a, &m, SC_MSG_RCPTKEY);
+	assert_string_equal(m.name, "bob");
+	assert_memory_equal(m.idkey, key, SC_KEY_BYTES);
+	client_store(f, a, "bob", id1, 0x11);
+	expect_queued(f, a, "bob", id1);
+	client_store(f, a, "bob", id1, 0x11);
+	expect_queued(f, a, "bob", id1);
+	client_store(f, a, "bob", id2, 0x22);
+	expect_queued(f, a, "bob", id2);
+	client_store(f, a, "bob", id3, 0x33);
+	expect_error(f, a, SC_MSG_STORE, SC_ERR_QUEUE_FULL, "bob");
+	/* A box whose STORED would not fit in the recipient's frames. */
+	f->conf.queue_max_messages = 10;
+	f->conf.max_frame = SC_FRAME_MIN;
+	client_store_len(f, a, "bob", id3, 0x33, SC_MAIL_BOX_MAX);
+	expect_error(f, a, SC_MSG_STORE, SC_ERR_QUEUE_BYTES, "bob");
+	f->conf.max_frame = SC_FRAME_DEFAULT;
+	f->conf.queue_max_messages = 2;
+	assert_true(f->m.queued_messages == 2);
+	assert_true(f->m.queued_bytes == 2 * SC_MAIL_BOX_MIN);
+
+	/* bob logs in: his list, then the two in order. */
+	b = client_new(f);
+	client_hello(f, b);
+	client_login(f, b, "bob");
+	expect_stored(f, b, id1, 0x11);
+	expect_stored(f, b, id2, 0x22);
+	wbuf_init(&msg);
+	wire_enc_storeack(&msg, id1);
+	client_send_msg(f, b, &msg);
+	wbuf_free(&msg);
+	expect_past_presence(f, a, &m, SC_MSG_STORENOTE);
+	assert_int_equal(m.code, SC_NOTE_DELIVERED);
+	assert_string_equal(m.name, "bob");
+	assert_memory_equal(m.mailid, id1, SC_MAIL_ID_BYTES);
+	assert_true(f->m.queued_messages == 1);
+	/* No acknowledgement of the second: it comes again, alone. */
+	client_free(b);
+	wait_count(f, 1);
+	b = client_new(f);
+	client_hello(f, b);
+	client_login(f, b, "bob");
+	expect_stored(f, b, id2, 0x22);
+	expect_nothing(f, b);
+	client_free(b);
+	client_free(a);
+	wait_count(f, 0);
+}
+
 int
 main(void)
 {
@@ -1830,6 +2022,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_sessions_count_frames_bytes_and_presence, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stored_messages_queued_delivered_in_order_acknowledged,
+		    setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, NULL));

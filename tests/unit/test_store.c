@@ -4,9 +4,10 @@
  * reading and replacing hashes, the UNIQUE name, durability across reopen,
  * the file's mode, and several handles on one file; the operator's side:
  * last logins, locks, deletion, listing in pages, the read-only handle,
- * the online backup; the identity key; and the upgrade of version 1 and 2
- * files, which this test writes with SQLite itself (store.c stays the only
- * user in the programs).
+ * the online backup; the identity key; the mailbox (stored messages: in
+ * order, bounded, deleted on acknowledgement and by age, with the account);
+ * and the upgrade of version 1, 2 and 3 files, which this test writes with
+ * SQLite itself (store.c stays the only user in the programs).
  */
 #include <sys/stat.h>
 
@@ -470,6 +471,15 @@ test_store_backup_is_a_consistent_database(void **state)
 	store_backup_free(NULL);
 }
 
+/* A callback that must not run. */
+static void
+collect_none(const struct store_mail *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	fail_msg("a message where none was stored");
+}
+
 /*
  * A file of schema version 1 (name, hash, created) gets the three new
  * columns when opened: its accounts stay, unlocked, never logged in, and
@@ -505,6 +515,11 @@ test_store_upgrades_version_1(void **state)
 	/* ...and the column of version 3: no identity key yet. */
 	assert_int_equal(store_get_identity(st, "old", (uint8_t *)out),
 	    STORE_NOTFOUND);
+	/* ...and the mailbox of version 4, empty. */
+	assert_int_equal(store_mail_rcpt(st, "old", (uint8_t *)out),
+	    STORE_NOKEY);
+	assert_int_equal(store_mail_list(st, "old", 0, 5, collect_none,
+	    NULL), 0);
 	assert_int_equal(store_check(st), 0);
 	store_free(st);
 }
@@ -562,6 +577,193 @@ test_store_identity_set_get_and_version_2_upgraded(void **state)
 	store_free(st);
 }
 
+/* A stored message for the tests: id filled with n, box of len bytes. */
+static void
+mail_make(struct store_mail *m, uint8_t box[SC_MAIL_BOX_MAX], int n,
+    const char *from, const char *to, size_t len, long long created)
+{
+	memset(m, 0, sizeof *m);
+	memset(m->id, n, sizeof m->id);
+	snprintf(m->sender, sizeof m->sender, "%s", from);
+	snprintf(m->recipient, sizeof m->recipient, "%s", to);
+	memset(m->sender_key, 0x5a, sizeof m->sender_key);
+	memset(box, n, SC_MAIL_BOX_MAX);
+	m->box = box;
+	m->box_len = len;
+	m->created = created;
+}
+
+/* What store_mail_list() and store_mail_expire() handed over. */
+struct mail_seen {
+	int		n;
+	uint8_t		first[32];	/* each one's first id byte */
+	long long	seq[32];
+	size_t		len[32];
+	char		from[32][SC_NAME_MAX + 1];
+};
+
+/* Records one message. */
+static void
+mail_collect(const struct store_mail *m, void *arg)
+{
+	struct mail_seen	*s = arg;
+
+	assert_true(s->n < 32);
+	s->first[s->n] = m->id[0];
+	s->seq[s->n] = m->seq;
+	s->len[s->n] = m->box_len;
+	snprintf(s->from[s->n], sizeof s->from[0], "%s", m->sender);
+	if (m->box != NULL)
+		assert_int_equal(m->box[0], m->id[0]);
+	s->n++;
+}
+
+/*
+ * The mailbox: a recipient's messages come back in the order stored,
+ * after a cursor, in pages; bounds by count and by bytes refuse without
+ * writing; an id held already is STORE_EXISTS; no account is
+ * STORE_NOTFOUND; a deletion returns the sender and the size; the totals
+ * follow.
+ */
+static void
+test_store_mailbox_order_bounds_delete_totals(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*st;
+	struct store_mail	 m, del;
+	struct mail_seen	 seen;
+	uint8_t			 box[SC_MAIL_BOX_MAX], key[SC_KEY_BYTES];
+	long long		 msgs, bytes;
+	int			 i;
+
+	st = open_store(f);
+	assert_int_equal(store_add(st, "bob", hash_a, 0), STORE_OK);
+	assert_int_equal(store_add(st, "alice", hash_a, 0), STORE_OK);
+	/* Whether bob may get messages: not before his key. */
+	assert_int_equal(store_mail_rcpt(st, "bob", key), STORE_NOKEY);
+	assert_int_equal(store_mail_rcpt(st, "nobody", key), STORE_NOTFOUND);
+	memset(key, 0x11, sizeof key);
+	assert_int_equal(store_set_identity(st, "bob", key, &i), STORE_OK);
+	memset(key, 0, sizeof key);
+	assert_int_equal(store_mail_rcpt(st, "bob", key), STORE_OK);
+	assert_int_equal(key[0], 0x11);
+
+	for (i = 1; i <= 5; i++) {
+		mail_make(&m, box, i, "alice", "bob", 100, 1000 + i);
+		assert_int_equal(store_mail_add(st, &m, 5, 1000), STORE_OK);
+	}
+	/* The sixth: too many; with room for it, too many bytes. */
+	mail_make(&m, box, 6, "alice", "bob", 100, 2000);
+	assert_int_equal(store_mail_add(st, &m, 5, 1000), STORE_FULL);
+	assert_int_equal(store_mail_add(st, &m, 6, 599), STORE_FULL_BYTES);
+	/* The same id again; no such recipient. */
+	mail_make(&m, box, 3, "alice", "bob", 100, 2000);
+	assert_int_equal(store_mail_add(st, &m, 10, 10000), STORE_EXISTS);
+	mail_make(&m, box, 7, "alice", "nobody", 100, 2000);
+	assert_int_equal(store_mail_add(st, &m, 10, 10000), STORE_NOTFOUND);
+	assert_int_equal(store_mail_count(st, "bob", &msgs, &bytes), 0);
+	assert_true(msgs == 5 && bytes == 500);
+
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_mail_list(st, "bob", 0, 3, mail_collect,
+	    &seen), 3);
+	assert_int_equal(store_mail_list(st, "bob", seen.seq[2], 10,
+	    mail_collect, &seen), 2);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(seen.first[i], i + 1);
+		assert_string_equal(seen.from[i], "alice");
+		assert_int_equal(seen.len[i], 100);
+		if (i > 0)
+			assert_true(seen.seq[i] > seen.seq[i - 1]);
+	}
+	assert_int_equal(store_mail_list(st, "alice", 0, 10, mail_collect,
+	    &seen), 0);
+
+	/* The third is shown: deleted, once; another's id is not bob's. */
+	memset(m.id, 3, sizeof m.id);
+	assert_int_equal(store_mail_del(st, "alice", m.id, &del),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_mail_del(st, "bob", m.id, &del), STORE_OK);
+	assert_string_equal(del.sender, "alice");
+	assert_int_equal(del.box_len, 100);
+	assert_true(del.seq == seen.seq[2]);
+	assert_int_equal(store_mail_del(st, "bob", m.id, &del),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_mail_totals(st, &msgs, &bytes), 0);
+	assert_true(msgs == 4 && bytes == 400);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_mail_list(st, "bob", 0, 10, mail_collect,
+	    &seen), 4);
+	assert_int_equal(seen.first[2], 4);
+
+	/* Expiry: those stored before 1003, the oldest first. */
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_mail_expire(st, 1003, 10, mail_collect,
+	    &seen), 2);
+	assert_int_equal(seen.first[0], 1);
+	assert_int_equal(seen.first[1], 2);
+	assert_int_equal(store_mail_expire(st, 1003, 10, mail_collect,
+	    &seen), 0);
+	assert_int_equal(store_mail_totals(st, &msgs, &bytes), 0);
+	assert_true(msgs == 2 && bytes == 200);
+
+	/* They stay across a reopen, and go with bob's account. */
+	store_free(st);
+	st = open_store(f);
+	assert_int_equal(store_mail_totals(st, &msgs, &bytes), 0);
+	assert_true(msgs == 2);
+	assert_int_equal(store_del(st, "bob"), STORE_OK);
+	assert_int_equal(store_mail_totals(st, &msgs, &bytes), 0);
+	assert_true(msgs == 0 && bytes == 0);
+	assert_int_equal(store_check(st), 0);
+	store_free(st);
+}
+
+/*
+ * A file of schema version 3 gets the mailbox when opened: its accounts
+ * and identity keys stay, and messages can be stored for them.
+ */
+static void
+test_store_upgrades_version_3(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*st;
+	struct store_mail	 m;
+	sqlite3			*db;
+	uint8_t			 box[SC_MAIL_BOX_MAX], key[SC_KEY_BYTES];
+	char			 sql[512];
+	long long		 msgs, bytes;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	snprintf(sql, sizeof sql, "PRAGMA journal_mode=WAL;"
+	    "CREATE TABLE accounts (name TEXT PRIMARY KEY NOT NULL,"
+	    " hash TEXT NOT NULL, created INTEGER NOT NULL,"
+	    " last_login INTEGER, locked INTEGER NOT NULL DEFAULT 0,"
+	    " identity BLOB);"
+	    "INSERT INTO accounts VALUES ('old', '%s', 1, NULL, 0, x'"
+	    "22222222222222222222222222222222"
+	    "22222222222222222222222222222222');"
+	    "PRAGMA user_version=3;", hash_a);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	st = open_store(f);
+	assert_int_equal(store_mail_rcpt(st, "old", key), STORE_OK);
+	assert_int_equal(key[31], 0x22);
+	mail_make(&m, box, 1, "someone", "old", SC_MAIL_BOX_MIN, 5);
+	assert_int_equal(store_mail_add(st, &m, 10, 10000), STORE_OK);
+	assert_int_equal(store_mail_count(st, "old", &msgs, &bytes), 0);
+	assert_true(msgs == 1 && bytes == SC_MAIL_BOX_MIN);
+	assert_int_equal(store_check(st), 0);
+	store_free(st);
+	/* A read-only handle counts them too. */
+	st = store_open_read(f->path, sql, sizeof sql);
+	assert_non_null(st);
+	assert_int_equal(store_mail_totals(st, &msgs, &bytes), 0);
+	assert_true(msgs == 1);
+	store_free(st);
+}
+
 int
 main(void)
 {
@@ -601,6 +803,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_store_identity_set_get_and_version_2_upgraded, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_mailbox_order_bounds_delete_totals, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_upgrades_version_3, setup, teardown),
 	};
 
 	log_init("test_store", LOG_LVL_ERROR);

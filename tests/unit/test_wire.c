@@ -589,6 +589,222 @@ test_pair_round_trip(void **state)
 	wbuf_free(&wb);
 }
 
+/* RCPT: a canonical name, as PAIR. */
+static void
+test_rcpt_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+
+	(void)state;
+	wbuf_init(&wb);
+	wire_enc_rcpt(&wb, "carol");
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_RCPT);
+	assert_string_equal(m.name, "carol");
+	assert_exact_length(&wb);
+	assert_int_equal(DEC("\x0a\x05" "Carol"), -1);
+	assert_int_equal(DEC("\x0a\x00"), -1);
+	wbuf_free(&wb);
+}
+
+/*
+ * STORE: name, id, u16 length and box round-trip; a box shorter than the
+ * smallest or longer than the largest is refused on both sides, and so
+ * is a length that does not match what follows.
+ */
+static void
+test_store_round_trip_and_bounds(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		id[SC_MAIL_ID_BYTES], box[SC_MAIL_BOX_MAX + 1];
+	uint8_t		buf[SC_MAIL_BOX_MAX + 64];
+	size_t		len;
+
+	(void)state;
+	memset(id, 0x11, sizeof(id));
+	memset(box, 0x22, sizeof(box));
+	wbuf_init(&wb);
+	wire_enc_store(&wb, "carol", id, box, SC_MAIL_BOX_MIN);
+	assert_int_equal(wb.len, 1 + 6 + SC_MAIL_ID_BYTES + 2 +
+	    SC_MAIL_BOX_MIN);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_STORE);
+	assert_string_equal(m.name, "carol");
+	assert_memory_equal(m.mailid, id, SC_MAIL_ID_BYTES);
+	assert_int_equal(m.box_len, SC_MAIL_BOX_MIN);
+	assert_memory_equal(m.box, box, SC_MAIL_BOX_MIN);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	wire_enc_store(&wb, "carol", id, box, SC_MAIL_BOX_MAX);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.box_len, SC_MAIL_BOX_MAX);
+	/* The encoder refuses what the decoder would. */
+	wbuf_reset(&wb);
+	wire_enc_store(&wb, "carol", id, box, SC_MAIL_BOX_MIN - 1);
+	assert_true(wb.oom);
+	wbuf_free(&wb);
+	wbuf_init(&wb);
+	wire_enc_store(&wb, "carol", id, box, SC_MAIL_BOX_MAX + 1);
+	assert_true(wb.oom);
+	wbuf_free(&wb);
+	/* Lengths out of bounds, written by hand. */
+	wbuf_init(&wb);
+	wire_enc_store(&wb, "carol", id, box, SC_MAIL_BOX_MIN);
+	len = wb.len;
+	memcpy(buf, wb.data, len);
+	buf[1 + 6 + SC_MAIL_ID_BYTES] = 0;
+	buf[1 + 6 + SC_MAIL_ID_BYTES + 1] = SC_MAIL_BOX_MIN - 1;
+	assert_int_equal(wire_msg_decode(&m, buf, len - 1), -1);
+	buf[1 + 6 + SC_MAIL_ID_BYTES + 1] = SC_MAIL_BOX_MIN + 1;
+	assert_int_equal(wire_msg_decode(&m, buf, len), -1);
+	buf[1 + 6 + SC_MAIL_ID_BYTES] = (SC_MAIL_BOX_MAX + 1) >> 8;
+	buf[1 + 6 + SC_MAIL_ID_BYTES + 1] = (SC_MAIL_BOX_MAX + 1) & 0xff;
+	memset(buf + len, 0x22, SC_MAIL_BOX_MAX + 1 - SC_MAIL_BOX_MIN);
+	assert_int_equal(wire_msg_decode(&m, buf, len + 1 +
+	    SC_MAIL_BOX_MAX - SC_MAIL_BOX_MIN), -1);
+	/* A bad recipient. */
+	wbuf_reset(&wb);
+	wire_enc_store(&wb, "Carol", id, box, SC_MAIL_BOX_MIN);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_free(&wb);
+}
+
+/* STOREACK: exactly an id. */
+static void
+test_storeack_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		id[SC_MAIL_ID_BYTES];
+
+	(void)state;
+	memset(id, 0x33, sizeof(id));
+	wbuf_init(&wb);
+	wire_enc_storeack(&wb, id);
+	assert_int_equal(wb.len, 1 + SC_MAIL_ID_BYTES);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_STOREACK);
+	assert_memory_equal(m.mailid, id, SC_MAIL_ID_BYTES);
+	assert_exact_length(&wb);
+	wbuf_free(&wb);
+}
+
+/* RCPTKEY: name and key; an all-zero key is no key. */
+static void
+test_rcptkey_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		key[SC_KEY_BYTES];
+
+	(void)state;
+	memset(key, 0x44, sizeof(key));
+	wbuf_init(&wb);
+	wire_enc_rcptkey(&wb, "carol", key);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_RCPTKEY);
+	assert_string_equal(m.name, "carol");
+	assert_memory_equal(m.idkey, key, SC_KEY_BYTES);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	memset(key, 0, sizeof(key));
+	wire_enc_rcptkey(&wb, "carol", key);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_free(&wb);
+}
+
+/* QUEUED: name and id. */
+static void
+test_queued_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		id[SC_MAIL_ID_BYTES];
+
+	(void)state;
+	memset(id, 0x55, sizeof(id));
+	wbuf_init(&wb);
+	wire_enc_queued(&wb, "carol", id);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_QUEUED);
+	assert_string_equal(m.name, "carol");
+	assert_memory_equal(m.mailid, id, SC_MAIL_ID_BYTES);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	wire_enc_queued(&wb, "-carol", id);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_free(&wb);
+}
+
+/* STORED: id, sender, key, time, box; the same bounds as STORE. */
+static void
+test_stored_round_trip_and_bounds(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		id[SC_MAIL_ID_BYTES], key[SC_KEY_BYTES];
+	uint8_t		box[SC_MAIL_BOX_MIN];
+
+	(void)state;
+	memset(id, 0x66, sizeof(id));
+	memset(key, 0x77, sizeof(key));
+	memset(box, 0x88, sizeof(box));
+	wbuf_init(&wb);
+	wire_enc_stored(&wb, id, "dave", key, 1700000000ULL, box,
+	    sizeof(box));
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_STORED);
+	assert_memory_equal(m.mailid, id, SC_MAIL_ID_BYTES);
+	assert_string_equal(m.name, "dave");
+	assert_memory_equal(m.idkey, key, SC_KEY_BYTES);
+	assert_true(m.stime == 1700000000ULL);
+	assert_int_equal(m.box_len, sizeof(box));
+	assert_memory_equal(m.box, box, sizeof(box));
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	memset(key, 0, sizeof(key));
+	wire_enc_stored(&wb, id, "dave", key, 1, box, sizeof(box));
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	memset(key, 0x77, sizeof(key));
+	wire_enc_stored(&wb, id, "dave", key, 1, box, sizeof(box) - 1);
+	assert_true(wb.oom);
+	wbuf_free(&wb);
+}
+
+/* STORENOTE: DELIVERED or EXPIRED, name, id; any other event fails. */
+static void
+test_storenote_round_trip_and_events(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		id[SC_MAIL_ID_BYTES];
+
+	(void)state;
+	memset(id, 0x99, sizeof(id));
+	wbuf_init(&wb);
+	wire_enc_storenote(&wb, SC_NOTE_EXPIRED, "carol", id);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_STORENOTE);
+	assert_int_equal(m.code, SC_NOTE_EXPIRED);
+	assert_string_equal(m.name, "carol");
+	assert_memory_equal(m.mailid, id, SC_MAIL_ID_BYTES);
+	assert_exact_length(&wb);
+	wbuf_reset(&wb);
+	wire_enc_storenote(&wb, SC_NOTE_DELIVERED, "carol", id);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.code, SC_NOTE_DELIVERED);
+	wbuf_reset(&wb);
+	wire_enc_storenote(&wb, 0, "carol", id);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_reset(&wb);
+	wire_enc_storenote(&wb, 3, "carol", id);
+	assert_int_equal(decode_wb(&m, &wb), -1);
+	wbuf_free(&wb);
+}
+
 /* PING and PONG carry any 64-bit token. */
 static void
 test_ping_pong_round_trip(void **state)
@@ -709,6 +925,20 @@ test_error_round_trip_and_bounds(void **state)
 	assert_int_equal(m.req, SC_MSG_PAIR);
 	assert_string_equal(m.name, "erin");
 	assert_exact_length(&wb);
+
+	/* RCPT and STORE name their user too. */
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, SC_MSG_RCPT, SC_ERR_NO_MAILBOX, "erin");
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.req, SC_MSG_RCPT);
+	assert_string_equal(m.name, "erin");
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, SC_MSG_STORE, SC_ERR_QUEUE_RATE, "erin");
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_string_equal(m.name, "erin");
+	wbuf_reset(&wb);
+	wire_enc_error(&wb, SC_MSG_STOREACK, SC_ERR_STATE, "erin");
+	assert_int_equal(decode_wb(&m, &wb), -1);
 
 	wbuf_reset(&wb);
 	wire_enc_error(&wb, SC_MSG_AUTH, 0, NULL);
@@ -1169,6 +1399,14 @@ test_error_and_goodbye_texts(void **state)
 	assert_string_equal(wire_err_str(SC_ERR_CLOSED),
 	    "sign-up is closed on this server");
 	assert_string_equal(wire_err_str(SC_ERR_LOCKED), "account locked");
+	assert_string_equal(wire_err_str(SC_ERR_NO_MAILBOX), "user cannot get "
+	    "messages while offline (no identity key registered)");
+	assert_string_equal(wire_err_str(SC_ERR_QUEUE_FULL),
+	    "too many messages queued for user");
+	assert_string_equal(wire_err_str(SC_ERR_QUEUE_BYTES),
+	    "too many bytes queued for user");
+	assert_string_equal(wire_err_str(SC_ERR_QUEUE_RATE),
+	    "too many messages queued, try later");
 	assert_non_null(wire_err_str(0));
 	assert_non_null(wire_err_str(200));
 	assert_non_null(wire_bye_str(0));
@@ -1353,6 +1591,13 @@ main(void)
 		cmocka_unit_test(test_udp_round_trip_and_port_zero),
 		cmocka_unit_test(test_recheck_round_trip),
 		cmocka_unit_test(test_identity_round_trip),
+		cmocka_unit_test(test_rcpt_round_trip),
+		cmocka_unit_test(test_store_round_trip_and_bounds),
+		cmocka_unit_test(test_storeack_round_trip),
+		cmocka_unit_test(test_rcptkey_round_trip),
+		cmocka_unit_test(test_queued_round_trip),
+		cmocka_unit_test(test_stored_round_trip_and_bounds),
+		cmocka_unit_test(test_storenote_round_trip_and_events),
 		cmocka_unit_test(test_pair_round_trip),
 		cmocka_unit_test(test_ping_pong_round_trip),
 		cmocka_unit_test(test_welcome_round_trip_and_bounds),
