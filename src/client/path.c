@@ -602,7 +602,11 @@ path_round_step(struct path *p, uint64_t now)
 	for (i = 0; i < p->ncand; i++)
 		if (p->cand[i].kind == SC_CAND_SRFLX)
 			nsrflx++;
-	/* Open our NAT toward the public endpoints, then the go signal. */
+	/*
+	 * Open our NAT toward the public endpoints; the go signal follows
+	 * the first opening PROBEs, which have opened it: the peer's full
+	 * checks come after its own opening, by when ours are all sent.
+	 */
 	if (!p->open_done && nsrflx == 0)
 		p->open_done = 1;
 	if (!p->open_done && p->conf.punch_ttl > 0 &&
@@ -613,15 +617,17 @@ path_round_step(struct path *p, uint64_t now)
 				(void)path_probe_to(p, &c->addr, c->len,
 				    p->conf.punch_ttl, 0, now);
 		}
-		p->opened++;
+		if (p->opened++ == 0 && p->relay && !p->go_sent)
+			path_probe_relay(p, now);
 		p->open_next = now + PATH_OPEN_GAP_MS;
 	}
 	if (!p->open_done && (p->conf.punch_ttl == 0 ||
 	    p->opened >= PATH_OPEN_COUNT)) {
 		p->open_done = 1;
-		if (p->relay)
-			path_probe_relay(p, now);
-		else
+		if (p->relay) {
+			if (!p->go_sent)
+				path_probe_relay(p, now);
+		} else
 			p->full_at = now + PATH_NO_GO_MS;
 	}
 	/* Full checks to public endpoints once the peer is open too. */
