@@ -680,41 +680,10 @@ int
 store_get_identity(struct store *st, const char *name,
     uint8_t key[SC_KEY_BYTES])
 {
-	const void	*blob;
-	size_t		 nlen;
-	int		 rc, ret = STORE_ERR;
+	int	rc;
 
-	if (st->idget == NULL || (nlen = store_name_len(name)) == 0)
-		return (STORE_ERR);
-	if (sqlite3_bind_text(st->idget, 1, name, (int)nlen, SQLITE_STATIC) !=
-	    SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(st->idget);
-	if (rc == SQLITE_DONE) {
-		ret = STORE_NOTFOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		log_warnx("store: identity name=%s: %s", name,
-		    sqlite3_errmsg(st->db));
-		goto out;
-	}
-	if (sqlite3_column_type(st->idget, 0) == SQLITE_NULL) {
-		ret = STORE_NOTFOUND;
-		goto out;
-	}
-	blob = sqlite3_column_blob(st->idget, 0);
-	if (blob == NULL || sqlite3_column_bytes(st->idget, 0) !=
-	    SC_KEY_BYTES) {
-		log_warnx("store: identity name=%s: stored key malformed",
-		    name);
-		goto out;
-	}
-	memcpy(key, blob, SC_KEY_BYTES);
-	ret = STORE_OK;
-out:
-	store_reset(st->idget);
-	return (ret);
+	rc = store_mail_rcpt(st, name, key);
+	return (rc == STORE_NOKEY ? STORE_NOTFOUND : rc);
 }
 
 /* Sets the identity key of name; *changed when it was another or none. */
@@ -841,15 +810,19 @@ store_mail_rcpt(struct store *st, const char *name,
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		log_warnx("store: rcpt name=%s: %s", name,
+		log_warnx("store: identity name=%s: %s", name,
 		    sqlite3_errmsg(st->db));
 		goto out;
 	}
-	blob = sqlite3_column_blob(st->idget, 0);
-	if (sqlite3_column_type(st->idget, 0) == SQLITE_NULL ||
-	    blob == NULL || sqlite3_column_bytes(st->idget, 0) !=
-	    SC_KEY_BYTES) {
+	if (sqlite3_column_type(st->idget, 0) == SQLITE_NULL) {
 		ret = STORE_NOKEY;
+		goto out;
+	}
+	blob = sqlite3_column_blob(st->idget, 0);
+	if (blob == NULL || sqlite3_column_bytes(st->idget, 0) !=
+	    SC_KEY_BYTES) {
+		log_warnx("store: identity name=%s: stored key malformed",
+		    name);
 		goto out;
 	}
 	memcpy(key, blob, SC_KEY_BYTES);

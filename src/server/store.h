@@ -138,7 +138,8 @@ void		 store_set_busy(struct store *, int ms);
  */
 /*
  * STORE_OK with name's identity key when it may get stored messages,
- * STORE_NOTFOUND (no such account), STORE_NOKEY (no key registered).
+ * STORE_NOTFOUND (no such account), STORE_NOKEY (no key registered),
+ * STORE_ERR (the database failed, or holds a malformed key).
  */
 int		 store_mail_rcpt(struct store *, const char *name,
 		    uint8_t key[SC_KEY_BYTES]);
