@@ -2230,6 +2230,7 @@ enum cmd_status
 client_trust(struct client *c, const char *name)
 {
 	char	err[CLIENT_REASON_MAX];
+	uint8_t	key[SC_KEY_BYTES];
 
 	if (!client_logged_in(c) || c->id == NULL) {
 		client_error(c, "trust", "not logged in");
@@ -2243,8 +2244,24 @@ client_trust(struct client *c, const char *name)
 		client_error(c, "trust", "%s", err);
 		return (CMD_FAILED);
 	}
-	if (peer_unblock(c->peer, name))
+	/* Only the key trusted lets a held conversation go on. */
+	if (identity_key(c->id, name, key) != 0) {
+		client_error(c, "trust", "no key of %s pinned", name);
+		return (CMD_FAILED);
+	}
+	switch (peer_unblock(c->peer, name, key)) {
+	case 1:
 		log_debug("client: conversation with peer=%s resumes", name);
+		break;
+	case -1:
+		output_diag(c->out, "the conversation with %s waited on "
+		    "another key than the one trusted now: it starts again "
+		    "with your next message", name);
+		break;
+	default:
+		break;
+	}
+	sc_wipe(key, sizeof(key));
 	output_identity(c->out, name, "trusted");
 	return (CMD_OK);
 }

@@ -837,9 +837,13 @@ peer_pair_set(struct peer *p, const char *name, uint64_t pair_id,
 	return (0);
 }
 
-/* name's key is trusted now: its blocked pair begins. */
+/*
+ * key is trusted as name's now: its blocked pair begins, if that is the key
+ * it was given; if not, it goes.
+ */
 int
-peer_unblock(struct peer *p, const char *name)
+peer_unblock(struct peer *p, const char *name,
+    const uint8_t key[SC_KEY_BYTES])
 {
 	struct peer_pair	*pp;
 	ssize_t			 i;
@@ -847,6 +851,12 @@ peer_unblock(struct peer *p, const char *name)
 	if ((i = peer_find_name(p, name)) == -1 || !p->pairs[i]->blocked)
 		return (0);
 	pp = p->pairs[i];
+	if (!sc_memeq(pp->idkey, key, SC_KEY_BYTES)) {
+		log_info("peer: the pair with peer=%s was held on another key "
+		    "than the one trusted; forgotten", name);
+		peer_remove(p, (size_t)i);
+		return (-1);
+	}
 	pp->blocked = 0;
 	log_debug("peer: trusted peer=%s", name);
 	peer_pair_begin(p, pp);

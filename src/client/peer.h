@@ -162,8 +162,14 @@ int		 peer_pair_set(struct peer *, const char *name,
 		    uint64_t pair_id, const uint8_t kxy[SC_KEY_BYTES],
 		    const uint8_t idkey[SC_KEY_BYTES], int blocked,
 		    uint8_t flags, const struct sc_cand *, size_t ncand);
-/* The user trusts name's key now: a blocked pair begins.  1 if one did. */
-int		 peer_unblock(struct peer *, const char *name);
+/*
+ * The user trusts key as name's now.  A pair blocked on that very key
+ * begins (1); one blocked on another key (the key trusted is not the one
+ * its PAIRKEY brought) is forgotten, so that the next PAIR asks the key
+ * again (-1); 0 when no pair was blocked.
+ */
+int		 peer_unblock(struct peer *, const char *name,
+		    const uint8_t key[SC_KEY_BYTES]);
 /*
  * CANDIDATES: the peer's candidates now; a REGISTER, then the pair's
  * checks begin again.  -1 for a pair_id not held (ignored).

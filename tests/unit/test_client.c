@@ -1204,6 +1204,39 @@ test_client_stored_message_from_a_changed_key_is_held_back(void **state)
 	    "diag\ta message from dave is held back until you trust dave\n");
 }
 
+/*
+ * A pair held on a changed key, whose change a stored message with the
+ * pinned key then set aside: trust keeps the pinned key and the held pair
+ * is forgotten, never begun on the key nobody trusted.
+ */
+static void
+test_client_trust_lets_go_only_a_pair_on_the_key_trusted(void **state)
+{
+	struct fixture	*f = *state;
+	struct wbuf	 wb;
+	struct sc_msg	 m;
+
+	reach(f, CLIENT_ONLINE);
+	inject(f, K_STORED);		/* pins dave's own key */
+	wbuf_init(&wb);
+	enc_pairkey(&wb, "dave", 0x79, f->udp_port);	/* another key */
+	assert_int_equal(wire_msg_decode(&m, wb.data, wb.len), 0);
+	client_input(f->client, &m);
+	wbuf_free(&wb);
+	inject(f, K_STORED);		/* the pinned key again */
+	capture_clear(&f->cap);
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	assert_string_equal(f->cap.text, "peer\tdave\tblocked\t-\t-\n");
+	capture_clear(&f->cap);
+	assert_int_equal(client_trust(f->client, "dave"), CMD_OK);
+	assert_string_equal(f->cap.text, "diag\tthe conversation with dave "
+	    "waited on another key than the one trusted now: it starts again "
+	    "with your next message\nidentity\tdave\ttrusted\n");
+	capture_clear(&f->cap);
+	assert_int_equal(run(f, "peers"), CMD_OK);
+	assert_string_equal(f->cap.text, "");
+}
+
 static void
 test_client_login_sends_credentials_then_registers_udp(void **state)
 {
@@ -1847,6 +1880,9 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_client_stored_message_from_a_changed_key_is_held_back,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_client_trust_lets_go_only_a_pair_on_the_key_trusted,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_client_login_sends_credentials_then_registers_udp,

@@ -1417,13 +1417,39 @@ test_peer_nothing_sent_or_taken_while_not_trusted(void **state)
 	/* Trusted: the handshake, then the message. */
 	f->b.answers = 1;
 	f->b.acks = 1;
-	assert_int_equal(peer_unblock(f->peer, "bob"), 1);
-	assert_int_equal(peer_unblock(f->peer, "bob"), 0);
+	assert_int_equal(peer_unblock(f->peer, "bob", f->bob_pk), 1);
+	assert_int_equal(peer_unblock(f->peer, "bob", f->bob_pk), 0);
 	handshake(f);
 	assert_int_equal(peer_send(f->peer, "bob", "hi", 2, err,
 	    sizeof(err)), 0);
 	pump_until(f, &f->seen.delivered, 1);
 	assert_int_equal(f->seen.delivered, 1);
+}
+
+/*
+ * Trusting a key lets go only a pair that was given that very key: a pair
+ * held on another (the server's substitute, when the pin came back to the
+ * old key meanwhile) is forgotten, never begun, and sends nothing.
+ */
+static void
+test_peer_unblock_with_another_key_forgets_the_pair(void **state)
+{
+	struct fixture	*f = *state;
+	struct sc_cand	 c = cand_of(&f->b.addr);
+	uint8_t		 other[SC_KEY_BYTES];
+	int		 any;
+
+	peer_forget(f->peer, "bob");
+	pump(f, 20);
+	any = f->b.any;
+	memset(other, 0x42, sizeof(other));
+	assert_int_equal(peer_pair_set(f->peer, "bob", PAIR_ID + 4, test_kxy,
+	    f->bob_pk, 1, 0, &c, 1), 0);
+	assert_int_equal(peer_unblock(f->peer, "bob", other), -1);
+	assert_false(peer_has_pair(f->peer, "bob"));
+	assert_int_equal(peer_unblock(f->peer, "bob", f->bob_pk), 0);
+	pump(f, 300);
+	assert_int_equal(f->b.any, any);
 }
 
 /*
@@ -1511,6 +1537,7 @@ main(void)
 		T(test_peer_replayed_handshake_datagrams_establish_nothing),
 		T(test_peer_responder_answers_copies_of_init_alike),
 		T(test_peer_nothing_sent_or_taken_while_not_trusted),
+		T(test_peer_unblock_with_another_key_forgets_the_pair),
 		T(test_peer_datagrams_under_keys_of_kxy_alone_open_nothing),
 		T(test_peer_init_goes_through_the_relay_once_that_is_the_path),
 #undef T
