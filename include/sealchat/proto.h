@@ -64,7 +64,8 @@ enum sc_msg_type {
 	SC_MSG_RCPT = 0x0a,	/* an offline user's identity key, to seal */
 	SC_MSG_STORE = 0x0b,	/* a sealed message for an offline user */
 	SC_MSG_STOREACK = 0x0c,	/* a stored message shown: delete it */
-	SC_MSG_CLIENT_LAST = SC_MSG_STOREACK,	/* client requests end here */
+	SC_MSG_STOREKEEP = 0x0d, /* a stored message held back: keep it */
+	SC_MSG_CLIENT_LAST = SC_MSG_STOREKEEP,	/* client requests end here */
 
 	SC_MSG_WELCOME = 0x81,
 	SC_MSG_OK = 0x82,

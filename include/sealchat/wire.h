@@ -124,7 +124,7 @@ struct sc_msg {
 	size_t		 ncand;
 	const uint8_t	*list;			/* USERS PRESENCE entries */
 	size_t		 list_len;
-	const uint8_t	*mailid;	/* STORE STOREACK QUEUED STORED */
+	const uint8_t	*mailid;	/* STORE STOREACK/KEEP QUEUED STORED */
 	const uint8_t	*box;			/* STORE STORED */
 	size_t		 box_len;
 	uint64_t	 stime;			/* STORED: Unix seconds */
@@ -178,6 +178,7 @@ void	wire_enc_rcpt(struct wbuf *, const char *name);
 void	wire_enc_store(struct wbuf *, const char *name,
 	    const uint8_t id[SC_MAIL_ID_BYTES], const uint8_t *box, size_t len);
 void	wire_enc_storeack(struct wbuf *, const uint8_t id[SC_MAIL_ID_BYTES]);
+void	wire_enc_storekeep(struct wbuf *, const uint8_t id[SC_MAIL_ID_BYTES]);
 void	wire_enc_rcptkey(struct wbuf *, const char *name,
 	    const uint8_t key[SC_KEY_BYTES]);
 void	wire_enc_queued(struct wbuf *, const char *name,

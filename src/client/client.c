@@ -1699,22 +1699,30 @@ client_on_mail_error(struct client *c, const struct sc_msg *m)
 	client_op_done(c, 1);
 }
 
-/* Acknowledges a stored message: the server deletes it. */
+/*
+ * Answers a stored message: STOREACK (shown, or never to be: the server
+ * deletes it) or STOREKEEP (held back: it comes again at the next login).
+ */
 static void
-client_storeack(struct client *c, const uint8_t id[SC_MAIL_ID_BYTES])
+client_storeack(struct client *c, const uint8_t id[SC_MAIL_ID_BYTES],
+    int keep)
 {
 	struct wbuf	wb;
 
 	wbuf_init(&wb);
-	wire_enc_storeack(&wb, id);
+	if (keep)
+		wire_enc_storekeep(&wb, id);
+	else
+		wire_enc_storeack(&wb, id);
 	if (client_send_msg(c, &wb) != 0)
-		log_debug("client: cannot send STOREACK");
+		log_debug("client: cannot answer a stored message");
 }
 
 /*
  * STORED: a message sealed to us while we were offline.  The sender's
  * identity key is checked against its pin (a change holds the message
- * back, unacknowledged, until trust), the box opened with it, and the id
+ * back until trust: STOREKEEP, so that it comes again at the next login
+ * and the ones after it come now), the box opened with it, and the id
  * inside compared with the one outside.  A message shown before (the
  * session ended before our acknowledgement) is acknowledged again and
  * not shown; a new one is shown, remembered, then acknowledged.
@@ -1728,8 +1736,10 @@ client_on_stored(struct client *c, const struct sc_msg *m)
 	size_t			 plen;
 	uint64_t		 sent;
 
-	if (c->id == NULL || c->shown == NULL)
+	if (c->id == NULL || c->shown == NULL) {
+		client_storeack(c, m->mailid, 1);
 		return;
+	}
 	kp = identity_keypair(c->id);
 	if (strcmp(m->name, c->self) != 0) {
 		switch (identity_seen(c->id, m->name, m->idkey, err,
@@ -1738,6 +1748,7 @@ client_on_stored(struct client *c, const struct sc_msg *m)
 			output_identity(c->out, m->name, "changed");
 			output_diag(c->out, "a message from %s is held back "
 			    "until you trust %s", m->name, m->name);
+			client_storeack(c, m->mailid, 1);
 			return;
 		case IDENTITY_ERR:
 			output_diag(c->out, "the identity key of %s is not "
@@ -1755,19 +1766,20 @@ client_on_stored(struct client *c, const struct sc_msg *m)
 		sc_wipe(plain, sizeof(plain));
 		output_diag(c->out, "a stored message from %s does not open "
 		    "with their key: dropped", m->name);
-		client_storeack(c, m->mailid);
+		client_storeack(c, m->mailid, 0);
 		return;
 	}
 	if (shown_has(c->shown, m->mailid)) {
 		log_debug("client: stored message from %s shown before",
 		    m->name);
 		sc_wipe(plain, sizeof(plain));
-		client_storeack(c, m->mailid);
+		client_storeack(c, m->mailid, 0);
 		return;
 	}
 	if (peer_ignored(c->peer, m->name)) {
 		/* Held back unseen, as its datagrams would be dropped. */
 		sc_wipe(plain, sizeof(plain));
+		client_storeack(c, m->mailid, 1);
 		return;
 	}
 	sent = util_get_be64(plain + 1 + SC_MAIL_ID_BYTES);
@@ -1779,7 +1791,7 @@ client_on_stored(struct client *c, const struct sc_msg *m)
 	if (shown_add(c->shown, m->mailid, err, sizeof(err)) != 0)
 		output_diag(c->out, "cannot remember a message as shown: %s",
 		    err);
-	client_storeack(c, m->mailid);
+	client_storeack(c, m->mailid, 0);
 }
 
 /* STORENOTE: a message we stored was delivered, or expired unread. */

@@ -606,7 +606,7 @@ wire_dec_store(struct sc_msg *m, struct rbuf *rb)
 	return (wire_get_box(m, rb));
 }
 
-/* STOREACK: id. */
+/* STOREACK and STOREKEEP: id. */
 static int
 wire_dec_storeack(struct sc_msg *m, struct rbuf *rb)
 {
@@ -782,6 +782,7 @@ static const struct wire_decoder {
 	{ SC_MSG_RCPT, wire_dec_pair },
 	{ SC_MSG_STORE, wire_dec_store },
 	{ SC_MSG_STOREACK, wire_dec_storeack },
+	{ SC_MSG_STOREKEEP, wire_dec_storeack },
 	{ SC_MSG_WELCOME, wire_dec_welcome },
 	{ SC_MSG_OK, wire_dec_ok },
 	{ SC_MSG_ERROR, wire_dec_error },
@@ -992,12 +993,27 @@ wire_enc_store(struct wbuf *wb, const char *name,
 	wire_put_box(wb, box, len);
 }
 
+/* A message of type that carries one stored message id alone. */
+static void
+wire_enc_mailid(struct wbuf *wb, uint8_t type,
+    const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	wbuf_u8(wb, type);
+	wbuf_put(wb, id, SC_MAIL_ID_BYTES);
+}
+
 /* STOREACK: the stored message id was shown. */
 void
 wire_enc_storeack(struct wbuf *wb, const uint8_t id[SC_MAIL_ID_BYTES])
 {
-	wbuf_u8(wb, SC_MSG_STOREACK);
-	wbuf_put(wb, id, SC_MAIL_ID_BYTES);
+	wire_enc_mailid(wb, SC_MSG_STOREACK, id);
+}
+
+/* STOREKEEP: the stored message id is held back, to come again. */
+void
+wire_enc_storekeep(struct wbuf *wb, const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	wire_enc_mailid(wb, SC_MSG_STOREKEEP, id);
 }
 
 /* RCPTKEY: name's identity public key. */

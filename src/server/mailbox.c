@@ -274,6 +274,15 @@ mailbox_send_cb(const struct store_mail *sm, void *arg)
 		m->mail_seq = sm->seq;
 		return;
 	}
+	if (m->mail_ids == NULL && (m->mail_ids = calloc(MAILBOX_WINDOW,
+	    SC_MAIL_ID_BYTES)) == NULL) {
+		log_warnx("mailbox: out of memory for user=%s", m->name);
+		wbuf_reset(&mb->enc);
+		mb->to = NULL;
+		return;
+	}
+	memcpy(m->mail_ids + (size_t)m->mail_inflight * SC_MAIL_ID_BYTES,
+	    sm->id, SC_MAIL_ID_BYTES);
 	m->mail_seq = sm->seq;
 	m->mail_inflight++;
 	if (presence_send(mb->presence, m, mb->enc.data, mb->enc.len) != 0)
@@ -385,6 +394,54 @@ mailbox_login(struct mailbox *mb, struct presence_member *m)
 	mailbox_pump(mb, m);
 }
 
+/*
+ * Takes id out of the member's window: 0, or -1 when it is not a message
+ * sent to this session and waiting for its answer.
+ */
+static int
+mailbox_window_take(struct presence_member *m,
+    const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	uint32_t	i, last;
+
+	for (i = 0; i < m->mail_inflight; i++) {
+		if (!sc_memeq(m->mail_ids + (size_t)i * SC_MAIL_ID_BYTES, id,
+		    SC_MAIL_ID_BYTES))
+			continue;
+		last = m->mail_inflight - 1;
+		memmove(m->mail_ids + (size_t)i * SC_MAIL_ID_BYTES,
+		    m->mail_ids + (size_t)last * SC_MAIL_ID_BYTES,
+		    SC_MAIL_ID_BYTES);
+		m->mail_inflight = last;
+		return (0);
+	}
+	return (-1);
+}
+
+/* STOREKEEP: the member holds message id back; the next ones come. */
+void
+mailbox_keep(struct mailbox *mb, struct presence_member *m,
+    const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	if (mb == NULL)
+		return;
+	if (mailbox_window_take(m, id) != 0) {
+		log_debug("mailbox: user=%s kept nothing sent", m->name);
+		return;
+	}
+	log_debug("mailbox: user=%s holds a message back", m->name);
+	mailbox_pump(mb, m);
+}
+
+/* A session's end: its window goes. */
+void
+mailbox_leave(struct presence_member *m)
+{
+	free(m->mail_ids);
+	m->mail_ids = NULL;
+	m->mail_inflight = 0;
+}
+
 /* STOREACK: delete, tell the sender, send the next. */
 void
 mailbox_ack(struct mailbox *mb, struct presence_member *m,
@@ -394,13 +451,12 @@ mailbox_ack(struct mailbox *mb, struct presence_member *m,
 
 	if (mb == NULL)
 		return;
-	if (m->mail_inflight == 0) {
+	if (mailbox_window_take(m, id) != 0) {
 		/* Nothing sent waits for it: no write for a client's whim. */
 		log_debug("mailbox: user=%s acknowledged nothing sent",
 		    m->name);
 		return;
 	}
-	m->mail_inflight--;
 	switch (store_mail_del(mb->st, m->name, id, &sm)) {
 	case STORE_OK:
 		mailbox_gone(mb, sm.box_len);

@@ -64,11 +64,20 @@ int		 mailbox_store(struct mailbox *, struct presence_member *from,
 void		 mailbox_login(struct mailbox *, struct presence_member *);
 /*
  * STOREACK: the member has shown message id; it is deleted, its sender
- * told, and the next ones sent.  An unknown id is ignored, and so is any
- * acknowledgement beyond the messages sent to this session.
+ * told, and the next ones sent.  An id that is not one of the messages
+ * sent to this session and waiting for an answer is ignored.
  */
 void		 mailbox_ack(struct mailbox *, struct presence_member *,
 		    const uint8_t id[SC_MAIL_ID_BYTES]);
+/*
+ * STOREKEEP: the member holds message id back (its sender's key is not
+ * trusted, or the sender is ignored): it stays stored, comes again at the
+ * next login, and the next ones are sent now.  Other ids are ignored.
+ */
+void		 mailbox_keep(struct mailbox *, struct presence_member *,
+		    const uint8_t id[SC_MAIL_ID_BYTES]);
+/* The member's session ends: its window goes (with or without a mailbox). */
+void		 mailbox_leave(struct presence_member *);
 /* Deletes what has waited too long now (the timer's work). */
 void		 mailbox_expire(struct mailbox *);
 /* Counts the queue again (an account, and its messages, deleted). */

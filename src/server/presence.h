@@ -70,7 +70,8 @@ struct presence_member {
 	uint8_t			 idkey[SC_KEY_BYTES];	/* its key */
 	/* Stored messages (mailbox.c's): the delivery window. */
 	int64_t			 mail_seq;	/* last one sent */
-	uint32_t		 mail_inflight;	/* sent, not acknowledged */
+	uint8_t			*mail_ids;	/* those not acknowledged */
+	uint32_t		 mail_inflight;	/* how many */
 };
 
 /*

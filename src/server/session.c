@@ -206,6 +206,7 @@ static void	session_on_identity(struct session *, const struct sc_msg *);
 static void	session_on_rcpt(struct session *, const struct sc_msg *);
 static void	session_on_store(struct session *, const struct sc_msg *);
 static void	session_on_storeack(struct session *, const struct sc_msg *);
+static void	session_on_storekeep(struct session *, const struct sc_msg *);
 
 #define S(st)	(1U << (st))
 
@@ -233,6 +234,7 @@ static const struct session_handler {
 	{ SC_MSG_RCPT, S(SESSION_ONLINE), session_on_rcpt },
 	{ SC_MSG_STORE, S(SESSION_ONLINE), session_on_store },
 	{ SC_MSG_STOREACK, S(SESSION_ONLINE), session_on_storeack },
+	{ SC_MSG_STOREKEEP, S(SESSION_ONLINE), session_on_storekeep },
 };
 
 /* Name of a state for log lines and metrics. */
@@ -328,6 +330,7 @@ session_detach(struct session *s)
 	session_attempt_end(s, THROTTLE_GONE);
 	throttle_idle_del(env->throttle, &s->idle);
 	udp_reg_del(env->udp, &s->reg);
+	mailbox_leave(&s->pm);
 	if (s->pm.joined) {
 		pairkey_forget(env->pairkey, &s->pm);
 		presence_leave(env->presence, &s->pm);
@@ -1155,6 +1158,13 @@ static void
 session_on_storeack(struct session *s, const struct sc_msg *m)
 {
 	mailbox_ack(s->set->env.mailbox, &s->pm, m->mailid);
+}
+
+/* STOREKEEP: a stored message is held back; no answer. */
+static void
+session_on_storekeep(struct session *s, const struct sc_msg *m)
+{
+	mailbox_keep(s->set->env.mailbox, &s->pm, m->mailid);
 }
 
 /* PING: PONG with the same token. */

@@ -107,7 +107,7 @@ static const char store_sql_mdel[] =
     "RETURNING seq, sender, size";
 static const char store_sql_mold[] =
     "SELECT seq, id, sender, recipient, created, size FROM mailbox "
-    "WHERE created < ?1 ORDER BY seq LIMIT ?2";
+    "WHERE created < ?1 ORDER BY created, seq LIMIT ?2";
 static const char store_sql_mdelseq[] =
     "DELETE FROM mailbox WHERE seq = ?1";
 static const char store_sql_mtotal[] =

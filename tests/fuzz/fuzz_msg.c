@@ -101,6 +101,9 @@ fuzz_msg_encode(struct wbuf *wb, const struct sc_msg *m)
 	case SC_MSG_STOREACK:
 		wire_enc_storeack(wb, m->mailid);
 		break;
+	case SC_MSG_STOREKEEP:
+		wire_enc_storekeep(wb, m->mailid);
+		break;
 	case SC_MSG_RCPTKEY:
 		wire_enc_rcptkey(wb, m->name, m->idkey);
 		break;

@@ -1190,6 +1190,7 @@ test_client_stored_message_from_a_changed_key_is_held_back(void **state)
 	struct fixture	*f = *state;
 	struct wbuf	 wb;
 	struct sc_msg	 m;
+	uint8_t		 plain[512];
 
 	reach(f, CLIENT_ONLINE);
 	/* dave's pinned key is another one: his PAIRKEY's (peer_pk). */
@@ -1202,6 +1203,9 @@ test_client_stored_message_from_a_changed_key_is_held_back(void **state)
 	inject(f, K_STORED);
 	assert_string_equal(f->cap.text, "identity\tdave\tchanged\n"
 	    "diag\ta message from dave is held back until you trust dave\n");
+	/* Kept, not acknowledged: it comes again, and the next ones now. */
+	next_request(f, SC_MSG_STOREKEEP, &m, plain, sizeof(plain));
+	assert_memory_equal(m.mailid, stored_id, SC_MAIL_ID_BYTES);
 }
 
 /*

@@ -499,6 +499,9 @@ request(struct wbuf *wb, uint8_t type)
 	case SC_MSG_STOREACK:
 		wire_enc_storeack(wb, mail_id);
 		break;
+	case SC_MSG_STOREKEEP:
+		wire_enc_storekeep(wb, mail_id);
+		break;
 	default:
 		wire_enc_empty(wb, type);
 		break;
@@ -629,7 +632,8 @@ wait_count(struct fixture *f, size_t n)
 /* The client requests, in the order of docs/protocol.md section 4. */
 static const uint8_t requests[] = { SC_MSG_SIGN, SC_MSG_AUTH, SC_MSG_LIST,
     SC_MSG_UDP, SC_MSG_PAIR, SC_MSG_PING, SC_MSG_LOGOUT, SC_MSG_RECHECK,
-    SC_MSG_IDENTITY, SC_MSG_RCPT, SC_MSG_STORE, SC_MSG_STOREACK };
+    SC_MSG_IDENTITY, SC_MSG_RCPT, SC_MSG_STORE, SC_MSG_STOREACK,
+    SC_MSG_STOREKEEP };
 
 /*
  * HANDSHAKE: only a HELLO of 113 bytes is a frame at all; any message in
@@ -718,13 +722,13 @@ enum answer {
 /* The answers in GREETED, HASHING and ONLINE, in the order of requests. */
 static const enum answer in_greeted[] = { ANS_HASHED, ANS_HASHED, ANS_STATE,
     ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_STATE };
+    ANS_STATE, ANS_STATE, ANS_STATE, ANS_STATE };
 static const enum answer in_hashing[] = { ANS_STATE, ANS_STATE, ANS_STATE,
     ANS_STATE, ANS_STATE, ANS_PONG, ANS_BYE, ANS_STATE, ANS_STATE,
-    ANS_STATE, ANS_STATE, ANS_STATE };
+    ANS_STATE, ANS_STATE, ANS_STATE, ANS_STATE };
 static const enum answer in_online[] = { ANS_STATE, ANS_STATE, ANS_USERS,
     ANS_UDP, ANS_OFFLINE, ANS_PONG, ANS_BYE, ANS_NO_PAIR, ANS_STORED,
-    ANS_OFFLINE, ANS_NO_ID, ANS_NOTHING };
+    ANS_OFFLINE, ANS_NO_ID, ANS_NOTHING, ANS_NOTHING };
 
 /*
  * Checks that request t, just sent, got its answer; the jobs were emptied
@@ -1953,6 +1957,69 @@ test_stored_messages_queued_delivered_in_order_acknowledged(void **state)
 	wait_count(f, 0);
 }
 
+/*
+ * The window of 16: messages held back (STOREKEEP) leave it, so the next
+ * ones come; they stay stored and come first at the next login.  An
+ * acknowledgement of an id not waiting in the window deletes nothing.
+ */
+static void
+test_stored_messages_kept_free_the_window(void **state)
+{
+	struct fixture	*f = *state;
+	struct client	*a, *b;
+	struct store	*st;
+	struct wbuf	 msg;
+	uint8_t		 key[SC_KEY_BYTES], ids[17][SC_MAIL_ID_BYTES];
+	char		 err[256];
+	int		 changed, i;
+
+	st = store_open(f->db, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_add(st, "bob", bob_hash, 0), STORE_OK);
+	memset(key, 'b', sizeof(key));
+	assert_int_equal(store_set_identity(st, "bob", key, &changed),
+	    STORE_OK);
+	store_free(st);
+	a = client_online(f, "alice");
+	for (i = 0; i < 17; i++) {
+		memset(ids[i], i + 1, SC_MAIL_ID_BYTES);
+		client_store(f, a, "bob", ids[i], (uint8_t)(0x40 + i));
+		expect_queued(f, a, "bob", ids[i]);
+	}
+	b = client_new(f);
+	client_hello(f, b);
+	client_login(f, b, "bob");
+	for (i = 0; i < 16; i++)
+		expect_stored(f, b, ids[i], (uint8_t)(0x40 + i));
+	expect_nothing(f, b);
+	/* The 17th is not acknowledged: nothing is deleted. */
+	wbuf_init(&msg);
+	wire_enc_storeack(&msg, ids[16]);
+	client_send_msg(f, b, &msg);
+	wbuf_reset(&msg);
+	/* The first is held back: the 17th comes. */
+	wire_enc_storekeep(&msg, ids[0]);
+	client_send_msg(f, b, &msg);
+	wbuf_reset(&msg);
+	expect_stored(f, b, ids[16], 0x40 + 16);
+	/* Kept, it is no longer waiting: its STOREACK deletes nothing. */
+	wire_enc_storeack(&msg, ids[0]);
+	client_send_msg(f, b, &msg);
+	wbuf_free(&msg);
+	expect_nothing(f, b);
+	assert_true(f->m.queued_messages == 17);
+	/* The next login starts again from the first. */
+	client_free(b);
+	wait_count(f, 1);
+	b = client_new(f);
+	client_hello(f, b);
+	client_login(f, b, "bob");
+	expect_stored(f, b, ids[0], 0x40);
+	client_free(b);
+	client_free(a);
+	wait_count(f, 0);
+}
+
 int
 main(void)
 {
@@ -2025,6 +2092,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_stored_messages_queued_delivered_in_order_acknowledged,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stored_messages_kept_free_the_window, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, NULL));

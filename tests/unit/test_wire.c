@@ -691,6 +691,27 @@ test_storeack_round_trip(void **state)
 	wbuf_free(&wb);
 }
 
+/* STOREKEEP: exactly an id, as STOREACK. */
+static void
+test_storekeep_round_trip(void **state)
+{
+	struct wbuf	wb;
+	struct sc_msg	m;
+	uint8_t		id[SC_MAIL_ID_BYTES];
+
+	(void)state;
+	memset(id, 0x34, sizeof(id));
+	wbuf_init(&wb);
+	wire_enc_storekeep(&wb, id);
+	assert_int_equal(wb.len, 1 + SC_MAIL_ID_BYTES);
+	assert_int_equal(wb.data[0], 0x0d);
+	assert_int_equal(decode_wb(&m, &wb), 0);
+	assert_int_equal(m.type, SC_MSG_STOREKEEP);
+	assert_memory_equal(m.mailid, id, SC_MAIL_ID_BYTES);
+	assert_exact_length(&wb);
+	wbuf_free(&wb);
+}
+
 /* RCPTKEY: name and key; an all-zero key is no key. */
 static void
 test_rcptkey_round_trip(void **state)
@@ -1594,6 +1615,7 @@ main(void)
 		cmocka_unit_test(test_rcpt_round_trip),
 		cmocka_unit_test(test_store_round_trip_and_bounds),
 		cmocka_unit_test(test_storeack_round_trip),
+		cmocka_unit_test(test_storekeep_round_trip),
 		cmocka_unit_test(test_rcptkey_round_trip),
 		cmocka_unit_test(test_queued_round_trip),
 		cmocka_unit_test(test_stored_round_trip_and_bounds),
