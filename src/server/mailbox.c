@@ -330,6 +330,12 @@ mailbox_store(struct mailbox *mb, struct presence_member *from,
 		code = SC_ERR_QUEUE_BYTES;
 		goto refused;
 	}
+	/* A STORE sent again (its QUEUED was lost) is answered QUEUED. */
+	if (store_mail_has(mb->st, to, id) == STORE_EXISTS) {
+		log_debug("mailbox: from=%s to=%s stored already", from->name,
+		    to);
+		return (0);
+	}
 	if (mailbox_rate_take(mb, from->name) != 0) {
 		code = SC_ERR_QUEUE_RATE;
 		goto refused;

@@ -59,6 +59,7 @@ struct store {
 	sqlite3_stmt	*madd;
 	sqlite3_stmt	*mlist;
 	sqlite3_stmt	*mdel;
+	sqlite3_stmt	*mhas;
 	sqlite3_stmt	*mold;
 	sqlite3_stmt	*mdelseq;
 	sqlite3_stmt	*mtotal;
@@ -105,6 +106,8 @@ static const char store_sql_mlist[] =
 static const char store_sql_mdel[] =
     "DELETE FROM mailbox WHERE recipient = ?1 AND id = ?2 "
     "RETURNING seq, sender, size";
+static const char store_sql_mhas[] =
+    "SELECT 1 FROM mailbox WHERE recipient = ?1 AND id = ?2";
 static const char store_sql_mold[] =
     "SELECT seq, id, sender, recipient, created, size FROM mailbox "
     "WHERE created < ?1 ORDER BY created, seq LIMIT ?2";
@@ -388,6 +391,7 @@ store_open(const char *path, char *err, size_t errlen)
 	    store_prepare(st, store_sql_madd, &st->madd, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_mlist, &st->mlist, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_mdel, &st->mdel, msg, sizeof msg) ||
+	    store_prepare(st, store_sql_mhas, &st->mhas, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_mold, &st->mold, msg, sizeof msg) ||
 	    store_prepare(st, store_sql_mdelseq, &st->mdelseq, msg,
 	    sizeof msg) ||
@@ -466,6 +470,7 @@ store_free(struct store *st)
 	sqlite3_finalize(st->madd);
 	sqlite3_finalize(st->mlist);
 	sqlite3_finalize(st->mdel);
+	sqlite3_finalize(st->mhas);
 	sqlite3_finalize(st->mold);
 	sqlite3_finalize(st->mdelseq);
 	sqlite3_finalize(st->mtotal);
@@ -892,6 +897,10 @@ store_mail_add(struct store *st, const struct store_mail *m,
 		log_warnx("store: mailbox: %s", err);
 		return (STORE_ERR);
 	}
+	/* The same message again is stored, whatever the bounds say now. */
+	if ((ret = store_mail_has(st, m->recipient, m->id)) != STORE_NOTFOUND)
+		goto fail;
+	ret = STORE_ERR;
 	if (store_mail_count(st, m->recipient, &msgs, &bytes) == -1)
 		goto fail;
 	if (msgs >= max_msgs) {
@@ -939,6 +948,29 @@ fail_reset:
 	store_reset(st->madd);
 fail:
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return (ret);
+}
+
+/* Whether recipient holds message id: STORE_EXISTS, STORE_NOTFOUND. */
+int
+store_mail_has(struct store *st, const char *recipient,
+    const uint8_t id[SC_MAIL_ID_BYTES])
+{
+	int	rc, ret = STORE_ERR;
+
+	if (st->mhas == NULL || sqlite3_bind_text(st->mhas, 1, recipient, -1,
+	    SQLITE_TRANSIENT) != SQLITE_OK || sqlite3_bind_blob(st->mhas, 2,
+	    id, SC_MAIL_ID_BYTES, SQLITE_TRANSIENT) != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st->mhas);
+	if (rc == SQLITE_ROW)
+		ret = STORE_EXISTS;
+	else if (rc == SQLITE_DONE)
+		ret = STORE_NOTFOUND;
+	else
+		log_warnx("store: mailbox: %s", sqlite3_errmsg(st->db));
+out:
+	store_reset(st->mhas);
 	return (ret);
 }
 

@@ -146,11 +146,14 @@ int		 store_mail_rcpt(struct store *, const char *name,
 /*
  * Stores m unless the recipient already holds max_msgs messages
  * (STORE_FULL) or max_bytes with it (STORE_FULL_BYTES); STORE_EXISTS for
- * an id the recipient holds already, STORE_NOTFOUND for no account.
- * m->seq is not read.
+ * an id the recipient holds already (before the bounds are looked at),
+ * STORE_NOTFOUND for no account.  m->seq is not read.
  */
 int		 store_mail_add(struct store *, const struct store_mail *m,
 		    long long max_msgs, long long max_bytes);
+/* Whether recipient holds message id: STORE_EXISTS or STORE_NOTFOUND. */
+int		 store_mail_has(struct store *, const char *recipient,
+		    const uint8_t id[SC_MAIL_ID_BYTES]);
 /* Calls cb for recipient's messages after seq after, in order; count. */
 int		 store_mail_list(struct store *, const char *recipient,
 		    long long after, int limit, store_mail_cb, void *arg);

@@ -1919,6 +1919,9 @@ test_stored_messages_queued_delivered_in_order_acknowledged(void **state)
 	expect_queued(f, a, "bob", id2);
 	client_store(f, a, "bob", id3, 0x33);
 	expect_error(f, a, SC_MSG_STORE, SC_ERR_QUEUE_FULL, "bob");
+	/* The one that filled the queue, sent again: it is stored. */
+	client_store(f, a, "bob", id2, 0x22);
+	expect_queued(f, a, "bob", id2);
 	/* A box whose STORED would not fit in the recipient's frames. */
 	f->conf.queue_max_messages = 10;
 	f->conf.max_frame = SC_FRAME_MIN;

@@ -656,9 +656,12 @@ test_store_mailbox_order_bounds_delete_totals(void **state)
 	mail_make(&m, box, 6, "alice", "bob", 100, 2000);
 	assert_int_equal(store_mail_add(st, &m, 5, 1000), STORE_FULL);
 	assert_int_equal(store_mail_add(st, &m, 6, 599), STORE_FULL_BYTES);
-	/* The same id again; no such recipient. */
+	/* The same id again, even with the queue full; no such recipient. */
 	mail_make(&m, box, 3, "alice", "bob", 100, 2000);
 	assert_int_equal(store_mail_add(st, &m, 10, 10000), STORE_EXISTS);
+	assert_int_equal(store_mail_add(st, &m, 5, 1000), STORE_EXISTS);
+	assert_int_equal(store_mail_has(st, "bob", m.id), STORE_EXISTS);
+	assert_int_equal(store_mail_has(st, "alice", m.id), STORE_NOTFOUND);
 	mail_make(&m, box, 7, "alice", "nobody", 100, 2000);
 	assert_int_equal(store_mail_add(st, &m, 10, 10000), STORE_NOTFOUND);
 	assert_int_equal(store_mail_count(st, "bob", &msgs, &bytes), 0);
