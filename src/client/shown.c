@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sealchat/keys.h"
+#include "sealchat/log.h"
 #include "sealchat/util.h"
 #include "shown.h"
 
@@ -232,6 +233,7 @@ shown_add(struct shown *sh, const uint8_t id[SC_MAIL_ID_BYTES], char *err,
 {
 	char	line[SHOWN_HEX + 1 + sizeof(SHOWN_HEAD)];
 	size_t	off = 0, j;
+	off_t	end;
 	int	fd, rc = -1;
 
 	shown_put(sh, id);
@@ -245,7 +247,11 @@ shown_add(struct shown *sh, const uint8_t id[SC_MAIL_ID_BYTES], char *err,
 		snprintf(err, errlen, "%s: %s", sh->path, strerror(errno));
 		return (-1);
 	}
-	if (lseek(fd, 0, SEEK_END) == 0) {
+	if ((end = lseek(fd, 0, SEEK_END)) == -1) {
+		snprintf(err, errlen, "%s: %s", sh->path, strerror(errno));
+		goto out;
+	}
+	if (end == 0) {
 		memcpy(line, SHOWN_HEAD, strlen(SHOWN_HEAD));
 		off = strlen(SHOWN_HEAD);
 	}
@@ -256,6 +262,10 @@ shown_add(struct shown *sh, const uint8_t id[SC_MAIL_ID_BYTES], char *err,
 	line[off++] = '\n';
 	if (write(fd, line, off) != (ssize_t)off || fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: %s", sh->path, strerror(errno));
+		/* No cut line for the next login to refuse. */
+		if (ftruncate(fd, end) != 0)
+			log_warnx("shown: %s: cannot cut back: %s", sh->path,
+			    strerror(errno));
 		goto out;
 	}
 	sh->lines++;
