@@ -41,7 +41,7 @@ HOST = "127.0.0.1"
 SIGN, AUTH, LIST, UDP, PAIR, PING, LOGOUT, RECHECK, IDENTITY = range(1, 10)
 WELCOME, OK, ERROR, USERS, PRESENCE, PAIRKEY, PONG, GOODBYE, UDPREG, \
     CANDIDATES = range(0x81, 0x8b)
-RCPT, STORE, STOREACK = range(0x0a, 0x0d)       # stored messages (section 12)
+RCPT, STORE, STOREACK, STOREKEEP = range(0x0a, 0x0e)   # section 12
 RCPTKEY, QUEUED, STORED, STORENOTE = range(0x8b, 0x8f)
 MORE, REPLY = 0x01, 0x02
 RELAY = 0x01                # PAIRKEY, CANDIDATES and UDPREG flag
@@ -1536,14 +1536,15 @@ class Limits(unittest.TestCase):
 
 class StoredMessages(unittest.TestCase):
     """Section 12, from the document alone: RCPT, STORE, STORED, STOREACK,
-    STORENOTE, and the box made and opened with crypto_box."""
+    STOREKEEP, STORENOTE, and the box made and opened with crypto_box."""
 
     def test_store_fetch_open_acknowledge(self):
         """A message sealed to an offline user's key (RCPTKEY) is QUEUED,
         comes at that user's login after the USERS list as STORED, opens
         with the sender's key and holds its id, and the STOREACK tells the
-        sender DELIVERED; unknown users and users without a key get 7 and
-        13, and a bad box length closes the session."""
+        sender DELIVERED; one held back with STOREKEEP comes again at the
+        next login; unknown users and users without a key get 7 and 13, and
+        a bad box length closes the session."""
         a = D.user(harness.uname("sa"))
         bname = harness.uname("sb")
         b = D.user(bname)
@@ -1578,6 +1579,13 @@ class StoredMessages(unittest.TestCase):
         a.send_msg(bytes([STORE]) + str8(bname) + mid +
                    struct.pack(">H", len(box)) + box)
         check(a.expect_past("QUEUED") == ("QUEUED", bname, mid), "QUEUED")
+        kept = os.urandom(16)
+        plain2 = b"\x01" + kept + struct.pack(">Q", 1700000000456) + b"later"
+        nonce2 = os.urandom(24)
+        box2 = nonce2 + nb.crypto_box(plain2, nonce2, b_pk, a.id_sk)
+        a.send_msg(bytes([STORE]) + str8(bname) + kept +
+                   struct.pack(">H", len(box2)) + box2)
+        check(a.expect_past("QUEUED") == ("QUEUED", bname, kept), "QUEUED 2")
 
         b = D.client()
         b.id_pk, b.id_sk = b_pk, b_sk
@@ -1589,9 +1597,23 @@ class StoredMessages(unittest.TestCase):
         check(abs(m[4] - time.time()) < 60, "STORED time")
         opened = nb.crypto_box_open(m[5][24:], m[5][:24], m[3], b_sk)
         check(opened == plain, "the box opens with the sender's key")
+        check(b.expect("STORED")[1] == kept, "the second, in order")
+        b.send_msg(bytes([STOREKEEP]) + kept)
         b.send_msg(bytes([STOREACK]) + mid)
         check(a.expect_past("STORENOTE") == ("STORENOTE", 1, bname, mid),
               "DELIVERED")
+        b.quiet()
+        # Held back, it comes again at the next login.
+        b.send_msg(bytes([LOGOUT]))
+        b.expect_past("GOODBYE")
+        b.close()
+        b = D.client()
+        check(b.login(AUTH, bname, "pw-" + "x" * 8)[0] == "OK", "login 2")
+        b.read_users()
+        check(b.expect("STORED")[1] == kept, "the one kept, again")
+        b.send_msg(bytes([STOREACK]) + kept)
+        check(a.expect_past("STORENOTE") == ("STORENOTE", 1, bname, kept),
+              "DELIVERED 2")
         b.quiet()
         # A box shorter than 65 bytes is malformed: the session ends.
         a.send_msg(bytes([STORE]) + str8(bname) + mid +
