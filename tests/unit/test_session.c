@@ -1871,6 +1871,23 @@ expect_stored(struct fixture *f, struct client *c,
 	assert_int_equal(m.box[0], b);
 }
 
+/* bob's account in the store, with an identity key ('b's) put in key. */
+static void
+bob_registered(struct fixture *f, uint8_t key[SC_KEY_BYTES])
+{
+	struct store	*st;
+	char		 err[256];
+	int		 changed;
+
+	st = store_open(f->db, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_add(st, "bob", bob_hash, 0), STORE_OK);
+	memset(key, 'b', SC_KEY_BYTES);
+	assert_int_equal(store_set_identity(st, "bob", key, &changed),
+	    STORE_OK);
+	store_free(st);
+}
+
 /*
  * Stored messages from end to end on a real store: RCPT gives bob's key;
  * STORE is answered QUEUED (again for the same id), ERROR 14 past
@@ -1883,25 +1900,16 @@ test_stored_messages_queued_delivered_in_order_acknowledged(void **state)
 {
 	struct fixture	*f = *state;
 	struct client	*a, *b;
-	struct store	*st;
 	struct sc_msg	 m;
 	struct wbuf	 msg;
 	uint8_t		 key[SC_KEY_BYTES], id1[SC_MAIL_ID_BYTES];
 	uint8_t		 id2[SC_MAIL_ID_BYTES], id3[SC_MAIL_ID_BYTES];
-	char		 err[256];
-	int		 changed;
 
 	memset(id1, 1, sizeof(id1));
 	memset(id2, 2, sizeof(id2));
 	memset(id3, 3, sizeof(id3));
 	f->conf.queue_max_messages = 2;
-	st = store_open(f->db, err, sizeof(err));
-	assert_non_null(st);
-	assert_int_equal(store_add(st, "bob", bob_hash, 0), STORE_OK);
-	memset(key, 'b', sizeof(key));
-	assert_int_equal(store_set_identity(st, "bob", key, &changed),
-	    STORE_OK);
-	store_free(st);
+	bob_registered(f, key);
 
 	a = client_online(f, "alice");
 	wbuf_init(&msg);
@@ -1970,19 +1978,11 @@ test_stored_messages_kept_free_the_window(void **state)
 {
 	struct fixture	*f = *state;
 	struct client	*a, *b;
-	struct store	*st;
 	struct wbuf	 msg;
 	uint8_t		 key[SC_KEY_BYTES], ids[17][SC_MAIL_ID_BYTES];
-	char		 err[256];
-	int		 changed, i;
+	int		 i;
 
-	st = store_open(f->db, err, sizeof(err));
-	assert_non_null(st);
-	assert_int_equal(store_add(st, "bob", bob_hash, 0), STORE_OK);
-	memset(key, 'b', sizeof(key));
-	assert_int_equal(store_set_identity(st, "bob", key, &changed),
-	    STORE_OK);
-	store_free(st);
+	bob_registered(f, key);
 	a = client_online(f, "alice");
 	for (i = 0; i < 17; i++) {
 		memset(ids[i], i + 1, SC_MAIL_ID_BYTES);
