@@ -259,6 +259,20 @@ peerhs_match(const struct peerhs *hs, const uint8_t *in, size_t len,
 	    id == hs->pair_id);
 }
 
+/*
+ * The handshake is over: of the working state w only what the pair keeps
+ * (its role, pair_id, the peer's key) stays in hs; the rest is wiped.
+ */
+static void
+peerhs_done(struct peerhs *hs, const struct peerhs *w, int initiator)
+{
+	peerhs_wipe(hs);
+	hs->initiator = initiator;
+	hs->pair_id = w->pair_id;
+	memcpy(hs->peer_pk, w->peer_pk, SC_KEY_BYTES);
+	hs->state = PEERHS_DONE;
+}
+
 /* INIT in, RESP out: e, es, ss and the tag; then e, ee, se, a tag, Split. */
 int
 peerhs_read_init(struct peerhs *hs, struct sc_pair_keys *keys,
@@ -294,11 +308,7 @@ peerhs_read_init(struct peerhs *hs, struct sc_pair_keys *keys,
 	    peerhs_seal_tag(&r, k, out + PEERHS_OFF_TAG) != 0 ||
 	    peerhs_split(&r, keys) != 0)
 		goto out;
-	peerhs_wipe(hs);
-	hs->initiator = 0;
-	hs->pair_id = r.pair_id;
-	memcpy(hs->peer_pk, r.peer_pk, SC_KEY_BYTES);
-	hs->state = PEERHS_DONE;
+	peerhs_done(hs, &r, 0);
 	rc = 0;
 out:
 	sc_wipe(&r, sizeof(r));
@@ -329,11 +339,7 @@ peerhs_read_resp(struct peerhs *hs, struct sc_pair_keys *keys,
 	    peerhs_open_tag(&w, k, in + PEERHS_OFF_TAG) != 0 ||
 	    peerhs_split(&w, keys) != 0)
 		goto out;
-	peerhs_wipe(hs);
-	hs->initiator = 1;
-	hs->pair_id = w.pair_id;
-	memcpy(hs->peer_pk, w.peer_pk, SC_KEY_BYTES);
-	hs->state = PEERHS_DONE;
+	peerhs_done(hs, &w, 1);
 	rc = 0;
 out:
 	sc_wipe(&w, sizeof(w));
